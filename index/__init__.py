@@ -1,0 +1,61 @@
+"""semsearch's index library: chunking, embedding, storage and search. No web or CLI framework in here.
+
+Typical use::
+
+    from index import SearchIndex, SentenceTransformerEmbedder, Document
+
+    with SearchIndex.open("data", SentenceTransformerEmbedder()) as idx:
+        idx.upsert([Document(id="a", text="Cats sleep most of the day.")])
+        print(idx.search("how long do cats rest?").hits[0])
+
+``SentenceTransformerEmbedder`` imports torch when it is constructed, not when this package is imported.
+"""
+
+from index.chunking import Chunker, ChunkingOptions, Tokenizer
+from index.embedding import DEFAULT_MODEL, Embedder, ModelLoadError, SentenceTransformerEmbedder
+from index.errors import (
+    CorruptIndexError,
+    DocumentNotFoundError,
+    IncompatibleIndexError,
+    InvalidInputError,
+    SemsearchError,
+)
+from index.search_index import SearchIndex
+from index.types import (
+    ChunkSpan,
+    Document,
+    Hit,
+    IndexStats,
+    SearchRequest,
+    SearchResult,
+    StoredChunk,
+    StoredDocument,
+    UpsertResult,
+    to_dict,
+)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "ChunkSpan",
+    "Chunker",
+    "ChunkingOptions",
+    "CorruptIndexError",
+    "Document",
+    "DocumentNotFoundError",
+    "Embedder",
+    "Hit",
+    "IncompatibleIndexError",
+    "IndexStats",
+    "InvalidInputError",
+    "ModelLoadError",
+    "SearchIndex",
+    "SearchRequest",
+    "SearchResult",
+    "SemsearchError",
+    "SentenceTransformerEmbedder",
+    "StoredChunk",
+    "StoredDocument",
+    "Tokenizer",
+    "UpsertResult",
+    "to_dict",
+]

@@ -1,0 +1,319 @@
+"""Token-aware paragraph chunking.
+
+A document is cut into blocks by a CommonMark parser (markdown-it-py): paragraphs separated by blank lines,
+headings, whole lists, block quotes, code blocks, tables. Plain text is valid CommonMark, so the same path
+serves ``.txt``, ``.md`` and HTML converted to Markdown. Blocks are then packed into chunks that fit the
+model's token budget, counted with the model's own tokenizer:
+
+* a heading starts a new chunk and is kept with the text that follows it;
+* very short neighbouring blocks are merged (up to the budget);
+* a block longer than the budget is split at list items, then at sentence boundaries (pysbd), then, for a
+  single sentence longer than the budget, at token boundaries; consecutive pieces overlap by up to
+  ``overlap_tokens`` tokens of whole sentences.
+
+Every chunk is a contiguous span of the original text: ``chunk.text == text[chunk.start:chunk.end]``.
+No chunk is longer than the budget, so the model never truncates one silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pysbd
+from markdown_it import MarkdownIt
+
+from index.types import ChunkSpan
+
+
+class Tokenizer(Protocol):
+    """How the embedding model counts tokens."""
+
+    @property
+    def max_tokens(self) -> int:
+        """How many tokens of text one model input holds (special tokens and prompts excluded)."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """The number of tokens of each text, without special tokens."""
+        ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """The character span ``(start, end)`` of each token of ``text``, in order."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkingOptions:
+    """How documents are cut. ``max_tokens=None`` uses the whole budget of the model."""
+
+    max_tokens: int | None = None
+    overlap_tokens: int = 32
+    min_tokens: int = 32
+
+    def __post_init__(self) -> None:
+        if self.max_tokens is not None and self.max_tokens < 8:
+            raise ValueError(f"max_tokens must be at least 8, got {self.max_tokens}")
+        if self.overlap_tokens < 0 or self.min_tokens < 0:
+            raise ValueError("overlap_tokens and min_tokens must not be negative")
+
+
+# Spans longer than this are pre-split at line breaks (then by a simple rule) before pysbd sees them:
+# pysbd is a rule engine whose cost grows quickly with the length of its input.
+_MAX_SENTENCE_SPLITTER_INPUT = 10_000
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+_SIMPLE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CONTENT = re.compile(r"\w")
+
+
+@dataclass(slots=True)
+class _Block:
+    start: int
+    end: int
+    is_heading: bool = False
+    parts: list[tuple[int, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Unit:
+    start: int
+    end: int
+    tokens: int
+
+
+@dataclass(slots=True)
+class _Chunk:
+    start: int
+    end: int
+    tokens: int
+    headings_only: bool
+
+
+class Chunker:
+    """Cuts text into :class:`ChunkSpan` objects that fit ``tokenizer``'s budget."""
+
+    def __init__(self, tokenizer: Tokenizer, options: ChunkingOptions | None = None) -> None:
+        self.options = options or ChunkingOptions()
+        self._tokenizer = tokenizer
+        model_budget = tokenizer.max_tokens
+        wanted = self.options.max_tokens
+        self.max_tokens = model_budget if wanted is None else min(wanted, model_budget)
+        self._overlap = min(self.options.overlap_tokens, self.max_tokens // 2)
+        self._markdown = MarkdownIt("commonmark").enable("table")
+        self._sentences = pysbd.Segmenter(language="en", clean=False)
+
+    def chunk(self, text: str) -> list[ChunkSpan]:
+        """Chunks of ``text`` in document order; an empty list for text without content."""
+        blocks = self._blocks(text)
+        if not blocks:
+            return []
+        counts = self._tokenizer.count_tokens([text[b.start : b.end] for b in blocks])
+        spans = self._pack(text, blocks, counts)
+        spans = self._enforce_budget(text, spans)
+        return [
+            ChunkSpan(ordinal=i, start=start, end=end, text=text[start:end])
+            for i, (start, end) in enumerate(spans)
+        ]
+
+    # -- blocks -------------------------------------------------------------------------------------
+
+    def _blocks(self, text: str) -> list[_Block]:
+        line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+
+        def span(line_map: list[int]) -> tuple[int, int]:
+            first, last = line_map
+            start = line_starts[first]
+            end = line_starts[last] if last < len(line_starts) else len(text)
+            return _trim(text, start, end)
+
+        blocks: list[_Block] = []
+        current: _Block | None = None
+        for token in self._markdown.parse(text):
+            if token.map is None or token.nesting == -1 or not token.block:
+                continue
+            if token.level == 0:
+                if token.type == "hr":
+                    current = None
+                    continue
+                start, end = span(token.map)
+                current = _Block(start, end, is_heading=token.type == "heading_open")
+                blocks.append(current)
+            elif token.level == 1 and current is not None and token.type != "inline":
+                current.parts.append(span(token.map))
+        blocks = [b for b in blocks if b.end > b.start]
+        return _cover_gaps(text, blocks)
+
+    # -- packing ------------------------------------------------------------------------------------
+
+    def _pack(self, text: str, blocks: list[_Block], counts: list[int]) -> list[tuple[int, int]]:
+        budget, min_tokens = self.max_tokens, self.options.min_tokens
+        done: list[tuple[int, int]] = []
+        current: _Chunk | None = None
+
+        def flush() -> None:
+            nonlocal current
+            if current is not None:
+                done.append((current.start, current.end))
+                current = None
+
+        for block, tokens in zip(blocks, counts, strict=True):
+            if block.is_heading:
+                if current is not None and current.headings_only and current.tokens + tokens <= budget:
+                    current.end, current.tokens = block.end, current.tokens + tokens
+                else:
+                    flush()
+                    current = _Chunk(block.start, block.end, tokens, headings_only=True)
+                continue
+            if tokens > budget:
+                heading = current if current is not None and current.headings_only else None
+                first_budget = budget - heading.tokens if heading is not None else budget
+                pieces = self._split(text, block, max(first_budget, budget // 2))
+                if heading is not None and heading.tokens + pieces[0].tokens <= budget:
+                    pieces[0] = _Unit(heading.start, pieces[0].end, heading.tokens + pieces[0].tokens)
+                    current = None
+                flush()
+                done.extend((piece.start, piece.end) for piece in pieces[:-1])
+                last = pieces[-1]  # may still take a short paragraph that follows
+                current = _Chunk(last.start, last.end, last.tokens, headings_only=False)
+                continue
+            if current is None:
+                current = _Chunk(block.start, block.end, tokens, headings_only=False)
+                continue
+            fits = current.tokens + tokens <= budget
+            if fits and (current.headings_only or current.tokens < min_tokens or tokens < min_tokens):
+                current.end, current.tokens = block.end, current.tokens + tokens
+                current.headings_only = False
+            else:
+                flush()
+                current = _Chunk(block.start, block.end, tokens, headings_only=False)
+        flush()
+        return done
+
+    def _split(self, text: str, block: _Block, first_budget: int) -> list[_Unit]:
+        """Pieces of an over-long block, each within the budget, consecutive pieces overlapping."""
+        units = self._units(text, block.start, block.end, block.parts)
+        return _pack_with_overlap(units, self.max_tokens, first_budget, self._overlap)
+
+    def _units(self, text: str, start: int, end: int, parts: Sequence[tuple[int, int]]) -> list[_Unit]:
+        """Sentence-sized (or smaller) units covering ``text[start:end]``, each within the budget."""
+        spans = list(parts) if len(parts) > 1 else self._sentence_spans(text, start, end)
+        counts = self._tokenizer.count_tokens([text[s:e] for s, e in spans])
+        units: list[_Unit] = []
+        for (s, e), tokens in zip(spans, counts, strict=True):
+            if tokens <= self.max_tokens:
+                units.append(_Unit(s, e, tokens))
+            elif len(spans) > 1:
+                units.extend(self._units(text, s, e, ()))
+            else:
+                units.extend(self._token_pieces(text, s, e))
+        return units
+
+    def _sentence_spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        if end - start > _MAX_SENTENCE_SPLITTER_INPUT:
+            lines = [m.end() + start for m in _NEWLINE.finditer(text, start, end)]
+            cuts = [start, *lines, end]
+            if len(cuts) == 2:
+                cuts = [start, *(m.end() + start for m in _SIMPLE_SENTENCE_END.finditer(text[start:end])), end]
+            spans = [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
+            return [(a, b) for a, b in spans if b > a]
+        piece = text[start:end]
+        spans: list[tuple[int, int]] = []
+        cursor = 0
+        for sentence in self._sentences.segment(piece):
+            needle = sentence.strip()
+            if not needle:
+                continue
+            found = piece.find(needle, cursor)
+            if found < 0:  # pysbd altered the text; keep the rest as one span rather than guess
+                break
+            spans.append((start + found, start + found + len(needle)))
+            cursor = found + len(needle)
+        rest = _trim(text, start + cursor, end)
+        if rest[1] > rest[0]:
+            spans.append(rest)
+        return spans
+
+    def _token_pieces(self, text: str, start: int, end: int) -> list[_Unit]:
+        """Cut one over-long sentence into runs of tokens, small enough to overlap by whole runs."""
+        size = self._overlap or self.max_tokens
+        tokens = [(start + s, start + e) for s, e in self._tokenizer.token_spans(text[start:end])]
+        return [
+            _Unit(tokens[i][0], tokens[min(i + size, len(tokens)) - 1][1], min(size, len(tokens) - i))
+            for i in range(0, len(tokens), size)
+        ]
+
+    def _enforce_budget(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Re-count every chunk as one text; cut any that the sum of its parts under-counted."""
+        counts = self._tokenizer.count_tokens([text[s:e] for s, e in spans])
+        result: list[tuple[int, int]] = []
+        for (start, end), tokens in zip(spans, counts, strict=True):
+            if tokens <= self.max_tokens:
+                result.append((start, end))
+                continue
+            window = self.max_tokens
+            while True:
+                window = max(1, window - max(2, window // 16))
+                pieces = _token_windows(self._tokenizer.token_spans(text[start:end]), window, start)
+                sizes = self._tokenizer.count_tokens([text[s:e] for s, e in pieces])
+                if max(sizes) <= self.max_tokens:
+                    result.extend(pieces)
+                    break
+        return result
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _cover_gaps(text: str, blocks: list[_Block]) -> list[_Block]:
+    """Add any stretch with words that the parser did not put in a block (link definitions, say)."""
+    result: list[_Block] = []
+    cursor = 0
+    for block in [*blocks, _Block(len(text), len(text))]:
+        if block.start > cursor and _CONTENT.search(text, cursor, block.start):
+            start, end = _trim(text, cursor, block.start)
+            result.append(_Block(start, end))
+        if block.end > block.start:
+            result.append(block)
+        cursor = max(cursor, block.end)
+    return result
+
+
+def _pack_with_overlap(units: list[_Unit], budget: int, first_budget: int, overlap: int) -> list[_Unit]:
+    """Greedily pack units into pieces of at most ``budget`` tokens (the first at most ``first_budget``).
+
+    Each new piece starts with the trailing units of the previous one that fit in ``overlap`` tokens.
+    """
+    pieces: list[_Unit] = []
+    current: list[_Unit] = []
+    total = 0
+    limit = first_budget
+    for unit in units:
+        if current and total + unit.tokens > limit:
+            pieces.append(_Unit(current[0].start, current[-1].end, total))
+            tail: list[_Unit] = []
+            tail_tokens = 0
+            for previous in reversed(current[1:]):
+                if tail_tokens + previous.tokens > overlap or tail_tokens + previous.tokens + unit.tokens > budget:
+                    break
+                tail.insert(0, previous)
+                tail_tokens += previous.tokens
+            current, total, limit = tail, tail_tokens, budget
+        current.append(unit)
+        total += unit.tokens
+    if current:
+        pieces.append(_Unit(current[0].start, current[-1].end, total))
+    return pieces
+
+
+def _token_windows(token_spans: list[tuple[int, int]], window: int, offset: int) -> list[tuple[int, int]]:
+    return [
+        (offset + token_spans[i][0], offset + token_spans[min(i + window, len(token_spans)) - 1][1])
+        for i in range(0, len(token_spans), window)
+    ]

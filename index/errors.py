@@ -1,0 +1,34 @@
+"""Domain errors raised by the index library.
+
+The service maps each class to an HTTP status code; the CLI prints the message. Every message says what
+to fix, because it is shown to the user as is.
+"""
+
+from __future__ import annotations
+
+
+class SemsearchError(Exception):
+    """Base class of every error the index library raises on purpose."""
+
+
+class InvalidInputError(SemsearchError, ValueError):
+    """The caller passed something the library cannot accept (empty text, bad k, a query too long...)."""
+
+
+class DocumentNotFoundError(SemsearchError, KeyError):
+    """No document with the given id exists."""
+
+    def __init__(self, doc_id: str) -> None:
+        super().__init__(doc_id)
+        self.doc_id = doc_id
+
+    def __str__(self) -> str:
+        return f"no document with id {self.doc_id!r}"
+
+
+class IncompatibleIndexError(SemsearchError):
+    """The data directory was built with another model, dimension or format version."""
+
+
+class CorruptIndexError(SemsearchError):
+    """A file in the data directory cannot be read."""

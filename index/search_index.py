@@ -1,0 +1,307 @@
+"""The facade: one object that composes chunker, embedder, store and vector index over a data directory.
+
+A data directory holds::
+
+    semsearch.db      SQLite (WAL): documents, chunks, embeddings, manifest copy: the system of record
+    manifest.json     model id, dimension, index type, chunking parameters, format version
+    vectors.faiss     the FAISS index, derived from the database
+    vectors.json      the database generation that vectors.faiss reflects
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+from index.chunking import Chunker, ChunkingOptions
+from index.embedding import Embedder
+from index.errors import InvalidInputError
+from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
+from index.store import PreparedDocument, Store
+from index.types import (
+    Document,
+    Hit,
+    IndexStats,
+    SearchRequest,
+    SearchResult,
+    StoredDocument,
+    UpsertResult,
+    UpsertStatus,
+)
+from index.vectors import FlatVectorIndex, VectorIndex, load_vectors, save_vectors
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "semsearch.db"
+MAX_ID_LENGTH = 512
+
+ProgressCallback = Callable[[int], None]
+
+
+class SearchIndex:
+    """Documents in, ranked chunks out. Thread-safe: searches run concurrently with each other and with
+    the CPU-heavy part of writes (chunking and embedding); only the short apply step of a write is serialised.
+    """
+
+    def __init__(
+        self, data_dir: Path, embedder: Embedder, store: Store, vectors: VectorIndex, chunker: Chunker
+    ) -> None:
+        self.data_dir = data_dir
+        self._embedder = embedder
+        self._store = store
+        self._vectors = vectors
+        self._chunker = chunker
+        self._write_lock = threading.Lock()
+        self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
+
+    @classmethod
+    def open(
+        cls, data_dir: Path | str, embedder: Embedder, *, chunking: ChunkingOptions | None = None
+    ) -> SearchIndex:
+        """Open (or create) the index in ``data_dir``.
+
+        Raises :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
+        :class:`~index.errors.CorruptIndexError` if its database cannot be read.
+        """
+        data_dir = Path(data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        store = Store(data_dir / DB_FILE)
+        try:
+            chunker = Chunker(embedder.tokenizer, chunking)
+            _check_or_write_manifest(data_dir, store, embedder, chunker)
+            vectors = _load_or_rebuild_vectors(data_dir, store, embedder.dim)
+        except BaseException:
+            store.close()
+            raise
+        return cls(data_dir, embedder, store, vectors, chunker)
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def upsert(
+        self, documents: Sequence[Document], *, on_embedded: ProgressCallback | None = None
+    ) -> list[UpsertResult]:
+        """Insert or replace ``documents`` in one transaction; unchanged documents are not re-embedded.
+
+        Raises :class:`InvalidInputError` (and changes nothing) if any document is invalid.
+        ``on_embedded`` is called with the number of documents embedded, for progress bars.
+        """
+        _validate_documents(documents)
+        hashes = {doc.id: self._content_hash(doc) for doc in documents}
+        stored_hashes = self._store.content_hashes(list(hashes))
+        changed = [doc for doc in documents if stored_hashes.get(doc.id) != hashes[doc.id]]
+        chunked = [self._chunker.chunk(doc.text) for doc in changed]
+        for doc, chunks in zip(changed, chunked, strict=True):
+            if not chunks:
+                raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
+        embeddings = self._embedder.embed_documents([c.text for chunks in chunked for c in chunks])
+        if on_embedded is not None:
+            on_embedded(len(documents))
+        prepared: list[PreparedDocument] = []
+        row = 0
+        for doc, chunks in zip(changed, chunked, strict=True):
+            prepared.append(PreparedDocument(doc, hashes[doc.id], chunks, embeddings[row : row + len(chunks)]))
+            row += len(chunks)
+
+        with self._write_lock:
+            result = self._store.write(prepared)
+            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+            self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+
+        statuses: dict[str, tuple[UpsertStatus, int]] = {
+            p.document.id: ("created" if created else "updated", len(p.chunks))
+            for p, created in zip(prepared, result.created, strict=True)
+        }
+        unchanged = [doc.id for doc in documents if doc.id not in statuses]
+        for doc_id, count in self._store.chunk_counts(unchanged).items():
+            statuses[doc_id] = ("unchanged", count)
+        return [UpsertResult(doc.id, *statuses[doc.id]) for doc in documents]
+
+    def delete(self, doc_id: str) -> int:
+        """Remove a document and its chunks; returns how many chunks went.
+
+        Raises :class:`~index.errors.DocumentNotFoundError` if there is no such document.
+        """
+        with self._write_lock:
+            result = self._store.write([], deletes=[doc_id])
+            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+        return len(result.removed_ids)
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> StoredDocument:
+        """The stored document with its chunks; :class:`~index.errors.DocumentNotFoundError` if absent."""
+        return self._store.get_document(doc_id)
+
+    def search(self, query: str, k: int = 10, *, offset: int = 0, min_score: float | None = None) -> SearchResult:
+        """The chunks most similar in meaning to ``query``, best first."""
+        return self.search_batch([SearchRequest(query, k, offset, min_score)])[0]
+
+    def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+        """Several searches with one model call. Each result's ``took_ms`` is the time of the whole batch."""
+        started = time.perf_counter()
+        if not requests:
+            return []
+        queries = [self._validate_request(request) for request in requests]
+        query_vectors = self._embedder.embed_queries(queries)
+        fetch = max(request.k + request.offset for request in requests)
+        scores, ids = self._vectors.search(query_vectors, fetch)
+        rows = self._store.chunk_rows(sorted({int(i) for i in ids.ravel() if i >= 0}))
+        took_ms = (time.perf_counter() - started) * 1000
+        results = []
+        for request, row_scores, row_ids in zip(requests, scores, ids, strict=True):
+            hits = []
+            for score, chunk_id in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
+                chunk = rows.get(chunk_id)  # absent if deleted since the vector search
+                if chunk is None:
+                    continue
+                if request.min_score is not None and score < request.min_score:
+                    break
+                hits.append(
+                    Hit(
+                        doc_id=chunk.doc_id,
+                        chunk_id=chunk.chunk_id,
+                        ordinal=chunk.ordinal,
+                        score=float(score),
+                        text=chunk.text,
+                        title=chunk.title,
+                        metadata=chunk.metadata,
+                        start=chunk.start,
+                        end=chunk.end,
+                    )
+                )
+            results.append(SearchResult(hits=hits[request.offset : request.offset + request.k], took_ms=took_ms))
+        return results
+
+    def stats(self) -> IndexStats:
+        documents, chunks = self._store.counts()
+        return IndexStats(
+            documents=documents,
+            chunks=chunks,
+            model_id=self._embedder.model_id,
+            dimension=self._embedder.dim,
+            index_type=self._vectors.index_type,
+            data_dir=self.data_dir,
+        )
+
+    @property
+    def max_query_tokens(self) -> int:
+        return self._embedder.tokenizer.max_tokens
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Save the vector index beside the database, atomically (it is rebuilt from the database if lost)."""
+        with self._write_lock:
+            save_vectors(self.data_dir, self._vectors, self._store.generation())
+
+    def close(self) -> None:
+        try:
+            self.save()
+        finally:
+            self._store.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _content_hash(self, doc: Document) -> str:
+        payload = json.dumps(
+            [doc.title, doc.text, doc.metadata, self._chunking_fingerprint], ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def _validate_request(self, request: SearchRequest) -> str:
+        query = request.query.strip()
+        if not query:
+            raise InvalidInputError("the query is empty: send some text to search for")
+        if request.k < 1:
+            raise InvalidInputError(f"k must be at least 1, got {request.k}")
+        if request.offset < 0:
+            raise InvalidInputError(f"offset must not be negative, got {request.offset}")
+        tokens = self._embedder.tokenizer.count_tokens([query])[0]
+        if tokens > self.max_query_tokens:
+            raise InvalidInputError(
+                f"the query is {tokens} tokens long; the model reads at most {self.max_query_tokens}. "
+                "Shorten it (the model would otherwise silently ignore the rest)."
+            )
+        return query
+
+
+def _chunking_parameters(chunker: Chunker) -> dict[str, int]:
+    return {
+        "max_tokens": chunker.max_tokens,
+        "overlap_tokens": chunker.options.overlap_tokens,
+        "min_tokens": chunker.options.min_tokens,
+    }
+
+
+def _validate_documents(documents: Sequence[Document]) -> None:
+    seen: set[str] = set()
+    for position, doc in enumerate(documents):
+        where = f"document {position} (id {doc.id!r})"
+        if not doc.id or not doc.id.strip():
+            raise InvalidInputError(f"document {position} has an empty id")
+        if len(doc.id) > MAX_ID_LENGTH:
+            raise InvalidInputError(f"{where}: the id is longer than {MAX_ID_LENGTH} characters")
+        if doc.id in seen:
+            raise InvalidInputError(f"{where}: the id appears twice in one request")
+        seen.add(doc.id)
+        if not doc.text.strip():
+            raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
+        try:
+            json.dumps(doc.metadata, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise InvalidInputError(f"{where}: metadata must be plain JSON ({error})") from error
+
+
+def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, chunker: Chunker) -> None:
+    stored = store.get_meta("manifest")
+    if stored is not None:
+        manifest = Manifest.from_json(stored)
+        manifest.check_compatible(embedder.model_id, embedder.dim, data_dir)
+        if not (data_dir / MANIFEST_FILE).exists():
+            write_manifest_file(data_dir, manifest)
+        wanted = _chunking_parameters(chunker)
+        if manifest.chunking != wanted:
+            log.warning(
+                "chunking parameters changed from %s to %s: documents indexed from now on use the new ones",
+                manifest.chunking,
+                wanted,
+            )
+        return
+    manifest = Manifest(
+        model_id=embedder.model_id,
+        dimension=embedder.dim,
+        index_type=FlatVectorIndex.index_type,
+        chunking=_chunking_parameters(chunker),
+    )
+    store.set_meta("manifest", manifest.to_json())
+    write_manifest_file(data_dir, manifest)
+
+
+def _load_or_rebuild_vectors(data_dir: Path, store: Store, dim: int) -> VectorIndex:
+    generation = store.generation()
+    loaded = load_vectors(data_dir, dim, generation)
+    if loaded is not None:
+        return loaded
+    started = time.perf_counter()
+    vectors = FlatVectorIndex(dim)
+    for ids, embeddings in store.iter_embeddings(dim):
+        vectors.add(ids, embeddings)
+    log.info("rebuilt the vector index from the store: %d vectors in %.1f s", len(vectors), time.perf_counter() - started)
+    save_vectors(data_dir, vectors, generation)
+    return vectors

@@ -1,0 +1,311 @@
+"""The system of record: one SQLite database (WAL mode) holding documents, chunks and their embeddings.
+
+Everything else in a data directory (the FAISS index) is derived from this file and can be rebuilt from it.
+Each write is one transaction that also bumps ``generation``, so a derived index can tell whether it is
+current. Writes go through one connection under a lock; reads use one connection per thread and, thanks to
+WAL, never wait for a writer.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.errors import CorruptIndexError, DocumentNotFoundError
+from index.types import ChunkSpan, Document, StoredChunk, StoredDocument
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    title TEXT,
+    text TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start_char INTEGER NOT NULL,
+    end_char INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    UNIQUE (doc_id, ordinal)
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A chunk joined with its document's title and metadata, as search hits need it."""
+
+    chunk_id: int
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedDocument:
+    """A document ready to be written: its chunks and one embedding row per chunk."""
+
+    document: Document
+    content_hash: str
+    chunks: Sequence[ChunkSpan]
+    embeddings: NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write changed: chunk ids to drop from and to add to derived indexes."""
+
+    removed_ids: list[int]
+    added_ids: list[int]
+    created: list[bool]
+
+
+class Store:
+    """Documents and chunks in SQLite. Thread-safe."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._connect()
+        try:
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as error:
+            self._writer.close()
+            raise CorruptIndexError(
+                f"the database {path} cannot be read ({error}); restore it from a backup or move the data "
+                "directory away to start empty"
+            ) from error
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA foreign_keys=ON")
+        # FULL: a commit is on disk before it is acknowledged, even across a power loss.
+        connection.execute("PRAGMA synchronous=FULL")
+        return connection
+
+    def _reader(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._connect()
+            connection.execute("PRAGMA query_only=ON")
+            self._local.connection = connection
+            with self._readers_lock:
+                self._readers.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._readers_lock:
+            for connection in self._readers:
+                connection.close()
+            self._readers.clear()
+        with self._write_lock:
+            self._writer.close()
+
+    # -- meta ---------------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._reader().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write_lock:
+            self._writer.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def generation(self) -> int:
+        """A number that every committed write increases."""
+        value = self.get_meta("generation")
+        return 0 if value is None else int(value)
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    def write(self, upserts: Sequence[PreparedDocument], deletes: Sequence[str] = ()) -> WriteResult:
+        """Replace the given documents and delete others, all in one transaction.
+
+        Raises :class:`DocumentNotFoundError` (and changes nothing) if a document to delete does not exist.
+        """
+        now = time.time()
+        removed: list[int] = []
+        added: list[int] = []
+        created: list[bool] = []
+        with self._write_lock:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for doc_id in deletes:
+                    removed.extend(self._chunk_ids(cursor, doc_id))
+                    if cursor.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
+                        raise DocumentNotFoundError(doc_id)
+                for prepared in upserts:
+                    removed_here = self._chunk_ids(cursor, prepared.document.id)
+                    removed.extend(removed_here)
+                    created.append(not self._exists(cursor, prepared.document.id))
+                    added.extend(self._replace(cursor, prepared, now))
+                cursor.execute(
+                    "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+                    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        return WriteResult(removed_ids=removed, added_ids=added, created=created)
+
+    @staticmethod
+    def _chunk_ids(cursor: sqlite3.Cursor, doc_id: str) -> list[int]:
+        rows = cursor.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,))
+        return [int(row[0]) for row in rows]
+
+    @staticmethod
+    def _exists(cursor: sqlite3.Cursor, doc_id: str) -> bool:
+        return cursor.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+
+    @staticmethod
+    def _replace(cursor: sqlite3.Cursor, prepared: PreparedDocument, now: float) -> list[int]:
+        document = prepared.document
+        cursor.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
+        cursor.execute(
+            "INSERT INTO documents (id, title, text, metadata, content_hash, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
+            "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
+            "updated_at = excluded.updated_at",
+            (
+                document.id,
+                document.title,
+                document.text,
+                json.dumps(document.metadata, ensure_ascii=False, sort_keys=True),
+                prepared.content_hash,
+                now,
+                now,
+            ),
+        )
+        ids: list[int] = []
+        for chunk, vector in zip(prepared.chunks, prepared.embeddings, strict=True):
+            cursor.execute(
+                "INSERT INTO chunks (doc_id, ordinal, start_char, end_char, text, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (document.id, chunk.ordinal, chunk.start, chunk.end, chunk.text, vector.tobytes()),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        return ids
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The stored content hash of each of ``doc_ids`` that exists."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self._reader().execute(
+            f"SELECT id, content_hash FROM documents WHERE id IN ({marks})", list(doc_ids)
+        )
+        return {str(doc_id): str(digest) for doc_id, digest in rows}
+
+    def chunk_counts(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        rows = self._reader().execute(
+            f"SELECT doc_id, COUNT(*) FROM chunks WHERE doc_id IN ({marks}) GROUP BY doc_id", list(doc_ids)
+        )
+        return {str(doc_id): int(count) for doc_id, count in rows}
+
+    def get_document(self, doc_id: str) -> StoredDocument:
+        reader = self._reader()
+        row = reader.execute(
+            "SELECT id, title, text, metadata, created_at, updated_at FROM documents WHERE id = ?", (doc_id,)
+        ).fetchone()
+        if row is None:
+            raise DocumentNotFoundError(doc_id)
+        chunks = [
+            StoredChunk(chunk_id=int(r[0]), ordinal=int(r[1]), start=int(r[2]), end=int(r[3]), text=str(r[4]))
+            for r in reader.execute(
+                "SELECT id, ordinal, start_char, end_char, text FROM chunks WHERE doc_id = ? ORDER BY ordinal",
+                (doc_id,),
+            )
+        ]
+        return StoredDocument(
+            id=str(row[0]),
+            title=row[1],
+            text=str(row[2]),
+            metadata=json.loads(row[3]),
+            created_at=float(row[4]),
+            updated_at=float(row[5]),
+            chunks=chunks,
+        )
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        """The chunks with these ids that still exist, keyed by id."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        rows = self._reader().execute(
+            "SELECT c.id, c.doc_id, c.ordinal, c.start_char, c.end_char, c.text, d.title, d.metadata "
+            f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            [int(i) for i in chunk_ids],
+        )
+        return {
+            int(r[0]): ChunkRow(
+                chunk_id=int(r[0]),
+                doc_id=str(r[1]),
+                ordinal=int(r[2]),
+                start=int(r[3]),
+                end=int(r[4]),
+                text=str(r[5]),
+                title=r[6],
+                metadata=json.loads(r[7]),
+            )
+            for r in rows
+        }
+
+    def iter_embeddings(
+        self, dim: int, batch_size: int = 10_000
+    ) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
+        """Every chunk's ``(ids (n,), embeddings (n, dim))`` in id order, in batches, from one snapshot."""
+        reader = self._reader()
+        reader.execute("BEGIN")
+        try:
+            rows = reader.execute("SELECT id, embedding FROM chunks ORDER BY id")
+            while batch := rows.fetchmany(batch_size):
+                ids = np.fromiter((row[0] for row in batch), dtype=np.int64, count=len(batch))
+                vectors = np.frombuffer(b"".join(row[1] for row in batch), dtype=np.float32)
+                yield ids, vectors.reshape(len(batch), dim)
+        finally:
+            reader.execute("COMMIT")
+
+    def counts(self) -> tuple[int, int]:
+        """``(documents, chunks)``."""
+        reader = self._reader()
+        documents = reader.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(documents), int(chunks)

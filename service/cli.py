@@ -1,0 +1,185 @@
+"""The ``semsearch`` command: serve, index, search, stats.
+
+Every option falls back to its ``SEMSEARCH_*`` environment variable, then to the default in
+:class:`~service.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+
+from index import Document, SearchIndex, SemsearchError, UpsertResult, to_dict
+from index.sources import SourceError, SourceFile, count_documents, discover, read_documents
+from service.settings import Settings
+
+app = typer.Typer(
+    name="semsearch",
+    help="Semantic search over paragraphs: index files, search them, serve an HTTP API.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Path | None, typer.Option("--data-dir", help="Index directory [env: SEMSEARCH_DATA_DIR].", show_default=False)
+]
+Model = Annotated[
+    str | None, typer.Option("--model", help="Model name or path [env: SEMSEARCH_MODEL].", show_default=False)
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        _fail(f"invalid settings: {error}")
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _open(settings: Settings) -> SearchIndex:
+    from service.runtime import open_index
+
+    try:
+        return open_index(settings)
+    except SemsearchError as error:
+        _fail(str(error))
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env: SEMSEARCH_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env: SEMSEARCH_PORT].")] = None,
+    data_dir: DataDir = None,
+    model: Model = None,
+    demo: Annotated[
+        bool | None, typer.Option("--demo/--no-demo", help="Seed a new data directory with the demo corpus.")
+    ] = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+@app.command("index")
+def index_files(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .jsonl).")],
+    data_dir: DataDir = None,
+    model: Model = None,
+    skip_errors: Annotated[
+        bool, typer.Option("--skip-errors", help="Index the good files even if some cannot be read.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = 64,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
+    '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Prints a JSON summary."""
+    from tqdm import tqdm
+
+    settings = _settings(data_dir=data_dir, model=model)
+    try:
+        sources = discover(paths)
+    except SourceError as error:
+        _fail(str(error))
+    good: list[SourceFile] = []
+    problems: list[str] = []
+    total = 0
+    for source in sources:
+        try:
+            total += count_documents(source)
+            good.append(source)
+        except SourceError as error:
+            problems.append(str(error))
+    for problem in problems:
+        typer.echo(f"skipped: {problem}", err=True)
+    if problems and not skip_errors:
+        _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (use --skip-errors to index the rest)")
+    if not good:
+        _fail("no documents to index: give .txt, .md, .html or .jsonl files, or folders holding them")
+
+    started = time.perf_counter()
+    results: list[UpsertResult] = []
+    with _open(settings) as search_index, tqdm(
+        total=total, unit="doc", disable=not progress, file=sys.stderr
+    ) as bar:
+        batch: dict[str, Document] = {}
+
+        def flush() -> None:
+            results.extend(search_index.upsert(list(batch.values()), on_embedded=bar.update))
+            batch.clear()
+
+        try:
+            for source in good:
+                for doc in read_documents(source):
+                    if doc.id in batch or len(batch) >= batch_size:
+                        flush()
+                    batch[doc.id] = doc
+            if batch:
+                flush()
+        except SemsearchError as error:
+            _fail(f"{error} ({len(results)} documents were indexed before this)", code=1)
+    counts = {status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")}
+    _echo_json(
+        {
+            "documents": len(results),
+            **counts,
+            "chunks": sum(r.chunks for r in results),
+            "skipped_files": len(problems),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+    )
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many hits.")] = 10,
+    min_score: Annotated[float | None, typer.Option(help="Drop hits scoring lower.")] = None,
+    data_dir: DataDir = None,
+    model: Model = None,
+) -> None:
+    """Search the index; prints one JSON object per hit."""
+    settings = _settings(data_dir=data_dir, model=model)
+    if not (settings.data_dir).exists():
+        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+    with _open(settings) as search_index:
+        try:
+            result = search_index.search(query, k, min_score=min_score)
+        except SemsearchError as error:
+            _fail(str(error))
+    for hit in result.hits:
+        _echo_json(to_dict(hit))
+
+
+@app.command()
+def stats(data_dir: DataDir = None, model: Model = None) -> None:
+    """Documents, chunks, model and index type of the index, as JSON."""
+    settings = _settings(data_dir=data_dir, model=model)
+    if not settings.data_dir.exists():
+        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+    with _open(settings) as search_index:
+        _echo_json(to_dict(search_index.stats()))
+
+
+def main() -> None:
+    app()

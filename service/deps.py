@@ -1,0 +1,38 @@
+"""The shared resources routes depend on, one dependency each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from index import SearchIndex
+from service.errors import LimitExceededError, NotReadyError
+from service.settings import Settings
+from service.state import AppState
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.semsearch
+    return state
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_index(state: Annotated[AppState, Depends(get_state)]) -> SearchIndex:
+    if state.index is None:
+        raise NotReadyError(f"the index is not available yet: {state.detail}")
+    return state.index
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+IndexDep = Annotated[SearchIndex, Depends(get_index)]
+
+
+def check_limit(what: str, value: int, limit: int, setting: str) -> None:
+    if value > limit:
+        raise LimitExceededError(what, value, limit, setting)

@@ -1,0 +1,37 @@
+"""Domain errors of the index library mapped to HTTP status codes. Every body is ``{"detail": "..."}``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from index import DocumentNotFoundError, InvalidInputError
+
+
+class NotReadyError(Exception):
+    """The index is still loading (or failed to load)."""
+
+
+class LimitExceededError(Exception):
+    """A request asks for more than a configured limit allows."""
+
+    def __init__(self, what: str, value: int, limit: int, setting: str) -> None:
+        super().__init__(f"{what} is {value}, above the limit of {limit} (setting {setting})")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInputError)
+    async def invalid_input(_: Request, error: InvalidInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(LimitExceededError)
+    async def limit_exceeded(_: Request, error: LimitExceededError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(DocumentNotFoundError)
+    async def not_found(_: Request, error: DocumentNotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(NotReadyError)
+    async def not_ready(_: Request, error: NotReadyError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})

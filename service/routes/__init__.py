@@ -1,0 +1,1 @@
+"""HTTP routes. They only translate between HTTP and the index library."""

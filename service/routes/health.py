@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from index import to_dict
+from service.deps import IndexDep, StateDep
+from service.schemas import ErrorOut, HealthOut, ReadyOut, StatsOut
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> HealthOut:
+    """The process is alive and answering (it may still be loading)."""
+    return HealthOut(status="ok")
+
+
+@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut, "description": "Still loading, or failed to load."}})
+def readyz(state: StateDep) -> JSONResponse:
+    """200 once the model and the index are loaded (and, on a new data directory, the demo corpus indexed)."""
+    body = ReadyOut(status=state.status, detail=state.detail)
+    return JSONResponse(body.model_dump(), status_code=200 if state.status == "ready" else 503)
+
+
+@router.get("/stats", responses={503: {"model": ErrorOut, "description": "The index is still loading."}})
+def stats(index: IndexDep) -> StatsOut:
+    """Counts of documents and chunks, the model and the index type."""
+    return StatsOut(**to_dict(index.stats()))

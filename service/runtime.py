@@ -1,0 +1,44 @@
+"""Building the index the settings describe, and the demo corpus that a new data directory starts with."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from index import Document, SearchIndex, SentenceTransformerEmbedder
+from index.search_index import DB_FILE
+from index.sources import discover, read_documents
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEMO_CORPUS = Path(__file__).parent / "demo_corpus"
+DEMO_PREFIX = "demo/"
+
+
+def open_index(settings: Settings) -> SearchIndex:
+    """Load the configured model and open (or create) the index in the data directory."""
+    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size)
+    return SearchIndex.open(settings.data_dir, embedder, chunking=settings.chunking())
+
+
+def is_new_data_dir(settings: Settings) -> bool:
+    return not (settings.data_dir / DB_FILE).exists()
+
+
+def demo_documents() -> list[Document]:
+    """The bundled demo corpus: a short guide to semsearch, ids prefixed ``demo/``."""
+    documents = []
+    for source in discover([DEMO_CORPUS]):
+        for doc in read_documents(source):
+            metadata = {**doc.metadata, "source": "demo"}
+            documents.append(Document(DEMO_PREFIX + doc.id, doc.text, doc.title, metadata))
+    return documents
+
+
+def seed_demo(index: SearchIndex) -> int:
+    """Index the demo corpus; returns the number of documents."""
+    documents = demo_documents()
+    index.upsert(documents)
+    log.info("indexed the demo corpus: %d documents (ids start with %r)", len(documents), DEMO_PREFIX)
+    return len(documents)

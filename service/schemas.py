@@ -1,0 +1,211 @@
+"""Request and response bodies of the HTTP API, with the examples shown at /docs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from index.search_index import MAX_ID_LENGTH
+
+_ARTICLE = (
+    "The council approved the new tram line on Tuesday.\n\n"
+    "Construction starts in spring and is expected to take three years."
+)
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "news-42", "title": "Tram line approved", "text": _ARTICLE, "metadata": {"lang": "en"}}
+            ]
+        },
+    )
+
+    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH, description="Your id; sending it again replaces it.")
+    text: str = Field(min_length=1, description="The full text. Paragraphs are separated by blank lines.")
+    title: str | None = Field(None, max_length=1000)
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Any JSON object, returned with hits.")
+
+
+class UpsertRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"documents": [{"id": "news-42", "title": "Tram line approved", "text": _ARTICLE}]},
+            ]
+        },
+    )
+
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+class UpsertItem(BaseModel):
+    id: str
+    status: Literal["created", "updated", "unchanged"]
+    chunks: int
+
+
+class UpsertResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"documents": [{"id": "news-42", "status": "created", "chunks": 2}], "took_ms": 41.7}]
+        }
+    )
+
+    documents: list[UpsertItem]
+    took_ms: float
+
+
+class ChunkOut(BaseModel):
+    chunk_id: int
+    ordinal: int
+    start: int = Field(description="Character offset of the chunk in the document text.")
+    end: int
+    text: str
+
+
+class DocumentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "news-42",
+                    "title": "Tram line approved",
+                    "text": _ARTICLE,
+                    "metadata": {"lang": "en"},
+                    "created_at": 1795300000.0,
+                    "updated_at": 1795300000.0,
+                    "chunks": [
+                        {"chunk_id": 7, "ordinal": 0, "start": 0, "end": 50, "text": _ARTICLE[:50]},
+                    ],
+                }
+            ]
+        }
+    )
+
+    id: str
+    title: str | None
+    text: str
+    metadata: dict[str, Any]
+    created_at: float = Field(description="Unix time of the first upsert.")
+    updated_at: float = Field(description="Unix time of the last upsert.")
+    chunks: list[ChunkOut]
+
+
+class DeleteResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "news-42", "deleted": True, "chunks": 2}]})
+
+    id: str
+    deleted: bool
+    chunks: int = Field(description="How many chunks were removed.")
+
+
+class SearchBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "when will the tram be built?", "k": 5, "offset": 0}]},
+    )
+
+    query: str = Field(min_length=1, description="What to look for, in natural language.")
+    k: int = Field(10, ge=1, description="How many hits to return (at most SEMSEARCH_MAX_K).")
+    offset: int = Field(0, ge=0, description="Hits to skip, for paging (at most SEMSEARCH_MAX_OFFSET).")
+    min_score: float | None = Field(None, ge=-1, le=1, description="Drop hits whose cosine score is lower.")
+
+
+class HitOut(BaseModel):
+    doc_id: str
+    chunk_id: int
+    ordinal: int = Field(description="Position of the chunk in its document.")
+    score: float = Field(description="Cosine similarity of query and chunk, -1 to 1.")
+    text: str
+    title: str | None
+    metadata: dict[str, Any]
+    start: int = Field(description="Character offset of the chunk in the document text.")
+    end: int
+
+
+_HIT_EXAMPLE = {
+    "doc_id": "news-42",
+    "chunk_id": 7,
+    "ordinal": 0,
+    "score": 0.61,
+    "text": _ARTICLE,
+    "title": "Tram line approved",
+    "metadata": {"lang": "en"},
+    "start": 0,
+    "end": len(_ARTICLE),
+}
+
+
+class SearchResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"hits": [_HIT_EXAMPLE], "took_ms": 12.3}]})
+
+    hits: list[HitOut]
+    took_ms: float
+
+
+class BatchSearchBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"queries": [{"query": "tram construction start"}, {"query": "who approved it?", "k": 3}]}]
+        },
+    )
+
+    queries: list[SearchBody] = Field(min_length=1)
+
+
+class BatchSearchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"results": [{"hits": [_HIT_EXAMPLE], "took_ms": 20.1}], "took_ms": 20.1}]}
+    )
+
+    results: list[SearchResponse]
+    took_ms: float
+
+
+class StatsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "documents": 12,
+                    "chunks": 140,
+                    "model_id": "sentence-transformers/all-MiniLM-L6-v2",
+                    "dimension": 384,
+                    "index_type": "flat",
+                    "data_dir": "/data",
+                }
+            ]
+        }
+    )
+
+    documents: int
+    chunks: int
+    model_id: str
+    dimension: int
+    index_type: str
+    data_dir: str
+
+
+class HealthOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
+    status: str
+
+
+class ReadyOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready", "detail": None}]})
+
+    status: Literal["ready", "loading", "failed"]
+    detail: str | None = None
+
+
+class ErrorOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "no document with id 'news-42'"}]})
+
+    detail: str

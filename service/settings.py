@@ -1,0 +1,58 @@
+"""All configuration, in one object. Every field can be set by a ``SEMSEARCH_<FIELD>`` environment variable
+(``SEMSEARCH_DATA_DIR``, ``SEMSEARCH_MAX_K``...) or by the CLI option of the same name.
+
+Never instantiated at import time: the app factory and the CLI build one when they start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index import DEFAULT_MODEL, ChunkingOptions
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(Path("semsearch-data"), description="Directory of the index (created if missing).")
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model: the packaged default, or the path of a model folder.",
+    )
+    host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
+    seed_demo: bool = Field(
+        True, description="Index the bundled demo corpus when the service starts on a new, empty data directory."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    chunk_max_tokens: int | None = Field(
+        None, ge=8, description="Largest chunk in model tokens; default: all the model can read."
+    )
+    chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between pieces of a split paragraph.")
+    chunk_min_tokens: int = Field(32, ge=0, description="Paragraphs shorter than this merge with neighbours.")
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per model call.")
+
+    max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
+    max_text_chars: int = Field(2_000_000, ge=1, description="Longest document text, in characters.")
+    max_query_chars: int = Field(4_000, ge=1, description="Longest query, in characters.")
+    max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
+    max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
+    max_batch_queries: int = Field(64, ge=1, description="Queries one POST /search/batch may carry.")
+
+    @model_validator(mode="after")
+    def _check_chunking(self) -> Settings:
+        if self.chunk_max_tokens is not None and self.chunk_overlap_tokens * 2 > self.chunk_max_tokens:
+            raise ValueError("chunk_overlap_tokens must be at most half of chunk_max_tokens")
+        return self
+
+    def chunking(self) -> ChunkingOptions:
+        return ChunkingOptions(
+            max_tokens=self.chunk_max_tokens,
+            overlap_tokens=self.chunk_overlap_tokens,
+            min_tokens=self.chunk_min_tokens,
+        )

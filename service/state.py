@@ -1,0 +1,23 @@
+"""What the running app holds: the index once it is loaded, and whether it is ready."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+from index import SearchIndex
+
+Status = Literal["ready", "loading", "failed"]
+
+
+@dataclass
+class AppState:
+    index: SearchIndex | None = None
+    status: Status = "loading"
+    detail: str | None = "loading the model and the index"
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, status: Status, detail: str | None = None) -> None:
+        with self.lock:
+            self.status, self.detail = status, detail
