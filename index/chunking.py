@@ -17,6 +17,7 @@ No chunk is longer than the budget, so the model never truncates one silently.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -215,9 +216,13 @@ class Chunker:
             lines = [m.end() + start for m in _NEWLINE.finditer(text, start, end)]
             cuts = [start, *lines, end]
             if len(cuts) == 2:
-                cuts = [start, *(m.end() + start for m in _SIMPLE_SENTENCE_END.finditer(text[start:end])), end]
-            spans = [_trim(text, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
-            return [(a, b) for a, b in spans if b > a]
+                cuts = [
+                    start,
+                    *(m.end() + start for m in _SIMPLE_SENTENCE_END.finditer(text[start:end])),
+                    end,
+                ]
+            trimmed = [_trim(text, a, b) for a, b in itertools.pairwise(cuts)]
+            return [(a, b) for a, b in trimmed if b > a]
         piece = text[start:end]
         spans: list[tuple[int, int]] = []
         cursor = 0
@@ -300,7 +305,10 @@ def _pack_with_overlap(units: list[_Unit], budget: int, first_budget: int, overl
             tail: list[_Unit] = []
             tail_tokens = 0
             for previous in reversed(current[1:]):
-                if tail_tokens + previous.tokens > overlap or tail_tokens + previous.tokens + unit.tokens > budget:
+                if (
+                    tail_tokens + previous.tokens > overlap
+                    or tail_tokens + previous.tokens + unit.tokens > budget
+                ):
                     break
                 tail.insert(0, previous)
                 tail_tokens += previous.tokens

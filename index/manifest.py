@@ -27,7 +27,9 @@ class Manifest:
     index_type: str
     chunking: dict[str, int]
     format_version: int = FORMAT_VERSION
-    created_at: str = dataclasses.field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    created_at: str = dataclasses.field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"

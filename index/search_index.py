@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 DB_FILE = "semsearch.db"
 MAX_ID_LENGTH = 512
 
-ProgressCallback = Callable[[int], None]
+ProgressCallback = Callable[[int], object]
 
 
 class SearchIndex:
@@ -60,6 +60,7 @@ class SearchIndex:
         self._vectors = vectors
         self._chunker = chunker
         self._write_lock = threading.Lock()
+        self._closed = False
         self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
 
     @classmethod
@@ -101,24 +102,23 @@ class SearchIndex:
         for doc, chunks in zip(changed, chunked, strict=True):
             if not chunks:
                 raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
-        embeddings = self._embedder.embed_documents([c.text for chunks in chunked for c in chunks])
+        statuses: dict[str, tuple[UpsertStatus, int]] = {}
+        if changed:
+            embeddings = self._embedder.embed_documents([c.text for chunks in chunked for c in chunks])
+            prepared: list[PreparedDocument] = []
+            row = 0
+            for doc, chunks in zip(changed, chunked, strict=True):
+                vectors = embeddings[row : row + len(chunks)]
+                prepared.append(PreparedDocument(doc, hashes[doc.id], chunks, vectors))
+                row += len(chunks)
+            with self._write_lock:
+                result = self._store.write(prepared)
+                self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+                self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+            for item, created in zip(prepared, result.created, strict=True):
+                statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
         if on_embedded is not None:
             on_embedded(len(documents))
-        prepared: list[PreparedDocument] = []
-        row = 0
-        for doc, chunks in zip(changed, chunked, strict=True):
-            prepared.append(PreparedDocument(doc, hashes[doc.id], chunks, embeddings[row : row + len(chunks)]))
-            row += len(chunks)
-
-        with self._write_lock:
-            result = self._store.write(prepared)
-            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-            self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
-
-        statuses: dict[str, tuple[UpsertStatus, int]] = {
-            p.document.id: ("created" if created else "updated", len(p.chunks))
-            for p, created in zip(prepared, result.created, strict=True)
-        }
         unchanged = [doc.id for doc in documents if doc.id not in statuses]
         for doc_id, count in self._store.chunk_counts(unchanged).items():
             statuses[doc_id] = ("unchanged", count)
@@ -140,7 +140,9 @@ class SearchIndex:
         """The stored document with its chunks; :class:`~index.errors.DocumentNotFoundError` if absent."""
         return self._store.get_document(doc_id)
 
-    def search(self, query: str, k: int = 10, *, offset: int = 0, min_score: float | None = None) -> SearchResult:
+    def search(
+        self, query: str, k: int = 10, *, offset: int = 0, min_score: float | None = None
+    ) -> SearchResult:
         """The chunks most similar in meaning to ``query``, best first."""
         return self.search_batch([SearchRequest(query, k, offset, min_score)])[0]
 
@@ -177,7 +179,9 @@ class SearchIndex:
                         end=chunk.end,
                     )
                 )
-            results.append(SearchResult(hits=hits[request.offset : request.offset + request.k], took_ms=took_ms))
+            results.append(
+                SearchResult(hits=hits[request.offset : request.offset + request.k], took_ms=took_ms)
+            )
         return results
 
     def stats(self) -> IndexStats:
@@ -203,6 +207,10 @@ class SearchIndex:
             save_vectors(self.data_dir, self._vectors, self._store.generation())
 
     def close(self) -> None:
+        """Save the vector index and close the database. Closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         try:
             self.save()
         finally:
@@ -220,7 +228,9 @@ class SearchIndex:
 
     def _content_hash(self, doc: Document) -> str:
         payload = json.dumps(
-            [doc.title, doc.text, doc.metadata, self._chunking_fingerprint], ensure_ascii=False, sort_keys=True
+            [doc.title, doc.text, doc.metadata, self._chunking_fingerprint],
+            ensure_ascii=False,
+            sort_keys=True,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -228,6 +238,7 @@ class SearchIndex:
         query = request.query.strip()
         if not query:
             raise InvalidInputError("the query is empty: send some text to search for")
+        _check_encodable("the query", query)
         if request.k < 1:
             raise InvalidInputError(f"k must be at least 1, got {request.k}")
         if request.offset < 0:
@@ -263,9 +274,21 @@ def _validate_documents(documents: Sequence[Document]) -> None:
         if not doc.text.strip():
             raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
         try:
-            json.dumps(doc.metadata, allow_nan=False)
+            encoded = json.dumps([doc.title, doc.metadata], allow_nan=False, ensure_ascii=False)
         except (TypeError, ValueError) as error:
             raise InvalidInputError(f"{where}: metadata must be plain JSON ({error})") from error
+        _check_encodable(f"{where}: the title or metadata", encoded)
+        _check_encodable(f"{where}: the text", doc.text)
+        _check_encodable(f"{where}: the id", doc.id)
+
+
+def _check_encodable(what: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(
+            f"{what} is not valid UTF-8 text (unpaired surrogate at position {error.start})"
+        ) from error
 
 
 def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, chunker: Chunker) -> None:
@@ -302,6 +325,10 @@ def _load_or_rebuild_vectors(data_dir: Path, store: Store, dim: int) -> VectorIn
     vectors = FlatVectorIndex(dim)
     for ids, embeddings in store.iter_embeddings(dim):
         vectors.add(ids, embeddings)
-    log.info("rebuilt the vector index from the store: %d vectors in %.1f s", len(vectors), time.perf_counter() - started)
+    log.info(
+        "rebuilt the vector index from the store: %d vectors in %.1f s",
+        len(vectors),
+        time.perf_counter() - started,
+    )
     save_vectors(data_dir, vectors, generation)
     return vectors

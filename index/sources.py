@@ -1,8 +1,9 @@
-"""Files to documents: ``.txt``, ``.md``, ``.html`` and ``.jsonl`` (one document per line, BEIR corpus format).
+"""Files to documents: ``.txt``, ``.md``, ``.html`` and ``.jsonl`` (a document per line, BEIR corpus format).
 
 Document ids of files are their paths relative to the folder given (or the file name for a file given
 directly), so indexing the same folder again replaces documents instead of duplicating them. HTML is converted
-to Markdown (markdownify), so headings and lists keep their structure for the chunker; the stored text, and the
+to Markdown (markdownify), so headings and lists keep their structure for the chunker; the stored text, and
+the
 offsets of every chunk, refer to that Markdown.
 """
 
@@ -21,7 +22,14 @@ from markdownify import markdownify
 from index.errors import InvalidInputError
 from index.types import Document
 
-FORMATS = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
+FORMATS = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".jsonl": "jsonl",
+}
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -42,7 +50,7 @@ class SourceFile:
 
 def discover(paths: Sequence[Path]) -> list[SourceFile]:
     """The supported files among ``paths`` and inside the folders among them (recursively, hidden ones
-    skipped), sorted. A path that does not exist, or a file given by name in an unsupported format, is an error.
+    skipped), sorted. A missing path, or a file given by name in an unsupported format, is an error.
     """
     found: list[SourceFile] = []
     for path in paths:

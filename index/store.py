@@ -250,7 +250,8 @@ class Store:
         chunks = [
             StoredChunk(chunk_id=int(r[0]), ordinal=int(r[1]), start=int(r[2]), end=int(r[3]), text=str(r[4]))
             for r in reader.execute(
-                "SELECT id, ordinal, start_char, end_char, text FROM chunks WHERE doc_id = ? ORDER BY ordinal",
+                "SELECT id, ordinal, start_char, end_char, text FROM chunks "
+                "WHERE doc_id = ? ORDER BY ordinal",
                 (doc_id,),
             )
         ]

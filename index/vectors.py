@@ -51,7 +51,7 @@ class VectorIndex(Protocol):
 
 
 class FlatVectorIndex:
-    """Exact search. Every operation holds one short lock: FAISS indexes are not safe to read while written."""
+    """Exact search. Every operation holds one short lock: a FAISS index is not safe to read while written."""
 
     index_type = "flat"
 
@@ -88,7 +88,8 @@ class FlatVectorIndex:
         if len(ids) == 0:
             return
         with self._lock:
-            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))
+            # FAISS's Python wrapper turns an id array into an IDSelectorBatch; its stubs know only that.
+            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(self, queries: NDArray[np.float32], k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
         with self._lock:
@@ -119,13 +120,23 @@ def load_vectors(directory: Path, dim: int, generation: int) -> FlatVectorIndex 
     try:
         state = json.loads(state_path.read_text(encoding="utf-8"))
         if state.get("generation") != generation or state.get("dim") != dim:
-            log.info("saved vectors are behind the store (generation %s, store %s)", state.get("generation"), generation)
+            log.info(
+                "saved vectors are behind the store (generation %s, store %s)",
+                state.get("generation"),
+                generation,
+            )
             return None
         index = FlatVectorIndex.from_bytes(vectors_path.read_bytes(), dim)
     except (OSError, ValueError, RuntimeError) as error:
-        log.warning("the saved vector index in %s is unreadable (%s); rebuilding it from the store", directory, error)
+        log.warning(
+            "the saved vector index in %s is unreadable (%s); rebuilding it from the store", directory, error
+        )
         return None
     if len(index) != state.get("count"):
-        log.warning("the saved vector index holds %d vectors, its state says %s; rebuilding", len(index), state.get("count"))
+        log.warning(
+            "the saved vector index holds %d vectors, its state says %s; rebuilding",
+            len(index),
+            state.get("count"),
+        )
         return None
     return index

@@ -29,7 +29,8 @@ app = typer.Typer(
 )
 
 DataDir = Annotated[
-    Path | None, typer.Option("--data-dir", help="Index directory [env: SEMSEARCH_DATA_DIR].", show_default=False)
+    Path | None,
+    typer.Option("--data-dir", help="Index directory [env: SEMSEARCH_DATA_DIR].", show_default=False),
 ]
 Model = Annotated[
     str | None, typer.Option("--model", help="Model name or path [env: SEMSEARCH_MODEL].", show_default=False)
@@ -77,7 +78,9 @@ def serve(
     from service.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
@@ -113,15 +116,19 @@ def index_files(
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
     if problems and not skip_errors:
-        _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (use --skip-errors to index the rest)")
+        _fail(
+            f"{len(problems)} file(s) cannot be indexed; nothing was changed "
+            "(use --skip-errors to index the rest)"
+        )
     if not good:
         _fail("no documents to index: give .txt, .md, .html or .jsonl files, or folders holding them")
 
     started = time.perf_counter()
     results: list[UpsertResult] = []
-    with _open(settings) as search_index, tqdm(
-        total=total, unit="doc", disable=not progress, file=sys.stderr
-    ) as bar:
+    with (
+        _open(settings) as search_index,
+        tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar,
+    ):
         batch: dict[str, Document] = {}
 
         def flush() -> None:
@@ -138,7 +145,9 @@ def index_files(
                 flush()
         except SemsearchError as error:
             _fail(f"{error} ({len(results)} documents were indexed before this)", code=1)
-    counts = {status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")}
+    counts = {
+        status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")
+    }
     _echo_json(
         {
             "documents": len(results),

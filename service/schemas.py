@@ -24,7 +24,9 @@ class DocumentIn(BaseModel):
         },
     )
 
-    id: str = Field(min_length=1, max_length=MAX_ID_LENGTH, description="Your id; sending it again replaces it.")
+    id: str = Field(
+        min_length=1, max_length=MAX_ID_LENGTH, description="Your id; sending it again replaces it."
+    )
     text: str = Field(min_length=1, description="The full text. Paragraphs are separated by blank lines.")
     title: str | None = Field(None, max_length=1000)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Any JSON object, returned with hits.")
@@ -52,7 +54,9 @@ class UpsertItem(BaseModel):
 class UpsertResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"documents": [{"id": "news-42", "status": "created", "chunks": 2}], "took_ms": 41.7}]
+            "examples": [
+                {"documents": [{"id": "news-42", "status": "created", "chunks": 2}], "took_ms": 41.7}
+            ]
         }
     )
 
@@ -97,7 +101,9 @@ class DocumentOut(BaseModel):
 
 
 class DeleteResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"id": "news-42", "deleted": True, "chunks": 2}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "news-42", "deleted": True, "chunks": 2}]}
+    )
 
     id: str
     deleted: bool
@@ -128,7 +134,7 @@ class HitOut(BaseModel):
     end: int
 
 
-_HIT_EXAMPLE = {
+_HIT_EXAMPLE: dict[str, Any] = {
     "doc_id": "news-42",
     "chunk_id": 7,
     "ordinal": 0,
@@ -152,7 +158,9 @@ class BatchSearchBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "examples": [{"queries": [{"query": "tram construction start"}, {"query": "who approved it?", "k": 3}]}]
+            "examples": [
+                {"queries": [{"query": "tram construction start"}, {"query": "who approved it?", "k": 3}]}
+            ]
         },
     )
 
@@ -161,7 +169,9 @@ class BatchSearchBody(BaseModel):
 
 class BatchSearchResponse(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"results": [{"hits": [_HIT_EXAMPLE], "took_ms": 20.1}], "took_ms": 20.1}]}
+        json_schema_extra={
+            "examples": [{"results": [{"hits": [_HIT_EXAMPLE], "took_ms": 20.1}], "took_ms": 20.1}]
+        }
     )
 
     results: list[SearchResponse]

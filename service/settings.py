@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
     seed_demo: bool = Field(
-        True, description="Index the bundled demo corpus when the service starts on a new, empty data directory."
+        True,
+        description="Index the bundled demo corpus when the service starts on a new, empty data directory.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

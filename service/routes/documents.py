@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
@@ -12,7 +12,9 @@ from service.schemas import DeleteResponse, DocumentOut, ErrorOut, UpsertItem, U
 router = APIRouter(tags=["documents"])
 
 DocId = Annotated[str, Path(description="The document id.", examples=["news-42"])]
-_NOT_FOUND = {404: {"model": ErrorOut, "description": "No document has this id."}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No document has this id."}
+}
 
 
 @router.post(
@@ -24,11 +26,19 @@ def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep
     transaction: either all of them or, on any error, none. Documents whose title, text and metadata did not
     change are left as they are (status ``unchanged``). The write is visible to the next search."""
     started = time.perf_counter()
-    check_limit("the number of documents", len(body.documents), settings.max_documents_per_request,
-                "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST")
+    check_limit(
+        "the number of documents",
+        len(body.documents),
+        settings.max_documents_per_request,
+        "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST",
+    )
     for doc in body.documents:
-        check_limit(f"the length of the text of {doc.id!r}", len(doc.text), settings.max_text_chars,
-                    "SEMSEARCH_MAX_TEXT_CHARS")
+        check_limit(
+            f"the length of the text of {doc.id!r}",
+            len(doc.text),
+            settings.max_text_chars,
+            "SEMSEARCH_MAX_TEXT_CHARS",
+        )
     results = index.upsert([Document(d.id, d.text, d.title, d.metadata) for d in body.documents])
     return UpsertResponse(
         documents=[UpsertItem(id=r.id, status=r.status, chunks=r.chunks) for r in results],

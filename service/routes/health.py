@@ -16,7 +16,11 @@ def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut, "description": "Still loading, or failed to load."}})
+@router.get(
+    "/readyz",
+    response_model=ReadyOut,
+    responses={503: {"model": ReadyOut, "description": "Still loading, or failed to load."}},
+)
 def readyz(state: StateDep) -> JSONResponse:
     """200 once the model and the index are loaded (and, on a new data directory, the demo corpus indexed)."""
     body = ReadyOut(status=state.status, detail=state.detail)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -12,7 +12,9 @@ from service.settings import Settings
 
 router = APIRouter(tags=["search"])
 
-_INVALID = {422: {"model": ErrorOut, "description": "Invalid query (empty, too long, k or offset too large)."}}
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorOut, "description": "Invalid query (empty, too long, k or offset too large)."}
+}
 
 
 def _check(body: SearchBody, settings: Settings) -> SearchRequest:
@@ -34,7 +36,9 @@ def _search(index: SearchIndex, body: SearchBody, settings: Settings) -> SearchR
 def search_get(
     index: IndexDep,
     settings: SettingsDep,
-    q: Annotated[str, Query(min_length=1, description="The query.", examples=["when will the tram be built?"])],
+    q: Annotated[
+        str, Query(min_length=1, description="The query.", examples=["when will the tram be built?"])
+    ],
     k: Annotated[int, Query(ge=1, description="How many hits.", examples=[5])] = 10,
     offset: Annotated[int, Query(ge=0, description="Hits to skip.", examples=[0])] = 0,
     min_score: Annotated[float | None, Query(ge=-1, le=1, description="Lowest score kept.")] = None,
@@ -51,10 +55,11 @@ def search_post(body: SearchBody, index: IndexDep, settings: SettingsDep) -> Sea
 
 @router.post("/search/batch", responses=_INVALID)
 def search_batch(body: BatchSearchBody, index: IndexDep, settings: SettingsDep) -> BatchSearchResponse:
-    """Several searches in one request, encoded in one model call. Results come in the order of the queries."""
+    """Several searches in one request, encoded in one model call. Results follow the order of the queries."""
     started = time.perf_counter()
-    check_limit("the number of queries", len(body.queries), settings.max_batch_queries,
-                "SEMSEARCH_MAX_BATCH_QUERIES")
+    check_limit(
+        "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
+    )
     results = index.search_batch([_check(query, settings) for query in body.queries])
     return BatchSearchResponse(
         results=[_response(result) for result in results], took_ms=(time.perf_counter() - started) * 1000

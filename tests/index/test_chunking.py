@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.chunking import Chunker, ChunkingOptions
+from index.sources import html_to_markdown
+from index.types import ChunkSpan
+from tests.fakes import WordTokenizer
+
+SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."  # 14 tokens
+
+
+def make_chunker(max_tokens: int = 64, **options: int) -> Chunker:
+    return Chunker(WordTokenizer(max_tokens), ChunkingOptions(**options))
+
+
+def check_invariants(text: str, chunks: list[ChunkSpan], chunker: Chunker) -> None:
+    tokenizer = WordTokenizer(chunker.max_tokens)
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    for chunk in chunks:
+        assert chunk.text == text[chunk.start : chunk.end]
+        assert chunk.text == chunk.text.strip()
+        assert chunk.text
+        assert tokenizer.count_tokens([chunk.text])[0] <= chunker.max_tokens
+    starts = [c.start for c in chunks]
+    assert starts == sorted(starts)
+    covered = set()
+    for chunk in chunks:
+        covered.update(range(chunk.start, chunk.end))
+    for match in re.finditer(r"\w+", text):  # no word is lost
+        assert match.start() in covered, f"word {match.group()!r} at {match.start()} is in no chunk"
+
+
+EDGE_CASES = {
+    "crlf": "First paragraph line one.\r\nline two.\r\n\r\nSecond paragraph.\r\n",
+    "no_blank_lines": "\n".join([SENTENCE] * 12),
+    "one_huge_paragraph": " ".join([SENTENCE] * 40),
+    "unicode": "Café déjà vu — naïve façade. 日本語のテキストです。\n\n😀 emoji paragraph ünïcödé.\n\nΑλφα βήτα γάμμα.",
+    "markdown": "# Title\n\nIntro paragraph.\n\n## Section\n\n- item one\n- item two\n  continued\n\n1. first\n2. second\n\n> quote\n\n```\ncode block\n```\n",
+    "html": html_to_markdown(
+        "<html><head><title>T</title><script>var x=1;</script></head><body><h1>Heading</h1>"
+        "<p>Para one.</p><ul><li>alpha</li><li>beta</li></ul><h2>Sub</h2><p>Para two.</p></body></html>"
+    )[1],
+    "leading_whitespace": "\n\n   \n  Indented start.\n\n\n\nEnd after many blank lines.   \n\n",
+    "single_word": "word",
+    "link_reference": "[ref]: https://example.com/some/where\n\nText after a link definition.",
+    "hr_only_between": "Above.\n\n---\n\nBelow.",
+    "long_word": "x" * 3000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_chunks_are_exact_spans_within_budget(name: str) -> None:
+    text = EDGE_CASES[name]
+    chunker = make_chunker(max_tokens=40, overlap_tokens=8, min_tokens=8)
+    chunks = chunker.chunk(text)
+    assert chunks
+    check_invariants(text, chunks, chunker)
+
+
+def test_empty_and_blank_text_give_no_chunks() -> None:
+    assert make_chunker().chunk("") == []
+    assert make_chunker().chunk(" \n\t\r\n ") == []
+
+
+def test_heading_stays_with_the_paragraph_below() -> None:
+    text = f"Intro {SENTENCE}\n\n# Rivers\n\n{SENTENCE} {SENTENCE}\n\n# Mountains\n\n{SENTENCE}"
+    chunks = make_chunker(max_tokens=40, min_tokens=0).chunk(text)
+    assert [c.text.split("\n")[0] for c in chunks] == [f"Intro {SENTENCE}", "# Rivers", "# Mountains"]
+    assert chunks[1].text.endswith("river bank.")
+
+
+def test_short_neighbouring_paragraphs_merge_and_long_ones_do_not() -> None:
+    text = "Short one.\n\nShort two.\n\n" + SENTENCE + " " + SENTENCE + "\n\n" + SENTENCE + " " + SENTENCE
+    chunks = make_chunker(max_tokens=40, min_tokens=10).chunk(text)
+    assert chunks[0].text.startswith("Short one.\n\nShort two.")
+    assert len(chunks) == 2
+    assert chunks[1].text == SENTENCE + " " + SENTENCE
+
+
+def test_long_paragraph_splits_at_sentences_with_overlap() -> None:
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi".split()
+    sentences = [f"Sentence number {word} says something about topic {word}." for word in words]  # 9 tokens
+    text = " ".join(sentences)
+    chunker = make_chunker(max_tokens=50, overlap_tokens=12, min_tokens=0)
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert chunk.text.startswith("Sentence number") and chunk.text.endswith(".")
+    for previous, current in zip(chunks, chunks[1:], strict=False):
+        assert current.start < previous.end, "consecutive pieces of a split paragraph overlap"
+
+
+def test_list_longer_than_budget_splits_between_items() -> None:
+    text = "\n".join(f"- item {i} is a list entry with several words in it" for i in range(20))
+    chunker = make_chunker(max_tokens=40, overlap_tokens=0)
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)
+    assert all(chunk.text.startswith("- item") for chunk in chunks)
+
+
+def test_max_tokens_option_cannot_exceed_the_model() -> None:
+    assert make_chunker(max_tokens=64).max_tokens == 64
+    assert Chunker(WordTokenizer(64), ChunkingOptions(max_tokens=500)).max_tokens == 64
+    assert Chunker(WordTokenizer(64), ChunkingOptions(max_tokens=20)).max_tokens == 20
+
+
+def test_invalid_options_are_rejected() -> None:
+    with pytest.raises(ValueError, match="max_tokens"):
+        ChunkingOptions(max_tokens=2)
+    with pytest.raises(ValueError, match="negative"):
+        ChunkingOptions(overlap_tokens=-1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=600))
+def test_any_unicode_text_gives_valid_chunks(text: str) -> None:
+    chunker = make_chunker(max_tokens=16, overlap_tokens=4, min_tokens=4)
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)

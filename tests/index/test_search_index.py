@@ -1,0 +1,195 @@
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index import (
+    Document,
+    DocumentNotFoundError,
+    IncompatibleIndexError,
+    InvalidInputError,
+    SearchIndex,
+    SearchRequest,
+)
+from index.vectors import VECTORS_FILE
+from tests.fakes import FakeEmbedder
+
+OpenIndex = Callable[..., SearchIndex]
+
+CATS = "Cats sleep sixteen hours a day and purr when content."
+MARKETS = "Stock markets fell sharply after the interest rate decision."
+RIVERS = "Rivers carry sediment from mountains to the sea."
+
+
+def seeded(open_index: OpenIndex) -> SearchIndex:
+    index = open_index()
+    index.upsert(
+        [
+            Document("cats", CATS, "Cats", {"topic": "animals"}),
+            Document("markets", MARKETS, "Markets"),
+            Document("rivers", RIVERS),
+        ]
+    )
+    return index
+
+
+def test_search_returns_the_matching_chunk_with_offsets(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    result = index.search("when do cats sleep", k=2)
+    top = result.hits[0]
+    assert top.doc_id == "cats"
+    assert (top.start, top.end) == (0, len(CATS))
+    assert top.text == CATS
+    assert top.title == "Cats"
+    assert top.metadata == {"topic": "animals"}
+    assert len(result.hits) == 2
+    assert result.hits[0].score >= result.hits[1].score
+    assert result.took_ms > 0
+
+
+def test_upsert_reports_created_updated_unchanged(open_index: OpenIndex) -> None:
+    embedder = FakeEmbedder()
+    index = open_index(embedder)
+    assert [r.status for r in index.upsert([Document("a", CATS)])] == ["created"]
+    calls = embedder.calls
+    assert [r.status for r in index.upsert([Document("a", CATS)])] == ["unchanged"]
+    assert embedder.calls == calls, "an unchanged document is not embedded again"
+    results = index.upsert([Document("a", MARKETS), Document("b", RIVERS)])
+    assert [(r.status, r.chunks) for r in results] == [("updated", 1), ("created", 1)]
+
+
+def test_upsert_replaces_the_old_chunks(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    index.upsert([Document("cats", "Dogs fetch sticks in the park every morning.")])
+    hits = index.search("cats sleep purr", k=3).hits
+    assert all("sleep" not in hit.text for hit in hits)
+    assert index.stats().chunks == 3
+    assert index.get("cats").text.startswith("Dogs")
+
+
+def test_delete_removes_from_results_at_once(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    assert index.delete("cats") == 1
+    assert all(hit.doc_id != "cats" for hit in index.search("cats sleep", k=10).hits)
+    with pytest.raises(DocumentNotFoundError):
+        index.get("cats")
+    with pytest.raises(DocumentNotFoundError):
+        index.delete("cats")
+    assert index.stats().documents == 2
+
+
+def test_offset_k_and_min_score(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    everything = index.search("cats sleep", k=3).hits
+    assert [h.chunk_id for h in index.search("cats sleep", k=1, offset=1).hits] == [everything[1].chunk_id]
+    assert index.search("cats sleep", k=3, offset=5).hits == []
+    strong = index.search("cats sleep", k=3, min_score=everything[0].score - 1e-6).hits
+    assert [h.doc_id for h in strong] == ["cats"]
+
+
+def test_batch_search_answers_each_query(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    results = index.search_batch([SearchRequest("cats sleep", 1), SearchRequest("stock markets fell", 2)])
+    assert [r.hits[0].doc_id for r in results] == ["cats", "markets"]
+    assert [len(r.hits) for r in results] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("documents", "message"),
+    [
+        ([Document("", "text")], "empty id"),
+        ([Document("a", "   \n ")], "no text"),
+        ([Document("a", "x"), Document("a", "y")], "twice"),
+        ([Document("a" * 600, "text")], "longer than"),
+        ([Document("a", "text", metadata={"bad": float("nan")})], "metadata"),
+        ([Document("a", "text \ud800")], "UTF-8"),
+        ([Document("ok", CATS), Document("a", "---")], "no searchable text"),
+    ],
+)
+def test_invalid_documents_change_nothing(
+    open_index: OpenIndex, documents: list[Document], message: str
+) -> None:
+    index = seeded(open_index)
+    with pytest.raises(InvalidInputError, match=message):
+        index.upsert(documents)
+    assert index.stats().documents == 3
+    with pytest.raises(DocumentNotFoundError):
+        index.get("ok")
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (SearchRequest("   "), "empty"),
+        (SearchRequest("cats", k=0), "k must"),
+        (SearchRequest("cats", offset=-1), "offset"),
+        (SearchRequest("word " * 200), "tokens long"),
+        (SearchRequest("bad \udc80 query"), "UTF-8"),
+    ],
+)
+def test_invalid_queries_are_rejected(open_index: OpenIndex, request_: SearchRequest, message: str) -> None:
+    index = seeded(open_index)
+    with pytest.raises(InvalidInputError, match=message):
+        index.search_batch([request_])
+
+
+def test_reopen_keeps_everything_and_uses_the_saved_vectors(open_index: OpenIndex, tmp_path: Path) -> None:
+    index = seeded(open_index)
+    before = index.search("cats sleep", k=3)
+    index.close()
+    reopened = open_index()
+    assert reopened.stats().documents == 3
+    assert reopened.search("cats sleep", k=3).hits == before.hits
+
+
+@pytest.mark.parametrize("damage", ["delete", "truncate", "garbage"])
+def test_lost_or_damaged_vectors_are_rebuilt_from_the_store(
+    open_index: OpenIndex, tmp_path: Path, damage: str
+) -> None:
+    index = seeded(open_index)
+    before = index.search("rivers sediment", k=3).hits
+    index.close()
+    path = tmp_path / "data" / VECTORS_FILE
+    if damage == "delete":
+        path.unlink()
+    elif damage == "truncate":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        path.write_bytes(b"not a faiss index at all")
+    assert open_index().search("rivers sediment", k=3).hits == before
+
+
+def test_writes_after_the_last_save_are_not_lost(open_index: OpenIndex, tmp_path: Path) -> None:
+    index = seeded(open_index)
+    index.save()
+    index.upsert([Document("late", "A late document about volcanoes erupting.")])
+    index.delete("markets")
+    # A copy of the directory as it is now, without close(): the saved vectors are behind the database,
+    # as after a crash.
+    shutil.copytree(tmp_path / "data", tmp_path / "crashed")
+    reopened = open_index(data_dir=tmp_path / "crashed")
+    assert reopened.search("volcanoes erupting", k=1).hits[0].doc_id == "late"
+    assert all(hit.doc_id != "markets" for hit in reopened.search("stock markets", k=10).hits)
+
+
+def test_opening_with_another_model_is_refused(open_index: OpenIndex) -> None:
+    seeded(open_index).close()
+    with pytest.raises(IncompatibleIndexError, match="fake/bag-of-words"):
+        open_index(FakeEmbedder(model_id="other/model"))
+    with pytest.raises(IncompatibleIndexError, match="dimension"):
+        open_index(FakeEmbedder(dim=32))
+
+
+def test_long_documents_are_chunked_and_found_by_their_middle(open_index: OpenIndex) -> None:
+    paragraphs = [f"Paragraph {i} talks about subject{i} in some detail with filler words." for i in range(40)]
+    text = "\n\n".join(paragraphs)
+    index = open_index(FakeEmbedder(max_tokens=40))
+    chunks = index.upsert([Document("long", text)])[0].chunks
+    assert chunks > 5
+    hit = index.search("subject23", k=1).hits[0]
+    assert "subject23" in text[hit.start : hit.end]
+    stored = index.get("long")
+    assert [c.ordinal for c in stored.chunks] == list(range(chunks))
