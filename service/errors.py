@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from index import DocumentNotFoundError, InvalidInputError
 
@@ -19,7 +23,18 @@ class LimitExceededError(Exception):
         super().__init__(f"{what} is {value}, above the limit of {limit} (setting {setting})")
 
 
+def _validation_detail(error: RequestValidationError) -> list[dict[str, Any]]:
+    """Pydantic's errors without the offending input: it may be huge, or not even encodable as UTF-8."""
+    return [{key: value for key, value in item.items() if key not in ("input", "url")} for item in error.errors()]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(_: Request, error: RequestValidationError) -> Response:
+        # ensure_ascii: a lone surrogate in the request must not crash the error response.
+        body = json.dumps({"detail": _validation_detail(error)}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
+
     @app.exception_handler(InvalidInputError)
     async def invalid_input(_: Request, error: InvalidInputError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)

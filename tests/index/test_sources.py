@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.sources import SourceError, count_documents, discover, read_documents
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "docs" / "a.txt", "alpha")
+    write(tmp_path / "docs" / "sub" / "b.md", "# Bee\n\nbeta")
+    write(tmp_path / "docs" / ".hidden" / "c.txt", "hidden")
+    write(tmp_path / "docs" / "image.png", b"\x89PNG")
+    sources = discover([tmp_path / "docs"])
+    assert [s.relative for s in sources] == ["a.txt", "sub/b.md"]
+    docs = [doc for source in sources for doc in read_documents(source)]
+    assert [(d.id, d.title) for d in docs] == [("a.txt", "a"), ("sub/b.md", "Bee")]
+    assert docs[1].metadata == {"path": "sub/b.md", "format": "markdown"}
+
+
+def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:
+    lines = [
+        {"_id": "4983", "title": "Microstructural development", "text": "Alterations of the brain.", "metadata": {}},
+        {"id": 7, "text": "Second document."},
+    ]
+    path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n\n")
+    (source,) = discover([path])
+    docs = list(read_documents(source))
+    assert [(d.id, d.title, d.text) for d in docs] == [
+        ("4983", "Microstructural development", "Alterations of the brain."),
+        ("7", None, "Second document."),
+    ]
+    assert count_documents(source) == 2
+
+
+def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:
+    html = (
+        "<html><head><title>Page</title><style>p{}</style></head><body><script>alert(1)</script>"
+        "<h1>Head</h1><p>Para <b>bold</b>.</p><ul><li>one</li><li>two</li></ul></body></html>"
+    )
+    (doc,) = read_documents(discover([write(tmp_path / "p.html", html)])[0])
+    assert doc.title == "Page"
+    assert "# Head" in doc.text
+    assert "- one" in doc.text
+    assert "alert" not in doc.text
+    assert "p{}" not in doc.text
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("latin1.txt", "café".encode("latin-1"), "not valid UTF-8"),
+        ("empty.txt", b"  \n", "empty"),
+        ("binary.txt", b"abc\x00def", "binary"),
+        ("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{broken\n', "bad.jsonl:2: not valid JSON"),
+        ("noid.jsonl", b'{"text": "ok"}\n', "needs an '_id'"),
+        ("notext.jsonl", b'{"_id": "1", "text": ""}\n', "non-empty 'text'"),
+    ],
+)
+def test_bad_files_raise_errors_naming_the_file(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    (source,) = discover([write(tmp_path / name, content)])
+    with pytest.raises(SourceError, match=message):
+        count_documents(source)
+
+
+def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        discover([tmp_path / "missing"])
+    with pytest.raises(SourceError, match="unsupported"):
+        discover([write(tmp_path / "x.pdf", b"%PDF")])
+
+
+def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
+    (doc,) = read_documents(discover([write(tmp_path / "bom.txt", b"\xef\xbb\xbfhello")])[0])
+    assert doc.text == "hello"

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+ARTICLE = "Cats sleep sixteen hours a day.\n\nStock markets fell sharply on Monday.\n\nRivers carry sediment."
+
+
+def upsert(client: TestClient, *documents: dict[str, Any]) -> dict[str, Any]:
+    response = client.post("/documents", json={"documents": list(documents)})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_health_ready_and_stats(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
+    stats = client.get("/stats").json()
+    assert stats["documents"] == 0
+    assert stats["model_id"] == "fake/bag-of-words"
+    assert stats["dimension"] == 64
+    assert stats["index_type"] == "flat"
+
+
+def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
+    body = upsert(client, {"id": "a", "text": "Cats sleep sixteen hours a day.", "title": "Cats", "metadata": {"x": 1}})
+    assert body["documents"] == [{"id": "a", "status": "created", "chunks": 1}]
+    upsert(client, {"id": "b", "text": "Stock markets fell sharply on Monday."})
+
+    hits = client.get("/search", params={"q": "cats sleep", "k": 1}).json()["hits"]
+    assert hits[0]["doc_id"] == "a"
+    assert hits[0]["title"] == "Cats"
+    assert hits[0]["metadata"] == {"x": 1}
+    assert (hits[0]["start"], hits[0]["end"]) == (0, len("Cats sleep sixteen hours a day."))
+    assert set(hits[0]) == {"doc_id", "chunk_id", "ordinal", "score", "text", "title", "metadata", "start", "end"}
+
+    document = client.get("/documents/a").json()
+    assert document["text"] == "Cats sleep sixteen hours a day."
+    assert document["chunks"][0]["start"] == 0
+
+    assert client.delete("/documents/a").json() == {"id": "a", "deleted": True, "chunks": 1}
+    hits = client.post("/search", json={"query": "cats sleep", "k": 5}).json()["hits"]
+    assert [hit["doc_id"] for hit in hits] == ["b"]
+    assert client.get("/documents/a").status_code == 404
+
+
+def test_upsert_replaces_and_reports_unchanged(client: TestClient) -> None:
+    upsert(client, {"id": "a", "text": ARTICLE})
+    assert upsert(client, {"id": "a", "text": ARTICLE})["documents"][0]["status"] == "unchanged"
+    assert upsert(client, {"id": "a", "text": "Dogs fetch sticks."})["documents"][0]["status"] == "updated"
+    assert client.get("/stats").json()["chunks"] == 1
+
+
+def test_ids_with_slashes_work_in_paths(client: TestClient) -> None:
+    upsert(client, {"id": "docs/guide.md", "text": "A guide."})
+    assert client.get("/documents/docs/guide.md").json()["id"] == "docs/guide.md"
+    assert client.delete("/documents/docs/guide.md").status_code == 200
+
+
+def test_batch_search(client: TestClient) -> None:
+    upsert(client, {"id": "a", "text": "Cats sleep sixteen hours a day."}, {"id": "b", "text": "Markets fell."})
+    body = client.post("/search/batch", json={"queries": [{"query": "cats sleep"}, {"query": "markets", "k": 1}]})
+    results = body.json()["results"]
+    assert [r["hits"][0]["doc_id"] for r in results] == ["a", "b"]
+    assert len(results[1]["hits"]) == 1
+
+
+def test_offset_and_min_score(client: TestClient) -> None:
+    upsert(client, *({"id": f"d{i}", "text": f"Topic {i} about cats."} for i in range(4)))
+    all_hits = client.get("/search", params={"q": "cats", "k": 4}).json()["hits"]
+    page = client.get("/search", params={"q": "cats", "k": 2, "offset": 2}).json()["hits"]
+    assert [h["chunk_id"] for h in page] == [h["chunk_id"] for h in all_hits[2:]]
+    assert client.post("/search", json={"query": "cats", "min_score": 0.999}).json()["hits"] == []
+
+
+BAD_REQUESTS = [
+    ("get", "/search", {"params": {"q": ""}}, 422, None),
+    ("get", "/search", {"params": {"q": "   "}}, 422, "empty"),
+    ("get", "/search", {"params": {"q": "x", "k": 0}}, 422, None),
+    ("get", "/search", {"params": {"q": "x", "k": 21}}, 422, "SEMSEARCH_MAX_K"),
+    ("get", "/search", {"params": {"q": "x", "k": "ten"}}, 422, None),
+    ("get", "/search", {"params": {"q": "x", "offset": 5000}}, 422, "SEMSEARCH_MAX_OFFSET"),
+    ("get", "/search", {"params": {"q": "word " * 300}}, 422, "tokens"),
+    ("post", "/search", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, None),
+    ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
+    ("post", "/search", {"json": {"query": "x", "min_score": 2}}, 422, None),
+    ("post", "/search/batch", {"json": {"queries": []}}, 422, None),
+    ("post", "/documents", {"json": {"documents": []}}, 422, None),
+    ("post", "/documents", {"json": {"documents": [{"id": "a"}]}}, 422, None),
+    ("post", "/documents", {"json": {"documents": [{"id": "a", "text": " \n "}]}}, 422, "no text"),
+    ("post", "/documents", {"json": {"documents": [{"id": "", "text": "x"}]}}, 422, None),
+    ("post", "/documents", {"json": {"documents": [{"id": "a", "text": "x", "metadata": []}]}}, 422, None),
+    ("post", "/documents", {"json": {"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}}, 422, "twice"),
+    ("post", "/documents", {"json": {"documents": [{"id": str(i), "text": "x"} for i in range(6)]}}, 422,
+     "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST"),
+    ("post", "/documents", {"content": b'{"documents": [{"id": "a", "text": "\\ud800"}]}',
+                            "headers": {"content-type": "application/json"}}, 422, "unicode"),
+    ("get", "/documents/missing", {}, 404, "no document"),
+    ("delete", "/documents/missing", {}, 404, "no document"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "message"), BAD_REQUESTS)
+def test_bad_requests_get_4xx_and_change_nothing(
+    client: TestClient, method: str, path: str, kwargs: dict[str, Any], status: int, message: str | None
+) -> None:
+    upsert(client, {"id": "keep", "text": "Kept document."})
+    before = client.get("/stats").json()
+    response = client.request(method.upper(), path, **kwargs)
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert detail
+    if message:
+        assert message in str(detail)
+    assert client.get("/stats").json() == before
+    assert client.get("/documents/keep").status_code == 200
+
+
+def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+
+    def has_example(operation: dict[str, Any]) -> bool:
+        found = any("examples" in p.get("schema", {}) or "examples" in p for p in operation.get("parameters", []))
+        for section in [operation.get("requestBody", {})] + list(operation["responses"].values()):
+            for media in section.get("content", {}).values():
+                ref = media.get("schema", {}).get("$ref", "")
+                found |= "examples" in components.get(ref.rsplit("/", 1)[-1], {})
+        return found
+
+    operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
+    assert len(operations) == 9
+    missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
+    assert missing == []
+    assert client.get("/docs").status_code == 200

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from service import runtime
+from service.cli import app
+from tests.fakes import FakeEmbedder
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "SentenceTransformerEmbedder", lambda *_, **__: FakeEmbedder())
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> Any:
+    result = runner.invoke(app, list(args), env=env)
+    return result
+
+
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir(exist_ok=True)
+    (folder / "cats.md").write_text("# Cats\n\nCats sleep sixteen hours a day.", encoding="utf-8")
+    (folder / "markets.txt").write_text("Stock markets fell sharply on Monday.", encoding="utf-8")
+    lines = [{"_id": "r1", "title": "Rivers", "text": "Rivers carry sediment to the sea."}]
+    (folder / "beir.jsonl").write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    return folder
+
+
+def test_index_search_stats(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    result = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["documents"], summary["created"], summary["skipped_files"]) == (3, 3, 0)
+
+    again = json.loads(run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").stdout)
+    assert again["unchanged"] == 3
+
+    result = run("search", "cats sleep", "-k", "2", "--data-dir", data)
+    assert result.exit_code == 0, result.output
+    hits = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(hits) == 2
+    assert hits[0]["doc_id"] == "cats.md"
+    assert hits[0]["title"] == "Cats"
+
+    stats = json.loads(run("stats", "--data-dir", data).stdout)
+    assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
+
+
+def test_data_dir_comes_from_the_environment(tmp_path: Path) -> None:
+    data = tmp_path / "from-env"
+    result = run("index", str(corpus(tmp_path)), "--no-progress", env={"SEMSEARCH_DATA_DIR": str(data)})
+    assert result.exit_code == 0, result.output
+    assert (data / "semsearch.db").exists()
+
+
+def test_a_bad_file_stops_the_run_and_changes_nothing(tmp_path: Path) -> None:
+    folder = corpus(tmp_path)
+    (folder / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
+    data = tmp_path / "data"
+    result = run("index", str(folder), "--data-dir", str(data), "--no-progress")
+    assert result.exit_code == 2
+    assert "bad.txt: not valid UTF-8" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert not data.exists()
+
+    result = run("index", str(folder), "--data-dir", str(data), "--no-progress", "--skip-errors")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["documents"], summary["skipped_files"]) == (3, 1)
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    result = run("search", "x", "--data-dir", str(tmp_path / "none"))
+    assert result.exit_code == 2
+    assert "no index" in result.stderr
+    result = run("index", str(tmp_path / "missing"), "--data-dir", str(tmp_path / "d"))
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+    data = str(tmp_path / "data")
+    run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress")
+    result = run("search", "   ", "--data-dir", data)
+    assert result.exit_code == 2
+    assert "query is empty" in result.stderr
+
+
+def test_invalid_settings_are_reported(tmp_path: Path) -> None:
+    result = run("stats", "--data-dir", str(tmp_path), env={"SEMSEARCH_MAX_K": "zero"})
+    assert result.exit_code == 2
+    assert "max_k" in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("serve", "index", "search", "stats"):
+        assert command in result.stdout

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+def test_defaults_are_safe() -> None:
+    settings = Settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8000
+    assert settings.data_dir == Path("semsearch-data")
+    assert settings.model == "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEMSEARCH_DATA_DIR", "/tmp/x")
+    monkeypatch.setenv("SEMSEARCH_MAX_K", "7")
+    monkeypatch.setenv("SEMSEARCH_SEED_DEMO", "false")
+    settings = Settings()
+    assert (settings.data_dir, settings.max_k, settings.seed_demo) == (Path("/tmp/x"), 7, False)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"port": 0},
+        {"max_k": 0},
+        {"chunk_max_tokens": 4},
+        {"chunk_max_tokens": 40, "chunk_overlap_tokens": 30},
+        {"log_level": "loud"},
+        {"no_such_setting": 1},
+    ],
+)
+def test_nonsense_is_rejected_at_start(bad: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(**bad)  # type: ignore[arg-type]
