@@ -52,7 +52,7 @@ class ChunkingOptions:
 
     max_tokens: int | None = None
     overlap_tokens: int = 32
-    min_tokens: int = 32
+    min_tokens: int = 16
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 8:

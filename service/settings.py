@@ -35,7 +35,7 @@ class Settings(BaseSettings):
         None, ge=8, description="Largest chunk in model tokens; default: all the model can read."
     )
     chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between pieces of a split paragraph.")
-    chunk_min_tokens: int = Field(32, ge=0, description="Paragraphs shorter than this merge with neighbours.")
+    chunk_min_tokens: int = Field(16, ge=0, description="Paragraphs shorter than this merge with neighbours.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per model call.")
 
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
