@@ -25,7 +25,9 @@ class LimitExceededError(Exception):
 
 def _validation_detail(error: RequestValidationError) -> list[dict[str, Any]]:
     """Pydantic's errors without the offending input: it may be huge, or not even encodable as UTF-8."""
-    return [{key: value for key, value in item.items() if key not in ("input", "url")} for item in error.errors()]
+    return [
+        {key: value for key, value in item.items() if key not in ("input", "url")} for item in error.errors()
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -28,7 +28,9 @@ def open_index(tmp_path: Path) -> Iterator[Callable[..., SearchIndex]]:
     """Opens indexes on ``tmp_path / "data"`` (with a fake embedder unless one is given); closes them all."""
     opened: list[SearchIndex] = []
 
-    def factory(embedder: object | None = None, data_dir: Path | None = None, **kwargs: object) -> SearchIndex:
+    def factory(
+        embedder: object | None = None, data_dir: Path | None = None, **kwargs: object
+    ) -> SearchIndex:
         index = SearchIndex.open(data_dir or tmp_path / "data", embedder or FakeEmbedder(), **kwargs)  # type: ignore[arg-type]
         opened.append(index)
         return index

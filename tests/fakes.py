@@ -62,7 +62,9 @@ class FakeEmbedder:
             for word in re.findall(r"\w+", text.lower()):
                 out[row] += self._word(word)
             norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm > 0 else self._word("<empty>") / np.linalg.norm(self._word("<empty>"))
+            out[row] = (
+                out[row] / norm if norm > 0 else self._word("<empty>") / np.linalg.norm(self._word("<empty>"))
+            )
         return out
 
     def embed_documents(self, texts: Sequence[str]) -> Vectors:

@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_importing_index_pulls_in_no_web_cli_or_model_framework() -> None:
     code = (
         "import sys, index\n"
-        "banned = ('fastapi', 'starlette', 'uvicorn', 'typer', 'click', 'pydantic_settings', 'service', 'torch',"
-        " 'sentence_transformers')\n"
+        "banned = ('fastapi', 'starlette', 'uvicorn', 'typer', 'click', 'pydantic_settings', 'service',"
+        " 'torch', 'sentence_transformers')\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & set(banned)))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)

@@ -184,7 +184,9 @@ def test_opening_with_another_model_is_refused(open_index: OpenIndex) -> None:
 
 
 def test_long_documents_are_chunked_and_found_by_their_middle(open_index: OpenIndex) -> None:
-    paragraphs = [f"Paragraph {i} talks about subject{i} in some detail with filler words." for i in range(40)]
+    paragraphs = [
+        f"Paragraph {i} talks about subject{i} in some detail with filler words." for i in range(40)
+    ]
     text = "\n\n".join(paragraphs)
     index = open_index(FakeEmbedder(max_tokens=40))
     chunks = index.upsert([Document("long", text)])[0].chunks

@@ -31,7 +31,12 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
 
 def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:
     lines = [
-        {"_id": "4983", "title": "Microstructural development", "text": "Alterations of the brain.", "metadata": {}},
+        {
+            "_id": "4983",
+            "title": "Microstructural development",
+            "text": "Alterations of the brain.",
+            "metadata": {},
+        },
         {"id": 7, "text": "Second document."},
     ]
     path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(line) for line in lines) + "\n\n")
@@ -68,7 +73,9 @@ def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:
         ("notext.jsonl", b'{"_id": "1", "text": ""}\n', "non-empty 'text'"),
     ],
 )
-def test_bad_files_raise_errors_naming_the_file(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+def test_bad_files_raise_errors_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     (source,) = discover([write(tmp_path / name, content)])
     with pytest.raises(SourceError, match=message):
         count_documents(source)

@@ -21,7 +21,9 @@ def prepared(doc_id: str, *texts: str, title: str | None = None) -> PreparedDocu
         chunks.append(ChunkSpan(ordinal, start, start + len(part), part))
         cursor = start + len(part)
     vectors = np.arange(len(texts) * DIM, dtype=np.float32).reshape(len(texts), DIM)
-    return PreparedDocument(Document(doc_id, text, title, {"n": len(texts)}), "hash-" + doc_id, chunks, vectors)
+    return PreparedDocument(
+        Document(doc_id, text, title, {"n": len(texts)}), "hash-" + doc_id, chunks, vectors
+    )
 
 
 @pytest.fixture

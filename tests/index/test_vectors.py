@@ -4,13 +4,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from index.vectors import VECTORS_FILE, VECTORS_STATE_FILE, FlatVectorIndex, load_vectors, save_vectors
 
 
-def unit_rows(n: int, dim: int = 8, seed: int = 0) -> np.ndarray:
+def unit_rows(n: int, dim: int = 8, seed: int = 0) -> NDArray[np.float32]:
     rows = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
-    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    normalised: NDArray[np.float32] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return normalised
 
 
 def test_search_finds_each_vector_under_its_id() -> None:
@@ -25,10 +27,10 @@ def test_search_finds_each_vector_under_its_id() -> None:
 
 def test_k_is_clamped_and_empty_index_returns_nothing() -> None:
     index = FlatVectorIndex(8)
-    scores, ids = index.search(unit_rows(2), 5)
+    _, ids = index.search(unit_rows(2), 5)
     assert ids.shape == (2, 0)
     index.add(np.array([1, 2], dtype=np.int64), unit_rows(2))
-    scores, ids = index.search(unit_rows(1), 10)
+    _, ids = index.search(unit_rows(1), 10)
     assert ids.shape == (1, 2)
     assert (ids >= 0).all()
 

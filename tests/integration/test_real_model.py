@@ -17,7 +17,11 @@ OpenIndex = Callable[..., SearchIndex]
 
 @pytest.mark.parametrize(("question", "answer"), QUESTIONS)
 def test_paraphrased_questions_find_the_right_paragraph_in_the_top_3(
-    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, article: str, question: str, answer: str
+    open_index: OpenIndex,
+    real_embedder: SentenceTransformerEmbedder,
+    article: str,
+    question: str,
+    answer: str,
 ) -> None:
     index = open_index(real_embedder)
     index.upsert([Document("article", article, "Harbour town switches on tidal lagoon")])

@@ -26,7 +26,9 @@ def test_health_ready_and_stats(client: TestClient) -> None:
 
 
 def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
-    body = upsert(client, {"id": "a", "text": "Cats sleep sixteen hours a day.", "title": "Cats", "metadata": {"x": 1}})
+    body = upsert(
+        client, {"id": "a", "text": "Cats sleep sixteen hours a day.", "title": "Cats", "metadata": {"x": 1}}
+    )
     assert body["documents"] == [{"id": "a", "status": "created", "chunks": 1}]
     upsert(client, {"id": "b", "text": "Stock markets fell sharply on Monday."})
 
@@ -35,7 +37,17 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert hits[0]["title"] == "Cats"
     assert hits[0]["metadata"] == {"x": 1}
     assert (hits[0]["start"], hits[0]["end"]) == (0, len("Cats sleep sixteen hours a day."))
-    assert set(hits[0]) == {"doc_id", "chunk_id", "ordinal", "score", "text", "title", "metadata", "start", "end"}
+    assert set(hits[0]) == {
+        "doc_id",
+        "chunk_id",
+        "ordinal",
+        "score",
+        "text",
+        "title",
+        "metadata",
+        "start",
+        "end",
+    }
 
     document = client.get("/documents/a").json()
     assert document["text"] == "Cats sleep sixteen hours a day."
@@ -61,8 +73,12 @@ def test_ids_with_slashes_work_in_paths(client: TestClient) -> None:
 
 
 def test_batch_search(client: TestClient) -> None:
-    upsert(client, {"id": "a", "text": "Cats sleep sixteen hours a day."}, {"id": "b", "text": "Markets fell."})
-    body = client.post("/search/batch", json={"queries": [{"query": "cats sleep"}, {"query": "markets", "k": 1}]})
+    upsert(
+        client, {"id": "a", "text": "Cats sleep sixteen hours a day."}, {"id": "b", "text": "Markets fell."}
+    )
+    body = client.post(
+        "/search/batch", json={"queries": [{"query": "cats sleep"}, {"query": "markets", "k": 1}]}
+    )
     results = body.json()["results"]
     assert [r["hits"][0]["doc_id"] for r in results] == ["a", "b"]
     assert len(results[1]["hits"]) == 1
@@ -84,7 +100,13 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "k": "ten"}}, 422, None),
     ("get", "/search", {"params": {"q": "x", "offset": 5000}}, 422, "SEMSEARCH_MAX_OFFSET"),
     ("get", "/search", {"params": {"q": "word " * 300}}, 422, "tokens"),
-    ("post", "/search", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 422, None),
+    (
+        "post",
+        "/search",
+        {"content": b"{not json", "headers": {"content-type": "application/json"}},
+        422,
+        None,
+    ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
     ("post", "/search", {"json": {"query": "x", "min_score": 2}}, 422, None),
     ("post", "/search/batch", {"json": {"queries": []}}, 422, None),
@@ -93,11 +115,30 @@ BAD_REQUESTS = [
     ("post", "/documents", {"json": {"documents": [{"id": "a", "text": " \n "}]}}, 422, "no text"),
     ("post", "/documents", {"json": {"documents": [{"id": "", "text": "x"}]}}, 422, None),
     ("post", "/documents", {"json": {"documents": [{"id": "a", "text": "x", "metadata": []}]}}, 422, None),
-    ("post", "/documents", {"json": {"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}}, 422, "twice"),
-    ("post", "/documents", {"json": {"documents": [{"id": str(i), "text": "x"} for i in range(6)]}}, 422,
-     "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST"),
-    ("post", "/documents", {"content": b'{"documents": [{"id": "a", "text": "\\ud800"}]}',
-                            "headers": {"content-type": "application/json"}}, 422, "unicode"),
+    (
+        "post",
+        "/documents",
+        {"json": {"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}},
+        422,
+        "twice",
+    ),
+    (
+        "post",
+        "/documents",
+        {"json": {"documents": [{"id": str(i), "text": "x"} for i in range(6)]}},
+        422,
+        "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST",
+    ),
+    (
+        "post",
+        "/documents",
+        {
+            "content": b'{"documents": [{"id": "a", "text": "\\ud800"}]}',
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+        "unicode",
+    ),
     ("get", "/documents/missing", {}, 404, "no document"),
     ("delete", "/documents/missing", {}, 404, "no document"),
 ]
@@ -124,8 +165,10 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
     components = schema["components"]["schemas"]
 
     def has_example(operation: dict[str, Any]) -> bool:
-        found = any("examples" in p.get("schema", {}) or "examples" in p for p in operation.get("parameters", []))
-        for section in [operation.get("requestBody", {})] + list(operation["responses"].values()):
+        found = any(
+            "examples" in p.get("schema", {}) or "examples" in p for p in operation.get("parameters", [])
+        )
+        for section in [operation.get("requestBody", {}), *operation["responses"].values()]:
             for media in section.get("content", {}).values():
                 ref = media.get("schema", {}).get("$ref", "")
                 found |= "examples" in components.get(ref.rsplit("/", 1)[-1], {})

@@ -20,8 +20,7 @@ def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    result = runner.invoke(app, list(args), env=env)
-    return result
+    return runner.invoke(app, list(args), env=env)
 
 
 def corpus(tmp_path: Path) -> Path:

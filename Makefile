@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11+ with venv):
+#   make serve   install into .venv and start the service on http://127.0.0.1:8000
+#   make test    install into .venv and run every check CI runs (ruff, mypy, pytest with the real model)
+#
+# torch is installed first, pinned, from TORCH_PIP_ARGS: plain PyPI's torch on Linux is a multi-gigabyte CUDA
+# build. Where PyPI would give you that, use PyTorch's CPU index:
+#   make serve TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu torch==2.13.0"
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_PIP_ARGS ?= torch==2.13.0
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+
+.PHONY: install serve test lint typecheck pytest test-fast clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+serve: install
+	$(BIN)/semsearch serve
+
+test: install lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install
+	$(BIN)/pytest
+
+# The inner loop: unit tests only (fake embedder, no model, no server).
+test-fast: install
+	$(BIN)/pytest -m "not integration"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,136 @@
+"""A real uvicorn server on 127.0.0.1 with the real model: demo corpus, API round trip, restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.conftest import QUESTIONS
+
+pytestmark = pytest.mark.integration
+
+START_TIMEOUT = 120.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
+    """Start a server, wait until /readyz is 200, yield a client, then stop it with SIGTERM."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+                try:
+                    if client.get("/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"server not ready after {START_TIMEOUT} s:\n{log.read_text()}")
+                time.sleep(0.25)
+            yield client
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            # uvicorn shuts down gracefully, then re-raises SIGTERM so its exit status tells why it stopped.
+            assert process.wait(timeout=10) in (0, -signal.SIGTERM), log.read_text()
+            assert "Application shutdown complete" in log.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMSEARCH_")}
+    return {**env, "SEMSEARCH_DATA_DIR": str(data_dir), **extra}
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, article: str) -> None:
+    data_dir, log = tmp_path / "data", tmp_path / "server.log"
+    port = free_port()
+    serve = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(serve, port, server_env(data_dir), log) as client:
+        stats = ok(client.get("/stats"))
+        assert stats["documents"] == 5, "a new data directory starts with the demo corpus"
+        hits = ok(client.get("/search", params={"q": "how do I make a copy of my data to be safe?", "k": 3}))[
+            "hits"
+        ]
+        assert hits[0]["doc_id"] == "demo/operations.md"
+
+        body = ok(client.post("/documents", json={"documents": [{"id": "lagoon", "text": article}]}))
+        assert body["documents"][0]["status"] == "created"
+        for question, answer in QUESTIONS[:3]:
+            hits = ok(client.post("/search", json={"query": question, "k": 3}))["hits"]
+            answer_at = article.index(answer)
+            assert any(h["doc_id"] == "lagoon" and h["start"] <= answer_at < h["end"] for h in hits), question
+        assert ok(client.delete("/documents/demo/faq.md"))["deleted"] is True
+        assert client.post("/search", json={"query": "  "}).status_code == 422
+
+    # The same app under plain uvicorn through its factory, on the same data directory.
+    port = free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "--factory", "service.app:create_app", "--port", str(port)]
+    with running(uvicorn, port, server_env(data_dir), log) as client:
+        stats = ok(client.get("/stats"))
+        assert stats["documents"] == 5  # 5 demo - 1 deleted + the article; the demo is not seeded again
+        assert client.get("/documents/demo/faq.md").status_code == 404
+        results = ok(
+            client.post("/search/batch", json={"queries": [{"query": q} for q, _ in QUESTIONS[3:6]]})
+        )
+        for (question, answer), result in zip(QUESTIONS[3:6], results["results"], strict=True):
+            answer_at = article.index(answer)
+            top3 = result["hits"][:3]
+            assert any(h["doc_id"] == "lagoon" and h["start"] <= answer_at < h["end"] for h in top3), question
+
+
+def test_a_model_mismatch_stops_the_start_with_a_message(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    manifest_db = data_dir / "semsearch.db"
+    import sqlite3
+
+    with sqlite3.connect(manifest_db) as connection:
+        connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        connection.execute(
+            "INSERT INTO meta VALUES ('manifest', ?)",
+            (
+                '{"model_id": "other/model", "dimension": 768, "index_type": "flat", "chunking": {}, '
+                '"format_version": 1, "created_at": "2026-01-01T00:00:00+00:00"}',
+            ),
+        )
+    port = free_port()
+    result = subprocess.run(
+        [sys.executable, "-m", "service", "serve", "--port", str(port)],
+        env=server_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+    assert result.returncode != 0
+    assert "was built with the model 'other/model'" in result.stdout + result.stderr
