@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,33 @@ def test_upsert_replace_delete_and_restart(
     reopened = open_index(real_embedder)
     assert reopened.stats().documents == 1
     assert reopened.search("a bird that sings songs", k=1).hits[0].doc_id == "pets"
+
+
+def test_searches_keep_answering_while_a_writer_ingests(
+    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, article: str
+) -> None:
+    """Searches and a writer share the model from several threads; none of them may fail.
+
+    Fast tokenizers once raised "RuntimeError: Already borrowed" under concurrent use
+    (huggingface/tokenizers#537); the installed versions do not (checked with 8 threads x 200 calls),
+    and this test guards against a regression.
+    """
+    index = open_index(real_embedder)
+    index.upsert([Document("article", article)])
+    paragraphs = [p for p in article.split("\n\n") if p.strip()]
+    batches = range(0, len(paragraphs), 5)
+
+    def search(question: str) -> int:
+        return sum(len(index.search(question, k=3).hits) for _ in range(5))
+
+    def write() -> int:
+        for i in batches:
+            index.upsert([Document(f"part-{i}", "\n\n".join(paragraphs[i : i + 5]))])
+        return len(batches)
+
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        writer = pool.submit(write)
+        searchers = [pool.submit(search, question) for question, _ in QUESTIONS[:4]]
+        assert [future.result(timeout=300) for future in searchers] == [15, 15, 15, 15]
+        assert writer.result(timeout=300) == len(batches)
+    assert index.stats().documents == 1 + len(batches)
