@@ -36,7 +36,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
-from index.vectors import FlatVectorIndex, VectorIndex, load_vectors, save_vectors
+from index.vectors import FlatVectorIndex, VectorIndex, discard_vectors, load_vectors, save_vectors
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +52,18 @@ class SearchIndex:
     """
 
     def __init__(
-        self, data_dir: Path, embedder: Embedder, store: Store, vectors: VectorIndex, chunker: Chunker
+        self,
+        data_dir: Path,
+        embedder: Embedder,
+        store: Store,
+        vectors: VectorIndex,
+        chunker: Chunker,
+        generation: int,
     ) -> None:
         self.data_dir = data_dir
+        # The store generation the vector index reflects; None once another process wrote to the store
+        # behind our back, after which the vectors are never saved as current (the next open rebuilds).
+        self._generation: int | None = generation
         self._embedder = embedder
         self._store = store
         self._vectors = vectors
@@ -78,11 +87,12 @@ class SearchIndex:
         try:
             chunker = Chunker(embedder.tokenizer, chunking)
             _check_or_write_manifest(data_dir, store, embedder, chunker)
-            vectors = _load_or_rebuild_vectors(data_dir, store, embedder.dim)
+            generation = store.generation()
+            vectors = _load_or_rebuild_vectors(data_dir, store, embedder.dim, generation)
         except BaseException:
             store.close()
             raise
-        return cls(data_dir, embedder, store, vectors, chunker)
+        return cls(data_dir, embedder, store, vectors, chunker, generation)
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -115,6 +125,7 @@ class SearchIndex:
                 result = self._store.write(prepared)
                 self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
                 self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+                self._advance(result.generation)
             for item, created in zip(prepared, result.created, strict=True):
                 statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
         if on_embedded is not None:
@@ -132,6 +143,7 @@ class SearchIndex:
         with self._write_lock:
             result = self._store.write([], deletes=[doc_id])
             self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+            self._advance(result.generation)
         return len(result.removed_ids)
 
     # -- reads --------------------------------------------------------------------------------------
@@ -204,7 +216,15 @@ class SearchIndex:
     def save(self) -> None:
         """Save the vector index beside the database, atomically (it is rebuilt from the database if lost)."""
         with self._write_lock:
-            save_vectors(self.data_dir, self._vectors, self._store.generation())
+            if self._generation is None:
+                log.warning(
+                    "another process wrote to %s while this one had it open; the vector index is not saved "
+                    "and will be rebuilt from the database on the next start",
+                    self.data_dir,
+                )
+                discard_vectors(self.data_dir)
+                return
+            save_vectors(self.data_dir, self._vectors, self._generation)
 
     def close(self) -> None:
         """Save the vector index and close the database. Closing twice is harmless."""
@@ -225,6 +245,14 @@ class SearchIndex:
         self.close()
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    def _advance(self, generation: int) -> None:
+        """Record our own write; notice if another process wrote in between (the vectors miss its changes)."""
+        if self._generation is not None and generation != self._generation + 1:
+            log.warning("another process wrote to %s; its changes appear here after a restart", self.data_dir)
+            self._generation = None
+        elif self._generation is not None:
+            self._generation = generation
 
     def _content_hash(self, doc: Document) -> str:
         payload = json.dumps(
@@ -316,8 +344,7 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
     write_manifest_file(data_dir, manifest)
 
 
-def _load_or_rebuild_vectors(data_dir: Path, store: Store, dim: int) -> VectorIndex:
-    generation = store.generation()
+def _load_or_rebuild_vectors(data_dir: Path, store: Store, dim: int, generation: int) -> VectorIndex:
     loaded = load_vectors(data_dir, dim, generation)
     if loaded is not None:
         return loaded

@@ -81,6 +81,7 @@ class WriteResult:
     removed_ids: list[int]
     added_ids: list[int]
     created: list[bool]
+    generation: int  # the store generation this write produced; the one before it is ``generation - 1``
 
 
 class Store:
@@ -175,11 +176,14 @@ class Store:
                     "INSERT INTO meta (key, value) VALUES ('generation', '1') "
                     "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
                 )
+                generation = int(
+                    cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
+                )
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
-        return WriteResult(removed_ids=removed, added_ids=added, created=created)
+        return WriteResult(removed_ids=removed, added_ids=added, created=created, generation=generation)
 
     @staticmethod
     def _chunk_ids(cursor: sqlite3.Cursor, doc_id: str) -> list[int]:

@@ -112,6 +112,11 @@ def save_vectors(directory: Path, index: VectorIndex, generation: int) -> None:
     atomic_write_text(directory / VECTORS_STATE_FILE, json.dumps(state, indent=2) + "\n")
 
 
+def discard_vectors(directory: Path) -> None:
+    """Forget the saved index, so that the next open rebuilds it from the store."""
+    (directory / VECTORS_STATE_FILE).unlink(missing_ok=True)
+
+
 def load_vectors(directory: Path, dim: int, generation: int) -> FlatVectorIndex | None:
     """The saved index if it exists, is readable and reflects store ``generation``; otherwise None."""
     state_path, vectors_path = directory / VECTORS_STATE_FILE, directory / VECTORS_FILE

@@ -195,3 +195,18 @@ def test_long_documents_are_chunked_and_found_by_their_middle(open_index: OpenIn
     assert "subject23" in text[hit.start : hit.end]
     stored = index.get("long")
     assert [c.ordinal for c in stored.chunks] == list(range(chunks))
+
+
+def test_writes_by_another_process_are_not_hidden_by_a_stale_save(
+    open_index: OpenIndex, tmp_path: Path
+) -> None:
+    """Two openers of one directory (say the CLI while the service runs): nothing either wrote is lost."""
+    service = seeded(open_index)
+    cli = open_index()
+    cli.upsert([Document("from-cli", "Volcanoes erupt lava and ash.")])
+    cli.close()
+    service.upsert([Document("from-service", "Glaciers carve valleys slowly.")])
+    service.close()  # its vectors miss the CLI's document: it must not save them as current
+    reopened = open_index()
+    assert reopened.search("volcanoes erupt lava", k=1).hits[0].doc_id == "from-cli"
+    assert reopened.search("glaciers carve valleys", k=1).hits[0].doc_id == "from-service"
