@@ -49,19 +49,20 @@ class Manifest:
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise CorruptIndexError(f"the manifest is unreadable: {error}") from error
 
-    def check_compatible(self, model_id: str, dimension: int, data_dir: Path) -> None:
+    def check_compatible(self, model_id: str, dimension: int | None, data_dir: Path) -> None:
         """Raise :class:`IncompatibleIndexError` unless this data directory can be used with that model."""
         if self.format_version != FORMAT_VERSION:
             raise IncompatibleIndexError(
                 f"the data directory {data_dir} has format version {self.format_version}; this semsearch "
                 f"reads version {FORMAT_VERSION}. Re-index into a new data directory."
             )
-        if self.model_id != model_id or self.dimension != dimension:
+        if self.model_id != model_id or dimension not in (None, self.dimension):
+            configured = model_id if dimension is None else f"{model_id!r} (dimension {dimension})"
             raise IncompatibleIndexError(
                 f"the data directory {data_dir} was built with the model {self.model_id!r} "
-                f"(dimension {self.dimension}), but the configured model is {model_id!r} (dimension "
-                f"{dimension}). Configure the model {self.model_id!r} (SEMSEARCH_MODEL), or use another "
-                "data directory (SEMSEARCH_DATA_DIR) to index with the new model."
+                f"(dimension {self.dimension}), but the configured model is {configured}. Configure the "
+                f"model {self.model_id!r} (SEMSEARCH_MODEL), or use another data directory "
+                "(SEMSEARCH_DATA_DIR) to index with the new model."
             )
 
 

@@ -280,6 +280,22 @@ class SearchIndex:
         return query
 
 
+def check_data_dir(data_dir: Path | str, model_id: str) -> None:
+    """Fail fast, before any model is loaded: the database (if any) is readable and was built with
+    ``model_id``. Raises :class:`~index.errors.CorruptIndexError` or
+    :class:`~index.errors.IncompatibleIndexError`."""
+    path = Path(data_dir) / DB_FILE
+    if not path.exists():
+        return
+    store = Store(path)
+    try:
+        stored = store.get_meta("manifest")
+        if stored is not None:
+            Manifest.from_json(stored).check_compatible(model_id, None, path.parent)
+    finally:
+        store.close()
+
+
 def _chunking_parameters(chunker: Chunker) -> dict[str, int]:
     return {
         "max_tokens": chunker.max_tokens,

@@ -14,6 +14,8 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from index import SearchIndex
+from index.embedding import resolve_model
+from index.search_index import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
 from service.routes import documents, health, search
@@ -21,6 +23,9 @@ from service.settings import Settings
 from service.state import AppState
 
 log = logging.getLogger(__name__)
+
+# How long shutdown waits for a start-up still loading; a write it was making is rolled back by SQLite.
+SHUTDOWN_WAIT_SECONDS = 5.0
 
 DESCRIPTION = """
 Semantic search over paragraphs. Send documents to `POST /documents`; search them by meaning with
@@ -30,8 +35,11 @@ is loading.
 
 
 def create_app(settings: Settings | None = None, *, index: SearchIndex | None = None) -> FastAPI:
-    """A new application. With ``index`` the app serves that index (the caller closes it); otherwise it
-    loads the model and opens the data directory from ``settings`` at start-up and closes it at shutdown.
+    """A new application. With ``index`` the app serves that index (the caller closes it). Otherwise, at
+    start-up, it checks the data directory against the configured model (a mismatch or an unreadable
+    database stops the start), then loads the model and the index in the background: ``/healthz`` answers
+    at once, ``/readyz`` and the API answer 503 until the index is loaded (and a new data directory seeded
+    with the demo corpus). At shutdown it closes the index.
     """
     settings = settings or Settings()
     state = AppState()
@@ -43,20 +51,22 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
             state.set("ready")
             yield
             return
+        model_id = resolve_model(settings.model)[0]
+        await run_in_threadpool(check_data_dir, settings.data_dir, model_id)
         seed = settings.seed_demo and runtime.is_new_data_dir(settings)
-        # Errors here (model mismatch, unreadable database) stop the start with their message.
-        state.index = await run_in_threadpool(runtime.open_index, settings)
-        if seed:
-            state.set("loading", "indexing the demo corpus")
-            threading.Thread(target=_seed_demo, args=(state,), name="seed-demo", daemon=True).start()
-        else:
-            state.set("ready")
+        loader = threading.Thread(
+            target=_load, args=(state, settings, seed), name="semsearch-load", daemon=True
+        )
+        loader.start()
         try:
             yield
         finally:
+            state.stopping.set()
+            await run_in_threadpool(loader.join, SHUTDOWN_WAIT_SECONDS)
             opened, state.index = state.index, None
-            state.set("loading", "shutting down")
-            await run_in_threadpool(opened.close)
+            if opened is not None and not loader.is_alive():
+                state.set("loading", "shutting down")
+                await run_in_threadpool(opened.close)
 
     app = FastAPI(
         title="semsearch",
@@ -73,12 +83,15 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
     return app
 
 
-def _seed_demo(state: AppState) -> None:
-    assert state.index is not None  # set before the thread starts
+def _load(state: AppState, settings: Settings, seed: bool) -> None:
+    """Load the model and the index, then seed the demo corpus; readiness says how far it got."""
     try:
-        runtime.seed_demo(state.index)
-    except Exception as error:  # the service still serves; readiness says what went wrong
-        log.exception("indexing the demo corpus failed")
-        state.set("failed", f"indexing the demo corpus failed: {error}")
+        state.index = runtime.open_index(settings)
+        if seed and not state.stopping.is_set():
+            state.set("loading", "indexing the demo corpus")
+            runtime.seed_demo(state.index)
+    except Exception as error:  # the process keeps answering /healthz; /readyz says what went wrong
+        log.exception("loading the index failed")
+        state.set("failed", f"loading the index failed: {error}")
         return
     state.set("ready")

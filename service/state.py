@@ -17,6 +17,7 @@ class AppState:
     status: Status = "loading"
     detail: str | None = "loading the model and the index"
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def set(self, status: Status, detail: str | None = None) -> None:
         with self.lock:
