@@ -53,6 +53,10 @@ class ChunkingOptions:
     max_tokens: int | None = None
     overlap_tokens: int = 32
     min_tokens: int = 16
+    # Embed each chunk with its document's title in front (the stored chunk text stays as it is), so that a
+    # chunk deep in a document still carries what the document is about. Off by default: it moved SciFact
+    # by +0.003 nDCG@10 only, and it blurs the chunks of one long document together (docs/retrieval.md).
+    title_context: bool = False
 
     def __post_init__(self) -> None:
         if self.max_tokens is not None and self.max_tokens < 8:
@@ -105,14 +109,20 @@ class Chunker:
         self._markdown = MarkdownIt("commonmark").enable("table")
         self._sentences = pysbd.Segmenter(language="en", clean=False)
 
-    def chunk(self, text: str) -> list[ChunkSpan]:
-        """Chunks of ``text`` in document order; an empty list for text without content."""
+    def chunk(self, text: str, *, reserve_tokens: int = 0) -> list[ChunkSpan]:
+        """Chunks of ``text`` in document order; an empty list for text without content.
+
+        ``reserve_tokens`` of the budget are kept free in every chunk (for a title embedded in front of it).
+        """
+        budget = self.max_tokens - reserve_tokens
+        if budget < 8:
+            raise ValueError(f"reserving {reserve_tokens} tokens leaves fewer than 8 of {self.max_tokens}")
         blocks = self._blocks(text)
         if not blocks:
             return []
         counts = self._tokenizer.count_tokens([text[b.start : b.end] for b in blocks])
-        spans = self._pack(text, blocks, counts)
-        spans = self._enforce_budget(text, spans)
+        spans = self._pack(text, blocks, counts, budget)
+        spans = self._enforce_budget(text, spans, budget)
         return [
             ChunkSpan(ordinal=i, start=start, end=end, text=text[start:end])
             for i, (start, end) in enumerate(spans)
@@ -127,7 +137,7 @@ class Chunker:
             first, last = line_map
             start = line_starts[first]
             end = line_starts[last] if last < len(line_starts) else len(text)
-            return _trim(text, start, end)
+            return trim_span(text, start, end)
 
         blocks: list[_Block] = []
         current: _Block | None = None
@@ -148,8 +158,8 @@ class Chunker:
 
     # -- packing ------------------------------------------------------------------------------------
 
-    def _pack(self, text: str, blocks: list[_Block], counts: list[int]) -> list[tuple[int, int]]:
-        budget, min_tokens = self.max_tokens, self.options.min_tokens
+    def _pack(self, text: str, blocks: list[_Block], counts: list[int], budget: int) -> list[tuple[int, int]]:
+        min_tokens = self.options.min_tokens
         done: list[tuple[int, int]] = []
         current: _Chunk | None = None
 
@@ -170,7 +180,7 @@ class Chunker:
             if tokens > budget:
                 heading = current if current is not None and current.headings_only else None
                 first_budget = budget - heading.tokens if heading is not None else budget
-                pieces = self._split(text, block, max(first_budget, budget // 2))
+                pieces = self._split(text, block, budget, max(first_budget, budget // 2))
                 if heading is not None and heading.tokens + pieces[0].tokens <= budget:
                     pieces[0] = _Unit(heading.start, pieces[0].end, heading.tokens + pieces[0].tokens)
                     current = None
@@ -192,23 +202,25 @@ class Chunker:
         flush()
         return done
 
-    def _split(self, text: str, block: _Block, first_budget: int) -> list[_Unit]:
+    def _split(self, text: str, block: _Block, budget: int, first_budget: int) -> list[_Unit]:
         """Pieces of an over-long block, each within the budget, consecutive pieces overlapping."""
-        units = self._units(text, block.start, block.end, block.parts)
-        return _pack_with_overlap(units, self.max_tokens, first_budget, self._overlap)
+        units = self._units(text, block.start, block.end, block.parts, budget)
+        return _pack_with_overlap(units, budget, first_budget, min(self._overlap, budget // 2))
 
-    def _units(self, text: str, start: int, end: int, parts: Sequence[tuple[int, int]]) -> list[_Unit]:
+    def _units(
+        self, text: str, start: int, end: int, parts: Sequence[tuple[int, int]], budget: int
+    ) -> list[_Unit]:
         """Sentence-sized (or smaller) units covering ``text[start:end]``, each within the budget."""
         spans = list(parts) if len(parts) > 1 else self._sentence_spans(text, start, end)
         counts = self._tokenizer.count_tokens([text[s:e] for s, e in spans])
         units: list[_Unit] = []
         for (s, e), tokens in zip(spans, counts, strict=True):
-            if tokens <= self.max_tokens:
+            if tokens <= budget:
                 units.append(_Unit(s, e, tokens))
             elif len(spans) > 1:
-                units.extend(self._units(text, s, e, ()))
+                units.extend(self._units(text, s, e, (), budget))
             else:
-                units.extend(self._token_pieces(text, s, e))
+                units.extend(self._token_pieces(text, s, e, budget))
         return units
 
     def _sentence_spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -221,7 +233,7 @@ class Chunker:
                     *(m.end() + start for m in _SIMPLE_SENTENCE_END.finditer(text[start:end])),
                     end,
                 ]
-            trimmed = [_trim(text, a, b) for a, b in itertools.pairwise(cuts)]
+            trimmed = [trim_span(text, a, b) for a, b in itertools.pairwise(cuts)]
             return [(a, b) for a, b in trimmed if b > a]
         piece = text[start:end]
         spans: list[tuple[int, int]] = []
@@ -235,40 +247,41 @@ class Chunker:
                 break
             spans.append((start + found, start + found + len(needle)))
             cursor = found + len(needle)
-        rest = _trim(text, start + cursor, end)
+        rest = trim_span(text, start + cursor, end)
         if rest[1] > rest[0]:
             spans.append(rest)
         return spans
 
-    def _token_pieces(self, text: str, start: int, end: int) -> list[_Unit]:
+    def _token_pieces(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
         """Cut one over-long sentence into runs of tokens, small enough to overlap by whole runs."""
-        size = self._overlap or self.max_tokens
+        size = min(self._overlap, budget // 2) or budget
         tokens = [(start + s, start + e) for s, e in self._tokenizer.token_spans(text[start:end])]
         return [
             _Unit(tokens[i][0], tokens[min(i + size, len(tokens)) - 1][1], min(size, len(tokens) - i))
             for i in range(0, len(tokens), size)
         ]
 
-    def _enforce_budget(self, text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def _enforce_budget(self, text: str, spans: list[tuple[int, int]], budget: int) -> list[tuple[int, int]]:
         """Re-count every chunk as one text; cut any that the sum of its parts under-counted."""
         counts = self._tokenizer.count_tokens([text[s:e] for s, e in spans])
         result: list[tuple[int, int]] = []
         for (start, end), tokens in zip(spans, counts, strict=True):
-            if tokens <= self.max_tokens:
+            if tokens <= budget:
                 result.append((start, end))
                 continue
-            window = self.max_tokens
+            window = budget
             while True:
                 window = max(1, window - max(2, window // 16))
                 pieces = _token_windows(self._tokenizer.token_spans(text[start:end]), window, start)
                 sizes = self._tokenizer.count_tokens([text[s:e] for s, e in pieces])
-                if max(sizes) <= self.max_tokens:
+                if max(sizes) <= budget:
                     result.extend(pieces)
                     break
         return result
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` narrowed past any white space at either end."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -282,7 +295,7 @@ def _cover_gaps(text: str, blocks: list[_Block]) -> list[_Block]:
     cursor = 0
     for block in [*blocks, _Block(len(text), len(text))]:
         if block.start > cursor and _CONTENT.search(text, cursor, block.start):
-            start, end = _trim(text, cursor, block.start)
+            start, end = trim_span(text, cursor, block.start)
             result.append(_Block(start, end))
         if block.end > block.start:
             result.append(block)

@@ -16,7 +16,7 @@ from typing import Any
 from index.errors import CorruptIndexError, IncompatibleIndexError
 from index.files import atomic_write_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"
 
 

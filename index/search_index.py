@@ -18,17 +18,21 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
+from index import keyword
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder
 from index.errors import InvalidInputError
+from index.filters import compile_filter
+from index.keyword import query_terms
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
+from index.ranking import rank
 from index.store import PreparedDocument, Store
 from index.types import (
     Document,
-    Hit,
     IndexStats,
     SearchRequest,
     SearchResult,
@@ -42,6 +46,14 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "semsearch.db"
 MAX_ID_LENGTH = 512
+# Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
+DEFAULT_CANDIDATES = 100
+# With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
+GROUPING_DEPTH_FACTOR = 3
+# BM25 weight of a chunk's document title relative to its text.
+KEYWORD_TITLE_WEIGHT = 1.0
+# A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
+TITLE_SHARE = 4
 
 ProgressCallback = Callable[[int], object]
 
@@ -70,6 +82,10 @@ class SearchIndex:
         self._chunker = chunker
         self._write_lock = threading.Lock()
         self._closed = False
+        # Row counts for the keyword side's IDF; kept up to date by our own writes (approximate if another
+        # process writes too, which only shifts a normaliser slightly).
+        self._documents, self._chunks = store.counts()
+        self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
 
     @classmethod
@@ -108,13 +124,24 @@ class SearchIndex:
         hashes = {doc.id: self._content_hash(doc) for doc in documents}
         stored_hashes = self._store.content_hashes(list(hashes))
         changed = [doc for doc in documents if stored_hashes.get(doc.id) != hashes[doc.id]]
-        chunked = [self._chunker.chunk(doc.text) for doc in changed]
+        headers = [self._title_header(doc) for doc in changed]
+        reserves = self._embedder.tokenizer.count_tokens([h for h in headers if h])
+        reserved = iter(reserves)
+        chunked = [
+            self._chunker.chunk(doc.text, reserve_tokens=next(reserved) + 1 if header else 0)
+            for doc, header in zip(changed, headers, strict=True)
+        ]
         for doc, chunks in zip(changed, chunked, strict=True):
             if not chunks:
                 raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
         statuses: dict[str, tuple[UpsertStatus, int]] = {}
         if changed:
-            embeddings = self._embedder.embed_documents([c.text for chunks in chunked for c in chunks])
+            inputs = [
+                _with_header(header, chunk.text)
+                for header, chunks in zip(headers, chunked, strict=True)
+                for chunk in chunks
+            ]
+            embeddings = self._embedder.embed_documents(inputs)
             prepared: list[PreparedDocument] = []
             row = 0
             for doc, chunks in zip(changed, chunked, strict=True):
@@ -126,6 +153,8 @@ class SearchIndex:
                 self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
                 self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
                 self._advance(result.generation)
+                self._documents += sum(result.created)
+                self._chunks += len(result.added_ids) - len(result.removed_ids)
             for item, created in zip(prepared, result.created, strict=True):
                 statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
         if on_embedded is not None:
@@ -144,6 +173,8 @@ class SearchIndex:
             result = self._store.write([], deletes=[doc_id])
             self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
             self._advance(result.generation)
+            self._documents -= 1
+            self._chunks -= len(result.removed_ids)
         return len(result.removed_ids)
 
     # -- reads --------------------------------------------------------------------------------------
@@ -152,49 +183,85 @@ class SearchIndex:
         """The stored document with its chunks; :class:`~index.errors.DocumentNotFoundError` if absent."""
         return self._store.get_document(doc_id)
 
-    def search(
-        self, query: str, k: int = 10, *, offset: int = 0, min_score: float | None = None
-    ) -> SearchResult:
-        """The chunks most similar in meaning to ``query``, best first."""
-        return self.search_batch([SearchRequest(query, k, offset, min_score)])[0]
+    def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
+        """The chunks (or documents) that best match ``query``, best first; ``options`` are the other fields
+        of :class:`SearchRequest` (``mode``, ``filter``, ``group_by``...)."""
+        return self.search_batch([SearchRequest(query, k, **options)])[0]
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
-        """Several searches with one model call. Each result's ``took_ms`` is the time of the whole batch."""
+        """Several searches, their queries embedded in one model call. Each result's ``took_ms`` is the time
+        of the whole batch."""
         started = time.perf_counter()
         if not requests:
             return []
         queries = [self._validate_request(request) for request in requests]
-        query_vectors = self._embedder.embed_queries(queries)
-        fetch = max(request.k + request.offset for request in requests)
-        scores, ids = self._vectors.search(query_vectors, fetch)
-        rows = self._store.chunk_rows(sorted({int(i) for i in ids.ravel() if i >= 0}))
-        took_ms = (time.perf_counter() - started) * 1000
-        results = []
-        for request, row_scores, row_ids in zip(requests, scores, ids, strict=True):
-            hits = []
-            for score, chunk_id in zip(row_scores.tolist(), row_ids.tolist(), strict=True):
-                chunk = rows.get(chunk_id)  # absent if deleted since the vector search
-                if chunk is None:
-                    continue
-                if request.min_score is not None and score < request.min_score:
-                    break
-                hits.append(
-                    Hit(
-                        doc_id=chunk.doc_id,
-                        chunk_id=chunk.chunk_id,
-                        ordinal=chunk.ordinal,
-                        score=float(score),
-                        text=chunk.text,
-                        title=chunk.title,
-                        metadata=chunk.metadata,
-                        start=chunk.start,
-                        end=chunk.end,
+        filters = [None if r.filter is None else compile_filter(r.filter) for r in requests]
+        dense_rows = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+        query_vectors = self._embedder.embed_queries([queries[i] for i in dense_rows])
+        vector_of = {i: query_vectors[row : row + 1] for row, i in enumerate(dense_rows)}
+
+        all_sides: list[list[dict[int, float]]] = []
+        document_sides: list[dict[str, float] | None] = []
+        for i, request in enumerate(requests):
+            depth = self._depth(request)
+            allowed = filters[i]
+            sides: list[dict[int, float]] = []
+            if request.mode != "keyword":
+                allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
+                scores, ids = self._vectors.search(vector_of[i], depth, allowed_ids)
+                sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
+            document_side = None
+            if request.mode != "dense":
+                terms = query_terms(queries[i])
+                weight = self.keyword_title_weight
+                found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
+                scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
+                sides.append({chunk: score / scale for chunk, score in found})
+                if request.group_by == "document":
+                    found_documents = self._store.keyword_search_documents(
+                        terms, depth, title_weight=weight, allowed=allowed
                     )
-                )
-            results.append(
-                SearchResult(hits=hits[request.offset : request.offset + request.k], took_ms=took_ms)
-            )
-        return results
+                    scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
+                    document_side = {doc: score / scale for doc, score in found_documents}
+            all_sides.append(sides)
+            document_sides.append(document_side)
+        rows = self._store.chunk_rows(sorted({c for sides in all_sides for side in sides for c in side}))
+        covered = {row.doc_id for row in rows.values()}
+        uncovered = {doc for side in document_sides if side for doc in side} - covered
+        rows.update(self._store.first_chunks(sorted(uncovered)))
+        took_ms = (time.perf_counter() - started) * 1000
+        return [
+            SearchResult(hits=rank(request, sides, rows, document_side), took_ms=took_ms)
+            for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
+        ]
+
+    def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
+        """Delete every document whose metadata matches the filter, in one transaction; their ids."""
+        allowed = compile_filter(filter_spec)
+        with self._write_lock:
+            doc_ids = self._store.document_ids_matching(allowed)
+            if not doc_ids:
+                return []
+            result = self._store.write([], deletes=doc_ids)
+            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+            self._advance(result.generation)
+            self._documents -= len(doc_ids)
+            self._chunks -= len(result.removed_ids)
+        return doc_ids
+
+    def _keyword_scale(self, request: SearchRequest, terms: list[str], table: str, rows: int) -> float:
+        """What keyword scores are divided by before fusion: 1 unless hybrid blends them (then the score of
+        an average document holding every query word once, see :func:`keyword.score_scale`)."""
+        if request.mode != "hybrid" or request.fusion != "blend" or not terms:
+            return 1.0
+        return self._store.keyword_score_scale(table, terms, max(rows, 1)) or 1.0
+
+    @staticmethod
+    def _depth(request: SearchRequest) -> int:
+        """How many candidates each side fetches: enough for the page, and for grouping by document."""
+        wanted = request.k + request.offset
+        depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
+        return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
     def stats(self) -> IndexStats:
         documents, chunks = self._store.counts()
@@ -206,6 +273,15 @@ class SearchIndex:
             index_type=self._vectors.index_type,
             data_dir=self.data_dir,
         )
+
+    def consistency(self) -> dict[str, set[int]]:
+        """The chunk ids held by the store, the keyword index and the vector index (for checks and tests)."""
+        with self._write_lock:
+            return {
+                "store": self._store.chunk_ids(),
+                "keyword": self._store.keyword_chunk_ids(),
+                "vectors": {int(i) for i in self._vectors.ids()},
+            }
 
     @property
     def max_query_tokens(self) -> int:
@@ -245,6 +321,16 @@ class SearchIndex:
         self.close()
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    def _title_header(self, doc: Document) -> str:
+        """The title to embed in front of each chunk of ``doc``, or "" for none (no title, option off, or a
+        title so long it would crowd out the chunk)."""
+        title = (doc.title or "").strip()
+        if not title or not self._chunker.options.title_context:
+            return ""
+        if self._embedder.tokenizer.count_tokens([title])[0] > self._chunker.max_tokens // TITLE_SHARE:
+            return ""
+        return title
 
     def _advance(self, generation: int) -> None:
         """Record our own write; notice if another process wrote in between (the vectors miss its changes)."""
@@ -296,11 +382,19 @@ def check_data_dir(data_dir: Path | str, model_id: str) -> None:
         store.close()
 
 
+def _with_header(header: str, text: str) -> str:
+    """The text the model embeds for a chunk: the title in front, unless the chunk already starts with it."""
+    if not header or text.lstrip("# ").startswith(header):
+        return text
+    return f"{header}\n\n{text}"
+
+
 def _chunking_parameters(chunker: Chunker) -> dict[str, int]:
     return {
         "max_tokens": chunker.max_tokens,
         "overlap_tokens": chunker.options.overlap_tokens,
         "min_tokens": chunker.options.min_tokens,
+        "title_context": int(chunker.options.title_context),
     }
 
 

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from index import keyword
 from index.errors import CorruptIndexError, DocumentNotFoundError
+from index.filters import SqlFilter
 from index.types import ChunkSpan, Document, StoredChunk, StoredDocument
 
 _SCHEMA = """
@@ -29,7 +31,8 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- the keyword index's row id of the document
+    id TEXT NOT NULL UNIQUE,
     title TEXT,
     text TEXT NOT NULL,
     metadata TEXT NOT NULL,
@@ -96,13 +99,24 @@ class Store:
         self._writer = self._connect()
         try:
             self._writer.execute("PRAGMA journal_mode=WAL")
-            self._writer.executescript(_SCHEMA)
+            self._writer.executescript(_SCHEMA + keyword.SCHEMA)
+            self._ensure_keyword_index()
         except sqlite3.DatabaseError as error:
             self._writer.close()
             raise CorruptIndexError(
                 f"the database {path} cannot be read ({error}); restore it from a backup or move the data "
                 "directory away to start empty"
             ) from error
+
+    def _ensure_keyword_index(self) -> None:
+        """Fill the keyword index from the chunks if this database predates it."""
+        cursor = self._writer.cursor()
+        if cursor.execute("SELECT value FROM meta WHERE key = 'keyword_index'").fetchone() is not None:
+            return
+        cursor.execute("BEGIN IMMEDIATE")
+        keyword.rebuild(cursor)
+        cursor.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('keyword_index', 'fts5-v1')")
+        cursor.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -164,13 +178,11 @@ class Store:
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 for doc_id in deletes:
-                    removed.extend(self._chunk_ids(cursor, doc_id))
-                    if cursor.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount == 0:
+                    if not self._unindex(cursor, doc_id, removed):
                         raise DocumentNotFoundError(doc_id)
+                    cursor.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
                 for prepared in upserts:
-                    removed_here = self._chunk_ids(cursor, prepared.document.id)
-                    removed.extend(removed_here)
-                    created.append(not self._exists(cursor, prepared.document.id))
+                    created.append(not self._unindex(cursor, prepared.document.id, removed))
                     added.extend(self._replace(cursor, prepared, now))
                 cursor.execute(
                     "INSERT INTO meta (key, value) VALUES ('generation', '1') "
@@ -186,13 +198,19 @@ class Store:
         return WriteResult(removed_ids=removed, added_ids=added, created=created, generation=generation)
 
     @staticmethod
-    def _chunk_ids(cursor: sqlite3.Cursor, doc_id: str) -> list[int]:
-        rows = cursor.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,))
-        return [int(row[0]) for row in rows]
-
-    @staticmethod
-    def _exists(cursor: sqlite3.Cursor, doc_id: str) -> bool:
-        return cursor.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone() is not None
+    def _unindex(cursor: sqlite3.Cursor, doc_id: str, removed: list[int]) -> bool:
+        """Take a document's chunks and text out of the keyword indexes, appending its chunk ids to
+        ``removed``; False if there is no such document."""
+        row = cursor.execute("SELECT seq, title, text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        if row is None:
+            return False
+        keyword.remove_document(cursor, int(row[0]), row[1], row[2])
+        chunk_ids = [
+            int(r[0]) for r in cursor.execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY id", (doc_id,))
+        ]
+        keyword.remove_chunks(cursor, chunk_ids)
+        removed.extend(chunk_ids)
+        return True
 
     @staticmethod
     def _replace(cursor: sqlite3.Cursor, prepared: PreparedDocument, now: float) -> list[int]:
@@ -213,6 +231,8 @@ class Store:
                 now,
             ),
         )
+        seq = int(cursor.execute("SELECT seq FROM documents WHERE id = ?", (document.id,)).fetchone()[0])
+        keyword.add_document(cursor, seq, document.title, document.text)
         ids: list[int] = []
         for chunk, vector in zip(prepared.chunks, prepared.embeddings, strict=True):
             cursor.execute(
@@ -221,6 +241,9 @@ class Store:
                 (document.id, chunk.ordinal, chunk.start, chunk.end, chunk.text, vector.tobytes()),
             )
             ids.append(int(cursor.lastrowid or 0))
+        keyword.add_chunks(
+            cursor, [(i, document.title, c.text) for i, c in zip(ids, prepared.chunks, strict=True)]
+        )
         return ids
 
     # -- reads --------------------------------------------------------------------------------------
@@ -307,6 +330,63 @@ class Store:
                 yield ids, vectors.reshape(len(batch), dim)
         finally:
             reader.execute("COMMIT")
+
+    def keyword_search(
+        self, terms: Sequence[str], limit: int, *, title_weight: float, allowed: SqlFilter | None = None
+    ) -> list[tuple[int, float]]:
+        """BM25 over chunk texts and titles: ``(chunk_id, score)`` best first, within ``allowed``."""
+        sql, params = (None, ()) if allowed is None else allowed.chunk_ids_sql()
+        return keyword.search(
+            self._reader(), terms, limit, title_weight=title_weight, allowed_sql=sql, allowed_params=params
+        )
+
+    def keyword_search_documents(
+        self, terms: Sequence[str], limit: int, *, title_weight: float, allowed: SqlFilter | None = None
+    ) -> list[tuple[str, float]]:
+        """BM25 over whole documents (title and text): ``(doc_id, score)`` best first, within ``allowed``."""
+        sql, params = (None, ()) if allowed is None else allowed.document_seqs_sql()
+        return keyword.search_documents(
+            self._reader(), terms, limit, title_weight=title_weight, allowed_sql=sql, allowed_params=params
+        )
+
+    def keyword_score_scale(self, table: str, terms: Sequence[str], rows: int) -> float:
+        return keyword.score_scale(self._reader(), table, terms, rows)
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> dict[int, ChunkRow]:
+        """The first chunk of each document, keyed by chunk id."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        ids = self._reader().execute(
+            f"SELECT id FROM chunks WHERE ordinal = 0 AND doc_id IN ({marks})", list(doc_ids)
+        )
+        return self.chunk_rows([int(row[0]) for row in ids])
+
+    def chunk_ids_matching(self, allowed: SqlFilter) -> NDArray[np.int64]:
+        """The ids of every chunk of the documents that ``allowed`` keeps."""
+        sql, params = allowed.chunk_ids_sql()
+        rows = self._reader().execute(sql, list(params)).fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+    def document_ids_matching(self, allowed: SqlFilter) -> list[str]:
+        sql, params = allowed.document_ids_sql()
+        return [str(row[0]) for row in self._reader().execute(sql, list(params))]
+
+    def keyword_chunk_ids(self) -> set[int]:
+        """Every chunk id in the keyword index (for consistency checks)."""
+        return {int(row[0]) for row in self._reader().execute(f"SELECT rowid FROM {keyword.FTS_TABLE}")}
+
+    def keyword_documents_consistent(self) -> bool:
+        """Whether the document keyword index matches the documents table exactly (FTS5 integrity-check)."""
+        with self._write_lock:
+            try:
+                keyword.check_documents(self._writer)
+            except sqlite3.DatabaseError:
+                return False
+        return True
+
+    def chunk_ids(self) -> set[int]:
+        return {int(row[0]) for row in self._reader().execute("SELECT id FROM chunks")}
 
     def counts(self) -> tuple[int, int]:
         """``(documents, chunks)``."""

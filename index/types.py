@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 UpsertStatus = Literal["created", "updated", "unchanged"]
+SearchMode = Literal["dense", "keyword", "hybrid"]
+Fusion = Literal["rrf", "blend"]
+GroupBy = Literal["chunk", "document"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +61,34 @@ class StoredDocument:
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
-    """One search hit: a chunk, its score (cosine similarity) and its document's title and metadata.
+class Span:
+    """Character offsets ``[start, end)`` into a document's text."""
 
-    ``start``/``end`` are character offsets of the chunk in the original document text.
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMatch:
+    """A matching chunk of a document hit (``group_by="document"``)."""
+
+    chunk_id: int
+    ordinal: int
+    score: float
+    text: str
+    start: int
+    end: int
+    highlight: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search hit: a chunk, its score and its document's title and metadata.
+
+    ``start``/``end`` are character offsets of the chunk in the original document text; ``highlight`` is
+    the best-matching sentence inside it. With ``group_by="document"`` a hit is a document, represented by
+    its best chunk, and ``matches`` lists its matching chunks, best first (the first is the hit's own chunk).
+    The score's scale depends on the mode: cosine similarity (dense), BM25 (keyword), or the fusion's.
     """
 
     doc_id: str
@@ -73,16 +100,31 @@ class Hit:
     metadata: dict[str, Any]
     start: int
     end: int
+    highlight: Span
+    matches: list[ChunkMatch] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
 class SearchRequest:
-    """One query: return hits ``offset .. offset+k`` of the ranking, dropping those below ``min_score``."""
+    """One query: return hits ``offset .. offset+k`` of the ranking, dropping those below ``min_score``.
+
+    ``mode`` picks the dense (embedding) side, the keyword (BM25) side or both fused, by reciprocal rank
+    (``rrf_k``) or by a blend of min-max normalised scores (``weight`` on the dense side). ``filter`` is a
+    metadata filter (see :mod:`index.filters`) applied before ranking. ``candidates`` is how deep each side
+    looks before fusion.
+    """
 
     query: str
     k: int = 10
     offset: int = 0
     min_score: float | None = None
+    mode: SearchMode = "hybrid"
+    fusion: Fusion = "blend"
+    rrf_k: float = 60.0
+    weight: float = 0.4
+    group_by: GroupBy = "chunk"
+    filter: dict[str, Any] | None = None
+    candidates: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import faiss
 import numpy as np
@@ -43,8 +43,15 @@ class VectorIndex(Protocol):
 
     def remove(self, ids: NDArray[np.int64]) -> None: ...
 
-    def search(self, queries: NDArray[np.float32], k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Best ``k`` per query row: ``(scores, ids)``, both ``(n, k')`` with ``k' = min(k, len(self))``."""
+    def ids(self) -> NDArray[np.int64]:
+        """Every id held, in no particular order."""
+        ...
+
+    def search(
+        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        """Best ``k`` per query row among ``allowed`` ids (all if None): ``(scores, ids)``, both ``(n, k')``
+        with ``k' = min(k, candidates)``."""
         ...
 
     def to_bytes(self) -> bytes: ...
@@ -91,13 +98,28 @@ class FlatVectorIndex:
             # FAISS's Python wrapper turns an id array into an IDSelectorBatch; its stubs know only that.
             self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
-    def search(self, queries: NDArray[np.float32], k: int) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    def ids(self) -> NDArray[np.int64]:
+        with self._lock:
+            id_map = cast(faiss.IndexIDMap2, self._index).id_map
+            return np.asarray(faiss.vector_to_array(id_map), dtype=np.int64)
+
+    def search(
+        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        queries = np.ascontiguousarray(queries, dtype=np.float32)
+        params = None
+        if allowed is not None:
+            allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+            k = min(k, len(allowed))
+            # The selector is evaluated inside the scan: a filter keeping 1% still yields k hits if k exist.
+            params = faiss.SearchParameters()
+            params.sel = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
         with self._lock:
             k = min(k, int(self._index.ntotal))
             if k <= 0:
                 empty = np.zeros((len(queries), 0))
                 return empty.astype(np.float32), empty.astype(np.int64)
-            scores, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+            scores, ids = self._index.search(queries, k, params=params)
         return scores, ids
 
     def to_bytes(self) -> bytes:

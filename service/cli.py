@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import ValidationError
 
-from index import Document, SearchIndex, SemsearchError, UpsertResult, to_dict
+from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.sources import SourceError, SourceFile, count_documents, discover, read_documents
 from service.settings import Settings
 
@@ -27,6 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+_SEARCH_DEFAULTS = SearchRequest("")
 
 DataDir = Annotated[
     Path | None,
@@ -188,6 +190,62 @@ def stats(data_dir: DataDir = None, model: Model = None) -> None:
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _open(settings) as search_index:
         _echo_json(to_dict(search_index.stats()))
+
+
+@app.command("eval")
+def evaluate(
+    dataset_dir: Annotated[
+        Path, typer.Argument(help="BEIR dataset folder: corpus.jsonl, queries.jsonl, qrels/.")
+    ],
+    split: Annotated[str, typer.Option(help="Which qrels/<split>.tsv to score.")] = "test",
+    modes: Annotated[
+        str, typer.Option(help="Comma-separated: dense, keyword, hybrid.")
+    ] = "dense,keyword,hybrid",
+    fusion: Annotated[str, typer.Option(help="Hybrid fusion: blend or rrf.")] = _SEARCH_DEFAULTS.fusion,
+    weight: Annotated[
+        float, typer.Option(min=0, max=1, help="Dense weight of the blend.")
+    ] = _SEARCH_DEFAULTS.weight,
+    rrf_k: Annotated[float, typer.Option(min=0, help="The RRF constant.")] = _SEARCH_DEFAULTS.rrf_k,
+    run_dir: Annotated[Path, typer.Option(help="Where the TREC run files go.")] = Path("runs"),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Keep the index here (re-runs skip embedding); default: a scratch dir."
+        ),
+    ] = None,
+    model: Model = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Index a BEIR dataset and report nDCG@10, Recall@100 and MRR@10 (trec_eval) per mode, as JSON lines;
+    writes one TREC run file per mode."""
+    import tempfile
+
+    from tqdm import tqdm
+
+    from index.evaluation import evaluate_modes, index_dataset, load_dataset, write_trec_run
+
+    wanted = [mode.strip() for mode in modes.split(",") if mode.strip()]
+    if not wanted or any(mode not in ("dense", "keyword", "hybrid") for mode in wanted):
+        _fail(f"--modes takes dense, keyword and/or hybrid, got {modes!r}")
+    if fusion not in ("blend", "rrf"):
+        _fail(f"--fusion takes blend or rrf, got {fusion!r}")
+    try:
+        dataset = load_dataset(dataset_dir, split)
+    except SemsearchError as error:
+        _fail(str(error))
+    with tempfile.TemporaryDirectory(prefix="semsearch-eval-") as scratch:
+        settings = _settings(data_dir=data_dir or Path(scratch), model=model, seed_demo=False)
+        with _open(settings) as search_index:
+            with tqdm(total=dataset.corpus_size(), unit="doc", disable=not progress, file=sys.stderr) as bar:
+                index_dataset(search_index, dataset, on_progress=bar.update)
+            templates = [
+                (mode, SearchRequest("", mode=mode, fusion=fusion, weight=weight, rrf_k=rrf_k))  # type: ignore[arg-type]
+                for mode in wanted
+            ]
+            for result, run in evaluate_modes(search_index, dataset, templates):
+                run_file = run_dir / f"{dataset_dir.name}-{split}-{result.mode}.trec"
+                write_trec_run(run_file, run, f"semsearch-{result.mode}")
+                _echo_json({**to_dict(result), "split": split, "run_file": str(run_file)})
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from index.search_index import MAX_ID_LENGTH
+from index.types import Fusion, GroupBy, SearchMode, SearchRequest
 
 _ARTICLE = (
     "The council approved the new tram line on Tuesday.\n\n"
@@ -110,28 +111,94 @@ class DeleteResponse(BaseModel):
     chunks: int = Field(description="How many chunks were removed.")
 
 
+_DEFAULTS = SearchRequest("")
+
+SearchModeField = Field(
+    _DEFAULTS.mode, description="dense (embeddings), keyword (BM25) or hybrid (both, fused)."
+)
+FusionField = Field(
+    _DEFAULTS.fusion,
+    description="Hybrid fusion: blend of min-max normalised scores, or reciprocal rank fusion.",
+)
+WeightField = Field(
+    _DEFAULTS.weight, ge=0, le=1, description="Blend: weight of the dense side (keyword: 1 - it)."
+)
+RrfKField = Field(_DEFAULTS.rrf_k, ge=0, le=10_000, description="RRF: the constant k in 1 / (k + rank).")
+GroupByField = Field(
+    _DEFAULTS.group_by,
+    description="chunk: one hit per chunk; document: one hit per document, with its matches.",
+)
+
+
 class SearchBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"query": "when will the tram be built?", "k": 5, "offset": 0}]},
+        json_schema_extra={
+            "examples": [
+                {"query": "when will the tram be built?", "k": 5},
+                {
+                    "query": "tram construction",
+                    "mode": "hybrid",
+                    "fusion": "rrf",
+                    "group_by": "document",
+                    "filter": {"must": [{"field": "lang", "eq": "en"}, {"field": "year", "gte": 2024}]},
+                },
+            ]
+        },
     )
 
     query: str = Field(min_length=1, description="What to look for, in natural language.")
     k: int = Field(10, ge=1, description="How many hits to return (at most SEMSEARCH_MAX_K).")
     offset: int = Field(0, ge=0, description="Hits to skip, for paging (at most SEMSEARCH_MAX_OFFSET).")
-    min_score: float | None = Field(None, ge=-1, le=1, description="Drop hits whose cosine score is lower.")
+    min_score: float | None = Field(
+        None,
+        allow_inf_nan=False,
+        description="Drop hits scoring lower (the scale depends on mode and fusion).",
+    )
+    mode: SearchMode = SearchModeField
+    fusion: Fusion = FusionField
+    weight: float = WeightField
+    rrf_k: float = RrfKField
+    group_by: GroupBy = GroupByField
+    filter: dict[str, Any] | None = Field(
+        None, description="Metadata filter, applied before ranking (README)."
+    )
+    candidates: int | None = Field(
+        None,
+        ge=1,
+        description="How deep each side looks before fusion (default 100; at most SEMSEARCH_MAX_K * 10).",
+    )
+
+
+class SpanOut(BaseModel):
+    start: int
+    end: int
+
+
+class ChunkMatchOut(BaseModel):
+    chunk_id: int
+    ordinal: int
+    score: float
+    text: str
+    start: int
+    end: int
+    highlight: SpanOut
 
 
 class HitOut(BaseModel):
     doc_id: str
     chunk_id: int
     ordinal: int = Field(description="Position of the chunk in its document.")
-    score: float = Field(description="Cosine similarity of query and chunk, -1 to 1.")
+    score: float = Field(description="dense: cosine similarity; keyword: BM25; hybrid: the fused score.")
     text: str
     title: str | None
     metadata: dict[str, Any]
     start: int = Field(description="Character offset of the chunk in the document text.")
     end: int
+    highlight: SpanOut = Field(description="The best-matching sentence, as offsets into the document text.")
+    matches: list[ChunkMatchOut] = Field(
+        default_factory=list, description="group_by=document: the document's matching chunks, best first."
+    )
 
 
 _HIT_EXAMPLE: dict[str, Any] = {
@@ -144,6 +211,8 @@ _HIT_EXAMPLE: dict[str, Any] = {
     "metadata": {"lang": "en"},
     "start": 0,
     "end": len(_ARTICLE),
+    "highlight": {"start": 52, "end": len(_ARTICLE)},
+    "matches": [],
 }
 
 
@@ -176,6 +245,21 @@ class BatchSearchResponse(BaseModel):
 
     results: list[SearchResponse]
     took_ms: float
+
+
+class DeleteByFilterBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"filter": {"field": "source", "eq": "demo"}}]}
+    )
+
+    filter: dict[str, Any] = Field(description="Metadata filter; every matching document is deleted.")
+
+
+class DeleteByFilterResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"deleted": ["demo/faq.md"], "count": 1}]})
+
+    deleted: list[str]
+    count: int
 
 
 class StatsOut(BaseModel):

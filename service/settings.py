@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     )
     chunk_overlap_tokens: int = Field(32, ge=0, description="Overlap between pieces of a split paragraph.")
     chunk_min_tokens: int = Field(16, ge=0, description="Paragraphs shorter than this merge with neighbours.")
+    chunk_title_context: bool = Field(False, description="Embed each chunk with its document title in front.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per model call.")
 
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
@@ -56,4 +57,5 @@ class Settings(BaseSettings):
             max_tokens=self.chunk_max_tokens,
             overlap_tokens=self.chunk_overlap_tokens,
             min_tokens=self.chunk_min_tokens,
+            title_context=self.chunk_title_context,
         )

@@ -7,7 +7,16 @@ from fastapi import APIRouter, Path
 
 from index import Document, to_dict
 from service.deps import IndexDep, SettingsDep, check_limit
-from service.schemas import DeleteResponse, DocumentOut, ErrorOut, UpsertItem, UpsertRequest, UpsertResponse
+from service.schemas import (
+    DeleteByFilterBody,
+    DeleteByFilterResponse,
+    DeleteResponse,
+    DocumentOut,
+    ErrorOut,
+    UpsertItem,
+    UpsertRequest,
+    UpsertResponse,
+)
 
 router = APIRouter(tags=["documents"])
 
@@ -44,6 +53,17 @@ def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep
         documents=[UpsertItem(id=r.id, status=r.status, chunks=r.chunks) for r in results],
         took_ms=(time.perf_counter() - started) * 1000,
     )
+
+
+@router.post(
+    "/documents/delete",
+    responses={422: {"model": ErrorOut, "description": "Invalid filter; nothing deleted."}},
+)
+def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilterResponse:
+    """Delete every document whose metadata matches the filter (the filter language of search), in one
+    transaction. Returns the deleted ids."""
+    deleted = index.delete_where(body.filter)
+    return DeleteByFilterResponse(deleted=deleted, count=len(deleted))
 
 
 @router.get("/documents/{doc_id:path}", responses=_NOT_FOUND)

@@ -1,16 +1,32 @@
 from __future__ import annotations
 
+import json
 import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from index import SearchIndex, SearchRequest, SearchResult, to_dict
+from index import InvalidInputError, SearchIndex, SearchRequest, SearchResult, to_dict
+from index.types import Fusion, GroupBy, SearchMode
 from service.deps import IndexDep, SettingsDep, check_limit
-from service.schemas import BatchSearchBody, BatchSearchResponse, ErrorOut, HitOut, SearchBody, SearchResponse
+from service.schemas import (
+    _DEFAULTS,
+    BatchSearchBody,
+    BatchSearchResponse,
+    ErrorOut,
+    HitOut,
+    SearchBody,
+    SearchResponse,
+)
 from service.settings import Settings
 
 router = APIRouter(tags=["search"])
+
+SearchModeQuery = Query(description="dense, keyword or hybrid.", examples=["hybrid"])
+FusionQuery = Query(description="Hybrid fusion: blend or rrf.", examples=["blend"])
+WeightQuery = Query(ge=0, le=1, description="Blend: weight of the dense side.")
+RrfKQuery = Query(ge=0, le=10_000, description="RRF: the constant k.")
+GroupByQuery = Query(description="chunk or document.", examples=["document"])
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut, "description": "Invalid query (empty, too long, k or offset too large)."}
@@ -21,7 +37,21 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
     check_limit("the query length", len(body.query), settings.max_query_chars, "SEMSEARCH_MAX_QUERY_CHARS")
     check_limit("k", body.k, settings.max_k, "SEMSEARCH_MAX_K")
     check_limit("offset", body.offset, settings.max_offset, "SEMSEARCH_MAX_OFFSET")
-    return SearchRequest(body.query, body.k, body.offset, body.min_score)
+    if body.candidates is not None:
+        check_limit("candidates", body.candidates, settings.max_k * 10, "SEMSEARCH_MAX_K (times 10)")
+    return SearchRequest(
+        body.query,
+        body.k,
+        body.offset,
+        body.min_score,
+        mode=body.mode,
+        fusion=body.fusion,
+        rrf_k=body.rrf_k,
+        weight=body.weight,
+        group_by=body.group_by,
+        filter=body.filter,
+        candidates=body.candidates,
+    )
 
 
 def _response(result: SearchResult) -> SearchResponse:
@@ -41,10 +71,37 @@ def search_get(
     ],
     k: Annotated[int, Query(ge=1, description="How many hits.", examples=[5])] = 10,
     offset: Annotated[int, Query(ge=0, description="Hits to skip.", examples=[0])] = 0,
-    min_score: Annotated[float | None, Query(ge=-1, le=1, description="Lowest score kept.")] = None,
+    min_score: Annotated[float | None, Query(allow_inf_nan=False, description="Lowest score kept.")] = None,
+    mode: Annotated[SearchMode, SearchModeQuery] = _DEFAULTS.mode,
+    fusion: Annotated[Fusion, FusionQuery] = _DEFAULTS.fusion,
+    weight: Annotated[float, WeightQuery] = _DEFAULTS.weight,
+    rrf_k: Annotated[float, RrfKQuery] = _DEFAULTS.rrf_k,
+    group_by: Annotated[GroupBy, GroupByQuery] = _DEFAULTS.group_by,
+    filter: Annotated[
+        str | None,
+        Query(
+            description="Metadata filter as JSON (see README).", examples=['{"field": "lang", "eq": "en"}']
+        ),
+    ] = None,
 ) -> SearchResponse:
-    """The chunks closest in meaning to ``q``, best first."""
-    return _search(index, SearchBody(query=q, k=k, offset=offset, min_score=min_score), settings)
+    """The chunks (or documents) that best match ``q``, best first."""
+    try:
+        parsed_filter = None if filter is None else json.loads(filter)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"filter is not valid JSON: {error.msg} at position {error.pos}") from error
+    body = SearchBody(
+        query=q,
+        k=k,
+        offset=offset,
+        min_score=min_score,
+        mode=mode,
+        fusion=fusion,
+        weight=weight,
+        rrf_k=rrf_k,
+        group_by=group_by,
+        filter=parsed_filter,
+    )
+    return _search(index, body, settings)
 
 
 @router.post("/search", responses=_INVALID)

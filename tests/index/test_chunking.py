@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,7 @@ from tests.fakes import WordTokenizer
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."  # 14 tokens
 
 
-def make_chunker(max_tokens: int = 64, **options: int) -> Chunker:
+def make_chunker(max_tokens: int = 64, **options: Any) -> Chunker:
     return Chunker(WordTokenizer(max_tokens), ChunkingOptions(**options))
 
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import random
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from index import (
     SearchIndex,
     SearchRequest,
 )
+from index.chunking import ChunkingOptions
+from index.embedding import Vectors
 from index.vectors import VECTORS_FILE
 from tests.fakes import FakeEmbedder
 
@@ -210,3 +213,105 @@ def test_writes_by_another_process_are_not_hidden_by_a_stale_save(
     reopened = open_index()
     assert reopened.search("volcanoes erupt lava", k=1).hits[0].doc_id == "from-cli"
     assert reopened.search("glaciers carve valleys", k=1).hits[0].doc_id == "from-service"
+
+
+def test_keyword_vector_and_store_sides_agree_after_random_writes(open_index: OpenIndex) -> None:
+    rng = random.Random(7)
+    index = open_index(FakeEmbedder(max_tokens=24))
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    alive: set[str] = set()
+    for step in range(200):
+        doc_id = f"d{rng.randrange(30)}"
+        if doc_id in alive and rng.random() < 0.35:
+            index.delete(doc_id)
+            alive.discard(doc_id)
+        else:
+            paragraphs = [
+                " ".join(rng.choices(words, k=rng.randrange(3, 40))) + "." for _ in range(rng.randrange(1, 4))
+            ]
+            index.upsert([Document(doc_id, "\n\n".join(paragraphs), metadata={"step": step})])
+            alive.add(doc_id)
+    sides = index.consistency()
+    assert sides["store"] == sides["keyword"] == sides["vectors"]
+    assert index.stats().documents == len(alive)
+    for doc_id in {f"d{i}" for i in range(30)} - alive:
+        assert all(hit.doc_id != doc_id for hit in index.search("alpha beta", k=100, mode="keyword").hits)
+
+
+def test_a_deleted_chunk_never_comes_back_from_the_keyword_side(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    assert index.search("sediment", mode="keyword").hits[0].doc_id == "rivers"
+    index.upsert([Document("rivers", "Lakes are still.")])
+    assert index.search("sediment", mode="keyword").hits == []
+    index.delete("rivers")
+    assert index.search("lakes", mode="keyword").hits == []
+
+
+def test_keyword_mode_finds_exact_terms_and_ignores_operators(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    assert [h.doc_id for h in index.search("sediment", mode="keyword").hits] == ["rivers"]
+    assert index.search('the AND "OR" NEAR(x y) -- *', mode="keyword").hits == []
+    assert index.search("the of and", mode="keyword").hits == []  # stop words only
+
+
+def test_filtered_search_still_returns_k_hits_when_they_exist(open_index: OpenIndex) -> None:
+    index = open_index()
+    documents = [
+        Document(f"d{i}", f"Shared words about cats and sleep number {i}.", metadata={"rare": i % 100 == 0})
+        for i in range(500)
+    ]
+    index.upsert(documents)
+    only_rare = {"field": "rare", "eq": True}
+    for mode in ("dense", "keyword", "hybrid"):
+        hits = index.search("cats sleep", k=5, mode=mode, filter=only_rare).hits
+        assert sorted(h.doc_id for h in hits) == ["d0", "d100", "d200", "d300", "d400"], mode
+
+
+def test_group_by_document_returns_one_hit_per_document(open_index: OpenIndex) -> None:
+    index = open_index(FakeEmbedder(max_tokens=12))
+    text = "\n\n".join(f"Paragraph {i} mentions cats and more filler words here." for i in range(6))
+    index.upsert([Document("many", text), Document("one", "Cats once.")])
+    chunk_hits = index.search("cats", k=10).hits
+    assert len({h.doc_id for h in chunk_hits}) < len(chunk_hits)
+    doc_hits = index.search("cats", k=10, group_by="document").hits
+    assert sorted(h.doc_id for h in doc_hits) == ["many", "one"]
+    many = next(h for h in doc_hits if h.doc_id == "many")
+    assert 1 < len(many.matches) <= 3
+    assert many.chunk_id == many.matches[0].chunk_id
+
+
+def test_delete_by_filter(open_index: OpenIndex) -> None:
+    index = seeded(open_index)
+    assert index.delete_where({"field": "topic", "eq": "animals"}) == ["cats"]
+    assert index.delete_where({"field": "topic", "eq": "animals"}) == []
+    assert index.stats().documents == 2
+    assert index.consistency()["keyword"] == index.consistency()["store"]
+
+
+class RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__(max_tokens=40)
+        self.documents: list[str] = []
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        self.documents.extend(texts)
+        return super().embed_documents(texts)
+
+
+def test_title_context_is_embedded_but_not_stored(open_index: OpenIndex) -> None:
+    embedder = RecordingEmbedder()
+    index = open_index(embedder, chunking=ChunkingOptions(title_context=True, min_tokens=0))
+    text = "First paragraph about rivers and lakes.\n\n" + "Second paragraph about deltas and estuaries."
+    index.upsert([Document("geo", text, "Water"), Document("untitled", "No title here.")])
+    assert embedder.documents == [
+        "Water\n\nFirst paragraph about rivers and lakes.",
+        "Water\n\nSecond paragraph about deltas and estuaries.",
+        "No title here.",
+    ]
+    assert [c.text for c in index.get("geo").chunks] == text.split("\n\n")
+
+
+def test_title_context_is_off_by_default(open_index: OpenIndex) -> None:
+    embedder = RecordingEmbedder()
+    open_index(embedder).upsert([Document("geo", "Rivers flow.", "Water")])
+    assert embedder.documents == ["Rivers flow."]

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from index.manifest import Manifest
 from tests.integration.conftest import QUESTIONS
 
 pytestmark = pytest.mark.integration
@@ -119,10 +120,7 @@ def test_a_model_mismatch_stops_the_start_with_a_message(tmp_path: Path) -> None
         connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         connection.execute(
             "INSERT INTO meta VALUES ('manifest', ?)",
-            (
-                '{"model_id": "other/model", "dimension": 768, "index_type": "flat", "chunking": {}, '
-                '"format_version": 1, "created_at": "2026-01-01T00:00:00+00:00"}',
-            ),
+            (Manifest("other/model", 768, "flat", {}).to_json(),),
         )
     port = free_port()
     result = subprocess.run(

@@ -37,17 +37,8 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert hits[0]["title"] == "Cats"
     assert hits[0]["metadata"] == {"x": 1}
     assert (hits[0]["start"], hits[0]["end"]) == (0, len("Cats sleep sixteen hours a day."))
-    assert set(hits[0]) == {
-        "doc_id",
-        "chunk_id",
-        "ordinal",
-        "score",
-        "text",
-        "title",
-        "metadata",
-        "start",
-        "end",
-    }
+    fields = "doc_id chunk_id ordinal score text title metadata start end highlight matches"
+    assert set(hits[0]) == set(fields.split())
 
     document = client.get("/documents/a").json()
     assert document["text"] == "Cats sleep sixteen hours a day."
@@ -89,7 +80,8 @@ def test_offset_and_min_score(client: TestClient) -> None:
     all_hits = client.get("/search", params={"q": "cats", "k": 4}).json()["hits"]
     page = client.get("/search", params={"q": "cats", "k": 2, "offset": 2}).json()["hits"]
     assert [h["chunk_id"] for h in page] == [h["chunk_id"] for h in all_hits[2:]]
-    assert client.post("/search", json={"query": "cats", "min_score": 0.999}).json()["hits"] == []
+    dense_only = {"query": "cats", "mode": "dense", "min_score": 0.999}
+    assert client.post("/search", json=dense_only).json()["hits"] == []
 
 
 BAD_REQUESTS = [
@@ -108,7 +100,18 @@ BAD_REQUESTS = [
         None,
     ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
-    ("post", "/search", {"json": {"query": "x", "min_score": 2}}, 422, None),
+    ("post", "/search", {"json": {"query": "x", "weight": 2}}, 422, None),
+    ("post", "/search", {"json": {"query": "x", "mode": "fuzzy"}}, 422, None),
+    ("post", "/search", {"json": {"query": "x", "candidates": 5000}}, 422, "candidates"),
+    (
+        "post",
+        "/search",
+        {"json": {"query": "x", "filter": {"field": "a", "near": 1}}},
+        422,
+        "unknown operator",
+    ),
+    ("get", "/search", {"params": {"q": "x", "filter": "{oops"}}, 422, "not valid JSON"),
+    ("post", "/documents/delete", {"json": {"filter": {"must": []}}}, 422, "non-empty list"),
     ("post", "/search/batch", {"json": {"queries": []}}, 422, None),
     ("post", "/documents", {"json": {"documents": []}}, 422, None),
     ("post", "/documents", {"json": {"documents": [{"id": "a"}]}}, 422, None),
@@ -175,7 +178,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 9
+    assert len(operations) == 10
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

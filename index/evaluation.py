@@ -1,0 +1,172 @@
+"""Retrieval quality on BEIR-format datasets, measured by trec_eval (through pytrec_eval), not by hand.
+
+A BEIR dataset is a folder with ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.jsonl``
+(``_id``, ``text``) and ``qrels/<split>.tsv`` (``query-id``, ``corpus-id``, ``score`` with a header line).
+Documents are indexed with text = title + blank line + text; chunk hits are aggregated to documents by the
+search itself (``group_by="document"``: a document scores by its best chunk).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytrec_eval
+
+from index.errors import InvalidInputError
+from index.search_index import SearchIndex
+from index.types import Document, SearchRequest
+
+METRICS = ("ndcg_cut_10", "recall_100", "recip_rank")
+RUN_DEPTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    directory: Path
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    def corpus(self) -> Iterator[Document]:
+        """The corpus documents, text = title + blank line + text."""
+        with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                title = (record.get("title") or "").strip()
+                text = record.get("text") or ""
+                body = f"{title}\n\n{text}" if title else text
+                if not body.strip():
+                    raise InvalidInputError(f"corpus.jsonl:{number}: document {record.get('_id')!r} is empty")
+                yield Document(id=str(record["_id"]), text=body, title=title or None)
+
+    def corpus_size(self) -> int:
+        with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
+            return sum(1 for line in lines if line.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class EvalResult:
+    """Mean metrics over the judged queries, plus throughput."""
+
+    mode: str
+    ndcg_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+    queries: int
+    queries_per_second: float
+
+
+def load_dataset(directory: Path, split: str = "test") -> Dataset:
+    """Queries that have judgements in ``qrels/<split>.tsv``, and those judgements."""
+    qrels_path = directory / "qrels" / f"{split}.tsv"
+    for needed in (directory / "corpus.jsonl", directory / "queries.jsonl", qrels_path):
+        if not needed.exists():
+            raise InvalidInputError(f"{needed} is missing: a BEIR dataset has corpus, queries and qrels")
+    qrels: dict[str, dict[str, int]] = {}
+    with qrels_path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t")
+        for row in reader:
+            if not row or row[0] == "query-id":
+                continue
+            query_id, doc_id, score = row[0], row[1], int(row[2])
+            qrels.setdefault(query_id, {})[doc_id] = score
+    queries: dict[str, str] = {}
+    with (directory / "queries.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                record = json.loads(line)
+                if str(record["_id"]) in qrels:
+                    queries[str(record["_id"])] = str(record["text"])
+    return Dataset(directory, queries, {q: qrels[q] for q in queries})
+
+
+Run = dict[str, dict[str, float]]
+
+
+def run_queries(
+    index: SearchIndex, dataset: Dataset, template: SearchRequest, *, batch_size: int = 32
+) -> tuple[Run, float]:
+    """Every query through ``index`` with the ``template`` request's settings (its query is replaced);
+    the top ``RUN_DEPTH`` documents of each, and the queries per second."""
+    request = replace(template, k=RUN_DEPTH, offset=0, group_by="document")
+    ids = list(dataset.queries)
+    run: Run = {}
+    started = time.perf_counter()
+    for first in range(0, len(ids), batch_size):
+        batch = ids[first : first + batch_size]
+        results = index.search_batch([replace(request, query=dataset.queries[q]) for q in batch])
+        for query_id, result in zip(batch, results, strict=True):
+            run[query_id] = {hit.doc_id: hit.score for hit in result.hits}
+    elapsed = time.perf_counter() - started
+    return run, len(ids) / elapsed if elapsed > 0 else float("inf")
+
+
+def evaluate(qrels: dict[str, dict[str, int]], run: Run) -> dict[str, float]:
+    """Mean nDCG@10, Recall@100 and MRR@10 over the queries in ``qrels`` (a query with no hits scores 0)."""
+    top10 = {q: dict(sorted(docs.items(), key=lambda item: -item[1])[:10]) for q, docs in run.items()}
+    measures = {"ndcg_cut.10", "recall.100"}
+    full = pytrec_eval.RelevanceEvaluator(qrels, measures).evaluate(_nonempty(run, qrels))
+    cut = pytrec_eval.RelevanceEvaluator(qrels, {"recip_rank"}).evaluate(_nonempty(top10, qrels))
+    count = len(qrels)
+
+    def mean(per_query: dict[str, dict[str, float]], metric: str) -> float:
+        return sum(scores[metric] for scores in per_query.values()) / count if count else 0.0
+
+    return {
+        "ndcg_at_10": mean(full, "ndcg_cut_10"),
+        "recall_at_100": mean(full, "recall_100"),
+        "mrr_at_10": mean(cut, "recip_rank"),
+    }
+
+
+def _nonempty(run: Run, qrels: dict[str, dict[str, int]]) -> Run:
+    # trec_eval skips queries absent from the run; they must count as zeros, so the means divide by
+    # len(qrels) above and absent queries simply add nothing.
+    return {q: docs for q, docs in run.items() if q in qrels and docs}
+
+
+def write_trec_run(path: Path, run: Run, tag: str) -> None:
+    """A TREC run file: ``query Q0 doc rank score tag``, ranks from 1 by descending score."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for query_id in sorted(run):
+            ranked = sorted(run[query_id].items(), key=lambda item: (-item[1], item[0]))
+            for rank, (doc_id, score) in enumerate(ranked, start=1):
+                handle.write(f"{query_id} Q0 {doc_id} {rank} {score:.6f} {tag}\n")
+
+
+def index_dataset(
+    index: SearchIndex,
+    dataset: Dataset,
+    *,
+    batch_size: int = 64,
+    on_progress: Callable[[int], object] | None = None,
+) -> None:
+    """Upsert the corpus (documents already indexed unchanged are skipped, so re-runs are cheap)."""
+    batch: list[Document] = []
+    for document in dataset.corpus():
+        batch.append(document)
+        if len(batch) >= batch_size:
+            index.upsert(batch, on_embedded=on_progress)
+            batch = []
+    if batch:
+        index.upsert(batch, on_embedded=on_progress)
+
+
+def evaluate_modes(
+    index: SearchIndex, dataset: Dataset, templates: Sequence[tuple[str, SearchRequest]]
+) -> list[tuple[EvalResult, Run]]:
+    """Run and score each ``(name, request template)``."""
+    results = []
+    for name, template in templates:
+        run, qps = run_queries(index, dataset, template)
+        metrics = evaluate(dataset.qrels, run)
+        result = EvalResult(mode=name, queries=len(dataset.queries), queries_per_second=qps, **metrics)
+        results.append((result, run))
+    return results

@@ -1,0 +1,60 @@
+"""Combining rankings: reciprocal rank fusion, and weighted sums of normalised scores.
+
+Both take one ``{key: score}`` mapping per ranker (higher is better) and return fused ``{key: score}``.
+A key missing from a ranker's candidates counts as that ranker's worst (rank infinity, normalised score 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from typing import TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def ranks(scores: Mapping[Key, float]) -> dict[Key, int]:
+    """1-based rank of each key by descending score (ties broken by first appearance)."""
+    ordered = sorted(scores, key=lambda key: -scores[key])
+    return {key: position for position, key in enumerate(ordered, start=1)}
+
+
+def reciprocal_rank_fusion(rankers: Sequence[Mapping[Key, float]], k: float = 60.0) -> dict[Key, float]:
+    """RRF (Cormack et al., 2009): ``sum over rankers of 1 / (k + rank)``."""
+    if k < 0:
+        raise ValueError(f"the RRF constant k must not be negative, got {k}")
+    fused: dict[Key, float] = {}
+    for scores in rankers:
+        for key, rank in ranks(scores).items():
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+def min_max(scores: Mapping[Key, float]) -> dict[Key, float]:
+    """Scores rescaled to [0, 1] over the candidates; all 1.0 if they are all equal."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return dict.fromkeys(scores, 1.0)
+    return {key: (value - low) / (high - low) for key, value in scores.items()}
+
+
+def weighted_sum(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float]) -> dict[Key, float]:
+    """``sum of weight * score`` over rankers (scores already on comparable scales)."""
+    if len(rankers) != len(weights):
+        raise ValueError("one weight per ranker")
+    fused: dict[Key, float] = {}
+    for scores, weight in zip(rankers, weights, strict=True):
+        for key, value in scores.items():
+            fused[key] = fused.get(key, 0.0) + weight * value
+    return fused
+
+
+def weighted_blend(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float]) -> dict[Key, float]:
+    """``sum of weight * min_max(score)`` over rankers."""
+    return weighted_sum([min_max(scores) for scores in rankers], weights)
+
+
+def top(scores: Mapping[Key, float], n: int) -> list[tuple[Key, float]]:
+    """The ``n`` best ``(key, score)`` pairs, best first."""
+    return sorted(scores.items(), key=lambda item: -item[1])[:n]

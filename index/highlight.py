@@ -1,0 +1,45 @@
+"""Highlights: the sentence of a chunk that best matches the query, as offsets into the document text.
+
+The score of a sentence is the number of distinct query word stems it contains (Snowball English stemmer,
+stop words ignored); ties go to the earlier sentence. A chunk that shares no word with the query (a pure
+paraphrase, found by the dense side) is highlighted by its first sentence. It is lexical on purpose: it costs
+microseconds per hit, where embedding every sentence of every hit would cost more than the search itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+import Stemmer
+
+from index.chunking import trim_span
+from index.keyword import query_terms
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|$)|[.!?]+")
+_WORD = re.compile(r"\w+")
+
+
+class Highlighter:
+    """Finds the best-matching sentence of a chunk. Not thread-safe: make one per thread or per search."""
+
+    def __init__(self, query: str) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._query_stems = set(self._stemmer.stemWords(query_terms(query)))
+
+    def best_span(self, chunk_text: str, chunk_start: int) -> tuple[int, int]:
+        """``(start, end)`` of the best sentence, as offsets into the document text."""
+        best: tuple[int, int] | None = None
+        best_score = 0
+        for match in _SENTENCE.finditer(chunk_text):
+            start, end = trim_span(chunk_text, match.start(), match.end())
+            if end <= start:
+                continue
+            if best is None:
+                best = (start, end)
+            words = _WORD.findall(chunk_text[start:end].lower())
+            score = len(self._query_stems.intersection(self._stemmer.stemWords(words)))
+            if score > best_score:
+                best, best_score = (start, end), score
+        if best is None:
+            best = trim_span(chunk_text, 0, len(chunk_text))
+        return chunk_start + best[0], chunk_start + best[1]

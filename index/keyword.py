@@ -1,0 +1,189 @@
+"""The keyword side: BM25 over chunks with SQLite FTS5, in the same database as the chunks.
+
+Because the full-text table lives in the store's database, every upsert and delete changes it in the same
+transaction as the chunks themselves: the keyword side can never hold a chunk the store does not, nor miss
+one it does (see docs/retrieval.md for why FTS5 was chosen over tantivy and bm25s).
+
+Each row is one chunk (rowid = chunk id) with two columns: the document title and the chunk text, both
+tokenized by FTS5's ``unicode61`` tokenizer (diacritics folded) and English Porter stemming. Queries are
+parsed here, not by FTS5's query syntax: words are extracted, English stop words dropped, and the rest
+OR-ed, so no user input is ever interpreted as FTS5 operators.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Sequence
+
+import Stemmer
+
+FTS_TABLE = "chunk_fts"
+DOCUMENT_FTS_TABLE = "document_fts"
+_TOKENIZE = "tokenize = 'porter unicode61 remove_diacritics 2'"
+
+# Chunks: one row per chunk (rowid = chunk id), holding a copy of the title and the chunk text.
+# Documents: an external-content index over the documents table itself (rowid = documents.seq), so the
+# whole text is indexed without a second copy; it scores whole documents when results are grouped by them.
+SCHEMA = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, body, {_TOKENIZE});
+CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE} USING fts5(
+    title, text, content = 'documents', content_rowid = 'seq', {_TOKENIZE}
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE}_vocab USING fts5vocab({FTS_TABLE}, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE}_vocab USING fts5vocab({DOCUMENT_FTS_TABLE}, 'row');
+"""
+
+# Lucene's default English stop set (EnglishAnalyzer), the classic BM25 baseline's choice.
+STOPWORDS_EN = frozenset(
+    (
+        "a an and are as at be but by for if in into is it no not of on or such that the their then there "
+        "these they this to was will with"
+    ).split()
+)
+
+_WORD = re.compile(r"\w+")
+
+
+_stemmers = threading.local()
+
+
+def indexed_form(terms: Sequence[str]) -> list[str]:
+    """``terms`` as the FTS5 tokenizer stores them: diacritics folded, Porter-stemmed."""
+    stemmer = getattr(_stemmers, "porter", None)
+    if stemmer is None:
+        stemmer = _stemmers.porter = Stemmer.Stemmer("porter")
+    folded = [
+        "".join(c for c in unicodedata.normalize("NFKD", term) if not unicodedata.combining(c))
+        for term in terms
+    ]
+    return list(stemmer.stemWords(folded))
+
+
+def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str], rows: int) -> float:
+    """The BM25 score, as FTS5's ``bm25()`` computes it, of a row of average length that holds each of
+    ``terms`` once: the sum of their IDFs. Dividing BM25 scores by it makes them comparable across queries,
+    so a document that matches one common query word scores low however it ranks among the candidates."""
+    if table not in (FTS_TABLE, DOCUMENT_FTS_TABLE):
+        raise ValueError(f"unknown keyword table {table!r}")
+    total = 0.0
+    for term in indexed_form(terms):
+        found = connection.execute(f"SELECT doc FROM {table}_vocab WHERE term = ?", (term,)).fetchone()
+        with_term = int(found[0]) if found else 0
+        # FTS5's IDF, floored as FTS5 floors it.
+        total += max(1e-6, math.log((rows - with_term + 0.5) / (with_term + 0.5)))
+    return total
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct lower-cased words of ``text`` that are not stop words, in order."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS_EN:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def match_expression(terms: Sequence[str]) -> str:
+    """An FTS5 query matching any of ``terms``; each is quoted, so none is read as an operator."""
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def add_chunks(cursor: sqlite3.Cursor, rows: Sequence[tuple[int, str | None, str]]) -> None:
+    """Index ``(chunk_id, title, text)`` rows."""
+    cursor.executemany(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)", rows)
+
+
+def remove_chunks(cursor: sqlite3.Cursor, chunk_ids: Sequence[int]) -> None:
+    cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", [(chunk_id,) for chunk_id in chunk_ids])
+
+
+def add_document(cursor: sqlite3.Cursor, seq: int, title: str | None, text: str) -> None:
+    cursor.execute(
+        f"INSERT INTO {DOCUMENT_FTS_TABLE} (rowid, title, text) VALUES (?, ?, ?)", (seq, title, text)
+    )
+
+
+def remove_document(cursor: sqlite3.Cursor, seq: int, title: str | None, text: str) -> None:
+    """Remove a document; an external-content index needs the values it indexed to remove them."""
+    cursor.execute(
+        f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}, rowid, title, text) "
+        "VALUES ('delete', ?, ?, ?)",
+        (seq, title, text),
+    )
+
+
+def check_documents(connection: sqlite3.Connection) -> None:
+    """Raise ``sqlite3.DatabaseError`` unless the document index matches the documents table."""
+    connection.execute(
+        f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}, rank) VALUES ('integrity-check', 1)"
+    )
+
+
+def rebuild(cursor: sqlite3.Cursor) -> None:
+    """Re-index every chunk and document from the chunks and documents tables."""
+    cursor.execute(f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}) VALUES ('rebuild')")
+    cursor.execute(f"DELETE FROM {FTS_TABLE}")
+    cursor.execute(
+        f"INSERT INTO {FTS_TABLE} (rowid, title, body) "
+        "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
+    )
+
+
+def search(
+    connection: sqlite3.Connection,
+    terms: Sequence[str],
+    limit: int,
+    *,
+    title_weight: float,
+    allowed_sql: str | None = None,
+    allowed_params: Sequence[object] = (),
+) -> list[tuple[int, float]]:
+    """The best ``limit`` chunks for ``terms`` as ``(chunk_id, bm25 score)``, best first (higher is better).
+
+    ``allowed_sql`` is a ``SELECT`` of chunk ids that restricts the result (a metadata filter).
+    """
+    if not terms or limit <= 0:
+        return []
+    where = f"{FTS_TABLE} MATCH ?"
+    params: list[object] = [match_expression(terms)]
+    if allowed_sql is not None:
+        where += f" AND rowid IN ({allowed_sql})"
+        params.extend(allowed_params)
+    rows = connection.execute(
+        f"SELECT rowid, bm25({FTS_TABLE}, ?, 1.0) AS rank FROM {FTS_TABLE} "
+        f"WHERE {where} ORDER BY rank LIMIT ?",
+        [title_weight, *params, limit],
+    )
+    return [(int(chunk_id), -float(rank)) for chunk_id, rank in rows]
+
+
+def search_documents(
+    connection: sqlite3.Connection,
+    terms: Sequence[str],
+    limit: int,
+    *,
+    title_weight: float,
+    allowed_sql: str | None = None,
+    allowed_params: Sequence[object] = (),
+) -> list[tuple[str, float]]:
+    """The best ``limit`` documents for ``terms`` as ``(doc_id, bm25 score)``, best first.
+
+    ``allowed_sql`` is a ``SELECT`` of document ``seq`` values that restricts the result.
+    """
+    if not terms or limit <= 0:
+        return []
+    where = f"{DOCUMENT_FTS_TABLE} MATCH ?"
+    params: list[object] = [match_expression(terms)]
+    if allowed_sql is not None:
+        where += f" AND {DOCUMENT_FTS_TABLE}.rowid IN ({allowed_sql})"
+        params.extend(allowed_params)
+    rows = connection.execute(
+        f"SELECT doc.id, bm25({DOCUMENT_FTS_TABLE}, ?, 1.0) AS rank FROM {DOCUMENT_FTS_TABLE} "
+        f"JOIN documents doc ON doc.seq = {DOCUMENT_FTS_TABLE}.rowid WHERE {where} ORDER BY rank LIMIT ?",
+        [title_weight, *params, limit],
+    )
+    return [(str(doc_id), -float(rank)) for doc_id, rank in rows]
