@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 import Stemmer
 
@@ -146,19 +147,18 @@ def search(
 
     ``allowed_sql`` is a ``SELECT`` of chunk ids that restricts the result (a metadata filter).
     """
-    if not terms or limit <= 0:
-        return []
-    where = f"{FTS_TABLE} MATCH ?"
-    params: list[object] = [match_expression(terms)]
-    if allowed_sql is not None:
-        where += f" AND rowid IN ({allowed_sql})"
-        params.extend(allowed_params)
-    rows = connection.execute(
-        f"SELECT rowid, bm25({FTS_TABLE}, ?, 1.0) AS rank FROM {FTS_TABLE} "
-        f"WHERE {where} ORDER BY rank LIMIT ?",
-        [title_weight, *params, limit],
+    rows = _ranked(
+        connection,
+        FTS_TABLE,
+        f"{FTS_TABLE}.rowid",
+        "",
+        terms,
+        limit,
+        title_weight,
+        allowed_sql,
+        allowed_params,
     )
-    return [(int(chunk_id), -float(rank)) for chunk_id, rank in rows]
+    return [(int(chunk_id), score) for chunk_id, score in rows]
 
 
 def search_documents(
@@ -174,16 +174,43 @@ def search_documents(
 
     ``allowed_sql`` is a ``SELECT`` of document ``seq`` values that restricts the result.
     """
+    join = f"JOIN documents doc ON doc.seq = {DOCUMENT_FTS_TABLE}.rowid"
+    rows = _ranked(
+        connection,
+        DOCUMENT_FTS_TABLE,
+        "doc.id",
+        join,
+        terms,
+        limit,
+        title_weight,
+        allowed_sql,
+        allowed_params,
+    )
+    return [(str(doc_id), score) for doc_id, score in rows]
+
+
+def _ranked(
+    connection: sqlite3.Connection,
+    table: str,
+    key: str,
+    join: str,
+    terms: Sequence[str],
+    limit: int,
+    title_weight: float,
+    allowed_sql: str | None,
+    allowed_params: Sequence[object],
+) -> list[tuple[Any, float]]:
+    """``(key, score)`` of the best rows of an FTS5 table, where score is -bm25 (higher is better)."""
     if not terms or limit <= 0:
         return []
-    where = f"{DOCUMENT_FTS_TABLE} MATCH ?"
+    where = f"{table} MATCH ?"
     params: list[object] = [match_expression(terms)]
     if allowed_sql is not None:
-        where += f" AND {DOCUMENT_FTS_TABLE}.rowid IN ({allowed_sql})"
+        where += f" AND {table}.rowid IN ({allowed_sql})"
         params.extend(allowed_params)
     rows = connection.execute(
-        f"SELECT doc.id, bm25({DOCUMENT_FTS_TABLE}, ?, 1.0) AS rank FROM {DOCUMENT_FTS_TABLE} "
-        f"JOIN documents doc ON doc.seq = {DOCUMENT_FTS_TABLE}.rowid WHERE {where} ORDER BY rank LIMIT ?",
+        f"SELECT {key}, bm25({table}, ?, 1.0) AS rank FROM {table} {join} "
+        f"WHERE {where} ORDER BY rank LIMIT ?",
         [title_weight, *params, limit],
     )
-    return [(str(doc_id), -float(rank)) for doc_id, rank in rows]
+    return [(found, -float(rank)) for found, rank in rows]
