@@ -12,7 +12,9 @@ TORCH_PIP_ARGS ?= torch==2.13.0
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-.PHONY: install serve test lint typecheck pytest test-fast clean
+CONTAINER_CHECK ?= ../shared/tools/container-check
+
+.PHONY: install serve test lint typecheck pytest test-fast container-check clean
 
 install: $(VENV)/.installed
 
@@ -25,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 serve: install
 	$(BIN)/semsearch serve
 
-test: install lint typecheck pytest
+test: install lint typecheck pytest container-check
 
 lint: install
 	$(BIN)/ruff check .
@@ -36,6 +38,13 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+# Builds the Dockerfile unmodified with podman, runs it on a volume, smoke-tests it over HTTP, stops it with
+# SIGTERM, starts it again on the same volume and checks the data survived. Fails (never skips) if it cannot.
+container-check: install
+	@test -f "$(CONTAINER_CHECK)" || { echo "container-check: $(CONTAINER_CHECK) not found; set CONTAINER_CHECK" >&2; exit 1; }
+	bash "$(CONTAINER_CHECK)" --smoke "$(BIN)/python tests/container/smoke.py smoke" \
+		--after-restart "$(BIN)/python tests/container/smoke.py after-restart"
 
 # The inner loop: unit tests only (fake embedder, no model, no server).
 test-fast: install
