@@ -21,12 +21,13 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from index import keyword
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder
 from index.errors import InvalidInputError
-from index.filters import compile_filter
+from index.filters import SqlFilter, compile_filter
 from index.keyword import query_terms
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.ranking import rank
@@ -203,26 +204,7 @@ class SearchIndex:
         all_sides: list[list[dict[int, float]]] = []
         document_sides: list[dict[str, float] | None] = []
         for i, request in enumerate(requests):
-            depth = self._depth(request)
-            allowed = filters[i]
-            sides: list[dict[int, float]] = []
-            if request.mode != "keyword":
-                allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
-                scores, ids = self._vectors.search(vector_of[i], depth, allowed_ids)
-                sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
-            document_side = None
-            if request.mode != "dense":
-                terms = query_terms(queries[i])
-                weight = self.keyword_title_weight
-                found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
-                scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
-                sides.append({chunk: score / scale for chunk, score in found})
-                if request.group_by == "document":
-                    found_documents = self._store.keyword_search_documents(
-                        terms, depth, title_weight=weight, allowed=allowed
-                    )
-                    scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
-                    document_side = {doc: score / scale for doc, score in found_documents}
+            sides, document_side = self._candidates(request, queries[i], vector_of.get(i), filters[i])
             all_sides.append(sides)
             document_sides.append(document_side)
         rows = self._store.chunk_rows(sorted({c for sides in all_sides for side in sides for c in side}))
@@ -234,6 +216,36 @@ class SearchIndex:
             SearchResult(hits=rank(request, sides, rows, document_side), took_ms=took_ms)
             for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
         ]
+
+    def _candidates(
+        self,
+        request: SearchRequest,
+        query: str,
+        query_vector: NDArray[np.float32] | None,
+        allowed: SqlFilter | None,
+    ) -> tuple[list[dict[int, float]], dict[str, float] | None]:
+        """Each side's candidate chunks ``{chunk_id: score}`` (dense first), and, when grouping by document,
+        the keyword side's whole-document scores."""
+        depth = self._depth(request)
+        sides: list[dict[int, float]] = []
+        if query_vector is not None:
+            allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
+            scores, ids = self._vectors.search(query_vector, depth, allowed_ids)
+            sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
+        if request.mode == "dense":
+            return sides, None
+        terms = query_terms(query)
+        weight = self.keyword_title_weight
+        found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
+        scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
+        sides.append({chunk: score / scale for chunk, score in found})
+        if request.group_by != "document":
+            return sides, None
+        found_documents = self._store.keyword_search_documents(
+            terms, depth, title_weight=weight, allowed=allowed
+        )
+        scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
+        return sides, {doc: score / scale for doc, score in found_documents}
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
