@@ -295,6 +295,10 @@ class SearchIndex:
                 "vectors": {int(i) for i in self._vectors.ids()},
             }
 
+    def keyword_documents_consistent(self) -> bool:
+        """Whether the whole-document keyword index matches the documents exactly (FTS5 integrity check)."""
+        return self._store.keyword_documents_consistent()
+
     @property
     def max_query_tokens(self) -> int:
         return self._embedder.tokenizer.max_tokens

@@ -233,6 +233,7 @@ def test_keyword_vector_and_store_sides_agree_after_random_writes(open_index: Op
             alive.add(doc_id)
     sides = index.consistency()
     assert sides["store"] == sides["keyword"] == sides["vectors"]
+    assert index.keyword_documents_consistent()
     assert index.stats().documents == len(alive)
     for doc_id in {f"d{i}" for i in range(30)} - alive:
         assert all(hit.doc_id != doc_id for hit in index.search("alpha beta", k=100, mode="keyword").hits)

@@ -102,3 +102,11 @@ def test_database_is_in_wal_mode_and_survives_reopen(tmp_path: Path) -> None:
     second = Store(path)
     assert second.counts() == (1, 1)
     second.close()
+
+
+def test_the_document_keyword_index_check_notices_a_mismatch(store: Store, tmp_path: Path) -> None:
+    store.write([prepared("a", "one"), prepared("b", "two")])
+    assert store.keyword_documents_consistent()
+    with sqlite3.connect(tmp_path / "db.sqlite") as connection:  # behind the store's back
+        connection.execute("UPDATE documents SET text = 'changed' WHERE id = 'a'")
+    assert not store.keyword_documents_consistent()
