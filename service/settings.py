@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import DEFAULT_MODEL, ChunkingOptions
@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         description="Index the bundled demo corpus when the service starts on a new, empty data directory.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    write_key: SecretStr | None = Field(None, description="If set, every write must present this key.")
+    read_key: SecretStr | None = Field(
+        None, description="If set, searches and reads must present this key (or the write key)."
+    )
 
     chunk_max_tokens: int | None = Field(
         None, ge=8, description="Largest chunk in model tokens; default: all the model can read."
@@ -45,6 +49,15 @@ class Settings(BaseSettings):
     max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
     max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
     max_batch_queries: int = Field(64, ge=1, description="Queries one POST /search/batch may carry.")
+
+    @field_validator("write_key", "read_key", mode="before")
+    @classmethod
+    def _check_key(cls, value: object) -> object:
+        if value == "":
+            return None  # an empty variable (say, from compose) means no key
+        if isinstance(value, str) and len(value) < 16:
+            raise ValueError("an API key must be at least 16 characters long")
+        return value
 
     @model_validator(mode="after")
     def _check_chunking(self) -> Settings:

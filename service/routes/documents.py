@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 
 from index import Document, to_dict
 from service.deps import IndexDep, SettingsDep, check_limit
@@ -17,6 +17,8 @@ from service.schemas import (
     UpsertRequest,
     UpsertResponse,
 )
+from service.security import AUTH_RESPONSES as _AUTH
+from service.security import require_read, require_write
 
 router = APIRouter(tags=["documents"])
 
@@ -28,7 +30,8 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 @router.post(
     "/documents",
-    responses={422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."}},
+    dependencies=[Depends(require_write)],
+    responses={422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."}, **_AUTH},
 )
 def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep) -> UpsertResponse:
     """Add documents, or replace them if their id exists. All documents of a request are applied in one
@@ -57,7 +60,8 @@ def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep
 
 @router.post(
     "/documents/delete",
-    responses={422: {"model": ErrorOut, "description": "Invalid filter; nothing deleted."}},
+    dependencies=[Depends(require_write)],
+    responses={422: {"model": ErrorOut, "description": "Invalid filter; nothing deleted."}, **_AUTH},
 )
 def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilterResponse:
     """Delete every document whose metadata matches the filter (the filter language of search), in one
@@ -66,13 +70,17 @@ def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilte
     return DeleteByFilterResponse(deleted=deleted, count=len(deleted))
 
 
-@router.get("/documents/{doc_id:path}", responses=_NOT_FOUND)
+@router.get(
+    "/documents/{doc_id:path}", dependencies=[Depends(require_read)], responses={**_NOT_FOUND, **_AUTH}
+)
 def get_document(doc_id: DocId, index: IndexDep) -> DocumentOut:
     """A document with its chunks and their character offsets."""
     return DocumentOut.model_validate(to_dict(index.get(doc_id)))
 
 
-@router.delete("/documents/{doc_id:path}", responses=_NOT_FOUND)
+@router.delete(
+    "/documents/{doc_id:path}", dependencies=[Depends(require_write)], responses={**_NOT_FOUND, **_AUTH}
+)
 def delete_document(doc_id: DocId, index: IndexDep) -> DeleteResponse:
     """Remove a document; it is gone from search results at once."""
     removed = index.delete(doc_id)

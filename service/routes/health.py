@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from index import to_dict
 from service.deps import IndexDep, StateDep
 from service.schemas import ErrorOut, HealthOut, ReadyOut, StatsOut
+from service.security import AUTH_RESPONSES, require_read
 
 router = APIRouter(tags=["operations"])
 
@@ -27,7 +28,11 @@ def readyz(state: StateDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if state.status == "ready" else 503)
 
 
-@router.get("/stats", responses={503: {"model": ErrorOut, "description": "The index is still loading."}})
+@router.get(
+    "/stats",
+    dependencies=[Depends(require_read)],
+    responses={503: {"model": ErrorOut, "description": "The index is still loading."}, **AUTH_RESPONSES},
+)
 def stats(index: IndexDep) -> StatsOut:
     """Counts of documents and chunks, the model and the index type."""
     return StatsOut(**to_dict(index.stats()))

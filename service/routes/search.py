@@ -4,7 +4,7 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from index import InvalidInputError, SearchIndex, SearchRequest, SearchResult, to_dict
 from index.types import Fusion, GroupBy, SearchMode
@@ -18,9 +18,10 @@ from service.schemas import (
     SearchBody,
     SearchResponse,
 )
+from service.security import AUTH_RESPONSES, require_read
 from service.settings import Settings
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[Depends(require_read)], responses=AUTH_RESPONSES)
 
 SearchModeQuery = Query(description="dense, keyword or hybrid.", examples=["hybrid"])
 FusionQuery = Query(description="Hybrid fusion: blend or rrf.", examples=["blend"])
