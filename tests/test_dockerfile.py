@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from dockerfile_parse import DockerfileParser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,3 +80,13 @@ def test_hadolint_passes() -> None:
     )
     result = subprocess.run([hadolint, str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_example_has_volume_keys_and_healthcheck() -> None:
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    service = compose["services"]["semsearch"]
+    assert any(volume.endswith(":/data") for volume in service["volumes"])
+    assert "SEMSEARCH_WRITE_KEY" in service["environment"]
+    assert "SEMSEARCH_READ_KEY" in service["environment"]
+    assert "/readyz" in " ".join(service["healthcheck"]["test"])
+    assert set(compose["volumes"]) == {"semsearch-data"}
