@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 
 from index import DocumentNotFoundError, InvalidInputError
 
@@ -35,6 +36,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def request_invalid(_: Request, error: RequestValidationError) -> Response:
         # ensure_ascii: a lone surrogate in the request must not crash the error response.
         body = json.dumps({"detail": _validation_detail(error)}, ensure_ascii=True, default=str)
+        return Response(body, status_code=422, media_type="application/json")
+
+    @app.exception_handler(ValidationError)
+    async def model_invalid(_: Request, error: ValidationError) -> Response:
+        # A model built inside a route from request data (say, a GET search's parsed filter): still bad input.
+        detail = [{k: v for k, v in item.items() if k not in ("input", "url")} for item in error.errors()]
+        body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(InvalidInputError)

@@ -90,6 +90,8 @@ def search_get(
         parsed_filter = None if filter is None else json.loads(filter)
     except json.JSONDecodeError as error:
         raise InvalidInputError(f"filter is not valid JSON: {error.msg} at position {error.pos}") from error
+    if parsed_filter is not None and not isinstance(parsed_filter, dict):
+        raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
     body = SearchBody(
         query=q,
         k=k,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -114,8 +115,6 @@ def test_a_model_mismatch_stops_the_start_with_a_message(tmp_path: Path) -> None
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     manifest_db = data_dir / "semsearch.db"
-    import sqlite3
-
     with sqlite3.connect(manifest_db) as connection:
         connection.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         connection.execute(
