@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 
 CONTAINER_CHECK ?= ../shared/tools/container-check
 
-.PHONY: install serve test lint typecheck pytest test-fast container-check clean
+.PHONY: install serve test check lint typecheck pytest test-fast container-check clean
 
 install: $(VENV)/.installed
 
@@ -27,7 +27,10 @@ $(VENV)/.installed: pyproject.toml
 serve: install
 	$(BIN)/semsearch serve
 
-test: install lint typecheck pytest container-check
+test: check container-check
+
+# Everything but the container: lint, types, every test (the real model and real servers included).
+check: install lint typecheck pytest
 
 lint: install
 	$(BIN)/ruff check .
