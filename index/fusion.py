@@ -50,11 +50,6 @@ def weighted_sum(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float
     return fused
 
 
-def weighted_blend(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float]) -> dict[Key, float]:
-    """``sum of weight * min_max(score)`` over rankers."""
-    return weighted_sum([min_max(scores) for scores in rankers], weights)
-
-
 def top(scores: Mapping[Key, float], n: int) -> list[tuple[Key, float]]:
     """The ``n`` best ``(key, score)`` pairs, best first."""
     return sorted(scores.items(), key=lambda item: -item[1])[:n]

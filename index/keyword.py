@@ -124,16 +124,6 @@ def check_documents(connection: sqlite3.Connection) -> None:
     )
 
 
-def rebuild(cursor: sqlite3.Cursor) -> None:
-    """Re-index every chunk and document from the chunks and documents tables."""
-    cursor.execute(f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}) VALUES ('rebuild')")
-    cursor.execute(f"DELETE FROM {FTS_TABLE}")
-    cursor.execute(
-        f"INSERT INTO {FTS_TABLE} (rowid, title, body) "
-        "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
-    )
-
-
 def search(
     connection: sqlite3.Connection,
     terms: Sequence[str],

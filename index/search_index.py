@@ -211,11 +211,12 @@ class SearchIndex:
         covered = {row.doc_id for row in rows.values()}
         uncovered = {doc for side in document_sides if side for doc in side} - covered
         rows.update(self._store.first_chunks(sorted(uncovered)))
-        took_ms = (time.perf_counter() - started) * 1000
-        return [
-            SearchResult(hits=rank(request, sides, rows, document_side), took_ms=took_ms)
+        ranked = [
+            rank(request, sides, rows, document_side)
             for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
         ]
+        took_ms = (time.perf_counter() - started) * 1000
+        return [SearchResult(hits=hits, took_ms=took_ms) for hits in ranked]
 
     def _candidates(
         self,

@@ -100,23 +100,12 @@ class Store:
         try:
             self._writer.execute("PRAGMA journal_mode=WAL")
             self._writer.executescript(_SCHEMA + keyword.SCHEMA)
-            self._ensure_keyword_index()
         except sqlite3.DatabaseError as error:
             self._writer.close()
             raise CorruptIndexError(
                 f"the database {path} cannot be read ({error}); restore it from a backup or move the data "
                 "directory away to start empty"
             ) from error
-
-    def _ensure_keyword_index(self) -> None:
-        """Fill the keyword index from the chunks if this database predates it."""
-        cursor = self._writer.cursor()
-        if cursor.execute("SELECT value FROM meta WHERE key = 'keyword_index'").fetchone() is not None:
-            return
-        cursor.execute("BEGIN IMMEDIATE")
-        keyword.rebuild(cursor)
-        cursor.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('keyword_index', 'fts5-v1')")
-        cursor.execute("COMMIT")
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)

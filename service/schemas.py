@@ -111,21 +111,23 @@ class DeleteResponse(BaseModel):
     chunks: int = Field(description="How many chunks were removed.")
 
 
-_DEFAULTS = SearchRequest("")
+SEARCH_DEFAULTS = SearchRequest("")
 
 SearchModeField = Field(
-    _DEFAULTS.mode, description="dense (embeddings), keyword (BM25) or hybrid (both, fused)."
+    SEARCH_DEFAULTS.mode, description="dense (embeddings), keyword (BM25) or hybrid (both, fused)."
 )
 FusionField = Field(
-    _DEFAULTS.fusion,
+    SEARCH_DEFAULTS.fusion,
     description="Hybrid fusion: blend of min-max normalised scores, or reciprocal rank fusion.",
 )
 WeightField = Field(
-    _DEFAULTS.weight, ge=0, le=1, description="Blend: weight of the dense side (keyword: 1 - it)."
+    SEARCH_DEFAULTS.weight, ge=0, le=1, description="Blend: weight of the dense side (keyword: 1 - it)."
 )
-RrfKField = Field(_DEFAULTS.rrf_k, ge=0, le=10_000, description="RRF: the constant k in 1 / (k + rank).")
+RrfKField = Field(
+    SEARCH_DEFAULTS.rrf_k, ge=0, le=10_000, description="RRF: the constant k in 1 / (k + rank)."
+)
 GroupByField = Field(
-    _DEFAULTS.group_by,
+    SEARCH_DEFAULTS.group_by,
     description="chunk: one hit per chunk; document: one hit per document, with its matches.",
 )
 

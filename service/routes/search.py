@@ -10,7 +10,7 @@ from index import InvalidInputError, SearchIndex, SearchRequest, SearchResult, t
 from index.types import Fusion, GroupBy, SearchMode
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.schemas import (
-    _DEFAULTS,
+    SEARCH_DEFAULTS,
     BatchSearchBody,
     BatchSearchResponse,
     ErrorOut,
@@ -73,11 +73,11 @@ def search_get(
     k: Annotated[int, Query(ge=1, description="How many hits.", examples=[5])] = 10,
     offset: Annotated[int, Query(ge=0, description="Hits to skip.", examples=[0])] = 0,
     min_score: Annotated[float | None, Query(allow_inf_nan=False, description="Lowest score kept.")] = None,
-    mode: Annotated[SearchMode, SearchModeQuery] = _DEFAULTS.mode,
-    fusion: Annotated[Fusion, FusionQuery] = _DEFAULTS.fusion,
-    weight: Annotated[float, WeightQuery] = _DEFAULTS.weight,
-    rrf_k: Annotated[float, RrfKQuery] = _DEFAULTS.rrf_k,
-    group_by: Annotated[GroupBy, GroupByQuery] = _DEFAULTS.group_by,
+    mode: Annotated[SearchMode, SearchModeQuery] = SEARCH_DEFAULTS.mode,
+    fusion: Annotated[Fusion, FusionQuery] = SEARCH_DEFAULTS.fusion,
+    weight: Annotated[float, WeightQuery] = SEARCH_DEFAULTS.weight,
+    rrf_k: Annotated[float, RrfKQuery] = SEARCH_DEFAULTS.rrf_k,
+    group_by: Annotated[GroupBy, GroupByQuery] = SEARCH_DEFAULTS.group_by,
     filter: Annotated[
         str | None,
         Query(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import min_max, ranks, reciprocal_rank_fusion, top, weighted_blend
+from index.fusion import min_max, ranks, reciprocal_rank_fusion, top, weighted_sum
 
 
 def test_ranks_by_descending_score() -> None:
@@ -25,15 +25,15 @@ def test_min_max_by_hand() -> None:
     assert min_max({}) == {}
 
 
-def test_weighted_blend_by_hand() -> None:
+def test_weighted_sum_of_min_max_by_hand() -> None:
     dense = {"a": 0.9, "b": 0.5, "c": 0.7}  # normalised a=1, b=0, c=0.5
     keyword = {"b": 10.0, "d": 2.0}  # normalised b=1, d=0
-    fused = weighted_blend([dense, keyword], [0.6, 0.4])
+    fused = weighted_sum([min_max(dense), min_max(keyword)], [0.6, 0.4])
     assert fused == pytest.approx({"a": 0.6, "b": 0.4, "c": 0.3, "d": 0.0})
 
 
 def test_invalid_arguments() -> None:
     with pytest.raises(ValueError, match="one weight per ranker"):
-        weighted_blend([{"a": 1.0}], [0.5, 0.5])
+        weighted_sum([{"a": 1.0}], [0.5, 0.5])
     with pytest.raises(ValueError, match="negative"):
         reciprocal_rank_fusion([{"a": 1.0}], k=-1)
