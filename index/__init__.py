@@ -12,7 +12,13 @@ Typical use::
 """
 
 from index.chunking import Chunker, ChunkingOptions, Tokenizer
-from index.embedding import DEFAULT_MODEL, Embedder, ModelLoadError, SentenceTransformerEmbedder
+from index.embedding import (
+    DEFAULT_MODEL,
+    Embedder,
+    ModelLoadError,
+    SentenceTransformerEmbedder,
+    load_embedder,
+)
 from index.errors import (
     CorruptIndexError,
     DocumentNotFoundError,
@@ -57,5 +63,6 @@ __all__ = [
     "StoredDocument",
     "Tokenizer",
     "UpsertResult",
+    "load_embedder",
     "to_dict",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -132,6 +132,28 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+Backend = Literal["onnx", "torch"]
+
+
+def load_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    backend: Backend = "onnx",
+    cache_dir: Path | str | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
+) -> Embedder:
+    """The embedder for ``model`` on ``backend``: ONNX Runtime (exported once into ``cache_dir``, verified
+    against torch at every load) or sentence-transformers on torch."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    if cache_dir is None:
+        raise ValueError("the onnx backend needs a cache_dir to keep the exported model in")
+    from index.onnx_embedding import OnnxEmbedder
+
+    return OnnxEmbedder(model, cache_dir, batch_size=batch_size, threads=threads)
 
 
 class _ModelTokenizer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from index import Document, SearchIndex, SentenceTransformerEmbedder
+from index import Document, SearchIndex, load_embedder
 from index.search_index import DB_FILE
 from index.sources import discover, read_documents
 from service.settings import Settings
@@ -18,7 +18,13 @@ DEMO_PREFIX = "demo/"
 
 def open_index(settings: Settings) -> SearchIndex:
     """Load the configured model and open (or create) the index in the data directory."""
-    embedder = SentenceTransformerEmbedder(settings.model, batch_size=settings.embed_batch_size)
+    embedder = load_embedder(
+        settings.model,
+        backend=settings.embed_backend,
+        cache_dir=settings.resolved_model_cache_dir(),
+        batch_size=settings.embed_batch_size,
+        threads=settings.encode_threads,
+    )
     return SearchIndex.open(settings.data_dir, embedder, chunking=settings.chunking())
 
 

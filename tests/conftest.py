@@ -6,16 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from index import SearchIndex, SentenceTransformerEmbedder
+from index import Embedder, SearchIndex, SentenceTransformerEmbedder, load_embedder
 from tests.fakes import FakeEmbedder
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the model for the whole session (an export takes about 15 s)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's SEMSEARCH_* variables never leak into a test."""
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
+    """A developer's SEMSEARCH_* variables never leak into a test; every service shares the model export."""
     for name in list(os.environ):
         if name.startswith("SEMSEARCH_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("SEMSEARCH_MODEL_CACHE_DIR", str(model_cache))
 
 
 @pytest.fixture
@@ -41,6 +48,12 @@ def open_index(tmp_path: Path) -> Iterator[Callable[..., SearchIndex]]:
 
 
 @pytest.fixture(scope="session")
-def real_embedder() -> SentenceTransformerEmbedder:
-    """The real default model, loaded once per test session."""
+def real_embedder(model_cache: Path) -> Embedder:
+    """The real default model on the default backend (ONNX Runtime), loaded once per test session."""
+    return load_embedder(cache_dir=model_cache)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The real default model in sentence-transformers on torch, the reference the ONNX export must match."""
     return SentenceTransformerEmbedder()

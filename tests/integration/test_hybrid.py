@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from index import Document, SearchIndex, SentenceTransformerEmbedder
+from index import Document, Embedder, SearchIndex
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +33,7 @@ CORPUS = [
 
 
 @pytest.fixture
-def index(open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder) -> SearchIndex:
+def index(open_index: OpenIndex, real_embedder: Embedder) -> SearchIndex:
     index = open_index(real_embedder)
     index.upsert(CORPUS)
     return index

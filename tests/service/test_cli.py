@@ -16,7 +16,7 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "SentenceTransformerEmbedder", lambda *_, **__: FakeEmbedder())
+    monkeypatch.setattr(runtime, "load_embedder", lambda *_, **__: FakeEmbedder())
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Any:

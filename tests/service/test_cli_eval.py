@@ -14,7 +14,7 @@ from tests.fakes import FakeEmbedder
 
 @pytest.fixture(autouse=True)
 def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "SentenceTransformerEmbedder", lambda *_, **__: FakeEmbedder())
+    monkeypatch.setattr(runtime, "load_embedder", lambda *_, **__: FakeEmbedder())
 
 
 def tiny_beir(folder: Path) -> Path:

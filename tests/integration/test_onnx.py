@@ -1,0 +1,95 @@
+"""The ONNX Runtime encoder gives torch's embeddings and token counts, and refuses an export that does not."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Chunker, Embedder, ModelLoadError, SentenceTransformerEmbedder
+from index.embedding import DEFAULT_MODEL, resolve_model
+from index.onnx_embedding import OnnxEmbedder, model_cache_key
+
+pytestmark = pytest.mark.integration
+
+
+def test_onnx_embeddings_and_tokens_equal_torch(
+    real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder, article: str
+) -> None:
+    assert isinstance(real_embedder, OnnxEmbedder)
+    chunks = [chunk.text for chunk in Chunker(torch_embedder.tokenizer).chunk(article)]
+    long_text = (
+        "Tidal barrages turn the sea's rise and fall into electricity. " * 80
+    )  # over the model's limit
+    documents = [*chunks, long_text, "  padded with spaces  ", "Ünïcödé ßtraße 東京 🚀"]
+    got, expected = real_embedder.embed_documents(documents), torch_embedder.embed_documents(documents)
+    assert got.dtype == np.float32
+    assert got.shape == expected.shape
+    assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
+    queries = ["how much did it cost?", "x", "Straße"]
+    got_q, expected_q = real_embedder.embed_queries(queries), torch_embedder.embed_queries(queries)
+    assert np.min(np.sum(got_q * expected_q, axis=1)) >= 0.9999
+    assert real_embedder.embed_queries([]).shape == (0, real_embedder.dim)
+
+    assert real_embedder.tokenizer.max_tokens == torch_embedder.tokenizer.max_tokens
+    assert real_embedder.tokenizer.count_tokens(documents) == torch_embedder.tokenizer.count_tokens(documents)
+    for text in documents:
+        assert real_embedder.tokenizer.token_spans(text) == torch_embedder.tokenizer.token_spans(text)
+    assert [c.text for c in Chunker(real_embedder.tokenizer).chunk(article)] == chunks
+
+
+def test_a_cached_export_loads_without_torch(model_cache: Path, real_embedder: Embedder) -> None:
+    folder = model_cache / model_cache_key(*resolve_model(DEFAULT_MODEL))
+    exported_at = (folder / "model.onnx").stat().st_mtime_ns
+    program = (
+        "import sys\n"
+        "from index.onnx_embedding import OnnxEmbedder\n"
+        f"embedder = OnnxEmbedder({DEFAULT_MODEL!r}, {str(model_cache)!r})\n"
+        "print(embedder.embed_queries(['hello']).shape, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["(1,", f"{real_embedder.dim})", "False"]
+    assert (folder / "model.onnx").stat().st_mtime_ns == exported_at  # reused, not exported again
+
+
+def test_an_export_that_does_not_reproduce_the_model_is_refused(
+    model_cache: Path, real_embedder: Embedder, tmp_path: Path
+) -> None:
+    model_id, source = resolve_model(DEFAULT_MODEL)
+    key = model_cache_key(model_id, source)
+    shutil.copytree(model_cache / key, tmp_path / key)
+    info_path = tmp_path / key / "export.json"
+    info = json.loads(info_path.read_text())
+    info["query_prompt"] = "query: "  # as if the export had mis-read the model's prompts
+    info_path.write_text(json.dumps(info))
+    with pytest.raises(
+        ModelLoadError, match=r"does not reproduce the model: query probe cosine .*EMBED_BACKEND"
+    ):
+        OnnxEmbedder(DEFAULT_MODEL, tmp_path)
+
+    info_path.write_text("{not json")
+    with pytest.raises(ModelLoadError, match=r"unreadable.*delete the folder"):
+        OnnxEmbedder(DEFAULT_MODEL, tmp_path)
+
+
+def test_the_cache_key_follows_the_model_files(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    first = model_cache_key(str(model), str(model))
+    assert model_cache_key(str(model), str(model)) == first
+    (model / "config.json").write_text('{"changed": true}')
+    assert model_cache_key(str(model), str(model)) != first
+    weights = bytearray(9 << 20)  # sampled, not hashed whole
+    (model / "weights.bin").write_bytes(weights)
+    sampled = model_cache_key(str(model), str(model))
+    weights[len(weights) // 2] = 1
+    (model / "weights.bin").write_bytes(weights)
+    assert model_cache_key(str(model), str(model)) != sampled
+    assert model_cache_key("other", str(model)) != model_cache_key(str(model), str(model))
