@@ -4,8 +4,8 @@ A data directory holds::
 
     semsearch.db      SQLite (WAL): documents, chunks, embeddings, manifest copy: the system of record
     manifest.json     model id, dimension, index type, chunking parameters, format version
-    vectors.faiss     the FAISS index, derived from the database
-    vectors.json      the database generation that vectors.faiss reflects
+    vectors/          the FAISS index (see :mod:`index.vectors`), derived from the database
+    vectors.json      which files in vectors/ are current, and the database generation they reflect
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
-from index.vectors import FlatVectorIndex, VectorIndex, discard_vectors, load_vectors, save_vectors
+from index.vectors import VectorIndex, VectorOptions, build_main, discard_vectors, load_vectors
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,19 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
+        # Rebuilds of the main vector index run in this thread (or inline when background_merges is off).
+        self.background_merges = True
+        self._merge_thread: threading.Thread | None = None
+        self._merge_state = threading.Lock()
 
     @classmethod
     def open(
-        cls, data_dir: Path | str, embedder: Embedder, *, chunking: ChunkingOptions | None = None
+        cls,
+        data_dir: Path | str,
+        embedder: Embedder,
+        *,
+        chunking: ChunkingOptions | None = None,
+        vectors: VectorOptions | None = None,
     ) -> SearchIndex:
         """Open (or create) the index in ``data_dir``.
 
@@ -105,11 +114,15 @@ class SearchIndex:
             chunker = Chunker(embedder.tokenizer, chunking)
             _check_or_write_manifest(data_dir, store, embedder, chunker)
             generation = store.generation()
-            vectors = _load_or_rebuild_vectors(data_dir, store, embedder.dim, generation)
+            vector_index = _load_vectors(
+                data_dir, store, embedder.dim, generation, vectors or VectorOptions()
+            )
         except BaseException:
             store.close()
             raise
-        return cls(data_dir, embedder, store, vectors, chunker, generation)
+        index = cls(data_dir, embedder, store, vector_index, chunker, generation)
+        index._maybe_merge()
+        return index
 
     # -- writes -------------------------------------------------------------------------------------
 
@@ -156,6 +169,7 @@ class SearchIndex:
                 self._advance(result.generation)
                 self._documents += sum(result.created)
                 self._chunks += len(result.added_ids) - len(result.removed_ids)
+            self._maybe_merge()
             for item, created in zip(prepared, result.created, strict=True):
                 statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
         if on_embedded is not None:
@@ -176,6 +190,7 @@ class SearchIndex:
             self._advance(result.generation)
             self._documents -= 1
             self._chunks -= len(result.removed_ids)
+        self._maybe_merge()
         return len(result.removed_ids)
 
     # -- reads --------------------------------------------------------------------------------------
@@ -231,7 +246,9 @@ class SearchIndex:
         sides: list[dict[int, float]] = []
         if query_vector is not None:
             allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
-            scores, ids = self._vectors.search(query_vector, depth, allowed_ids)
+            scores, ids = self._vectors.search(
+                query_vector, depth, allowed_ids, ef_search=request.ef_search, exact=request.exact
+            )
             sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
         if request.mode == "dense":
             return sides, None
@@ -260,6 +277,7 @@ class SearchIndex:
             self._advance(result.generation)
             self._documents -= len(doc_ids)
             self._chunks -= len(result.removed_ids)
+        self._maybe_merge()
         return doc_ids
 
     def _keyword_scale(self, request: SearchRequest, terms: list[str], table: str, rows: int) -> float:
@@ -307,7 +325,8 @@ class SearchIndex:
     # -- lifecycle ----------------------------------------------------------------------------------
 
     def save(self) -> None:
-        """Save the vector index beside the database, atomically (it is rebuilt from the database if lost)."""
+        """Save the vector index beside the database, atomically (it is repaired from the database if lost
+        or stale)."""
         with self._write_lock:
             if self._generation is None:
                 log.warning(
@@ -317,13 +336,77 @@ class SearchIndex:
                 )
                 discard_vectors(self.data_dir)
                 return
-            save_vectors(self.data_dir, self._vectors, self._generation)
+            self._vectors.save(self.data_dir, self._generation)
+
+    # -- vector index maintenance -------------------------------------------------------------------
+
+    def _maybe_merge(self) -> None:
+        """Rebuild the main vector index if the vector index asks for it: in the background (one at a time)
+        unless ``background_merges`` is off. Never called with the write lock held."""
+        reason = self._vectors.merge_reason()
+        if reason is None or self._closed:
+            return
+        with self._merge_state:
+            if self._merge_thread is not None:
+                return
+            if self.background_merges:
+                self._merge_thread = threading.Thread(
+                    target=self._merge, args=(reason,), name="semsearch-merge", daemon=True
+                )
+                self._merge_thread.start()
+                return
+        self._merge(reason)
+
+    def _merge(self, reason: str) -> None:
+        started = time.perf_counter()
+        try:
+            with self._write_lock:
+                if self._closed:
+                    return
+                # Read every embedding from one snapshot taken in step with the vector index.
+                self._vectors.begin_rebuild()
+                batches = list(self._store.iter_embeddings(self._embedder.dim))
+            count = sum(len(ids) for ids, _ in batches)
+            main = build_main(self._until_closed(batches), self._embedder.dim, count, self._vectors.options)
+            with self._write_lock:
+                self._vectors.swap(main)
+                if self._generation is not None and not self._closed:
+                    self._vectors.save(self.data_dir, self._generation)
+            log.info(
+                "rebuilt the vector index (%s): %s over %d vectors in %.1f s",
+                reason,
+                self._vectors.index_type,
+                count,
+                time.perf_counter() - started,
+            )
+        except _ClosedError:
+            self._vectors.abandon_rebuild()
+        except Exception:  # a failed rebuild leaves the working index in place
+            self._vectors.abandon_rebuild()
+            log.exception("rebuilding the vector index failed; the current one stays in use")
+        finally:
+            with self._merge_state:
+                self._merge_thread = None
+
+    def _until_closed(self, batches: list[tuple[Any, Any]]) -> Any:
+        for batch in batches:
+            if self._closed:
+                raise _ClosedError
+            yield batch
+
+    def wait_for_merges(self, timeout: float | None = None) -> None:
+        """Block until a background rebuild of the vector index (if one runs) is done."""
+        with self._merge_state:
+            thread = self._merge_thread
+        if thread is not None:
+            thread.join(timeout)
 
     def close(self) -> None:
         """Save the vector index and close the database. Closing twice is harmless."""
         if self._closed:
             return
         self._closed = True
+        self.wait_for_merges()
         try:
             self.save()
         finally:
@@ -464,25 +547,51 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
     manifest = Manifest(
         model_id=embedder.model_id,
         dimension=embedder.dim,
-        index_type=FlatVectorIndex.index_type,
+        index_type="faiss",
         chunking=_chunking_parameters(chunker),
     )
     store.set_meta("manifest", manifest.to_json())
     write_manifest_file(data_dir, manifest)
 
 
-def _load_or_rebuild_vectors(data_dir: Path, store: Store, dim: int, generation: int) -> VectorIndex:
-    loaded = load_vectors(data_dir, dim, generation)
-    if loaded is not None:
-        return loaded
+def _load_vectors(
+    data_dir: Path, store: Store, dim: int, generation: int, options: VectorOptions
+) -> VectorIndex:
+    """The saved vector index, brought up to date with the store if it is behind (a crash, or another
+    process's writes), or rebuilt from the store if there is none or it is unreadable."""
     started = time.perf_counter()
-    vectors = FlatVectorIndex(dim)
-    for ids, embeddings in store.iter_embeddings(dim):
-        vectors.add(ids, embeddings)
-    log.info(
-        "rebuilt the vector index from the store: %d vectors in %.1f s",
-        len(vectors),
-        time.perf_counter() - started,
-    )
-    save_vectors(data_dir, vectors, generation)
+    loaded = load_vectors(data_dir, dim, options)
+    if loaded is not None and loaded.generation == generation:
+        return loaded.index
+    if loaded is not None:
+        vectors = loaded.index
+        held, stored = vectors.ids(), store.chunk_id_array()
+        gone = np.setdiff1d(held, stored, assume_unique=True)
+        missing = np.setdiff1d(stored, held, assume_unique=True)
+        vectors.remove(gone)
+        vectors.add(*store.embeddings_of(missing.tolist(), dim))
+        log.warning(
+            "the saved vector index was behind the store (generation %d, store %d): removed %d vectors and "
+            "added %d from the store in %.1f s",
+            loaded.generation,
+            generation,
+            len(gone),
+            len(missing),
+            time.perf_counter() - started,
+        )
+    else:
+        batches = list(store.iter_embeddings(dim))
+        count = sum(len(ids) for ids, _ in batches)
+        vectors = VectorIndex(dim, options, build_main(batches, dim, count, options))
+        log.info(
+            "built the vector index from the store: %s over %d vectors in %.1f s",
+            vectors.index_type,
+            count,
+            time.perf_counter() - started,
+        )
+    vectors.save(data_dir, generation)
     return vectors
+
+
+class _ClosedError(Exception):
+    """The index closed while its vector index was being rebuilt."""

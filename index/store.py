@@ -320,6 +320,27 @@ class Store:
         finally:
             reader.execute("COMMIT")
 
+    def embeddings_of(
+        self, chunk_ids: Sequence[int], dim: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
+        """``(ids, embeddings)`` of those ``chunk_ids`` that exist, in id order."""
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT id, embedding FROM chunks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (json.dumps([int(c) for c in chunk_ids]),),
+            )
+            .fetchall()
+        )
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), dim)
+
+    def chunk_id_array(self) -> NDArray[np.int64]:
+        """Every chunk id, ascending."""
+        rows = self._reader().execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
     def keyword_search(
         self, terms: Sequence[str], limit: int, *, title_weight: float, allowed: SqlFilter | None = None
     ) -> list[tuple[int, float]]:

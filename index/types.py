@@ -111,7 +111,8 @@ class SearchRequest:
     ``mode`` picks the dense (embedding) side, the keyword (BM25) side or both fused, by reciprocal rank
     (``rrf_k``) or by a blend of min-max normalised scores (``weight`` on the dense side). ``filter`` is a
     metadata filter (see :mod:`index.filters`) applied before ranking. ``candidates`` is how deep each side
-    looks before fusion.
+    looks before fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact``
+    scans every vector instead.
     """
 
     query: str
@@ -125,6 +126,8 @@ class SearchRequest:
     group_by: GroupBy = "chunk"
     filter: dict[str, Any] | None = None
     candidates: int | None = None
+    ef_search: int | None = None
+    exact: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,137 +1,392 @@
 """Vectors to chunk ids: the FAISS side of the index.
 
-:class:`VectorIndex` is the seam; :class:`FlatVectorIndex` (exact inner-product search, ids mapped to chunk
-rows with ``IndexIDMap2`` so that upserts and deletes never rebuild it) is the one implementation for now.
-The index is derived from the store: it is saved atomically together with the store generation it reflects,
-and a file that is missing, stale or unreadable is simply rebuilt from the stored embeddings.
+The index is tiered, as log-structured stores are:
+
+* a **main** index, immutable once built: exact (``IndexFlatIP``) below ``ann_threshold`` vectors, HNSW at
+  or above it (vectors kept as float32, float16 or int8). Built from the store in id order, so its internal
+  positions map to chunk ids through one sorted array; searched with no lock at all;
+* a small, mutable, exact **delta** (``IndexIDMap2(IndexFlatIP)``) that receives every add;
+* **tombstones**: a bitmap over the main index's positions for chunks deleted since it was built, applied
+  inside FAISS's scan by an ``IDSelectorNot(IDSelectorBitmap)``; replaced, never edited, so a search can
+  hold on to the one it started with.
+
+When the delta or the tombstones outgrow a share of the main index, or the corpus crosses the threshold, the
+owner (:class:`~index.search_index.SearchIndex`) rebuilds the main index from the store in the background
+and swaps it in with :meth:`VectorIndex.swap`. The whole index is derived from the store: it is saved
+(files first, then the state file that names them, each written aside, fsynced and renamed) together with
+the store generation it reflects, and whatever is missing, stale or unreadable is repaired from the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Literal, cast
 
 import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from index.files import atomic_write_bytes, atomic_write_text
+from index.files import atomic_write_bytes, atomic_write_text, atomic_write_with
 
 log = logging.getLogger(__name__)
 
-VECTORS_FILE = "vectors.faiss"
+VECTORS_DIR = "vectors"
 VECTORS_STATE_FILE = "vectors.json"
+STATE_FORMAT = 2
+
+IndexKind = Literal["auto", "flat", "hnsw"]
+Storage = Literal["float32", "float16", "int8"]
+Ids = NDArray[np.int64]
+Matrix = NDArray[np.float32]
+
+_QUANTIZERS = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
+# A filter keeping at most this many chunks is answered exactly from their vectors: a graph walk that may
+# only step on 1% of its nodes finds few of them.
+EXACT_FILTER_LIMIT = 20_000
+BUILD_BATCH = 20_000
 
 
-class VectorIndex(Protocol):
-    """Nearest neighbours by inner product over normalised vectors, keyed by int64 chunk ids."""
+@dataclass(frozen=True, slots=True)
+class VectorOptions:
+    """How the vector index is built.
 
-    @property
-    def index_type(self) -> str: ...
+    ``kind="auto"`` is exact search below ``ann_threshold`` vectors and HNSW from there on. ``storage`` is how
+    HNSW keeps vectors (exact search always uses float32): float16 halves memory at no measurable cost in
+    recall; int8 quarters it, with some. ``ef_search`` is HNSW's default search breadth (a request may raise
+    it). The delta and tombstones are folded into a new main index once they pass ``merge_fraction`` of it
+    (and at least ``merge_minimum``).
+    """
 
-    @property
-    def dim(self) -> int: ...
+    kind: IndexKind = "auto"
+    ann_threshold: int = 100_000
+    storage: Storage = "float16"
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+    merge_fraction: float = 0.1
+    merge_minimum: int = 4096
 
-    def __len__(self) -> int: ...
+    def kind_for(self, count: int) -> Literal["flat", "hnsw"]:
+        if self.kind != "auto":
+            return self.kind
+        return "hnsw" if count >= self.ann_threshold else "flat"
 
-    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
-        """Add ``vectors`` (float32, ``(n, dim)``) under ``ids`` (int64, ``(n,)``)."""
-        ...
-
-    def remove(self, ids: NDArray[np.int64]) -> None: ...
-
-    def ids(self) -> NDArray[np.int64]:
-        """Every id held, in no particular order."""
-        ...
-
-    def search(
-        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
-        """Best ``k`` per query row among ``allowed`` ids (all if None): ``(scores, ids)``, both ``(n, k')``
-        with ``k' = min(k, candidates)``."""
-        ...
-
-    def to_bytes(self) -> bytes: ...
+    def label(self, kind: str) -> str:
+        return kind if kind == "flat" else f"{kind}-{self.storage}"
 
 
-class FlatVectorIndex:
-    """Exact search. Every operation holds one short lock: a FAISS index is not safe to read while written."""
+@dataclass(frozen=True, slots=True)
+class MainIndex:
+    """An immutable FAISS index and the chunk id of each of its positions (ascending)."""
 
-    index_type = "flat"
-
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
-        self._dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._lock = threading.Lock()
+    index: faiss.Index
+    ids: Ids
+    kind: Literal["flat", "hnsw"]
 
     @classmethod
-    def from_bytes(cls, data: bytes, dim: int) -> FlatVectorIndex:
-        index = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
-        if index.d != dim:
-            raise ValueError(f"the saved vectors have dimension {index.d}, expected {dim}")
-        return cls(dim, index)
+    def empty(cls, dim: int) -> MainIndex:
+        return cls(faiss.IndexFlatIP(dim), np.zeros(0, dtype=np.int64), "flat")
+
+
+def build_main(
+    batches: Iterable[tuple[Ids, Matrix]], dim: int, count: int, options: VectorOptions
+) -> MainIndex:
+    """A main index over ``batches`` of ``(ids, vectors)`` in ascending id order (``count`` in all)."""
+    kind = options.kind_for(count)
+    index: faiss.Index
+    if kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif options.storage == "float32":
+        index = faiss.IndexHNSWFlat(dim, options.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    else:
+        quantizer: Any = _QUANTIZERS[options.storage]  # FAISS's type stubs lack the HNSW classes
+        index = faiss.IndexHNSWSQ(dim, quantizer, options.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    if kind == "hnsw":
+        graph: Any = faiss.downcast_index(index)
+        graph.hnsw.efConstruction = options.ef_construction
+    id_parts: list[Ids] = []
+    for ids, vectors in batches:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if not index.is_trained:  # int8 learns each dimension's range from the first batch
+            index.train(vectors)
+        index.add(vectors)
+        id_parts.append(np.asarray(ids, dtype=np.int64))
+    all_ids = np.concatenate(id_parts) if id_parts else np.zeros(0, dtype=np.int64)
+    if len(all_ids) > 1 and not bool(np.all(all_ids[1:] > all_ids[:-1])):
+        raise ValueError("vectors must come in strictly ascending id order")
+    return MainIndex(index, all_ids, kind)
+
+
+class VectorIndex:
+    """Nearest chunks by inner product over normalised vectors. Thread-safe; see the module docstring."""
+
+    def __init__(
+        self,
+        dim: int,
+        options: VectorOptions | None = None,
+        main: MainIndex | None = None,
+        delta: faiss.Index | None = None,
+        tombstones: Ids | None = None,
+    ) -> None:
+        self._dim = dim
+        self.options = options or VectorOptions()
+        self._main = main if main is not None else MainIndex.empty(dim)
+        self._delta = delta if delta is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._delta_lock = threading.Lock()  # the delta is the only part that changes in place
+        self._tombstones = np.zeros(0, dtype=np.int64)  # positions in the main index, sorted
+        self._bitmap = np.zeros(0, dtype=np.uint8)
+        self._rebuild_deletes: list[Ids] | None = None  # deletes seen while a new main index is built
+        self._saved_main: tuple[MainIndex, tuple[str, str]] | None = None
+        if tombstones is not None and len(tombstones):
+            self._set_tombstones(np.unique(tombstones))
 
     @property
     def dim(self) -> int:
         return self._dim
 
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
+    @property
+    def index_type(self) -> str:
+        return self.options.label(self._main.kind)
 
-    def add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
+    def __len__(self) -> int:
+        return len(self._main.ids) - len(self._tombstones) + int(self._delta.ntotal)
+
+    # -- writes (callers serialise them) ------------------------------------------------------------
+
+    def add(self, ids: Ids, vectors: Matrix) -> None:
+        """Add ``vectors`` (float32, ``(n, dim)``) under new chunk ``ids``."""
         if len(ids) == 0:
             return
         if vectors.shape != (len(ids), self._dim):
             raise ValueError(f"expected vectors of shape ({len(ids)}, {self._dim}), got {vectors.shape}")
-        with self._lock:
-            self._index.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), np.ascontiguousarray(ids, dtype=np.int64)
-            )
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self._delta_lock:
+            self._delta.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
-    def remove(self, ids: NDArray[np.int64]) -> None:
+    def remove(self, ids: Ids) -> None:
+        ids = np.unique(np.asarray(ids, dtype=np.int64))
         if len(ids) == 0:
             return
-        with self._lock:
+        if self._rebuild_deletes is not None:
+            self._rebuild_deletes.append(ids)
+        with self._delta_lock:
             # FAISS's Python wrapper turns an id array into an IDSelectorBatch; its stubs know only that.
-            self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64))  # type: ignore[arg-type]
+            self._delta.remove_ids(ids)  # type: ignore[arg-type]
+        positions = _positions(self._main.ids, ids)
+        if len(positions):
+            self._set_tombstones(np.union1d(self._tombstones, positions))
 
-    def ids(self) -> NDArray[np.int64]:
-        with self._lock:
-            id_map = cast(faiss.IndexIDMap2, self._index).id_map
-            return np.asarray(faiss.vector_to_array(id_map), dtype=np.int64)
+    def begin_rebuild(self) -> None:
+        """Start remembering deletes: a main index being built from an older snapshot must not keep them."""
+        self._rebuild_deletes = []
+
+    def swap(self, main: MainIndex) -> None:
+        """Replace the main index with ``main``, built from a snapshot taken after :meth:`begin_rebuild`:
+        the delta keeps only what ``main`` lacks, and deletes since the snapshot become tombstones."""
+        deleted = self._rebuild_deletes or []
+        self._rebuild_deletes = None
+        with self._delta_lock:
+            delta_ids = _delta_ids(self._delta)
+            folded = delta_ids[np.isin(delta_ids, main.ids)]
+            if len(folded):
+                self._delta.remove_ids(folded)  # type: ignore[arg-type]
+            self._main = main
+            self._set_tombstones(_positions(main.ids, np.concatenate([np.zeros(0, np.int64), *deleted])))
+
+    def abandon_rebuild(self) -> None:
+        self._rebuild_deletes = None
+
+    def merge_reason(self) -> str | None:
+        """Why the main index should be rebuilt now, or None."""
+        main, live = len(self._main.ids), len(self)
+        wanted = self.options.kind_for(live)
+        if wanted != self._main.kind and (wanted == "hnsw" or live < self.options.ann_threshold // 2):
+            return f"{live} vectors call for a {wanted} index"
+        limit = max(self.options.merge_minimum, int(main * self.options.merge_fraction))
+        if self._delta.ntotal > limit:
+            return f"{self._delta.ntotal} vectors added since the last build"
+        if len(self._tombstones) > limit:
+            return f"{len(self._tombstones)} vectors deleted since the last build"
+        return None
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def ids(self) -> Ids:
+        """Every chunk id held, ascending."""
+        main, tombstones = self._main, self._tombstones
+        live = np.delete(main.ids, tombstones)
+        with self._delta_lock:
+            delta = _delta_ids(self._delta)
+        return np.union1d(live, delta)
 
     def search(
-        self, queries: NDArray[np.float32], k: int, allowed: NDArray[np.int64] | None = None
-    ) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+        self,
+        queries: Matrix,
+        k: int,
+        allowed: Ids | None = None,
+        *,
+        ef_search: int | None = None,
+        exact: bool = False,
+    ) -> tuple[Matrix, Ids]:
+        """Best ``k`` per query row among ``allowed`` ids (all if None): ``(scores, ids)``, both ``(n, k')``
+        with ``k' = min(k, candidates)``; ``exact`` scans every vector even when the main index is HNSW."""
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        params = None
+        main, tombstones, bitmap = self._main, self._tombstones, self._bitmap
         if allowed is not None:
-            allowed = np.ascontiguousarray(allowed, dtype=np.int64)
+            allowed = np.ascontiguousarray(np.unique(allowed), dtype=np.int64)
             k = min(k, len(allowed))
-            # The selector is evaluated inside the scan: a filter keeping 1% still yields k hits if k exist.
-            params = faiss.SearchParameters()
-            params.sel = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
-        with self._lock:
-            k = min(k, int(self._index.ntotal))
-            if k <= 0:
-                empty = np.zeros((len(queries), 0))
-                return empty.astype(np.float32), empty.astype(np.int64)
-            scores, ids = self._index.search(queries, k, params=params)
-        return scores, ids
+        k = min(k, len(main.ids) - len(tombstones) + int(self._delta.ntotal))
+        if k <= 0:
+            empty = np.zeros((len(queries), 0))
+            return empty.astype(np.float32), empty.astype(np.int64)
+        main_scores, main_ids = self._search_main(
+            main, tombstones, bitmap, queries, k, allowed, ef_search=ef_search, exact=exact
+        )
+        with self._delta_lock:
+            delta_scores, delta_ids = _search_delta(self._delta, queries, k, allowed)
+        scores, ids = _merge(main_scores, main_ids, delta_scores, delta_ids, k)
+        found = int(np.max(np.sum(ids >= 0, axis=1), initial=0))  # misses (-1) sort last; drop their columns
+        return scores[:, :found], ids[:, :found]
 
-    def to_bytes(self) -> bytes:
-        with self._lock:
-            return bytes(faiss.serialize_index(self._index))
+    def _search_main(
+        self,
+        main: MainIndex,
+        tombstones: Ids,
+        bitmap: NDArray[np.uint8],
+        queries: Matrix,
+        k: int,
+        allowed: Ids | None,
+        *,
+        ef_search: int | None,
+        exact: bool,
+    ) -> tuple[Matrix, Ids]:
+        if len(main.ids) == 0:
+            return _no_hits(len(queries))
+        selector: faiss.IDSelector | None = None
+        keep: object = None  # the array a selector points into must outlive the search
+        if allowed is not None:
+            positions = np.setdiff1d(_positions(main.ids, allowed), tombstones, assume_unique=True)
+            if len(positions) == 0:
+                return _no_hits(len(queries))
+            if main.kind == "hnsw" and len(positions) <= EXACT_FILTER_LIMIT:
+                return _exact_over(main, positions, queries, k)
+            selector = faiss.IDSelectorBatch(len(positions), faiss.swig_ptr(positions))
+            keep = positions
+        elif len(tombstones):
+            selector = faiss.IDSelectorNot(faiss.IDSelectorBitmap(len(main.ids), faiss.swig_ptr(bitmap)))
+            keep = bitmap
+        index = main.index
+        params: Any = faiss.SearchParameters()
+        if main.kind == "hnsw" and exact:
+            graph: Any = faiss.downcast_index(main.index)  # FAISS's type stubs lack the HNSW classes
+            index = faiss.downcast_index(graph.storage)
+        elif main.kind == "hnsw":
+            params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]
+            params.efSearch = max(ef_search or self.options.ef_search, k)
+        if selector is not None:
+            params.sel = selector
+        scores, positions_found = index.search(queries, min(k, len(main.ids)), params=params)
+        del keep
+        found = np.where(positions_found >= 0, main.ids[np.maximum(positions_found, 0)], -1)
+        return scores, found
+
+    def _set_tombstones(self, positions: Ids) -> None:
+        bitmap = np.zeros((len(self._main.ids) + 7) // 8, dtype=np.uint8)
+        if len(positions):
+            np.bitwise_or.at(bitmap, positions >> 3, (1 << (positions & 7)).astype(np.uint8))
+        self._tombstones, self._bitmap = positions, bitmap  # replaced, never edited: searches keep theirs
+
+    # -- persistence --------------------------------------------------------------------------------
+
+    def save(self, directory: Path, generation: int) -> None:
+        """Save as reflecting store ``generation``: new files under a fresh name (the main index only if it
+        changed since it was last saved), then the state file that names them (the switch), then the old
+        files go. Callers hold off writes while this runs."""
+        folder = directory / VECTORS_DIR
+        folder.mkdir(exist_ok=True)
+        token = secrets.token_hex(6)
+        main, tombstones = self._main, self._tombstones
+        with self._delta_lock:
+            delta = bytes(faiss.serialize_index(self._delta))
+        files = {
+            name: f"{token}.{name}" for name in ("main.faiss", "ids.npy", "delta.faiss", "tombstones.npy")
+        }
+        if self._saved_main is not None and self._saved_main[0] is main:
+            files["main.faiss"], files["ids.npy"] = self._saved_main[1]
+        else:
+            atomic_write_with(
+                folder / files["main.faiss"], lambda tmp: faiss.write_index(main.index, str(tmp))
+            )
+            atomic_write_bytes(folder / files["ids.npy"], main.ids.tobytes())
+        atomic_write_bytes(folder / files["delta.faiss"], delta)
+        atomic_write_bytes(folder / files["tombstones.npy"], main.ids[tombstones].tobytes())
+        state = {
+            "format": STATE_FORMAT,
+            "generation": generation,
+            "files": files,
+            "sizes": {part: (folder / name).stat().st_size for part, name in files.items()},
+            "sha256": {part: _digest(folder / name) for part, name in files.items() if part != "main.faiss"},
+            "kind": main.kind,
+            "count": len(self),
+            "main_count": len(main.ids),
+            "index_type": self.index_type,
+            "dim": self._dim,
+        }
+        atomic_write_text(directory / VECTORS_STATE_FILE, json.dumps(state, indent=2) + "\n")
+        self._saved_main = (main, (files["main.faiss"], files["ids.npy"]))
+        for stale in folder.iterdir():
+            if stale.name not in files.values():  # older saves, and scratch files a crash left
+                stale.unlink(missing_ok=True)
 
 
-def save_vectors(directory: Path, index: VectorIndex, generation: int) -> None:
-    """Save ``index`` as reflecting store ``generation``: the vectors first, then the state that vouches."""
-    atomic_write_bytes(directory / VECTORS_FILE, index.to_bytes())
-    state = {"generation": generation, "count": len(index), "index_type": index.index_type, "dim": index.dim}
-    atomic_write_text(directory / VECTORS_STATE_FILE, json.dumps(state, indent=2) + "\n")
+@dataclass(frozen=True, slots=True)
+class LoadedVectors:
+    index: VectorIndex
+    generation: int
+
+
+def load_vectors(directory: Path, dim: int, options: VectorOptions | None = None) -> LoadedVectors | None:
+    """The saved index and the store generation it reflects, or None if there is none or it is unreadable
+    (then with a warning). The main index is memory-mapped: a large index opens in milliseconds."""
+    state_path = directory / VECTORS_STATE_FILE
+    if not state_path.exists():
+        return None
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        if state.get("format") != STATE_FORMAT or state.get("dim") != dim:
+            log.info("the saved vector index has another format or dimension; rebuilding it")
+            return None
+        folder, files = directory / VECTORS_DIR, state["files"]
+        for part, name in files.items():
+            if (size := (folder / name).stat().st_size) != state["sizes"][part]:
+                raise ValueError(f"{name} has {size} bytes, {state['sizes'][part]} were written")
+            if part in state["sha256"] and _digest(folder / name) != state["sha256"][part]:
+                raise ValueError(f"{name} does not have the content that was written")
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
+        index = faiss.read_index(str(folder / files["main.faiss"]), flags)
+        ids = np.fromfile(folder / files["ids.npy"], dtype=np.int64)
+        delta = faiss.read_index(str(folder / files["delta.faiss"]))
+        tombstones = np.fromfile(folder / files["tombstones.npy"], dtype=np.int64)
+        if index.ntotal != len(ids) or index.d != dim or delta.d != dim:
+            raise ValueError(f"{index.ntotal} vectors for {len(ids)} ids")
+        main = MainIndex(index, ids, "hnsw" if state["kind"] == "hnsw" else "flat")
+        vectors = VectorIndex(dim, options, main, delta, _positions(ids, tombstones))
+        vectors._saved_main = (main, (files["main.faiss"], files["ids.npy"]))
+        if len(vectors) != state.get("count"):
+            raise ValueError(f"it holds {len(vectors)} vectors, its state says {state.get('count')}")
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:
+        log.warning(
+            "the saved vector index in %s is unreadable (%s); rebuilding it from the store", directory, error
+        )
+        return None
+    return LoadedVectors(vectors, int(state["generation"]))
 
 
 def discard_vectors(directory: Path) -> None:
@@ -139,31 +394,60 @@ def discard_vectors(directory: Path) -> None:
     (directory / VECTORS_STATE_FILE).unlink(missing_ok=True)
 
 
-def load_vectors(directory: Path, dim: int, generation: int) -> FlatVectorIndex | None:
-    """The saved index if it exists, is readable and reflects store ``generation``; otherwise None."""
-    state_path, vectors_path = directory / VECTORS_STATE_FILE, directory / VECTORS_FILE
-    if not state_path.exists() or not vectors_path.exists():
-        return None
-    try:
-        state = json.loads(state_path.read_text(encoding="utf-8"))
-        if state.get("generation") != generation or state.get("dim") != dim:
-            log.info(
-                "saved vectors are behind the store (generation %s, store %s)",
-                state.get("generation"),
-                generation,
-            )
-            return None
-        index = FlatVectorIndex.from_bytes(vectors_path.read_bytes(), dim)
-    except (OSError, ValueError, RuntimeError) as error:
-        log.warning(
-            "the saved vector index in %s is unreadable (%s); rebuilding it from the store", directory, error
-        )
-        return None
-    if len(index) != state.get("count"):
-        log.warning(
-            "the saved vector index holds %d vectors, its state says %s; rebuilding",
-            len(index),
-            state.get("count"),
-        )
-        return None
-    return index
+def _positions(sorted_ids: Ids, ids: Ids) -> Ids:
+    """Positions in ``sorted_ids`` of those ``ids`` it holds, ascending."""
+    ids = np.asarray(ids, dtype=np.int64)
+    places = np.searchsorted(sorted_ids, ids)
+    inside = places < len(sorted_ids)
+    places = places[inside]
+    return np.unique(places[sorted_ids[places] == ids[inside]]).astype(np.int64)
+
+
+def _digest(path: Path) -> str:
+    """Checksum of a small part (ids, delta, tombstones: megabytes at most); the large main index is checked
+    by its size and by FAISS's own reader, so that opening it stays a memory map."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _delta_ids(delta: faiss.Index) -> Ids:
+    id_map = cast(faiss.IndexIDMap2, delta).id_map
+    return np.sort(np.asarray(faiss.vector_to_array(id_map), dtype=np.int64))
+
+
+def _search_delta(delta: faiss.Index, queries: Matrix, k: int, allowed: Ids | None) -> tuple[Matrix, Ids]:
+    if delta.ntotal == 0:
+        return _no_hits(len(queries))
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParameters()
+        params.sel = faiss.IDSelectorBatch(len(allowed), faiss.swig_ptr(allowed))
+    scores, ids = delta.search(queries, min(k, int(delta.ntotal)), params=params)
+    return scores, ids
+
+
+def _exact_over(main: MainIndex, positions: Ids, queries: Matrix, k: int) -> tuple[Matrix, Ids]:
+    """Exact scores of the vectors at ``positions`` (as the main index stores them)."""
+    vectors = main.index.reconstruct_batch(positions)
+    scores = queries @ vectors.T
+    k = min(k, len(positions))
+    best = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    chosen = np.take_along_axis(best, order, axis=1)
+    return np.take_along_axis(best_scores, order, axis=1).astype(np.float32), main.ids[positions[chosen]]
+
+
+def _merge(scores_a: Matrix, ids_a: Ids, scores_b: Matrix, ids_b: Ids, k: int) -> tuple[Matrix, Ids]:
+    if ids_b.shape[1] == 0:
+        return scores_a[:, :k], ids_a[:, :k]
+    if ids_a.shape[1] == 0:
+        return scores_b[:, :k], ids_b[:, :k]
+    scores = np.concatenate([scores_a, scores_b], axis=1)
+    ids = np.concatenate([ids_a, ids_b], axis=1)
+    scores = np.where(ids >= 0, scores, -np.inf).astype(np.float32)
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def _no_hits(rows: int) -> tuple[Matrix, Ids]:
+    return np.zeros((rows, 0), dtype=np.float32), np.zeros((rows, 0), dtype=np.int64)

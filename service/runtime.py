@@ -25,7 +25,9 @@ def open_index(settings: Settings) -> SearchIndex:
         batch_size=settings.embed_batch_size,
         threads=settings.encode_threads,
     )
-    return SearchIndex.open(settings.data_dir, embedder, chunking=settings.chunking())
+    return SearchIndex.open(
+        settings.data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors()
+    )
 
 
 def is_new_data_dir(settings: Settings) -> bool:

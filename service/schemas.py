@@ -170,6 +170,16 @@ class SearchBody(BaseModel):
         ge=1,
         description="How deep each side looks before fusion (default 100; at most SEMSEARCH_MAX_K * 10).",
     )
+    ef_search: int | None = Field(
+        None,
+        ge=1,
+        le=4096,
+        description="HNSW only: how wide the graph search is (default SEMSEARCH_HNSW_EF_SEARCH); more finds "
+        "more true neighbours and takes longer. Ignored by exact indexes.",
+    )
+    exact: bool = Field(
+        False, description="Scan every vector instead of the approximate index (slow on large corpora)."
+    )
 
 
 class SpanOut(BaseModel):

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import DEFAULT_MODEL, ChunkingOptions
+from index.vectors import IndexKind, Storage, VectorOptions
 
 
 class Settings(BaseSettings):
@@ -55,6 +56,20 @@ class Settings(BaseSettings):
     chunk_title_context: bool = Field(False, description="Embed each chunk with its document title in front.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per model call.")
 
+    index_kind: IndexKind = Field(
+        "auto", description="auto: exact search below SEMSEARCH_ANN_THRESHOLD chunks, HNSW from there on."
+    )
+    ann_threshold: int = Field(100_000, ge=1, description="Chunks from which `auto` switches to HNSW.")
+    hnsw_storage: Storage = Field(
+        "float16",
+        description="How HNSW keeps vectors: float32, float16 (half the memory) or int8 (a quarter).",
+    )
+    hnsw_m: int = Field(
+        32, ge=4, le=128, description="HNSW graph degree: more is better recall, more memory."
+    )
+    hnsw_ef_construction: int = Field(80, ge=8, le=1024, description="HNSW build breadth.")
+    hnsw_ef_search: int = Field(128, ge=1, le=4096, description="HNSW default search breadth.")
+
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
     max_text_chars: int = Field(2_000_000, ge=1, description="Longest document text, in characters.")
     max_query_chars: int = Field(4_000, ge=1, description="Longest query, in characters.")
@@ -79,6 +94,16 @@ class Settings(BaseSettings):
 
     def resolved_model_cache_dir(self) -> Path:
         return self.model_cache_dir if self.model_cache_dir is not None else self.data_dir / "models"
+
+    def vectors(self) -> VectorOptions:
+        return VectorOptions(
+            kind=self.index_kind,
+            ann_threshold=self.ann_threshold,
+            storage=self.hnsw_storage,
+            hnsw_m=self.hnsw_m,
+            ef_construction=self.hnsw_ef_construction,
+            ef_search=self.hnsw_ef_search,
+        )
 
     def chunking(self) -> ChunkingOptions:
         return ChunkingOptions(

@@ -52,6 +52,8 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
         group_by=body.group_by,
         filter=body.filter,
         candidates=body.candidates,
+        ef_search=body.ef_search,
+        exact=body.exact,
     )
 
 
@@ -84,6 +86,8 @@ def search_get(
             description="Metadata filter as JSON (see README).", examples=['{"field": "lang", "eq": "en"}']
         ),
     ] = None,
+    ef_search: Annotated[int | None, Query(ge=1, le=4096, description="HNSW search width.")] = None,
+    exact: Annotated[bool, Query(description="Scan every vector.")] = False,
 ) -> SearchResponse:
     """The chunks (or documents) that best match ``q``, best first."""
     try:
@@ -103,6 +107,8 @@ def search_get(
         rrf_k=rrf_k,
         group_by=group_by,
         filter=parsed_filter,
+        ef_search=ef_search,
+        exact=exact,
     )
     return _search(index, body, settings)
 

@@ -17,7 +17,7 @@ from index import (
 )
 from index.chunking import ChunkingOptions
 from index.embedding import Vectors
-from index.vectors import VECTORS_FILE
+from index.vectors import VECTORS_DIR, VectorOptions
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]
@@ -155,13 +155,13 @@ def test_lost_or_damaged_vectors_are_rebuilt_from_the_store(
     index = seeded(open_index)
     before = index.search("rivers sediment", k=3).hits
     index.close()
-    path = tmp_path / "data" / VECTORS_FILE
-    if damage == "delete":
-        path.unlink()
-    elif damage == "truncate":
-        path.write_bytes(path.read_bytes()[:100])
-    else:
-        path.write_bytes(b"not a faiss index at all")
+    for path in (tmp_path / "data" / VECTORS_DIR).iterdir():
+        if damage == "delete":
+            path.unlink()
+        elif damage == "truncate":
+            path.write_bytes(path.read_bytes()[:100])
+        else:
+            path.write_bytes(b"not a faiss index at all")
     assert open_index().search("rivers sediment", k=3).hits == before
 
 
@@ -237,6 +237,67 @@ def test_keyword_vector_and_store_sides_agree_after_random_writes(open_index: Op
     assert index.stats().documents == len(alive)
     for doc_id in {f"d{i}" for i in range(30)} - alive:
         assert all(hit.doc_id != doc_id for hit in index.search("alpha beta", k=100, mode="keyword").hits)
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_vector_index_rebuilds_to_hnsw_and_back_keep_every_write(
+    open_index: OpenIndex, tmp_path: Path, background: bool
+) -> None:
+    """Tiny thresholds force many rebuilds (flat -> HNSW -> flat) while writes go on; nothing is lost."""
+    rng = random.Random(11)
+    options = VectorOptions(ann_threshold=40, merge_minimum=8, merge_fraction=0.2, hnsw_m=8)
+    index = open_index(FakeEmbedder(max_tokens=24), vectors=options)
+    index.background_merges = background
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
+    alive: set[str] = set()
+    kinds = set()
+    for step in range(300):
+        doc_id = f"d{rng.randrange(60 if step < 200 else 12)}"  # grow, then shrink
+        if doc_id in alive and (rng.random() < 0.3 or step >= 200):
+            index.delete(doc_id)
+            alive.discard(doc_id)
+        else:
+            text = "\n\n".join(" ".join(rng.choices(words, k=12)) + "." for _ in range(rng.randrange(1, 3)))
+            index.upsert([Document(doc_id, text, metadata={"step": step})])
+            alive.add(doc_id)
+        kinds.add(index.stats().index_type)
+        if step % 50 == 49:
+            index.wait_for_merges()
+            sides = index.consistency()
+            assert sides["store"] == sides["vectors"]
+    index.wait_for_merges()
+    assert {"flat", "hnsw-float16"} <= kinds
+    sides = index.consistency()
+    assert sides["store"] == sides["keyword"] == sides["vectors"]
+    exact = index.search("alpha beta gamma", k=5, mode="dense", exact=True).hits
+    index.close()
+    reopened = open_index(FakeEmbedder(max_tokens=24), vectors=options)
+    assert reopened.consistency()["vectors"] == sides["store"]
+    assert reopened.search("alpha beta gamma", k=5, mode="dense", exact=True).hits == exact
+
+
+def test_a_stale_saved_index_is_brought_up_to_date_not_rebuilt(
+    open_index: OpenIndex, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As after a crash: the saved vectors are from before the last writes; opening repairs them."""
+    index = seeded(open_index)
+    index.save()
+    saved = {p.name: p.read_bytes() for p in (tmp_path / "data" / VECTORS_DIR).iterdir()}
+    state = (tmp_path / "data" / "vectors.json").read_bytes()
+    index.delete("cats")
+    index.upsert([Document("volcanoes", "Volcanoes erupt lava and ash.")])
+    index.close()
+    shutil.rmtree(tmp_path / "data" / VECTORS_DIR)
+    (tmp_path / "data" / VECTORS_DIR).mkdir()
+    for name, data in saved.items():
+        (tmp_path / "data" / VECTORS_DIR / name).write_bytes(data)
+    (tmp_path / "data" / "vectors.json").write_bytes(state)
+    with caplog.at_level("WARNING"):
+        reopened = open_index()
+    assert "removed 1 vectors and added 1" in caplog.text
+    sides = reopened.consistency()
+    assert sides["store"] == sides["vectors"]
+    assert reopened.search("volcanoes erupt lava", k=1).hits[0].doc_id == "volcanoes"
 
 
 def test_a_deleted_chunk_never_comes_back_from_the_keyword_side(open_index: OpenIndex) -> None:
