@@ -313,6 +313,7 @@ def _export_atomically(model: str, folder: Path) -> None:
     started = time.perf_counter()
     log.info("exporting %s to ONNX in %s (once per model)", model, folder)
     scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=folder.parent))
+    scratch.chmod(0o755)  # mkdtemp's 0700 would hide the export from other users (a container's service user)
     try:
         try:
             export_model(model, scratch)

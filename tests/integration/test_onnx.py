@@ -46,6 +46,7 @@ def test_onnx_embeddings_and_tokens_equal_torch(
 def test_a_cached_export_loads_without_torch(model_cache: Path, real_embedder: Embedder) -> None:
     folder = model_cache / model_cache_key(*resolve_model(DEFAULT_MODEL))
     exported_at = (folder / "model.onnx").stat().st_mtime_ns
+    assert folder.stat().st_mode & 0o005 == 0o005  # other users (a container's service user) can read it
     program = (
         "import sys\n"
         "from index.onnx_embedding import OnnxEmbedder\n"
