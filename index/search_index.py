@@ -411,6 +411,9 @@ class SearchIndex:
             self.save()
         finally:
             self._store.close()
+            close_embedder = getattr(self._embedder, "close", None)  # a BatchingEmbedder's worker thread
+            if callable(close_embedder):
+                close_embedder()
 
     def __enter__(self) -> SearchIndex:
         return self

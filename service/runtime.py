@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from index import Document, SearchIndex, load_embedder
+from index.batching import BatchingEmbedder
 from index.search_index import DB_FILE
 from index.sources import discover, read_documents
 from service.settings import Settings
@@ -18,12 +19,18 @@ DEMO_PREFIX = "demo/"
 
 def open_index(settings: Settings) -> SearchIndex:
     """Load the configured model and open (or create) the index in the data directory."""
-    embedder = load_embedder(
+    model = load_embedder(
         settings.model,
         backend=settings.embed_backend,
         cache_dir=settings.resolved_model_cache_dir(),
         batch_size=settings.embed_batch_size,
         threads=settings.encode_threads,
+    )
+    embedder = BatchingEmbedder(
+        model,
+        max_batch=settings.query_batch_size,
+        max_wait_ms=settings.query_batch_wait_ms,
+        cache_size=settings.query_cache_size,
     )
     return SearchIndex.open(
         settings.data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors()

@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     encode_threads: int | None = Field(
         None, ge=1, description="Threads ONNX Runtime uses per model call; default: every core."
     )
+    query_batch_size: int = Field(
+        64, ge=1, le=1024, description="Most queries encoded in one model call when requests arrive together."
+    )
+    query_batch_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="How long a query batch waits for more queries once it has one (0: batches form only "
+        "from queries that queue while the previous batch runs).",
+    )
+    query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in an LRU cache (0: off).")
     host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
     seed_demo: bool = Field(
