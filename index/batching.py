@@ -3,15 +3,17 @@
 :class:`BatchingEmbedder` wraps an :class:`~index.embedding.Embedder`. Its ``embed_queries`` may be called
 from any number of threads: each call's texts join a queue, and one worker thread takes everything queued
 (up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more once it holds some) and embeds it in
-one model call. While one batch runs, the next one gathers, so under load batches form by themselves and a
-lone query never waits. Only one query batch runs at a time, so query encoding never oversubscribes the
-cores. Embeddings of recent queries are kept in a bounded LRU cache.
+one model call. ``workers`` such threads (default: one per core) take batches side by side. While batches
+run, the next ones gather, so under load batches form by themselves and a lone query never waits; and
+however many requests arrive, at most ``workers`` model calls for queries run at once. Embeddings of
+recent queries are kept in a bounded LRU cache.
 
 Document embedding passes straight through: ingest batches are large already.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -52,6 +54,7 @@ class BatchingEmbedder:
         max_batch: int = 64,
         max_wait_ms: float = 0.0,
         cache_size: int = 4096,
+        workers: int | None = None,
     ) -> None:
         if max_batch < 1 or max_wait_ms < 0 or cache_size < 0:
             raise ValueError("max_batch must be at least 1, max_wait_ms and cache_size at least 0")
@@ -64,8 +67,12 @@ class BatchingEmbedder:
         self._stats = BatchStats()
         self._stats_lock = threading.Lock()
         self._closed = False
-        self._worker = threading.Thread(target=self._run, name="semsearch-query-encoder", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"semsearch-query-encoder-{n}", daemon=True)
+            for n in range(workers or os.cpu_count() or 1)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     @property
     def model_id(self) -> str:
@@ -111,10 +118,12 @@ class BatchingEmbedder:
             return self._stats
 
     def close(self) -> None:
-        """Stop the worker thread (queries already queued are answered first)."""
+        """Stop the worker threads (queries already queued are answered first)."""
         self._closed = True
-        self._queue.put(None)
-        self._worker.join(timeout=10)
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout=10)
 
     def _run(self) -> None:
         while (job := self._queue.get()) is not None:

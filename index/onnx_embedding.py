@@ -20,6 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -166,7 +167,11 @@ class OnnxEmbedder:
         if not (folder / "export.json").exists():
             _export_atomically(model, folder)
         self._info = _read_info(folder)
-        self._session = _session(folder / "model.onnx", threads)
+        wide = threads or os.cpu_count() or 1
+        self._wide = _session(folder / "model.onnx", wide)
+        self._narrow = _session(folder / "model.onnx", 1) if wide > 1 else self._wide
+        self._running = 0
+        self._running_lock = threading.Lock()
         self._batch_size = batch_size
         self._encoder = _load_tokenizer(folder, self._info)
         self._tokenizer = _TokenCounter(_load_tokenizer(folder, None), self._info)
@@ -211,7 +216,14 @@ class OnnxEmbedder:
             "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
-        (vectors,) = self._session.run(None, {name: feeds[name] for name in self._info.input_names})
+        with self._running_lock:
+            self._running += 1
+            session = self._wide if self._running == 1 else self._narrow
+        try:
+            (vectors,) = session.run(None, {name: feeds[name] for name in self._info.input_names})
+        finally:
+            with self._running_lock:
+                self._running -= 1
         return np.asarray(vectors, dtype=np.float32)
 
     def _verify(self, folder: Path) -> None:
@@ -348,11 +360,14 @@ def _read_info(folder: Path) -> ExportInfo:
     return info
 
 
-def _session(path: Path, threads: int | None) -> onnxruntime.InferenceSession:
+def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads or os.cpu_count() or 1
+    options.intra_op_num_threads = threads
+    # Idle pool threads sleep instead of spinning: spinning saves ~1 ms on a lone query but burns the core
+    # that a concurrent query, FAISS or the HTTP server needs (30% fewer queries/s at 8 clients here).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:

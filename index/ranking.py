@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from index.fusion import Key, min_max, reciprocal_rank_fusion, top, weighted_sum
 from index.highlight import Highlighter
@@ -32,49 +33,94 @@ def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> 
     return weighted_sum([min_max(dense), keyword], [request.weight, 1.0 - request.weight])
 
 
+class ChunkLookup(Protocol):
+    """Where ranking reads chunks from, only as much as it needs: positions for grouping, rows for hits."""
+
+    def rows(self, chunk_ids: Sequence[int]) -> Mapping[int, ChunkRow]:
+        """The rows of those chunks that still exist."""
+        ...
+
+    def documents(self, chunk_ids: Sequence[int]) -> Mapping[int, tuple[str, int]]:
+        """``{chunk_id: (doc_id, ordinal)}`` of those chunks that still exist."""
+        ...
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> Mapping[str, int]:
+        """``{doc_id: chunk_id}`` of each existing document's first chunk."""
+        ...
+
+
+class MappingLookup:
+    """A :class:`ChunkLookup` over rows at hand (tests, and callers that already hold the rows)."""
+
+    def __init__(self, rows: Mapping[int, ChunkRow]) -> None:
+        self._rows = rows
+
+    def rows(self, chunk_ids: Sequence[int]) -> Mapping[int, ChunkRow]:
+        return {c: self._rows[c] for c in chunk_ids if c in self._rows}
+
+    def documents(self, chunk_ids: Sequence[int]) -> Mapping[int, tuple[str, int]]:
+        return {c: (self._rows[c].doc_id, self._rows[c].ordinal) for c in chunk_ids if c in self._rows}
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> Mapping[str, int]:
+        wanted, first = set(doc_ids), {}
+        for row in sorted(self._rows.values(), key=lambda r: r.ordinal, reverse=True):
+            if row.doc_id in wanted:
+                first[row.doc_id] = row.chunk_id
+        return first
+
+
 def rank(
     request: SearchRequest,
     sides: list[dict[int, float]],
-    rows: Mapping[int, ChunkRow],
+    lookup: ChunkLookup,
     document_keyword: Mapping[str, float] | None = None,
 ) -> list[Hit]:
-    """The hits ``offset .. offset+k`` for ``request``, given each side's chunk scores and the chunk rows.
+    """The hits ``offset .. offset+k`` for ``request``, given each side's chunk scores.
 
-    With ``group_by="document"``, ``document_keyword`` (BM25 of whole documents) replaces the keyword
-    side's best-chunk scores when given; a document it finds without any candidate chunk is represented
-    by its first chunk in ``rows``. Chunks missing from ``rows`` (deleted since the candidates were found)
-    are dropped first.
+    Only the rows of the hits returned are read in full. With ``group_by="document"``, ``document_keyword``
+    (BM25 of whole documents) replaces the keyword side's best-chunk scores when given; a document it finds
+    without any candidate chunk is represented by its first chunk. Chunks deleted since the candidates were
+    found are dropped.
     """
-    sides = [{chunk: score for chunk, score in side.items() if chunk in rows} for side in sides]
-    chunk_scores = fuse_sides(request, sides)
     highlighter = Highlighter(request.query)
     wanted = request.offset + request.k
     if request.group_by == "chunk":
-        ranked = _above(top(chunk_scores, wanted), request.min_score)[request.offset :]
-        return [_hit(rows[chunk], score, highlighter, []) for chunk, score in ranked]
+        fused = fuse_sides(request, sides)
+        ranked = _above(top(fused, len(fused)), request.min_score)
+        kept: list[tuple[int, float]] = []
+        rows: dict[int, ChunkRow] = {}
+        position = 0
+        while len(kept) < wanted and position < len(ranked):  # more than one round only after deletes
+            batch = ranked[position : position + wanted - len(kept)]
+            position += len(batch)
+            rows.update(lookup.rows([int(chunk) for chunk, _ in batch]))
+            kept.extend((int(chunk), score) for chunk, score in batch if chunk in rows)
+        return [_hit(rows[chunk], score, highlighter, []) for chunk, score in kept[request.offset :]]
 
     # Documents: each side scores a document by its best chunk on that side (or, for the keyword side, as a
     # whole when document_keyword is given), then the sides are fused.
-    doc_sides = [_best_per_document(side, rows) for side in sides]
+    placed = lookup.documents(sorted({chunk for side in sides for chunk in side}))
+    sides = [{chunk: score for chunk, score in side.items() if chunk in placed} for side in sides]
+    chunk_scores = fuse_sides(request, sides)
+    doc_sides = [_best_per_document(side, placed) for side in sides]
     if document_keyword is not None and request.mode != "dense":
         doc_sides[-1] = dict(document_keyword)
     doc_scores = fuse_sides(request, doc_sides)
     chunks_of: dict[str, list[int]] = defaultdict(list)
     for chunk, _ in top(chunk_scores, len(chunk_scores)):
-        chunks_of[rows[chunk].doc_id].append(chunk)
-    fallback: dict[str, ChunkRow] = {}  # a document's first chunk at hand, for documents without candidates
-    for row in rows.values():
-        if row.doc_id not in fallback or row.ordinal < fallback[row.doc_id].ordinal:
-            fallback[row.doc_id] = row
+        chunks_of[placed[int(chunk)][0]].append(int(chunk))
+    page = _above(top(doc_scores, wanted), request.min_score)[request.offset :]
+    best = {str(doc): chunks_of[str(doc)][:MAX_MATCHES] for doc, _ in page}
+    fallback = lookup.first_chunks([doc for doc, chunks in best.items() if not chunks])
+    best.update({doc: [chunk] for doc, chunk in fallback.items()})
+    rows = dict(lookup.rows([chunk for chunks in best.values() for chunk in chunks]))
     hits = []
-    for doc_id, score in _above(top(doc_scores, wanted), request.min_score)[request.offset :]:
-        best = chunks_of[doc_id][:MAX_MATCHES]
-        if not best:
-            if doc_id not in fallback:  # deleted since the keyword search
-                continue
-            best = [fallback[doc_id].chunk_id]
-        matches = [_match(rows[chunk], chunk_scores.get(chunk, 0.0), highlighter) for chunk in best]
-        hits.append(_hit(rows[best[0]], score, highlighter, matches))
+    for doc_id, score in page:
+        present = [chunk for chunk in best[str(doc_id)] if chunk in rows]
+        if not present:  # deleted since the search
+            continue
+        matches = [_match(rows[chunk], chunk_scores.get(chunk, 0.0), highlighter) for chunk in present]
+        hits.append(_hit(rows[present[0]], score, highlighter, matches))
     return hits
 
 
@@ -82,10 +128,10 @@ def _above(ranked: list[tuple[Key, float]], min_score: float | None) -> list[tup
     return ranked if min_score is None else [(key, score) for key, score in ranked if score >= min_score]
 
 
-def _best_per_document(side: Mapping[int, float], rows: Mapping[int, ChunkRow]) -> dict[str, float]:
+def _best_per_document(side: Mapping[int, float], placed: Mapping[int, tuple[str, int]]) -> dict[str, float]:
     best: dict[str, float] = {}
     for chunk, score in side.items():
-        doc_id = rows[chunk].doc_id
+        doc_id = placed[chunk][0]
         if score > best.get(doc_id, float("-inf")):
             best[doc_id] = score
     return best

@@ -222,12 +222,8 @@ class SearchIndex:
             sides, document_side = self._candidates(request, queries[i], vector_of.get(i), filters[i])
             all_sides.append(sides)
             document_sides.append(document_side)
-        rows = self._store.chunk_rows(sorted({c for sides in all_sides for side in sides for c in side}))
-        covered = {row.doc_id for row in rows.values()}
-        uncovered = {doc for side in document_sides if side for doc in side} - covered
-        rows.update(self._store.first_chunks(sorted(uncovered)))
         ranked = [
-            rank(request, sides, rows, document_side)
+            rank(request, sides, self._store, document_side)
             for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
         ]
         took_ms = (time.perf_counter() - started) * 1000
@@ -563,6 +559,7 @@ def _load_vectors(
     """The saved vector index, brought up to date with the store if it is behind (a crash, or another
     process's writes), or rebuilt from the store if there is none or it is unreadable."""
     started = time.perf_counter()
+    (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the single-file layout before vectors/
     loaded = load_vectors(data_dir, dim, options)
     if loaded is not None and loaded.generation == generation:
         return loaded.index

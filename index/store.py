@@ -281,7 +281,7 @@ class Store:
             chunks=chunks,
         )
 
-    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""
         if not chunk_ids:
             return {}
@@ -362,15 +362,28 @@ class Store:
     def keyword_score_scale(self, table: str, terms: Sequence[str], rows: int) -> float:
         return keyword.score_scale(self._reader(), table, terms, rows)
 
-    def first_chunks(self, doc_ids: Sequence[str]) -> dict[int, ChunkRow]:
-        """The first chunk of each document, keyed by chunk id."""
+    def chunk_documents(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+        """``{chunk_id: (doc_id, ordinal)}`` of those chunks that exist."""
+        if not chunk_ids:
+            return {}
+        rows = self._reader().execute(
+            "SELECT id, doc_id, ordinal FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(c) for c in chunk_ids]),),
+        )
+        return {int(r[0]): (str(r[1]), int(r[2])) for r in rows}
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        """``{doc_id: chunk_id}`` of each existing document's first chunk."""
         if not doc_ids:
             return {}
-        marks = ",".join("?" * len(doc_ids))
-        ids = self._reader().execute(
-            f"SELECT id FROM chunks WHERE ordinal = 0 AND doc_id IN ({marks})", list(doc_ids)
+        rows = self._reader().execute(
+            "SELECT doc_id, id FROM chunks WHERE ordinal = 0 AND doc_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(doc_ids)),),
         )
-        return self.chunk_rows([int(row[0]) for row in ids])
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    # The store is the ranking's ChunkLookup (see index.ranking).
+    documents = chunk_documents
 
     def chunk_ids_matching(self, allowed: SqlFilter) -> NDArray[np.int64]:
         """The ids of every chunk of the documents that ``allowed`` keeps."""

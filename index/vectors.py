@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Iterable
@@ -50,7 +51,15 @@ _QUANTIZERS = {"float16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQua
 # A filter keeping at most this many chunks is answered exactly from their vectors: a graph walk that may
 # only step on 1% of its nodes finds few of them.
 EXACT_FILTER_LIMIT = 20_000
-BUILD_BATCH = 20_000
+_threads = threading.local()
+
+
+def _one_search_thread() -> None:
+    """Make FAISS search on this thread alone. OpenMP's thread count is per calling thread, and a search for
+    one query gains nothing from a team of threads, which spin and steal the cores from the encoder."""
+    if not getattr(_threads, "single", False):
+        faiss.omp_set_num_threads(1)
+        _threads.single = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,8 @@ def build_main(
 ) -> MainIndex:
     """A main index over ``batches`` of ``(ids, vectors)`` in ascending id order (``count`` in all)."""
     kind = options.kind_for(count)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is parallel (on this thread's OpenMP team)
+    _threads.single = False
     index: faiss.Index
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
@@ -237,6 +248,7 @@ class VectorIndex:
     ) -> tuple[Matrix, Ids]:
         """Best ``k`` per query row among ``allowed`` ids (all if None): ``(scores, ids)``, both ``(n, k')``
         with ``k' = min(k, candidates)``; ``exact`` scans every vector even when the main index is HNSW."""
+        _one_search_thread()
         queries = np.ascontiguousarray(queries, dtype=np.float32)
         main, tombstones, bitmap = self._main, self._tombstones, self._bitmap
         if allowed is not None:

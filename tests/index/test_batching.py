@@ -56,7 +56,7 @@ def test_a_lone_query_does_not_wait_and_a_bounded_wait_gathers_company() -> None
     assert time.perf_counter() - started < 0.5
     alone.close()
 
-    patient = BatchingEmbedder(inner, max_wait_ms=300, cache_size=0)
+    patient = BatchingEmbedder(inner, max_wait_ms=300, cache_size=0, workers=1)
     inner.batches.clear()
     with ThreadPoolExecutor(max_workers=2) as pool:
         first = pool.submit(patient.embed_queries, ["first"])
@@ -66,6 +66,17 @@ def test_a_lone_query_does_not_wait_and_a_bounded_wait_gathers_company() -> None
         second.result()
     assert inner.batches == [["first", "second"]]
     patient.close()
+
+
+def test_workers_encode_side_by_side_and_no_more_than_that() -> None:
+    inner = SlowEmbedder(delay=0.3)
+    batcher = BatchingEmbedder(inner, max_batch=1, cache_size=0, workers=2)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda q: batcher.embed_queries([q]), ["a", "b", "c", "d"]))
+    elapsed = time.perf_counter() - started
+    assert 0.55 < elapsed < 1.1  # two rounds of two, not one round of four nor four rounds of one
+    batcher.close()
 
 
 def test_repeated_queries_come_from_the_cache() -> None:

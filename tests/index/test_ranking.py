@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.ranking import rank
+from index.ranking import MappingLookup, rank
 from index.store import ChunkRow
 from index.types import SearchRequest, Span
 
@@ -16,6 +16,7 @@ ROWS = {
     chunk_id: ChunkRow(chunk_id, doc, ordinal, start, start + len(text), text, f"title {doc}", {})
     for ordinal, (chunk_id, (doc, start, text)) in enumerate(TEXTS.items())
 }
+LOOKUP = MappingLookup(ROWS)
 
 
 def test_chunk_hits_follow_the_fused_order_and_pages() -> None:
@@ -23,26 +24,30 @@ def test_chunk_hits_follow_the_fused_order_and_pages() -> None:
     keyword = {3: 0.5, 4: 0.1}  # already divided by the query's score scale: the blend takes it as it is
     request = SearchRequest("cats", k=2, fusion="blend", weight=0.7)
     # dense min-max: 1 -> 1, 2 -> 0.875, 3 -> 0; so 1: 0.7, 2: 0.6125, 3: 0.3 * 0.5, 4: 0.3 * 0.1
-    hits = rank(request, [dense, keyword], ROWS)
+    hits = rank(request, [dense, keyword], LOOKUP)
     assert [(h.chunk_id, round(h.score, 4)) for h in hits] == [(1, 0.7), (2, 0.6125)]
-    page = rank(SearchRequest("cats", k=2, offset=2, fusion="blend", weight=0.7), [dense, keyword], ROWS)
+    page = rank(
+        SearchRequest("cats", k=2, offset=2, fusion="blend", weight=0.7),
+        [dense, keyword],
+        LOOKUP,
+    )
     assert [h.chunk_id for h in page] == [3, 4]
 
 
 def test_min_score_drops_weak_hits_before_paging() -> None:
-    hits = rank(SearchRequest("x", k=10, min_score=0.5, mode="dense"), [{1: 0.9, 2: 0.4}], ROWS)
+    hits = rank(SearchRequest("x", k=10, min_score=0.5, mode="dense"), [{1: 0.9, 2: 0.4}], LOOKUP)
     assert [h.chunk_id for h in hits] == [1]
 
 
 def test_deleted_chunks_are_dropped() -> None:
     rows = {k: v for k, v in ROWS.items() if k != 1}
-    hits = rank(SearchRequest("x", mode="dense"), [{1: 0.9, 2: 0.5}], rows)
+    hits = rank(SearchRequest("x", mode="dense"), [{1: 0.9, 2: 0.5}], MappingLookup(rows))
     assert [h.chunk_id for h in hits] == [2]
 
 
 def test_group_by_document_scores_by_best_chunk_and_lists_matches() -> None:
     dense = {1: 0.5, 2: 0.7, 3: 0.6, 4: 0.1}
-    hits = rank(SearchRequest("cats hiss", k=3, mode="dense", group_by="document"), [dense], ROWS)
+    hits = rank(SearchRequest("cats hiss", k=3, mode="dense", group_by="document"), [dense], LOOKUP)
     assert [(h.doc_id, h.score) for h in hits] == [("a", 0.7), ("b", 0.6), ("c", 0.1)]
     assert hits[0].chunk_id == 2
     assert [m.chunk_id for m in hits[0].matches] == [2, 1]
@@ -52,25 +57,25 @@ def test_group_by_document_scores_by_best_chunk_and_lists_matches() -> None:
 def test_rrf_over_documents() -> None:
     dense = {1: 0.9, 4: 0.8}  # docs a=1, c=2
     keyword = {3: 9.0, 2: 1.0}  # docs b=1, a=2
-    hits = rank(SearchRequest("x", fusion="rrf", rrf_k=10, group_by="document"), [dense, keyword], ROWS)
+    hits = rank(SearchRequest("x", fusion="rrf", rrf_k=10, group_by="document"), [dense, keyword], LOOKUP)
     assert [h.doc_id for h in hits] == ["a", "b", "c"]
     assert hits[0].score == pytest.approx(1 / 11 + 1 / 12)
 
 
 def test_highlight_is_the_sentence_sharing_most_query_stems() -> None:
-    hits = rank(SearchRequest("why do cats purr", mode="dense"), [{1: 0.9}], ROWS)
+    hits = rank(SearchRequest("why do cats purr", mode="dense"), [{1: 0.9}], LOOKUP)
     # "They purr." shares "purr"; "Cats sleep a lot." shares "cats": a tie goes to the earlier sentence.
     assert hits[0].highlight == Span(0, len("Cats sleep a lot."))
-    hits = rank(SearchRequest("it purrs", mode="dense"), [{1: 0.9}], ROWS)
+    hits = rank(SearchRequest("it purrs", mode="dense"), [{1: 0.9}], LOOKUP)
     text = TEXTS[1][2]
     assert hits[0].highlight == Span(text.index("They"), len(text))
-    hits = rank(SearchRequest("hiss", mode="dense"), [{2: 0.9}], ROWS)
+    hits = rank(SearchRequest("hiss", mode="dense"), [{2: 0.9}], LOOKUP)
     start = TEXTS[2][1]
     assert hits[0].highlight == Span(start + TEXTS[2][2].index("Cats hiss."), start + len(TEXTS[2][2]))
 
 
 def test_highlight_falls_back_to_the_first_sentence() -> None:
-    hits = rank(SearchRequest("feline", mode="dense"), [{4: 0.9}], ROWS)
+    hits = rank(SearchRequest("feline", mode="dense"), [{4: 0.9}], LOOKUP)
     assert hits[0].highlight == Span(0, len("Rivers flow to the sea."))
 
 
@@ -79,7 +84,7 @@ def test_documents_scored_whole_on_the_keyword_side() -> None:
     keyword_chunks = {3: 4.0}
     keyword_documents = {"c": 1.0, "b": 0.4}  # c has no candidate chunk: represented by its first one
     request = SearchRequest("rivers", k=3, fusion="blend", weight=0.5, group_by="document")
-    hits = rank(request, [dense, keyword_chunks], ROWS, keyword_documents)
+    hits = rank(request, [dense, keyword_chunks], LOOKUP, keyword_documents)
     # dense min-max: a=1, b=0; keyword (documents, as given): c=1, b=0.4
     assert [(h.doc_id, h.score) for h in hits] == [("a", 0.5), ("c", 0.5), ("b", 0.2)]
     assert hits[1].chunk_id == 4

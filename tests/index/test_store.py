@@ -84,9 +84,9 @@ def test_embeddings_round_trip(store: Store) -> None:
     np.testing.assert_array_equal(vectors[0], np.arange(DIM, dtype=np.float32))
 
 
-def test_chunk_rows_join_titles_and_skip_missing(store: Store) -> None:
+def test_rows_join_titles_and_skip_missing(store: Store) -> None:
     ids = store.write([prepared("a", "one", title="A")]).added_ids
-    rows = store.chunk_rows([*ids, 999])
+    rows = store.rows([*ids, 999])
     assert list(rows) == ids
     assert rows[ids[0]].title == "A"
     assert rows[ids[0]].text == "one"
