@@ -25,13 +25,14 @@ from numpy.typing import NDArray
 
 from index import keyword
 from index.chunking import Chunker, ChunkingOptions
-from index.embedding import Embedder
+from index.embedding import Embedder, Vectors
 from index.errors import InvalidInputError
 from index.filters import SqlFilter, compile_filter
 from index.keyword import query_terms
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.ranking import rank
 from index.store import PreparedDocument, Store
+from index.tasks import Task, TaskQueue
 from index.types import (
     Document,
     IndexStats,
@@ -56,7 +57,11 @@ KEYWORD_TITLE_WEIGHT = 1.0
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
 TITLE_SHARE = 4
 
+# Chunks embedded between two progress reports of a background upsert.
+PROGRESS_SLICE = 256
+
 ProgressCallback = Callable[[int], object]
+ChunkProgress = Callable[[int, int], object]
 
 
 class SearchIndex:
@@ -92,6 +97,10 @@ class SearchIndex:
         self.background_merges = True
         self._merge_thread: threading.Thread | None = None
         self._merge_state = threading.Lock()
+        # Last: it may start running queued background upserts at once.
+        self.tasks = TaskQueue(
+            data_dir / DB_FILE, lambda docs, progress: self.upsert(docs, progress=progress)
+        )
 
     @classmethod
     def open(
@@ -127,12 +136,17 @@ class SearchIndex:
     # -- writes -------------------------------------------------------------------------------------
 
     def upsert(
-        self, documents: Sequence[Document], *, on_embedded: ProgressCallback | None = None
+        self,
+        documents: Sequence[Document],
+        *,
+        on_embedded: ProgressCallback | None = None,
+        progress: ChunkProgress | None = None,
     ) -> list[UpsertResult]:
         """Insert or replace ``documents`` in one transaction; unchanged documents are not re-embedded.
 
         Raises :class:`InvalidInputError` (and changes nothing) if any document is invalid.
-        ``on_embedded`` is called with the number of documents embedded, for progress bars.
+        ``on_embedded`` is called with the number of documents embedded, for progress bars; ``progress``
+        with ``(chunks embedded, chunks to embed)`` as embedding goes on.
         """
         _validate_documents(documents)
         hashes = {doc.id: self._content_hash(doc) for doc in documents}
@@ -155,7 +169,7 @@ class SearchIndex:
                 for header, chunks in zip(headers, chunked, strict=True)
                 for chunk in chunks
             ]
-            embeddings = self._embedder.embed_documents(inputs)
+            embeddings = self._embed_documents(inputs, progress)
             prepared: list[PreparedDocument] = []
             row = 0
             for doc, chunks in zip(changed, chunked, strict=True):
@@ -178,6 +192,24 @@ class SearchIndex:
         for doc_id, count in self._store.chunk_counts(unchanged).items():
             statuses[doc_id] = ("unchanged", count)
         return [UpsertResult(doc.id, *statuses[doc.id]) for doc in documents]
+
+    def submit_upsert(self, documents: Sequence[Document]) -> Task:
+        """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,
+        durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
+        _validate_documents(documents)
+        return self.tasks.submit(documents)
+
+    def _embed_documents(self, inputs: list[str], progress: ChunkProgress | None) -> Vectors:
+        if progress is None:
+            return self._embedder.embed_documents(inputs)
+        # Longest first across the whole upload (so each model batch pads little), in slices for progress.
+        order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
+        out = np.zeros((len(inputs), self._embedder.dim), dtype=np.float32)
+        for start in range(0, len(order), PROGRESS_SLICE):
+            rows = order[start : start + PROGRESS_SLICE]
+            out[rows] = self._embedder.embed_documents([inputs[i] for i in rows])
+            progress(min(start + PROGRESS_SLICE, len(order)), len(order))
+        return out
 
     def delete(self, doc_id: str) -> int:
         """Remove a document and its chunks; returns how many chunks went.
@@ -402,6 +434,7 @@ class SearchIndex:
         if self._closed:
             return
         self._closed = True
+        self.tasks.close()
         self.wait_for_merges()
         try:
             self.save()

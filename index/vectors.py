@@ -74,7 +74,7 @@ class VectorOptions:
     """
 
     kind: IndexKind = "auto"
-    ann_threshold: int = 100_000
+    ann_threshold: int = 50_000
     storage: Storage = "float16"
     hnsw_m: int = 32
     ef_construction: int = 80

@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from index import DocumentNotFoundError, InvalidInputError
+from index import DocumentNotFoundError, InvalidInputError, SemsearchError
+from index.tasks import TaskNotFoundError
 
 
 class NotReadyError(Exception):
@@ -53,8 +54,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def limit_exceeded(_: Request, error: LimitExceededError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=422)
 
+    @app.exception_handler(TaskNotFoundError)
     @app.exception_handler(DocumentNotFoundError)
-    async def not_found(_: Request, error: DocumentNotFoundError) -> JSONResponse:
+    async def not_found(_: Request, error: SemsearchError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=404)
 
     @app.exception_handler(NotReadyError)

@@ -52,6 +52,43 @@ class UpsertItem(BaseModel):
     chunks: int
 
 
+class TaskOut(BaseModel):
+    """A background upsert (``POST /documents?wait=false``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "task_id": "3f2b0c9e5d8a4c61a1f0e2d3c4b5a697",
+                    "status": "running",
+                    "documents": 200,
+                    "chunks_done": 512,
+                    "chunks_total": 1380,
+                    "results": None,
+                    "error": None,
+                    "created_at": 1795820000.0,
+                    "started_at": 1795820000.1,
+                    "finished_at": None,
+                }
+            ]
+        }
+    )
+
+    task_id: str
+    status: Literal["queued", "running", "done", "failed"] = Field(
+        description="queued and running: poll again; done: `results` holds each document's outcome; "
+        "failed: nothing of this task was written, `error` says why."
+    )
+    documents: int
+    chunks_done: int = Field(description="Chunks embedded so far (of chunks_total, once known).")
+    chunks_total: int
+    results: list[UpsertItem] | None
+    error: str | None
+    created_at: float = Field(description="Unix time the task was accepted (and stored durably).")
+    started_at: float | None
+    finished_at: float | None
+
+
 class UpsertResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

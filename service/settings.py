@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     index_kind: IndexKind = Field(
         "auto", description="auto: exact search below SEMSEARCH_ANN_THRESHOLD chunks, HNSW from there on."
     )
-    ann_threshold: int = Field(100_000, ge=1, description="Chunks from which `auto` switches to HNSW.")
+    ann_threshold: int = Field(50_000, ge=1, description="Chunks from which `auto` switches to HNSW.")
     hnsw_storage: Storage = Field(
         "float16",
         description="How HNSW keeps vectors: float32, float16 (half the memory) or int8 (a quarter).",

@@ -3,9 +3,10 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
+from index.tasks import Task
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.schemas import (
     DeleteByFilterBody,
@@ -13,6 +14,7 @@ from service.schemas import (
     DeleteResponse,
     DocumentOut,
     ErrorOut,
+    TaskOut,
     UpsertItem,
     UpsertRequest,
     UpsertResponse,
@@ -31,12 +33,31 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/documents",
     dependencies=[Depends(require_write)],
-    responses={422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."}, **_AUTH},
+    responses={
+        202: {"model": TaskOut, "description": "wait=false: stored, and queued for indexing."},
+        422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."},
+        **_AUTH,
+    },
 )
-def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep) -> UpsertResponse:
+def upsert_documents(
+    body: UpsertRequest,
+    index: IndexDep,
+    settings: SettingsDep,
+    response: Response,
+    wait: Annotated[
+        bool,
+        Query(
+            description="false: store the documents durably, answer 202 with a task at once, and index them "
+            "in the background (poll `GET /tasks/{task_id}`)."
+        ),
+    ] = True,
+) -> UpsertResponse | TaskOut:
     """Add documents, or replace them if their id exists. All documents of a request are applied in one
     transaction: either all of them or, on any error, none. Documents whose title, text and metadata did not
-    change are left as they are (status ``unchanged``). The write is visible to the next search."""
+    change are left as they are (status ``unchanged``). The write is visible to the next search.
+
+    With ``wait=false`` the documents are checked, stored durably and acknowledged with ``202 Accepted`` and a
+    task (``Location: /tasks/{task_id}``); they become searchable when the task is ``done``."""
     started = time.perf_counter()
     check_limit(
         "the number of documents",
@@ -51,7 +72,13 @@ def upsert_documents(body: UpsertRequest, index: IndexDep, settings: SettingsDep
             settings.max_text_chars,
             "SEMSEARCH_MAX_TEXT_CHARS",
         )
-    results = index.upsert([Document(d.id, d.text, d.title, d.metadata) for d in body.documents])
+    documents = [Document(d.id, d.text, d.title, d.metadata) for d in body.documents]
+    if not wait:
+        task = index.submit_upsert(documents)
+        response.status_code = 202
+        response.headers["Location"] = f"/tasks/{task.id}"
+        return task_out(task)
+    results = index.upsert(documents)
     return UpsertResponse(
         documents=[UpsertItem(id=r.id, status=r.status, chunks=r.chunks) for r in results],
         took_ms=(time.perf_counter() - started) * 1000,
@@ -85,3 +112,35 @@ def delete_document(doc_id: DocId, index: IndexDep) -> DeleteResponse:
     """Remove a document; it is gone from search results at once."""
     removed = index.delete(doc_id)
     return DeleteResponse(id=doc_id, deleted=True, chunks=removed)
+
+
+@router.get(
+    "/tasks/{task_id}",
+    dependencies=[Depends(require_read)],
+    responses={404: {"model": ErrorOut, "description": "No task has this id."}, **_AUTH},
+)
+def get_task(
+    task_id: Annotated[str, Path(description="The id from POST /documents?wait=false.")], index: IndexDep
+) -> TaskOut:
+    """A background upsert: its status, progress, and (once done) each document's outcome."""
+    return task_out(index.tasks.get(task_id))
+
+
+def task_out(task: Task) -> TaskOut:
+    results = (
+        None
+        if task.results is None
+        else [UpsertItem(id=r.id, status=r.status, chunks=r.chunks) for r in task.results]
+    )
+    return TaskOut(
+        task_id=task.id,
+        status=task.status,
+        documents=task.documents,
+        chunks_done=task.chunks_done,
+        chunks_total=task.chunks_total,
+        results=results,
+        error=task.error,
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -61,6 +62,35 @@ def test_ids_with_slashes_work_in_paths(client: TestClient) -> None:
     upsert(client, {"id": "docs/guide.md", "text": "A guide."})
     assert client.get("/documents/docs/guide.md").json()["id"] == "docs/guide.md"
     assert client.delete("/documents/docs/guide.md").status_code == 200
+
+
+def test_background_upsert_answers_202_and_a_task_to_poll(client: TestClient) -> None:
+    body = {"documents": [{"id": "later", "text": "Owls hunt at night with silent feathers."}]}
+    accepted = client.post("/documents?wait=false", json=body)
+    assert accepted.status_code == 202
+    task = accepted.json()
+    assert accepted.headers["location"] == f"/tasks/{task['task_id']}"
+    assert task["status"] in ("queued", "running")
+    assert task["documents"] == 1
+    deadline = time.monotonic() + 30
+    while task["status"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+        task = client.get(f"/tasks/{task['task_id']}").json()
+    assert task["status"] == "done"
+    assert task["results"] == [{"id": "later", "status": "created", "chunks": 1}]
+    assert task["chunks_done"] == task["chunks_total"] == 1
+    assert (
+        client.get("/search", params={"q": "owls silent feathers", "k": 1}).json()["hits"][0]["doc_id"]
+        == "later"
+    )
+
+    missing = client.get("/tasks/no-such-task")
+    assert missing.status_code == 404
+    assert "no-such-task" in missing.json()["detail"]
+    duplicate = {"documents": [{"id": "x", "text": "a"}, {"id": "x", "text": "b"}]}
+    refused = client.post("/documents?wait=false", json=duplicate)
+    assert refused.status_code == 422  # checked before anything is stored
+    assert client.get("/stats").json()["documents"] == 1
 
 
 def test_batch_search(client: TestClient) -> None:
@@ -182,7 +212,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 10
+    assert len(operations) == 11
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200
