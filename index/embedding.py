@@ -134,7 +134,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-Backend = Literal["onnx", "torch"]
+Backend = Literal["onnx", "onnx-int8", "torch"]
 
 
 def load_embedder(
@@ -146,14 +146,16 @@ def load_embedder(
     threads: int | None = None,
 ) -> Embedder:
     """The embedder for ``model`` on ``backend``: ONNX Runtime (exported once into ``cache_dir``, verified
-    against torch at every load) or sentence-transformers on torch."""
+    against torch at every load; ``onnx-int8``: with 8-bit weights, lossy) or sentence-transformers on
+    torch."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, batch_size=batch_size)
     if cache_dir is None:
         raise ValueError("the onnx backend needs a cache_dir to keep the exported model in")
     from index.onnx_embedding import OnnxEmbedder
 
-    return OnnxEmbedder(model, cache_dir, batch_size=batch_size, threads=threads)
+    int8 = backend == "onnx-int8"
+    return OnnxEmbedder(model, cache_dir, batch_size=batch_size, threads=threads, int8=int8)
 
 
 class _ModelTokenizer:

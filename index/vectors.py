@@ -78,7 +78,7 @@ class VectorOptions:
     storage: Storage = "float16"
     hnsw_m: int = 32
     ef_construction: int = 80
-    ef_search: int = 128
+    ef_search: int = 256
     merge_fraction: float = 0.1
     merge_minimum: int = 4096
 

@@ -94,3 +94,13 @@ def test_the_cache_key_follows_the_model_files(tmp_path: Path) -> None:
     (model / "weights.bin").write_bytes(weights)
     assert model_cache_key(str(model), str(model)) != sampled
     assert model_cache_key("other", str(model)) != model_cache_key(str(model), str(model))
+
+
+def test_int8_is_close_to_float32_and_checked_against_its_own_threshold(
+    model_cache: Path, real_embedder: Embedder, article: str
+) -> None:
+    int8 = OnnxEmbedder(DEFAULT_MODEL, model_cache, int8=True)
+    paragraphs = [p for p in article.split("\n\n") if p.strip()][:12]
+    cosine = np.sum(int8.embed_documents(paragraphs) * real_embedder.embed_documents(paragraphs), axis=1)
+    assert 0.97 < float(np.min(cosine)) < 0.99999  # close, and really quantised
+    assert int8.tokenizer.max_tokens == real_embedder.tokenizer.max_tokens
