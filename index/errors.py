@@ -32,3 +32,7 @@ class IncompatibleIndexError(SemsearchError):
 
 class CorruptIndexError(SemsearchError):
     """A file in the data directory cannot be read."""
+
+
+class ReadOnlyIndexError(SemsearchError):
+    """A write was asked of an index opened read-only."""

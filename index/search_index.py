@@ -26,9 +26,10 @@ from numpy.typing import NDArray
 from index import keyword
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder, Vectors
-from index.errors import InvalidInputError
+from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
 from index.filters import SqlFilter, compile_filter
 from index.keyword import query_terms
+from index.locking import WriterLock
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.ranking import rank
 from index.store import PreparedDocument, Store
@@ -77,8 +78,11 @@ class SearchIndex:
         vectors: VectorIndex,
         chunker: Chunker,
         generation: int,
+        writer_lock: WriterLock | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.read_only = writer_lock is None
+        self._writer_lock = writer_lock
         # The store generation the vector index reflects; None once another process wrote to the store
         # behind our back, after which the vectors are never saved as current (the next open rebuilds).
         self._generation: int | None = generation
@@ -99,7 +103,9 @@ class SearchIndex:
         self._merge_state = threading.Lock()
         # Last: it may start running queued background upserts at once.
         self.tasks = TaskQueue(
-            data_dir / DB_FILE, lambda docs, progress: self.upsert(docs, progress=progress)
+            data_dir / DB_FILE,
+            lambda docs, progress: self.upsert(docs, progress=progress),
+            read_only=self.read_only,
         )
 
     @classmethod
@@ -110,26 +116,42 @@ class SearchIndex:
         *,
         chunking: ChunkingOptions | None = None,
         vectors: VectorOptions | None = None,
+        read_only: bool = False,
     ) -> SearchIndex:
-        """Open (or create) the index in ``data_dir``.
+        """Open (or create) the index in ``data_dir``; for writing unless ``read_only``.
 
-        Raises :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
+        A writer holds the data directory's lock (:mod:`index.locking`) until it closes. A read-only index
+        takes no lock and writes nothing (not even its vector index, which it repairs in memory if the saved
+        one is behind): it serves a copy, or a directory whose writer has stopped.
+
+        Raises :class:`~index.locking.DataDirLockedError` if another writer has the directory,
+        :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
         :class:`~index.errors.CorruptIndexError` if its database cannot be read.
         """
         data_dir = Path(data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        store = Store(data_dir / DB_FILE)
+        lock = None
+        if not read_only:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            lock = WriterLock(data_dir)
+        try:
+            store = Store(data_dir / DB_FILE, read_only=read_only)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             chunker = Chunker(embedder.tokenizer, chunking)
             _check_or_write_manifest(data_dir, store, embedder, chunker)
             generation = store.generation()
             vector_index = _load_vectors(
-                data_dir, store, embedder.dim, generation, vectors or VectorOptions()
+                data_dir, store, embedder.dim, generation, vectors or VectorOptions(), save=not read_only
             )
         except BaseException:
             store.close()
+            if lock is not None:
+                lock.release()
             raise
-        index = cls(data_dir, embedder, store, vector_index, chunker, generation)
+        index = cls(data_dir, embedder, store, vector_index, chunker, generation, lock)
         index._maybe_merge()
         return index
 
@@ -148,6 +170,7 @@ class SearchIndex:
         ``on_embedded`` is called with the number of documents embedded, for progress bars; ``progress``
         with ``(chunks embedded, chunks to embed)`` as embedding goes on.
         """
+        self._check_writable()
         _validate_documents(documents)
         hashes = {doc.id: self._content_hash(doc) for doc in documents}
         stored_hashes = self._store.content_hashes(list(hashes))
@@ -196,6 +219,7 @@ class SearchIndex:
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
         """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,
         durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
+        self._check_writable()
         _validate_documents(documents)
         return self.tasks.submit(documents)
 
@@ -216,6 +240,7 @@ class SearchIndex:
 
         Raises :class:`~index.errors.DocumentNotFoundError` if there is no such document.
         """
+        self._check_writable()
         with self._write_lock:
             result = self._store.write([], deletes=[doc_id])
             self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
@@ -295,6 +320,7 @@ class SearchIndex:
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
+        self._check_writable()
         allowed = compile_filter(filter_spec)
         with self._write_lock:
             doc_ids = self._store.document_ids_matching(allowed)
@@ -355,6 +381,8 @@ class SearchIndex:
     def save(self) -> None:
         """Save the vector index beside the database, atomically (it is repaired from the database if lost
         or stale)."""
+        if self.read_only:
+            return
         with self._write_lock:
             if self._generation is None:
                 log.warning(
@@ -398,7 +426,7 @@ class SearchIndex:
             main = build_main(self._until_closed(batches), self._embedder.dim, count, self._vectors.options)
             with self._write_lock:
                 self._vectors.swap(main)
-                if self._generation is not None and not self._closed:
+                if self._generation is not None and not self._closed and not self.read_only:
                     self._vectors.save(self.data_dir, self._generation)
             log.info(
                 "rebuilt the vector index (%s): %s over %d vectors in %.1f s",
@@ -440,6 +468,8 @@ class SearchIndex:
             self.save()
         finally:
             self._store.close()
+            if self._writer_lock is not None:
+                self._writer_lock.release()
             close_embedder = getattr(self._embedder, "close", None)  # a BatchingEmbedder's worker thread
             if callable(close_embedder):
                 close_embedder()
@@ -463,6 +493,12 @@ class SearchIndex:
         if self._embedder.tokenizer.count_tokens([title])[0] > self._chunker.max_tokens // TITLE_SHARE:
             return ""
         return title
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyIndexError(
+                f"this index of {self.data_dir} is open read-only; send writes to the data directory's writer"
+            )
 
     def _advance(self, generation: int) -> None:
         """Record our own write; notice if another process wrote in between (the vectors miss its changes)."""
@@ -498,14 +534,19 @@ class SearchIndex:
         return query
 
 
-def check_data_dir(data_dir: Path | str, model_id: str) -> None:
-    """Fail fast, before any model is loaded: the database (if any) is readable and was built with
-    ``model_id``. Raises :class:`~index.errors.CorruptIndexError` or
+def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:
+    """Fail fast, before any model is loaded: no other writer has the directory (unless ``read_only``),
+    the database (if any) is readable and was built with ``model_id``. Raises
+    :class:`~index.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
     :class:`~index.errors.IncompatibleIndexError`."""
     path = Path(data_dir) / DB_FILE
+    if read_only and not path.exists():
+        raise CorruptIndexError(f"there is no index at {path} to open read-only")
     if not path.exists():
         return
-    store = Store(path)
+    if not read_only:
+        WriterLock(path.parent).release()
+    store = Store(path, read_only=read_only)
     try:
         stored = store.get_meta("manifest")
         if stored is not None:
@@ -566,7 +607,7 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
     if stored is not None:
         manifest = Manifest.from_json(stored)
         manifest.check_compatible(embedder.model_id, embedder.dim, data_dir)
-        if not (data_dir / MANIFEST_FILE).exists():
+        if not (data_dir / MANIFEST_FILE).exists() and not store.read_only:
             write_manifest_file(data_dir, manifest)
         wanted = _chunking_parameters(chunker)
         if manifest.chunking != wanted:
@@ -576,6 +617,8 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
                 wanted,
             )
         return
+    if store.read_only:
+        raise CorruptIndexError(f"{data_dir} holds no index yet (no manifest); nothing to open read-only")
     manifest = Manifest(
         model_id=embedder.model_id,
         dimension=embedder.dim,
@@ -587,12 +630,13 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
 
 
 def _load_vectors(
-    data_dir: Path, store: Store, dim: int, generation: int, options: VectorOptions
+    data_dir: Path, store: Store, dim: int, generation: int, options: VectorOptions, *, save: bool
 ) -> VectorIndex:
     """The saved vector index, brought up to date with the store if it is behind (a crash, or another
     process's writes), or rebuilt from the store if there is none or it is unreadable."""
     started = time.perf_counter()
-    (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the single-file layout before vectors/
+    if save:
+        (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the single-file layout before vectors/
     loaded = load_vectors(data_dir, dim, options)
     if loaded is not None and loaded.generation == generation:
         return loaded.index
@@ -622,7 +666,8 @@ def _load_vectors(
             count,
             time.perf_counter() - started,
         )
-    vectors.save(data_dir, generation)
+    if save:
+        vectors.save(data_dir, generation)
     return vectors
 
 

@@ -90,16 +90,23 @@ class WriteResult:
 class Store:
     """Documents and chunks in SQLite. Thread-safe."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        if read_only and not path.exists():
+            raise CorruptIndexError(f"there is no index at {path} to open read-only")
         self._writer = self._connect()
         try:
-            self._writer.execute("PRAGMA journal_mode=WAL")
-            self._writer.executescript(_SCHEMA + keyword.SCHEMA)
+            if read_only:
+                self._writer.execute("PRAGMA query_only=ON")
+                self._writer.execute("SELECT COUNT(*) FROM documents").fetchone()
+            else:
+                self._writer.execute("PRAGMA journal_mode=WAL")
+                self._writer.executescript(_SCHEMA + keyword.SCHEMA)
         except sqlite3.DatabaseError as error:
             self._writer.close()
             raise CorruptIndexError(

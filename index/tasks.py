@@ -70,15 +70,18 @@ class TaskNotFoundError(SemsearchError):
 class TaskQueue:
     """Durable background upserts over one database. Thread-safe."""
 
-    def __init__(self, path: Path, upsert: Upsert) -> None:
+    def __init__(self, path: Path, upsert: Upsert, *, read_only: bool = False) -> None:
         self._upsert = upsert
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._closed = False
+        self._closed = read_only  # a read-only queue only reports
         self._worker: threading.Thread | None = None
+        if read_only:
+            self._db.execute("PRAGMA query_only=ON")
+            return
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
         with self._lock:
             self._db.execute("UPDATE tasks SET status = 'queued' WHERE status = 'running'")
             self._db.execute(
@@ -93,7 +96,7 @@ class TaskQueue:
     def submit(self, documents: Sequence[Document]) -> Task:
         """Store ``documents`` as a new queued task (durably) and return it."""
         if self._closed:
-            raise RuntimeError("the task queue is closed")
+            raise RuntimeError("the task queue is closed (or read-only)")
         payload = json.dumps(
             [[d.id, d.text, d.title, d.metadata] for d in documents], ensure_ascii=False, allow_nan=False
         )
@@ -110,11 +113,14 @@ class TaskQueue:
 
     def get(self, task_id: str) -> Task:
         with self._lock:
-            row = self._db.execute(
-                "SELECT id, status, documents, chunks_done, chunks_total, result, error, created_at, "
-                "started_at, finished_at FROM tasks WHERE id = ?",
-                (task_id,),
-            ).fetchone()
+            try:
+                row = self._db.execute(
+                    "SELECT id, status, documents, chunks_done, chunks_total, result, error, created_at, "
+                    "started_at, finished_at FROM tasks WHERE id = ?",
+                    (task_id,),
+                ).fetchone()
+            except sqlite3.OperationalError:  # a read-only copy of a database that never had tasks
+                row = None
         if row is None:
             raise TaskNotFoundError(f"no task has the id {task_id!r}")
         results = None if row[5] is None else [UpsertResult(*item) for item in json.loads(row[5])]
@@ -127,7 +133,7 @@ class TaskQueue:
             time.sleep(0.05)
         return task
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         """Stop after the running task (if any); queued tasks stay queued for the next start."""
         self._closed = True
         self._wake.set()

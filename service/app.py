@@ -5,6 +5,7 @@ Run it with ``semsearch serve`` or under plain uvicorn: ``uvicorn --factory serv
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -52,8 +53,10 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
             yield
             return
         model_id = resolve_model(settings.model)[0]
-        await run_in_threadpool(check_data_dir, settings.data_dir, model_id)
-        seed = settings.seed_demo and runtime.is_new_data_dir(settings)
+        await run_in_threadpool(
+            functools.partial(check_data_dir, settings.data_dir, model_id, read_only=settings.read_only)
+        )
+        seed = settings.seed_demo and not settings.read_only and runtime.is_new_data_dir(settings)
         loader = threading.Thread(
             target=_load, args=(state, settings, seed), name="semsearch-load", daemon=True
         )

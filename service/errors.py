@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from index import DocumentNotFoundError, InvalidInputError, SemsearchError
+from index.errors import ReadOnlyIndexError
 from index.tasks import TaskNotFoundError
 
 
@@ -58,6 +59,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DocumentNotFoundError)
     async def not_found(_: Request, error: SemsearchError) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(ReadOnlyIndexError)
+    async def read_only(_: Request, error: ReadOnlyIndexError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
 
     @app.exception_handler(NotReadyError)
     async def not_ready(_: Request, error: NotReadyError) -> JSONResponse:

@@ -33,7 +33,11 @@ def open_index(settings: Settings) -> SearchIndex:
         cache_size=settings.query_cache_size,
     )
     return SearchIndex.open(
-        settings.data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors()
+        settings.data_dir,
+        embedder,
+        chunking=settings.chunking(),
+        vectors=settings.vectors(),
+        read_only=settings.read_only,
     )
 
 

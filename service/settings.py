@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         True,
         description="Index the bundled demo corpus when the service starts on a new, empty data directory.",
     )
+    read_only: bool = Field(
+        False,
+        description="Serve the data directory without writing to it (a replica of a copy); writes get 409.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     write_key: SecretStr | None = Field(None, description="If set, every write must present this key.")
     read_key: SecretStr | None = Field(

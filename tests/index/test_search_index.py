@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index import (
+    CorruptIndexError,
     Document,
     DocumentNotFoundError,
     IncompatibleIndexError,
@@ -17,6 +18,9 @@ from index import (
 )
 from index.chunking import ChunkingOptions
 from index.embedding import Vectors
+from index.errors import ReadOnlyIndexError
+from index.locking import DataDirLockedError
+from index.search_index import check_data_dir
 from index.vectors import VECTORS_DIR, VectorOptions
 from tests.fakes import FakeEmbedder
 
@@ -200,19 +204,37 @@ def test_long_documents_are_chunked_and_found_by_their_middle(open_index: OpenIn
     assert [c.ordinal for c in stored.chunks] == list(range(chunks))
 
 
-def test_writes_by_another_process_are_not_hidden_by_a_stale_save(
-    open_index: OpenIndex, tmp_path: Path
-) -> None:
-    """Two openers of one directory (say the CLI while the service runs): nothing either wrote is lost."""
+def test_one_writer_at_a_time_and_readers_need_no_lock(open_index: OpenIndex, tmp_path: Path) -> None:
+    """Two openers of one directory (say the CLI while the service runs): the second writer is refused, a
+    reader is not, and the lock goes with the writer."""
     service = seeded(open_index)
-    cli = open_index()
-    cli.upsert([Document("from-cli", "Volcanoes erupt lava and ash.")])
-    cli.close()
-    service.upsert([Document("from-service", "Glaciers carve valleys slowly.")])
-    service.close()  # its vectors miss the CLI's document: it must not save them as current
-    reopened = open_index()
-    assert reopened.search("volcanoes erupt lava", k=1).hits[0].doc_id == "from-cli"
-    assert reopened.search("glaciers carve valleys", k=1).hits[0].doc_id == "from-service"
+    with pytest.raises(DataDirLockedError, match="only one writer may use a data directory"):
+        open_index()
+    with pytest.raises(DataDirLockedError):
+        check_data_dir(tmp_path / "data", FakeEmbedder().model_id)
+    check_data_dir(tmp_path / "data", FakeEmbedder().model_id, read_only=True)
+    service.upsert([Document("volcanoes", "Volcanoes erupt lava and ash.")])
+    service.close()
+    reader = open_index(read_only=True)
+    assert reader.search("volcanoes erupt lava", k=1).hits[0].doc_id == "volcanoes"
+    for write in (
+        lambda: reader.upsert([Document("x", "y")]),
+        lambda: reader.delete("cats"),
+        lambda: reader.delete_where({"field": "topic", "eq": "animals"}),
+        lambda: reader.submit_upsert([Document("x", "y")]),
+    ):
+        with pytest.raises(ReadOnlyIndexError, match="read-only"):
+            write()
+    writer = open_index()  # the reader holds no lock
+    writer.delete("cats")
+    assert reader.stats().documents == 3  # a reader sees the store as it is now, and no deleted hit
+    assert [h.doc_id for h in reader.search("cats purr", k=5).hits if h.doc_id == "cats"] == []
+
+
+def test_read_only_refuses_a_directory_without_an_index(open_index: OpenIndex, tmp_path: Path) -> None:
+    with pytest.raises(CorruptIndexError, match="read-only"):
+        open_index(data_dir=tmp_path / "empty", read_only=True)
+    assert not (tmp_path / "empty").exists()
 
 
 def test_keyword_vector_and_store_sides_agree_after_random_writes(open_index: OpenIndex) -> None:

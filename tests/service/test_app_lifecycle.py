@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from index import ModelLoadError, SearchIndex
+from index import Document, ModelLoadError, SearchIndex
+from index.locking import DataDirLockedError
 from service import runtime
 from service.app import create_app
 from service.settings import Settings
@@ -34,7 +35,9 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
 
     def open_index(settings: Settings) -> SearchIndex:
         assert release.wait(30)
-        return SearchIndex.open(settings.data_dir, FakeEmbedder(), chunking=settings.chunking())
+        return SearchIndex.open(
+            settings.data_dir, FakeEmbedder(), chunking=settings.chunking(), read_only=settings.read_only
+        )
 
     monkeypatch.setattr(runtime, "open_index", open_index)
     return release
@@ -85,3 +88,27 @@ def test_a_model_that_fails_to_load_is_reported_by_readiness(
         assert "/nowhere" in str(body["detail"])
         assert client.get("/readyz").status_code == 503
         assert client.get("/healthz").status_code == 200
+
+
+def test_a_second_writer_does_not_start(tmp_path: Path) -> None:
+    with SearchIndex.open(tmp_path / "data", FakeEmbedder()):
+        app = create_app(Settings(data_dir=tmp_path / "data", model="fake/bag-of-words", seed_demo=False))
+        with pytest.raises(DataDirLockedError, match="only one writer"), TestClient(app):
+            pass
+
+
+def test_a_read_only_replica_serves_searches_and_refuses_writes(
+    tmp_path: Path, fake_model: threading.Event
+) -> None:
+    with SearchIndex.open(tmp_path / "data", FakeEmbedder()) as writer:
+        writer.upsert([Document("owls", "Owls hunt at night.")])
+    fake_model.set()
+    settings = Settings(data_dir=tmp_path / "data", model="fake/bag-of-words", read_only=True)
+    with TestClient(create_app(settings)) as client:
+        assert wait_ready(client)["status"] == "ready"
+        assert client.get("/search", params={"q": "owls at night"}).json()["hits"][0]["doc_id"] == "owls"
+        refused = client.post("/documents", json={"documents": [{"id": "x", "text": "y"}]})
+        assert refused.status_code == 409
+        assert "read-only" in refused.json()["detail"]
+        assert client.delete("/documents/owls").status_code == 409
+        assert client.get("/stats").json()["documents"] == 1
