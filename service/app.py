@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from index import SearchIndex
@@ -19,6 +20,7 @@ from index.embedding import resolve_model
 from index.search_index import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
+from service.limits import BodySizeLimit
 from service.routes import documents, health, search
 from service.settings import Settings
 from service.state import AppState
@@ -77,6 +79,14 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
     app.state.settings = settings
     app.state.semsearch = state
     install_error_handlers(app)

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     hnsw_ef_construction: int = Field(80, ge=8, le=1024, description="HNSW build breadth.")
     hnsw_ef_search: int = Field(256, ge=1, le=4096, description="HNSW default search breadth.")
 
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body, in bytes (larger ones get 413)."
+    )
+    cors_origins: list[str] = Field(
+        [],
+        description="Origins allowed to call the API from a browser (CORS), as a JSON list; empty: CORS off.",
+    )
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
     max_text_chars: int = Field(2_000_000, ge=1, description="Longest document text, in characters.")
     max_query_chars: int = Field(4_000, ge=1, description="Longest query, in characters.")

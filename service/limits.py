@@ -1,0 +1,56 @@
+"""The request body size limit: bodies over ``SEMSEARCH_MAX_BODY_BYTES`` get 413 before they are parsed.
+
+A declared ``Content-Length`` over the limit is refused without reading the body; a body sent without one
+(chunked) is counted as it arrives and refused as soon as it passes the limit, so a client can never make
+the service buffer more than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodySizeLimit:
+    """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _detail(self) -> str:
+        return (
+            f"the request body is larger than {self.max_bytes} bytes (SEMSEARCH_MAX_BODY_BYTES); "
+            "send fewer documents per request"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            body = json.dumps({"detail": self._detail()}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, counted, send)
