@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 
 from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
-from index.sources import SourceError, SourceFile, count_documents, discover, read_documents
+from index.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
 app = typer.Typer(
@@ -86,19 +86,35 @@ def serve(
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
 
 
+def _check_source(source: SourceFile, max_chars: int) -> int:
+    """The number of documents in ``source``; :class:`SourceError` if it cannot be indexed."""
+    count = 0
+    for doc in read_documents(source):
+        if len(doc.text) > max_chars:
+            raise SourceError(
+                f"{source.path}: too large ({len(doc.text)} characters in {doc.id!r}; "
+                f"SEMSEARCH_MAX_TEXT_CHARS is {max_chars})"
+            )
+        count += 1
+    return count
+
+
 @app.command("index")
 def index_files(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .jsonl).")],
     data_dir: DataDir = None,
     model: Model = None,
-    skip_errors: Annotated[
-        bool, typer.Option("--skip-errors", help="Index the good files even if some cannot be read.")
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="If any file cannot be indexed, index nothing (default: skip it)."),
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = 64,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
-    '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Prints a JSON summary."""
+    '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
+    indexed (empty, binary, not UTF-8, too large, malformed) are reported one by one and skipped. Prints a
+    JSON summary."""
     from tqdm import tqdm
 
     settings = _settings(data_dir=data_dir, model=model)
@@ -111,17 +127,14 @@ def index_files(
     total = 0
     for source in sources:
         try:
-            total += count_documents(source)
+            total += _check_source(source, settings.max_text_chars)
             good.append(source)
         except SourceError as error:
             problems.append(str(error))
     for problem in problems:
-        typer.echo(f"skipped: {problem}", err=True)
-    if problems and not skip_errors:
-        _fail(
-            f"{len(problems)} file(s) cannot be indexed; nothing was changed "
-            "(use --skip-errors to index the rest)"
-        )
+        typer.echo(f"{'refused' if strict else 'skipped'}: {problem}", err=True)
+    if problems and strict:
+        _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (--strict)")
     if not good:
         _fail("no documents to index: give .txt, .md, .html or .jsonl files, or folders holding them")
 
@@ -156,6 +169,7 @@ def index_files(
             **counts,
             "chunks": sum(r.chunks for r in results),
             "skipped_files": len(problems),
+            "skipped": problems,
             "seconds": round(time.perf_counter() - started, 2),
         }
     )

@@ -61,20 +61,45 @@ def test_data_dir_comes_from_the_environment(tmp_path: Path) -> None:
     assert (data / "semsearch.db").exists()
 
 
-def test_a_bad_file_stops_the_run_and_changes_nothing(tmp_path: Path) -> None:
+def test_bad_files_are_reported_one_by_one_and_skipped(tmp_path: Path) -> None:
     folder = corpus(tmp_path)
-    (folder / "bad.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (folder / "latin1.txt").write_bytes("caf\xe9".encode("latin-1"))
+    (folder / "empty.md").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (folder / "huge.txt").write_text("word " * 400, encoding="utf-8")
     data = tmp_path / "data"
-    result = run("index", str(folder), "--data-dir", str(data), "--no-progress")
+    result = run(
+        "index",
+        str(folder),
+        "--data-dir",
+        str(data),
+        "--no-progress",
+        "--strict",
+        env={"SEMSEARCH_MAX_TEXT_CHARS": "1000"},
+    )
     assert result.exit_code == 2
-    assert "bad.txt: not valid UTF-8" in result.stderr
     assert "nothing was changed" in result.stderr
     assert not data.exists()
 
-    result = run("index", str(folder), "--data-dir", str(data), "--no-progress", "--skip-errors")
+    result = run(
+        "index",
+        str(folder),
+        "--data-dir",
+        str(data),
+        "--no-progress",
+        env={"SEMSEARCH_MAX_TEXT_CHARS": "1000"},
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert (summary["documents"], summary["skipped_files"]) == (3, 1)
+    assert (summary["documents"], summary["skipped_files"]) == (3, 4)
+    for reason in (
+        "latin1.txt: not valid UTF-8",
+        "empty.md: the file is empty",
+        "binary.txt: looks like a binary",
+        "huge.txt: too large",
+    ):
+        assert f"skipped: {folder!s}/{reason}" in result.stderr, reason
+        assert any(reason in problem for problem in summary["skipped"]), reason
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
