@@ -407,12 +407,17 @@ class Store:
         return {int(row[0]) for row in self._reader().execute(f"SELECT rowid FROM {keyword.FTS_TABLE}")}
 
     def keyword_documents_consistent(self) -> bool:
-        """Whether the document keyword index matches the documents table exactly (FTS5 integrity-check)."""
-        with self._write_lock:
-            try:
-                keyword.check_documents(self._writer)
-            except sqlite3.DatabaseError:
-                return False
+        """Whether the document keyword index matches the documents table exactly (FTS5 integrity-check).
+
+        The check is spelt as an INSERT, though it writes nothing, so it runs on a connection of its own
+        (a read-only index's connections refuse every INSERT)."""
+        checker = self._connect()
+        try:
+            keyword.check_documents(checker)
+        except sqlite3.DatabaseError:
+            return False
+        finally:
+            checker.close()
         return True
 
     def chunk_ids(self) -> set[int]:

@@ -65,7 +65,9 @@ def running(command: list[str], port: int, env: dict[str, str], log: Path) -> It
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMSEARCH_")}
+    """The environment without the developer's SEMSEARCH_* settings, but with the tests' model export."""
+    keep = {"SEMSEARCH_MODEL_CACHE_DIR"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEMSEARCH_") or k in keep}
     return {**env, "SEMSEARCH_DATA_DIR": str(data_dir), **extra}
 
 
