@@ -112,10 +112,10 @@ def verify(client: httpx.Client, ledger: Ledger, rng: random.Random, sample: int
     for doc_id in ids if sample is None else rng.sample(ids, min(sample, len(ids))):
         text = ledger.alive[doc_id]
         dense = client.get("/search", params={"q": text, "k": 1, "mode": "dense"}).json()["hits"]
-        assert dense and dense[0]["doc_id"] == doc_id, f"{doc_id} is not found by its own text"
+        assert [hit["doc_id"] for hit in dense] == [doc_id], f"{doc_id} is not found by its own text"
         word = text.split("unique word ")[1].split()[0]
         keyword = client.get("/search", params={"q": word, "k": 1, "mode": "keyword"}).json()["hits"]
-        assert keyword and keyword[0]["doc_id"] == doc_id, f"{doc_id} is not found by its unique word"
+        assert [hit["doc_id"] for hit in keyword] == [doc_id], f"{doc_id} is not found by its unique word"
     for doc_id in list(ledger.deleted)[:20]:
         word = f"zq{doc_id.split('-')[1]}x"
         hits = client.get("/search", params={"q": word, "k": 3, "mode": "keyword"}).json()["hits"]
