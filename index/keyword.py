@@ -74,8 +74,10 @@ def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str]
     for term in indexed_form(terms):
         found = connection.execute(f"SELECT doc FROM {table}_vocab WHERE term = ?", (term,)).fetchone()
         with_term = int(found[0]) if found else 0
+        # The caller's row count may lag a write that committed meanwhile: never below the term's count.
+        n = max(rows, with_term)
         # FTS5's IDF, floored as FTS5 floors it.
-        total += max(1e-6, math.log((rows - with_term + 0.5) / (with_term + 0.5)))
+        total += max(1e-6, math.log((n - with_term + 0.5) / (with_term + 0.5)))
     return total
 
 

@@ -30,6 +30,10 @@ app = typer.Typer(
 
 _SEARCH_DEFAULTS = SearchRequest("")
 
+# SIGTERM to exit: in-flight requests get this long, the index's close (background work, save) the rest of
+# the 10 s an orchestrator usually allows.
+GRACEFUL_SHUTDOWN_SECONDS = 4
+
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Index directory [env: SEMSEARCH_DATA_DIR].", show_default=False),
@@ -83,7 +87,15 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # On SIGTERM: stop accepting, let requests in flight finish for up to this long, then close the
+        # index (it saves the vector index); a write cut off here was never acknowledged and rolls back.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 def _check_source(source: SourceFile, max_chars: int) -> int:

@@ -53,3 +53,5 @@ def test_score_scale_is_the_sum_of_fts5_idfs_by_hand(db: sqlite3.Connection) -> 
     )
     with pytest.raises(ValueError, match="unknown keyword table"):
         keyword.score_scale(db, "documents; DROP TABLE documents", ["x"], rows)
+    # A row count that lags a concurrent write (fewer rows than hold "cats") must not break the search.
+    assert keyword.score_scale(db, keyword.FTS_TABLE, ["cats"], rows=1) == pytest.approx(1e-6)
