@@ -56,24 +56,39 @@ class SqlFilter:
 Sql = tuple[str, list[object]]
 
 
-def compile_filter(spec: Any) -> SqlFilter:
+@dataclass(frozen=True, slots=True)
+class FilterLimits:
+    """How large a filter may be: nesting depth, clauses (objects) in all, values of one ``in``."""
+
+    max_depth: int = MAX_DEPTH
+    max_clauses: int = MAX_CLAUSES
+    max_in_values: int = MAX_IN_VALUES
+
+
+def compile_filter(spec: Any, limits: FilterLimits | None = None) -> SqlFilter:
     """Compile a filter; :class:`InvalidInputError` with a message naming the problem if it is not valid."""
-    where, params = _Compiler().node(spec, "filter", 1)
+    where, params = _Compiler(limits or FilterLimits()).node(spec, "filter", 1)
     return SqlFilter(where, tuple(params))
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, limits: FilterLimits) -> None:
+        self.limits = limits
         self.clauses = 0
 
     def node(self, spec: Any, where: str, depth: int) -> Sql:
-        if depth > MAX_DEPTH:
-            raise InvalidInputError(f"{where}: the filter is nested deeper than {MAX_DEPTH} levels")
+        if depth > self.limits.max_depth:
+            raise InvalidInputError(
+                f"{where}: the filter is nested deeper than {self.limits.max_depth} levels "
+                "(SEMSEARCH_MAX_FILTER_DEPTH)"
+            )
         if not isinstance(spec, dict) or not spec:
             raise InvalidInputError(f"{where}: expected a non-empty object")
         self.clauses += 1
-        if self.clauses > MAX_CLAUSES:
-            raise InvalidInputError(f"the filter has more than {MAX_CLAUSES} clauses")
+        if self.clauses > self.limits.max_clauses:
+            raise InvalidInputError(
+                f"the filter has more than {self.limits.max_clauses} clauses (SEMSEARCH_MAX_FILTER_CLAUSES)"
+            )
         if "field" in spec:
             return self.leaf(spec, where)
         unknown = spec.keys() - _BOOL_KEYS
@@ -119,8 +134,9 @@ class _Compiler:
             conditions.append(_any_element(path, _equals(spec["eq"], where)))
         if "in" in spec:
             values = spec["in"]
-            if not isinstance(values, list) or not values or len(values) > MAX_IN_VALUES:
-                raise InvalidInputError(f"{where}: 'in' must be a list of 1 to {MAX_IN_VALUES} values")
+            most = self.limits.max_in_values
+            if not isinstance(values, list) or not values or len(values) > most:
+                raise InvalidInputError(f"{where}: 'in' must be a list of 1 to {most} values")
             options = [_equals(value, where) for value in values]
             either = (" OR ".join(sql for sql, _ in options), [p for _, params in options for p in params])
             conditions.append(_any_element(path, either))

@@ -27,7 +27,7 @@ from index import keyword
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder, Vectors
 from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
-from index.filters import SqlFilter, compile_filter
+from index.filters import FilterLimits, SqlFilter, compile_filter
 from index.keyword import query_terms
 from index.locking import WriterLock
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
@@ -96,6 +96,7 @@ class SearchIndex:
         # process writes too, which only shifts a normaliser slightly).
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
+        self.filter_limits = FilterLimits()
         self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
         # Rebuilds of the main vector index run in this thread (or inline when background_merges is off).
         self.background_merges = True
@@ -268,7 +269,9 @@ class SearchIndex:
         if not requests:
             return []
         queries = [self._validate_request(request) for request in requests]
-        filters = [None if r.filter is None else compile_filter(r.filter) for r in requests]
+        filters = [
+            None if r.filter is None else compile_filter(r.filter, self.filter_limits) for r in requests
+        ]
         dense_rows = [i for i, request in enumerate(requests) if request.mode != "keyword"]
         query_vectors = self._embedder.embed_queries([queries[i] for i in dense_rows])
         vector_of = {i: query_vectors[row : row + 1] for row, i in enumerate(dense_rows)}
@@ -321,7 +324,7 @@ class SearchIndex:
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
         self._check_writable()
-        allowed = compile_filter(filter_spec)
+        allowed = compile_filter(filter_spec, self.filter_limits)
         with self._write_lock:
             doc_ids = self._store.document_ids_matching(allowed)
             if not doc_ids:

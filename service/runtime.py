@@ -7,6 +7,7 @@ from pathlib import Path
 
 from index import Document, SearchIndex, load_embedder
 from index.batching import BatchingEmbedder
+from index.filters import FilterLimits
 from index.search_index import DB_FILE
 from index.sources import discover, read_documents
 from service.settings import Settings
@@ -32,13 +33,15 @@ def open_index(settings: Settings) -> SearchIndex:
         max_wait_ms=settings.query_batch_wait_ms,
         cache_size=settings.query_cache_size,
     )
-    return SearchIndex.open(
+    index = SearchIndex.open(
         settings.data_dir,
         embedder,
         chunking=settings.chunking(),
         vectors=settings.vectors(),
         read_only=settings.read_only,
     )
+    index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
+    return index
 
 
 def is_new_data_dir(settings: Settings) -> bool:

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(4_000, ge=1, description="Longest query, in characters.")
     max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
     max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
+    max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")
+    max_filter_clauses: int = Field(256, ge=1, description="Most clauses (objects) in one metadata filter.")
     max_batch_queries: int = Field(64, ge=1, description="Queries one POST /search/batch may carry.")
 
     @field_validator("write_key", "read_key", mode="before")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
-from index.filters import MAX_DEPTH, compile_filter
+from index.filters import MAX_DEPTH, FilterLimits, compile_filter
 
 DOCS = {
     "a": {"lang": "en", "year": 2020, "tags": ["news", "sport"], "published": "2024-01-15", "draft": False},
@@ -102,8 +102,13 @@ def test_depth_is_limited() -> None:
     spec: dict[str, Any] = {"field": "a", "eq": 1}
     for _ in range(MAX_DEPTH):
         spec = {"must": [spec]}
-    with pytest.raises(InvalidInputError, match="nested deeper"):
+    with pytest.raises(InvalidInputError, match="nested deeper than 8 levels"):
         compile_filter(spec)
+    compile_filter(spec, FilterLimits(max_depth=MAX_DEPTH + 1))
+    with pytest.raises(InvalidInputError, match=r"more than 3 clauses \(SEMSEARCH_MAX_FILTER_CLAUSES\)"):
+        compile_filter({"must": [{"field": f"f{i}", "eq": i} for i in range(3)]}, FilterLimits(max_clauses=3))
+    with pytest.raises(InvalidInputError, match="1 to 2 values"):
+        compile_filter({"field": "a", "in": [1, 2, 3]}, FilterLimits(max_in_values=2))
 
 
 json_values = st.recursive(

@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from index import Document, InvalidInputError
+from service import runtime
 from service.settings import Settings
+from tests.fakes import FakeEmbedder
 
 
 def test_defaults_are_safe() -> None:
@@ -38,3 +41,14 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_nonsense_is_rejected_at_start(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_filter_limits_come_from_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "load_embedder", lambda *_, **__: FakeEmbedder())
+    settings = Settings(data_dir=tmp_path / "data", max_filter_depth=2, max_filter_clauses=50)
+    with runtime.open_index(settings) as index:
+        index.upsert([Document("a", "Cats purr.", metadata={"x": 1})])
+        shallow = {"must": [{"field": "x", "eq": 1}]}
+        assert [hit.doc_id for hit in index.search("cats", filter=shallow).hits] == ["a"]
+        with pytest.raises(InvalidInputError, match="deeper than 2 levels"):
+            index.search("cats", filter={"must": [shallow]})
