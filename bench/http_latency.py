@@ -149,6 +149,23 @@ def main() -> None:
             {"SEMSEARCH_QUERY_CACHE_SIZE": "0", "SEMSEARCH_LOG_LEVEL": "warning"},
         ),
         (
+            "semsearch dense, int8 encoder",
+            "/search?q={q}&k=10&mode=dense",
+            [sys.executable, "-m", "service", "serve", "--data-dir", str(args.data_dir), "--no-demo"],
+            {
+                "SEMSEARCH_QUERY_CACHE_SIZE": "0",
+                "SEMSEARCH_LOG_LEVEL": "warning",
+                "SEMSEARCH_EMBED_BACKEND": "onnx-int8",
+            },
+        ),
+        (
+            # Every query answered from the cache after the warm-up: what the service costs without the model.
+            "semsearch dense, queries cached",
+            "/search?q={q}&k=10&mode=dense",
+            [sys.executable, "-m", "service", "serve", "--data-dir", str(args.data_dir), "--no-demo"],
+            {"SEMSEARCH_LOG_LEVEL": "warning"},
+        ),
+        (
             "naive baseline (torch + flat, one at a time)",
             "/search?q={q}&k=10",
             [sys.executable, str(ROOT / "bench" / "naive_server.py"), "--data-dir", str(args.data_dir)],
@@ -161,7 +178,7 @@ def main() -> None:
         paths_file.write_text("\n".join(paths) + "\n")
         port = free_port()
         with server([*command, "--port", str(port)], port, env) as url:
-            warm_up(url, paths)
+            warm_up(url, paths, len(paths) if "cached" in name else 100)
             results[name] = {
                 "c1": wrk(url, paths_file, 1, args.duration),
                 "c8": wrk(url, paths_file, 8, args.duration),
