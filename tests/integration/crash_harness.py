@@ -4,9 +4,10 @@ Used by tests/integration/test_crash.py (20 kills in CI) and runnable alone for 
 
     .venv/bin/python -m tests.integration.crash_harness --kills 50 --data-dir /tmp/crash-soak
 
-Each round starts ``semsearch serve`` on 127.0.0.1, sends upserts (1-3 documents each) and deletes of
-earlier acknowledged documents from one client for a random 0.2-1.5 s, then SIGKILLs the server. Requests
-cut off by the kill were never acknowledged and may go either way. After every restart: every acknowledged
+Each round starts ``semsearch serve`` on 127.0.0.1 and streams upserts (1-3 documents each) and deletes of
+earlier acknowledged documents from one client; another thread SIGKILLs the server after a random 0.2-1.5 s,
+mostly in the middle of a request. A request cut off by the kill was never acknowledged and may go either
+way. After every restart: every acknowledged
 upsert can be read back and is the top dense hit for its own text, and a keyword hit for its unique word;
 no acknowledged delete is readable or found. At the end the store, keyword and vector sides are compared.
 """
@@ -21,6 +22,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +139,11 @@ def run(data_dir: Path, kills: int, seed: int, log: Path, sample: int | None = 2
                 verify(client, ledger, rng, sample if round_number < kills else None)
                 if round_number == kills:
                     break
-                traffic(client, ledger, rng, rng.uniform(0.2, 1.5))
+                # The kill comes from another thread while the client is mid-stream, usually mid-request.
+                killer = threading.Timer(rng.uniform(0.2, 1.5), process.send_signal, [signal.SIGKILL])
+                killer.start()
+                traffic(client, ledger, rng, 30.0)  # returns when a request is cut off by the kill
+                killer.join()
         finally:
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)

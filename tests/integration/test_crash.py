@@ -17,6 +17,7 @@ def test_kill_9_during_writes_loses_nothing_acknowledged(tmp_path: Path, real_em
     result = run(data, kills=20, seed=7, log=tmp_path / "server.log")
     assert result["documents_acknowledged"] > 40  # the rounds did write
     assert result["deleted"] > 0
+    assert result["cut_off_requests"] >= 15  # the kills did land mid-request
     with SearchIndex.open(data, real_embedder, read_only=True) as index:
         sides = index.consistency()
         assert sides["store"] == sides["keyword"] == sides["vectors"]
