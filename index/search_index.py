@@ -39,6 +39,7 @@ from index.types import (
     IndexStats,
     SearchRequest,
     SearchResult,
+    SearchTimings,
     StoredDocument,
     UpsertResult,
     UpsertStatus,
@@ -263,8 +264,8 @@ class SearchIndex:
         return self.search_batch([SearchRequest(query, k, **options)])[0]
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
-        """Several searches, their queries embedded in one model call. Each result's ``took_ms`` is the time
-        of the whole batch."""
+        """Several searches, their queries embedded in one model call. Each result's ``took_ms`` (and its
+        ``timings``: encoding, candidate search, ranking) is the time of the whole batch."""
         started = time.perf_counter()
         if not requests:
             return []
@@ -273,8 +274,10 @@ class SearchIndex:
             None if r.filter is None else compile_filter(r.filter, self.filter_limits) for r in requests
         ]
         dense_rows = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+        encoding = time.perf_counter()
         query_vectors = self._embedder.embed_queries([queries[i] for i in dense_rows])
         vector_of = {i: query_vectors[row : row + 1] for row, i in enumerate(dense_rows)}
+        searching = time.perf_counter()
 
         all_sides: list[list[dict[int, float]]] = []
         document_sides: list[dict[str, float] | None] = []
@@ -282,12 +285,19 @@ class SearchIndex:
             sides, document_side = self._candidates(request, queries[i], vector_of.get(i), filters[i])
             all_sides.append(sides)
             document_sides.append(document_side)
+        ranking = time.perf_counter()
         ranked = [
             rank(request, sides, self._store, document_side)
             for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
         ]
-        took_ms = (time.perf_counter() - started) * 1000
-        return [SearchResult(hits=hits, took_ms=took_ms) for hits in ranked]
+        done = time.perf_counter()
+        timings = SearchTimings(
+            encode_ms=(searching - encoding) * 1000,
+            search_ms=(ranking - searching) * 1000,
+            rank_ms=(done - ranking) * 1000,
+        )
+        took_ms = (done - started) * 1000
+        return [SearchResult(hits=hits, took_ms=took_ms, timings=timings) for hits in ranked]
 
     def _candidates(
         self,

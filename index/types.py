@@ -131,9 +131,20 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchTimings:
+    """Where a search's time went: embedding the query, finding candidates (FAISS and FTS5), ranking them
+    (fusion, reading the hits, highlights). The rest of ``took_ms`` is validation and filter compiling."""
+
+    encode_ms: float = 0.0
+    search_ms: float = 0.0
+    rank_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class SearchResult:
     hits: list[Hit]
     took_ms: float
+    timings: SearchTimings = field(default_factory=SearchTimings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -265,11 +265,28 @@ _HIT_EXAMPLE: dict[str, Any] = {
 }
 
 
+class TimingsOut(BaseModel):
+    encode_ms: float = Field(description="Embedding the query (0 if it came from the cache or mode=keyword).")
+    search_ms: float = Field(description="Finding candidates: FAISS and FTS5.")
+    rank_ms: float = Field(description="Fusion, reading the hits, highlights.")
+
+
 class SearchResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"hits": [_HIT_EXAMPLE], "took_ms": 12.3}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "hits": [_HIT_EXAMPLE],
+                    "took_ms": 12.3,
+                    "timings": {"encode_ms": 6.1, "search_ms": 3.9, "rank_ms": 1.8},
+                }
+            ]
+        }
+    )
 
     hits: list[HitOut]
-    took_ms: float
+    took_ms: float = Field(description="Time spent in the index, of which `timings` says where.")
+    timings: TimingsOut
 
 
 class BatchSearchBody(BaseModel):

@@ -17,6 +17,7 @@ from service.schemas import (
     HitOut,
     SearchBody,
     SearchResponse,
+    TimingsOut,
 )
 from service.security import AUTH_RESPONSES, require_read
 from service.settings import Settings
@@ -58,7 +59,11 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
 
 
 def _response(result: SearchResult) -> SearchResponse:
-    return SearchResponse(hits=[HitOut(**to_dict(hit)) for hit in result.hits], took_ms=result.took_ms)
+    return SearchResponse(
+        hits=[HitOut(**to_dict(hit)) for hit in result.hits],
+        took_ms=result.took_ms,
+        timings=TimingsOut(**to_dict(result.timings)),
+    )
 
 
 def _search(index: SearchIndex, body: SearchBody, settings: Settings) -> SearchResponse:

@@ -33,7 +33,12 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert body["documents"] == [{"id": "a", "status": "created", "chunks": 1}]
     upsert(client, {"id": "b", "text": "Stock markets fell sharply on Monday."})
 
-    hits = client.get("/search", params={"q": "cats sleep", "k": 1}).json()["hits"]
+    response = client.get("/search", params={"q": "cats sleep", "k": 1}).json()
+    timings = response["timings"]
+    assert set(timings) == {"encode_ms", "search_ms", "rank_ms"}
+    assert all(value >= 0 for value in timings.values())
+    assert sum(timings.values()) <= response["took_ms"]
+    hits = response["hits"]
     assert hits[0]["doc_id"] == "a"
     assert hits[0]["title"] == "Cats"
     assert hits[0]["metadata"] == {"x": 1}
