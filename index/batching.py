@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -55,6 +55,7 @@ class BatchingEmbedder:
         max_wait_ms: float = 0.0,
         cache_size: int = 4096,
         workers: int | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> None:
         if max_batch < 1 or max_wait_ms < 0 or cache_size < 0:
             raise ValueError("max_batch must be at least 1, max_wait_ms and cache_size at least 0")
@@ -67,6 +68,7 @@ class BatchingEmbedder:
         self._stats = BatchStats()
         self._stats_lock = threading.Lock()
         self._closed = False
+        self._on_batch = on_batch  # called with the size of each model call (for metrics)
         self._workers = [
             threading.Thread(target=self._run, name=f"semsearch-query-encoder-{n}", daemon=True)
             for n in range(workers or os.cpu_count() or 1)
@@ -157,6 +159,8 @@ class BatchingEmbedder:
         for job in jobs:
             job.future.set_result(vectors[[row_of[text] for text in job.texts]])
         self._count(batches=1, texts=len(unique), largest_batch=len(unique))
+        if self._on_batch is not None:
+            self._on_batch(len(unique))
 
     def _count(
         self, *, batches: int = 0, texts: int = 0, cache_hits: int = 0, largest_batch: int = 0

@@ -21,7 +21,8 @@ from index.search_index import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
-from service.routes import documents, health, search
+from service.observability import Metrics, ObservabilityMiddleware
+from service.routes import admin, documents, health, search
 from service.settings import Settings
 from service.state import AppState
 
@@ -60,7 +61,7 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
         )
         seed = settings.seed_demo and not settings.read_only and runtime.is_new_data_dir(settings)
         loader = threading.Thread(
-            target=_load, args=(state, settings, seed), name="semsearch-load", daemon=True
+            target=_load, args=(state, settings, seed, metrics), name="semsearch-load", daemon=True
         )
         loader.start()
         try:
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
+    metrics.watch(lambda: state.index)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -87,19 +90,22 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees every answer
     app.state.settings = settings
+    app.state.metrics = metrics
     app.state.semsearch = state
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(admin.router)
     return app
 
 
-def _load(state: AppState, settings: Settings, seed: bool) -> None:
+def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> None:
     """Load the model and the index, then seed the demo corpus; readiness says how far it got."""
     try:
-        state.index = runtime.open_index(settings)
+        state.index = runtime.open_index(settings, on_query_batch=metrics.batch_size.observe)
         if seed and not state.stopping.is_set():
             state.set("loading", "indexing the demo corpus")
             runtime.seed_demo(state.index)

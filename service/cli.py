@@ -7,7 +7,6 @@ Every option falls back to its ``SEMSEARCH_*`` environment variable, then to the
 from __future__ import annotations
 
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -82,11 +81,10 @@ def serve(
     import uvicorn
 
     from service.app import create_app
+    from service.observability import configure_logging
 
     settings = _settings(host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_json)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -199,7 +197,7 @@ def search(
     settings = _settings(data_dir=data_dir, model=model)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _open(settings) as search_index:
+    with _open(settings.model_copy(update={"read_only": True})) as search_index:
         try:
             result = search_index.search(query, k, min_score=min_score)
         except SemsearchError as error:
@@ -214,8 +212,48 @@ def stats(data_dir: DataDir = None, model: Model = None) -> None:
     settings = _settings(data_dir=data_dir, model=model)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _open(settings) as search_index:
+    with _open(settings.model_copy(update={"read_only": True})) as search_index:
         _echo_json(to_dict(search_index.stats()))
+
+
+@app.command("snapshot")
+def take_snapshot(
+    destination: Annotated[Path, typer.Argument(help="A new folder for the copy.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Copy the index consistently to DESTINATION, even while the service writes to it (no model needed).
+    The copy is a data directory: serve it read-only, or put it back with 'semsearch restore'. Prints JSON.
+
+    Example: semsearch snapshot /backups/semsearch-2026-11-28 --data-dir /data
+    """
+    from index.snapshot import snapshot
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        info = snapshot(settings.data_dir, destination)
+    except SemsearchError as error:
+        _fail(str(error))
+    _echo_json({**to_dict(info), "seconds": round(info.seconds, 2)})
+
+
+@app.command("restore")
+def restore_snapshot(
+    source: Annotated[Path, typer.Argument(help="A folder made by 'semsearch snapshot'.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Replace the index with the snapshot SOURCE. Stop the service first: a running service holds the data
+    directory, and restore refuses to run under it.
+
+    Example: semsearch restore /backups/semsearch-2026-11-28 --data-dir /data
+    """
+    from index.snapshot import restore
+
+    settings = _settings(data_dir=data_dir)
+    try:
+        restore(source, settings.data_dir)
+    except SemsearchError as error:
+        _fail(str(error))
+    _echo_json({"restored": str(source), "data_dir": str(settings.data_dir)})
 
 
 @app.command("eval")

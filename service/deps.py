@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from index import SearchIndex
 from service.errors import LimitExceededError, NotReadyError
+from service.observability import Metrics
 from service.settings import Settings
 from service.state import AppState
 
@@ -22,6 +23,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 def get_index(state: Annotated[AppState, Depends(get_state)]) -> SearchIndex:
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
@@ -31,6 +37,7 @@ def get_index(state: Annotated[AppState, Depends(get_state)]) -> SearchIndex:
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[SearchIndex, Depends(get_index)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
 def check_limit(what: str, value: int, limit: int, setting: str) -> None:

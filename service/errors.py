@@ -33,37 +33,49 @@ def _validation_detail(error: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _mark(request: Request, error: Exception) -> None:
+    """Name the error for the metrics (``semsearch_errors_total{type=...}``, see service.observability)."""
+    request.state.error_type = type(error).__name__
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def request_invalid(_: Request, error: RequestValidationError) -> Response:
+    async def request_invalid(request: Request, error: RequestValidationError) -> Response:
+        _mark(request, error)
         # ensure_ascii: a lone surrogate in the request must not crash the error response.
         body = json.dumps({"detail": _validation_detail(error)}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(ValidationError)
-    async def model_invalid(_: Request, error: ValidationError) -> Response:
+    async def model_invalid(request: Request, error: ValidationError) -> Response:
+        _mark(request, error)
         # A model built inside a route from request data (say, a GET search's parsed filter): still bad input.
         detail = [{k: v for k, v in item.items() if k not in ("input", "url")} for item in error.errors()]
         body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(InvalidInputError)
-    async def invalid_input(_: Request, error: InvalidInputError) -> JSONResponse:
+    async def invalid_input(request: Request, error: InvalidInputError) -> JSONResponse:
+        _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     @app.exception_handler(LimitExceededError)
-    async def limit_exceeded(_: Request, error: LimitExceededError) -> JSONResponse:
+    async def limit_exceeded(request: Request, error: LimitExceededError) -> JSONResponse:
+        _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     @app.exception_handler(TaskNotFoundError)
     @app.exception_handler(DocumentNotFoundError)
-    async def not_found(_: Request, error: SemsearchError) -> JSONResponse:
+    async def not_found(request: Request, error: SemsearchError) -> JSONResponse:
+        _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=404)
 
     @app.exception_handler(ReadOnlyIndexError)
-    async def read_only(_: Request, error: ReadOnlyIndexError) -> JSONResponse:
+    async def read_only(request: Request, error: ReadOnlyIndexError) -> JSONResponse:
+        _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=409)
 
     @app.exception_handler(NotReadyError)
-    async def not_ready(_: Request, error: NotReadyError) -> JSONResponse:
+    async def not_ready(request: Request, error: NotReadyError) -> JSONResponse:
+        _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})

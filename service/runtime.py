@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from index import Document, SearchIndex, load_embedder
@@ -18,7 +19,7 @@ DEMO_CORPUS = Path(__file__).parent / "demo_corpus"
 DEMO_PREFIX = "demo/"
 
 
-def open_index(settings: Settings) -> SearchIndex:
+def open_index(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> SearchIndex:
     """Load the configured model and open (or create) the index in the data directory."""
     model = load_embedder(
         settings.model,
@@ -32,6 +33,7 @@ def open_index(settings: Settings) -> SearchIndex:
         max_batch=settings.query_batch_size,
         max_wait_ms=settings.query_batch_wait_ms,
         cache_size=settings.query_cache_size,
+        on_batch=on_query_batch,
     )
     index = SearchIndex.open(
         settings.data_dir,

@@ -369,3 +369,29 @@ class ErrorOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "no document with id 'news-42'"}]})
 
     detail: str
+
+
+class SnapshotOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "20261128T020000Z-3fa2c1",
+                    "path": "/data/snapshots/20261128T020000Z-3fa2c1",
+                    "documents": 5183,
+                    "chunks": 13680,
+                    "generation": 6240,
+                    "bytes": 98123776,
+                    "seconds": 0.84,
+                }
+            ]
+        }
+    )
+
+    name: str
+    path: str
+    documents: int
+    chunks: int
+    generation: int = Field(description="The database generation the copy holds.")
+    bytes: int
+    seconds: float

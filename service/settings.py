@@ -55,11 +55,16 @@ class Settings(BaseSettings):
         True,
         description="Index the bundled demo corpus when the service starts on a new, empty data directory.",
     )
+    snapshot_dir: Path | None = Field(
+        None,
+        description="Where POST /admin/snapshot puts copies; default: `snapshots/` in the data directory.",
+    )
     read_only: bool = Field(
         False,
         description="Serve the data directory without writing to it (a replica of a copy); writes get 409.",
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = Field(False, description="Log one JSON object per line (with the request id).")
     write_key: SecretStr | None = Field(None, description="If set, every write must present this key.")
     read_key: SecretStr | None = Field(
         None, description="If set, searches and reads must present this key (or the write key)."
@@ -117,6 +122,9 @@ class Settings(BaseSettings):
         if self.chunk_max_tokens is not None and self.chunk_overlap_tokens * 2 > self.chunk_max_tokens:
             raise ValueError("chunk_overlap_tokens must be at most half of chunk_max_tokens")
         return self
+
+    def resolved_snapshot_dir(self) -> Path:
+        return self.snapshot_dir if self.snapshot_dir is not None else self.data_dir / "snapshots"
 
     def resolved_model_cache_dir(self) -> Path:
         return self.model_cache_dir if self.model_cache_dir is not None else self.data_dir / "models"

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from index import to_dict
 from service.deps import IndexDep, StateDep
@@ -36,3 +37,16 @@ def readyz(state: StateDep) -> JSONResponse:
 def stats(index: IndexDep) -> StatsOut:
     """Counts of documents and chunks, the model and the index type."""
     return StatsOut(**to_dict(index.stats()))
+
+
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_read)],
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"example": "semsearch_index_documents 5183.0\n"}}}},
+)
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics: requests and latencies per route, time per search phase (encode, search, rank),
+    query batch sizes, index size, errors by type, build info."""
+    registry = request.app.state.metrics.registry
+    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from index import InvalidInputError, SearchIndex, SearchRequest, SearchResult, to_dict
 from index.types import Fusion, GroupBy, SearchMode
-from service.deps import IndexDep, SettingsDep, check_limit
+from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
+from service.observability import Metrics
 from service.schemas import (
     SEARCH_DEFAULTS,
     BatchSearchBody,
@@ -66,14 +67,17 @@ def _response(result: SearchResult) -> SearchResponse:
     )
 
 
-def _search(index: SearchIndex, body: SearchBody, settings: Settings) -> SearchResponse:
-    return _response(index.search_batch([_check(body, settings)])[0])
+def _search(index: SearchIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> SearchResponse:
+    result = index.search_batch([_check(body, settings)])[0]
+    metrics.observe_search(result.timings)
+    return _response(result)
 
 
 @router.get("/search", responses=_INVALID)
 def search_get(
     index: IndexDep,
     settings: SettingsDep,
+    metrics: MetricsDep,
     q: Annotated[
         str, Query(min_length=1, description="The query.", examples=["when will the tram be built?"])
     ],
@@ -115,23 +119,29 @@ def search_get(
         ef_search=ef_search,
         exact=exact,
     )
-    return _search(index, body, settings)
+    return _search(index, body, settings, metrics)
 
 
 @router.post("/search", responses=_INVALID)
-def search_post(body: SearchBody, index: IndexDep, settings: SettingsDep) -> SearchResponse:
+def search_post(
+    body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
+) -> SearchResponse:
     """The chunks closest in meaning to ``query``, best first."""
-    return _search(index, body, settings)
+    return _search(index, body, settings, metrics)
 
 
 @router.post("/search/batch", responses=_INVALID)
-def search_batch(body: BatchSearchBody, index: IndexDep, settings: SettingsDep) -> BatchSearchResponse:
+def search_batch(
+    body: BatchSearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
+) -> BatchSearchResponse:
     """Several searches in one request, encoded in one model call. Results follow the order of the queries."""
     started = time.perf_counter()
     check_limit(
         "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
     )
     results = index.search_batch([_check(query, settings) for query in body.queries])
+    if results:
+        metrics.observe_search(results[0].timings)
     return BatchSearchResponse(
         results=[_response(result) for result in results], took_ms=(time.perf_counter() - started) * 1000
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -96,6 +97,19 @@ def test_background_upsert_answers_202_and_a_task_to_poll(client: TestClient) ->
     refused = client.post("/documents?wait=false", json=duplicate)
     assert refused.status_code == 422  # checked before anything is stored
     assert client.get("/stats").json()["documents"] == 1
+
+
+def test_admin_snapshot_copies_the_index_to_a_server_chosen_folder(client: TestClient) -> None:
+    upsert(client, {"id": "kept", "text": "Owls hunt at night."})
+    response = client.post("/admin/snapshot")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["documents"], body["chunks"]) == (1, 1)
+    folder = Path(body["path"])
+    assert folder.name == body["name"]
+    assert folder.parent.name == "snapshots"
+    assert (folder / "semsearch.db").exists()
+    assert client.post("/admin/snapshot", json={"path": "/etc"}).json()["path"] != "/etc"
 
 
 def test_batch_search(client: TestClient) -> None:
@@ -212,12 +226,13 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         )
         for section in [operation.get("requestBody", {}), *operation["responses"].values()]:
             for media in section.get("content", {}).values():
+                found |= "example" in media or "examples" in media
                 ref = media.get("schema", {}).get("$ref", "")
                 found |= "examples" in components.get(ref.rsplit("/", 1)[-1], {})
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 11
+    assert len(operations) == 13
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

@@ -33,7 +33,7 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Loading the model waits for the returned event."""
     release = threading.Event()
 
-    def open_index(settings: Settings) -> SearchIndex:
+    def open_index(settings: Settings, **_: object) -> SearchIndex:
         assert release.wait(30)
         return SearchIndex.open(
             settings.data_dir, FakeEmbedder(), chunking=settings.chunking(), read_only=settings.read_only
@@ -78,7 +78,7 @@ def test_a_new_data_directory_is_seeded_with_the_demo_once(
 def test_a_model_that_fails_to_load_is_reported_by_readiness(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(settings: Settings) -> SearchIndex:
+    def broken(settings: Settings, **_: object) -> SearchIndex:
         raise ModelLoadError("cannot load the model '/nowhere'")
 
     monkeypatch.setattr(runtime, "open_index", broken)

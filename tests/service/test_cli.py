@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from index import SearchIndex
 from service import runtime
 from service.cli import app
 from tests.fakes import FakeEmbedder
@@ -127,3 +128,21 @@ def test_help_lists_the_commands() -> None:
     assert result.exit_code == 0
     for command in ("serve", "index", "search", "stats"):
         assert command in result.stdout
+
+
+def test_snapshot_and_restore_from_the_command_line(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    with SearchIndex.open(data, FakeEmbedder()):  # a running service holds the directory...
+        taken = run("snapshot", str(tmp_path / "snap"), "--data-dir", data)
+        assert taken.exit_code == 0, taken.output  # ...and a snapshot needs no lock
+        assert json.loads(taken.stdout)["documents"] == 3
+        stats = run("stats", "--data-dir", data)  # nor do stats (read-only)
+        assert json.loads(stats.stdout)["documents"] == 3
+        refused = run("restore", str(tmp_path / "snap"), "--data-dir", data)
+        assert refused.exit_code == 2
+        assert "only one writer" in refused.stderr
+    restored = run("restore", str(tmp_path / "snap"), "--data-dir", str(tmp_path / "restored"))
+    assert restored.exit_code == 0, restored.output
+    found = run("search", "rivers sediment", "-k", "1", "--data-dir", str(tmp_path / "restored"))
+    assert json.loads(found.stdout.splitlines()[0])["doc_id"] == "r1"  # one JSON line per hit

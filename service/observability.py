@@ -1,0 +1,163 @@
+"""Metrics (Prometheus), request ids and structured logs.
+
+Every request gets an id: the client's ``X-Request-ID`` if it sent a sane one, else a new one. It is
+returned in the ``X-Request-ID`` response header and put on every log record written while the request is
+handled (``request_id``), so a client's report can be found in the logs. ``GET /metrics`` serves the
+Prometheus text format from a registry of the app's own (several apps in one process never mix).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from index import SearchIndex
+    from index.types import SearchTimings
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The app's metrics, in a registry of its own."""
+
+    def __init__(self, version: str, model: str, backend: str) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "semsearch_http_requests", "HTTP requests answered.", ["method", "route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "semsearch_http_request_duration_seconds",
+            "Time from request to response, per route.",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.search_phase = Histogram(
+            "semsearch_search_phase_seconds",
+            "Time a search spends per phase: encode (the query), search (FAISS + FTS5), rank.",
+            ["phase"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.batch_size = Histogram(
+            "semsearch_query_batch_size",
+            "Queries per model call of the query encoder.",
+            buckets=(1, 2, 3, 4, 6, 8, 16, 32, 64),
+            registry=r,
+        )
+        self.errors = Counter("semsearch_errors", "Error responses, by kind.", ["type"], registry=r)
+        Info("semsearch_build", "Version, model and encoder.", registry=r).info(
+            {"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]}
+        )
+        self._index: Callable[[], SearchIndex | None] = lambda: None
+        r.register(_IndexCollector(lambda: self._index()))
+
+    def watch(self, index: Callable[[], SearchIndex | None]) -> None:
+        """Report the size of whatever index ``index`` returns at scrape time."""
+        self._index = index
+
+    def observe_search(self, timings: SearchTimings) -> None:
+        self.search_phase.labels("encode").observe(timings.encode_ms / 1000)
+        self.search_phase.labels("search").observe(timings.search_ms / 1000)
+        self.search_phase.labels("rank").observe(timings.rank_ms / 1000)
+
+
+class _IndexCollector(Collector):
+    def __init__(self, index: Callable[[], SearchIndex | None]) -> None:
+        self._index = index
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        index = self._index()
+        if index is None:
+            return
+        try:
+            stats = index.stats()
+        except Exception:  # closed under a scrape: report nothing rather than fail the scrape
+            return
+        yield GaugeMetricFamily("semsearch_index_documents", "Documents in the index.", value=stats.documents)
+        yield GaugeMetricFamily("semsearch_index_chunks", "Chunks in the index.", value=stats.chunks)
+
+
+class ObservabilityMiddleware:
+    """Request ids, and request counts and latencies per route template (never per raw path)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
+        rid = sent if _SANE_ID.match(sent) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                headers = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), rid.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            self.metrics.requests.labels(method, template, str(status)).inc()
+            self.metrics.latency.labels(method, template).observe(time.perf_counter() - started)
+            if status >= 400:
+                named = scope.get("state", {}).get("error_type")  # set by service.errors' handlers
+                self.metrics.errors.labels(named or f"http_{status}").inc()
+            request_id.reset(token)
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get()
+        return True
+
+
+def configure_logging(level: str, json_logs: bool) -> None:
+    """Root logging: plain lines or one JSON object per line, each with the request id."""
+    handler = logging.StreamHandler()
+    handler.addFilter(_RequestIdFilter())
+    if json_logs:
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(
+            JsonFormatter(
+                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                rename_fields={"levelname": "level", "asctime": "time"},
+            )
+        )
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
