@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 
 CONTAINER_CHECK ?= ../shared/tools/container-check
 
-.PHONY: install serve test check lint typecheck pytest test-fast container-check clean
+.PHONY: install serve test check lint typecheck pytest test-fast container-check browser clean
 
 install: $(VENV)/.installed
 
@@ -39,8 +39,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/pytest
+
+# The search page's test drives Debian's chromium with Playwright (Playwright's own browser download does not
+# work here): install it from apt if it is missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the search page test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Builds the Dockerfile unmodified with podman, runs it on a volume, smoke-tests it over HTTP, stops it with
 # SIGTERM, starts it again on the same volume and checks the data survived. Fails (never skips) if it cannot.

@@ -22,7 +22,7 @@ from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.observability import Metrics, ObservabilityMiddleware
-from service.routes import admin, documents, health, search
+from service.routes import admin, documents, health, page, search
 from service.settings import Settings
 from service.state import AppState
 
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, index: SearchIndex | None = 
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(admin.router)
+    app.include_router(page.router)
     return app
 
 

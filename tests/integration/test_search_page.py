@@ -1,0 +1,68 @@
+"""The search page in a real browser (Debian's chromium driven by Playwright) against a real server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.integration.test_server import free_port, running, server_env
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+READ_KEY = "read-key-0123456789abcdef"
+# Flags from the machine's notes: no sandbox as root, and no background networking on a closed network.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]  # with the demo corpus
+    env = server_env(tmp_path / "data", SEMSEARCH_READ_KEY=READ_KEY)
+    with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.goto(f"http://127.0.0.1:{port}/")
+        expect(page.get_by_role("heading", name="semsearch")).to_be_visible()
+
+        page.keyboard.press("/")
+        page.keyboard.type("how do I keep my data safe when the machine crashes?")
+        page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_contain_text("needs an API key")
+        page.get_by_label("API key (read)").fill(READ_KEY)
+        page.get_by_role("button", name="Search").click()
+
+        results = page.locator("li.hit")
+        expect(results.first).to_be_visible()
+        expect(page.get_by_role("status")).to_contain_text("results in")
+        assert results.count() == 10
+        first = results.first
+        assert first.locator("h2").inner_text().strip()
+        assert first.locator("mark").inner_text().strip()  # the matched sentence, highlighted
+        assert float(first.locator(".score").inner_text().split()[1]) > 0
+
+        page.get_by_label("Mode").select_option("keyword")
+        page.get_by_label("Hits").select_option("5")
+        page.get_by_role("button", name="Search").click()
+        expect(results).to_have_count(5)
+
+        results.first.get_by_role("button", name="Open the whole document").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog).to_be_visible()
+        assert len(dialog.locator("pre").inner_text()) > len(results.first.locator(".text").inner_text())
+        expect(dialog.locator("mark")).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "search-page.png"), full_page=True)
+        browser.close()
