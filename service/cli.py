@@ -19,9 +19,22 @@ from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertRe
 from index.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
+EXAMPLES = """Examples:
+
+  semsearch serve                                   # the API and search page on http://127.0.0.1:8000
+  semsearch index ./docs --data-dir /data           # index a folder (.md .txt .html .jsonl)
+  semsearch search "how do tides make power?" -k 5  # search from the shell (add --json for programs)
+  semsearch stats --json                            # counts, model, index type
+  semsearch snapshot /backups/today                 # consistent copy, even while the service runs
+  semsearch restore /backups/today                  # put it back (service stopped)
+  semsearch eval ../shared/data/scifact-train --split train   # nDCG@10, Recall@100, MRR@10
+"""
+
 app = typer.Typer(
     name="semsearch",
     help="Semantic search over paragraphs: index files, search them, serve an HTTP API.",
+    epilog=EXAMPLES,
+    rich_markup_mode=None,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -65,6 +78,23 @@ def _open(settings: Settings) -> SearchIndex:
 
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
+
+
+def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table for people (``--json`` prints the same data for programs)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    Console(soft_wrap=False).print(table)
+
+
+def _fields(title: str, values: dict[str, Any]) -> None:
+    _table(title, ["", ""], [[key, value] for key, value in values.items()])
 
 
 @app.command()
@@ -120,6 +150,7 @@ def index_files(
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = 64,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
@@ -173,16 +204,18 @@ def index_files(
     counts = {
         status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")
     }
-    _echo_json(
-        {
-            "documents": len(results),
-            **counts,
-            "chunks": sum(r.chunks for r in results),
-            "skipped_files": len(problems),
-            "skipped": problems,
-            "seconds": round(time.perf_counter() - started, 2),
-        }
-    )
+    summary = {
+        "documents": len(results),
+        **counts,
+        "chunks": sum(r.chunks for r in results),
+        "skipped_files": len(problems),
+        "skipped": problems,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    if as_json:
+        _echo_json(summary)
+        return
+    _fields(f"Indexed into {settings.data_dir}", {k: v for k, v in summary.items() if k != "skipped"})
 
 
 @app.command()
@@ -192,8 +225,11 @@ def search(
     min_score: Annotated[float | None, typer.Option(help="Drop hits scoring lower.")] = None,
     data_dir: DataDir = None,
     model: Model = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Search the index; prints one JSON object per hit."""
+    """Search the index: a table of hits, or one JSON object per hit with --json.
+
+    Example: semsearch search "how do tides make electricity?" -k 5"""
     settings = _settings(data_dir=data_dir, model=model)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
@@ -202,27 +238,43 @@ def search(
             result = search_index.search(query, k, min_score=min_score)
         except SemsearchError as error:
             _fail(str(error))
-    for hit in result.hits:
-        _echo_json(to_dict(hit))
+    if as_json:
+        for hit in result.hits:
+            _echo_json(to_dict(hit))
+        return
+    rows = []
+    for n, hit in enumerate(result.hits, 1):
+        start, end = hit.highlight.start - hit.start, hit.highlight.end - hit.start
+        rows.append([n, f"{hit.score:.3f}", hit.title or hit.doc_id, hit.doc_id, hit.text[start:end].strip()])
+    _table(f"{len(rows)} hits for {query!r}", ["#", "score", "title", "id", "best sentence"], rows)
 
 
 @app.command()
-def stats(data_dir: DataDir = None, model: Model = None) -> None:
-    """Documents, chunks, model and index type of the index, as JSON."""
+def stats(
+    data_dir: DataDir = None,
+    model: Model = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Documents, chunks, model and index type of the index (works beside a running service)."""
     settings = _settings(data_dir=data_dir, model=model)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _open(settings.model_copy(update={"read_only": True})) as search_index:
-        _echo_json(to_dict(search_index.stats()))
+        values = to_dict(search_index.stats())
+    if as_json:
+        _echo_json(values)
+    else:
+        _fields("Index", values)
 
 
 @app.command("snapshot")
 def take_snapshot(
     destination: Annotated[Path, typer.Argument(help="A new folder for the copy.")],
     data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Copy the index consistently to DESTINATION, even while the service writes to it (no model needed).
-    The copy is a data directory: serve it read-only, or put it back with 'semsearch restore'. Prints JSON.
+    The copy is a data directory: serve it read-only, or put it back with 'semsearch restore'.
 
     Example: semsearch snapshot /backups/semsearch-2026-11-28 --data-dir /data
     """
@@ -233,13 +285,15 @@ def take_snapshot(
         info = snapshot(settings.data_dir, destination)
     except SemsearchError as error:
         _fail(str(error))
-    _echo_json({**to_dict(info), "seconds": round(info.seconds, 2)})
+    values = {**to_dict(info), "seconds": round(info.seconds, 2)}
+    _echo_json(values) if as_json else _fields("Snapshot", values)
 
 
 @app.command("restore")
 def restore_snapshot(
     source: Annotated[Path, typer.Argument(help="A folder made by 'semsearch snapshot'.")],
     data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Replace the index with the snapshot SOURCE. Stop the service first: a running service holds the data
     directory, and restore refuses to run under it.
@@ -253,7 +307,8 @@ def restore_snapshot(
         restore(source, settings.data_dir)
     except SemsearchError as error:
         _fail(str(error))
-    _echo_json({"restored": str(source), "data_dir": str(settings.data_dir)})
+    values = {"restored": str(source), "data_dir": str(settings.data_dir)}
+    _echo_json(values) if as_json else _fields("Restored", values)
 
 
 @app.command("eval")
@@ -279,6 +334,7 @@ def evaluate(
     ] = None,
     model: Model = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
     """Index a BEIR dataset and report nDCG@10, Recall@100 and MRR@10 (trec_eval) per mode, as JSON lines;
     writes one TREC run file per mode."""
@@ -306,10 +362,25 @@ def evaluate(
                 (mode, SearchRequest("", mode=mode, fusion=fusion, weight=weight, rrf_k=rrf_k))  # type: ignore[arg-type]
                 for mode in wanted
             ]
+            rows = []
             for result, run in evaluate_modes(search_index, dataset, templates):
                 run_file = run_dir / f"{dataset_dir.name}-{split}-{result.mode}.trec"
                 write_trec_run(run_file, run, f"semsearch-{result.mode}")
-                _echo_json({**to_dict(result), "split": split, "run_file": str(run_file)})
+                if as_json:
+                    _echo_json({**to_dict(result), "split": split, "run_file": str(run_file)})
+                rows.append(
+                    [
+                        result.mode,
+                        f"{result.ndcg_at_10:.4f}",
+                        f"{result.recall_at_100:.4f}",
+                        f"{result.mrr_at_10:.4f}",
+                        f"{result.queries_per_second:.1f}",
+                        run_file,
+                    ]
+                )
+    if not as_json:
+        columns = ["mode", "nDCG@10", "Recall@100", "MRR@10", "queries/s", "run file"]
+        _table(f"{dataset_dir.name}, {split} split ({len(dataset.queries)} queries)", columns, rows)
 
 
 def main() -> None:

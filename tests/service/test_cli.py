@@ -36,22 +36,24 @@ def corpus(tmp_path: Path) -> Path:
 
 def test_index_search_stats(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    result = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress")
+    result = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["documents"], summary["created"], summary["skipped_files"]) == (3, 3, 0)
 
-    again = json.loads(run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").stdout)
+    again = json.loads(
+        run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json").stdout
+    )
     assert again["unchanged"] == 3
 
-    result = run("search", "cats sleep", "-k", "2", "--data-dir", data)
+    result = run("search", "cats sleep", "-k", "2", "--data-dir", data, "--json")
     assert result.exit_code == 0, result.output
     hits = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(hits) == 2
     assert hits[0]["doc_id"] == "cats.md"
     assert hits[0]["title"] == "Cats"
 
-    stats = json.loads(run("stats", "--data-dir", data).stdout)
+    stats = json.loads(run("stats", "--data-dir", data, "--json").stdout)
     assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
 
 
@@ -88,6 +90,7 @@ def test_bad_files_are_reported_one_by_one_and_skipped(tmp_path: Path) -> None:
         "--data-dir",
         str(data),
         "--no-progress",
+        "--json",
         env={"SEMSEARCH_MAX_TEXT_CHARS": "1000"},
     )
     assert result.exit_code == 0, result.output
@@ -123,26 +126,44 @@ def test_invalid_settings_are_reported(tmp_path: Path) -> None:
     assert "max_k" in result.stderr
 
 
-def test_help_lists_the_commands() -> None:
+def test_help_lists_the_commands_with_examples() -> None:
     result = run("--help")
     assert result.exit_code == 0
-    for command in ("serve", "index", "search", "stats"):
+    for command in ("serve", "index", "search", "stats", "snapshot", "restore", "eval"):
         assert command in result.stdout
+    assert "Examples:" in result.stdout
+    assert "semsearch index ./docs --data-dir /data" in result.stdout
+
+
+def test_people_get_tables_and_programs_get_json(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    indexed = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress")
+    assert "Indexed into" in indexed.stdout
+    assert "created" in indexed.stdout
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(indexed.stdout)
+    found = run("search", "rivers sediment", "-k", "2", "--data-dir", data)
+    assert "best sentence" in found.stdout
+    assert "Rivers carry sediment to the sea." in found.stdout
+    assert "r1" in found.stdout
+    stats = run("stats", "--data-dir", data)
+    assert "documents" in stats.stdout
+    assert "fake/bag-of-words" in stats.stdout
 
 
 def test_snapshot_and_restore_from_the_command_line(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
     with SearchIndex.open(data, FakeEmbedder()):  # a running service holds the directory...
-        taken = run("snapshot", str(tmp_path / "snap"), "--data-dir", data)
+        taken = run("snapshot", str(tmp_path / "snap"), "--data-dir", data, "--json")
         assert taken.exit_code == 0, taken.output  # ...and a snapshot needs no lock
         assert json.loads(taken.stdout)["documents"] == 3
-        stats = run("stats", "--data-dir", data)  # nor do stats (read-only)
+        stats = run("stats", "--data-dir", data, "--json")  # nor do stats (read-only)
         assert json.loads(stats.stdout)["documents"] == 3
         refused = run("restore", str(tmp_path / "snap"), "--data-dir", data)
         assert refused.exit_code == 2
         assert "only one writer" in refused.stderr
     restored = run("restore", str(tmp_path / "snap"), "--data-dir", str(tmp_path / "restored"))
     assert restored.exit_code == 0, restored.output
-    found = run("search", "rivers sediment", "-k", "1", "--data-dir", str(tmp_path / "restored"))
+    found = run("search", "rivers sediment", "-k", "1", "--data-dir", str(tmp_path / "restored"), "--json")
     assert json.loads(found.stdout.splitlines()[0])["doc_id"] == "r1"  # one JSON line per hit

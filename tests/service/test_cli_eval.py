@@ -36,7 +36,18 @@ def test_eval_metrics_match_a_hand_computation(tmp_path: Path) -> None:
     dataset = tiny_beir(tmp_path / "tiny")
     runs = tmp_path / "runs"
     result = CliRunner().invoke(
-        app, ["eval", str(dataset), "--split", "dev", "--modes", "keyword,dense", "--run-dir", str(runs)]
+        app,
+        [
+            "eval",
+            str(dataset),
+            "--split",
+            "dev",
+            "--modes",
+            "keyword,dense",
+            "--run-dir",
+            str(runs),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     keyword, dense = (json.loads(line) for line in result.stdout.splitlines())
