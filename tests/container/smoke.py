@@ -69,6 +69,12 @@ def smoke() -> None:
     check_searches()
     status, _ = call("POST", "/search", {"query": "   "})
     expect(status == 422, "an empty query is a 422")
+    with urllib.request.urlopen(os.environ["SEMSEARCH_URL"] + "/", timeout=30) as response:
+        page = response.read().decode()
+    expect(response.status == 200 and "<title>semsearch</title>" in page, "the search page is served")
+    with urllib.request.urlopen(os.environ["SEMSEARCH_URL"] + "/metrics", timeout=30) as response:
+        metrics = response.read().decode()
+    expect("semsearch_index_documents" in metrics, "metrics report the index size")
 
 
 def after_restart() -> None:
