@@ -139,6 +139,8 @@ def _backup(database: Path, target: Path) -> None:
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     copy = sqlite3.connect(target)
     try:
+        # In one step: stepping page by page restarts whenever a writer commits, and might never finish
+        # under steady writes (which is why the CLI shows no progress bar for a snapshot, only its time).
         source.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
     finally:
