@@ -180,7 +180,13 @@ class OnnxEmbedder:
         if int8:
             graph = folder / "model.int8.onnx"
             if not graph.exists():
-                _quantize(folder / "model.onnx", graph)
+                try:
+                    _quantize(folder / "model.onnx", graph)
+                except OSError as error:
+                    raise ModelLoadError(
+                        f"cannot write the int8 model beside the export in {folder} ({error}); point "
+                        "SEMSEARCH_MODEL_CACHE_DIR at a writable folder"
+                    ) from error
         self._min_cosine = MIN_INT8_PROBE_COSINE if int8 else MIN_PROBE_COSINE
         wide = threads or os.cpu_count() or 1
         self._wide = _session(graph, wide)
