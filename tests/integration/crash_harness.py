@@ -41,6 +41,7 @@ class Ledger:
 
     alive: dict[str, str] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+    uncertain: set[str] = field(default_factory=set)  # touched by a request the kill cut off
     writes: int = 0
     unacknowledged: int = 0
 
@@ -80,8 +81,10 @@ def traffic(client: httpx.Client, ledger: Ledger, rng: random.Random, seconds: f
             doc_id = rng.choice(sorted(ledger.alive))
             try:
                 response = client.delete(f"/documents/{doc_id}")
-            except httpx.TransportError:
+            except httpx.TransportError:  # the delete may or may not have committed
                 ledger.unacknowledged += 1
+                ledger.uncertain.add(doc_id)
+                del ledger.alive[doc_id]
                 return
             if response.status_code == 200:
                 del ledger.alive[doc_id]
@@ -96,8 +99,9 @@ def traffic(client: httpx.Client, ledger: Ledger, rng: random.Random, seconds: f
             documents.append({"id": doc_id, "text": text})
         try:
             response = client.post("/documents", json={"documents": documents})
-        except httpx.TransportError:
+        except httpx.TransportError:  # the upsert may or may not have committed
             ledger.unacknowledged += 1
+            ledger.uncertain.update(doc["id"] for doc in documents)
             return
         assert response.status_code == 200, response.text
         for doc in documents:
@@ -153,6 +157,7 @@ def run(data_dir: Path, kills: int, seed: int, log: Path, sample: int | None = 2
         "documents_acknowledged": ledger.writes,
         "alive": len(ledger.alive),
         "deleted": len(ledger.deleted),
+        "uncertain": len(ledger.uncertain),
         "cut_off_requests": ledger.unacknowledged,
         "restart_median_s": round(sorted(restarts)[len(restarts) // 2], 2),
         "restart_max_s": round(max(restarts), 2),

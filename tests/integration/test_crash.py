@@ -22,4 +22,5 @@ def test_kill_9_during_writes_loses_nothing_acknowledged(tmp_path: Path, real_em
         sides = index.consistency()
         assert sides["store"] == sides["keyword"] == sides["vectors"]
         assert index.keyword_documents_consistent()
-        assert index.stats().documents == result["alive"]
+        # Requests cut off by a kill may have committed or not; everything else is exactly as acknowledged.
+        assert result["alive"] <= index.stats().documents <= result["alive"] + result["uncertain"]
