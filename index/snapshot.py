@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +73,10 @@ def snapshot(data_dir: Path, destination: Path) -> SnapshotInfo:
     )
 
 
-def restore(source: Path, data_dir: Path) -> None:
+def restore(source: Path, data_dir: Path, progress: Callable[[int, int], object] | None = None) -> None:
     """Replace the index in ``data_dir`` with the snapshot ``source``. Refused while a writer (a running
-    service) has ``data_dir``; a directory that does not exist yet is created."""
+    service) has ``data_dir``; a directory that does not exist yet is created. ``progress`` is called with
+    ``(bytes copied, bytes in all)`` as the files are copied."""
     source, data_dir = Path(source), Path(data_dir)
     _check_snapshot(source)
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,18 @@ def restore(source: Path, data_dir: Path) -> None:
     try:
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=data_dir))
         try:
-            shutil.copytree(source, staging, dirs_exist_ok=True)
+            total = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+            copied = 0
+
+            def copy(src: str, dst: str) -> object:
+                nonlocal copied
+                result = shutil.copy2(src, dst)
+                copied += os.path.getsize(src)
+                if progress is not None:
+                    progress(copied, total)
+                return result
+
+            shutil.copytree(source, staging, dirs_exist_ok=True, copy_function=copy)
             # The vector state first: if this is cut off, the next start rebuilds vectors from the database.
             (data_dir / VECTORS_STATE_FILE).unlink(missing_ok=True)
             for stale in (DB_FILE + "-wal", DB_FILE + "-shm"):  # they belong to the database being replaced

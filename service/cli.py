@@ -281,6 +281,8 @@ def take_snapshot(
     from index.snapshot import snapshot
 
     settings = _settings(data_dir=data_dir)
+    # No progress bar: SQLite's online backup copies the database in one consistent step (see
+    # index.snapshot); the table reports how long it took.
     try:
         info = snapshot(settings.data_dir, destination)
     except SemsearchError as error:
@@ -300,11 +302,19 @@ def restore_snapshot(
 
     Example: semsearch restore /backups/semsearch-2026-11-28 --data-dir /data
     """
+    from tqdm import tqdm
+
     from index.snapshot import restore
 
     settings = _settings(data_dir=data_dir)
     try:
-        restore(source, settings.data_dir)
+        with tqdm(unit="B", unit_scale=True, file=sys.stderr, disable=as_json) as bar:
+
+            def advance(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            restore(source, settings.data_dir, progress=advance)
     except SemsearchError as error:
         _fail(str(error))
     values = {"restored": str(source), "data_dir": str(settings.data_dir)}

@@ -50,7 +50,11 @@ def test_a_snapshot_taken_during_ingest_restores_to_an_identical_index(
     writer.join()
     assert live.stats().documents == 250
 
-    restore(tmp_path / "snap", tmp_path / "restored")
+    reports: list[tuple[int, int]] = []
+    restore(
+        tmp_path / "snap", tmp_path / "restored", progress=lambda done, total: reports.append((done, total))
+    )
+    assert reports[-1][0] == reports[-1][1] > 0  # progress by bytes, ending at the total
     restored = open_index(FakeEmbedder(), data_dir=tmp_path / "restored")
     count = restored.stats().documents
     assert count == info.documents
