@@ -282,7 +282,7 @@ class VectorIndex:
         if len(main.ids) == 0:
             return _no_hits(len(queries))
         selector: faiss.IDSelector | None = None
-        keep: object = None  # the array a selector points into must outlive the search
+        keep: object = None  # what a selector points into must outlive the search
         if allowed is not None:
             positions = np.setdiff1d(_positions(main.ids, allowed), tombstones, assume_unique=True)
             if len(positions) == 0:
@@ -292,8 +292,9 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(len(positions), faiss.swig_ptr(positions))
             keep = positions
         elif len(tombstones):
-            selector = faiss.IDSelectorNot(faiss.IDSelectorBitmap(len(main.ids), faiss.swig_ptr(bitmap)))
-            keep = bitmap
+            deleted = faiss.IDSelectorBitmap(len(main.ids), faiss.swig_ptr(bitmap))
+            selector = faiss.IDSelectorNot(deleted)
+            keep = (bitmap, deleted)  # IDSelectorNot holds a bare pointer to ``deleted``
         index = main.index
         params: Any = faiss.SearchParameters()
         if main.kind == "hnsw" and exact:
