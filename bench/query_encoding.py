@@ -1,0 +1,77 @@
+"""How to spend two cores on query encoding: the measurements behind BatchingEmbedder and OnnxEmbedder.
+
+    .venv/bin/python bench/query_encoding.py --model-cache /var/tmp/semsearch-model-cache
+
+With SciFact queries (about 19 tokens): one query at a time on 1 and on 2 threads; batches of 8 and 64 (cost
+per query); and the throughput of 2 concurrent callers on semsearch's embedder (a lone call on 2 threads, an
+overlapping one on a 1-thread session) against 2 callers on 1-thread sessions only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+
+from index.onnx_embedding import OnnxEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def throughput(embedders: list[OnnxEmbedder], callers: int, queries: list[str]) -> float:
+    pending = iter(queries)
+    lock = threading.Lock()
+
+    def work(embedder: OnnxEmbedder) -> None:
+        while True:
+            with lock:
+                query = next(pending, None)
+            if query is None:
+                return
+            embedder.embed_queries([query])
+
+    threads = [threading.Thread(target=work, args=(embedders[i % len(embedders)],)) for i in range(callers)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(queries) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
+    default_queries = ROOT.parent / "shared/data/scifact-train/queries.jsonl"
+    parser.add_argument("--queries", type=Path, default=default_queries)
+    args = parser.parse_args()
+    queries = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
+    model = "all-MiniLM-L6-v2"
+    for threads in (1, 2):
+        embedder = OnnxEmbedder(model, args.model_cache, threads=threads)
+        embedder.embed_queries(queries[:10])
+        latencies = []
+        for query in queries[20:220]:
+            started = time.perf_counter()
+            embedder.embed_queries([query])
+            latencies.append((time.perf_counter() - started) * 1000)
+        print(f"{threads} thread(s): one query {statistics.median(latencies):.1f} ms (median of 200)")
+        for size in (8, 64):
+            started = time.perf_counter()
+            embedder.embed_queries(queries[:size])
+            print(f"  batch of {size}: {(time.perf_counter() - started) * 1000 / size:.1f} ms per query")
+    wide = OnnxEmbedder(model, args.model_cache, threads=2)
+    narrow = [OnnxEmbedder(model, args.model_cache, threads=1) for _ in range(2)]
+    sample = queries[:400]
+    print(f"2 callers, semsearch's embedder (threads=2): {throughput([wide], 2, sample):.0f} queries/s")
+    print(f"2 callers, 1-thread sessions only: {throughput(narrow, 2, sample):.0f} queries/s")
+    print(f"1 caller, semsearch's embedder (threads=2): {throughput([wide], 1, sample):.0f} queries/s")
+
+
+if __name__ == "__main__":
+    main()
