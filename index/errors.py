@@ -36,3 +36,11 @@ class CorruptIndexError(SemsearchError):
 
 class ReadOnlyIndexError(SemsearchError):
     """A write was asked of an index opened read-only."""
+
+
+class UnsupportedOperationError(SemsearchError):
+    """The operation exists on one index but not on a sharded one; the message says what to use instead."""
+
+
+class ShardUnavailableError(SemsearchError):
+    """A shard of a sharded index did not answer (its replicas are down or restarting): try again later."""

@@ -10,8 +10,6 @@ A data directory holds::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -24,17 +22,25 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index import keyword
-from index.chunking import Chunker, ChunkingOptions
-from index.embedding import Embedder, Vectors
+from index.chunking import Chunker, ChunkingOptions, Tokenizer
+from index.embedding import Embedder
 from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
 from index.filters import FilterLimits, SqlFilter, compile_filter
 from index.keyword import query_terms
 from index.locking import WriterLock
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
+from index.preparation import (
+    ChunkProgress,
+    DocumentPreparer,
+    check_encodable,
+    chunking_parameters,
+    validate_documents,
+)
 from index.ranking import rank
-from index.store import PreparedDocument, Store
+from index.store import ChunkRow, PreparedDocument, Store
 from index.tasks import Task, TaskQueue
 from index.types import (
+    Candidates,
     Document,
     IndexStats,
     SearchRequest,
@@ -49,21 +55,13 @@ from index.vectors import VectorIndex, VectorOptions, build_main, discard_vector
 log = logging.getLogger(__name__)
 
 DB_FILE = "semsearch.db"
-MAX_ID_LENGTH = 512
 # Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
 DEFAULT_CANDIDATES = 100
 # With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
 GROUPING_DEPTH_FACTOR = 3
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0
-# A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
-TITLE_SHARE = 4
-
-# Chunks embedded between two progress reports of a background upsert.
-PROGRESS_SLICE = 256
-
 ProgressCallback = Callable[[int], object]
-ChunkProgress = Callable[[int, int], object]
 
 
 class SearchIndex:
@@ -91,6 +89,7 @@ class SearchIndex:
         self._store = store
         self._vectors = vectors
         self._chunker = chunker
+        self.preparer = DocumentPreparer(embedder, chunker)
         self._write_lock = threading.Lock()
         self._closed = False
         # Row counts for the keyword side's IDF; kept up to date by our own writes (approximate if another
@@ -98,7 +97,6 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self.filter_limits = FilterLimits()
-        self._chunking_fingerprint = json.dumps(_chunking_parameters(chunker), sort_keys=True)
         # Rebuilds of the main vector index run in this thread (or inline when background_merges is off).
         self.background_merges = True
         self._merge_thread: threading.Thread | None = None
@@ -172,47 +170,44 @@ class SearchIndex:
         ``on_embedded`` is called with the number of documents embedded, for progress bars; ``progress``
         with ``(chunks embedded, chunks to embed)`` as embedding goes on.
         """
+        changed = self.changed(documents)
+        results = self.write_prepared(documents, self.preparer.prepare(changed, progress))
+        if on_embedded is not None:
+            on_embedded(len(documents))
+        return results
+
+    def changed(self, documents: Sequence[Document]) -> list[Document]:
+        """Validate ``documents`` (raising :class:`InvalidInputError`) and return those whose stored copy
+        differs (or is missing): the ones an upsert has to chunk and embed."""
         self._check_writable()
-        _validate_documents(documents)
-        hashes = {doc.id: self._content_hash(doc) for doc in documents}
+        validate_documents(documents)
+        hashes = {doc.id: self.preparer.content_hash(doc) for doc in documents}
         stored_hashes = self._store.content_hashes(list(hashes))
-        changed = [doc for doc in documents if stored_hashes.get(doc.id) != hashes[doc.id]]
-        headers = [self._title_header(doc) for doc in changed]
-        reserves = self._embedder.tokenizer.count_tokens([h for h in headers if h])
-        reserved = iter(reserves)
-        chunked = [
-            self._chunker.chunk(doc.text, reserve_tokens=next(reserved) + 1 if header else 0)
-            for doc, header in zip(changed, headers, strict=True)
-        ]
-        for doc, chunks in zip(changed, chunked, strict=True):
-            if not chunks:
-                raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
+        return [doc for doc in documents if stored_hashes.get(doc.id) != hashes[doc.id]]
+
+    def write_prepared(
+        self, documents: Sequence[Document], prepared: Sequence[PreparedDocument]
+    ) -> list[UpsertResult]:
+        """Write the ``prepared`` documents (chunked and embedded by :meth:`preparer`, here or on another
+        machine) in one transaction; a status for each of ``documents``, the ones not prepared counting as
+        unchanged."""
+        self._check_writable()
         statuses: dict[str, tuple[UpsertStatus, int]] = {}
-        if changed:
-            inputs = [
-                _with_header(header, chunk.text)
-                for header, chunks in zip(headers, chunked, strict=True)
-                for chunk in chunks
-            ]
-            embeddings = self._embed_documents(inputs, progress)
-            prepared: list[PreparedDocument] = []
-            row = 0
-            for doc, chunks in zip(changed, chunked, strict=True):
-                vectors = embeddings[row : row + len(chunks)]
-                prepared.append(PreparedDocument(doc, hashes[doc.id], chunks, vectors))
-                row += len(chunks)
+        # Prepared elsewhere or earlier: a document stored meanwhile with the same content stays as it is.
+        stored = self._store.content_hashes([item.document.id for item in prepared])
+        prepared = [item for item in prepared if stored.get(item.document.id) != item.content_hash]
+        if prepared:
             with self._write_lock:
                 result = self._store.write(prepared)
                 self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-                self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+                added = [item.embeddings for item in prepared]
+                self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), np.concatenate(added))
                 self._advance(result.generation)
                 self._documents += sum(result.created)
                 self._chunks += len(result.added_ids) - len(result.removed_ids)
             self._maybe_merge()
             for item, created in zip(prepared, result.created, strict=True):
                 statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
-        if on_embedded is not None:
-            on_embedded(len(documents))
         unchanged = [doc.id for doc in documents if doc.id not in statuses]
         for doc_id, count in self._store.chunk_counts(unchanged).items():
             statuses[doc_id] = ("unchanged", count)
@@ -222,20 +217,8 @@ class SearchIndex:
         """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,
         durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
         self._check_writable()
-        _validate_documents(documents)
+        validate_documents(documents)
         return self.tasks.submit(documents)
-
-    def _embed_documents(self, inputs: list[str], progress: ChunkProgress | None) -> Vectors:
-        if progress is None:
-            return self._embedder.embed_documents(inputs)
-        # Longest first across the whole upload (so each model batch pads little), in slices for progress.
-        order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
-        out = np.zeros((len(inputs), self._embedder.dim), dtype=np.float32)
-        for start in range(0, len(order), PROGRESS_SLICE):
-            rows = order[start : start + PROGRESS_SLICE]
-            out[rows] = self._embedder.embed_documents([inputs[i] for i in rows])
-            progress(min(start + PROGRESS_SLICE, len(order)), len(order))
-        return out
 
     def delete(self, doc_id: str) -> int:
         """Remove a document and its chunks; returns how many chunks went.
@@ -269,26 +252,18 @@ class SearchIndex:
         started = time.perf_counter()
         if not requests:
             return []
-        queries = [self._validate_request(request) for request in requests]
-        filters = [
-            None if r.filter is None else compile_filter(r.filter, self.filter_limits) for r in requests
-        ]
-        dense_rows = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+        for request in requests:
+            validate_request(request, self._embedder.tokenizer)
+            if request.filter is not None:
+                compile_filter(request.filter, self.filter_limits)
         encoding = time.perf_counter()
-        query_vectors = self._embedder.embed_queries([queries[i] for i in dense_rows])
-        vector_of = {i: query_vectors[row : row + 1] for row, i in enumerate(dense_rows)}
+        query_vectors = embed_queries(self._embedder, requests)
         searching = time.perf_counter()
-
-        all_sides: list[list[dict[int, float]]] = []
-        document_sides: list[dict[str, float] | None] = []
-        for i, request in enumerate(requests):
-            sides, document_side = self._candidates(request, queries[i], vector_of.get(i), filters[i])
-            all_sides.append(sides)
-            document_sides.append(document_side)
+        found = self.candidates(requests, query_vectors)
         ranking = time.perf_counter()
         ranked = [
-            rank(request, sides, self._store, document_side)
-            for request, sides, document_side in zip(requests, all_sides, document_sides, strict=True)
+            rank(request, c.sides, self._store, c.documents)
+            for request, c in zip(requests, found, strict=True)
         ]
         done = time.perf_counter()
         timings = SearchTimings(
@@ -299,16 +274,42 @@ class SearchIndex:
         took_ms = (done - started) * 1000
         return [SearchResult(hits=hits, took_ms=took_ms, timings=timings) for hits in ranked]
 
+    def candidates(
+        self, requests: Sequence[SearchRequest], query_vectors: Sequence[NDArray[np.float32] | None]
+    ) -> list[Candidates]:
+        """The first half of a search, for requests already validated (:func:`validate_request`) and their
+        queries embedded (``None`` for keyword-only requests): each side's best chunks with their scores.
+        A shard of a sharded index answers this; the router merges the shards' candidates and ranks them.
+        A read-only index first catches up with its writer's commits (:meth:`refresh`)."""
+        self.refresh()
+        found = []
+        for request, vector in zip(requests, query_vectors, strict=True):
+            allowed = None if request.filter is None else compile_filter(request.filter, self.filter_limits)
+            found.append(self._candidates(request, request.query.strip(), vector, allowed))
+        return found
+
+    # The rows ranking reads (the ChunkLookup protocol of index.ranking), for a router that ranks a shard's
+    # candidates itself.
+
+    def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
+        return self._store.rows(chunk_ids)
+
+    def documents(self, chunk_ids: Sequence[int]) -> dict[int, tuple[str, int]]:
+        return self._store.chunk_documents(chunk_ids)
+
+    def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, int]:
+        return self._store.first_chunks(doc_ids)
+
     def _candidates(
         self,
         request: SearchRequest,
         query: str,
         query_vector: NDArray[np.float32] | None,
         allowed: SqlFilter | None,
-    ) -> tuple[list[dict[int, float]], dict[str, float] | None]:
+    ) -> Candidates:
         """Each side's candidate chunks ``{chunk_id: score}`` (dense first), and, when grouping by document,
         the keyword side's whole-document scores."""
-        depth = self._depth(request)
+        depth = candidate_depth(request)
         sides: list[dict[int, float]] = []
         if query_vector is not None:
             allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
@@ -317,19 +318,19 @@ class SearchIndex:
             )
             sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
         if request.mode == "dense":
-            return sides, None
+            return Candidates(sides)
         terms = query_terms(query)
         weight = self.keyword_title_weight
         found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
         scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
         sides.append({chunk: score / scale for chunk, score in found})
         if request.group_by != "document":
-            return sides, None
+            return Candidates(sides)
         found_documents = self._store.keyword_search_documents(
             terms, depth, title_weight=weight, allowed=allowed
         )
         scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
-        return sides, {doc: score / scale for doc, score in found_documents}
+        return Candidates(sides, {doc: score / scale for doc, score in found_documents})
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
@@ -353,13 +354,6 @@ class SearchIndex:
         if request.mode != "hybrid" or request.fusion != "blend" or not terms:
             return 1.0
         return self._store.keyword_score_scale(table, terms, max(rows, 1)) or 1.0
-
-    @staticmethod
-    def _depth(request: SearchRequest) -> int:
-        """How many candidates each side fetches: enough for the page, and for grouping by document."""
-        wanted = request.k + request.offset
-        depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
-        return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
     def stats(self) -> IndexStats:
         documents, chunks = self._store.counts()
@@ -388,6 +382,29 @@ class SearchIndex:
     @property
     def max_query_tokens(self) -> int:
         return self._embedder.tokenizer.max_tokens
+
+    def refresh(self) -> bool:
+        """Catch a read-only index up with the commits its directory's writer made since it last looked: the
+        vectors of added chunks go in, those of removed ones out. Cheap when nothing changed (one read of the
+        store's generation), so a replica calls it before every search: what the writer acknowledged is
+        visible to the next search. Whether anything changed; always False for the writer itself."""
+        if not self.read_only or self._closed:
+            return False
+        generation = self._store.generation()
+        if generation == self._generation:
+            return False
+        with self._write_lock:
+            if generation == self._generation:
+                return False
+            # The generation is read before the ids: a commit landing in between is caught up with now
+            # and again, harmlessly, next time.
+            generation = self._store.generation()
+            gone, missing = _catch_up(self._vectors, self._store, self._embedder.dim)
+            self._generation = generation
+            self._documents, self._chunks = self._store.counts()
+        log.debug("caught up with generation %d: %d vectors out, %d in", generation, gone, missing)
+        self._maybe_merge()
+        return True
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -497,16 +514,6 @@ class SearchIndex:
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _title_header(self, doc: Document) -> str:
-        """The title to embed in front of each chunk of ``doc``, or "" for none (no title, option off, or a
-        title so long it would crowd out the chunk)."""
-        title = (doc.title or "").strip()
-        if not title or not self._chunker.options.title_context:
-            return ""
-        if self._embedder.tokenizer.count_tokens([title])[0] > self._chunker.max_tokens // TITLE_SHARE:
-            return ""
-        return title
-
     def _check_writable(self) -> None:
         if self.read_only:
             raise ReadOnlyIndexError(
@@ -521,30 +528,42 @@ class SearchIndex:
         elif self._generation is not None:
             self._generation = generation
 
-    def _content_hash(self, doc: Document) -> str:
-        payload = json.dumps(
-            [doc.title, doc.text, doc.metadata, self._chunking_fingerprint],
-            ensure_ascii=False,
-            sort_keys=True,
-        )
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
-    def _validate_request(self, request: SearchRequest) -> str:
-        query = request.query.strip()
-        if not query:
-            raise InvalidInputError("the query is empty: send some text to search for")
-        _check_encodable("the query", query)
-        if request.k < 1:
-            raise InvalidInputError(f"k must be at least 1, got {request.k}")
-        if request.offset < 0:
-            raise InvalidInputError(f"offset must not be negative, got {request.offset}")
-        tokens = self._embedder.tokenizer.count_tokens([query])[0]
-        if tokens > self.max_query_tokens:
-            raise InvalidInputError(
-                f"the query is {tokens} tokens long; the model reads at most {self.max_query_tokens}. "
-                "Shorten it (the model would otherwise silently ignore the rest)."
-            )
-        return query
+def validate_request(request: SearchRequest, tokenizer: Tokenizer) -> None:
+    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text that the
+    model reads whole, ``k`` of at least 1 and an offset of at least 0.
+    (Filters are checked when compiled.)"""
+    query = request.query.strip()
+    if not query:
+        raise InvalidInputError("the query is empty: send some text to search for")
+    check_encodable("the query", query)
+    if request.k < 1:
+        raise InvalidInputError(f"k must be at least 1, got {request.k}")
+    if request.offset < 0:
+        raise InvalidInputError(f"offset must not be negative, got {request.offset}")
+    tokens = tokenizer.count_tokens([query])[0]
+    if tokens > tokenizer.max_tokens:
+        raise InvalidInputError(
+            f"the query is {tokens} tokens long; the model reads at most {tokenizer.max_tokens}. "
+            "Shorten it (the model would otherwise silently ignore the rest)."
+        )
+
+
+def embed_queries(embedder: Embedder, requests: Sequence[SearchRequest]) -> list[NDArray[np.float32] | None]:
+    """Each request's query embedding (a 1-row matrix), in one model call; ``None`` for keyword-only ones."""
+    dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+    vectors = embedder.embed_queries([requests[i].query.strip() for i in dense])
+    out: list[NDArray[np.float32] | None] = [None] * len(requests)
+    for row, i in enumerate(dense):
+        out[i] = vectors[row : row + 1]
+    return out
+
+
+def candidate_depth(request: SearchRequest) -> int:
+    """How many candidates each side fetches: enough for the page, and for grouping by document."""
+    wanted = request.k + request.offset
+    depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
+    return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
 
 def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:
@@ -568,53 +587,6 @@ def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = Fal
         store.close()
 
 
-def _with_header(header: str, text: str) -> str:
-    """The text the model embeds for a chunk: the title in front, unless the chunk already starts with it."""
-    if not header or text.lstrip("# ").startswith(header):
-        return text
-    return f"{header}\n\n{text}"
-
-
-def _chunking_parameters(chunker: Chunker) -> dict[str, int]:
-    return {
-        "max_tokens": chunker.max_tokens,
-        "overlap_tokens": chunker.options.overlap_tokens,
-        "min_tokens": chunker.options.min_tokens,
-        "title_context": int(chunker.options.title_context),
-    }
-
-
-def _validate_documents(documents: Sequence[Document]) -> None:
-    seen: set[str] = set()
-    for position, doc in enumerate(documents):
-        where = f"document {position} (id {doc.id!r})"
-        if not doc.id or not doc.id.strip():
-            raise InvalidInputError(f"document {position} has an empty id")
-        if len(doc.id) > MAX_ID_LENGTH:
-            raise InvalidInputError(f"{where}: the id is longer than {MAX_ID_LENGTH} characters")
-        if doc.id in seen:
-            raise InvalidInputError(f"{where}: the id appears twice in one request")
-        seen.add(doc.id)
-        if not doc.text.strip():
-            raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
-        try:
-            encoded = json.dumps([doc.title, doc.metadata], allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(f"{where}: metadata must be plain JSON ({error})") from error
-        _check_encodable(f"{where}: the title or metadata", encoded)
-        _check_encodable(f"{where}: the text", doc.text)
-        _check_encodable(f"{where}: the id", doc.id)
-
-
-def _check_encodable(what: str, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInputError(
-            f"{what} is not valid UTF-8 text (unpaired surrogate at position {error.start})"
-        ) from error
-
-
 def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, chunker: Chunker) -> None:
     stored = store.get_meta("manifest")
     if stored is not None:
@@ -622,7 +594,7 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
         manifest.check_compatible(embedder.model_id, embedder.dim, data_dir)
         if not (data_dir / MANIFEST_FILE).exists() and not store.read_only:
             write_manifest_file(data_dir, manifest)
-        wanted = _chunking_parameters(chunker)
+        wanted = chunking_parameters(chunker)
         if manifest.chunking != wanted:
             log.warning(
                 "chunking parameters changed from %s to %s: documents indexed from now on use the new ones",
@@ -636,7 +608,7 @@ def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, c
         model_id=embedder.model_id,
         dimension=embedder.dim,
         index_type="faiss",
-        chunking=_chunking_parameters(chunker),
+        chunking=chunking_parameters(chunker),
     )
     store.set_meta("manifest", manifest.to_json())
     write_manifest_file(data_dir, manifest)
@@ -655,18 +627,14 @@ def _load_vectors(
         return loaded.index
     if loaded is not None:
         vectors = loaded.index
-        held, stored = vectors.ids(), store.chunk_id_array()
-        gone = np.setdiff1d(held, stored, assume_unique=True)
-        missing = np.setdiff1d(stored, held, assume_unique=True)
-        vectors.remove(gone)
-        vectors.add(*store.embeddings_of(missing.tolist(), dim))
+        gone, missing = _catch_up(vectors, store, dim)
         log.warning(
             "the saved vector index was behind the store (generation %d, store %d): removed %d vectors and "
             "added %d from the store in %.1f s",
             loaded.generation,
             generation,
-            len(gone),
-            len(missing),
+            gone,
+            missing,
             time.perf_counter() - started,
         )
     else:
@@ -682,6 +650,17 @@ def _load_vectors(
     if save:
         vectors.save(data_dir, generation)
     return vectors
+
+
+def _catch_up(vectors: VectorIndex, store: Store, dim: int) -> tuple[int, int]:
+    """Make ``vectors`` hold exactly the store's chunks (ids are never reused, so a set difference finds
+    every change); how many vectors went and came."""
+    held, stored = vectors.ids(), store.chunk_id_array()
+    gone = np.setdiff1d(held, stored, assume_unique=True)
+    missing = np.setdiff1d(stored, held, assume_unique=True)
+    vectors.remove(gone)
+    vectors.add(*store.embeddings_of(missing.tolist(), dim))
+    return len(gone), len(missing)
 
 
 class _ClosedError(Exception):

@@ -131,6 +131,16 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidates:
+    """The first half of one search: each side's best chunks ``{chunk_id: score}`` (dense first, then
+    keyword), and with ``group_by="document"`` the keyword side's whole-document scores
+    ``{doc_id: score}``."""
+
+    sides: list[dict[int, float]]
+    documents: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SearchTimings:
     """Where a search's time went: embedding the query, finding candidates (FAISS and FTS5), ranking them
     (fusion, reading the hits, highlights). The rest of ``took_ms`` is validation and filter compiling."""

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from index import SearchIndex
 from index.embedding import resolve_model
 from index.search_index import check_data_dir
 from service import runtime
@@ -24,7 +23,7 @@ from service.limits import BodySizeLimit
 from service.observability import Metrics, ObservabilityMiddleware
 from service.routes import admin, documents, health, page, search
 from service.settings import Settings
-from service.state import AppState
+from service.state import AppState, ServedIndex
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +37,7 @@ is loading.
 """
 
 
-def create_app(settings: Settings | None = None, *, index: SearchIndex | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, index: ServedIndex | None = None) -> FastAPI:
     """A new application. With ``index`` the app serves that index (the caller closes it). Otherwise, at
     start-up, it checks the data directory against the configured model (a mismatch or an unreadable
     database stops the start), then loads the model and the index in the background: ``/healthz`` answers

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
+from index.preparation import DEFAULT_GROUP_SIZE
 from index.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
@@ -28,6 +31,8 @@ EXAMPLES = """Examples:
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
   semsearch restore /backups/today                  # put it back (service stopped)
   semsearch eval ../shared/data/scifact-train --split train   # nDCG@10, Recall@100, MRR@10
+  semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local   # embed on Ray, 2 shards
+  semsearch serve-ray /data/sharded --replicas 2    # replicated, sharded serving on Ray Serve
 """
 
 app = typer.Typer(
@@ -41,6 +46,8 @@ app = typer.Typer(
 )
 
 _SEARCH_DEFAULTS = SearchRequest("")
+
+T = TypeVar("T")
 
 # SIGTERM to exit: in-flight requests get this long, the index's close (background work, save) the rest of
 # the 10 s an orchestrator usually allows.
@@ -148,15 +155,33 @@ def index_files(
         bool,
         typer.Option("--strict", help="If any file cannot be indexed, index nothing (default: skip it)."),
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = 64,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = DEFAULT_GROUP_SIZE,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Write a sharded data directory of this many shards (a document goes by a hash of its id).",
+            show_default=False,
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Embed on a Ray cluster: 'local' starts one on this machine, 'auto' joins the running one, "
+            "or give its address. Needs semsearch[ray].",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Encoder workers on Ray (one model each).")] = 2,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
-    indexed (empty, binary, not UTF-8, too large, malformed) are reported one by one and skipped. Prints a
-    JSON summary."""
-    from tqdm import tqdm
+    indexed (empty, binary, not UTF-8, too large, malformed) are reported one by one and skipped. With
+    --ray, the chunking and embedding run on Ray workers and give the same index, bit for bit; with
+    --shards, the data directory becomes N shard directories for `semsearch serve-ray`."""
 
     settings = _settings(data_dir=data_dir, model=model)
     try:
@@ -180,27 +205,11 @@ def index_files(
         _fail("no documents to index: give .txt, .md, .html or .jsonl files, or folders holding them")
 
     started = time.perf_counter()
-    results: list[UpsertResult] = []
-    with (
-        _open(settings) as search_index,
-        tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar,
-    ):
-        batch: dict[str, Document] = {}
-
-        def flush() -> None:
-            results.extend(search_index.upsert(list(batch.values()), on_embedded=bar.update))
-            batch.clear()
-
-        try:
-            for source in good:
-                for doc in read_documents(source):
-                    if doc.id in batch or len(batch) >= batch_size:
-                        flush()
-                    batch[doc.id] = doc
-            if batch:
-                flush()
-        except SemsearchError as error:
-            _fail(f"{error} ({len(results)} documents were indexed before this)", code=1)
+    documents = (doc for source in good for doc in read_documents(source))
+    if ray is not None:
+        results = _index_on_ray(settings, documents, total, ray, workers, shards, batch_size, progress)
+    else:
+        results = _index_here(settings, documents, total, shards, batch_size, progress)
     counts = {
         status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")
     }
@@ -216,6 +225,164 @@ def index_files(
         _echo_json(summary)
         return
     _fields(f"Indexed into {settings.data_dir}", {k: v for k, v in summary.items() if k != "skipped"})
+
+
+def _index_here(
+    settings: Settings,
+    documents: Iterable[Document],
+    total: int,
+    shards: int | None,
+    size: int,
+    progress: bool,
+) -> list[UpsertResult]:
+    from tqdm import tqdm
+
+    from index.preparation import batches
+    from index.sharding import create_layout, sharded_batches
+    from service.runtime import load_model
+
+    results: list[UpsertResult] = []
+    if shards is None:
+        cut: Iterable[tuple[int, list[Document]]] = ((0, group) for group in batches(documents, size))
+        dirs = [settings.data_dir]
+    else:
+        cut = sharded_batches(documents, size, shards)
+        dirs = _or_fail(lambda: create_layout(settings.data_dir, shards))
+    embedder = _or_fail(lambda: load_model(settings))
+    indexes: list[SearchIndex] = []
+    try:
+        for directory in dirs:
+            open_shard = partial(SearchIndex.open, directory, embedder, chunking=settings.chunking())
+            indexes.append(_or_fail(partial(open_shard, vectors=settings.vectors())))
+        with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
+            try:
+                for shard, group in cut:
+                    results.extend(indexes[shard].upsert(group, on_embedded=bar.update))
+            except SemsearchError as error:
+                _fail(f"{error} ({len(results)} documents were indexed before this)", code=1)
+    finally:
+        for index in indexes:
+            index.close()
+        embedder.close()
+    return results
+
+
+def _index_on_ray(
+    settings: Settings,
+    documents: Iterable[Document],
+    total: int,
+    address: str,
+    workers: int,
+    shards: int | None,
+    size: int,
+    progress: bool,
+) -> list[UpsertResult]:
+    from tqdm import tqdm
+
+    from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+
+    _require_ray()
+    spec = EmbedderSpec(
+        settings.model,
+        settings.embed_backend,
+        settings.resolved_model_cache_dir(),
+        settings.embed_batch_size,
+        # One worker per CPU Ray gives it: each encoder runs on one thread, unless told otherwise.
+        settings.encode_threads or 1,
+    )
+    options = RayIngestOptions(None if address == "local" else address, workers, 1.0, size)
+    with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
+        try:
+            return ray_index(
+                documents,
+                settings.data_dir,
+                spec,
+                options,
+                shards=shards,
+                chunking=settings.chunking(),
+                vectors=settings.vectors(),
+                on_written=bar.update,
+            )
+        except SemsearchError as error:
+            _fail(str(error), code=1)
+
+
+def _require_ray() -> None:
+    try:
+        import ray
+        import ray.data
+        import ray.serve  # noqa: F401
+    except ImportError:
+        _fail("this needs Ray, an optional extra: pip install 'semsearch[ray]'")
+
+
+def _or_fail(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except SemsearchError as error:
+        _fail(str(error))
+
+
+@app.command("serve-ray")
+def serve_ray(
+    data_dir: Annotated[Path, typer.Argument(help="A sharded data directory (made by `index --shards`).")],
+    shards: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Create the sharded data directory with this many shards if it is new.",
+            show_default=False,
+        ),
+    ] = None,
+    replicas: Annotated[int, typer.Option(min=1, help="Read replicas per shard.")] = 1,
+    routers: Annotated[int, typer.Option(min=1, help="Router replicas (the HTTP entry points).")] = 1,
+    ray: Annotated[
+        str,
+        typer.Option("--ray", help="'local' starts Ray on this machine, 'auto' joins the running cluster."),
+    ] = "local",
+    host: Annotated[str, typer.Option(help="Address Ray Serve listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    shard_resource: Annotated[
+        str | None,
+        typer.Option(
+            help="Pin shard i to nodes offering the custom Ray resource '<this>-<i>' (where its files are).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Model = None,
+) -> None:
+    """Serve a sharded data directory on Ray Serve: every shard with its read replicas and one writer, behind
+    routers that answer the same HTTP API as `semsearch serve`. Stops on Ctrl-C (see docs/scaling.md)."""
+    _require_ray()
+    import ray as ray_module
+    from ray import serve
+
+    from index.sharding import is_sharded
+    from service.observability import configure_logging
+    from service.ray_serve import build_application, prepare_shards
+
+    settings = _settings(data_dir=data_dir, model=model)
+    configure_logging(settings.log_level, settings.log_json)
+    if shards is not None:
+        _or_fail(lambda: prepare_shards(settings, shards))
+    elif not is_sharded(data_dir):
+        _fail(
+            f"{data_dir} is not a sharded data directory: make one with `semsearch index --shards N` "
+            "or pass --shards"
+        )
+    if ray == "local":
+        ray_module.init(address="local", include_dashboard=False)
+    else:
+        ray_module.init(address=ray)
+    serve.start(http_options={"host": host, "port": port})
+
+    def resource(shard: int) -> dict[str, float]:
+        return {f"{shard_resource}-{shard}": 0.01}
+
+    application = build_application(
+        settings, replicas=replicas, routers=routers, shard_resource=resource if shard_resource else None
+    )
+    serve.run(application, name="semsearch", route_prefix="/", blocking=True)
 
 
 @app.command()

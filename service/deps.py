@@ -6,11 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from index import SearchIndex
 from service.errors import LimitExceededError, NotReadyError
 from service.observability import Metrics
 from service.settings import Settings
-from service.state import AppState
+from service.state import AppState, ServedIndex
 
 
 def get_state(request: Request) -> AppState:
@@ -28,7 +27,7 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def get_index(state: Annotated[AppState, Depends(get_state)]) -> SearchIndex:
+def get_index(state: Annotated[AppState, Depends(get_state)]) -> ServedIndex:
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
     return state.index
@@ -36,7 +35,7 @@ def get_index(state: Annotated[AppState, Depends(get_state)]) -> SearchIndex:
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-IndexDep = Annotated[SearchIndex, Depends(get_index)]
+IndexDep = Annotated[ServedIndex, Depends(get_index)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 

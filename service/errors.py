@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from index import DocumentNotFoundError, InvalidInputError, SemsearchError
-from index.errors import ReadOnlyIndexError
+from index.errors import ReadOnlyIndexError, ShardUnavailableError, UnsupportedOperationError
 from index.tasks import TaskNotFoundError
 
 
@@ -71,11 +71,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(error)}, status_code=404)
 
     @app.exception_handler(ReadOnlyIndexError)
-    async def read_only(request: Request, error: ReadOnlyIndexError) -> JSONResponse:
+    @app.exception_handler(UnsupportedOperationError)
+    async def read_only(request: Request, error: SemsearchError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=409)
 
     @app.exception_handler(NotReadyError)
-    async def not_ready(request: Request, error: NotReadyError) -> JSONResponse:
+    @app.exception_handler(ShardUnavailableError)
+    async def not_ready(request: Request, error: Exception) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=503, headers={"Retry-After": "5"})

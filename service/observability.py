@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from index import SearchIndex
     from index.types import SearchTimings
+    from service.state import ServedIndex
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -67,10 +67,10 @@ class Metrics:
         Info("semsearch_build", "Version, model and encoder.", registry=r).info(
             {"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]}
         )
-        self._index: Callable[[], SearchIndex | None] = lambda: None
+        self._index: Callable[[], ServedIndex | None] = lambda: None
         r.register(_IndexCollector(lambda: self._index()))
 
-    def watch(self, index: Callable[[], SearchIndex | None]) -> None:
+    def watch(self, index: Callable[[], ServedIndex | None]) -> None:
         """Report the size of whatever index ``index`` returns at scrape time."""
         self._index = index
 
@@ -81,7 +81,7 @@ class Metrics:
 
 
 class _IndexCollector(Collector):
-    def __init__(self, index: Callable[[], SearchIndex | None]) -> None:
+    def __init__(self, index: Callable[[], ServedIndex | None]) -> None:
         self._index = index
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

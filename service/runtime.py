@@ -19,8 +19,8 @@ DEMO_CORPUS = Path(__file__).parent / "demo_corpus"
 DEMO_PREFIX = "demo/"
 
 
-def open_index(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> SearchIndex:
-    """Load the configured model and open (or create) the index in the data directory."""
+def load_model(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> BatchingEmbedder:
+    """The configured model, its queries micro-batched and cached as the settings say."""
     model = load_embedder(
         settings.model,
         backend=settings.embed_backend,
@@ -28,13 +28,18 @@ def open_index(settings: Settings, on_query_batch: Callable[[int], object] | Non
         batch_size=settings.embed_batch_size,
         threads=settings.encode_threads,
     )
-    embedder = BatchingEmbedder(
+    return BatchingEmbedder(
         model,
         max_batch=settings.query_batch_size,
         max_wait_ms=settings.query_batch_wait_ms,
         cache_size=settings.query_cache_size,
         on_batch=on_query_batch,
     )
+
+
+def open_index(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> SearchIndex:
+    """Load the configured model and open (or create) the index in the data directory."""
+    embedder = load_model(settings, on_query_batch)
     index = SearchIndex.open(
         settings.data_dir,
         embedder,

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.search_index import MAX_ID_LENGTH
+from index.preparation import MAX_ID_LENGTH
 from index.types import Fusion, GroupBy, SearchMode, SearchRequest
 
 _ARTICLE = (
@@ -358,11 +358,23 @@ class HealthOut(BaseModel):
     status: str
 
 
+class ShardOut(BaseModel):
+    shard: int
+    ready: bool
+    reader: bool = Field(description="Whether the shard's read replicas answer.")
+    writer: bool | None = Field(description="Whether the shard's writer answers (null: no writers).")
+    documents: int | None
+    detail: str | None = None
+
+
 class ReadyOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ready", "detail": None}]})
 
     status: Literal["ready", "loading", "failed"]
     detail: str | None = None
+    shards: list[ShardOut] | None = Field(
+        None, description="Sharded service only (Ray Serve): each shard's readiness; ready needs every shard."
+    )
 
 
 class ErrorOut(BaseModel):

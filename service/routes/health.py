@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import dataclasses
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from index import to_dict
+from index.sharding import ShardedIndex
 from service.deps import IndexDep, StateDep
-from service.schemas import ErrorOut, HealthOut, ReadyOut, StatsOut
+from service.schemas import ErrorOut, HealthOut, ReadyOut, ShardOut, StatsOut
 from service.security import AUTH_RESPONSES, require_read
 
 router = APIRouter(tags=["operations"])
@@ -24,9 +27,18 @@ def healthz() -> HealthOut:
     responses={503: {"model": ReadyOut, "description": "Still loading, or failed to load."}},
 )
 def readyz(state: StateDep) -> JSONResponse:
-    """200 once the model and the index are loaded (and, on a new data directory, the demo corpus indexed)."""
+    """200 once the model and the index are loaded (and, on a new data directory, the demo corpus indexed).
+    A sharded service (Ray Serve) is ready only while every shard's replicas and writer answer."""
     body = ReadyOut(status=state.status, detail=state.detail)
-    return JSONResponse(body.model_dump(), status_code=200 if state.status == "ready" else 503)
+    if state.status == "ready" and isinstance(state.index, ShardedIndex):
+        shards = state.index.health()
+        body.shards = [ShardOut(ready=s.ready, **dataclasses.asdict(s)) for s in shards]
+        if not all(s.ready for s in shards):
+            body.status, body.detail = (
+                "loading",
+                "shard(s) not answering: " + ", ".join(str(s.shard) for s in shards if not s.ready),
+            )
+    return JSONResponse(body.model_dump(), status_code=200 if body.status == "ready" else 503)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from index import InvalidInputError, SearchIndex, SearchRequest, SearchResult, to_dict
+from index import InvalidInputError, SearchRequest, SearchResult, to_dict
 from index.types import Fusion, GroupBy, SearchMode
 from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
 from service.observability import Metrics
@@ -22,6 +22,7 @@ from service.schemas import (
 )
 from service.security import AUTH_RESPONSES, require_read
 from service.settings import Settings
+from service.state import ServedIndex
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read)], responses=AUTH_RESPONSES)
 
@@ -67,7 +68,7 @@ def _response(result: SearchResult) -> SearchResponse:
     )
 
 
-def _search(index: SearchIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> SearchResponse:
+def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> SearchResponse:
     result = index.search_batch([_check(body, settings)])[0]
     metrics.observe_search(result.timings)
     return _response(result)

@@ -9,7 +9,8 @@ import pytest
 
 from index import Document, InvalidInputError, SearchIndex
 from index.embedding import Vectors
-from index.search_index import DB_FILE, PROGRESS_SLICE
+from index.preparation import PROGRESS_SLICE
+from index.search_index import DB_FILE
 from index.tasks import TaskNotFoundError, TaskQueue
 from index.types import UpsertResult
 from tests.fakes import FakeEmbedder

@@ -1,0 +1,162 @@
+"""The CPU-heavy half of a write: documents in, chunks and their embeddings out, with no database involved.
+
+:class:`SearchIndex` calls it for every upsert, and a distributed ingest (:mod:`index.ray_ingest`) calls the
+very same code on its workers, so both paths produce the same chunks and the same embeddings, bit for bit.
+Validation of the documents themselves (ids, text, metadata) lives here too, for the same reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from index.chunking import Chunker
+from index.embedding import Embedder, Vectors
+from index.errors import InvalidInputError
+from index.store import PreparedDocument
+from index.types import Document
+
+MAX_ID_LENGTH = 512
+# A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
+TITLE_SHARE = 4
+# Chunks embedded between two progress reports of a background upsert.
+PROGRESS_SLICE = 256
+
+# Documents per group (and per transaction) when a stream of documents is indexed.
+DEFAULT_GROUP_SIZE = 64
+
+ChunkProgress = Callable[[int, int], object]
+
+
+class DocumentPreparer:
+    """Chunks documents and embeds their chunks (title in front) with one chunker and one embedder."""
+
+    def __init__(self, embedder: Embedder, chunker: Chunker) -> None:
+        self.embedder = embedder
+        self.chunker = chunker
+        self.chunking_fingerprint = json.dumps(chunking_parameters(chunker), sort_keys=True)
+
+    def content_hash(self, doc: Document) -> str:
+        """What decides whether a stored document must be embedded again: its content and the chunking."""
+        payload = json.dumps(
+            [doc.title, doc.text, doc.metadata, self.chunking_fingerprint], ensure_ascii=False, sort_keys=True
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def prepare(
+        self, documents: Sequence[Document], progress: ChunkProgress | None = None
+    ) -> list[PreparedDocument]:
+        """Each document's chunks and embeddings. Raises :class:`InvalidInputError` for a document with
+        nothing to search. ``progress`` is called with ``(chunks embedded, chunks to embed)`` and, when
+        given, embedding runs longest-first across all documents in slices of :data:`PROGRESS_SLICE`."""
+        headers = [self._title_header(doc) for doc in documents]
+        reserves = iter(self.embedder.tokenizer.count_tokens([h for h in headers if h]))
+        chunked = [
+            self.chunker.chunk(doc.text, reserve_tokens=next(reserves) + 1 if header else 0)
+            for doc, header in zip(documents, headers, strict=True)
+        ]
+        for doc, chunks in zip(documents, chunked, strict=True):
+            if not chunks:
+                raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
+        if not documents:
+            return []
+        inputs = [
+            with_header(header, chunk.text)
+            for header, chunks in zip(headers, chunked, strict=True)
+            for chunk in chunks
+        ]
+        embeddings = self._embed(inputs, progress)
+        prepared: list[PreparedDocument] = []
+        row = 0
+        for doc, chunks in zip(documents, chunked, strict=True):
+            vectors = embeddings[row : row + len(chunks)]
+            prepared.append(PreparedDocument(doc, self.content_hash(doc), chunks, vectors))
+            row += len(chunks)
+        return prepared
+
+    def _embed(self, inputs: list[str], progress: ChunkProgress | None) -> Vectors:
+        if progress is None:
+            return self.embedder.embed_documents(inputs)
+        # Longest first across the whole upload (so each model batch pads little), in slices for progress.
+        order = sorted(range(len(inputs)), key=lambda i: -len(inputs[i]))
+        out = np.zeros((len(inputs), self.embedder.dim), dtype=np.float32)
+        for start in range(0, len(order), PROGRESS_SLICE):
+            rows = order[start : start + PROGRESS_SLICE]
+            out[rows] = self.embedder.embed_documents([inputs[i] for i in rows])
+            progress(min(start + PROGRESS_SLICE, len(order)), len(order))
+        return out
+
+    def _title_header(self, doc: Document) -> str:
+        """The title to embed in front of each chunk of ``doc``, or "" for none (no title, option off, or a
+        title so long it would crowd out the chunk)."""
+        title = (doc.title or "").strip()
+        if not title or not self.chunker.options.title_context:
+            return ""
+        if self.embedder.tokenizer.count_tokens([title])[0] > self.chunker.max_tokens // TITLE_SHARE:
+            return ""
+        return title
+
+
+def with_header(header: str, text: str) -> str:
+    """The text the model embeds for a chunk: the title in front, unless the chunk already starts with it."""
+    if not header or text.lstrip("# ").startswith(header):
+        return text
+    return f"{header}\n\n{text}"
+
+
+def chunking_parameters(chunker: Chunker) -> dict[str, int]:
+    return {
+        "max_tokens": chunker.max_tokens,
+        "overlap_tokens": chunker.options.overlap_tokens,
+        "min_tokens": chunker.options.min_tokens,
+        "title_context": int(chunker.options.title_context),
+    }
+
+
+def validate_documents(documents: Sequence[Document]) -> None:
+    """Raise :class:`InvalidInputError` unless every document can be stored: a non-empty id of at most
+    :data:`MAX_ID_LENGTH` characters, unique in the batch, some text, plain-JSON metadata, valid UTF-8."""
+    seen: set[str] = set()
+    for position, doc in enumerate(documents):
+        where = f"document {position} (id {doc.id!r})"
+        if not doc.id or not doc.id.strip():
+            raise InvalidInputError(f"document {position} has an empty id")
+        if len(doc.id) > MAX_ID_LENGTH:
+            raise InvalidInputError(f"{where}: the id is longer than {MAX_ID_LENGTH} characters")
+        if doc.id in seen:
+            raise InvalidInputError(f"{where}: the id appears twice in one request")
+        seen.add(doc.id)
+        if not doc.text.strip():
+            raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
+        try:
+            encoded = json.dumps([doc.title, doc.metadata], allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as error:
+            raise InvalidInputError(f"{where}: metadata must be plain JSON ({error})") from error
+        check_encodable(f"{where}: the title or metadata", encoded)
+        check_encodable(f"{where}: the text", doc.text)
+        check_encodable(f"{where}: the id", doc.id)
+
+
+def check_encodable(what: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(
+            f"{what} is not valid UTF-8 text (unpaired surrogate at position {error.start})"
+        ) from error
+
+
+def batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    """``documents`` in groups of at most ``size``, a group ending early where an id comes again (so a
+    later version of a document is written after the earlier one, never in the same transaction)."""
+    group: dict[str, Document] = {}
+    for doc in documents:
+        if doc.id in group or len(group) >= size:
+            yield list(group.values())
+            group = {}
+        group[doc.id] = doc
+    if group:
+        yield list(group.values())

@@ -1,0 +1,266 @@
+"""Ray, for real, on this machine: a local Ray with 2 CPUs, the real model, real HTTP through Ray Serve.
+
+- Distributed ingest (Ray Data, 2 encoder workers) writes the same index as the single-machine path: the
+  same documents, chunks, chunk ids and embeddings, byte for byte, unsharded and into 2 shards.
+- The sharded service (2 shards, Ray Serve) returns the same dense top-k as one unsharded index of the same
+  documents, routes writes to the owning shard, and shows each acknowledged write to the next search.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from index import Document, SearchIndex
+from index.preparation import batches
+from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+from index.search_index import DB_FILE
+from index.sharding import read_layout, shard_of, sharded_batches
+from index.sources import discover, read_documents
+from service.runtime import DEMO_CORPUS
+from service.settings import Settings
+
+ray = pytest.importorskip("ray")  # the extra is installed by `make` and in CI, so this always runs there
+
+SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "data" / "scifact-train" / "corpus.jsonl"
+GROUP = 16
+QUERIES = [
+    "how do vaccines train the immune system",
+    "gene expression in cancer cells",
+    "what does the chunk size setting change?",
+    "side effects of a drug in elderly patients",
+    "bacteria resistant to antibiotics",
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
+    """The demo corpus and 150 SciFact abstracts, read from files the way `semsearch index` reads them."""
+    folder = tmp_path_factory.mktemp("corpus")
+    with (
+        SCIFACT.open(encoding="utf-8") as source,
+        (folder / "scifact.jsonl").open("w", encoding="utf-8") as out,
+    ):
+        for _, line in zip(range(150), source, strict=False):
+            out.write(line)
+    return [doc for source in discover([DEMO_CORPUS, folder]) for doc in read_documents(source)]
+
+
+@pytest.fixture(scope="module")
+def spec(model_cache: Path) -> EmbedderSpec:
+    return EmbedderSpec("all-MiniLM-L6-v2", "onnx", model_cache, 32, 1)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"HF_HUB_OFFLINE": "1"}},
+    )
+    yield
+    from ray import serve
+
+    serve.shutdown()  # type: ignore[no-untyped-call]
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def built(
+    corpus: list[Document], spec: EmbedderSpec, ray_cluster: None, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
+    """The corpus indexed four ways: here and on Ray, unsharded and into 2 shards."""
+    root = tmp_path_factory.mktemp("built")
+    embedder = spec.load()
+    with SearchIndex.open(root / "here", embedder) as index:
+        for group in batches(corpus, GROUP):
+            index.upsert(group)
+    from index.sharding import create_layout
+
+    shards = [SearchIndex.open(d, embedder) for d in create_layout(root / "here-sharded", 2)]
+    for shard, group in sharded_batches(corpus, GROUP, 2):
+        shards[shard].upsert(group)
+    for index in shards:
+        index.close()
+    options = RayIngestOptions(address="auto", workers=2, cpus_per_worker=1.0, group_size=GROUP)
+    results = ray_index(corpus, root / "ray", spec, options)
+    assert [r.status for r in results] == ["created"] * len(corpus)
+    ray_index(corpus, root / "ray-sharded", spec, options, shards=2)
+    return {name: root / name for name in ("here", "here-sharded", "ray", "ray-sharded")}
+
+
+def contents(data_dir: Path) -> dict[str, Any]:
+    """Everything a data directory's database says about its documents and chunks, embeddings as bytes."""
+    with sqlite3.connect(data_dir / DB_FILE) as db:
+        documents = db.execute(
+            "SELECT id, title, text, metadata, content_hash FROM documents ORDER BY id"
+        ).fetchall()
+        chunks = db.execute(
+            "SELECT id, doc_id, ordinal, start_char, end_char, text, embedding FROM chunks ORDER BY id"
+        ).fetchall()
+    return {"documents": documents, "chunks": chunks}
+
+
+def test_ray_ingest_writes_the_same_index_as_the_single_machine_path(
+    built: dict[str, Path], corpus: list[Document]
+) -> None:
+    here, there = contents(built["here"]), contents(built["ray"])
+    assert len(here["documents"]) == len(corpus) > 150
+    assert len(here["chunks"]) > len(corpus)
+    assert there["documents"] == here["documents"]
+    assert there["chunks"] == here["chunks"], "same chunks, same ids, same embedding bytes"
+
+
+def test_ray_ingest_into_shards_matches_local_sharding(
+    built: dict[str, Path], corpus: list[Document]
+) -> None:
+    here, there = read_layout(built["here-sharded"]), read_layout(built["ray-sharded"])
+    assert len(there) == 2
+    total = 0
+    for mine, theirs in zip(here, there, strict=True):
+        expected, got = contents(mine), contents(theirs)
+        assert got == expected
+        assert all(shard_of(doc_id, 2) == int(theirs.name[-4:]) for doc_id, *_ in got["documents"])
+        total += len(got["documents"])
+    assert total == len(corpus)
+
+
+def test_ray_ingest_again_changes_nothing(
+    built: dict[str, Path], corpus: list[Document], spec: EmbedderSpec
+) -> None:
+    before = contents(built["ray"])
+    options = RayIngestOptions(address="auto", workers=2, group_size=GROUP)
+    results = ray_index(corpus[:40], built["ray"], spec, options)
+    assert {r.status for r in results} == {"unchanged"}
+    assert contents(built["ray"]) == before
+
+
+# -- serving --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(built: dict[str, Path], model_cache: Path) -> Iterator[httpx.Client]:
+    """The Ray-built 2-shard directory served by Ray Serve on 127.0.0.1: 2 replicas per shard, a writer per
+    shard, one router. Every replica asks for a quarter CPU, so all of it fits the 2 CPUs."""
+    from ray import serve
+
+    from service.ray_serve import build_application
+
+    port = free_port()
+    settings = Settings(data_dir=built["ray-sharded"], model_cache_dir=model_cache, query_cache_size=0)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(
+        build_application(settings, replicas=2, cpus_per_replica=0.25), name="semsearch", route_prefix="/"
+    )
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        yield client
+    serve.delete("semsearch")
+
+
+def ranking(hits: list[dict[str, Any]]) -> list[tuple[str, int, float]]:
+    return [(h["doc_id"], h["ordinal"], round(h["score"], 5)) for h in hits]
+
+
+def test_two_shards_on_ray_serve_return_the_same_top_k_as_one_index(
+    served: httpx.Client, built: dict[str, Path], spec: EmbedderSpec
+) -> None:
+    with SearchIndex.open(built["here"], spec.load(), read_only=True) as single:
+        for query in QUERIES:
+            expected = ranking([_hit(h) for h in single.search(query, 10, mode="dense").hits])
+            response = served.post("/search", json={"query": query, "k": 10, "mode": "dense"})
+            assert response.status_code == 200, response.text
+            assert ranking(response.json()["hits"]) == expected, query
+            grouped = served.post(
+                "/search", json={"query": query, "k": 5, "mode": "dense", "group_by": "document"}
+            )
+            expected_docs = [
+                h.doc_id for h in single.search(query, 5, mode="dense", group_by="document").hits
+            ]
+            assert [h["doc_id"] for h in grouped.json()["hits"]] == expected_docs
+            hybrid = served.post("/search", json={"query": query, "k": 10})
+            assert hybrid.status_code == 200
+            assert len(hybrid.json()["hits"]) == 10
+
+
+def test_ready_reports_every_shard(served: httpx.Client) -> None:
+    ready = served.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    shards = ready.json()["shards"]
+    assert [(s["shard"], s["ready"], s["reader"], s["writer"]) for s in shards] == [
+        (0, True, True, True),
+        (1, True, True, True),
+    ]
+    stats = served.get("/stats").json()
+    assert stats["documents"] == sum(s["documents"] for s in shards)
+    assert stats["index_type"].startswith("2 shards of ")
+
+
+def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
+    served: httpx.Client, built: dict[str, Path]
+) -> None:
+    before = [s["documents"] for s in served.get("/readyz").json()["shards"]]
+    doc = {
+        "id": "ray/tidal",
+        "title": "Tidal power",
+        "text": "The tidal lagoon turns the sea's rise and fall into electricity.",
+    }
+    response = served.post("/documents", json={"documents": [doc]})
+    assert response.status_code == 200, response.text
+    assert response.json()["documents"][0]["status"] == "created"
+    owner = shard_of("ray/tidal", 2)
+    after = [s["documents"] for s in served.get("/readyz").json()["shards"]]
+    assert after[owner] == before[owner] + 1
+    assert after[1 - owner] == before[1 - owner]
+    for _ in range(3):  # any replica: each catches up before it searches
+        hits = served.post(
+            "/search", json={"query": "electricity from the tides", "k": 1, "mode": "dense"}
+        ).json()["hits"]
+        assert hits[0]["doc_id"] == "ray/tidal"
+    stored = served.get("/documents/ray/tidal")
+    assert stored.status_code == 200
+    assert stored.json()["title"] == "Tidal power"
+    with SearchIndex.open(
+        read_layout(built["ray-sharded"])[owner], _fake_for(built), read_only=True
+    ) as shard:
+        assert shard.get("ray/tidal").text == doc["text"]
+
+    bad = served.post(
+        "/documents",
+        json={"documents": [{"id": "ray/ok", "text": "Fine text."}, {"id": "ray/bad", "text": "---"}]},
+    )
+    assert bad.status_code == 422, bad.text
+    assert served.get("/documents/ray/ok").status_code == 404, "a refused batch changes no shard"
+    assert served.post("/documents?wait=false", json={"documents": [doc]}).status_code == 409
+    assert served.delete("/documents/ray/tidal").status_code == 200
+    assert served.get("/documents/ray/tidal").status_code == 404
+    hits = served.post(
+        "/search", json={"query": "electricity from the tides", "k": 3, "mode": "dense"}
+    ).json()["hits"]
+    assert all(h["doc_id"] != "ray/tidal" for h in hits)
+    assert served.post("/search", json={"query": "   "}).status_code == 422
+
+
+def _hit(hit: Any) -> dict[str, Any]:
+    return {"doc_id": hit.doc_id, "ordinal": hit.ordinal, "score": hit.score}
+
+
+def _fake_for(built: dict[str, Path]) -> Any:
+    """An embedder with the shard's model id and dimension, to open it read-only without loading the model."""
+    from tests.fakes import FakeEmbedder
+
+    manifest = json.loads((read_layout(built["ray-sharded"])[0] / "manifest.json").read_text())
+    return FakeEmbedder(dim=manifest["dimension"], model_id=manifest["model_id"])
