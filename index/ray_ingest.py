@@ -131,7 +131,7 @@ def ray_index(
                 PrepareWorker,
                 fn_constructor_args=(spec, chunking),
                 batch_size=1,
-                concurrency=options.workers,
+                compute=ray.data.ActorPoolStrategy(size=options.workers),
                 num_cpus=options.cpus_per_worker,
             )
             for row in dataset.iter_rows():

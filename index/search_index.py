@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -212,6 +212,11 @@ class SearchIndex:
         for doc_id, count in self._store.chunk_counts(unchanged).items():
             statuses[doc_id] = ("unchanged", count)
         return [UpsertResult(doc.id, *statuses[doc.id]) for doc in documents]
+
+    def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
+        """Every stored document with its chunks and embeddings, ready for :meth:`write_prepared` into
+        another index (see :func:`index.sharding.reshard`); from one snapshot, oldest first."""
+        return self._store.iter_prepared(batch_size)
 
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
         """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,

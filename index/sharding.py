@@ -156,6 +156,31 @@ def sharded_batches(
             yield shard, list(group.values())
 
 
+def reshard(
+    sources: Sequence[SearchIndex],
+    targets: Sequence[SearchIndex],
+    *,
+    batch_size: int = 256,
+    on_progress: Callable[[int], object] | None = None,
+) -> int:
+    """Copy every document of ``sources`` (one index, or the shards of one) into ``targets``, each into the
+    shard that owns it, with its chunks and embeddings as they are: nothing is embedded again. Each source
+    is read from one snapshot, so it may be serving meanwhile; the targets should be new. The number of
+    documents copied. ``on_progress`` is called with the count of each batch written."""
+    copied = 0
+    for source in sources:
+        for batch in source.export_prepared(batch_size):
+            groups: dict[int, list[PreparedDocument]] = defaultdict(list)
+            for item in batch:
+                groups[shard_of(item.document.id, len(targets))].append(item)
+            for shard, items in groups.items():
+                targets[shard].write_prepared([item.document for item in items], items)
+            copied += len(batch)
+            if on_progress is not None:
+                on_progress(len(batch))
+    return copied
+
+
 # -- global chunk ids -----------------------------------------------------------------------------------
 # A chunk id is unique within its shard; across shards the router numbers chunks ``local * N + shard``, so
 # ids stay unique, stable while the layout lasts, and equal to the local ones with one shard.

@@ -327,6 +327,41 @@ class Store:
         finally:
             reader.execute("COMMIT")
 
+    def iter_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
+        """Every document as it was written (text, title, metadata, content hash, chunks and their
+        embeddings), oldest first, in batches, all from one snapshot: an index copied or re-sharded
+        elsewhere without embedding anything again."""
+        connection = self._connect()
+        connection.execute("PRAGMA query_only=ON")
+        try:
+            connection.execute("BEGIN")
+            documents = connection.execute(
+                "SELECT id, title, text, metadata, content_hash FROM documents ORDER BY seq"
+            )
+            while batch := documents.fetchmany(batch_size):
+                ids = [str(row[0]) for row in batch]
+                chunks: dict[str, list[tuple[ChunkSpan, bytes]]] = {doc_id: [] for doc_id in ids}
+                for doc_id, ordinal, start, end, text, embedding in connection.execute(
+                    "SELECT doc_id, ordinal, start_char, end_char, text, embedding FROM chunks "
+                    "WHERE doc_id IN (SELECT value FROM json_each(?)) ORDER BY doc_id, ordinal",
+                    (json.dumps(ids),),
+                ):
+                    chunks[str(doc_id)].append(
+                        (ChunkSpan(int(ordinal), int(start), int(end), str(text)), embedding)
+                    )
+                prepared = []
+                for doc_id, title, text, metadata, digest in batch:
+                    spans = [span for span, _ in chunks[str(doc_id)]]
+                    vectors = np.frombuffer(b"".join(e for _, e in chunks[str(doc_id)]), dtype=np.float32)
+                    document = Document(str(doc_id), str(text), title, json.loads(metadata))
+                    prepared.append(
+                        PreparedDocument(document, str(digest), spans, vectors.reshape(len(spans), -1).copy())
+                    )
+                yield prepared
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
     def embeddings_of(
         self, chunk_ids: Sequence[int], dim: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float32]]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.preparation import DEFAULT_GROUP_SIZE
+from index.sharding import ShardedIndex
 from index.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
@@ -33,6 +35,7 @@ EXAMPLES = """Examples:
   semsearch eval ../shared/data/scifact-train --split train   # nDCG@10, Recall@100, MRR@10
   semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local   # embed on Ray, 2 shards
   semsearch serve-ray /data/sharded --replicas 2    # replicated, sharded serving on Ray Serve
+  semsearch reshard /data /data-4 --shards 4        # re-split without embedding again
 """
 
 app = typer.Typer(
@@ -81,6 +84,32 @@ def _open(settings: Settings) -> SearchIndex:
         return open_index(settings)
     except SemsearchError as error:
         _fail(str(error))
+
+
+@contextmanager
+def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
+    """The index in the data directory opened read-only: one index, or all shards of a sharded one."""
+    from index.sharding import is_sharded, read_layout
+    from service.runtime import load_model
+
+    if not is_sharded(settings.data_dir):
+        with _open(settings.model_copy(update={"read_only": True})) as index:
+            yield index
+        return
+    embedder = _or_fail(partial(load_model, settings))
+    shards: list[SearchIndex] = []
+    try:
+        for directory in _or_fail(partial(read_layout, settings.data_dir)):
+            shards.append(_or_fail(partial(SearchIndex.open, directory, embedder, read_only=True)))
+        sharded = ShardedIndex(embedder, shards, data_dir=settings.data_dir)
+        try:
+            yield sharded
+        finally:
+            sharded.close()
+    finally:
+        for shard in shards:
+            shard.close()
+        embedder.close()
 
 
 def _echo_json(value: Any) -> None:
@@ -323,6 +352,50 @@ def _or_fail(call: Callable[[], T]) -> T:
         _fail(str(error))
 
 
+@app.command("reshard")
+def reshard_command(
+    source: Annotated[Path, typer.Argument(help="A data directory, plain or sharded.")],
+    destination: Annotated[Path, typer.Argument(help="A new directory for the sharded copy.")],
+    shards: Annotated[int, typer.Option(min=1, help="Shards in the copy.")],
+    model: Model = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+) -> None:
+    """Copy an index into a new sharded data directory of N shards, moving chunks and embeddings as they
+    are: nothing is embedded again. The source is only read (from one snapshot per shard), so the service
+    can go on serving it meanwhile."""
+    from tqdm import tqdm
+
+    from index.sharding import create_layout, is_sharded, read_layout, reshard
+    from service.runtime import load_model
+
+    if destination.exists() and any(destination.iterdir()):
+        _fail(f"{destination} is not empty: reshard into a new directory")
+    settings = _settings(data_dir=source, model=model)
+    dirs = _or_fail(partial(read_layout, source)) if is_sharded(source) else [source]
+    embedder = _or_fail(partial(load_model, settings))
+    opened: list[SearchIndex] = []
+    started = time.perf_counter()
+    try:
+        for directory in dirs:
+            opened.append(_or_fail(partial(SearchIndex.open, directory, embedder, read_only=True)))
+        sources = list(opened)
+        for directory in _or_fail(partial(create_layout, destination, shards)):
+            opened.append(
+                _or_fail(partial(SearchIndex.open, directory, embedder, vectors=settings.vectors()))
+            )
+        total = sum(s.stats().documents for s in sources)
+        with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
+            copied = reshard(sources, opened[len(sources) :], on_progress=bar.update)
+    finally:
+        for index in opened:
+            index.close()
+        embedder.close()
+    _fields(
+        f"Resharded into {destination}",
+        {"documents": copied, "shards": shards, "seconds": round(time.perf_counter() - started, 2)},
+    )
+
+
 @app.command("serve-ray")
 def serve_ray(
     data_dir: Annotated[Path, typer.Argument(help="A sharded data directory (made by `index --shards`).")],
@@ -400,7 +473,7 @@ def search(
     settings = _settings(data_dir=data_dir, model=model)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _open(settings.model_copy(update={"read_only": True})) as search_index:
+    with _reader(settings) as search_index:
         try:
             result = search_index.search(query, k, min_score=min_score)
         except SemsearchError as error:
@@ -426,7 +499,7 @@ def stats(
     settings = _settings(data_dir=data_dir, model=model)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _open(settings.model_copy(update={"read_only": True})) as search_index:
+    with _reader(settings) as search_index:
         values = to_dict(search_index.stats())
     if as_json:
         _echo_json(values)

@@ -17,6 +17,7 @@ from index.sharding import (
     ShardedIndex,
     create_layout,
     read_layout,
+    reshard,
     shard_of,
     split_by_shard,
 )
@@ -238,3 +239,33 @@ def test_a_read_only_replica_sees_each_acknowledged_write_at_its_next_search(
     assert all(h.doc_id != "new" for h in replica.search("penguins polar winter", 5, mode="dense").hits)
     assert replica.consistency()["vectors"] == writer.consistency()["vectors"]
     assert not replica.refresh(), "nothing changed since the last search"
+
+
+def test_reshard_copies_every_document_without_embedding_again(
+    opened: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    documents = corpus(80)
+    single = opened(tmp_path / "single")
+    single.upsert(documents)
+    counter = FakeEmbedder()
+    two = [SearchIndex.open(d, counter) for d in create_layout(tmp_path / "two", 2)]
+    try:
+        assert reshard([single], two) == 80
+        assert counter.calls == 0, "nothing is embedded again"
+        cluster = ShardedIndex(FakeEmbedder(), two)
+        for query in QUERIES:
+            expected = single.search(query, 10, mode="dense").hits
+            assert view(cluster.search(query, 10, mode="dense").hits) == view(expected)
+        owned = [d for d in documents if shard_of(d.id, 2) == 0]
+        statuses = {r.status for r in two[0].upsert(owned)}
+        assert statuses == {"unchanged"}, (
+            "copied content hashes: indexing the same documents again is a no-op"
+        )
+        three = [opened(d) for d in create_layout(tmp_path / "three", 3)]
+        assert reshard(two, three) == 80
+        assert sorted(
+            h.doc_id for h in ShardedIndex(FakeEmbedder(), three).search("cat", 80, mode="dense").hits
+        ) == sorted(h.doc_id for h in single.search("cat", 80, mode="dense").hits)
+    finally:
+        for index in two:
+            index.close()

@@ -167,3 +167,38 @@ def test_snapshot_and_restore_from_the_command_line(tmp_path: Path) -> None:
     assert restored.exit_code == 0, restored.output
     found = run("search", "rivers sediment", "-k", "1", "--data-dir", str(tmp_path / "restored"), "--json")
     assert json.loads(found.stdout.splitlines()[0])["doc_id"] == "r1"  # one JSON line per hit
+
+
+def test_index_into_shards_search_them_and_reshard(tmp_path: Path) -> None:
+    from index.sharding import read_layout, shard_of
+
+    sharded = tmp_path / "sharded"
+    result = run(
+        "index", str(corpus(tmp_path)), "--data-dir", str(sharded), "--shards", "2", "--no-progress", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["created"] == 3
+    shards = read_layout(sharded)
+    for doc_id in ("cats.md", "markets.txt", "r1"):
+        with SearchIndex.open(shards[shard_of(doc_id, 2)], FakeEmbedder(), read_only=True) as shard:
+            assert shard.get(doc_id).id == doc_id
+
+    hits = [
+        json.loads(line)
+        for line in run("search", "cats sleep", "--data-dir", str(sharded), "--json").stdout.splitlines()
+    ]
+    assert hits[0]["doc_id"] == "cats.md"
+    stats = json.loads(run("stats", "--data-dir", str(sharded), "--json").stdout)
+    assert (stats["documents"], stats["index_type"].split(" of ")[0]) == (3, "2 shards")
+
+    wrong = run("index", str(corpus(tmp_path)), "--data-dir", str(sharded), "--shards", "3", "--no-progress")
+    assert wrong.exit_code == 2
+    assert "split into 2 shards, not 3" in wrong.output
+
+    result = run("reshard", str(sharded), str(tmp_path / "three"), "--shards", "3", "--no-progress")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(run("stats", "--data-dir", str(tmp_path / "three"), "--json").stdout)
+    assert (stats["documents"], stats["index_type"].split(" of ")[0]) == (3, "3 shards")
+    again = run("reshard", str(sharded), str(tmp_path / "three"), "--shards", "3", "--no-progress")
+    assert again.exit_code == 2
+    assert "not empty" in again.output
