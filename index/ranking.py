@@ -11,8 +11,7 @@ from typing import Protocol
 
 from index.fusion import Key, min_max, reciprocal_rank_fusion, top, weighted_sum
 from index.highlight import Highlighter
-from index.store import ChunkRow
-from index.types import ChunkMatch, Hit, SearchRequest, Span
+from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
 MAX_MATCHES = 3

@@ -10,6 +10,7 @@ A data directory holds::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -26,6 +27,7 @@ from index.chunking import Chunker, ChunkingOptions, Tokenizer
 from index.embedding import Embedder
 from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
 from index.filters import FilterLimits, SqlFilter, compile_filter
+from index.fusion import top
 from index.keyword import query_terms
 from index.locking import WriterLock
 from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
@@ -37,10 +39,11 @@ from index.preparation import (
     validate_documents,
 )
 from index.ranking import rank
-from index.store import ChunkRow, PreparedDocument, Store
+from index.store import PreparedDocument, Store
 from index.tasks import Task, TaskQueue
 from index.types import (
     Candidates,
+    ChunkRow,
     Document,
     IndexStats,
     SearchRequest,
@@ -280,18 +283,34 @@ class SearchIndex:
         return [SearchResult(hits=hits, took_ms=took_ms, timings=timings) for hits in ranked]
 
     def candidates(
-        self, requests: Sequence[SearchRequest], query_vectors: Sequence[NDArray[np.float32] | None]
+        self,
+        requests: Sequence[SearchRequest],
+        query_vectors: Sequence[NDArray[np.float32] | None],
+        *,
+        prefetch: bool = False,
     ) -> list[Candidates]:
         """The first half of a search, for requests already validated (:func:`validate_request`) and their
-        queries embedded (``None`` for keyword-only requests): each side's best chunks with their scores.
+        queries embedded (``None`` for keyword-only requests): each side's best chunks with their scores,
+        and with ``prefetch`` the rows ranking will most likely need (one round trip instead of two).
         A shard of a sharded index answers this; the router merges the shards' candidates and ranks them.
         A read-only index first catches up with its writer's commits (:meth:`refresh`)."""
         self.refresh()
         found = []
         for request, vector in zip(requests, query_vectors, strict=True):
             allowed = None if request.filter is None else compile_filter(request.filter, self.filter_limits)
-            found.append(self._candidates(request, request.query.strip(), vector, allowed))
+            candidates = self._candidates(request, request.query.strip(), vector, allowed)
+            found.append(self._prefetch(request, candidates) if prefetch else candidates)
         return found
+
+    def _prefetch(self, request: SearchRequest, candidates: Candidates) -> Candidates:
+        """``candidates`` with the rows ranking will most likely read (see :class:`Candidates`)."""
+        wanted = request.offset + request.k
+        best = {chunk for side in candidates.sides for chunk, _ in top(side, wanted)}
+        placed = {}
+        if request.group_by == "document":
+            placed = self._store.chunk_documents(sorted({c for side in candidates.sides for c in side}))
+        rows = self._store.rows(sorted(best))
+        return dataclasses.replace(candidates, rows=rows, placed=placed)
 
     # The rows ranking reads (the ChunkLookup protocol of index.ranking), for a router that ranks a shard's
     # candidates itself.

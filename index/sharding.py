@@ -52,10 +52,11 @@ from index.fusion import top
 from index.preparation import validate_documents
 from index.ranking import rank
 from index.search_index import SearchIndex, candidate_depth, embed_queries, validate_request
-from index.store import ChunkRow, PreparedDocument
+from index.store import PreparedDocument
 from index.tasks import Task, TaskNotFoundError
 from index.types import (
     Candidates,
+    ChunkRow,
     Document,
     IndexStats,
     SearchRequest,
@@ -199,7 +200,11 @@ class ShardReader(Protocol):
     """What a search needs of one shard (a local index or a replica of it elsewhere)."""
 
     def candidates(
-        self, requests: Sequence[SearchRequest], query_vectors: Sequence[NDArray[np.float32] | None]
+        self,
+        requests: Sequence[SearchRequest],
+        query_vectors: Sequence[NDArray[np.float32] | None],
+        *,
+        prefetch: bool = False,
     ) -> list[Candidates]: ...
 
     def rows(self, chunk_ids: Sequence[int]) -> Mapping[int, ChunkRow]: ...
@@ -352,15 +357,19 @@ class ShardedIndex:
         encoding = time.perf_counter()
         vectors = embed_queries(self._embedder, requests)
         searching = time.perf_counter()
-        per_shard = self._fan_out([partial(r.candidates, requests, vectors) for r in self._readers])
+        per_shard = self._fan_out(
+            [partial(r.candidates, requests, vectors, prefetch=True) for r in self._readers]
+        )
         merged = [
             merge_candidates([found[i] for found in per_shard], candidate_depth(request))
             for i, request in enumerate(requests)
         ]
         ranking = time.perf_counter()
-        lookup = _ShardedLookup(self._readers, self._fan_out)
         ranked = [
-            rank(request, c.sides, lookup, c.documents) for request, c in zip(requests, merged, strict=True)
+            rank(
+                request, c.sides, _ShardedLookup(self._readers, self._fan_out, c.rows, c.placed), c.documents
+            )
+            for request, c in zip(requests, merged, strict=True)
         ]
         done = time.perf_counter()
         timings = SearchTimings(
@@ -486,21 +495,38 @@ def merge_candidates(per_shard: Sequence[Candidates], depth: int) -> Candidates:
             for chunk, score in found.sides[side].items()
         }
         sides.append(dict(top(merged, depth)))
+    rows = {
+        global_id(chunk, shard, shards): dataclasses.replace(row, chunk_id=global_id(chunk, shard, shards))
+        for shard, found in enumerate(per_shard)
+        for chunk, row in found.rows.items()
+    }
+    placed = {
+        global_id(chunk, shard, shards): where
+        for shard, found in enumerate(per_shard)
+        for chunk, where in found.placed.items()
+    }
     if per_shard[0].documents is None:
-        return Candidates(sides)
+        return Candidates(sides, rows=rows, placed=placed)
     documents = {doc: score for found in per_shard for doc, score in (found.documents or {}).items()}
-    return Candidates(sides, dict(top(documents, depth)))
+    return Candidates(sides, dict(top(documents, depth)), rows, placed)
 
 
 class _ShardedLookup:
-    """Ranking's :class:`~index.ranking.ChunkLookup` over global chunk ids: each id read from its shard."""
+    """Ranking's :class:`~index.ranking.ChunkLookup` over global chunk ids: what the shards prefetched with
+    their candidates, and the rest read from the shard that holds each id."""
 
     def __init__(
-        self, readers: Sequence[ShardReader], fan_out: Callable[[list[Callable[[], Any]]], list[Any]]
+        self,
+        readers: Sequence[ShardReader],
+        fan_out: Callable[[list[Callable[[], Any]]], list[Any]],
+        rows: Mapping[int, ChunkRow],
+        placed: Mapping[int, tuple[str, int]],
     ):
         self._readers = readers
         self._fan_out = fan_out
         self._shards = len(readers)
+        self._rows = rows
+        self._placed = placed
 
     def _by_shard(self, chunk_ids: Sequence[int]) -> dict[int, list[int]]:
         groups: dict[int, list[int]] = defaultdict(list)
@@ -510,20 +536,23 @@ class _ShardedLookup:
         return dict(groups)
 
     def rows(self, chunk_ids: Sequence[int]) -> Mapping[int, ChunkRow]:
-        groups = self._by_shard(chunk_ids)
+        known = {c: self._rows[c] for c in chunk_ids if c in self._rows}
+        groups = self._by_shard([c for c in chunk_ids if c not in known])
         found = self._fan_out([partial(self._readers[s].rows, groups[s]) for s in groups])
         n = self._shards
-        return {
+        return known | {
             global_id(local, shard, n): dataclasses.replace(row, chunk_id=global_id(local, shard, n))
             for shard, rows in zip(groups, found, strict=True)
             for local, row in rows.items()
         }
 
     def documents(self, chunk_ids: Sequence[int]) -> Mapping[int, tuple[str, int]]:
-        groups = self._by_shard(chunk_ids)
+        known = {c: self._placed[c] for c in chunk_ids if c in self._placed}
+        known |= {c: (self._rows[c].doc_id, self._rows[c].ordinal) for c in chunk_ids if c in self._rows}
+        groups = self._by_shard([c for c in chunk_ids if c not in known])
         found = self._fan_out([partial(self._readers[s].documents, groups[s]) for s in groups])
         n = self._shards
-        return {
+        return known | {
             global_id(local, shard, n): placed
             for shard, placed_of in zip(groups, found, strict=True)
             for local, placed in placed_of.items()

@@ -15,7 +15,6 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -23,7 +22,7 @@ from numpy.typing import NDArray
 from index import keyword
 from index.errors import CorruptIndexError, DocumentNotFoundError
 from index.filters import SqlFilter
-from index.types import ChunkSpan, Document, StoredChunk, StoredDocument
+from index.types import ChunkRow, ChunkSpan, Document, StoredChunk, StoredDocument
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -51,20 +50,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     UNIQUE (doc_id, ordinal)
 );
 """
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRow:
-    """A chunk joined with its document's title and metadata, as search hits need it."""
-
-    chunk_id: int
-    doc_id: str
-    ordinal: int
-    start: int
-    end: int
-    text: str
-    title: str | None
-    metadata: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,13 +131,33 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """A chunk joined with its document's title and metadata, as search hits need it."""
+
+    chunk_id: int
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str | None
+    metadata: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Candidates:
     """The first half of one search: each side's best chunks ``{chunk_id: score}`` (dense first, then
     keyword), and with ``group_by="document"`` the keyword side's whole-document scores
-    ``{doc_id: score}``."""
+    ``{doc_id: score}``.
+
+    A shard asked to prefetch also sends what ranking will most likely read, so that the router rarely
+    has to come back for it: ``rows`` of each side's best ``offset + k`` chunks, and with
+    ``group_by="document"`` the ``placed`` document and ordinal of every candidate chunk."""
 
     sides: list[dict[int, float]]
     documents: dict[str, float] | None = None
+    rows: dict[int, ChunkRow] = field(default_factory=dict)
+    placed: dict[int, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,8 +33,15 @@ from ray.serve.handle import DeploymentHandle
 from index.errors import SemsearchError, ShardUnavailableError
 from index.filters import FilterLimits
 from index.sharding import LocalShardWriter, ShardedIndex, read_layout
-from index.store import ChunkRow
-from index.types import Candidates, Document, IndexStats, SearchRequest, StoredDocument, UpsertResult
+from index.types import (
+    Candidates,
+    ChunkRow,
+    Document,
+    IndexStats,
+    SearchRequest,
+    StoredDocument,
+    UpsertResult,
+)
 from service import runtime
 from service.app import create_app
 from service.settings import Settings
@@ -68,9 +75,12 @@ class ShardServer:
 
     # reads
     def candidates(
-        self, requests: Sequence[SearchRequest], query_vectors: Sequence[NDArray[np.float32] | None]
+        self,
+        requests: Sequence[SearchRequest],
+        query_vectors: Sequence[NDArray[np.float32] | None],
+        prefetch: bool = False,
     ) -> list[Candidates]:
-        return self.index.candidates(requests, query_vectors)
+        return self.index.candidates(requests, query_vectors, prefetch=prefetch)
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         return self.index.rows(chunk_ids)
@@ -137,9 +147,13 @@ class RemoteShard:
             raise ShardUnavailableError(f"shard {self.shard} did not answer: {error}") from error
 
     def candidates(
-        self, requests: Sequence[SearchRequest], query_vectors: Sequence[NDArray[np.float32] | None]
+        self,
+        requests: Sequence[SearchRequest],
+        query_vectors: Sequence[NDArray[np.float32] | None],
+        *,
+        prefetch: bool = False,
     ) -> list[Candidates]:
-        result: list[Candidates] = self._call("candidates", list(requests), list(query_vectors))
+        result: list[Candidates] = self._call("candidates", list(requests), list(query_vectors), prefetch)
         return result
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from index.ranking import MappingLookup, rank
-from index.store import ChunkRow
-from index.types import SearchRequest, Span
+from index.types import ChunkRow, SearchRequest, Span
 
 TEXTS = {
     1: ("a", 0, "Cats sleep a lot. They purr."),
