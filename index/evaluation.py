@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import pytrec_eval
 
 from index.errors import InvalidInputError
 from index.search_index import SearchIndex
-from index.types import Document, SearchRequest
+from index.types import Document, SearchRequest, SearchResult
 
 METRICS = ("ndcg_cut_10", "recall_100", "recip_rank")
 RUN_DEPTH = 100
@@ -89,8 +90,14 @@ def load_dataset(directory: Path, split: str = "test") -> Dataset:
 Run = dict[str, dict[str, float]]
 
 
+class Searcher(Protocol):
+    """What evaluation needs of an index: a :class:`SearchIndex`, or a sharded one."""
+
+    def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]: ...
+
+
 def run_queries(
-    index: SearchIndex, dataset: Dataset, template: SearchRequest, *, batch_size: int = 32
+    index: Searcher, dataset: Dataset, template: SearchRequest, *, batch_size: int = 32
 ) -> tuple[Run, float]:
     """Every query through ``index`` with the ``template`` request's settings (its query is replaced);
     the top ``RUN_DEPTH`` documents of each, and the queries per second."""
@@ -160,7 +167,7 @@ def index_dataset(
 
 
 def evaluate_modes(
-    index: SearchIndex, dataset: Dataset, templates: Sequence[tuple[str, SearchRequest]]
+    index: Searcher, dataset: Dataset, templates: Sequence[tuple[str, SearchRequest]]
 ) -> list[tuple[EvalResult, Run]]:
     """Run and score each ``(name, request template)``."""
     results = []

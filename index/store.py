@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ class Store:
         self.read_only = read_only
         self._write_lock = threading.Lock()
         self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
+        self._readers: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._readers_lock = threading.Lock()
         if read_only and not path.exists():
             raise CorruptIndexError(f"there is no index at {path} to open read-only")
@@ -107,19 +108,27 @@ class Store:
         return connection
 
     def _reader(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
+        """This thread's read connection. It closes when the thread ends (server thread pools retire idle
+        threads and start new ones), so connections do not pile up over a long run."""
+        holder: _ThreadConnection | None = getattr(self._local, "holder", None)
+        if holder is None:
             connection = self._connect()
             connection.execute("PRAGMA query_only=ON")
-            self._local.connection = connection
+            holder = self._local.holder = _ThreadConnection(connection)
             with self._readers_lock:
-                self._readers.append(connection)
-        return connection
+                self._readers.add(holder)
+        return holder.connection
+
+    @property
+    def open_readers(self) -> int:
+        """How many per-thread read connections are open (for tests and metrics)."""
+        with self._readers_lock:
+            return len(self._readers)
 
     def close(self) -> None:
         with self._readers_lock:
-            for connection in self._readers:
-                connection.close()
+            for holder in list(self._readers):
+                holder.connection.close()
             self._readers.clear()
         with self._write_lock:
             self._writer.close()
@@ -449,3 +458,15 @@ class Store:
         documents = reader.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
         chunks = reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return int(documents), int(chunks)
+
+
+class _ThreadConnection:
+    """One thread's read connection, closed when the thread's locals are dropped (the thread ended)."""
+
+    __slots__ = ("__weakref__", "connection")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def __del__(self) -> None:
+        self.connection.close()

@@ -55,6 +55,9 @@ T = TypeVar("T")
 READ_TIMEOUT_SECONDS = 30.0
 WRITE_TIMEOUT_SECONDS = 600.0
 HEALTH_TIMEOUT_SECONDS = 5.0
+# Requests one replica works on at once. Ray Serve's default (5) queues an 8-client load at the proxy;
+# semsearch's replicas run requests on threads and bound their CPU work themselves (one encode per core).
+MAX_ONGOING_REQUESTS = 32
 
 
 class ShardServer:
@@ -227,6 +230,7 @@ def build_application(
     routers: int = 1,
     shard_resource: Callable[[int], dict[str, float]] | None = None,
     cpus_per_replica: float = 1.0,
+    max_ongoing_requests: int = MAX_ONGOING_REQUESTS,
 ) -> Any:
     """The Ray Serve application over the sharded data directory ``settings.data_dir``: each shard with
     ``replicas`` read replicas and one writer, behind ``routers`` router replicas. ``shard_resource(i)``
@@ -237,12 +241,25 @@ def build_application(
         options: dict[str, Any] = {"num_cpus": cpus_per_replica}
         if shard_resource is not None:
             options["resources"] = shard_resource(shard)
-        reader = serve.deployment(name=f"shard-{shard}", num_replicas=replicas, ray_actor_options=options)
-        writer = serve.deployment(name=f"shard-{shard}-writer", num_replicas=1, ray_actor_options=options)
+        reader = serve.deployment(
+            name=f"shard-{shard}",
+            num_replicas=replicas,
+            ray_actor_options=options,
+            max_ongoing_requests=max_ongoing_requests,
+        )
+        writer = serve.deployment(
+            name=f"shard-{shard}-writer",
+            num_replicas=1,
+            ray_actor_options=options,
+            max_ongoing_requests=max_ongoing_requests,
+        )
         readers.append(reader(ShardServer).bind(settings, shard, False))
         writers.append(writer(ShardServer).bind(settings, shard, True))
     router = serve.deployment(
-        name="router", num_replicas=routers, ray_actor_options={"num_cpus": cpus_per_replica}
+        name="router",
+        num_replicas=routers,
+        ray_actor_options={"num_cpus": cpus_per_replica},
+        max_ongoing_requests=max_ongoing_requests,
     )(serve.ingress()(Router))
     return router.bind(settings, readers, writers)
 

@@ -110,3 +110,35 @@ def test_the_document_keyword_index_check_notices_a_mismatch(store: Store, tmp_p
     with sqlite3.connect(tmp_path / "db.sqlite") as connection:  # behind the store's back
         connection.execute("UPDATE documents SET text = 'changed' WHERE id = 'a'")
     assert not store.keyword_documents_consistent()
+
+
+def test_a_finished_thread_leaves_no_open_connection(store: Store) -> None:
+    """Server thread pools retire idle threads and start new ones: each thread's read connection must close
+    with it, or a long-running service piles them up."""
+    import gc
+    import threading
+
+    store.write([prepared("a", "one")])
+    store.get_document("a")
+    assert store.open_readers == 1
+    for _ in range(3):
+        threads = [threading.Thread(target=store.get_document, args=("a",)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    gc.collect()
+    assert store.open_readers == 1, "only this thread's connection is left"
+    assert store.get_document("a").id == "a"
+
+
+def test_iter_prepared_gives_back_what_was_written(store: Store) -> None:
+    written = [prepared("a", "one", "two", title="A"), prepared("b", "three")]
+    store.write(written)
+    batches = list(store.iter_prepared(batch_size=1))
+    assert [len(batch) for batch in batches] == [1, 1]
+    for original, copy in zip(written, [item for batch in batches for item in batch], strict=True):
+        assert copy.document == original.document
+        assert copy.content_hash == original.content_hash
+        assert list(copy.chunks) == list(original.chunks)
+        assert np.array_equal(copy.embeddings, original.embeddings)
