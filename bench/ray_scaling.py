@@ -6,8 +6,9 @@ in one run on the same SciFact documents.
 
 Ingest: the first --documents SciFact abstracts, indexed (1) the single-machine way (`SearchIndex.upsert`
 per group of 64, the encoder on both cores), (2) with `ray_index` and 1 encoder worker, (3) with 2 workers,
-(4) with 2 workers into 2 shards. Ray runs on a local Ray started with 2 CPUs; its start-up is not timed,
-the workers' model loading is (it is part of every distributed ingest).
+(4) with 2 workers into 2 shards, each --repeats times, round-robin, the median shown. Ray runs on a local
+Ray started with 2 CPUs; its start-up is not timed, the workers' model loading is (it is part of every
+distributed ingest).
 
 Queries: SciFact train queries over those documents, dense mode, query cache off, each through HTTP on
 127.0.0.1: sequential requests (latency) and 8 concurrent clients (throughput), against (a) `semsearch serve`
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,7 @@ def main() -> None:
     )
     parser.add_argument("--documents", type=int, default=300)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3, help="Ingest runs per path (the median is shown).")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "ray_scaling.json")
     args = parser.parse_args()
@@ -112,32 +115,47 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="ray-bench-") as scratch:
         root = Path(scratch)
-        ingest: dict[str, dict[str, float]] = {}
-        started = time.perf_counter()
-        with SearchIndex.open(root / "local", dataclasses.replace(spec, threads=None).load()) as index:
-            for group in batches(documents, 64):
-                index.upsert(group)
-            chunks = index.stats().chunks
-        ingest["single machine (2 threads)"] = _rate(time.perf_counter() - started, len(documents), chunks)
+        timings: dict[str, list[float]] = {}
+        chunks = 0
+
+        def single_machine(target: Path) -> None:
+            nonlocal chunks
+            with SearchIndex.open(target, dataclasses.replace(spec, threads=None).load()) as index:
+                for group in batches(documents, 64):
+                    index.upsert(group)
+                chunks = index.stats().chunks
+
+        def on_ray(workers: int, shards: int | None) -> Callable[[Path], object]:
+            options = RayIngestOptions("auto", workers, 1.0, 64)
+            return lambda target: ray_index(documents, target, spec, options, shards=shards)
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        for name, workers, shards in (
-            ("Ray, 1 worker", 1, None),
-            ("Ray, 2 workers", 2, None),
-            ("Ray, 2 workers, 2 shards", 2, 2),
-        ):
-            target = root / name.replace(" ", "").replace(",", "-")
-            started = time.perf_counter()
-            ray_index(documents, target, spec, RayIngestOptions("auto", workers, 1.0, 64), shards=shards)
-            ingest[name] = _rate(time.perf_counter() - started, len(documents), chunks)
-            print(name, ingest[name], flush=True)
+        runs: list[tuple[str, Callable[[Path], object]]] = [
+            ("single machine (2 threads)", single_machine),
+            ("Ray, 1 worker", on_ray(1, None)),
+            ("Ray, 2 workers", on_ray(2, None)),
+            ("Ray, 2 workers, 2 shards", on_ray(2, 2)),
+        ]
+        # Round-robin repeats, so that a noisy minute on this shared machine hits every path alike.
+        for repeat in range(args.repeats):
+            for number, (name, run) in enumerate(runs):
+                target = root / f"ingest-{number}-{repeat}"
+                started = time.perf_counter()
+                run(target)
+                timings.setdefault(name, []).append(time.perf_counter() - started)
+                print(name, round(timings[name][-1], 1), flush=True)
+        ingest = {
+            name: _rate(statistics.median(times), len(documents), chunks) for name, times in timings.items()
+        }
+        for name, times in timings.items():
+            ingest[name]["runs"] = times
         results["ingest"] = ingest
 
         # A 1-shard layout around a copy of the unsharded Ray-built directory.
         one = root / "one-shard"
         create_layout(one, 1)
-        shutil.copytree(root / "Ray-2workers", one / "shard-0000")
-        two = root / "Ray-2workers-2shards"
+        shutil.copytree(root / "ingest-2-0", one / "shard-0000")
+        two = root / "ingest-3-0"
         assert (two / SHARDS_FILE).exists()
 
         latency: dict[str, dict[str, float]] = {}
@@ -154,7 +172,7 @@ def main() -> None:
                 "service",
                 "serve",
                 "--data-dir",
-                str(root / "local"),
+                str(root / "ingest-0-0"),
                 "--port",
                 str(port),
             ],
@@ -189,6 +207,7 @@ def main() -> None:
     args.out.parent.mkdir(exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\n{len(documents)} documents, {chunks} chunks\n")
+    print(f"ingest: median of {args.repeats} runs each, round-robin")
     print("| ingest | seconds | documents/s | chunks/s | vs single machine |")
     print("|---|---|---|---|---|")
     base = ingest["single machine (2 threads)"]["seconds"]
@@ -203,7 +222,7 @@ def main() -> None:
         print(f"| {name} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} | {row['c8_qps']:.1f} |")
 
 
-def _rate(seconds: float, documents: int, chunks: int) -> dict[str, float]:
+def _rate(seconds: float, documents: int, chunks: int) -> dict[str, Any]:
     return {"seconds": seconds, "documents_per_s": documents / seconds, "chunks_per_s": chunks / seconds}
 
 

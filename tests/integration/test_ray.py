@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import ray
 
 from index import Document, SearchIndex
 from index.preparation import batches
@@ -27,7 +28,7 @@ from index.sources import discover, read_documents
 from service.runtime import DEMO_CORPUS
 from service.settings import Settings
 
-ray = pytest.importorskip("ray")  # the extra is installed by `make` and in CI, so this always runs there
+pytestmark = pytest.mark.integration
 
 SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "data" / "scifact-train" / "corpus.jsonl"
 GROUP = 16
