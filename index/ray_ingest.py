@@ -14,6 +14,7 @@ changed, and writes each group as its result arrives, one transaction per group.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from collections.abc import Callable, Iterable
@@ -23,12 +24,15 @@ from typing import Any
 
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Backend, Embedder, load_embedder
+from index.errors import InvalidInputError
 from index.preparation import DEFAULT_GROUP_SIZE, DocumentPreparer, batches
 from index.search_index import SearchIndex
 from index.sharding import create_layout, sharded_batches
 from index.store import PreparedDocument
 from index.types import Document, UpsertResult
 from index.vectors import VectorOptions
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,21 @@ def ray_index(
         else:
             ray.init(address=options.address, log_to_driver=False)
         started_ray = True
+    needed = options.workers * options.cpus_per_worker
+    total = float(ray.cluster_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+    if needed > total:
+        raise InvalidInputError(
+            f"{options.workers} encoder workers of {options.cpus_per_worker} CPU need {needed:g} CPUs and "
+            f"the Ray cluster has {total:g}: ask for fewer workers"
+        )
+    free = float(ray.available_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+    if needed > free:
+        log.warning(
+            "the encoder workers need %g CPUs and %g are free now: the ingest waits until other Ray work "
+            "(a Serve application, say) releases them",
+            needed,
+            free,
+        )
     driver_embedder = spec.load()
     dirs = [data_dir] if shards is None else create_layout(data_dir, shards)
     indexes: list[SearchIndex] = []

@@ -144,6 +144,41 @@ def test_ray_ingest_again_changes_nothing(
     assert contents(built["ray"]) == before
 
 
+def test_the_index_command_runs_on_ray(built: dict[str, Path], tmp_path: Path, model_cache: Path) -> None:
+    """`semsearch index --ray auto --shards 2` on the running local Ray: the demo corpus lands in the shards
+    that own its documents, cut into the same chunks as the single-machine path made."""
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    target = tmp_path / "cli-sharded"
+    env = {"SEMSEARCH_MODEL_CACHE_DIR": str(model_cache)}
+    args = ["index", str(DEMO_CORPUS), "--data-dir", str(target), "--shards", "2", "--ray", "auto"]
+    result = CliRunner().invoke(app, [*args, "--workers", "2", "--no-progress", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["created"] == summary["documents"] == len(list(DEMO_CORPUS.glob("*.md")))
+    expected = [contents(d) for d in read_layout(built["here-sharded"])]
+    for shard, directory in enumerate(read_layout(target)):
+        got = contents(directory)
+        assert got["documents"], "both shards hold some of the demo corpus"
+        demo_ids = {row[0] for row in got["documents"]}
+        assert all(shard_of(doc_id, 2) == shard for doc_id in demo_ids)
+        assert {row[0] for row in expected[shard]["documents"]} >= demo_ids
+        spans = [row[1:6] for row in got["chunks"]]  # doc id, ordinal, offsets, text
+        assert spans == [row[1:6] for row in expected[shard]["chunks"] if row[1] in demo_ids]
+
+
+def test_more_workers_than_the_cluster_has_cpus_is_refused_not_a_hang(
+    built: dict[str, Path], corpus: list[Document], spec: EmbedderSpec, tmp_path: Path
+) -> None:
+    from index import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="need 3 CPUs and the Ray cluster has 2"):
+        ray_index(corpus[:5], tmp_path / "x", spec, RayIngestOptions(address="auto", workers=3))
+    assert not (tmp_path / "x").exists(), "refused before anything was written"
+
+
 # -- serving --------------------------------------------------------------------------------------------
 
 
