@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ from index.types import Document, UpsertResult
 from index.vectors import VectorOptions
 
 log = logging.getLogger(__name__)
+
+# How long to wait for CPUs a finished job is still releasing before saying the ingest has to wait for them.
+RESOURCE_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,7 @@ def ray_index(
             f"{options.workers} encoder workers of {options.cpus_per_worker} CPU need {needed:g} CPUs and "
             f"the Ray cluster has {total:g}: ask for fewer workers"
         )
-    free = float(ray.available_resources().get("CPU", 0.0))  # type: ignore[no-untyped-call]
+    free = _free_cpus(ray, needed, RESOURCE_WAIT_SECONDS)
     if needed > free:
         log.warning(
             "the encoder workers need %g CPUs and %g are free now: the ingest waits until other Ray work "
@@ -168,3 +172,14 @@ def ray_index(
             index.close()
         if started_ray:
             ray.shutdown()
+
+
+def _free_cpus(ray: Any, needed: float, patience: float) -> float:
+    """The CPUs free in the Ray cluster, after waiting up to ``patience`` seconds for ``needed`` of them (the
+    actors of a job that just ended take a moment to go)."""
+    deadline = time.monotonic() + patience
+    while True:
+        free = float(ray.available_resources().get("CPU", 0.0))
+        if free >= needed or time.monotonic() >= deadline:
+            return free
+        time.sleep(0.2)
