@@ -38,7 +38,7 @@ from index.preparation import (
     chunking_parameters,
     validate_documents,
 )
-from index.ranking import rank
+from index.ranking import ChunkLookup, rank
 from index.store import PreparedDocument, Store
 from index.tasks import Task, TaskQueue
 from index.types import (
@@ -257,30 +257,13 @@ class SearchIndex:
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         """Several searches, their queries embedded in one model call. Each result's ``took_ms`` (and its
         ``timings``: encoding, candidate search, ranking) is the time of the whole batch."""
-        started = time.perf_counter()
-        if not requests:
-            return []
-        for request in requests:
-            validate_request(request, self._embedder.tokenizer)
-            if request.filter is not None:
-                compile_filter(request.filter, self.filter_limits)
-        encoding = time.perf_counter()
-        query_vectors = embed_queries(self._embedder, requests)
-        searching = time.perf_counter()
-        found = self.candidates(requests, query_vectors)
-        ranking = time.perf_counter()
-        ranked = [
-            rank(request, c.sides, self._store, c.documents)
-            for request, c in zip(requests, found, strict=True)
-        ]
-        done = time.perf_counter()
-        timings = SearchTimings(
-            encode_ms=(searching - encoding) * 1000,
-            search_ms=(ranking - searching) * 1000,
-            rank_ms=(done - ranking) * 1000,
+        return search_in_phases(
+            requests,
+            self._embedder,
+            self.filter_limits,
+            lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False),
+            lambda _: self._store,
         )
-        took_ms = (done - started) * 1000
-        return [SearchResult(hits=hits, took_ms=took_ms, timings=timings) for hits in ranked]
 
     def candidates(
         self,
@@ -292,12 +275,25 @@ class SearchIndex:
         """The first half of a search, for requests already validated (:func:`validate_request`) and their
         queries embedded (``None`` for keyword-only requests): each side's best chunks with their scores,
         and with ``prefetch`` the rows ranking will most likely need (one round trip instead of two).
-        A shard of a sharded index answers this; the router merges the shards' candidates and ranks them.
-        A read-only index first catches up with its writer's commits (:meth:`refresh`)."""
+        A shard of a sharded index answers this; the router merges the shards' candidates and ranks them."""
+        filters = [
+            None if r.filter is None else compile_filter(r.filter, self.filter_limits) for r in requests
+        ]
+        return self._find(requests, query_vectors, filters, prefetch=prefetch)
+
+    def _find(
+        self,
+        requests: Sequence[SearchRequest],
+        query_vectors: Sequence[NDArray[np.float32] | None],
+        filters: Sequence[SqlFilter | None],
+        *,
+        prefetch: bool,
+    ) -> list[Candidates]:
+        """:meth:`candidates` with the filters compiled. A read-only index first catches up with its
+        writer's commits (:meth:`refresh`)."""
         self.refresh()
         found = []
-        for request, vector in zip(requests, query_vectors, strict=True):
-            allowed = None if request.filter is None else compile_filter(request.filter, self.filter_limits)
+        for request, vector, allowed in zip(requests, query_vectors, filters, strict=True):
             candidates = self._candidates(request, request.query.strip(), vector, allowed)
             found.append(self._prefetch(request, candidates) if prefetch else candidates)
         return found
@@ -402,10 +398,6 @@ class SearchIndex:
     def keyword_documents_consistent(self) -> bool:
         """Whether the whole-document keyword index matches the documents exactly (FTS5 integrity check)."""
         return self._store.keyword_documents_consistent()
-
-    @property
-    def max_query_tokens(self) -> int:
-        return self._embedder.tokenizer.max_tokens
 
     def refresh(self) -> bool:
         """Catch a read-only index up with the commits its directory's writer made since it last looked: the
@@ -571,6 +563,42 @@ def validate_request(request: SearchRequest, tokenizer: Tokenizer) -> None:
             f"the query is {tokens} tokens long; the model reads at most {tokenizer.max_tokens}. "
             "Shorten it (the model would otherwise silently ignore the rest)."
         )
+
+
+FindCandidates = Callable[
+    [Sequence[SearchRequest], list[NDArray[np.float32] | None], list[SqlFilter | None]], list[Candidates]
+]
+
+
+def search_in_phases(
+    requests: Sequence[SearchRequest],
+    embedder: Embedder,
+    filter_limits: FilterLimits,
+    find: FindCandidates,
+    lookup: Callable[[Candidates], ChunkLookup],
+) -> list[SearchResult]:
+    """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
+    (query, filter) before any work, the queries embedded in one call, ``find`` the candidates (given the
+    compiled filters), and each request ranked over them, reading rows through ``lookup(candidates)``."""
+    started = time.perf_counter()
+    if not requests:
+        return []
+    for request in requests:
+        validate_request(request, embedder.tokenizer)
+    filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
+    encoding = time.perf_counter()
+    query_vectors = embed_queries(embedder, requests)
+    searching = time.perf_counter()
+    found = find(requests, query_vectors, filters)
+    ranking = time.perf_counter()
+    ranked = [rank(r, c.sides, lookup(c), c.documents) for r, c in zip(requests, found, strict=True)]
+    done = time.perf_counter()
+    timings = SearchTimings(
+        encode_ms=(searching - encoding) * 1000,
+        search_ms=(ranking - searching) * 1000,
+        rank_ms=(done - ranking) * 1000,
+    )
+    return [SearchResult(hits, (done - started) * 1000, timings) for hits in ranked]
 
 
 def embed_queries(embedder: Embedder, requests: Sequence[SearchRequest]) -> list[NDArray[np.float32] | None]:

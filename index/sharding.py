@@ -47,11 +47,10 @@ from index.errors import (
     UnsupportedOperationError,
 )
 from index.files import atomic_write_text
-from index.filters import FilterLimits, compile_filter
+from index.filters import FilterLimits, SqlFilter, compile_filter
 from index.fusion import top
 from index.preparation import validate_documents
-from index.ranking import rank
-from index.search_index import SearchIndex, candidate_depth, embed_queries, validate_request
+from index.search_index import SearchIndex, candidate_depth, search_in_phases
 from index.store import PreparedDocument
 from index.tasks import Task, TaskNotFoundError
 from index.types import (
@@ -61,7 +60,6 @@ from index.types import (
     IndexStats,
     SearchRequest,
     SearchResult,
-    SearchTimings,
     StoredDocument,
     UpsertResult,
 )
@@ -332,52 +330,35 @@ class ShardedIndex:
         self._shards = len(readers)
         self._pool = ThreadPoolExecutor(max_workers=4 * self._shards, thread_name_prefix="semsearch-shard")
 
-    @property
-    def shards(self) -> int:
-        return self._shards
-
-    @property
-    def max_query_tokens(self) -> int:
-        return self._embedder.tokenizer.max_tokens
-
     # -- reads ----------------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
         return self.search_batch([SearchRequest(query, k, **options)])[0]
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
-        """Like :meth:`SearchIndex.search_batch`, over every shard."""
-        started = time.perf_counter()
-        if not requests:
-            return []
-        for request in requests:
-            validate_request(request, self._embedder.tokenizer)
-            if request.filter is not None:
-                compile_filter(request.filter, self.filter_limits)  # refuse it here, not N times
-        encoding = time.perf_counter()
-        vectors = embed_queries(self._embedder, requests)
-        searching = time.perf_counter()
+        """Like :meth:`SearchIndex.search_batch`, over every shard. Requests are checked here, so that a
+        bad one is refused once, not by every shard."""
+        return search_in_phases(
+            requests,
+            self._embedder,
+            self.filter_limits,
+            self._find,
+            lambda found: _ShardedLookup(self._readers, self._fan_out, found.rows, found.placed),
+        )
+
+    def _find(
+        self,
+        requests: Sequence[SearchRequest],
+        vectors: list[NDArray[np.float32] | None],
+        _: list[SqlFilter | None],  # each shard compiles the filters itself, against its own database
+    ) -> list[Candidates]:
         per_shard = self._fan_out(
             [partial(r.candidates, requests, vectors, prefetch=True) for r in self._readers]
         )
-        merged = [
+        return [
             merge_candidates([found[i] for found in per_shard], candidate_depth(request))
             for i, request in enumerate(requests)
         ]
-        ranking = time.perf_counter()
-        ranked = [
-            rank(
-                request, c.sides, _ShardedLookup(self._readers, self._fan_out, c.rows, c.placed), c.documents
-            )
-            for request, c in zip(requests, merged, strict=True)
-        ]
-        done = time.perf_counter()
-        timings = SearchTimings(
-            encode_ms=(searching - encoding) * 1000,
-            search_ms=(ranking - searching) * 1000,
-            rank_ms=(done - ranking) * 1000,
-        )
-        return [SearchResult(hits, (done - started) * 1000, timings) for hits in ranked]
 
     def get(self, doc_id: str) -> StoredDocument:
         shard = shard_of(doc_id, self._shards)
@@ -397,10 +378,6 @@ class ShardedIndex:
             index_type=f"{self._shards} shards of {each[0].index_type}",
             data_dir=self.data_dir,
         )
-
-    def shard_stats(self) -> list[IndexStats]:
-        """Each shard's own statistics, in shard order."""
-        return self._fan_out([r.stats for r in self._readers])
 
     def health(self) -> list[ShardHealth]:
         """Each shard's readiness: its replicas and its writer asked for their statistics."""

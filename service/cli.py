@@ -90,17 +90,17 @@ def _open(settings: Settings) -> SearchIndex:
 def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
     """The index in the data directory opened read-only: one index, or all shards of a sharded one."""
     from index.sharding import is_sharded, read_layout
-    from service.runtime import load_model
+    from service.runtime import load_model, open_all
 
     if not is_sharded(settings.data_dir):
         with _open(settings.model_copy(update={"read_only": True})) as index:
             yield index
         return
+    dirs = _or_fail(partial(read_layout, settings.data_dir))
     embedder = _or_fail(partial(load_model, settings))
     shards: list[SearchIndex] = []
     try:
-        for directory in _or_fail(partial(read_layout, settings.data_dir)):
-            shards.append(_or_fail(partial(SearchIndex.open, directory, embedder, read_only=True)))
+        shards = _or_fail(partial(open_all, settings, dirs, embedder, read_only=True))
         sharded = ShardedIndex(embedder, shards, data_dir=settings.data_dir)
         try:
             yield sharded
@@ -268,7 +268,7 @@ def _index_here(
 
     from index.preparation import batches
     from index.sharding import create_layout, sharded_batches
-    from service.runtime import load_model
+    from service.runtime import load_model, open_all
 
     results: list[UpsertResult] = []
     if shards is None:
@@ -280,9 +280,7 @@ def _index_here(
     embedder = _or_fail(lambda: load_model(settings))
     indexes: list[SearchIndex] = []
     try:
-        for directory in dirs:
-            open_shard = partial(SearchIndex.open, directory, embedder, chunking=settings.chunking())
-            indexes.append(_or_fail(partial(open_shard, vectors=settings.vectors())))
+        indexes = _or_fail(partial(open_all, settings, dirs, embedder))
         with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
             try:
                 for shard, group in cut:
@@ -366,28 +364,25 @@ def reshard_command(
     from tqdm import tqdm
 
     from index.sharding import create_layout, is_sharded, read_layout, reshard
-    from service.runtime import load_model
+    from service.runtime import load_model, open_all
 
     if destination.exists() and any(destination.iterdir()):
         _fail(f"{destination} is not empty: reshard into a new directory")
     settings = _settings(data_dir=source, model=model)
     dirs = _or_fail(partial(read_layout, source)) if is_sharded(source) else [source]
     embedder = _or_fail(partial(load_model, settings))
-    opened: list[SearchIndex] = []
+    sources: list[SearchIndex] = []
+    targets: list[SearchIndex] = []
     started = time.perf_counter()
     try:
-        for directory in dirs:
-            opened.append(_or_fail(partial(SearchIndex.open, directory, embedder, read_only=True)))
-        sources = list(opened)
-        for directory in _or_fail(partial(create_layout, destination, shards)):
-            opened.append(
-                _or_fail(partial(SearchIndex.open, directory, embedder, vectors=settings.vectors()))
-            )
+        sources = _or_fail(partial(open_all, settings, dirs, embedder, read_only=True))
+        new_dirs = _or_fail(partial(create_layout, destination, shards))
+        targets = _or_fail(partial(open_all, settings, new_dirs, embedder))
         total = sum(s.stats().documents for s in sources)
         with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
-            copied = reshard(sources, opened[len(sources) :], on_progress=bar.update)
+            copied = reshard(sources, targets, on_progress=bar.update)
     finally:
-        for index in opened:
+        for index in [*sources, *targets]:
             index.close()
         embedder.close()
     _fields(

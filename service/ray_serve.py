@@ -32,7 +32,7 @@ from ray.serve.handle import DeploymentHandle
 
 from index.errors import SemsearchError, ShardUnavailableError
 from index.filters import FilterLimits
-from index.sharding import LocalShardWriter, ShardedIndex, read_layout
+from index.sharding import LocalShardWriter, ShardedIndex, create_layout, read_layout
 from index.types import (
     Candidates,
     ChunkRow,
@@ -95,11 +95,9 @@ class ShardServer:
         return self.index.first_chunks(doc_ids)
 
     def get(self, doc_id: str) -> StoredDocument:
-        self.index.refresh()
-        return self.index.get(doc_id)
+        return self.index.get(doc_id)  # read from the database: always current, no catching up needed
 
     def stats(self) -> IndexStats:
-        self.index.refresh()
         return self.index.stats()
 
     # writes
@@ -267,19 +265,13 @@ def build_application(
 def prepare_shards(settings: Settings, shards: int) -> list[Path]:
     """Make ``settings.data_dir`` a sharded data directory of ``shards`` shards, each opened once for writing
     so that it holds a database and a manifest before read replicas open it."""
-    from index.sharding import create_layout
-
     dirs = create_layout(settings.data_dir, shards)
     missing = [d for d in dirs if runtime.is_new_data_dir(settings.model_copy(update={"data_dir": d}))]
     if missing:
         embedder = runtime.load_model(settings)
         try:
-            for directory in missing:
-                from index import SearchIndex
-
-                SearchIndex.open(
-                    directory, embedder, chunking=settings.chunking(), vectors=settings.vectors()
-                ).close()
+            for index in runtime.open_all(settings, missing, embedder):
+                index.close()
         finally:
             embedder.close()
     return dirs

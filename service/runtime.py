@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from index import Document, SearchIndex, load_embedder
+from index import Document, Embedder, SearchIndex, load_embedder
 from index.batching import BatchingEmbedder
 from index.filters import FilterLimits
 from index.search_index import DB_FILE
@@ -39,13 +39,28 @@ def load_model(settings: Settings, on_query_batch: Callable[[int], object] | Non
 
 def open_index(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> SearchIndex:
     """Load the configured model and open (or create) the index in the data directory."""
-    embedder = load_model(settings, on_query_batch)
+    return _open_with(settings, load_model(settings, on_query_batch), settings.data_dir, settings.read_only)
+
+
+def open_all(
+    settings: Settings, data_dirs: Sequence[Path], embedder: Embedder, *, read_only: bool = False
+) -> list[SearchIndex]:
+    """Each of ``data_dirs`` (the shards of a sharded index, say) opened as the settings say, all sharing
+    one loaded model. If one fails to open, those already open are closed before the error goes on."""
+    indexes: list[SearchIndex] = []
+    try:
+        for data_dir in data_dirs:
+            indexes.append(_open_with(settings, embedder, data_dir, read_only))
+    except BaseException:
+        for index in indexes:
+            index.close()
+        raise
+    return indexes
+
+
+def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only: bool) -> SearchIndex:
     index = SearchIndex.open(
-        settings.data_dir,
-        embedder,
-        chunking=settings.chunking(),
-        vectors=settings.vectors(),
-        read_only=settings.read_only,
+        data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors(), read_only=read_only
     )
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
     return index
