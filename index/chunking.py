@@ -7,23 +7,26 @@ model's token budget, counted with the model's own tokenizer:
 
 * a heading starts a new chunk and is kept with the text that follows it;
 * very short neighbouring blocks are merged (up to the budget);
-* a block longer than the budget is split at list items, then at sentence boundaries (pysbd), then, for a
+* a block longer than the budget is split at list items, then at sentence boundaries (sentencex), then, for a
   single sentence longer than the budget, at token boundaries; consecutive pieces overlap by up to
   ``overlap_tokens`` tokens of whole sentences.
 
 Every chunk is a contiguous span of the original text: ``chunk.text == text[chunk.start:chunk.end]``.
-No chunk is longer than the budget, so the model never truncates one silently.
+No chunk is longer than the budget, so the model never truncates one silently, and none is longer than
+:data:`MAX_CHARS_PER_TOKEN` characters per token of the budget: text that costs the model almost nothing
+(a run of 200,000 spaces, a 100,000-character "word" the tokenizer reads as one unknown token) is still cut,
+so that everything done per chunk at search time (reading rows, highlighting) has a bounded cost.
+Every step is linear in the text.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import pysbd
+import sentencex
 from markdown_it import MarkdownIt
 
 from index.types import ChunkSpan
@@ -65,11 +68,10 @@ class ChunkingOptions:
             raise ValueError("overlap_tokens and min_tokens must not be negative")
 
 
-# Spans longer than this are pre-split at line breaks (then by a simple rule) before pysbd sees them:
-# pysbd is a rule engine whose cost grows quickly with the length of its input.
-_MAX_SENTENCE_SPLITTER_INPUT = 10_000
+# A chunk holds at most this many characters per token of the budget (ordinary text has 3 to 6).
+MAX_CHARS_PER_TOKEN = 12
 _NEWLINE = re.compile(r"\r\n|\r|\n")
-_SIMPLE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_NON_SPACE = re.compile(r"\S")
 _CONTENT = re.compile(r"\w")
 
 
@@ -105,9 +107,10 @@ class Chunker:
         model_budget = tokenizer.max_tokens
         wanted = self.options.max_tokens
         self.max_tokens = model_budget if wanted is None else min(wanted, model_budget)
+        self.max_chars = self.max_tokens * MAX_CHARS_PER_TOKEN
         self._overlap = min(self.options.overlap_tokens, self.max_tokens // 2)
         self._markdown = MarkdownIt("commonmark").enable("table")
-        self._sentences = pysbd.Segmenter(language="en", clean=False)
+        self._language = "en"  # sentencex's rules for English also cut at the sentence marks of other scripts
 
     def chunk(self, text: str, *, reserve_tokens: int = 0) -> list[ChunkSpan]:
         """Chunks of ``text`` in document order; an empty list for text without content.
@@ -122,7 +125,7 @@ class Chunker:
             return []
         counts = self._tokenizer.count_tokens([text[b.start : b.end] for b in blocks])
         spans = self._pack(text, blocks, counts, budget)
-        spans = self._enforce_budget(text, spans, budget)
+        spans = self._enforce_budget(text, cap_characters(text, spans, self.max_chars), budget)
         return [
             ChunkSpan(ordinal=i, start=start, end=end, text=text[start:end])
             for i, (start, end) in enumerate(spans)
@@ -224,32 +227,16 @@ class Chunker:
         return units
 
     def _sentence_spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
-        if end - start > _MAX_SENTENCE_SPLITTER_INPUT:
-            lines = [m.end() + start for m in _NEWLINE.finditer(text, start, end)]
-            cuts = [start, *lines, end]
-            if len(cuts) == 2:
-                cuts = [
-                    start,
-                    *(m.end() + start for m in _SIMPLE_SENTENCE_END.finditer(text[start:end])),
-                    end,
-                ]
-            trimmed = [trim_span(text, a, b) for a, b in itertools.pairwise(cuts)]
-            return [(a, b) for a, b in trimmed if b > a]
-        piece = text[start:end]
+        """Sentences of ``text[start:end]``, trimmed. sentencex's segments are contiguous and cover the
+        input, so their lengths give the offsets; it runs in linear time (pysbd, used before, took seconds
+        on a thousand characters of ``a) b) a) b)``)."""
         spans: list[tuple[int, int]] = []
-        cursor = 0
-        for sentence in self._sentences.segment(piece):
-            needle = sentence.strip()
-            if not needle:
-                continue
-            found = piece.find(needle, cursor)
-            if found < 0:  # pysbd altered the text; keep the rest as one span rather than guess
-                break
-            spans.append((start + found, start + found + len(needle)))
-            cursor = found + len(needle)
-        rest = trim_span(text, start + cursor, end)
-        if rest[1] > rest[0]:
-            spans.append(rest)
+        cursor = start
+        for sentence in sentencex.segment(self._language, text[start:end]):
+            piece = trim_span(text, cursor, cursor + len(sentence))
+            if piece[1] > piece[0]:
+                spans.append(piece)
+            cursor += len(sentence)
         return spans
 
     def _token_pieces(self, text: str, start: int, end: int, budget: int) -> list[_Unit]:
@@ -287,6 +274,34 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def cap_characters(text: str, spans: Sequence[tuple[int, int]], max_chars: int) -> list[tuple[int, int]]:
+    """``spans`` with any longer than ``max_chars`` cut into pieces of at most ``max_chars`` characters, at
+    the last white space of the second half of each piece where there is one; pieces are trimmed of white
+    space and blank ones dropped. Linear in the length of the spans."""
+    result: list[tuple[int, int]] = []
+    for start, end in spans:
+        if end - start <= max_chars:
+            result.append((start, end))
+            continue
+        cursor = start
+        while cursor < end:
+            found = _NON_SPACE.search(text, cursor, end)
+            if found is None:
+                break
+            cursor = found.start()
+            stop = min(cursor + max_chars, end)
+            if stop < end:
+                for back in range(stop - 1, cursor + max_chars // 2, -1):
+                    if text[back].isspace():
+                        stop = back
+                        break
+            piece = trim_span(text, cursor, stop)
+            if piece[1] > piece[0]:
+                result.append(piece)
+            cursor = stop
+    return result
 
 
 def _cover_gaps(text: str, blocks: list[_Block]) -> list[_Block]:

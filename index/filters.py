@@ -9,18 +9,29 @@ A filter is a *leaf* or a *bool* node::
     {"field": "author.name", "exists": true}            the field is present (dotted paths reach inside)
     {"must": [...], "should": [...], "must_not": [...]} all of must, at least one of should, none of must_not
 
-A leaf on a field that holds a JSON array matches when any element matches. Every value is bound as a SQL
-parameter; field names are checked against a strict pattern; depth and size are limited.
+A leaf on a field that holds a JSON array matches when any element matches (an object matches no
+comparison, only ``exists``). Every value is bound as a SQL parameter; field names are checked against a
+strict pattern; depth and size are limited; strings and numbers obey :mod:`index.validation`, so every
+filter that compiles also runs. ``in`` compiles to one ``IN (SELECT value FROM json_each(?))`` per type of
+value, not to a chain of ``OR`` (1,024 values used to exceed SQLite's expression depth).
+
+Dates compare as instants through :func:`instant`, registered in SQLite as ``semsearch_instant`` (see
+:func:`register_functions`): the bound and the stored value are read by the same Python code, so an offset
+such as ``+01:00`` on 0001-01-01, a date the calendar cannot hold, or a stored value that merely looks like a
+date all behave the same way on both sides (a stored string that is not a valid date matches no range).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from index.errors import InvalidInputError
+from index.validation import check_number, check_text
 
 MAX_DEPTH = 8
 MAX_CLAUSES = 256
@@ -137,9 +148,7 @@ class _Compiler:
             most = self.limits.max_in_values
             if not isinstance(values, list) or not values or len(values) > most:
                 raise InvalidInputError(f"{where}: 'in' must be a list of 1 to {most} values")
-            options = [_equals(value, where) for value in values]
-            either = (" OR ".join(sql for sql, _ in options), [p for _, params in options for p in params])
-            conditions.append(_any_element(path, either))
+            conditions.append(_any_element(path, _one_of(values, where)))
         ranges = {op: spec[op] for op in _RANGE_OPS if op in spec}
         if ranges:
             conditions.append(_any_element(path, _range(ranges, where)))
@@ -148,9 +157,13 @@ class _Compiler:
 
 def _any_element(path: str, condition: Sql) -> Sql:
     """``condition`` on the value at ``path`` (``j.type``, ``j.value``), or on any element of an array:
-    ``json_each`` yields one row for a scalar and one per element for an array."""
+    ``json_each`` yields one row for a scalar (with no key) and one per element for an array (keyed by
+    position); the members of an object (keyed by name) are left out."""
     sql, params = condition
-    return f"EXISTS (SELECT 1 FROM json_each(d.metadata, ?) AS j WHERE {sql})", [path, *params]
+    return (
+        f"EXISTS (SELECT 1 FROM json_each(d.metadata, ?) AS j WHERE typeof(j.key) <> 'text' AND {sql})",
+        [path, *params],
+    )
 
 
 def _equals(value: Any, where: str) -> Sql:
@@ -159,32 +172,93 @@ def _equals(value: Any, where: str) -> Sql:
     if isinstance(value, bool):
         return ("(j.type = 'true')" if value else "(j.type = 'false')"), []
     if isinstance(value, int | float):
+        check_number(f"{where}: the value {value!r}"[:200], value)
         return "(j.type IN ('integer', 'real') AND j.value = ?)", [value]
     if isinstance(value, str):
+        check_text(f"{where}: the value", value)
         return "(j.type = 'text' AND j.value = ?)", [value]
     raise InvalidInputError(
         f"{where}: compare with a string, number, boolean or null, not {type(value).__name__}"
     )
 
 
+def _one_of(values: list[Any], where: str) -> Sql:
+    """Any of ``values``: strings and numbers each as one ``IN`` over a JSON array bound as one parameter."""
+    strings: list[str] = []
+    numbers: list[int | float] = []
+    parts: list[Sql] = []
+    for value in values:
+        if isinstance(value, str):
+            check_text(f"{where}: a value of 'in'", value)
+            strings.append(value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            check_number(f"{where}: a value of 'in'", value)
+            numbers.append(value)
+        elif value is None or isinstance(value, bool):
+            part = _equals(value, where)
+            if part not in parts:
+                parts.append(part)
+        else:
+            raise InvalidInputError(
+                f"{where}: 'in' takes strings, numbers, booleans or null, not {type(value).__name__}"
+            )
+    if strings:
+        parts.append(
+            ("(j.type = 'text' AND j.value IN (SELECT value FROM json_each(?)))", [json.dumps(strings)])
+        )
+    if numbers:
+        parts.append(
+            (
+                "(j.type IN ('integer', 'real') AND j.value IN (SELECT value FROM json_each(?)))",
+                [json.dumps(numbers)],
+            )
+        )
+    return "(" + " OR ".join(sql for sql, _ in parts) + ")", [p for _, params in parts for p in params]
+
+
 def _range(ranges: dict[str, Any], where: str) -> Sql:
     values = list(ranges.values())
     if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        for value in values:
+            check_number(f"{where}: the bound {value!r}"[:200], value)
         tests = " AND ".join(f"j.value {_RANGE_OPS[op]} ?" for op in ranges)
         return f"(j.type IN ('integer', 'real') AND {tests})", values
     if all(isinstance(v, str) and _DATE.match(v) for v in values):
-        tests = " AND ".join(f"julianday(j.value) {_RANGE_OPS[op]} julianday(?)" for op in ranges)
-        return f"(j.type = 'text' AND {tests})", [_instant(v, where) for v in values]
+        bounds = []
+        for value in values:
+            moment = instant(value)
+            if moment is None:
+                raise InvalidInputError(f"{where}: {value!r} is not a valid date")
+            bounds.append(moment)
+        tests = " AND ".join(f"semsearch_instant(j.value) {_RANGE_OPS[op]} ?" for op in ranges)
+        return f"(j.type = 'text' AND {tests})", bounds
     raise InvalidInputError(
         f"{where}: range bounds must be all numbers or all ISO 8601 dates (like '2024-05-01')"
     )
 
 
-def _instant(value: str, where: str) -> str:
+_EPOCH_ORDINAL = datetime(1970, 1, 1).toordinal()
+
+
+def instant(value: object) -> int | None:
+    """An ISO 8601 date or date-time as microseconds since 1970-01-01 UTC (exact, and defined for every year
+    from 1 to 9999 whatever the offset), or None if ``value`` is not one. A time without an offset is UTC."""
+    if not isinstance(value, str) or len(value) > 64 or not _DATE.match(value):
+        return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as error:
-        raise InvalidInputError(f"{where}: {value!r} is not a valid date") from error
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-    return parsed.isoformat(sep=" ")
+    except ValueError:
+        return None
+    offset = parsed.utcoffset()
+    local = parsed.replace(tzinfo=None)
+    days = local.toordinal() - _EPOCH_ORDINAL
+    seconds = days * 86_400 + local.hour * 3600 + local.minute * 60 + local.second
+    micros = seconds * 1_000_000 + local.microsecond
+    if offset is not None:
+        micros -= (offset.days * 86_400 + offset.seconds) * 1_000_000 + offset.microseconds
+    return micros
+
+
+def register_functions(connection: sqlite3.Connection) -> None:
+    """Make the SQL functions compiled filters call available on ``connection``."""
+    connection.create_function("semsearch_instant", 1, instant, deterministic=True)

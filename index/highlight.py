@@ -15,7 +15,10 @@ import Stemmer
 from index.chunking import trim_span
 from index.keyword import query_terms
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+[\"')\]]*|$)|[.!?]+")
+# A run without sentence punctuation, then its terminators and closing quotes, if any. Every part after the
+# first always matches, so the engine never backtracks: linear in the text, whatever the text holds (an
+# alternation ending in ``$`` used to retry every suffix of a long line that ends in a newline).
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*[\"')\]]*|[.!?]+[\"')\]]*")
 _WORD = re.compile(r"\w+")
 
 

@@ -18,8 +18,8 @@ from index.embedding import Embedder, Vectors
 from index.errors import InvalidInputError
 from index.store import PreparedDocument
 from index.types import Document
+from index.validation import check_id, check_metadata, check_text
 
-MAX_ID_LENGTH = 512
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
 TITLE_SHARE = 4
 # Chunks embedded between two progress reports of a background upsert.
@@ -117,36 +117,21 @@ def chunking_parameters(chunker: Chunker) -> dict[str, int]:
 
 
 def validate_documents(documents: Sequence[Document]) -> None:
-    """Raise :class:`InvalidInputError` unless every document can be stored: a non-empty id of at most
-    :data:`MAX_ID_LENGTH` characters, unique in the batch, some text, plain-JSON metadata, valid UTF-8."""
+    """Raise :class:`InvalidInputError` unless every document can be stored and read back (see
+    :mod:`index.validation`): a clean id, unique in the batch, some text, a clean title and metadata."""
     seen: set[str] = set()
     for position, doc in enumerate(documents):
-        where = f"document {position} (id {doc.id!r})"
-        if not doc.id or not doc.id.strip():
-            raise InvalidInputError(f"document {position} has an empty id")
-        if len(doc.id) > MAX_ID_LENGTH:
-            raise InvalidInputError(f"{where}: the id is longer than {MAX_ID_LENGTH} characters")
+        where = f"document {position} (id {doc.id[:80]!r})"
+        check_id(f"{where}: the id", doc.id)
         if doc.id in seen:
             raise InvalidInputError(f"{where}: the id appears twice in one request")
         seen.add(doc.id)
         if not doc.text.strip():
             raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
-        try:
-            encoded = json.dumps([doc.title, doc.metadata], allow_nan=False, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
-            raise InvalidInputError(f"{where}: metadata must be plain JSON ({error})") from error
-        check_encodable(f"{where}: the title or metadata", encoded)
-        check_encodable(f"{where}: the text", doc.text)
-        check_encodable(f"{where}: the id", doc.id)
-
-
-def check_encodable(what: str, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidInputError(
-            f"{what} is not valid UTF-8 text (unpaired surrogate at position {error.start})"
-        ) from error
+        check_text(f"{where}: the text", doc.text)
+        if doc.title is not None:
+            check_text(f"{where}: the title", doc.title)
+        check_metadata(f"{where}: the metadata", doc.metadata)
 
 
 def batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:

@@ -34,7 +34,6 @@ from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.preparation import (
     ChunkProgress,
     DocumentPreparer,
-    check_encodable,
     chunking_parameters,
     validate_documents,
 )
@@ -53,6 +52,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
+from index.validation import check_text
 from index.vectors import VectorIndex, VectorOptions, build_main, discard_vectors, load_vectors
 
 log = logging.getLogger(__name__)
@@ -552,7 +552,7 @@ def validate_request(request: SearchRequest, tokenizer: Tokenizer) -> None:
     query = request.query.strip()
     if not query:
         raise InvalidInputError("the query is empty: send some text to search for")
-    check_encodable("the query", query)
+    check_text("the query", query)
     if request.k < 1:
         raise InvalidInputError(f"k must be at least 1, got {request.k}")
     if request.offset < 0:

@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from index import keyword
 from index.errors import CorruptIndexError, DocumentNotFoundError
-from index.filters import SqlFilter
+from index.filters import SqlFilter, register_functions
 from index.types import ChunkRow, ChunkSpan, Document, StoredChunk, StoredDocument
 
 _SCHEMA = """
@@ -105,6 +105,7 @@ class Store:
         connection.execute("PRAGMA foreign_keys=ON")
         # FULL: a commit is on disk before it is acknowledged, even across a power loss.
         connection.execute("PRAGMA synchronous=FULL")
+        register_functions(connection)
         return connection
 
     def _reader(self) -> sqlite3.Connection:

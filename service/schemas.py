@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from index.preparation import MAX_ID_LENGTH
 from index.types import Fusion, GroupBy, SearchMode, SearchRequest
+from index.validation import MAX_ID_LENGTH
 
 _ARTICLE = (
     "The council approved the new tram line on Tuesday.\n\n"

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import json
+import math
+import operator
+import re
 import sqlite3
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -9,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
-from index.filters import MAX_DEPTH, FilterLimits, compile_filter
+from index.filters import MAX_DEPTH, FilterLimits, compile_filter, register_functions
 
 DOCS = {
     "a": {"lang": "en", "year": 2020, "tags": ["news", "sport"], "published": "2024-01-15", "draft": False},
@@ -27,7 +31,8 @@ DOCS = {
 
 @pytest.fixture(scope="module")
 def db() -> sqlite3.Connection:
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    register_functions(connection)
     connection.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
     connection.executemany(
         "INSERT INTO documents VALUES (?, ?)", [(k, json.dumps(v)) for k, v in DOCS.items()]
@@ -130,3 +135,276 @@ def test_any_json_is_compiled_or_rejected_cleanly(db: sqlite3.Connection, spec: 
         return
     sql, params = compiled.document_ids_sql()
     db.execute(sql, params).fetchall()
+
+
+# -- the compiled SQL against a pure-Python reference ------------------------------------------------------
+# The reference restates the filter language from its documentation, independently of the compiler: where a
+# value sits (dotted path through objects; any element of an array; objects match no comparison), how values
+# compare (types must agree, numbers by value, dates as instants computed with timedelta arithmetic, which
+# cannot overflow at the edges of the calendar), and which filters are invalid.
+
+REF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+REF_FIELD = re.compile(r"^[\w-]+(\.[\w-]+)*$")
+SAFE = 2**53 - 1
+ABSENT = object()
+
+
+class RefInvalid(Exception):
+    pass
+
+
+def ref_instant(value: object) -> timedelta | None:
+    if not isinstance(value, str) or len(value) > 64 or not REF_DATE.match(value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    since_epoch = parsed.replace(tzinfo=None) - datetime(1970, 1, 1)
+    return since_epoch - (parsed.utcoffset() or timedelta(0))
+
+
+def ref_check_value(value: object) -> None:
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, int):
+        if abs(value) > SAFE:
+            raise RefInvalid
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise RefInvalid
+    elif isinstance(value, str):
+        if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+            raise RefInvalid
+    else:
+        raise RefInvalid
+
+
+def ref_same(element: object, value: object) -> bool:
+    if value is None or isinstance(value, bool):
+        return element is value
+    if isinstance(value, int | float):
+        return isinstance(element, int | float) and not isinstance(element, bool) and element == value
+    return isinstance(element, str) and element == value
+
+
+OPS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
+
+
+class Reference:
+    def __init__(self, limits: FilterLimits) -> None:
+        self.limits = limits
+        self.clauses = 0
+
+    def check(self, spec: Any, depth: int = 1) -> None:
+        """Raise RefInvalid if the filter is not valid."""
+        if depth > self.limits.max_depth or not isinstance(spec, dict) or not spec:
+            raise RefInvalid
+        self.clauses += 1
+        if self.clauses > self.limits.max_clauses:
+            raise RefInvalid
+        if "field" not in spec:
+            if not set(spec) <= {"must", "should", "must_not"}:
+                raise RefInvalid
+            for children in spec.values():
+                if not isinstance(children, list) or not children:
+                    raise RefInvalid
+                for child in children:
+                    self.check(child, depth + 1)
+            return
+        field = spec["field"]
+        if not set(spec) <= {"field", "eq", "in", "exists", *OPS} or len(spec) == 1:
+            raise RefInvalid
+        if not isinstance(field, str) or len(field) > 256 or not REF_FIELD.match(field):
+            raise RefInvalid
+        if "exists" in spec and not isinstance(spec["exists"], bool):
+            raise RefInvalid
+        if "eq" in spec:
+            ref_check_value(spec["eq"])
+        if "in" in spec:
+            values = spec["in"]
+            if not isinstance(values, list) or not 1 <= len(values) <= self.limits.max_in_values:
+                raise RefInvalid
+            for value in values:
+                ref_check_value(value)
+        bounds = [spec[op] for op in OPS if op in spec]
+        if bounds:
+            if all(isinstance(b, int | float) and not isinstance(b, bool) for b in bounds):
+                for bound in bounds:
+                    ref_check_value(bound)
+            elif not all(isinstance(b, str) and ref_instant(b) is not None for b in bounds):
+                raise RefInvalid
+
+    def matches(self, spec: dict[str, Any], metadata: dict[str, Any]) -> bool:
+        if "field" not in spec:
+            must = all(self.matches(c, metadata) for c in spec.get("must", []))
+            should = "should" not in spec or any(self.matches(c, metadata) for c in spec["should"])
+            must_not = any(self.matches(c, metadata) for c in spec.get("must_not", []))
+            return must and should and not must_not
+        value: Any = metadata
+        for segment in spec["field"].split("."):
+            value = value[segment] if isinstance(value, dict) and segment in value else ABSENT
+        if "exists" in spec and (value is not ABSENT) != spec["exists"]:
+            return False
+        elements = (
+            []
+            if value is ABSENT or isinstance(value, dict)
+            else value
+            if isinstance(value, list)
+            else [value]
+        )
+        if "eq" in spec and not any(ref_same(e, spec["eq"]) for e in elements):
+            return False
+        if "in" in spec and not any(ref_same(e, v) for e in elements for v in spec["in"]):
+            return False
+        ranges = {op: spec[op] for op in OPS if op in spec}
+        if not ranges:
+            return True
+        if all(isinstance(b, int | float) for b in ranges.values()):
+            return any(
+                isinstance(e, int | float)
+                and not isinstance(e, bool)
+                and all(OPS[o](e, b) for o, b in ranges.items())
+                for e in elements
+            )
+        bounds = {op: ref_instant(bound) for op, bound in ranges.items()}
+        moments = [ref_instant(e) for e in elements if isinstance(e, str)]
+        return any(m is not None and all(OPS[o](m, b) for o, b in bounds.items()) for m in moments)
+
+
+EDGE_DATES = [
+    "0001-01-01",
+    "0001-01-01T00:00+01:00",
+    "0001-01-01T00:30:00-00:30",
+    "9999-12-31",
+    "9999-12-31T23:59-01:00",
+    "9999-12-31T23:59:59.999999+14:00",
+    "2024-02-29",
+    "2024-02-30",
+    "2024-06-01T12:00:00Z",
+    "2024-06-01T13:00:00+01:00",
+    "2024-06-01 12:00",
+    "2024-06-01T12:00:00.5+0100",
+    "2024-13-01",
+    "2023-12-31T24:00",
+    "2024-06-01T12",
+]
+NICE_FLOATS = st.sampled_from([0.0, -0.0, 0.5, -2.25, 1e-300, 1e300, 2020.0, 9007199254740992.0, 1.5e16])
+SMALL = st.sampled_from([0, 1, 2, 2020, 2.0, 0.5, "en", "de", "", True, False, None])
+SAFE_INTS = st.integers(-SAFE, SAFE) | st.sampled_from([0, 1, -1, 2020, SAFE, -SAFE])
+TEXTS = st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=6)
+STORED_SCALARS = st.one_of(
+    SMALL, SMALL, st.sampled_from(EDGE_DATES), st.none() | st.booleans() | SAFE_INTS | NICE_FLOATS | TEXTS
+)
+STORED_VALUES = st.recursive(
+    STORED_SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["x", "y"]), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+METADATA = st.dictionaries(st.sampled_from(["a", "b", "n", "ключ"]), STORED_VALUES, max_size=4)
+# Now and then, what must be refused: integers beyond 2**53 and beyond 64 bits, non-finite floats, NUL
+# characters, lone surrogates, bad field names.
+REFUSED = st.sampled_from([2**53, -(2**64), 10**40, float("inf"), float("nan"), "acme\x00evil", "\ud800"])
+FILTER_SCALARS = st.one_of(SMALL, SMALL, SMALL, STORED_SCALARS, REFUSED)
+FIELDS = st.one_of(
+    st.sampled_from(["a", "b", "n", "n.x", "n.y", "ключ"]),
+    st.sampled_from(["a.x.y", "bad field", "", "a..b"]),
+)
+NUMBER_BOUNDS = st.one_of(st.sampled_from([0, 1, 2, 0.5, 2020]), SAFE_INTS, NICE_FLOATS)
+DATE_BOUNDS = st.sampled_from(EDGE_DATES)
+
+
+@st.composite
+def leaves(draw: st.DrawFn) -> dict[str, Any]:
+    leaf: dict[str, Any] = {"field": draw(FIELDS)}
+    bounds = draw(
+        st.sampled_from([NUMBER_BOUNDS, DATE_BOUNDS, st.one_of(NUMBER_BOUNDS, DATE_BOUNDS, REFUSED)])
+    )
+    ops = ["eq", "in", "exists", "gt", "gte", "lt", "lte"]
+    for op in draw(st.sets(st.sampled_from(ops), min_size=1, max_size=2)):
+        if op == "exists":
+            leaf[op] = draw(st.booleans())
+        elif op == "in":
+            leaf[op] = draw(st.lists(FILTER_SCALARS, min_size=1, max_size=5) | st.just(list(range(1024))))
+        elif op == "eq":
+            leaf[op] = draw(FILTER_SCALARS)
+        else:
+            leaf[op] = draw(bounds)
+    return leaf
+
+
+FILTERS = st.recursive(
+    leaves(),
+    lambda inner: st.dictionaries(
+        st.sampled_from(["must", "should", "must_not"]), st.lists(inner, min_size=1, max_size=3), min_size=1
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(documents=st.lists(METADATA, min_size=2, max_size=10), spec=FILTERS)
+def test_compiled_filters_match_the_reference(documents: list[dict[str, Any]], spec: Any) -> None:
+    """Every filter either compiles and selects exactly what the reference selects, or both refuse it."""
+    limits = FilterLimits(max_depth=4, max_clauses=20)
+    reference = Reference(limits)
+    try:
+        reference.check(spec)
+        valid = True
+    except RefInvalid:
+        valid = False
+    try:
+        compiled = compile_filter(spec, limits)
+    except InvalidInputError:
+        assert not valid, f"the compiler refused a valid filter {spec!r}"
+        return
+    assert valid, f"the compiler accepted an invalid filter {spec!r}"
+    connection = sqlite3.connect(":memory:")
+    register_functions(connection)
+    connection.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
+    connection.executemany(
+        "INSERT INTO documents VALUES (?, ?)",
+        [(str(i), json.dumps(m, ensure_ascii=False)) for i, m in enumerate(documents)],
+    )
+    sql, params = compiled.document_ids_sql()
+    found = sorted(int(row[0]) for row in connection.execute(sql, params))
+    expected = [i for i, m in enumerate(documents) if reference.matches(spec, m)]
+    assert found == expected
+
+
+def test_a_long_in_list_and_calendar_edges_run() -> None:
+    """Payloads that used to crash at execution: 1,024 values in one 'in' (SQLite's expression depth), and
+    offsets that move a date beyond year 1 or 9999 (Python's datetime overflowed)."""
+    connection = sqlite3.connect(":memory:")
+    register_functions(connection)
+    connection.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
+    rows = [("early", {"t": "0001-01-01T00:00:00Z", "v": 1023}), ("late", {"t": "9999-12-31", "v": "x"})]
+    connection.executemany("INSERT INTO documents VALUES (?, ?)", [(i, json.dumps(m)) for i, m in rows])
+
+    def run(spec: Any) -> list[str]:
+        sql, params = compile_filter(spec).document_ids_sql()
+        return sorted(row[0] for row in connection.execute(sql, params))
+
+    assert run({"field": "v", "in": list(range(1024))}) == ["early"]
+    assert run({"field": "v", "in": [*map(str, range(1023)), "x"]}) == ["late"]
+    assert run({"field": "t", "gte": "0001-01-01T00:00+01:00"}) == ["early", "late"]
+    assert run({"field": "t", "lt": "0001-01-01T00:00+01:00"}) == []
+    assert run({"field": "t", "lte": "9999-12-31T23:59-01:00"}) == ["early", "late"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"field": "n", "eq": 2**64}, "outside"),
+        ({"field": "n", "gte": 10**30}, "outside"),
+        ({"field": "n", "in": [1, 2**70]}, "outside"),
+        ({"field": "n", "eq": float("nan")}, "not a finite number"),
+        ({"field": "tenant", "eq": "acme\x00"}, "NUL"),
+        ({"field": "tenant", "in": ["\udc00"]}, "not valid UTF-8"),
+    ],
+)
+def test_values_no_store_could_hold_are_refused(spec: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        compile_filter(spec)

@@ -1,0 +1,97 @@
+"""What the index accepts: ids, text, titles, metadata and filter values that it can store, read back and
+compare exactly. Everything a client sends is checked here before anything is written, so that whatever is
+accepted can be read back and searched (a value SQLite's JSON functions would cut short, or one JSON
+parsers disagree on, is refused with a message that names it).
+
+* Strings hold no NUL character (SQLite's JSON functions end a string there: a filter on ``"acme"`` would
+  match ``"acme\\u0000evil"``) and no unpaired surrogate (not encodable as UTF-8).
+* Integers lie within ±(2**53 - 1), the range every JSON parser holds exactly (I-JSON, RFC 7493); numbers
+  are finite. A larger number, such as a 64-bit hash, can be sent as a string.
+* Metadata is a JSON object nested at most :data:`MAX_METADATA_DEPTH` levels deep and at most
+  :data:`MAX_METADATA_BYTES` long as JSON.
+* An id has no ``.`` or ``..`` path segment: clients that normalise URLs (browsers, ``fetch``, most HTTP
+  libraries) would turn ``/documents/a/../b`` into ``/documents/b`` and reach another document.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from index.errors import InvalidInputError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_METADATA_DEPTH = 32
+MAX_METADATA_BYTES = 64 * 1024
+MAX_ID_LENGTH = 512
+
+
+def check_text(what: str, text: str) -> None:
+    """Raise :class:`InvalidInputError` if ``text`` holds a NUL character or an unpaired surrogate."""
+    position = text.find("\x00")
+    if position >= 0:
+        raise InvalidInputError(f"{what} holds a NUL character (at position {position}); remove it")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidInputError(
+            f"{what} is not valid UTF-8 text (unpaired surrogate at position {error.start})"
+        ) from error
+
+
+def check_number(what: str, value: int | float) -> None:
+    """Raise :class:`InvalidInputError` unless ``value`` is finite and, if an integer, exactly representable
+    by every JSON parser."""
+    if isinstance(value, int):
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return
+        raise InvalidInputError(
+            f"{what} is an integer outside ±(2**53 - 1), which JSON parsers do not all hold exactly; "
+            "send it as a string"
+        )
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidInputError(f"{what} is not a finite number")
+
+
+def check_id(what: str, doc_id: str) -> None:
+    """Raise :class:`InvalidInputError` unless ``doc_id`` can be stored and reached through a URL."""
+    if not doc_id or not doc_id.strip():
+        raise InvalidInputError(f"{what} is empty")
+    if len(doc_id) > MAX_ID_LENGTH:
+        raise InvalidInputError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+    check_text(what, doc_id)
+    if any(segment in (".", "..") for segment in doc_id.split("/")):
+        raise InvalidInputError(
+            f"{what} has a '.' or '..' segment, which clients that normalise URLs cannot reach"
+        )
+
+
+def check_metadata(what: str, metadata: Any) -> None:
+    """Raise :class:`InvalidInputError` unless ``metadata`` is a JSON object within the limits above, every
+    key and string clean and every number exact. Iterative, so that no nesting exhausts the stack."""
+    if not isinstance(metadata, dict):
+        raise InvalidInputError(f"{what} must be a JSON object")
+    stack: list[tuple[Any, str, int]] = [(metadata, "metadata", 1)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, dict | list) and depth > MAX_METADATA_DEPTH:
+            raise InvalidInputError(f"{what}: {path} is nested deeper than {MAX_METADATA_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidInputError(f"{what}: {path} has a key that is not a string")
+                check_text(f"{what}: the key {path}.{key[:40]!r}", key)
+                stack.append((item, f"{path}.{key[:40]}", depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            check_text(f"{what}: {path}", value)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int | float):
+            check_number(f"{what}: {path}", value)
+        else:
+            raise InvalidInputError(f"{what}: {path} is a {type(value).__name__}, not a JSON value")
+    size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise InvalidInputError(f"{what} is {size} bytes as JSON, more than {MAX_METADATA_BYTES}")
