@@ -214,6 +214,10 @@ class SearchIndex:
         unchanged = [doc.id for doc in documents if doc.id not in statuses]
         for doc_id, count in self._store.chunk_counts(unchanged).items():
             statuses[doc_id] = ("unchanged", count)
+        vanished = [doc for doc in documents if doc.id not in statuses]
+        if vanished:  # unchanged when checked, deleted since by a concurrent request: this upsert comes after
+            for result in self.upsert(vanished):
+                statuses[result.id] = (result.status, result.chunks)
         return [UpsertResult(doc.id, *statuses[doc.id]) for doc in documents]
 
     def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:

@@ -7,8 +7,9 @@ The index is tiered, as log-structured stores are:
   positions map to chunk ids through one sorted array; searched with no lock at all;
 * a small, mutable, exact **delta** (``IndexIDMap2(IndexFlatIP)``) that receives every add;
 * **tombstones**: a bitmap over the main index's positions for chunks deleted since it was built, applied
-  inside FAISS's scan by an ``IDSelectorNot(IDSelectorBitmap)``; replaced, never edited, so a search can
-  hold on to the one it started with.
+  inside FAISS's scan by an ``IDSelectorNot(IDSelectorBitmap)``. The main index, its tombstones and their
+  bitmap are one immutable value, replaced by reference, never edited: a search holds on to the one it
+  started with, and no search waits for another (the delta is read under a shared lock).
 
 When the delta or the tombstones outgrow a share of the main index, or the corpus crosses the threshold, the
 owner (:class:`~index.search_index.SearchIndex`) rebuilds the main index from the store in the background
@@ -25,7 +26,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -135,6 +137,62 @@ def build_main(
     return MainIndex(index, all_ids, kind)
 
 
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """The main index with its tombstones (sorted positions) and their bitmap, published as one value: a
+    search reads one reference and can never pair a new main index with an old bitmap."""
+
+    main: MainIndex
+    tombstones: Ids
+    bitmap: NDArray[np.uint8]
+
+    @classmethod
+    def of(cls, main: MainIndex, positions: Ids) -> _Published:
+        bitmap = np.zeros((len(main.ids) + 7) // 8, dtype=np.uint8)
+        if len(positions):
+            np.bitwise_or.at(bitmap, positions >> 3, (1 << (positions & 7)).astype(np.uint8))
+        return cls(main, positions, bitmap)
+
+
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer holds off new readers, so writes are never starved.
+    Searches of the delta share it (FAISS searches are safe to run together); adds and removes take it
+    alone."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._writing and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._readers -= 1
+                if not self._readers:
+                    self._condition.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._condition:
+            self._writers_waiting += 1
+            self._condition.wait_for(lambda: not self._writing and not self._readers)
+            self._writers_waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._writing = False
+                self._condition.notify_all()
+
+
 class VectorIndex:
     """Nearest chunks by inner product over normalised vectors. Thread-safe; see the module docstring."""
 
@@ -148,15 +206,15 @@ class VectorIndex:
     ) -> None:
         self._dim = dim
         self.options = options or VectorOptions()
-        self._main = main if main is not None else MainIndex.empty(dim)
+        self._published = _Published.of(
+            main if main is not None else MainIndex.empty(dim), np.zeros(0, dtype=np.int64)
+        )
         self._delta = delta if delta is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._delta_lock = threading.Lock()  # the delta is the only part that changes in place
-        self._tombstones = np.zeros(0, dtype=np.int64)  # positions in the main index, sorted
-        self._bitmap = np.zeros(0, dtype=np.uint8)
+        self._delta_lock = _ReadWriteLock()  # the delta is the only part that changes in place
         self._rebuild_deletes: list[Ids] | None = None  # deletes seen while a new main index is built
         self._saved_main: tuple[MainIndex, tuple[str, str]] | None = None
         if tombstones is not None and len(tombstones):
-            self._set_tombstones(np.unique(tombstones))
+            self._published = _Published.of(self._published.main, np.unique(tombstones))
 
     @property
     def dim(self) -> int:
@@ -164,10 +222,11 @@ class VectorIndex:
 
     @property
     def index_type(self) -> str:
-        return self.options.label(self._main.kind)
+        return self.options.label(self._published.main.kind)
 
     def __len__(self) -> int:
-        return len(self._main.ids) - len(self._tombstones) + int(self._delta.ntotal)
+        published = self._published
+        return len(published.main.ids) - len(published.tombstones) + int(self._delta.ntotal)
 
     # -- writes (callers serialise them) ------------------------------------------------------------
 
@@ -178,7 +237,7 @@ class VectorIndex:
         if vectors.shape != (len(ids), self._dim):
             raise ValueError(f"expected vectors of shape ({len(ids)}, {self._dim}), got {vectors.shape}")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        with self._delta_lock:
+        with self._delta_lock.writing():
             self._delta.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: Ids) -> None:
@@ -187,12 +246,13 @@ class VectorIndex:
             return
         if self._rebuild_deletes is not None:
             self._rebuild_deletes.append(ids)
-        with self._delta_lock:
+        with self._delta_lock.writing():
             # FAISS's Python wrapper turns an id array into an IDSelectorBatch; its stubs know only that.
             self._delta.remove_ids(ids)  # type: ignore[arg-type]
-        positions = _positions(self._main.ids, ids)
+        published = self._published
+        positions = _positions(published.main.ids, ids)
         if len(positions):
-            self._set_tombstones(np.union1d(self._tombstones, positions))
+            self._published = _Published.of(published.main, np.union1d(published.tombstones, positions))
 
     def begin_rebuild(self) -> None:
         """Start remembering deletes: a main index being built from an older snapshot must not keep them."""
@@ -203,37 +263,38 @@ class VectorIndex:
         the delta keeps only what ``main`` lacks, and deletes since the snapshot become tombstones."""
         deleted = self._rebuild_deletes or []
         self._rebuild_deletes = None
-        with self._delta_lock:
+        with self._delta_lock.writing():
             delta_ids = _delta_ids(self._delta)
             folded = delta_ids[np.isin(delta_ids, main.ids)]
             if len(folded):
                 self._delta.remove_ids(folded)  # type: ignore[arg-type]
-            self._main = main
-            self._set_tombstones(_positions(main.ids, np.concatenate([np.zeros(0, np.int64), *deleted])))
+            deleted_positions = _positions(main.ids, np.concatenate([np.zeros(0, np.int64), *deleted]))
+            self._published = _Published.of(main, deleted_positions)
 
     def abandon_rebuild(self) -> None:
         self._rebuild_deletes = None
 
     def merge_reason(self) -> str | None:
         """Why the main index should be rebuilt now, or None."""
-        main, live = len(self._main.ids), len(self)
+        published = self._published
+        main, live = len(published.main.ids), len(self)
         wanted = self.options.kind_for(live)
-        if wanted != self._main.kind and (wanted == "hnsw" or live < self.options.ann_threshold // 2):
+        if wanted != published.main.kind and (wanted == "hnsw" or live < self.options.ann_threshold // 2):
             return f"{live} vectors call for a {wanted} index"
         limit = max(self.options.merge_minimum, int(main * self.options.merge_fraction))
         if self._delta.ntotal > limit:
             return f"{self._delta.ntotal} vectors added since the last build"
-        if len(self._tombstones) > limit:
-            return f"{len(self._tombstones)} vectors deleted since the last build"
+        if len(published.tombstones) > limit:
+            return f"{len(published.tombstones)} vectors deleted since the last build"
         return None
 
     # -- reads --------------------------------------------------------------------------------------
 
     def ids(self) -> Ids:
         """Every chunk id held, ascending."""
-        main, tombstones = self._main, self._tombstones
-        live = np.delete(main.ids, tombstones)
-        with self._delta_lock:
+        published = self._published
+        live = np.delete(published.main.ids, published.tombstones)
+        with self._delta_lock.reading():
             delta = _delta_ids(self._delta)
         return np.union1d(live, delta)
 
@@ -250,7 +311,8 @@ class VectorIndex:
         with ``k' = min(k, candidates)``; ``exact`` scans every vector even when the main index is HNSW."""
         _one_search_thread()
         queries = np.ascontiguousarray(queries, dtype=np.float32)
-        main, tombstones, bitmap = self._main, self._tombstones, self._bitmap
+        published = self._published
+        main, tombstones = published.main, published.tombstones
         if allowed is not None:
             allowed = np.ascontiguousarray(np.unique(allowed), dtype=np.int64)
             k = min(k, len(allowed))
@@ -259,9 +321,9 @@ class VectorIndex:
             empty = np.zeros((len(queries), 0))
             return empty.astype(np.float32), empty.astype(np.int64)
         main_scores, main_ids = self._search_main(
-            main, tombstones, bitmap, queries, k, allowed, ef_search=ef_search, exact=exact
+            published, queries, k, allowed, ef_search=ef_search, exact=exact
         )
-        with self._delta_lock:
+        with self._delta_lock.reading():
             delta_scores, delta_ids = _search_delta(self._delta, queries, k, allowed)
         scores, ids = _merge(main_scores, main_ids, delta_scores, delta_ids, k)
         found = int(np.max(np.sum(ids >= 0, axis=1), initial=0))  # misses (-1) sort last; drop their columns
@@ -269,9 +331,7 @@ class VectorIndex:
 
     def _search_main(
         self,
-        main: MainIndex,
-        tombstones: Ids,
-        bitmap: NDArray[np.uint8],
+        published: _Published,
         queries: Matrix,
         k: int,
         allowed: Ids | None,
@@ -279,6 +339,7 @@ class VectorIndex:
         ef_search: int | None,
         exact: bool,
     ) -> tuple[Matrix, Ids]:
+        main, tombstones, bitmap = published.main, published.tombstones, published.bitmap
         if len(main.ids) == 0:
             return _no_hits(len(queries))
         selector: faiss.IDSelector | None = None
@@ -292,7 +353,7 @@ class VectorIndex:
             selector = faiss.IDSelectorBatch(len(positions), faiss.swig_ptr(positions))
             keep = positions
         elif len(tombstones):
-            deleted = faiss.IDSelectorBitmap(len(main.ids), faiss.swig_ptr(bitmap))
+            deleted = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))  # its length in bytes
             selector = faiss.IDSelectorNot(deleted)
             keep = (bitmap, deleted)  # IDSelectorNot holds a bare pointer to ``deleted``
         index = main.index
@@ -310,12 +371,6 @@ class VectorIndex:
         found = np.where(positions_found >= 0, main.ids[np.maximum(positions_found, 0)], -1)
         return scores, found
 
-    def _set_tombstones(self, positions: Ids) -> None:
-        bitmap = np.zeros((len(self._main.ids) + 7) // 8, dtype=np.uint8)
-        if len(positions):
-            np.bitwise_or.at(bitmap, positions >> 3, (1 << (positions & 7)).astype(np.uint8))
-        self._tombstones, self._bitmap = positions, bitmap  # replaced, never edited: searches keep theirs
-
     # -- persistence --------------------------------------------------------------------------------
 
     def save(self, directory: Path, generation: int) -> None:
@@ -325,8 +380,8 @@ class VectorIndex:
         folder = directory / VECTORS_DIR
         folder.mkdir(exist_ok=True)
         token = secrets.token_hex(6)
-        main, tombstones = self._main, self._tombstones
-        with self._delta_lock:
+        main, tombstones = self._published.main, self._published.tombstones
+        with self._delta_lock.reading():
             delta = bytes(faiss.serialize_index(self._delta))
         files = {
             name: f"{token}.{name}" for name in ("main.faiss", "ids.npy", "delta.faiss", "tombstones.npy")

@@ -9,6 +9,7 @@ Prometheus text format from a registry of the app's own (several apps in one pro
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import re
 import sys
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
     from index.types import SearchTimings
     from service.state import ServedIndex
+
+log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -64,6 +67,11 @@ class Metrics:
             registry=r,
         )
         self.errors = Counter("semsearch_errors", "Error responses, by kind.", ["type"], registry=r)
+        self.unhandled = Counter(
+            "semsearch_unhandled_errors",
+            "Requests that raised an unexpected exception (answered 500 by the last-resort handler): a bug.",
+            registry=r,
+        )
         Info("semsearch_build", "Version, model and encoder.", registry=r).info(
             {"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]}
         )
@@ -112,10 +120,12 @@ class ObservabilityMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        started_response = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started_response
             if message["type"] == "http.response.start":
+                started_response = True
                 status = int(message["status"])
                 headers = [*message.get("headers", []), (REQUEST_ID_HEADER.encode(), rid.encode())]
                 message = {**message, "headers": headers}
@@ -123,6 +133,24 @@ class ObservabilityMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The last resort: a bug. Logged with its traceback and counted; the client gets JSON with the
+            # request id to report, never a plain-text 500 or a dropped connection.
+            self.metrics.unhandled.inc()
+            log.exception("unhandled error answering %s %s", scope.get("method"), scope.get("path"))
+            if started_response:
+                raise
+            body = json.dumps(
+                {"detail": "internal error: please report it with the request id", "request_id": rid}
+            )
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body.encode()})
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"

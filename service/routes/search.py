@@ -104,6 +104,8 @@ def search_get(
         parsed_filter = None if filter is None else json.loads(filter)
     except json.JSONDecodeError as error:
         raise InvalidInputError(f"filter is not valid JSON: {error.msg} at position {error.pos}") from error
+    except (ValueError, RecursionError) as error:  # a number of over 4,300 digits; nesting past the stack
+        raise InvalidInputError(f"filter cannot be read: {str(error)[:200]}") from error
     if parsed_filter is not None and not isinstance(parsed_filter, dict):
         raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
     body = SearchBody(

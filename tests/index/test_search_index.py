@@ -104,14 +104,33 @@ def test_batch_search_answers_each_query(open_index: OpenIndex) -> None:
     assert [len(r.hits) for r in results] == [1, 2]
 
 
+def _nested(depth: int) -> dict[str, object]:
+    """Metadata ``depth`` objects deep."""
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"x": value}
+    return value
+
+
 @pytest.mark.parametrize(
     ("documents", "message"),
     [
-        ([Document("", "text")], "empty id"),
+        ([Document("", "text")], "the id is empty"),
+        ([Document("a/../b", "text")], "'..' segment"),
+        ([Document("./a", "text")], "'..' segment"),
+        ([Document("a\x00b", "text")], "NUL"),
+        ([Document("a", "text", metadata={"tenant": "acme\x00evil"})], "NUL"),
+        ([Document("a", "text", metadata={"k\x00": 1})], "NUL"),
+        ([Document("a", "text", title="t\x00")], "NUL"),
+        ([Document("a", "te\x00xt")], "NUL"),
+        ([Document("a", "text", metadata={"n": 2**53})], "outside"),
+        ([Document("a", "text", metadata={"n": [-(2**64)]})], "outside"),
+        ([Document("a", "text", metadata=_nested(33))], "deeper than 32"),
+        ([Document("a", "text", metadata={"big": "x" * 70_000})], "bytes as JSON"),
         ([Document("a", "   \n ")], "no text"),
         ([Document("a", "x"), Document("a", "y")], "twice"),
         ([Document("a" * 600, "text")], "longer than"),
-        ([Document("a", "text", metadata={"bad": float("nan")})], "metadata"),
+        ([Document("a", "text", metadata={"bad": float("nan")})], "not a finite number"),
         ([Document("a", "text \ud800")], "UTF-8"),
         ([Document("ok", CATS), Document("a", "---")], "no searchable text"),
     ],
@@ -399,3 +418,24 @@ def test_title_context_is_off_by_default(open_index: OpenIndex) -> None:
     embedder = RecordingEmbedder()
     open_index(embedder).upsert([Document("geo", "Rivers flow.", "Water")])
     assert embedder.documents == ["Rivers flow."]
+
+
+def test_metadata_32_levels_deep_is_accepted_and_reads_back(open_index: Callable[..., SearchIndex]) -> None:
+    index = open_index()
+    index.upsert([Document("deep", CATS, metadata=_nested(32))])
+    assert index.get("deep").metadata == _nested(32)
+
+
+def test_an_upsert_of_an_unchanged_document_deleted_meanwhile_writes_it_again(
+    open_index: Callable[..., SearchIndex],
+) -> None:
+    """An upsert found the document unchanged, then a concurrent delete removed it before the upsert
+    answered: the upsert is ordered after the delete and writes the document (it used to raise KeyError)."""
+    index = open_index()
+    doc = Document("cats", CATS)
+    index.upsert([doc])
+    index.delete("cats")
+    # What the upsert does after its check found nothing to embed: write nothing, report the rest.
+    results = index.write_prepared([doc], [])
+    assert [(r.id, r.status) for r in results] == [("cats", "created")]
+    assert index.get("cats").text == CATS

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -208,3 +209,33 @@ def test_a_damaged_file_is_reported_as_unusable(tmp_path: Path, part: str) -> No
         path.write_bytes(b"\x00" * (len(path.read_bytes()) + 4))  # right size, wrong content
         assert load_vectors(tmp_path, 8) is None
     assert load_vectors(tmp_path / "missing", 8) is None
+
+
+def test_a_search_does_not_wait_for_another_search() -> None:
+    """Searches share the delta's lock: one holding it (a long search, say) does not hold up another."""
+    index = VectorIndex(8)
+    index.add(ids_of(1, 2, 3), unit_rows(3))
+    finished = threading.Event()
+    with index._delta_lock.reading():  # another search, still running
+        worker = threading.Thread(target=lambda: (index.search(unit_rows(1), 2), finished.set()))
+        worker.start()
+        assert finished.wait(10), "a search waited for another search"
+    worker.join()
+
+
+def test_swap_publishes_main_tombstones_and_bitmap_together() -> None:
+    """After a rebuild, the main index, its tombstones and a bitmap sized for it (in bytes) are one value."""
+    vectors = unit_rows(40)
+    index = VectorIndex(8, main=main_over(np.arange(20, dtype=np.int64), vectors[:20]))
+    index.remove(ids_of(3))
+    before = index._published
+    index.begin_rebuild()
+    index.remove(ids_of(25))  # deleted while the new main index was built from a snapshot that had it
+    index.swap(main_over(np.arange(40, dtype=np.int64), vectors))
+    after = index._published
+    assert before.main is not after.main
+    assert after.tombstones.tolist() == [25]
+    assert len(after.bitmap) == (40 + 7) // 8
+    assert before.tombstones.tolist() == [3] and len(before.bitmap) == (20 + 7) // 8  # untouched
+    _, found = index.search(vectors[25:26], 40)
+    assert 25 not in found[0].tolist() and len(found[0]) == 39
