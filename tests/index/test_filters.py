@@ -149,7 +149,7 @@ SAFE = 2**53 - 1
 ABSENT = object()
 
 
-class RefInvalid(Exception):
+class RefInvalidError(Exception):
     pass
 
 
@@ -169,15 +169,15 @@ def ref_check_value(value: object) -> None:
         return
     if isinstance(value, int):
         if abs(value) > SAFE:
-            raise RefInvalid
+            raise RefInvalidError
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise RefInvalid
+            raise RefInvalidError
     elif isinstance(value, str):
         if "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value):
-            raise RefInvalid
+            raise RefInvalidError
     else:
-        raise RefInvalid
+        raise RefInvalidError
 
 
 def ref_same(element: object, value: object) -> bool:
@@ -197,34 +197,34 @@ class Reference:
         self.clauses = 0
 
     def check(self, spec: Any, depth: int = 1) -> None:
-        """Raise RefInvalid if the filter is not valid."""
+        """Raise RefInvalidError if the filter is not valid."""
         if depth > self.limits.max_depth or not isinstance(spec, dict) or not spec:
-            raise RefInvalid
+            raise RefInvalidError
         self.clauses += 1
         if self.clauses > self.limits.max_clauses:
-            raise RefInvalid
+            raise RefInvalidError
         if "field" not in spec:
             if not set(spec) <= {"must", "should", "must_not"}:
-                raise RefInvalid
+                raise RefInvalidError
             for children in spec.values():
                 if not isinstance(children, list) or not children:
-                    raise RefInvalid
+                    raise RefInvalidError
                 for child in children:
                     self.check(child, depth + 1)
             return
         field = spec["field"]
         if not set(spec) <= {"field", "eq", "in", "exists", *OPS} or len(spec) == 1:
-            raise RefInvalid
+            raise RefInvalidError
         if not isinstance(field, str) or len(field) > 256 or not REF_FIELD.match(field):
-            raise RefInvalid
+            raise RefInvalidError
         if "exists" in spec and not isinstance(spec["exists"], bool):
-            raise RefInvalid
+            raise RefInvalidError
         if "eq" in spec:
             ref_check_value(spec["eq"])
         if "in" in spec:
             values = spec["in"]
             if not isinstance(values, list) or not 1 <= len(values) <= self.limits.max_in_values:
-                raise RefInvalid
+                raise RefInvalidError
             for value in values:
                 ref_check_value(value)
         bounds = [spec[op] for op in OPS if op in spec]
@@ -233,7 +233,7 @@ class Reference:
                 for bound in bounds:
                     ref_check_value(bound)
             elif not all(isinstance(b, str) and ref_instant(b) is not None for b in bounds):
-                raise RefInvalid
+                raise RefInvalidError
 
     def matches(self, spec: dict[str, Any], metadata: dict[str, Any]) -> bool:
         if "field" not in spec:
@@ -353,7 +353,7 @@ def test_compiled_filters_match_the_reference(documents: list[dict[str, Any]], s
     try:
         reference.check(spec)
         valid = True
-    except RefInvalid:
+    except RefInvalidError:
         valid = False
     try:
         compiled = compile_filter(spec, limits)

@@ -236,6 +236,8 @@ def test_swap_publishes_main_tombstones_and_bitmap_together() -> None:
     assert before.main is not after.main
     assert after.tombstones.tolist() == [25]
     assert len(after.bitmap) == (40 + 7) // 8
-    assert before.tombstones.tolist() == [3] and len(before.bitmap) == (20 + 7) // 8  # untouched
+    assert before.tombstones.tolist() == [3]
+    assert len(before.bitmap) == (20 + 7) // 8
     _, found = index.search(vectors[25:26], 40)
-    assert 25 not in found[0].tolist() and len(found[0]) == 39
+    assert 25 not in found[0].tolist()
+    assert len(found[0]) == 39
