@@ -22,6 +22,7 @@ from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
 from service.observability import Metrics, ObservabilityMiddleware
 from service.routes import admin, documents, health, page, search
+from service.security import Authentication
 from service.settings import Settings
 from service.state import AppState, ServedIndex
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
     metrics.watch(lambda: state.index)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Authentication, settings=settings)  # before any body
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

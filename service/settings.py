@@ -118,6 +118,16 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_keys(self) -> Settings:
+        if self.read_key is not None and self.write_key is None and not self.read_only:
+            raise ValueError(
+                "SEMSEARCH_READ_KEY is set but SEMSEARCH_WRITE_KEY is not: searches would need a key while "
+                "anyone could write and delete. Set SEMSEARCH_WRITE_KEY too (or SEMSEARCH_READ_ONLY=true "
+                "for a replica that takes no writes)."
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_chunking(self) -> Settings:
         if self.chunk_max_tokens is not None and self.chunk_overlap_tokens * 2 > self.chunk_max_tokens:
             raise ValueError("chunk_overlap_tokens must be at most half of chunk_max_tokens")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from index import SearchIndex
 from service.app import create_app
+from service.security import required_access
 from service.settings import Settings
 
 WRITE_KEY = "write-key-0123456789abcdef"
@@ -81,3 +83,86 @@ def test_short_keys_are_rejected_at_start() -> None:
     with pytest.raises(ValueError, match="at least 16"):
         Settings(write_key="short")
     assert Settings(write_key="").write_key is None
+
+
+def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
+    open_index: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """The key is checked before the body: a 15 MB anonymous upload is refused without a byte being read."""
+    settings = Settings(data_dir=tmp_path / "data", seed_demo=False, write_key=WRITE_KEY, read_key=READ_KEY)
+    app = create_app(settings, index=open_index())
+    reads: list[str] = []
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        reads.append("body")
+        return {"type": "http.request", "body": b"x" * 15_000_000, "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, object]:
+        return {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-length", b"15000000"), *headers],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+        }
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):
+            await app(scope("POST", "/documents", []), receive, send)  # type: ignore[arg-type]
+            await app(scope("POST", "/search", [(b"x-api-key", b"wrong-key-0123456789")]), receive, send)  # type: ignore[arg-type]
+            await app(
+                scope("POST", "/documents/delete", [(b"authorization", b"Bearer " + READ_KEY.encode())]),
+                receive,
+                send,
+            )  # type: ignore[arg-type]
+
+    asyncio.run(run())
+    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    assert statuses == [401, 403, 403]
+    assert reads == []
+
+
+def test_a_read_key_without_a_write_key_is_refused_at_start(tmp_path: Path) -> None:
+    """Reads protected while writes stay open is a configuration mistake, not a choice."""
+    with pytest.raises(ValueError, match="SEMSEARCH_WRITE_KEY is not"):
+        Settings(data_dir=tmp_path, read_key=READ_KEY)
+    assert Settings(data_dir=tmp_path, read_key=READ_KEY, read_only=True).read_key is not None
+
+
+def test_the_access_rule_agrees_with_every_route(client: TestClient) -> None:
+    """The middleware's rule (method and path) against each operation of the OpenAPI document: what it
+    calls a read answers the read key, what it calls a write refuses the read key and answers the write
+    key, and what it leaves open answers no key."""
+    paths = client.get("/openapi.json").json()["paths"]
+    checked = 0
+    for template, operations in paths.items():
+        path = template.replace("{doc_id}", "a").replace("{task_id}", "nope")
+        for method in operations:
+            access = required_access(method.upper(), path)
+            body = {"queries": [{"query": "x"}]} if path.endswith("batch") else {"query": "x"}
+
+            def call(key: str | None, method: str = method, path: str = path, body: object = body) -> int:
+                headers = {} if key is None else bearer(key)
+                return client.request(method.upper(), path, headers=headers, json=body).status_code
+
+            if access is None:
+                assert call(None) not in (401, 403), (method, template)
+            elif access == "read":
+                assert call(None) == 401, (method, template)
+                assert call(READ_KEY) not in (401, 403), (method, template)
+            else:
+                assert call(READ_KEY) == 403, (method, template)
+                assert call(WRITE_KEY) not in (401, 403), (method, template)
+            checked += 1
+    assert checked >= 10
