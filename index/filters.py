@@ -224,7 +224,7 @@ def _range(ranges: dict[str, Any], where: str) -> Sql:
         tests = " AND ".join(f"j.value {_RANGE_OPS[op]} ?" for op in ranges)
         return f"(j.type IN ('integer', 'real') AND {tests})", values
     if all(isinstance(v, str) and _DATE.match(v) for v in values):
-        bounds = []
+        bounds: list[object] = []
         for value in values:
             moment = instant(value)
             if moment is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -39,7 +40,7 @@ from index.preparation import (
 )
 from index.ranking import ChunkLookup, rank
 from index.store import PreparedDocument, Store
-from index.tasks import Task, TaskQueue
+from index.tasks import CommitHook, Task, TaskQueue
 from index.types import (
     Candidates,
     ChunkRow,
@@ -107,7 +108,7 @@ class SearchIndex:
         # Last: it may start running queued background upserts at once.
         self.tasks = TaskQueue(
             data_dir / DB_FILE,
-            lambda docs, progress: self.upsert(docs, progress=progress),
+            lambda docs, progress, on_commit: self._upsert(docs, progress, on_commit),
             read_only=self.read_only,
         )
 
@@ -171,13 +172,24 @@ class SearchIndex:
 
         Raises :class:`InvalidInputError` (and changes nothing) if any document is invalid.
         ``on_embedded`` is called with the number of documents embedded, for progress bars; ``progress``
-        with ``(chunks embedded, chunks to embed)`` as embedding goes on.
+        with ``(chunks embedded, chunks to embed)`` as embedding goes on. Background uploads of the same
+        documents acknowledged earlier are applied first (:meth:`TaskQueue.wait_for_ids`).
         """
-        changed = self.changed(documents)
-        results = self.write_prepared(documents, self.preparer.prepare(changed, progress))
+        validate_documents(documents)
+        self.tasks.wait_for_ids(doc.id for doc in documents)
+        results = self._upsert(documents, progress)
         if on_embedded is not None:
             on_embedded(len(documents))
         return results
+
+    def _upsert(
+        self,
+        documents: Sequence[Document],
+        progress: ChunkProgress | None = None,
+        on_commit: CommitHook | None = None,
+    ) -> list[UpsertResult]:
+        changed = self.changed(documents)
+        return self.write_prepared(documents, self.preparer.prepare(changed, progress), on_commit=on_commit)
 
     def changed(self, documents: Sequence[Document]) -> list[Document]:
         """Validate ``documents`` (raising :class:`InvalidInputError`) and return those whose stored copy
@@ -189,36 +201,57 @@ class SearchIndex:
         return [doc for doc in documents if stored_hashes.get(doc.id) != hashes[doc.id]]
 
     def write_prepared(
-        self, documents: Sequence[Document], prepared: Sequence[PreparedDocument]
+        self,
+        documents: Sequence[Document],
+        prepared: Sequence[PreparedDocument],
+        *,
+        on_commit: CommitHook | None = None,
     ) -> list[UpsertResult]:
         """Write the ``prepared`` documents (chunked and embedded by :meth:`preparer`, here or on another
         machine) in one transaction; a status for each of ``documents``, the ones not prepared counting as
-        unchanged."""
+        unchanged. ``on_commit`` is called inside that transaction with its cursor and the statuses (a
+        background task marks itself done there)."""
         self._check_writable()
-        statuses: dict[str, tuple[UpsertStatus, int]] = {}
         # Prepared elsewhere or earlier: a document stored meanwhile with the same content stays as it is.
         stored = self._store.content_hashes([item.document.id for item in prepared])
         prepared = [item for item in prepared if stored.get(item.document.id) != item.content_hash]
-        if prepared:
+        results: list[UpsertResult] = []
+
+        def finish(cursor: sqlite3.Cursor, created: list[bool]) -> None:
+            statuses: dict[str, tuple[UpsertStatus, int]] = {
+                item.document.id: ("created" if new else "updated", len(item.chunks))
+                for item, new in zip(prepared, created, strict=True)
+            }
+            unchanged = [doc.id for doc in documents if doc.id not in statuses]
+            statuses.update(
+                (doc_id, ("unchanged", count))
+                for doc_id, count in self._store.chunk_counts(unchanged, cursor).items()
+            )
+            vanished = [doc for doc in documents if doc.id not in statuses]
+            if vanished:
+                raise _VanishedError(vanished)
+            results.extend(UpsertResult(doc.id, *statuses[doc.id]) for doc in documents)
+            if on_commit is not None:
+                on_commit(cursor, results)
+
+        try:
             with self._write_lock:
-                result = self._store.write(prepared)
-                self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-                added = [item.embeddings for item in prepared]
-                self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), np.concatenate(added))
-                self._advance(result.generation)
-                self._documents += sum(result.created)
-                self._chunks += len(result.added_ids) - len(result.removed_ids)
+                result = self._store.write(prepared, finish=finish)
+                if prepared:
+                    self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+                    added = [item.embeddings for item in prepared]
+                    self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), np.concatenate(added))
+                    self._advance(result.generation)
+                    self._documents += sum(result.created)
+                    self._chunks += len(result.added_ids) - len(result.removed_ids)
+        except _VanishedError as gone:
+            # Unchanged when checked, deleted since by a concurrent request: this upsert comes after the
+            # delete, so it writes them again (nothing was committed: the transaction rolled back).
+            again = self.preparer.prepare(gone.documents)
+            return self.write_prepared(documents, [*prepared, *again], on_commit=on_commit)
+        if prepared:
             self._maybe_merge()
-            for item, created in zip(prepared, result.created, strict=True):
-                statuses[item.document.id] = ("created" if created else "updated", len(item.chunks))
-        unchanged = [doc.id for doc in documents if doc.id not in statuses]
-        for doc_id, count in self._store.chunk_counts(unchanged).items():
-            statuses[doc_id] = ("unchanged", count)
-        vanished = [doc for doc in documents if doc.id not in statuses]
-        if vanished:  # unchanged when checked, deleted since by a concurrent request: this upsert comes after
-            for result in self.upsert(vanished):
-                statuses[result.id] = (result.status, result.chunks)
-        return [UpsertResult(doc.id, *statuses[doc.id]) for doc in documents]
+        return results
 
     def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every stored document with its chunks and embeddings, ready for :meth:`write_prepared` into
@@ -238,6 +271,7 @@ class SearchIndex:
         Raises :class:`~index.errors.DocumentNotFoundError` if there is no such document.
         """
         self._check_writable()
+        self.tasks.wait_for_ids([doc_id])
         with self._write_lock:
             result = self._store.write([], deletes=[doc_id])
             self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
@@ -360,6 +394,7 @@ class SearchIndex:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
         self._check_writable()
         allowed = compile_filter(filter_spec, self.filter_limits)
+        self.tasks.wait_for_ids(None)  # the documents it matches may be in any earlier background upload
         with self._write_lock:
             doc_ids = self._store.document_ids_matching(allowed)
             if not doc_ids:
@@ -717,6 +752,14 @@ def _catch_up(vectors: VectorIndex, store: Store, dim: int) -> tuple[int, int]:
     vectors.remove(gone)
     vectors.add(*store.embeddings_of(missing.tolist(), dim))
     return len(gone), len(missing)
+
+
+class _VanishedError(Exception):
+    """Documents an upsert found unchanged were deleted before it could report them."""
+
+    def __init__(self, documents: list[Document]) -> None:
+        super().__init__(f"{len(documents)} documents vanished")
+        self.documents = documents
 
 
 class _ClosedError(Exception):

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,8 +155,17 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------------------
 
-    def write(self, upserts: Sequence[PreparedDocument], deletes: Sequence[str] = ()) -> WriteResult:
-        """Replace the given documents and delete others, all in one transaction.
+    def write(
+        self,
+        upserts: Sequence[PreparedDocument],
+        deletes: Sequence[str] = (),
+        *,
+        finish: Callable[[sqlite3.Cursor, list[bool]], object] | None = None,
+    ) -> WriteResult:
+        """Replace the given documents and delete others, all in one transaction. ``finish`` is called in
+        that transaction, after the writes, with its cursor and whether each upsert created its document:
+        whatever it writes commits with them, and whatever it raises rolls everything back. A call with
+        nothing to write or delete leaves the generation as it is.
 
         Raises :class:`DocumentNotFoundError` (and changes nothing) if a document to delete does not exist.
         """
@@ -175,13 +184,15 @@ class Store:
                 for prepared in upserts:
                     created.append(not self._unindex(cursor, prepared.document.id, removed))
                     added.extend(self._replace(cursor, prepared, now))
-                cursor.execute(
-                    "INSERT INTO meta (key, value) VALUES ('generation', '1') "
-                    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-                )
-                generation = int(
-                    cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]
-                )
+                if finish is not None:
+                    finish(cursor, created)
+                if upserts or deletes:
+                    cursor.execute(
+                        "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+                        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                    )
+                row = cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                generation = 0 if row is None else int(row[0])
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -249,12 +260,15 @@ class Store:
         )
         return {str(doc_id): str(digest) for doc_id, digest in rows}
 
-    def chunk_counts(self, doc_ids: Sequence[str]) -> dict[str, int]:
+    def chunk_counts(self, doc_ids: Sequence[str], cursor: sqlite3.Cursor | None = None) -> dict[str, int]:
+        """The number of chunks of each of ``doc_ids`` that exists (read through ``cursor``, inside a
+        write's transaction, if given)."""
         if not doc_ids:
             return {}
-        marks = ",".join("?" * len(doc_ids))
-        rows = self._reader().execute(
-            f"SELECT doc_id, COUNT(*) FROM chunks WHERE doc_id IN ({marks}) GROUP BY doc_id", list(doc_ids)
+        rows = (cursor or self._reader()).execute(
+            "SELECT doc_id, COUNT(*) FROM chunks WHERE doc_id IN (SELECT value FROM json_each(?)) "
+            "GROUP BY doc_id",
+            (json.dumps(list(doc_ids)),),
         )
         return {str(doc_id): int(count) for doc_id, count in rows}
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from index import DocumentNotFoundError, InvalidInputError, SemsearchError
 from index.errors import ReadOnlyIndexError, ShardUnavailableError, UnsupportedOperationError
-from index.tasks import TaskNotFoundError
+from index.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
 
 
 class NotReadyError(Exception):
@@ -76,7 +76,13 @@ def install_error_handlers(app: FastAPI) -> None:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=409)
 
+    @app.exception_handler(QueueFullError)
+    async def queue_full(request: Request, error: QueueFullError) -> JSONResponse:
+        _mark(request, error)
+        return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": "5"})
+
     @app.exception_handler(NotReadyError)
+    @app.exception_handler(IngestBusyError)
     @app.exception_handler(ShardUnavailableError)
     async def not_ready(request: Request, error: Exception) -> JSONResponse:
         _mark(request, error)

@@ -11,6 +11,7 @@ from index.batching import BatchingEmbedder
 from index.filters import FilterLimits
 from index.search_index import DB_FILE
 from index.sources import discover, read_documents
+from index.tasks import TaskLimits
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,11 @@ def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only
         data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors(), read_only=read_only
     )
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
+    index.tasks.limits = TaskLimits(
+        max_tasks=settings.max_queued_tasks,
+        max_bytes=settings.max_queued_bytes,
+        max_attempts=settings.task_max_attempts,
+    )
     return index
 
 

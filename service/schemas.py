@@ -77,7 +77,8 @@ class TaskOut(BaseModel):
     task_id: str
     status: Literal["queued", "running", "done", "failed"] = Field(
         description="queued and running: poll again; done: `results` holds each document's outcome; "
-        "failed: nothing of this task was written, `error` says why."
+        "failed: nothing of this task was written, `error` says why (the task failed "
+        "SEMSEARCH_TASK_MAX_ATTEMPTS times)."
     )
     documents: int
     chunks_done: int = Field(description="Chunks embedded so far (of chunks_total, once known).")
@@ -87,6 +88,11 @@ class TaskOut(BaseModel):
     created_at: float = Field(description="Unix time the task was accepted (and stored durably).")
     started_at: float | None
     finished_at: float | None
+    attempts: int = Field(
+        0,
+        description="Attempts that failed so far (transient faults are retried until they pass; other "
+        "errors SEMSEARCH_TASK_MAX_ATTEMPTS times); `error` holds the last one's message.",
+    )
 
 
 class UpsertResponse(BaseModel):
@@ -372,6 +378,11 @@ class ReadyOut(BaseModel):
 
     status: Literal["ready", "loading", "failed"]
     detail: str | None = None
+    ingest: str | None = Field(
+        None,
+        description="Set when background ingest is stalled (tasks waiting, no progress): what is wrong. "
+        "Searches still work, so the status stays ready.",
+    )
     shards: list[ShardOut] | None = Field(
         None, description="Sharded service only (Ray Serve): each shard's readiness; ready needs every shard."
     )

@@ -128,7 +128,7 @@ class Authentication:
 def _from_headers(scope: Scope) -> str | None:
     """The key a request presents (``Authorization: Bearer`` first, then ``X-API-Key``), as the route
     dependencies read it."""
-    headers = dict(scope["headers"])
+    headers: dict[bytes, bytes] = dict(scope["headers"])
     authorization = headers.get(b"authorization", b"").decode("latin-1")
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():

@@ -107,6 +107,18 @@ class Settings(BaseSettings):
     max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")
     max_filter_clauses: int = Field(256, ge=1, description="Most clauses (objects) in one metadata filter.")
     max_batch_queries: int = Field(64, ge=1, description="Queries one POST /search/batch may carry.")
+    max_queued_tasks: int = Field(
+        1000, ge=1, description="Background uploads (wait=false) waiting at once; more get 429."
+    )
+    max_queued_bytes: int = Field(
+        512 * 1024 * 1024, ge=1024, description="Bytes of background uploads waiting at once; more get 429."
+    )
+    task_max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Tries of a background upload that keeps failing (not transient faults, which "
+        "are retried until they pass) before it is marked failed.",
+    )
 
     @field_validator("write_key", "read_key", mode="before")
     @classmethod

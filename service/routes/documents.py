@@ -35,6 +35,12 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     dependencies=[Depends(require_write)],
     responses={
         202: {"model": TaskOut, "description": "wait=false: stored, and queued for indexing."},
+        429: {"model": ErrorOut, "description": "wait=false: the ingest queue is full; retry later."},
+        503: {
+            "model": ErrorOut,
+            "description": "Earlier background uploads of these documents are still "
+            "being indexed; retry later.",
+        },
         422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."},
         **_AUTH,
     },
@@ -143,4 +149,5 @@ def task_out(task: Task) -> TaskOut:
         created_at=task.created_at,
         started_at=task.started_at,
         finished_at=task.finished_at,
+        attempts=task.attempts,
     )

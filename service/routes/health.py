@@ -30,6 +30,9 @@ def readyz(state: StateDep) -> JSONResponse:
     """200 once the model and the index are loaded (and, on a new data directory, the demo corpus indexed).
     A sharded service (Ray Serve) is ready only while every shard's replicas and writer answer."""
     body = ReadyOut(status=state.status, detail=state.detail)
+    health = getattr(getattr(state.index, "tasks", None), "health", None)
+    if state.status == "ready" and callable(health):
+        body.ingest = health()
     if state.status == "ready" and isinstance(state.index, ShardedIndex):
         shards = state.index.health()
         body.shards = [ShardOut(ready=s.ready, **dataclasses.asdict(s)) for s in shards]

@@ -267,9 +267,11 @@ class Reference:
                 and all(OPS[o](e, b) for o, b in ranges.items())
                 for e in elements
             )
-        bounds = {op: ref_instant(bound) for op, bound in ranges.items()}
+        bounds = {op: ref_instant(bound) for op, bound in ranges.items()}  # all valid: checked above
         moments = [ref_instant(e) for e in elements if isinstance(e, str)]
-        return any(m is not None and all(OPS[o](m, b) for o, b in bounds.items()) for m in moments)
+        return any(
+            m is not None and all(b is not None and OPS[o](m, b) for o, b in bounds.items()) for m in moments
+        )
 
 
 EDGE_DATES = [

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -11,11 +12,12 @@ from index import Document, InvalidInputError, SearchIndex
 from index.embedding import Vectors
 from index.preparation import PROGRESS_SLICE
 from index.search_index import DB_FILE
-from index.tasks import TaskNotFoundError, TaskQueue
+from index.tasks import CommitHook, QueueFullError, TaskLimits, TaskNotFoundError, TaskQueue
 from index.types import UpsertResult
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]
+QUICK = TaskLimits(first_backoff=0.01, max_backoff=0.05, max_attempts=3)
 
 
 def docs(n: int, prefix: str = "d") -> list[Document]:
@@ -60,11 +62,13 @@ class PoisonedEmbedder(FakeEmbedder):
 
 def test_a_failing_task_fails_alone_and_changes_nothing(open_index: OpenIndex) -> None:
     index = open_index(PoisonedEmbedder())
+    index.tasks.limits = QUICK
     bad = index.submit_upsert([Document("ok", "Fine words here."), Document("bad", "A poison pill.")])
     good = index.submit_upsert(docs(2))
     failed = index.tasks.wait(bad.id)
     assert failed.status == "failed"
     assert "choked on poison" in (failed.error or "")
+    assert failed.attempts == QUICK.max_attempts
     assert index.tasks.wait(good.id).status == "done"
     assert index.stats().documents == 2  # "ok" went with the failed task: all or nothing
 
@@ -76,7 +80,7 @@ def test_an_acknowledged_task_survives_a_stop_in_the_middle(open_index: OpenInde
     started = threading.Event()
 
     def stuck_upsert(
-        documents: Sequence[Document], progress: Callable[[int, int], object]
+        documents: Sequence[Document], progress: Callable[[int, int], object], on_commit: CommitHook
     ) -> list[UpsertResult]:
         started.set()
         release.wait(10)
@@ -92,3 +96,137 @@ def test_an_acknowledged_task_survives_a_stop_in_the_middle(open_index: OpenInde
     done = reopened.tasks.wait(task.id)
     assert done.status == "done"
     assert reopened.stats().documents == 5
+
+
+class FlakyEmbedder(FakeEmbedder):
+    """Fails with a transient fault (an I/O error) the first ``failures`` times it embeds."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError(5, "Input/output error")
+        return super().embed_documents(texts)
+
+
+def test_transient_faults_are_retried_until_the_task_is_done(open_index: OpenIndex) -> None:
+    """Faults of the moment never fail an acknowledged task, however many times they come: more than
+    max_attempts here."""
+    index = open_index(FlakyEmbedder(failures=QUICK.max_attempts + 2))
+    index.tasks.limits = QUICK
+    done = index.tasks.wait(index.submit_upsert(docs(2)).id, timeout=30)
+    assert done.status == "done"
+    assert done.attempts == QUICK.max_attempts + 2  # counted, never fatal
+    assert done.error is None
+    assert index.stats().documents == 2
+
+
+def test_a_task_is_marked_done_in_the_transaction_that_writes_it(
+    open_index: OpenIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault after the documents and the task's 'done' are written, before the commit (as a kill would
+    be), rolls both back: the task is queued again with its payload, never done without its documents, and
+    it completes on the retry."""
+    index = open_index()
+    index.tasks.limits = QUICK
+    store = index._store
+    original = store.write
+    faults: list[list[tuple[str]]] = []
+
+    def failing_commit(*args: object, **kwargs: object) -> object:
+        finish = kwargs.get("finish")
+        if finish is not None and not faults:
+
+            def finish_then_fail(cursor: sqlite3.Cursor, created: list[bool]) -> None:
+                finish(cursor, created)  # type: ignore[operator]
+                status = cursor.execute("SELECT status FROM tasks WHERE status = 'done'").fetchall()
+                faults.append(status)
+                raise sqlite3.OperationalError("disk I/O error")
+
+            kwargs["finish"] = finish_then_fail
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "write", failing_commit)
+    task = index.submit_upsert(docs(3))
+    done = index.tasks.wait(task.id, timeout=30)
+    assert faults == [[("done",)]]  # it was marked done inside the transaction that then failed
+    assert done.status == "done"
+    assert done.attempts == 1
+    assert index.stats().documents == 3
+
+
+def test_a_synchronous_write_waits_for_earlier_background_uploads_of_its_documents(
+    open_index: OpenIndex,
+) -> None:
+    """Acknowledged order: a task holding 'x' is acknowledged, then a synchronous upsert of 'x' arrives
+    while the task is still embedding. The upsert waits; the final text is the later one."""
+    release = threading.Event()
+
+    class SlowEmbedder(FakeEmbedder):
+        def embed_documents(self, texts: Sequence[str]) -> Vectors:
+            if any("older" in text for text in texts):
+                release.wait(10)
+            return super().embed_documents(texts)
+
+    index = open_index(SlowEmbedder())
+    task = index.submit_upsert([Document("x", "The older text of x.")])
+    finished = threading.Event()
+
+    def write_newer() -> None:
+        index.upsert([Document("x", "The newer text of x.")])
+        finished.set()
+
+    writer = threading.Thread(target=write_newer)
+    writer.start()
+    assert not finished.wait(0.5), "the synchronous write did not wait for the earlier task"
+    release.set()
+    writer.join(10)
+    assert index.tasks.get(task.id).status == "done"
+    assert index.get("x").text == "The newer text of x."
+    # A write of other documents does not wait.
+    index.upsert([Document("y", "Unrelated words.")])
+
+
+def test_the_queue_is_bounded_in_tasks_and_bytes(open_index: OpenIndex) -> None:
+    release = threading.Event()
+
+    class BlockedEmbedder(FakeEmbedder):
+        def embed_documents(self, texts: Sequence[str]) -> Vectors:
+            release.wait(10)
+            return super().embed_documents(texts)
+
+    index = open_index(BlockedEmbedder())
+    index.tasks.limits = TaskLimits(max_tasks=2, max_bytes=10_000)
+    index.submit_upsert(docs(1, "a"))
+    index.submit_upsert(docs(1, "b"))
+    with pytest.raises(QueueFullError, match="2 tasks"):
+        index.submit_upsert(docs(1, "c"))
+    release.set()
+    index.tasks.wait_for_ids(None)
+    index.tasks.limits = TaskLimits(max_tasks=10, max_bytes=2_000)
+    release.clear()
+    index.submit_upsert(docs(1, "d"))
+    with pytest.raises(QueueFullError, match="bytes"):
+        index.submit_upsert([Document("big", "word " * 1000)])
+    release.set()
+
+
+def test_a_dead_worker_is_started_again_and_a_stalled_one_reported(open_index: OpenIndex) -> None:
+    index = open_index()
+    queue = index.tasks
+    queue.limits = TaskLimits(stalled_after=0.0)
+    assert queue.wait(index.submit_upsert(docs(1)).id).status == "done"
+    assert queue.health() is None
+    queue._closed = True  # stop the worker thread, as if it had died
+    queue._wake.set()
+    assert queue._worker is not None
+    queue._worker.join(5)
+    queue._closed = False
+    queue._hold("ghost", ["g"], 10)  # work waiting, nobody doing it
+    assert "no progress" in (queue.health() or "")
+    assert queue._worker is not None
+    assert queue._worker.is_alive()
+    queue._release("ghost")

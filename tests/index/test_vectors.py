@@ -217,7 +217,12 @@ def test_a_search_does_not_wait_for_another_search() -> None:
     index.add(ids_of(1, 2, 3), unit_rows(3))
     finished = threading.Event()
     with index._delta_lock.reading():  # another search, still running
-        worker = threading.Thread(target=lambda: (index.search(unit_rows(1), 2), finished.set()))
+
+        def search() -> None:
+            index.search(unit_rows(1), 2)
+            finished.set()
+
+        worker = threading.Thread(target=search)
         worker.start()
         assert finished.wait(10), "a search waited for another search"
     worker.join()

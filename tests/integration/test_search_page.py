@@ -30,7 +30,7 @@ FLAGS = [
 def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Path) -> None:
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--port", str(port)]  # with the demo corpus
-    env = server_env(tmp_path / "data", SEMSEARCH_READ_KEY=READ_KEY)
+    env = server_env(tmp_path / "data", SEMSEARCH_READ_KEY=READ_KEY, SEMSEARCH_WRITE_KEY="write-" + READ_KEY)
     with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone

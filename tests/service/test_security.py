@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -92,16 +93,16 @@ def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
     settings = Settings(data_dir=tmp_path / "data", seed_demo=False, write_key=WRITE_KEY, read_key=READ_KEY)
     app = create_app(settings, index=open_index())
     reads: list[str] = []
-    sent: list[dict[str, object]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> MutableMapping[str, Any]:
         reads.append("body")
         return {"type": "http.request", "body": b"x" * 15_000_000, "more_body": False}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, object]:
+    def scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> MutableMapping[str, Any]:
         return {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -119,13 +120,10 @@ def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            await app(scope("POST", "/documents", []), receive, send)  # type: ignore[arg-type]
-            await app(scope("POST", "/search", [(b"x-api-key", b"wrong-key-0123456789")]), receive, send)  # type: ignore[arg-type]
-            await app(
-                scope("POST", "/documents/delete", [(b"authorization", b"Bearer " + READ_KEY.encode())]),
-                receive,
-                send,
-            )  # type: ignore[arg-type]
+            await app(scope("POST", "/documents", []), receive, send)
+            await app(scope("POST", "/search", [(b"x-api-key", b"wrong-key-0123456789")]), receive, send)
+            read_key = [(b"authorization", b"Bearer " + READ_KEY.encode())]
+            await app(scope("POST", "/documents/delete", read_key), receive, send)
 
     asyncio.run(run())
     statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
