@@ -44,3 +44,7 @@ class UnsupportedOperationError(SemsearchError):
 
 class ShardUnavailableError(SemsearchError):
     """A shard of a sharded index did not answer (its replicas are down or restarting): try again later."""
+
+
+class QueryTimeoutError(SemsearchError):
+    """Evaluating a filter took longer than the index allows (``SearchIndex.filter_timeout``)."""

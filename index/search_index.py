@@ -101,6 +101,8 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self.filter_limits = FilterLimits()
+        # Longest time the reads of one filtered search (or delete by filter) may take, in seconds.
+        self.filter_timeout: float | None = 2.0
         # Rebuilds of the main vector index run in this thread (or inline when background_merges is off).
         self.background_merges = True
         self._merge_thread: threading.Thread | None = None
@@ -366,7 +368,20 @@ class SearchIndex:
         allowed: SqlFilter | None,
     ) -> Candidates:
         """Each side's candidate chunks ``{chunk_id: score}`` (dense first), and, when grouping by document,
-        the keyword side's whole-document scores."""
+        the keyword side's whole-document scores. With a filter, the reads stop after
+        :attr:`filter_timeout` seconds (:class:`~index.errors.QueryTimeoutError`)."""
+        if allowed is None:
+            return self._candidates_within(request, query, query_vector, allowed)
+        with self._store.time_limit(self.filter_timeout):
+            return self._candidates_within(request, query, query_vector, allowed)
+
+    def _candidates_within(
+        self,
+        request: SearchRequest,
+        query: str,
+        query_vector: NDArray[np.float32] | None,
+        allowed: SqlFilter | None,
+    ) -> Candidates:
         depth = candidate_depth(request)
         sides: list[dict[int, float]] = []
         if query_vector is not None:
@@ -396,7 +411,8 @@ class SearchIndex:
         allowed = compile_filter(filter_spec, self.filter_limits)
         self.tasks.wait_for_ids(None)  # the documents it matches may be in any earlier background upload
         with self._write_lock:
-            doc_ids = self._store.document_ids_matching(allowed)
+            with self._store.time_limit(self.filter_timeout):
+                doc_ids = self._store.document_ids_matching(allowed)
             if not doc_ids:
                 return []
             result = self._store.write([], deletes=doc_ids)

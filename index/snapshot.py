@@ -73,12 +73,25 @@ def snapshot(data_dir: Path, destination: Path) -> SnapshotInfo:
     )
 
 
+def prune_snapshots(directory: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest snapshots in ``directory`` (folders holding a database, newest by
+    name: the service names them by time); the ones deleted."""
+    if not directory.is_dir():
+        return []
+    snapshots = sorted(p for p in directory.iterdir() if p.is_dir() and (p / DB_FILE).exists())
+    doomed = snapshots[: max(0, len(snapshots) - keep)]
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    return doomed
+
+
 def restore(source: Path, data_dir: Path, progress: Callable[[int, int], object] | None = None) -> None:
     """Replace the index in ``data_dir`` with the snapshot ``source``. Refused while a writer (a running
     service) has ``data_dir``; a directory that does not exist yet is created. ``progress`` is called with
     ``(bytes copied, bytes in all)`` as the files are copied."""
     source, data_dir = Path(source), Path(data_dir)
-    _check_snapshot(source)
+    if not (source / DB_FILE).exists():
+        raise InvalidInputError(f"{source} is not a snapshot: it has no {DB_FILE}")
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = WriterLock(data_dir)
     try:
@@ -96,6 +109,10 @@ def restore(source: Path, data_dir: Path, progress: Callable[[int, int], object]
                 return result
 
             shutil.copytree(source, staging, dirs_exist_ok=True, copy_function=copy)
+            # A cold copy of a data directory (cp -r of a stopped or crashed one) keeps recent commits in
+            # its -wal file: fold them into the database of the staged copy, then check that copy.
+            _self_contained(staging / DB_FILE)
+            _check_snapshot(staging)
             # The vector state first: if this is cut off, the next start rebuilds vectors from the database.
             (data_dir / VECTORS_STATE_FILE).unlink(missing_ok=True)
             for stale in (DB_FILE + "-wal", DB_FILE + "-shm"):  # they belong to the database being replaced
@@ -103,6 +120,8 @@ def restore(source: Path, data_dir: Path, progress: Callable[[int, int], object]
             shutil.rmtree(data_dir / VECTORS_DIR, ignore_errors=True)
             if (staging / VECTORS_DIR).exists():
                 (staging / VECTORS_DIR).rename(data_dir / VECTORS_DIR)
+            for stale in (DB_FILE + "-wal", DB_FILE + "-shm"):  # folded into the staged database
+                (staging / stale).unlink(missing_ok=True)
             for name in (MANIFEST_FILE, DB_FILE, VECTORS_STATE_FILE):  # the database before its vector state
                 if (staging / name).exists():
                     os.replace(staging / name, data_dir / name)
@@ -161,9 +180,20 @@ def _backup(database: Path, target: Path) -> None:
         source.close()
 
 
+def _self_contained(database: Path) -> None:
+    """Checkpoint ``database``'s write-ahead log into it and leave it one file (journal_mode=DELETE)."""
+    try:
+        connection = sqlite3.connect(database)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise CorruptIndexError(f"the database in the copy cannot be read ({error})") from error
+
+
 def _check_snapshot(source: Path) -> None:
-    if not (source / DB_FILE).exists():
-        raise InvalidInputError(f"{source} is not a snapshot: it has no {DB_FILE}")
     try:
         copy = sqlite3.connect(f"file:{source / DB_FILE}?mode=ro", uri=True)
         try:

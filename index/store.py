@@ -14,6 +14,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index import keyword
-from index.errors import CorruptIndexError, DocumentNotFoundError
+from index.errors import CorruptIndexError, DocumentNotFoundError, QueryTimeoutError
 from index.filters import SqlFilter, register_functions
 from index.types import ChunkRow, ChunkSpan, Document, StoredChunk, StoredDocument
 
@@ -51,6 +52,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     UNIQUE (doc_id, ordinal)
 );
 """
+
+
+# SQLite virtual machine steps between two looks at the clock while a read runs under a time limit.
+_PROGRESS_STEPS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +120,36 @@ class Store:
         if holder is None:
             connection = self._connect()
             connection.execute("PRAGMA query_only=ON")
+            connection.set_progress_handler(self._past_deadline, _PROGRESS_STEPS)
             holder = self._local.holder = _ThreadConnection(connection)
             with self._readers_lock:
                 self._readers.add(holder)
         return holder.connection
+
+    def _past_deadline(self) -> int:
+        """SQLite's progress handler on read connections: non-zero interrupts the statement."""
+        deadline: float | None = getattr(self._local, "deadline", None)
+        return int(deadline is not None and time.monotonic() > deadline)
+
+    @contextmanager
+    def time_limit(self, seconds: float | None) -> Iterator[None]:
+        """Reads on this thread within the block stop after ``seconds`` in all, raising
+        :class:`QueryTimeoutError` (no limit if None)."""
+        if seconds is None:
+            yield
+            return
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "interrupt" not in str(error):
+                raise
+            raise QueryTimeoutError(
+                f"evaluating the filter took longer than {seconds * 1000:.0f} ms "
+                "(SEMSEARCH_FILTER_TIMEOUT_MS); narrow it, or raise the limit"
+            ) from error
+        finally:
+            self._local.deadline = None
 
     @property
     def open_readers(self) -> int:

@@ -19,10 +19,10 @@ from index.embedding import resolve_model
 from index.search_index import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
-from service.limits import BodySizeLimit
+from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.observability import Metrics, ObservabilityMiddleware
 from service.routes import admin, documents, health, page, search
-from service.security import Authentication
+from service.security import Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState, ServedIndex
 
@@ -83,6 +83,12 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
     metrics.watch(lambda: state.index)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_upserts,
+        counts=is_upload,
+        setting="SEMSEARCH_MAX_CONCURRENT_UPSERTS",
+    )
     app.add_middleware(Authentication, settings=settings)  # before any body
     if settings.cors_origins:
         app.add_middleware(

@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from index import DocumentNotFoundError, InvalidInputError, SemsearchError
-from index.errors import ReadOnlyIndexError, ShardUnavailableError, UnsupportedOperationError
+from index.errors import (
+    QueryTimeoutError,
+    ReadOnlyIndexError,
+    ShardUnavailableError,
+    UnsupportedOperationError,
+)
 from index.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
 
 
@@ -82,6 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReadyError)
+    @app.exception_handler(QueryTimeoutError)
     @app.exception_handler(IngestBusyError)
     @app.exception_handler(ShardUnavailableError)
     async def not_ready(request: Request, error: Exception) -> JSONResponse:

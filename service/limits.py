@@ -1,4 +1,6 @@
-"""The request body size limit: bodies over ``SEMSEARCH_MAX_BODY_BYTES`` get 413 before they are parsed.
+"""Limits applied before a request body is read.
+
+``BodySizeLimit``: bodies over ``SEMSEARCH_MAX_BODY_BYTES`` get 413 before they are parsed.
 
 A declared ``Content-Length`` over the limit is refused without reading the body; a body sent without one
 (chunked) is counted as it arrives and refused as soon as it passes the limit, so a client can never make
@@ -8,6 +10,7 @@ the service buffer more than the limit.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -54,3 +57,41 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class ConcurrencyLimit:
+    """ASGI middleware: at most ``limit`` requests that ``counts(method, path)`` picks are handled at once;
+    one more is answered 429 with ``Retry-After`` before its body is read. For uploads, whose parsed bodies
+    and embeddings take memory in proportion to their size, this bounds what concurrent large uploads hold.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, counts: Callable[[str, str], bool], setting: str) -> None:
+        self.app = app
+        self.limit = limit
+        self.counts = counts
+        self.setting = setting
+        self.active = 0  # the event loop is one thread: a plain counter is safe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.counts(scope["method"], scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            detail = (
+                f"{self.active} uploads are being processed (limit {self.limit}, {self.setting}); "
+                "retry shortly"
+            )
+            scope.setdefault("state", {})["error_type"] = "ConcurrencyLimit"
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"retry-after", b"1"),
+                (b"connection", b"close"),
+            ]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1

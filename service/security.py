@@ -92,6 +92,11 @@ def required_access(method: str, path: str) -> Access | None:
     return "write"
 
 
+def is_upload(method: str, path: str) -> bool:
+    """Whether a request uploads documents (``POST .../documents``), for the concurrency limit."""
+    return method == "POST" and path.rstrip("/").endswith("/documents")
+
+
 class Authentication:
     """ASGI middleware: a request that needs a key it does not present is answered 401 or 403 before its
     body is read. The routes' own dependencies check again and declare the schemes in the OpenAPI document."""

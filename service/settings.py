@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         None,
         description="Where POST /admin/snapshot puts copies; default: `snapshots/` in the data directory.",
     )
+    snapshot_keep: int = Field(
+        10, ge=1, description="Snapshots POST /admin/snapshot keeps in SEMSEARCH_SNAPSHOT_DIR; older ones go."
+    )
     read_only: bool = Field(
         False,
         description="Serve the data directory without writing to it (a replica of a copy); writes get 409.",
@@ -107,6 +110,18 @@ class Settings(BaseSettings):
     max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")
     max_filter_clauses: int = Field(256, ge=1, description="Most clauses (objects) in one metadata filter.")
     max_batch_queries: int = Field(64, ge=1, description="Queries one POST /search/batch may carry.")
+    filter_timeout_ms: int = Field(
+        2000,
+        ge=10,
+        description="Longest time SQLite may spend evaluating one request's metadata filter; past it the "
+        "request gets 503 instead of holding a CPU.",
+    )
+    max_concurrent_upserts: int = Field(
+        4,
+        ge=1,
+        description="Synchronous uploads (POST /documents) being processed at once; more get 429. Bounds "
+        "the memory that concurrent large uploads take.",
+    )
     max_queued_tasks: int = Field(
         1000, ge=1, description="Background uploads (wait=false) waiting at once; more get 429."
     )

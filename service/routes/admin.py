@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index import to_dict
 from index.errors import ReadOnlyIndexError
-from index.snapshot import snapshot
+from index.snapshot import prune_snapshots, snapshot
 from service.deps import IndexDep, SettingsDep
 from service.schemas import ErrorOut, SnapshotOut
 from service.security import AUTH_RESPONSES, require_write
@@ -31,4 +31,5 @@ async def create_snapshot(index: IndexDep, settings: SettingsDep) -> SnapshotOut
     name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
     await run_in_threadpool(index.save)  # the freshest vector index goes into the copy
     info = await run_in_threadpool(snapshot, settings.data_dir, settings.resolved_snapshot_dir() / name)
+    await run_in_threadpool(prune_snapshots, settings.resolved_snapshot_dir(), settings.snapshot_keep)
     return SnapshotOut(name=name, **{**to_dict(info), "seconds": round(info.seconds, 3)})

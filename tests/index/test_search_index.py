@@ -18,7 +18,7 @@ from index import (
 )
 from index.chunking import ChunkingOptions
 from index.embedding import Vectors
-from index.errors import ReadOnlyIndexError
+from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.locking import DataDirLockedError
 from index.search_index import check_data_dir
 from index.vectors import VECTORS_DIR, VectorOptions
@@ -439,3 +439,19 @@ def test_an_upsert_of_an_unchanged_document_deleted_meanwhile_writes_it_again(
     results = index.write_prepared([doc], [])
     assert [(r.id, r.status) for r in results] == [("cats", "created")]
     assert index.get("cats").text == CATS
+
+
+def test_a_filter_that_takes_too_long_is_stopped(open_index: Callable[..., SearchIndex]) -> None:
+    """SQLite's progress handler ends a filtered search past its time limit with a clear error, and the
+    thread's connection works normally afterwards."""
+    index = open_index()
+    index.upsert([Document(f"d{i}", f"Rivers and mountains {i}.", metadata={"n": i}) for i in range(600)])
+    heavy = {"should": [{"field": "n", "in": list(range(1024))}, {"field": "n", "gte": 5}]}
+    index.filter_timeout = 1e-9
+    with pytest.raises(QueryTimeoutError, match="SEMSEARCH_FILTER_TIMEOUT_MS"):
+        index.search("rivers", k=5, mode="keyword", filter=heavy)
+    with pytest.raises(QueryTimeoutError):
+        index.delete_where(heavy)
+    assert index.stats().documents == 600
+    index.filter_timeout = 5.0
+    assert len(index.search("rivers", k=5, mode="hybrid", filter=heavy).hits) == 5

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -9,7 +10,7 @@ import pytest
 
 from index import Document, InvalidInputError, SearchIndex
 from index.locking import DataDirLockedError
-from index.snapshot import restore, snapshot
+from index.snapshot import prune_snapshots, restore, snapshot
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]
@@ -85,3 +86,32 @@ def test_restore_is_refused_under_a_live_writer_and_a_snapshot_never_overwrites(
     live.close()
     restore(tmp_path / "snap", tmp_path / "live")  # service stopped: back to 10 documents
     assert open_index(FakeEmbedder(), data_dir=tmp_path / "live").stats().documents == 10
+
+
+def test_restore_of_a_cold_copy_keeps_the_commits_in_its_wal_file(
+    open_index: OpenIndex, tmp_path: Path
+) -> None:
+    """A data directory copied with cp -r while its writer ran (or after a crash) holds recent commits only
+    in semsearch.db-wal: restore folds them in instead of dropping them."""
+    live = open_index(FakeEmbedder(), data_dir=tmp_path / "live")
+    live.upsert(batch(0, 30))
+    copy = tmp_path / "cold"
+    shutil.copytree(tmp_path / "live", copy, ignore=shutil.ignore_patterns("writer.lock"))
+    assert (copy / "semsearch.db-wal").stat().st_size > 0  # the commits are in the log, not the database
+    restore(copy, tmp_path / "restored")
+    assert not (tmp_path / "restored" / "semsearch.db-wal").exists()
+    restored = open_index(FakeEmbedder(), data_dir=tmp_path / "restored")
+    assert restored.stats().documents == 30
+    assert results(restored) == results(live)
+
+
+def test_prune_keeps_the_newest_snapshots(open_index: OpenIndex, tmp_path: Path) -> None:
+    live = open_index(FakeEmbedder(), data_dir=tmp_path / "live")
+    live.upsert(batch(0, 3))
+    names = ["20261101T000000Z-aaaaaa", "20261102T000000Z-bbbbbb", "20261103T000000Z-cccccc"]
+    for name in names:
+        snapshot(tmp_path / "live", tmp_path / "snaps" / name)
+    (tmp_path / "snaps" / "notes").mkdir()  # not a snapshot: left alone
+    gone = prune_snapshots(tmp_path / "snaps", keep=2)
+    assert [p.name for p in gone] == names[:1]
+    assert sorted(p.name for p in (tmp_path / "snaps").iterdir()) == [*names[1:], "notes"]

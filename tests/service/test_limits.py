@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from index import SearchIndex
 from service.app import create_app
+from service.limits import ConcurrencyLimit
+from service.security import is_upload
 from service.settings import Settings
 
 BIG = {"documents": [{"id": "big", "text": "word " * 2000}]}
@@ -53,3 +57,44 @@ def test_cors_is_off_by_default_and_on_for_configured_origins(
         assert response.headers["access-control-allow-origin"] == "https://app.example"
         other = client.options("/search", headers={**preflight, "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_uploads_beyond_the_concurrency_limit_get_429_before_their_body_is_read() -> None:
+    """Two uploads in flight with a limit of two: a third is refused at once; searches are not counted."""
+    release = asyncio.Event()
+    entered: list[str] = []
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        entered.append(scope["path"])
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    limited = ConcurrencyLimit(
+        slow_app, limit=2, counts=is_upload, setting="SEMSEARCH_MAX_CONCURRENT_UPSERTS"
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        raise AssertionError("the body was read")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    def scope(method: str, path: str) -> Scope:
+        return {"type": "http", "method": method, "path": path, "headers": []}
+
+    async def run() -> None:
+        first = asyncio.create_task(limited(scope("POST", "/documents"), receive, send))
+        second = asyncio.create_task(limited(scope("POST", "/documents"), receive, send))
+        search = asyncio.create_task(limited(scope("POST", "/search"), receive, send))
+        await asyncio.sleep(0.05)
+        await limited(scope("POST", "/documents"), receive, send)  # refused at once
+        assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [429]
+        assert b"SEMSEARCH_MAX_CONCURRENT_UPSERTS" in sent[1]["body"]
+        release.set()
+        await asyncio.gather(first, second, search)
+        assert limited.active == 0
+
+    asyncio.run(run())
+    assert entered == ["/documents", "/documents", "/search"]
