@@ -394,6 +394,34 @@ class ErrorOut(BaseModel):
     detail: str
 
 
+class ValidationItemOut(BaseModel):
+    loc: list[str | int] = Field(description="Where the problem is: body, query or path, then the field.")
+    msg: str
+    type: str
+    ctx: dict[str, Any] | None = None
+
+
+class InvalidOut(BaseModel):
+    """A 422: the request was understood but is not valid; nothing was changed. ``detail`` is a sentence
+    from the index (a bad filter, a document without text) or, for a body that does not match the schema,
+    one item per problem."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"detail": "document 0 (id 'a'): the metadata: metadata.tenant holds a NUL character"},
+                {
+                    "detail": [
+                        {"loc": ["body", "documents", 0, "text"], "msg": "Field required", "type": "missing"}
+                    ]
+                },
+            ]
+        }
+    )
+
+    detail: str | list[ValidationItemOut]
+
+
 class SnapshotOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -14,6 +14,7 @@ from service.schemas import (
     DeleteResponse,
     DocumentOut,
     ErrorOut,
+    InvalidOut,
     TaskOut,
     UpsertItem,
     UpsertRequest,
@@ -25,6 +26,21 @@ from service.security import require_read, require_write
 router = APIRouter(tags=["documents"])
 
 DocId = Annotated[str, Path(description="The document id.", examples=["news-42"])]
+# OpenAPI links: what a client (and schemathesis' stateful tests) can do next with the ids an answer holds.
+_DOCUMENT_LINKS = {
+    "GetDocument": {
+        "operationId": "get_document_documents__doc_id__get",
+        "parameters": {"doc_id": "$response.body#/documents/0/id"},
+    },
+    "DeleteDocument": {
+        "operationId": "delete_document_documents__doc_id__delete",
+        "parameters": {"doc_id": "$response.body#/documents/0/id"},
+    },
+    "SearchForIt": {
+        "operationId": "search_get_search_get",
+        "parameters": {"q": "$response.body#/documents/0/id"},
+    },
+}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No document has this id."}
 }
@@ -34,14 +50,18 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     "/documents",
     dependencies=[Depends(require_write)],
     responses={
-        202: {"model": TaskOut, "description": "wait=false: stored, and queued for indexing."},
+        200: {"links": _DOCUMENT_LINKS},
+        202: {
+            "model": TaskOut,
+            "description": "wait=false: stored, and queued for indexing.",
+        },
         429: {"model": ErrorOut, "description": "wait=false: the ingest queue is full; retry later."},
         503: {
             "model": ErrorOut,
             "description": "Earlier background uploads of these documents are still "
             "being indexed; retry later.",
         },
-        422: {"model": ErrorOut, "description": "Invalid documents; nothing was changed."},
+        422: {"model": InvalidOut, "description": "Invalid documents; nothing was changed."},
         **_AUTH,
     },
 )
@@ -94,7 +114,7 @@ def upsert_documents(
 @router.post(
     "/documents/delete",
     dependencies=[Depends(require_write)],
-    responses={422: {"model": ErrorOut, "description": "Invalid filter; nothing deleted."}, **_AUTH},
+    responses={422: {"model": InvalidOut, "description": "Invalid filter; nothing deleted."}, **_AUTH},
 )
 def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilterResponse:
     """Delete every document whose metadata matches the filter (the filter language of search), in one

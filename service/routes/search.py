@@ -14,8 +14,8 @@ from service.schemas import (
     SEARCH_DEFAULTS,
     BatchSearchBody,
     BatchSearchResponse,
-    ErrorOut,
     HitOut,
+    InvalidOut,
     SearchBody,
     SearchResponse,
     TimingsOut,
@@ -33,7 +33,7 @@ RrfKQuery = Query(ge=0, le=10_000, description="RRF: the constant k.")
 GroupByQuery = Query(description="chunk or document.", examples=["document"])
 
 _INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorOut, "description": "Invalid query (empty, too long, k or offset too large)."}
+    422: {"model": InvalidOut, "description": "Invalid query (empty, too long, k or offset too large)."}
 }
 
 
