@@ -126,6 +126,7 @@ class Chunker:
         counts = self._tokenizer.count_tokens([text[b.start : b.end] for b in blocks])
         spans = self._pack(text, blocks, counts, budget)
         spans = self._enforce_budget(text, cap_characters(text, spans, self.max_chars), budget)
+        spans = _in_order(spans)
         return [
             ChunkSpan(ordinal=i, start=start, end=end, text=text[start:end])
             for i, (start, end) in enumerate(spans)
@@ -301,6 +302,17 @@ def cap_characters(text: str, spans: Sequence[tuple[int, int]], max_chars: int) 
             if piece[1] > piece[0]:
                 result.append(piece)
             cursor = stop
+    return result
+
+
+def _in_order(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` by position, without any that another holds whole (cutting overlapping pieces to the
+    character cap can leave a piece inside, or before, its neighbour)."""
+    result: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans), key=lambda span: (span[0], -span[1])):
+        if result and end <= result[-1][1]:
+            continue
+        result.append((start, end))
     return result
 
 
