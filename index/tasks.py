@@ -318,10 +318,12 @@ class TaskQueue:
                 self._wake.clear()
 
     def _run_next(self) -> bool:
-        """Run the oldest queued task; False if there is none."""
+        """Run the oldest pending task (queued, or still marked running because a fault stopped the worker
+        from putting it back: there is one worker); False if there is none."""
         with self._lock:
             row = self._db.execute(
-                "SELECT id, payload, attempts FROM tasks WHERE status = 'queued' ORDER BY seq LIMIT 1"
+                "SELECT id, payload, attempts FROM tasks WHERE status IN ('queued', 'running') "
+                "ORDER BY seq LIMIT 1"
             ).fetchone()
             if row is None:
                 return False

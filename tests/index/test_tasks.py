@@ -230,3 +230,34 @@ def test_a_dead_worker_is_started_again_and_a_stalled_one_reported(open_index: O
     assert queue._worker is not None
     assert queue._worker.is_alive()
     queue._release("ghost")
+
+
+def test_an_upload_survives_the_database_locked_from_outside(open_index: OpenIndex, tmp_path: Path) -> None:
+    """The finding: with the database locked by another process (a backup tool, a stuck reader) for longer
+    than SQLite waits, an acknowledged upload was marked failed and its payload dropped. Here the lock is
+    real (another connection's exclusive transaction) and SQLite waits only 0.1 s, so every write of the
+    worker fails while it lasts, even the one that would record the failure; the upload is applied once the
+    lock goes, and the attempt limit (1 here) does not count such faults."""
+    release = threading.Event()
+
+    class GatedEmbedder(FakeEmbedder):
+        def embed_documents(self, texts: Sequence[str]) -> Vectors:
+            release.wait(10)
+            return super().embed_documents(texts)
+
+    index = open_index(GatedEmbedder())
+    index.tasks.limits = TaskLimits(first_backoff=0.05, max_backoff=0.2, max_attempts=1)
+    index._store._writer.execute("PRAGMA busy_timeout=100")
+    index.tasks._db.execute("PRAGMA busy_timeout=100")
+    task = index.submit_upsert(docs(3, "locked"))
+    locker = sqlite3.connect(tmp_path / "data" / DB_FILE, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    release.set()
+    time.sleep(1.5)  # several attempts fail meanwhile
+    assert index.tasks.get(task.id).status in ("queued", "running")  # WAL: reads go on under the lock
+    assert index.stats().documents == 0
+    locker.execute("COMMIT")
+    locker.close()
+    done = index.tasks.wait(task.id, timeout=30)
+    assert done.status == "done", done.error
+    assert index.stats().documents == 3
