@@ -110,7 +110,10 @@ class Authentication:
         if scope["type"] != "http" or (settings.read_key is None and settings.write_key is None):
             await self.app(scope, receive, send)
             return
-        access = required_access(scope["method"], scope["path"])
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # mounted under a prefix: the rule speaks of the app's own paths
+            path = path[len(root) :] or "/"
+        access = required_access(scope["method"], path)
         try:
             if access == "read" and settings.read_key is not None:
                 _check(_from_headers(scope), [settings.read_key, settings.write_key], "read")
