@@ -579,10 +579,18 @@ def evaluate(
     ] = None,
     model: Model = None,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    ignore_identical_ids: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-identical-ids",
+            help="Leave out a hit whose document id is the query's id (BEIR's convention for datasets whose "
+            "queries are also documents, such as ArguAna and Quora).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
     """Index a BEIR dataset and report nDCG@10, Recall@100 and MRR@10 (trec_eval) per mode, as JSON lines;
-    writes one TREC run file per mode."""
+    writes one TREC run file per mode (compare two of them with `semsearch compare`)."""
     import tempfile
 
     from tqdm import tqdm
@@ -608,7 +616,10 @@ def evaluate(
                 for mode in wanted
             ]
             rows = []
-            for result, run in evaluate_modes(search_index, dataset, templates):
+            evaluated = evaluate_modes(
+                search_index, dataset, templates, ignore_identical_ids=ignore_identical_ids
+            )
+            for result, run in evaluated:
                 run_file = run_dir / f"{dataset_dir.name}-{split}-{result.mode}.trec"
                 write_trec_run(run_file, run, f"semsearch-{result.mode}")
                 if as_json:
@@ -626,6 +637,49 @@ def evaluate(
     if not as_json:
         columns = ["mode", "nDCG@10", "Recall@100", "MRR@10", "queries/s", "run file"]
         _table(f"{dataset_dir.name}, {split} split ({len(dataset.queries)} queries)", columns, rows)
+
+
+@app.command("compare")
+def compare(
+    dataset_dir: Annotated[Path, typer.Argument(help="BEIR dataset folder whose qrels judge the runs.")],
+    run_a: Annotated[Path, typer.Argument(help="TREC run file of the baseline (from semsearch eval).")],
+    run_b: Annotated[Path, typer.Argument(help="TREC run file of the change.")],
+    split: Annotated[str, typer.Option(help="Which qrels/<split>.tsv to score.")] = "test",
+    resamples: Annotated[int, typer.Option(min=100, help="Permutations of the significance test.")] = 10_000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Whether run B is better than run A on evidence, not on a third decimal: nDCG@10 of each, the queries B
+    wins, loses and ties, and the p-value of a paired permutation test.
+
+    Example: semsearch eval DIR --modes dense,hybrid, then
+    semsearch compare DIR runs/DIR-test-dense.trec runs/DIR-test-hybrid.trec"""
+    from index.evaluation import compare_runs, load_dataset, read_trec_run
+
+    try:
+        dataset = load_dataset(dataset_dir, split)
+        result = compare_runs(dataset.qrels, read_trec_run(run_a), read_trec_run(run_b), resamples=resamples)
+    except (SemsearchError, OSError) as error:
+        _fail(str(error))
+    if as_json:
+        _echo_json({**to_dict(result), "run_a": str(run_a), "run_b": str(run_b), "split": split})
+        return
+    verdict = "yes" if result.p_value < 0.05 else "no"
+    _table(
+        f"{run_b.name} against {run_a.name}, {dataset_dir.name} {split} ({result.queries} queries)",
+        ["nDCG@10 A", "nDCG@10 B", "B - A", "B wins", "B loses", "ties", "p", "p < 0.05"],
+        [
+            [
+                f"{result.ndcg_at_10_a:.4f}",
+                f"{result.ndcg_at_10_b:.4f}",
+                f"{result.difference:+.4f}",
+                result.wins,
+                result.losses,
+                result.ties,
+                f"{result.p_value:.4f}",
+                verdict,
+            ]
+        ],
+    )
 
 
 def main() -> None:

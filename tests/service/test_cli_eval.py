@@ -80,3 +80,52 @@ def test_eval_rejects_a_folder_that_is_not_beir(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--modes" in result.stderr
+
+
+def test_ignore_identical_ids_drops_the_query_document(tmp_path: Path) -> None:
+    """BEIR's convention for datasets whose queries are documents too: the query's own document is no hit."""
+    dataset = tiny_beir(tmp_path / "tiny")
+    (dataset / "queries.jsonl").write_text(json.dumps({"_id": "d1", "text": "alpha"}))
+    (dataset / "qrels" / "dev.tsv").write_text("query-id\tcorpus-id\tscore\nd1\td4\t1\n")
+    runs = tmp_path / "runs"
+    base = ["eval", str(dataset), "--split", "dev", "--modes", "keyword", "--run-dir", str(runs), "--json"]
+    plain = json.loads(CliRunner().invoke(app, base).stdout)
+    assert plain["mrr_at_10"] == pytest.approx(1 / 2)  # d1 itself first, then d4
+    ignoring = CliRunner().invoke(app, [*base, "--ignore-identical-ids"])
+    assert ignoring.exit_code == 0, ignoring.output
+    assert json.loads(ignoring.stdout)["mrr_at_10"] == pytest.approx(1.0)
+    assert "d1 Q0 d1" not in (runs / "tiny-dev-keyword.trec").read_text()
+
+
+def write_run(path: Path, ranking: dict[str, list[str]]) -> Path:
+    lines = [f"{q} Q0 {d} {r} {10 - r} x" for q, docs in ranking.items() for r, d in enumerate(docs, start=1)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_compare_counts_wins_and_losses_and_tests_significance(tmp_path: Path) -> None:
+    """40 queries, one relevant document each: run B finds it first everywhere, run A second. B wins all
+    40 (p near 0); B against itself ties all 40 (p = 1)."""
+    folder = tmp_path / "judged"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text(json.dumps({"_id": "x", "text": "x"}))
+    queries = [f"q{i}" for i in range(40)]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps({"_id": q, "text": q}) for q in queries))
+    qrels = "".join(f"{q}\tgood{q}\t1\n" for q in queries)
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + qrels)
+    run_a = write_run(tmp_path / "a.trec", {q: [f"bad{q}", f"good{q}"] for q in queries})
+    run_b = write_run(tmp_path / "b.trec", {q: [f"good{q}", f"bad{q}"] for q in queries})
+    result = CliRunner().invoke(app, ["compare", str(folder), str(run_a), str(run_b), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["wins"], body["losses"], body["ties"], body["queries"]) == (40, 0, 0, 40)
+    assert body["ndcg_at_10_b"] == pytest.approx(1.0)
+    assert body["ndcg_at_10_a"] == pytest.approx(1 / math.log2(3))
+    assert body["p_value"] < 0.001
+    same = json.loads(
+        CliRunner().invoke(app, ["compare", str(folder), str(run_b), str(run_b), "--json"]).stdout
+    )
+    assert (same["ties"], same["p_value"]) == (40, 1.0)
+    table = CliRunner().invoke(app, ["compare", str(folder), str(run_a), str(run_b)])
+    assert "yes" in table.stdout
+    assert "+0.3691" in table.stdout
