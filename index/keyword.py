@@ -64,6 +64,17 @@ def indexed_form(terms: Sequence[str]) -> list[str]:
     return list(stemmer.stemWords(folded))
 
 
+def document_frequencies(connection: sqlite3.Connection, table: str, terms: Sequence[str]) -> list[int]:
+    """In how many rows of ``table`` each of ``terms`` occurs (FTS5's vocabulary table)."""
+    if table not in (FTS_TABLE, DOCUMENT_FTS_TABLE):
+        raise ValueError(f"unknown keyword table {table!r}")
+    counts = []
+    for term in indexed_form(terms):
+        found = connection.execute(f"SELECT doc FROM {table}_vocab WHERE term = ?", (term,)).fetchone()
+        counts.append(int(found[0]) if found else 0)
+    return counts
+
+
 def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str], rows: int) -> float:
     """The BM25 score, as FTS5's ``bm25()`` computes it, of a row of average length that holds each of
     ``terms`` once: the sum of their IDFs. Dividing BM25 scores by it makes them comparable across queries,

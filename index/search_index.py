@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index import keyword
-from index.chunking import Chunker, ChunkingOptions, Tokenizer
+from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder
 from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
 from index.filters import FilterLimits, SqlFilter, compile_filter
@@ -38,6 +38,7 @@ from index.preparation import (
     chunking_parameters,
     validate_documents,
 )
+from index.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries, informative_terms
 from index.ranking import ChunkLookup, rank
 from index.store import PreparedDocument, Store
 from index.tasks import CommitHook, Task, TaskQueue
@@ -101,6 +102,8 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self.filter_limits = FilterLimits()
+        # How the pieces of a query longer than the model reads become one search (index.query).
+        self.long_query: LongQuery = DEFAULT_LONG_QUERY
         # Longest time the reads of one filtered search (or delete by filter) may take, in seconds.
         self.filter_timeout: float | None = 2.0
         # Rebuilds of the main vector index run in this thread (or inline when background_merges is off).
@@ -303,6 +306,7 @@ class SearchIndex:
             self.filter_limits,
             lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False),
             lambda _: self._store,
+            self.long_query,
         )
 
     def candidates(
@@ -389,10 +393,16 @@ class SearchIndex:
             scores, ids = self._vectors.search(
                 query_vector, depth, allowed_ids, ef_search=request.ef_search, exact=request.exact
             )
-            sides.append({int(c): float(s) for c, s in zip(ids[0], scores[0], strict=True) if c >= 0})
+            # One row per query piece (max-similarity): a chunk scores by its best piece.
+            best: dict[int, float] = {}
+            for row_ids, row_scores in zip(ids, scores, strict=True):
+                for chunk, score in zip(row_ids.tolist(), row_scores.tolist(), strict=True):
+                    if chunk >= 0 and score > best.get(chunk, -np.inf):
+                        best[chunk] = score
+            sides.append(dict(top(best, depth)) if len(ids) > 1 else best)
         if request.mode == "dense":
             return Candidates(sides)
-        terms = query_terms(query)
+        terms = informative_terms(query_terms(query), self._store.document_frequencies)
         weight = self.keyword_title_weight
         found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
         scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
@@ -600,9 +610,9 @@ class SearchIndex:
             self._generation = generation
 
 
-def validate_request(request: SearchRequest, tokenizer: Tokenizer) -> None:
-    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text that the
-    model reads whole, ``k`` of at least 1 and an offset of at least 0.
+def validate_request(request: SearchRequest) -> None:
+    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text, ``k`` of
+    at least 1 and an offset of at least 0. A query of any length is searched (:mod:`index.query`).
     (Filters are checked when compiled.)"""
     query = request.query.strip()
     if not query:
@@ -612,12 +622,6 @@ def validate_request(request: SearchRequest, tokenizer: Tokenizer) -> None:
         raise InvalidInputError(f"k must be at least 1, got {request.k}")
     if request.offset < 0:
         raise InvalidInputError(f"offset must not be negative, got {request.offset}")
-    tokens = tokenizer.count_tokens([query])[0]
-    if tokens > tokenizer.max_tokens:
-        raise InvalidInputError(
-            f"the query is {tokens} tokens long; the model reads at most {tokenizer.max_tokens}. "
-            "Shorten it (the model would otherwise silently ignore the rest)."
-        )
 
 
 FindCandidates = Callable[
@@ -631,18 +635,20 @@ def search_in_phases(
     filter_limits: FilterLimits,
     find: FindCandidates,
     lookup: Callable[[Candidates], ChunkLookup],
+    long_query: LongQuery = DEFAULT_LONG_QUERY,
 ) -> list[SearchResult]:
     """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
-    (query, filter) before any work, the queries embedded in one call, ``find`` the candidates (given the
-    compiled filters), and each request ranked over them, reading rows through ``lookup(candidates)``."""
+    (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
+    ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
+    over them, reading rows through ``lookup(candidates)``."""
     started = time.perf_counter()
     if not requests:
         return []
     for request in requests:
-        validate_request(request, embedder.tokenizer)
+        validate_request(request)
     filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
     encoding = time.perf_counter()
-    query_vectors = embed_queries(embedder, requests)
+    query_vectors, pieces = embed_queries(embedder, requests, long_query)
     searching = time.perf_counter()
     found = find(requests, query_vectors, filters)
     ranking = time.perf_counter()
@@ -653,17 +659,10 @@ def search_in_phases(
         search_ms=(ranking - searching) * 1000,
         rank_ms=(done - ranking) * 1000,
     )
-    return [SearchResult(hits, (done - started) * 1000, timings) for hits in ranked]
-
-
-def embed_queries(embedder: Embedder, requests: Sequence[SearchRequest]) -> list[NDArray[np.float32] | None]:
-    """Each request's query embedding (a 1-row matrix), in one model call; ``None`` for keyword-only ones."""
-    dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
-    vectors = embedder.embed_queries([requests[i].query.strip() for i in dense])
-    out: list[NDArray[np.float32] | None] = [None] * len(requests)
-    for row, i in enumerate(dense):
-        out[i] = vectors[row : row + 1]
-    return out
+    return [
+        SearchResult(hits, (done - started) * 1000, timings, count)
+        for hits, count in zip(ranked, pieces, strict=True)
+    ]
 
 
 def candidate_depth(request: SearchRequest) -> int:

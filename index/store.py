@@ -441,6 +441,10 @@ class Store:
             self._reader(), terms, limit, title_weight=title_weight, allowed_sql=sql, allowed_params=params
         )
 
+    def document_frequencies(self, terms: Sequence[str]) -> list[int]:
+        """In how many chunks each of ``terms`` occurs."""
+        return keyword.document_frequencies(self._reader(), keyword.FTS_TABLE, terms)
+
     def keyword_score_scale(self, table: str, terms: Sequence[str], rows: int) -> float:
         return keyword.score_scale(self._reader(), table, terms, rows)
 

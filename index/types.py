@@ -175,6 +175,7 @@ class SearchResult:
     hits: list[Hit]
     took_ms: float
     timings: SearchTimings = field(default_factory=SearchTimings)
+    query_pieces: int = 1  # pieces the dense side cut the query into (index.query)
 
 
 @dataclass(frozen=True, slots=True)

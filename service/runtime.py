@@ -65,6 +65,7 @@ def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only
     )
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
     index.filter_timeout = settings.filter_timeout_ms / 1000
+    index.long_query = settings.long_query
     index.tasks.limits = TaskLimits(
         max_tasks=settings.max_queued_tasks,
         max_bytes=settings.max_queued_bytes,

@@ -293,6 +293,11 @@ class SearchResponse(BaseModel):
     hits: list[HitOut]
     took_ms: float = Field(description="Time spent in the index, of which `timings` says where.")
     timings: TimingsOut
+    query_pieces: int = Field(
+        1,
+        description="Pieces the query was cut into for the model: more than 1 for a query longer than the "
+        "model reads (254 tokens for the default model), which is searched whole all the same.",
+    )
 
 
 class BatchSearchBody(BaseModel):

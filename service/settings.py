@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import DEFAULT_MODEL, ChunkingOptions
 from index.embedding import Backend
+from index.query import DEFAULT_LONG_QUERY, LongQuery
 from index.vectors import IndexKind, Storage, VectorOptions
 
 
@@ -104,7 +105,18 @@ class Settings(BaseSettings):
     )
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
     max_text_chars: int = Field(2_000_000, ge=1, description="Longest document text, in characters.")
-    max_query_chars: int = Field(4_000, ge=1, description="Longest query, in characters.")
+    max_query_chars: int = Field(
+        4_000,
+        ge=1,
+        description="Longest query, in characters. A query longer than the model reads is searched in "
+        "pieces.",
+    )
+    long_query: LongQuery = Field(
+        DEFAULT_LONG_QUERY,
+        description="How the pieces of a query longer than the model reads make one dense search: the first "
+        "window alone, the mean of the pieces' embeddings, or max-similarity (a chunk scores by its best "
+        "piece).",
+    )
     max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
     max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
     max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")

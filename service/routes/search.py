@@ -65,6 +65,7 @@ def _response(result: SearchResult) -> SearchResponse:
         hits=[HitOut(**to_dict(hit)) for hit in result.hits],
         took_ms=result.took_ms,
         timings=TimingsOut(**to_dict(result.timings)),
+        query_pieces=result.query_pieces,
     )
 
 

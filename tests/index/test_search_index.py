@@ -20,6 +20,7 @@ from index.chunking import ChunkingOptions
 from index.embedding import Vectors
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.locking import DataDirLockedError
+from index.query import informative_terms
 from index.search_index import check_data_dir
 from index.vectors import VECTORS_DIR, VectorOptions
 from tests.fakes import FakeEmbedder
@@ -152,7 +153,6 @@ def test_invalid_documents_change_nothing(
         (SearchRequest("   "), "empty"),
         (SearchRequest("cats", k=0), "k must"),
         (SearchRequest("cats", offset=-1), "offset"),
-        (SearchRequest("word " * 200), "tokens long"),
         (SearchRequest("bad \udc80 query"), "UTF-8"),
     ],
 )
@@ -455,3 +455,45 @@ def test_a_filter_that_takes_too_long_is_stopped(open_index: Callable[..., Searc
     assert index.stats().documents == 600
     index.filter_timeout = 5.0
     assert len(index.search("rivers", k=5, mode="hybrid", filter=heavy).hits) == 5
+
+
+@pytest.mark.parametrize("strategy", ["first", "mean", "max"])
+def test_a_query_longer_than_the_model_reads_is_answered_in_pieces(
+    open_index: Callable[..., SearchIndex], strategy: str
+) -> None:
+    """The fake model reads 128 words: a 300-word query is three pieces, answered on every side, and the
+    response says so. (The query used to be refused.)"""
+    index = seeded(open_index)
+    index.long_query = strategy  # type: ignore[assignment]
+    query = "cats sleep " * 150
+    for mode in ("dense", "keyword", "hybrid"):
+        result = index.search(query, k=2, mode=mode)
+        assert result.query_pieces == 3
+        assert result.hits[0].doc_id == "cats", (strategy, mode)
+    assert index.search("cats sleep", k=1).query_pieces == 1
+
+
+def test_max_similarity_scores_a_chunk_by_its_best_piece(open_index: Callable[..., SearchIndex]) -> None:
+    """Pieces about different things: the first window alone finds only the first topic; max-similarity
+    finds each document the pieces are about."""
+    index = open_index()
+    index.upsert([Document("cats", CATS), Document("stocks", "Stock markets fell sharply on Monday.")])
+    query = "cats sleep " * 64 + "stock markets fell " * 60  # 128 + 180 words: two pieces
+    index.long_query = "first"
+    first = [hit.doc_id for hit in index.search(query, k=2, mode="dense").hits]
+    index.long_query = "max"
+    best = {hit.doc_id: hit.score for hit in index.search(query, k=2, mode="dense").hits}
+    assert first[0] == "cats"
+    assert set(best) == {"cats", "stocks"}
+    # Each scored by its own piece alone, as if that piece had been the whole query.
+    alone = index.search("cats sleep " * 64, k=1, mode="dense").hits[0]
+    assert best["cats"] == pytest.approx(alone.score, abs=1e-6)
+
+
+def test_a_long_query_keeps_its_most_informative_terms() -> None:
+    """Above the bound, the terms found in the fewest chunks stay, in their order; unknown ones go first."""
+    terms = [f"t{i}" for i in range(40)]
+    frequencies = {f"t{i}": i for i in range(40)}
+    kept = informative_terms(terms, lambda ts: [frequencies[t] for t in ts], limit=5)
+    assert kept == ["t1", "t2", "t3", "t4", "t5"]  # t0 occurs nowhere: it matches nothing
+    assert informative_terms(terms[:5], lambda ts: [0] * len(ts), limit=5) == terms[:5]

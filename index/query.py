@@ -1,0 +1,79 @@
+"""Queries of any length: a query longer than the model reads is cut into pieces the model reads whole (as
+documents are), and its keyword side keeps only its most informative terms.
+
+* **Dense side.** A query within the model's token budget is one piece. A longer one is cut into windows of
+  at most that many tokens, at token boundaries, in order. How the pieces become one search is
+  :data:`LongQuery`: the first window alone, the mean of the pieces' embeddings, or a search per piece with a
+  chunk scored by its best piece (max-similarity). Measured choices and the default are in docs/retrieval.md.
+* **Keyword side.** BM25 over a paragraph-long query costs one posting list per distinct term; above
+  :data:`MAX_QUERY_TERMS` terms the query keeps those rarest in the corpus (highest IDF), in their order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.chunking import Tokenizer
+from index.embedding import Embedder
+from index.types import SearchRequest
+
+LongQuery = Literal["first", "mean", "max"]
+DEFAULT_LONG_QUERY: LongQuery = "first"
+MAX_QUERY_TERMS = 32
+
+QueryVectors = NDArray[np.float32]  # (pieces, dim): one row, or one per piece for max-similarity
+
+
+def query_pieces(text: str, tokenizer: Tokenizer) -> list[str]:
+    """``text`` as pieces of at most the model's token budget (one piece if it fits)."""
+    budget = tokenizer.max_tokens
+    if tokenizer.count_tokens([text])[0] <= budget:
+        return [text]
+    spans = tokenizer.token_spans(text)
+    pieces = []
+    for first in range(0, len(spans), budget):
+        window = spans[first : first + budget]
+        pieces.append(text[window[0][0] : window[-1][1]])
+    return [piece for piece in pieces if piece.strip()] or [text]
+
+
+def embed_queries(
+    embedder: Embedder, requests: Sequence[SearchRequest], strategy: LongQuery = DEFAULT_LONG_QUERY
+) -> tuple[list[QueryVectors | None], list[int]]:
+    """Each request's query embedding (``None`` for keyword-only ones) and its number of pieces, every
+    piece of every request embedded in one model call. With ``strategy="max"`` a long query keeps one row
+    per piece; otherwise one row (the first piece's, or the normalised mean of all)."""
+    pieces = [query_pieces(r.query.strip(), embedder.tokenizer) for r in requests]
+    dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+    wanted = pieces if strategy != "first" else [p[:1] for p in pieces]
+    texts = [text for i in dense for text in wanted[i]]
+    vectors = embedder.embed_queries(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+    out: list[QueryVectors | None] = [None] * len(requests)
+    row = 0
+    for i in dense:
+        rows = vectors[row : row + len(wanted[i])]
+        row += len(wanted[i])
+        if strategy == "mean" and len(rows) > 1:
+            mean = rows.mean(axis=0, keepdims=True)
+            rows = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        out[i] = rows
+    return out, [len(p) for p in pieces]
+
+
+def informative_terms(
+    terms: Sequence[str],
+    document_frequency: Callable[[Sequence[str]], list[int]],
+    limit: int = MAX_QUERY_TERMS,
+) -> list[str]:
+    """``terms`` if there are at most ``limit``; else the ``limit`` found in the fewest documents (terms in
+    none match nothing and go first out), in their original order."""
+    if len(terms) <= limit:
+        return list(terms)
+    frequencies = document_frequency(terms)
+    ranked = sorted(range(len(terms)), key=lambda i: (frequencies[i] == 0, frequencies[i], i))
+    kept = sorted(ranked[:limit])
+    return [terms[i] for i in kept]
