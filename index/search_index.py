@@ -180,9 +180,8 @@ class SearchIndex:
         with ``(chunks embedded, chunks to embed)`` as embedding goes on. Background uploads of the same
         documents acknowledged earlier are applied first (:meth:`TaskQueue.wait_for_ids`).
         """
-        validate_documents(documents)
         self.tasks.wait_for_ids(doc.id for doc in documents)
-        results = self._upsert(documents, progress)
+        results = self._upsert(documents, progress)  # validates them (changed), before any embedding
         if on_embedded is not None:
             on_embedded(len(documents))
         return results

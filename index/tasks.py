@@ -261,11 +261,6 @@ class TaskQueue:
             return detail
         return None
 
-    @property
-    def pending(self) -> int:
-        with self._changed:
-            return len(self._pending)
-
     def close(self, timeout: float = 5.0) -> None:
         """Stop after the running task (if any); queued tasks stay queued for the next start."""
         self._closed = True

@@ -32,7 +32,7 @@ EXAMPLES = """Examples:
   semsearch stats --json                            # counts, model, index type
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
   semsearch restore /backups/today                  # put it back (service stopped)
-  semsearch eval ../shared/data/scifact-train --split train   # nDCG@10, Recall@100, MRR@10
+  semsearch eval path/to/beir-dataset --split train     # nDCG@10, Recall@100, MRR@10
   semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local   # embed on Ray, 2 shards
   semsearch serve-ray /data/sharded --replicas 2    # replicated, sharded serving on Ray Serve
   semsearch reshard /data /data-4 --shards 4        # re-split without embedding again

@@ -1,4 +1,4 @@
-"""Checks run against a running semsearch container by ../shared/tools/container-check.
+"""Checks run against a running semsearch container by the container harness (`make container-check`).
 
     SEMSEARCH_URL=http://127.0.0.1:18000 python tests/container/smoke.py smoke
     SEMSEARCH_URL=http://127.0.0.1:18000 python tests/container/smoke.py after-restart

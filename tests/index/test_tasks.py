@@ -98,6 +98,20 @@ def test_an_acknowledged_task_survives_a_stop_in_the_middle(open_index: OpenInde
     assert reopened.stats().documents == 5
 
 
+class GatedEmbedder(FakeEmbedder):
+    """Holds every embedding of a text containing ``word`` ("" for all) until ``release`` is set."""
+
+    def __init__(self, release: threading.Event, word: str = "") -> None:
+        super().__init__()
+        self.release = release
+        self.word = word
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        if any(self.word in text for text in texts):
+            self.release.wait(10)
+        return super().embed_documents(texts)
+
+
 class FlakyEmbedder(FakeEmbedder):
     """Fails with a transient fault (an I/O error) the first ``failures`` times it embeds."""
 
@@ -165,13 +179,7 @@ def test_a_synchronous_write_waits_for_earlier_background_uploads_of_its_documen
     while the task is still embedding. The upsert waits; the final text is the later one."""
     release = threading.Event()
 
-    class SlowEmbedder(FakeEmbedder):
-        def embed_documents(self, texts: Sequence[str]) -> Vectors:
-            if any("older" in text for text in texts):
-                release.wait(10)
-            return super().embed_documents(texts)
-
-    index = open_index(SlowEmbedder())
+    index = open_index(GatedEmbedder(release, "older"))
     task = index.submit_upsert([Document("x", "The older text of x.")])
     finished = threading.Event()
 
@@ -193,12 +201,7 @@ def test_a_synchronous_write_waits_for_earlier_background_uploads_of_its_documen
 def test_the_queue_is_bounded_in_tasks_and_bytes(open_index: OpenIndex) -> None:
     release = threading.Event()
 
-    class BlockedEmbedder(FakeEmbedder):
-        def embed_documents(self, texts: Sequence[str]) -> Vectors:
-            release.wait(10)
-            return super().embed_documents(texts)
-
-    index = open_index(BlockedEmbedder())
+    index = open_index(GatedEmbedder(release))
     index.tasks.limits = TaskLimits(max_tasks=2, max_bytes=10_000)
     index.submit_upsert(docs(1, "a"))
     index.submit_upsert(docs(1, "b"))
@@ -240,12 +243,7 @@ def test_an_upload_survives_the_database_locked_from_outside(open_index: OpenInd
     lock goes, and the attempt limit (1 here) does not count such faults."""
     release = threading.Event()
 
-    class GatedEmbedder(FakeEmbedder):
-        def embed_documents(self, texts: Sequence[str]) -> Vectors:
-            release.wait(10)
-            return super().embed_documents(texts)
-
-    index = open_index(GatedEmbedder())
+    index = open_index(GatedEmbedder(release))
     index.tasks.limits = TaskLimits(first_backoff=0.05, max_backoff=0.2, max_attempts=1)
     index._store._writer.execute("PRAGMA busy_timeout=100")
     index.tasks._db.execute("PRAGMA busy_timeout=100")

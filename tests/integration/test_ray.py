@@ -30,8 +30,15 @@ from service.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "data" / "scifact-train" / "corpus.jsonl"
 GROUP = 16
+TOPICS = [
+    ("vaccines", "immune", "antibodies", "memory cells"),
+    ("tumour", "gene expression", "cancer cells", "mutations"),
+    ("drug", "side effects", "elderly patients", "dosage"),
+    ("bacteria", "antibiotics", "resistance", "infection"),
+    ("neurons", "synapses", "memory", "sleep"),
+    ("insulin", "glucose", "diabetes", "pancreas"),
+]
 QUERIES = [
     "how do vaccines train the immune system",
     "gene expression in cancer cells",
@@ -41,16 +48,30 @@ QUERIES = [
 ]
 
 
+def abstracts(count: int) -> list[dict[str, str]]:
+    """Short abstract-like documents in BEIR's corpus format, made up from TOPICS (deterministic)."""
+    records = []
+    for n in range(count):
+        subject, process, actor, detail = TOPICS[n % len(TOPICS)]
+        other = TOPICS[(n * 5 + 1) % len(TOPICS)]
+        text = (
+            f"Study {n} examined how {subject} relate to {process} in {actor}. "
+            f"Across {20 + n} participants, changes in {detail} followed within {n % 9 + 2} weeks. "
+            f"A secondary analysis linked the effect to {other[1]} and {other[3]}, "
+            f"which earlier work on {other[0]} had not measured."
+        )
+        records.append(
+            {"_id": f"abstract-{n}", "title": f"{subject.title()} and {process}, study {n}", "text": text}
+        )
+    return records
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Document]:
-    """The demo corpus and 150 SciFact abstracts, read from files the way `semsearch index` reads them."""
+    """The demo corpus and 150 generated abstracts, read from files the way `semsearch index` reads them."""
     folder = tmp_path_factory.mktemp("corpus")
-    with (
-        SCIFACT.open(encoding="utf-8") as source,
-        (folder / "scifact.jsonl").open("w", encoding="utf-8") as out,
-    ):
-        for _, line in zip(range(150), source, strict=False):
-            out.write(line)
+    lines = "".join(json.dumps(record) + "\n" for record in abstracts(150))
+    (folder / "abstracts.jsonl").write_text(lines, encoding="utf-8")
     return [doc for source in discover([DEMO_CORPUS, folder]) for doc in read_documents(source)]
 
 
