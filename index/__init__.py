@@ -20,6 +20,7 @@ from index.embedding import (
     load_embedder,
 )
 from index.errors import (
+    ChunkNotFoundError,
     CorruptIndexError,
     DocumentNotFoundError,
     IncompatibleIndexError,
@@ -32,6 +33,7 @@ from index.types import (
     Document,
     Hit,
     IndexStats,
+    Like,
     SearchRequest,
     SearchResult,
     StoredChunk,
@@ -42,6 +44,7 @@ from index.types import (
 
 __all__ = [
     "DEFAULT_MODEL",
+    "ChunkNotFoundError",
     "ChunkSpan",
     "Chunker",
     "ChunkingOptions",
@@ -53,6 +56,7 @@ __all__ = [
     "IncompatibleIndexError",
     "IndexStats",
     "InvalidInputError",
+    "Like",
     "ModelLoadError",
     "SearchIndex",
     "SearchRequest",

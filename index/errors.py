@@ -26,6 +26,17 @@ class DocumentNotFoundError(SemsearchError, KeyError):
         return f"no document with id {self.doc_id!r}"
 
 
+class ChunkNotFoundError(SemsearchError, KeyError):
+    """No chunk with the given id exists (it never did, or its document was changed or deleted)."""
+
+    def __init__(self, chunk_id: int) -> None:
+        super().__init__(chunk_id)
+        self.chunk_id = chunk_id
+
+    def __str__(self) -> str:
+        return f"no chunk with id {self.chunk_id} (chunk ids change when a document is rewritten)"
+
+
 class IncompatibleIndexError(SemsearchError):
     """The data directory was built with another model, dimension or format version."""
 

@@ -92,13 +92,14 @@ def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str]
     return total
 
 
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text`` that are not stop words, in order, repeats included."""
+    return [word for word in _WORD.findall(text.lower()) if word not in STOPWORDS_EN]
+
+
 def query_terms(text: str) -> list[str]:
     """The distinct lower-cased words of ``text`` that are not stop words, in order."""
-    seen: dict[str, None] = {}
-    for word in _WORD.findall(text.lower()):
-        if word not in STOPWORDS_EN:
-            seen.setdefault(word, None)
-    return list(seen)
+    return list(dict.fromkeys(words(text)))
 
 
 def match_expression(terms: Sequence[str]) -> str:

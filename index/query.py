@@ -24,6 +24,8 @@ from index.types import SearchRequest
 LongQuery = Literal["first", "mean", "max"]
 DEFAULT_LONG_QUERY: LongQuery = "first"
 MAX_QUERY_TERMS = 32
+# Searches one max-similarity query makes at most (a query by example of a long document has many pieces).
+MAX_PIECES = 64
 
 QueryVectors = NDArray[np.float32]  # (pieces, dim): one row, or one per piece for max-similarity
 
@@ -55,13 +57,23 @@ def embed_queries(
     out: list[QueryVectors | None] = [None] * len(requests)
     row = 0
     for i in dense:
-        rows = vectors[row : row + len(wanted[i])]
+        out[i] = combine_pieces(vectors[row : row + len(wanted[i])], strategy)
         row += len(wanted[i])
-        if strategy == "mean" and len(rows) > 1:
-            mean = rows.mean(axis=0, keepdims=True)
-            rows = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-        out[i] = rows
     return out, [len(p) for p in pieces]
+
+
+def combine_pieces(rows: QueryVectors, strategy: LongQuery) -> QueryVectors:
+    """The embeddings of a query's pieces, in order, as the dense side searches with them: the first row,
+    the normalised mean, or every row (max-similarity; at most :data:`MAX_PIECES`)."""
+    if strategy == "first" or len(rows) == 1:
+        first: QueryVectors = rows[:1]
+        return first
+    if strategy == "max":
+        pieces: QueryVectors = rows[:MAX_PIECES]
+        return pieces
+    mean = rows.mean(axis=0, keepdims=True)
+    normalised: QueryVectors = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return normalised
 
 
 def informative_terms(

@@ -15,6 +15,17 @@ from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
 MAX_MATCHES = 3
+# Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
+DEFAULT_CANDIDATES = 100
+# With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
+GROUPING_DEPTH_FACTOR = 3
+
+
+def candidate_depth(request: SearchRequest) -> int:
+    """How many candidates each side fetches: enough for the page, and for grouping by document."""
+    wanted = request.k + request.offset
+    depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
+    return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
 
 def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> dict[Key, float]:
@@ -83,6 +94,8 @@ def rank(
     """
     highlighter = Highlighter(request.query)
     wanted = request.offset + request.k
+    if request.exclude_chunk is not None:
+        sides = [{c: s for c, s in side.items() if c != request.exclude_chunk} for side in sides]
     if request.group_by == "chunk":
         fused = fuse_sides(request, sides)
         ranked = _above(top(fused, len(fused)), request.min_score)

@@ -26,7 +26,15 @@ from numpy.typing import NDArray
 from index import keyword
 from index.chunking import Chunker, ChunkingOptions
 from index.embedding import Embedder
-from index.errors import CorruptIndexError, InvalidInputError, ReadOnlyIndexError
+from index.errors import (
+    ChunkNotFoundError,
+    CorruptIndexError,
+    DocumentNotFoundError,
+    InvalidInputError,
+    ReadOnlyIndexError,
+)
+from index.examples import Example, ExampleSource, characteristic_terms
+from index.examples import resolve as resolve_examples
 from index.filters import FilterLimits, SqlFilter, compile_filter
 from index.fusion import top
 from index.keyword import query_terms
@@ -39,7 +47,7 @@ from index.preparation import (
     validate_documents,
 )
 from index.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries, informative_terms
-from index.ranking import ChunkLookup, rank
+from index.ranking import ChunkLookup, candidate_depth, rank
 from index.store import PreparedDocument, Store
 from index.tasks import CommitHook, Task, TaskQueue
 from index.types import (
@@ -47,6 +55,7 @@ from index.types import (
     ChunkRow,
     Document,
     IndexStats,
+    Like,
     SearchRequest,
     SearchResult,
     SearchTimings,
@@ -60,10 +69,6 @@ from index.vectors import VectorIndex, VectorOptions, build_main, discard_vector
 log = logging.getLogger(__name__)
 
 DB_FILE = "semsearch.db"
-# Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
-DEFAULT_CANDIDATES = 100
-# With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
-GROUPING_DEPTH_FACTOR = 3
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0
 ProgressCallback = Callable[[int], object]
@@ -305,8 +310,35 @@ class SearchIndex:
             self.filter_limits,
             lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False),
             lambda _: self._store,
+            self.example,
             self.long_query,
         )
+
+    def example(self, like: Like) -> Example:
+        """A stored document (``like.doc_id``) or chunk (``like.chunk_id``) as a query
+        (:mod:`index.examples`); :class:`DocumentNotFoundError` or :class:`ChunkNotFoundError` if absent."""
+        if like.chunk_id is not None:
+            row = self._store.rows([like.chunk_id]).get(like.chunk_id)
+            if row is None:
+                raise ChunkNotFoundError(like.chunk_id)
+            doc_id, chunk_ids, texts = row.doc_id, [row.chunk_id], [row.text]
+        elif like.doc_id is not None:
+            stored = self._store.get_document(like.doc_id)
+            doc_id = stored.id
+            chunk_ids, texts = [c.chunk_id for c in stored.chunks], [c.text for c in stored.chunks]
+        else:
+            raise InvalidInputError("an example is a doc_id, a chunk_id or a text")
+        ids, vectors = self._store.embeddings_of(chunk_ids, self._embedder.dim)
+        if not len(ids):  # rewritten or deleted since it was read
+            if like.chunk_id is not None:
+                raise ChunkNotFoundError(like.chunk_id)
+            raise DocumentNotFoundError(doc_id)
+        position = {int(chunk): i for i, chunk in enumerate(ids.tolist())}
+        order = [position[c] for c in chunk_ids if c in position]
+        terms = characteristic_terms(
+            texts, self._store.document_frequencies, max(self._chunks, 1), exclude_self=not like.include_self
+        )
+        return Example(doc_id, like.chunk_id, vectors[order], terms)
 
     def candidates(
         self,
@@ -386,6 +418,7 @@ class SearchIndex:
         allowed: SqlFilter | None,
     ) -> Candidates:
         depth = candidate_depth(request)
+        excluded = set(self._store.document_chunk_ids(request.exclude_doc)) if request.exclude_doc else set()
         sides: list[dict[int, float]] = []
         if query_vector is not None:
             allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
@@ -396,7 +429,7 @@ class SearchIndex:
             best: dict[int, float] = {}
             for row_ids, row_scores in zip(ids, scores, strict=True):
                 for chunk, score in zip(row_ids.tolist(), row_scores.tolist(), strict=True):
-                    if chunk >= 0 and score > best.get(chunk, -np.inf):
+                    if chunk >= 0 and score > best.get(chunk, -np.inf) and chunk not in excluded:
                         best[chunk] = score
             sides.append(dict(top(best, depth)) if len(ids) > 1 else best)
         if request.mode == "dense":
@@ -405,14 +438,15 @@ class SearchIndex:
         weight = self.keyword_title_weight
         found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
         scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
-        sides.append({chunk: score / scale for chunk, score in found})
+        sides.append({chunk: score / scale for chunk, score in found if chunk not in excluded})
         if request.group_by != "document":
             return Candidates(sides)
         found_documents = self._store.keyword_search_documents(
             terms, depth, title_weight=weight, allowed=allowed
         )
         scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
-        return Candidates(sides, {doc: score / scale for doc, score in found_documents})
+        documents = {doc: score / scale for doc, score in found_documents if doc != request.exclude_doc}
+        return Candidates(sides, documents)
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
@@ -610,13 +644,27 @@ class SearchIndex:
 
 
 def validate_request(request: SearchRequest) -> None:
-    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text, ``k`` of
-    at least 1 and an offset of at least 0. A query of any length is searched (:mod:`index.query`).
-    (Filters are checked when compiled.)"""
+    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text (or an
+    example instead), ``k`` of at least 1 and an offset of at least 0. A query of any length is searched
+    (:mod:`index.query`). (Filters are checked when compiled.)"""
     query = request.query.strip()
-    if not query:
+    like = request.like
+    if like is not None:
+        if query:
+            raise InvalidInputError("send a query or an example (like), not both")
+        given = [name for name in ("doc_id", "chunk_id", "text") if getattr(like, name) is not None]
+        if len(given) != 1:
+            raise InvalidInputError("an example (like) is exactly one of a document id, a chunk id or a text")
+        if like.text is not None:
+            if not like.text.strip():
+                raise InvalidInputError("the example text is empty: send some text to search for")
+            check_text("the example text", like.text)
+        if like.doc_id is not None:
+            check_text("the example's document id", like.doc_id)
+    elif not query:
         raise InvalidInputError("the query is empty: send some text to search for")
-    check_text("the query", query)
+    else:
+        check_text("the query", query)
     if request.k < 1:
         raise InvalidInputError(f"k must be at least 1, got {request.k}")
     if request.offset < 0:
@@ -634,12 +682,14 @@ def search_in_phases(
     filter_limits: FilterLimits,
     find: FindCandidates,
     lookup: Callable[[Candidates], ChunkLookup],
+    examples: ExampleSource,
     long_query: LongQuery = DEFAULT_LONG_QUERY,
 ) -> list[SearchResult]:
     """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
     (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
     ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
-    over them, reading rows through ``lookup(candidates)``."""
+    over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
+    ``examples`` instead of embedding a query (:mod:`index.examples`)."""
     started = time.perf_counter()
     if not requests:
         return []
@@ -647,7 +697,11 @@ def search_in_phases(
         validate_request(request)
     filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
     encoding = time.perf_counter()
-    query_vectors, pieces = embed_queries(embedder, requests, long_query)
+    requests, query_vectors, pieces = resolve_examples(requests, examples, long_query)
+    to_embed = [i for i, count in enumerate(pieces) if count == 0]
+    embedded, embedded_pieces = embed_queries(embedder, [requests[i] for i in to_embed], long_query)
+    for i, vectors, count in zip(to_embed, embedded, embedded_pieces, strict=True):
+        query_vectors[i], pieces[i] = vectors, count
     searching = time.perf_counter()
     found = find(requests, query_vectors, filters)
     ranking = time.perf_counter()
@@ -662,13 +716,6 @@ def search_in_phases(
         SearchResult(hits, (done - started) * 1000, timings, count)
         for hits, count in zip(ranked, pieces, strict=True)
     ]
-
-
-def candidate_depth(request: SearchRequest) -> int:
-    """How many candidates each side fetches: enough for the page, and for grouping by document."""
-    wanted = request.k + request.offset
-    depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
-    return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
 
 def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:

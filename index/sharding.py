@@ -46,11 +46,13 @@ from index.errors import (
     ReadOnlyIndexError,
     UnsupportedOperationError,
 )
+from index.examples import Example
 from index.files import atomic_write_text
 from index.filters import FilterLimits, SqlFilter, compile_filter
 from index.fusion import top
 from index.preparation import validate_documents
-from index.search_index import SearchIndex, candidate_depth, search_in_phases
+from index.ranking import candidate_depth
+from index.search_index import SearchIndex, search_in_phases
 from index.store import PreparedDocument
 from index.tasks import Task, TaskNotFoundError
 from index.types import (
@@ -58,6 +60,7 @@ from index.types import (
     ChunkRow,
     Document,
     IndexStats,
+    Like,
     SearchRequest,
     SearchResult,
     StoredDocument,
@@ -213,6 +216,8 @@ class ShardReader(Protocol):
 
     def get(self, doc_id: str) -> StoredDocument: ...
 
+    def example(self, like: Like) -> Example: ...
+
     def stats(self) -> IndexStats: ...
 
 
@@ -344,7 +349,18 @@ class ShardedIndex:
             self.filter_limits,
             self._find,
             lambda found: _ShardedLookup(self._readers, self._fan_out, found.rows, found.placed),
+            self.example,
         )
+
+    def example(self, like: Like) -> Example:
+        """The example from the shard that holds it, its chunk id global (:meth:`SearchIndex.example`)."""
+        if like.chunk_id is not None:
+            shard, local = local_id(like.chunk_id, self._shards)
+            found = self._readers[shard].example(dataclasses.replace(like, chunk_id=local))
+            return dataclasses.replace(found, chunk_id=like.chunk_id)
+        if like.doc_id is None:
+            raise InvalidInputError("an example is a doc_id, a chunk_id or a text")
+        return self._readers[shard_of(like.doc_id, self._shards)].example(like)
 
     def _find(
         self,

@@ -468,6 +468,11 @@ class Store:
         )
         return {str(r[0]): int(r[1]) for r in rows}
 
+    def document_chunk_ids(self, doc_id: str) -> list[int]:
+        """The ids of a document's chunks, in order (none if there is no such document)."""
+        rows = self._reader().execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,))
+        return [int(r[0]) for r in rows]
+
     # The store is the ranking's ChunkLookup (see index.ranking).
     documents = chunk_documents
 

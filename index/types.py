@@ -105,6 +105,18 @@ class Hit:
 
 
 @dataclass(frozen=True, slots=True)
+class Like:
+    """Query by example (:mod:`index.examples`): a stored document (``doc_id``), one stored chunk
+    (``chunk_id``) or a passage (``text``); exactly one. The example itself is left out of the hits unless
+    ``include_self``."""
+
+    doc_id: str | None = None
+    chunk_id: int | None = None
+    text: str | None = None
+    include_self: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SearchRequest:
     """One query: return hits ``offset .. offset+k`` of the ranking, dropping those below ``min_score``.
 
@@ -112,7 +124,8 @@ class SearchRequest:
     (``rrf_k``) or by a blend of min-max normalised scores (``weight`` on the dense side). ``filter`` is a
     metadata filter (see :mod:`index.filters`) applied before ranking. ``candidates`` is how deep each side
     looks before fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact``
-    scans every vector instead.
+    scans every vector instead. ``like`` searches by example instead of ``query`` (then empty).
+    ``exclude_doc`` and ``exclude_chunk`` leave that document or chunk out of the hits.
     """
 
     query: str
@@ -128,6 +141,9 @@ class SearchRequest:
     candidates: int | None = None
     ef_search: int | None = None
     exact: bool = False
+    like: Like | None = None
+    exclude_doc: str | None = None
+    exclude_chunk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

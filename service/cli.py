@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 from pydantic import ValidationError
 
-from index import Document, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
+from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.preparation import DEFAULT_GROUP_SIZE
 from index.sharding import ShardedIndex
 from index.sources import SourceError, SourceFile, discover, read_documents
@@ -455,22 +455,38 @@ def serve_ray(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for, of any length; - reads it from stdin.")
+    ] = None,
     k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many hits.")] = 10,
     min_score: Annotated[float | None, typer.Option(help="Drop hits scoring lower.")] = None,
+    like: Annotated[
+        str | None,
+        typer.Option("--like", help="More like this stored document (its id), instead of a query."),
+    ] = None,
+    like_chunk: Annotated[
+        int | None, typer.Option("--like-chunk", min=0, help="More like this stored chunk (its chunk id).")
+    ] = None,
     data_dir: DataDir = None,
     model: Model = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Search the index: a table of hits, or one JSON object per hit with --json.
 
-    Example: semsearch search "how do tides make electricity?" -k 5"""
+    Examples: semsearch search "how do tides make electricity?" -k 5;
+    pbpaste | semsearch search -; semsearch search --like demo/faq.md"""
+    if query == "-":
+        query = sys.stdin.read()
+    given = [value for value in (query, like, like_chunk) if value is not None]
+    if len(given) != 1:
+        _fail("give a query, --like ID or --like-chunk N (exactly one)")
+    example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
     settings = _settings(data_dir=data_dir, model=model)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _reader(settings) as search_index:
         try:
-            result = search_index.search(query, k, min_score=min_score)
+            result = search_index.search(query or "", k, min_score=min_score, like=example)
         except SemsearchError as error:
             _fail(str(error))
     if as_json:
@@ -481,7 +497,13 @@ def search(
     for n, hit in enumerate(result.hits, 1):
         start, end = hit.highlight.start - hit.start, hit.highlight.end - hit.start
         rows.append([n, f"{hit.score:.3f}", hit.title or hit.doc_id, hit.doc_id, hit.text[start:end].strip()])
-    _table(f"{len(rows)} hits for {query!r}", ["#", "score", "title", "id", "best sentence"], rows)
+    if example is not None:
+        what = f"like {like!r}" if like is not None else f"like chunk {like_chunk}"
+    else:
+        shown = " ".join((query or "").split())
+        what = f"for {shown[:60] + '...' if len(shown) > 60 else shown!r}"
+    pieces = f" (searched in {result.query_pieces} pieces)" if result.query_pieces > 1 else ""
+    _table(f"{len(rows)} hits {what}{pieces}", ["#", "score", "title", "id", "best sentence"], rows)
 
 
 @app.command()

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
-from index import DocumentNotFoundError, InvalidInputError, SemsearchError
+from index import ChunkNotFoundError, DocumentNotFoundError, InvalidInputError, SemsearchError
 from index.errors import (
     QueryTimeoutError,
     ReadOnlyIndexError,
@@ -71,6 +71,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TaskNotFoundError)
     @app.exception_handler(DocumentNotFoundError)
+    @app.exception_handler(ChunkNotFoundError)
     async def not_found(request: Request, error: SemsearchError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=404)

@@ -31,6 +31,7 @@ from ray.exceptions import RayError, RayTaskError
 from ray.serve.handle import DeploymentHandle
 
 from index.errors import SemsearchError, ShardUnavailableError
+from index.examples import Example
 from index.filters import FilterLimits
 from index.sharding import LocalShardWriter, ShardedIndex, create_layout, read_layout
 from index.types import (
@@ -38,6 +39,7 @@ from index.types import (
     ChunkRow,
     Document,
     IndexStats,
+    Like,
     SearchRequest,
     StoredDocument,
     UpsertResult,
@@ -96,6 +98,9 @@ class ShardServer:
 
     def get(self, doc_id: str) -> StoredDocument:
         return self.index.get(doc_id)  # read from the database: always current, no catching up needed
+
+    def example(self, like: Like) -> Example:
+        return self.index.example(like)
 
     def stats(self) -> IndexStats:
         return self.index.stats()
@@ -171,6 +176,10 @@ class RemoteShard:
 
     def get(self, doc_id: str) -> StoredDocument:
         result: StoredDocument = self._call("get", doc_id)
+        return result
+
+    def example(self, like: Like) -> Example:
+        result: Example = self._call("example", like)
         return result
 
     def stats(self) -> IndexStats:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.types import Fusion, GroupBy, SearchMode, SearchRequest
+from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
 from index.validation import MAX_ID_LENGTH
 
 _ARTICLE = (
@@ -175,6 +175,40 @@ GroupByField = Field(
 )
 
 
+class LikeIn(BaseModel):
+    """Query by example: exactly one of ``id``, ``chunk`` and ``text``."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "news-42"}, {"chunk": 7}, {"text": _ARTICLE}]},
+    )
+
+    id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        description="A stored document: searched with its stored embeddings and its characteristic words.",
+    )
+    chunk: int | None = Field(
+        None, ge=0, le=2**63 - 1, description="A stored chunk (the chunk_id of a hit), searched the same way."
+    )
+    text: str | None = Field(
+        None, min_length=1, description="A passage, searched as a query of that text (any length)."
+    )
+    include_self: bool = Field(
+        False, description="Keep the example document (or chunk) among the hits; by default it is left out."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LikeIn:
+        if sum(value is not None for value in (self.id, self.chunk, self.text)) != 1:
+            raise ValueError("like takes exactly one of id, chunk and text")
+        return self
+
+    def to_like(self) -> Like:
+        return Like(doc_id=self.id, chunk_id=self.chunk, text=self.text, include_self=self.include_self)
+
+
 class SearchBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -188,11 +222,20 @@ class SearchBody(BaseModel):
                     "group_by": "document",
                     "filter": {"must": [{"field": "lang", "eq": "en"}, {"field": "year", "gte": 2024}]},
                 },
+                {"like": {"id": "news-42"}, "k": 5, "group_by": "document"},
             ]
         },
     )
 
-    query: str = Field(min_length=1, description="What to look for, in natural language.")
+    query: str | None = Field(
+        None,
+        min_length=1,
+        description="What to look for, in natural language, of any length (a long one is searched in "
+        "pieces, see query_pieces). Required unless `like` is given.",
+    )
+    like: LikeIn | None = Field(
+        None, description="Query by example instead of `query`: more like this document, chunk or passage."
+    )
     k: int = Field(10, ge=1, description="How many hits to return (at most SEMSEARCH_MAX_K).")
     offset: int = Field(0, ge=0, description="Hits to skip, for paging (at most SEMSEARCH_MAX_OFFSET).")
     min_score: float | None = Field(
@@ -223,6 +266,12 @@ class SearchBody(BaseModel):
     exact: bool = Field(
         False, description="Scan every vector instead of the approximate index (slow on large corpora)."
     )
+
+    @model_validator(mode="after")
+    def _query_or_like(self) -> SearchBody:
+        if (self.query is None) == (self.like is None):
+            raise ValueError("send a query or an example (like), exactly one of them")
+        return self
 
 
 class SpanOut(BaseModel):
@@ -296,7 +345,8 @@ class SearchResponse(BaseModel):
     query_pieces: int = Field(
         1,
         description="Pieces the query was cut into for the model: more than 1 for a query longer than the "
-        "model reads (254 tokens for the default model), which is searched whole all the same.",
+        "model reads (254 tokens for the default model), which is searched whole all the same; for a query "
+        "by example, the example's chunks.",
     )
 
 

@@ -8,14 +8,17 @@ from fastapi import APIRouter, Depends, Query
 
 from index import InvalidInputError, SearchRequest, SearchResult, to_dict
 from index.types import Fusion, GroupBy, SearchMode
+from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
 from service.observability import Metrics
 from service.schemas import (
     SEARCH_DEFAULTS,
     BatchSearchBody,
     BatchSearchResponse,
+    ErrorOut,
     HitOut,
     InvalidOut,
+    LikeIn,
     SearchBody,
     SearchResponse,
     TimingsOut,
@@ -33,18 +36,20 @@ RrfKQuery = Query(ge=0, le=10_000, description="RRF: the constant k.")
 GroupByQuery = Query(description="chunk or document.", examples=["document"])
 
 _INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": InvalidOut, "description": "Invalid query (empty, too long, k or offset too large)."}
+    404: {"model": ErrorOut, "description": "The example of a query by example (like) does not exist."},
+    422: {"model": InvalidOut, "description": "Invalid query (empty, too long, k or offset too large)."},
 }
 
 
 def _check(body: SearchBody, settings: Settings) -> SearchRequest:
-    check_limit("the query length", len(body.query), settings.max_query_chars, "SEMSEARCH_MAX_QUERY_CHARS")
+    text = body.query if body.like is None else body.like.text
+    check_limit("the query length", len(text or ""), settings.max_query_chars, "SEMSEARCH_MAX_QUERY_CHARS")
     check_limit("k", body.k, settings.max_k, "SEMSEARCH_MAX_K")
     check_limit("offset", body.offset, settings.max_offset, "SEMSEARCH_MAX_OFFSET")
     if body.candidates is not None:
         check_limit("candidates", body.candidates, settings.max_k * 10, "SEMSEARCH_MAX_K (times 10)")
     return SearchRequest(
-        body.query,
+        body.query or "",
         body.k,
         body.offset,
         body.min_score,
@@ -57,6 +62,7 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
         candidates=body.candidates,
         ef_search=body.ef_search,
         exact=body.exact,
+        like=None if body.like is None else body.like.to_like(),
     )
 
 
@@ -81,8 +87,13 @@ def search_get(
     settings: SettingsDep,
     metrics: MetricsDep,
     q: Annotated[
-        str, Query(min_length=1, description="The query.", examples=["when will the tram be built?"])
-    ],
+        str | None,
+        Query(
+            min_length=1,
+            description="The query (or like_id / like_chunk instead).",
+            examples=["when will the tram be built?"],
+        ),
+    ] = None,
     k: Annotated[int, Query(ge=1, description="How many hits.", examples=[5])] = 10,
     offset: Annotated[int, Query(ge=0, description="Hits to skip.", examples=[0])] = 0,
     min_score: Annotated[float | None, Query(allow_inf_nan=False, description="Lowest score kept.")] = None,
@@ -99,8 +110,16 @@ def search_get(
     ] = None,
     ef_search: Annotated[int | None, Query(ge=1, le=4096, description="HNSW search width.")] = None,
     exact: Annotated[bool, Query(description="Scan every vector.")] = False,
+    like_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=MAX_ID_LENGTH, description="More like this document (instead of q)."),
+    ] = None,
+    like_chunk: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="More like this chunk (instead of q).")
+    ] = None,
 ) -> SearchResponse:
-    """The chunks (or documents) that best match ``q``, best first."""
+    """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
+    chunk ``like_chunk``), best first."""
     try:
         parsed_filter = None if filter is None else json.loads(filter)
     except json.JSONDecodeError as error:
@@ -109,8 +128,16 @@ def search_get(
         raise InvalidInputError(f"filter cannot be read: {str(error)[:200]}") from error
     if parsed_filter is not None and not isinstance(parsed_filter, dict):
         raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
+    like = None
+    if like_id is not None or like_chunk is not None:
+        if like_id is not None and like_chunk is not None:
+            raise InvalidInputError("send like_id or like_chunk, not both")
+        like = LikeIn(id=like_id, chunk=like_chunk)
+    if (q is None) == (like is None):
+        raise InvalidInputError("send q, or like_id or like_chunk instead")
     body = SearchBody(
         query=q,
+        like=like,
         k=k,
         offset=offset,
         min_score=min_score,
@@ -130,7 +157,7 @@ def search_get(
 def search_post(
     body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
 ) -> SearchResponse:
-    """The chunks closest in meaning to ``query``, best first."""
+    """The chunks closest in meaning to ``query`` (or to the example in ``like``), best first."""
     return _search(index, body, settings, metrics)
 
 

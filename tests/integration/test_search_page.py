@@ -65,4 +65,19 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(dialog.locator("mark")).to_be_visible()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "search-page.png"), full_page=True)
+        dialog.get_by_role("button", name="Close").click()
+
+        # A pasted paragraph, longer than the model reads, is a query like any other.
+        paragraph = "My disk filled up overnight and the service stopped answering writes. " * 40
+        page.get_by_label("Query").fill(paragraph)
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_role("status")).to_contain_text("pieces")
+        expect(results).to_have_count(5)
+
+        # More like this: the document's neighbours, itself left out.
+        liked = results.first.locator("h2").inner_text()
+        results.first.get_by_role("button", name="More like this").click()
+        expect(page.get_by_role("status")).to_contain_text("like")
+        expect(results).to_have_count(5)
+        assert liked not in [results.nth(i).locator("h2").inner_text() for i in range(5)]
         browser.close()

@@ -251,3 +251,40 @@ def test_a_paragraph_long_query_is_answered_with_its_pieces(client: TestClient) 
     assert got.json()["query_pieces"] == posted.json()["query_pieces"] == 3
     assert got.json()["hits"][0]["doc_id"] == "cats"
     assert [r["query_pieces"] for r in batched.json()["results"]] == [3, 1]
+
+
+def test_query_by_example_over_http(client: TestClient) -> None:
+    """``like`` on POST and batch, ``like_id`` / ``like_chunk`` on GET: the example's neighbours, itself
+    left out; a missing example is a 404, a malformed one a 422."""
+    upsert(
+        client,
+        {"id": "cats", "text": "Cats sleep sixteen hours a day and purr."},
+        {"id": "kittens", "text": "Kittens sleep even longer and purr a lot."},
+        {"id": "markets", "text": "Stock markets fell sharply on Monday."},
+    )
+    posted = client.post("/search", json={"like": {"id": "cats"}, "k": 2})
+    assert posted.status_code == 200, posted.text
+    assert [h["doc_id"] for h in posted.json()["hits"]] == ["kittens", "markets"]
+    chunk = client.get("/documents/cats").json()["chunks"][0]["chunk_id"]
+    got = client.get("/search", params={"like_chunk": chunk, "k": 1}).json()
+    assert got["hits"][0]["doc_id"] == "kittens"
+    assert client.get("/search", params={"like_id": "cats", "k": 1}).json()["hits"][0]["doc_id"] == "kittens"
+    with_self = client.post("/search", json={"like": {"id": "cats", "include_self": True}, "k": 1}).json()
+    assert with_self["hits"][0]["doc_id"] == "cats"
+    batched = client.post(
+        "/search/batch", json={"queries": [{"like": {"text": "purring cats"}}, {"query": "x"}]}
+    )
+    assert batched.status_code == 200, batched.text
+    assert client.post("/search", json={"like": {"id": "nope"}}).status_code == 404
+    assert client.get("/search", params={"like_chunk": 10**12}).status_code == 404
+    malformed: list[dict[str, Any]] = [
+        {"query": "cats", "like": {"id": "cats"}},
+        {"like": {"id": "cats", "chunk": chunk}},
+        {"like": {}},
+        {},
+    ]
+    for bad in malformed:
+        response = client.post("/search", json=bad)
+        assert response.status_code == 422, (bad, response.text)
+    assert client.get("/search", params={"q": "cats", "like_id": "cats"}).status_code == 422
+    assert client.get("/search").status_code == 422

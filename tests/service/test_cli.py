@@ -57,6 +57,27 @@ def test_index_search_stats(tmp_path: Path) -> None:
     assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
 
 
+def test_search_like_a_document_and_from_stdin(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    liked = run("search", "--like", "cats.md", "-k", "5", "--data-dir", data, "--json")
+    assert liked.exit_code == 0, liked.output
+    ids = [json.loads(line)["doc_id"] for line in liked.stdout.splitlines()]
+    assert ids
+    assert "cats.md" not in ids
+    paragraph = "Why do cats sleep so many hours every day? " * 30  # longer than the fake model reads
+    table = runner.invoke(app, ["search", "-", "--data-dir", data], input=paragraph)
+    assert table.exit_code == 0, table.output
+    assert "pieces" in table.stdout
+    assert "cats.md" in table.stdout
+    both = run("search", "cats", "--like", "cats.md", "--data-dir", data)
+    assert both.exit_code != 0
+    assert "exactly one" in both.output
+    missing = run("search", "--like", "nope", "--data-dir", data)
+    assert missing.exit_code != 0
+    assert "nope" in missing.output
+
+
 def test_data_dir_comes_from_the_environment(tmp_path: Path) -> None:
     data = tmp_path / "from-env"
     result = run("index", str(corpus(tmp_path)), "--no-progress", env={"SEMSEARCH_DATA_DIR": str(data)})
