@@ -21,7 +21,7 @@ from index.sharding import (
     shard_of,
     split_by_shard,
 )
-from index.types import Hit
+from index.types import Hit, Like
 from tests.fakes import FakeEmbedder
 
 WORDS = (
@@ -267,3 +267,24 @@ def test_reshard_copies_every_document_without_embedding_again(
     finally:
         for index in two:
             index.close()
+
+
+def test_query_by_example_over_shards_finds_what_one_index_finds(
+    opened: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """A stored document or chunk as the query, read from the shard that holds it (chunk ids global), on
+    the dense side exactly as one index answers it; the example itself left out."""
+    single, cluster, _ = both(opened, tmp_path, corpus(80), 2)
+    for doc_id in ("doc-3", "doc-41"):
+        like = Like(doc_id=doc_id)
+        expected = single.search("", 8, like=like, mode="dense").hits
+        got = cluster.search("", 8, like=like, mode="dense").hits
+        assert view(got) == view(expected)
+        assert doc_id not in [h.doc_id for h in got]
+        chunk = cluster.get(doc_id).chunks[0].chunk_id
+        by_chunk = cluster.search("", 8, like=Like(chunk_id=chunk), mode="dense").hits
+        single_chunk = single.get(doc_id).chunks[0].chunk_id
+        assert view(by_chunk) == view(
+            single.search("", 8, like=Like(chunk_id=single_chunk), mode="dense").hits
+        )
+        assert chunk not in [h.chunk_id for h in by_chunk]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import ray
 
-from index import Document, SearchIndex
+from index import Document, Like, SearchIndex
 from index.preparation import batches
 from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
 from index.search_index import DB_FILE
@@ -251,6 +251,13 @@ def test_two_shards_on_ray_serve_return_the_same_top_k_as_one_index(
             hybrid = served.post("/search", json={"query": query, "k": 10})
             assert hybrid.status_code == 200
             assert len(hybrid.json()["hits"]) == 10
+        # Query by example: the example is read from the replica of the shard that holds it.
+        example = expected_docs[0]
+        liked = served.post("/search", json={"like": {"id": example}, "k": 10, "mode": "dense"})
+        assert liked.status_code == 200, liked.text
+        expected = ranking(
+            [_hit(h) for h in single.search("", 10, like=Like(doc_id=example), mode="dense").hits]
+        )
 
 
 def test_ready_reports_every_shard(served: httpx.Client) -> None:
