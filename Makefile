@@ -12,9 +12,6 @@ TORCH_PIP_ARGS ?= torch==2.13.0
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 
-# The container harness (build, run, smoke, SIGTERM, restart); CI's .ci/run names it. Empty: none here.
-CONTAINER_CHECK ?=
-
 .PHONY: install serve test check lint typecheck pytest test-fast container-check browser clean
 
 install: $(VENV)/.installed
@@ -43,25 +40,20 @@ typecheck: install
 pytest: install browser
 	$(BIN)/pytest
 
-# The search page's test drives Debian's chromium with Playwright (Playwright's own browser download does not
-# work here): install it from apt if it is missing.
-browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing Debian's chromium for the search page test"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+# The search page's test drives Chromium: Playwright's own (`.venv/bin/playwright install chromium`) or the
+# system's. Says what to install, before the tests run, if there is neither.
+browser: install
+	@$(BIN)/python -m tests.integration.browser
 
-# Builds the Dockerfile unmodified with podman, runs it on a volume, smoke-tests it over HTTP, stops it with
-# SIGTERM, starts it again on the same volume and checks the data survived. Fails (never skips) if it cannot.
+# Builds the Dockerfile unmodified with docker or podman (CONTAINER_ENGINE picks one; CONTAINER_BUILD_ARGS adds
+# build arguments), runs it on a new volume, smoke-tests it over HTTP, stops it with SIGTERM, starts a new
+# container on the same volume and checks the data survived. Fails (never skips) without an engine.
 container-check: install
-	@test -n "$(CONTAINER_CHECK)" && test -f "$(CONTAINER_CHECK)" || { \
-		echo "container-check: no container harness (CONTAINER_CHECK='$(CONTAINER_CHECK)'); set CONTAINER_CHECK to" \
-			"its path, or run 'make check' for everything but the container" >&2; exit 1; }
-	bash "$(CONTAINER_CHECK)" --smoke "$(BIN)/python tests/container/smoke.py smoke" \
-		--after-restart "$(BIN)/python tests/container/smoke.py after-restart"
+	$(BIN)/pytest -m container tests/container
 
 # The inner loop: unit tests only (fake embedder, no model, no server).
 test-fast: install
-	$(BIN)/pytest -m "not integration"
+	$(BIN)/pytest -m "not integration and not container"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,7 +1,8 @@
 """Encoder speed per backend, in one run: document chunks per second, the median time to embed one SciFact
 query, and how close each backend's embeddings are to torch's.
 
-    .venv/bin/python bench/embed_throughput.py --chunks 64 --queries 200
+    .venv/bin/python bench/embed_throughput.py --query-file path/to/scifact/queries.jsonl --chunks 64 \
+        --queries 200
 
 Backends: sentence-transformers on torch (the reference), ONNX Runtime (the default) and ONNX Runtime with
 int8 weights. The queries are SciFact training queries (about 19 tokens); the chunks are prose close to the
@@ -30,9 +31,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=64)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
-    parser.add_argument(
-        "--query-file", type=Path, default=ROOT.parent / "shared/data/scifact-train/queries.jsonl"
-    )
+    parser.add_argument("--query-file", type=Path, required=True, help="queries.jsonl of a BEIR folder")
     args = parser.parse_args()
     lines = args.query_file.read_text().splitlines()[: args.queries]
     queries = [json.loads(line)["text"] for line in lines]

@@ -2,10 +2,11 @@
 same SciFact data directory, measured one after the other in one run with wrk on 127.0.0.1.
 
     apt-get install wrk    # the load generator
-    .venv/bin/python bench/http_latency.py --data-dir /var/tmp/scifact-eval --duration 20
+    .venv/bin/python bench/http_latency.py --data-dir /var/tmp/scifact-eval \
+        --queries path/to/scifact/queries.jsonl --duration 20
 
 The data directory must hold SciFact indexed with the default model (`semsearch eval
-../shared/data/scifact-train --data-dir DIR` makes one). Each server is started as a subprocess, warmed up,
+path/to/scifact --data-dir DIR` makes one). Each server is started as a subprocess, warmed up,
 then driven by wrk with 1 and with 8 connections, each request a different SciFact query (cycled; the query
 cache is turned off so that a repeat costs what a new query costs). Prints a Markdown table and writes the
 numbers as JSON.
@@ -124,9 +125,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument(
-        "--queries", type=Path, default=ROOT.parent / "shared/data/scifact-train/queries.jsonl"
-    )
+    parser.add_argument("--queries", type=Path, required=True, help="queries.jsonl of the BEIR folder")
     parser.add_argument("--duration", type=int, default=20, help="seconds per wrk run")
     parser.add_argument("--out", type=Path, default=Path("bench-results/http_latency.json"))
     args = parser.parse_args()

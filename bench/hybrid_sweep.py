@@ -3,7 +3,7 @@
 The index is built once in --data-dir (re-runs skip embedding: unchanged documents are not embedded again);
 then every variant runs all queries through the code path of ``semsearch eval``, scored by trec_eval.
 
-    .venv/bin/python bench/hybrid_sweep.py ../shared/data/scifact-train --split train \
+    .venv/bin/python bench/hybrid_sweep.py path/to/scifact --split train \
         --data-dir /var/tmp/scifact
 """
 

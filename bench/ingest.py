@@ -1,7 +1,7 @@
 """Ingest throughput: semsearch's whole write path against a plain `SentenceTransformer.encode` loop over the
 same chunk texts, in one run, and a check that both give the same embeddings.
 
-    .venv/bin/python bench/ingest.py --documents 1000
+    .venv/bin/python bench/ingest.py --corpus path/to/scifact/corpus.jsonl --documents 1000
 
 The corpus is the first --documents of SciFact (title + abstract). semsearch indexes them as `semsearch index`
 does (batches of 64 documents: chunking, ONNX embedding, SQLite + FTS5 + FAISS, one transaction per batch)
@@ -31,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/data/scifact-train/corpus.jsonl")
+    parser.add_argument("--corpus", type=Path, required=True, help="corpus.jsonl of a BEIR folder")
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     args = parser.parse_args()

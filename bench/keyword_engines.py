@@ -5,7 +5,7 @@ the same stop-word filtering, and is scored with the same trec_eval measures. Al
 index, one query (median), and making one new document searchable (the update behaviour).
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python bench/keyword_engines.py ../shared/data/scifact-train --split train
+    .venv/bin/python bench/keyword_engines.py path/to/scifact --split train
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """How to spend two cores on query encoding: the measurements behind BatchingEmbedder and OnnxEmbedder.
 
-    .venv/bin/python bench/query_encoding.py --model-cache /var/tmp/semsearch-model-cache
+    .venv/bin/python bench/query_encoding.py --model-cache /var/tmp/semsearch-model-cache \
+        --queries path/to/scifact/queries.jsonl
 
 With SciFact queries (about 19 tokens): one query at a time on 1 and on 2 threads; batches of 8 and 64 (cost
 per query); and the throughput of 2 concurrent callers on semsearch's embedder (a lone call on 2 threads, an
@@ -47,8 +48,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
-    default_queries = ROOT.parent / "shared/data/scifact-train/queries.jsonl"
-    parser.add_argument("--queries", type=Path, default=default_queries)
+    parser.add_argument("--queries", type=Path, required=True, help="queries.jsonl of a BEIR folder")
     args = parser.parse_args()
     queries = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
     model = "all-MiniLM-L6-v2"

@@ -3,7 +3,8 @@ each Ray process spends per query under load, their memory, and 8-client through
 `max_ongoing_requests` (5) against semsearch's (32). One run, all in one process.
 
     semsearch reshard /var/tmp/scifact-eval /var/tmp/scifact-2shards --shards 2
-    .venv/bin/python bench/ray_overhead.py --data-dir /var/tmp/scifact-2shards
+    .venv/bin/python bench/ray_overhead.py --data-dir /var/tmp/scifact-2shards \
+        --query-file path/to/scifact/queries.jsonl
 
 Needs a sharded data directory (above: SciFact copied into 2 shards without embedding again). Ray runs locally
 with 2 CPUs; every replica asks for a quarter CPU. Queries are SciFact train queries, dense, query cache off,
@@ -30,7 +31,6 @@ from service.ray_serve import build_application
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-QUERIES = ROOT.parent / "shared/data/scifact-train/queries.jsonl"
 CLIENTS = 8
 
 
@@ -105,11 +105,12 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, default=Path("/var/tmp/scifact-2shards"))
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/scifact-eval/models"))
+    parser.add_argument("--query-file", type=Path, required=True, help="queries.jsonl of the BEIR folder")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "ray_overhead.json")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    lines = QUERIES.read_text(encoding="utf-8").splitlines()[: args.queries]
+    lines = args.query_file.read_text(encoding="utf-8").splitlines()[: args.queries]
     queries = [json.loads(line)["text"] for line in lines]
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     results: dict[str, Any] = {}

@@ -2,7 +2,7 @@
 query latency of the sharded Ray Serve application (1 and 2 shards) against the plain `semsearch serve`, all
 in one run on the same SciFact documents.
 
-    .venv/bin/python bench/ray_scaling.py --documents 300 --queries 200
+    .venv/bin/python bench/ray_scaling.py path/to/scifact --documents 300 --queries 200
 
 Ingest: the first --documents SciFact abstracts, indexed (1) the single-machine way (`SearchIndex.upsert`
 per group of 64, the encoder on both cores), (2) with `ray_index` and 1 encoder worker, (3) with 2 workers,
@@ -42,7 +42,6 @@ from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
 from index.sharding import SHARDS_FILE, create_layout
 
 ROOT = Path(__file__).resolve().parents[1]
-SCIFACT = ROOT.parent / "shared/data/scifact-train"
 
 
 def free_port() -> int:
@@ -95,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("dataset", type=Path, help="a BEIR folder (SciFact): corpus.jsonl, queries.jsonl")
     parser.add_argument("--documents", type=int, default=300)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3, help="Ingest runs per path (the median is shown).")
@@ -105,9 +105,9 @@ def main() -> None:
     import ray
     from ray import serve
 
-    lines = (SCIFACT / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[: args.documents]
+    lines = (args.dataset / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[: args.documents]
     documents = [Document(str(r["_id"]), r["text"], r.get("title") or None) for r in map(json.loads, lines)]
-    query_lines = (SCIFACT / "queries.jsonl").read_text(encoding="utf-8").splitlines()[: args.queries]
+    query_lines = (args.dataset / "queries.jsonl").read_text(encoding="utf-8").splitlines()[: args.queries]
     queries = [json.loads(line)["text"] for line in query_lines]
     spec = EmbedderSpec("all-MiniLM-L6-v2", "onnx", args.model_cache, 32, 1)
     spec.load()  # export the model once, outside every timing

@@ -1,6 +1,7 @@
 """Vector search at a million chunks: build time, size, search latency and recall@10 for each index type.
 
-    .venv/bin/python bench/scale.py --data-dir /var/tmp/scifact-eval --vectors 1000000
+    .venv/bin/python bench/scale.py --data-dir /var/tmp/scifact-eval \
+        --queries path/to/scifact/queries.jsonl --vectors 1000000
 
 The vectors are synthetic but realistic: each is a random mix of two real SciFact chunk embeddings (weights
 0.5-1 and the rest) plus a little Gaussian noise, renormalised, so they spread like real embeddings instead of
@@ -63,8 +64,7 @@ def main() -> None:
     )
     parser.add_argument("--data-dir", type=Path, required=True, help="a SciFact data directory")
     parser.add_argument("--vectors", type=int, default=1_000_000)
-    default_queries = ROOT.parent / "shared/data/scifact-train/queries.jsonl"
-    parser.add_argument("--queries", type=Path, default=default_queries)
+    parser.add_argument("--queries", type=Path, required=True, help="queries.jsonl of a BEIR folder")
     parser.add_argument("--kinds", default="flat,hnsw-float16,hnsw-int8,hnsw-float32")
     parser.add_argument("--out", type=Path, default=Path("bench-results/scale.json"))
     args = parser.parse_args()

@@ -1,10 +1,10 @@
 """What sharding does to retrieval quality: SciFact train, one index against the same chunks and embeddings
 split into 2 and 4 shards (copied with `reshard`, nothing embedded again), every mode, in one run.
 
-    .venv/bin/python bench/sharded_quality.py --data-dir /var/tmp/scifact-eval
+    .venv/bin/python bench/sharded_quality.py --data-dir /var/tmp/scifact-eval --dataset path/to/scifact
 
 The data directory must hold SciFact indexed with the default model (`semsearch eval
-../shared/data/scifact-train --split train --data-dir DIR` makes one). The dense side of a sharded search
+path/to/scifact --split train --data-dir DIR` makes one). The dense side of a sharded search
 is exact (the same candidates as one index), so dense must not move; the keyword side scores BM25 with each
 shard's own term statistics, so keyword and hybrid may move a little: this measures how much.
 """
@@ -33,7 +33,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data-dir", type=Path, default=Path("/var/tmp/scifact-eval"))
-    parser.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/data/scifact-train")
+    parser.add_argument("--dataset", type=Path, required=True, help="the BEIR folder (SciFact)")
     parser.add_argument("--shards", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results" / "sharded_quality.json")
     args = parser.parse_args()

@@ -249,7 +249,7 @@ class SearchBody(BaseModel):
     rrf_k: float = RrfKField
     group_by: GroupBy = GroupByField
     filter: dict[str, Any] | None = Field(
-        None, description="Metadata filter, applied before ranking (README)."
+        None, description="Metadata filter, applied before ranking (docs/api.md)."
     )
     candidates: int | None = Field(
         None,

@@ -1,20 +1,13 @@
-"""Checks run against a running semsearch container by the container harness (`make container-check`).
+"""What the container test (tests/container/test_container.py) asks of a running semsearch at ``url``.
 
-    SEMSEARCH_URL=http://127.0.0.1:18000 python tests/container/smoke.py smoke
-    SEMSEARCH_URL=http://127.0.0.1:18000 python tests/container/smoke.py after-restart
-
-``smoke`` posts documents and searches them by meaning; ``after-restart`` (same volume, new container
-process) checks that they are all still there and found. Standard library only: it runs with any Python.
+``smoke`` posts documents and searches them by meaning, with a short question, a paragraph longer than the
+model reads and a query by example; ``after_restart`` (a new container on the same volume) checks that they
+are all still there and found.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import urllib.error
-import urllib.request
-from typing import Any
+import httpx
 
 DOCUMENTS = [
     {
@@ -28,62 +21,50 @@ DOCUMENTS = [
         "title": "Tomatoes",
         "text": "Tomato plants need full sun, deep watering and a stake.",
     },
+    {
+        "id": "smoke/kittens",
+        "title": "Kittens",
+        "text": "Young kittens nap for most of the day, curled up wherever it is warm.",
+    },
 ]
-QUERIES = {"where do kittens nap during the day": "smoke/cats", "borrowing got more expensive": "smoke/bank"}
+QUERIES = {
+    "where do kittens nap during the day": "smoke/kittens",
+    "borrowing got more expensive": "smoke/bank",
+}
+PARAGRAPH = "The cost of a mortgage went up again after the central bank's latest decision on rates. " * 25
 
 
-def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        os.environ["SEMSEARCH_URL"] + path,
-        data=data,
-        method=method,
-        headers={"content-type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def expect(condition: bool, message: str) -> None:
-    if not condition:
-        print(f"FAILED: {message}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok: {message}")
-
-
-def check_searches() -> None:
+def check_searches(client: httpx.Client) -> None:
     for query, expected in QUERIES.items():
-        status, body = call("GET", "/search?" + urllib.parse.urlencode({"q": query, "k": 1}))
-        expect(status == 200 and body["hits"][0]["doc_id"] == expected, f"{query!r} finds {expected}")
+        response = client.get("/search", params={"q": query, "k": 1})
+        assert response.status_code == 200, response.text
+        assert response.json()["hits"][0]["doc_id"] == expected, query
     for document in DOCUMENTS:
-        status, body = call("GET", f"/documents/{document['id']}")
-        expect(status == 200 and body["text"] == document["text"], f"{document['id']} reads back intact")
+        response = client.get(f"/documents/{document['id']}")
+        assert response.status_code == 200, response.text
+        assert response.json()["text"] == document["text"]
 
 
-def smoke() -> None:
-    status, body = call("POST", "/documents", {"documents": DOCUMENTS})
-    expect(status == 200 and all(d["status"] == "created" for d in body["documents"]), "documents created")
-    check_searches()
-    status, _ = call("POST", "/search", {"query": "   "})
-    expect(status == 422, "an empty query is a 422")
-    with urllib.request.urlopen(os.environ["SEMSEARCH_URL"] + "/", timeout=30) as response:
-        page = response.read().decode()
-    expect(response.status == 200 and "<title>semsearch</title>" in page, "the search page is served")
-    with urllib.request.urlopen(os.environ["SEMSEARCH_URL"] + "/metrics", timeout=30) as response:
-        metrics = response.read().decode()
-    expect("semsearch_index_documents" in metrics, "metrics report the index size")
+def smoke(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=60) as client:
+        response = client.post("/documents", json={"documents": DOCUMENTS})
+        assert response.status_code == 200, response.text
+        assert all(d["status"] == "created" for d in response.json()["documents"])
+        check_searches(client)
+        long = client.post("/search", json={"query": PARAGRAPH, "k": 1}).json()
+        assert long["query_pieces"] > 1
+        assert long["hits"][0]["doc_id"] == "smoke/bank"
+        liked = client.post("/search", json={"like": {"id": "smoke/cats"}, "k": 1}).json()
+        assert liked["hits"][0]["doc_id"] == "smoke/kittens"
+        assert client.post("/search", json={"query": "   "}).status_code == 422
+        page = client.get("/")
+        assert page.status_code == 200
+        assert "<title>semsearch</title>" in page.text
+        assert "semsearch_index_documents" in client.get("/metrics").text
 
 
-def after_restart() -> None:
-    status, body = call("GET", "/stats")
-    expect(status == 200 and body["documents"] >= len(DOCUMENTS), f"stats after restart: {body}")
-    check_searches()
-
-
-if __name__ == "__main__":
-    import urllib.parse
-
-    {"smoke": smoke, "after-restart": after_restart}[sys.argv[1]]()
+def after_restart(url: str) -> None:
+    with httpx.Client(base_url=url, timeout=60) as client:
+        stats = client.get("/stats").json()
+        assert stats["documents"] >= len(DOCUMENTS), stats
+        check_searches(client)

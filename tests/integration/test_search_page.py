@@ -1,4 +1,5 @@
-"""The search page in a real browser (Debian's chromium driven by Playwright) against a real server."""
+"""The search page in a real browser (Chromium driven by Playwright: its own, or the system's, see
+tests/integration/browser.py) against a real server."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.integration.browser import NoBrowserError, find_browser
 from tests.integration.test_server import free_port, running, server_env
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 READ_KEY = "read-key-0123456789abcdef"
 # Flags from the machine's notes: no sandbox as root, and no background networking on a closed network.
@@ -28,11 +29,15 @@ FLAGS = [
 
 
 def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Path) -> None:
+    try:
+        executable = find_browser()
+    except NoBrowserError as error:
+        pytest.fail(str(error))
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--port", str(port)]  # with the demo corpus
     env = server_env(tmp_path / "data", SEMSEARCH_READ_KEY=READ_KEY, SEMSEARCH_WRITE_KEY="write-" + READ_KEY)
     with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
         page.goto(f"http://127.0.0.1:{port}/")
         expect(page.get_by_role("heading", name="semsearch")).to_be_visible()
