@@ -129,3 +129,21 @@ def test_compare_counts_wins_and_losses_and_tests_significance(tmp_path: Path) -
     table = CliRunner().invoke(app, ["compare", str(folder), str(run_a), str(run_b)])
     assert "yes" in table.stdout
     assert "+0.3691" in table.stdout
+
+
+def test_eval_answers_queries_longer_than_the_model_reads(tmp_path: Path) -> None:
+    """A paragraph-long query is scored like any other: the run is not aborted, the query not dropped."""
+    dataset = tiny_beir(tmp_path / "tiny")
+    long_query = {"_id": "q4", "text": "gamma " + "alpha beta gamma words " * 60}  # 241 words: 2 pieces
+    with (dataset / "queries.jsonl").open("a") as queries:
+        queries.write("\n" + json.dumps(long_query))
+    with (dataset / "qrels" / "dev.tsv").open("a") as qrels:
+        qrels.write("q4\td4\t1\n")
+    result = CliRunner().invoke(
+        app, ["eval", str(dataset), "--split", "dev", "--run-dir", str(tmp_path / "runs"), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["queries"] for row in rows] == [4, 4, 4]
+    run = (tmp_path / "runs" / "tiny-dev-dense.trec").read_text()
+    assert any(line.startswith("q4 ") for line in run.splitlines())
