@@ -1,4 +1,4 @@
-"""Combining rankings: reciprocal rank fusion, and weighted sums of normalised scores.
+"""Combining rankings: reciprocal rank fusion, and weighted sums of normalised scores (min-max, anchored).
 
 Both take one ``{key: score}`` mapping per ranker (higher is better) and return fused ``{key: score}``.
 A key missing from a ranker's candidates counts as that ranker's worst (rank infinity, normalised score 0).
@@ -37,6 +37,20 @@ def min_max(scores: Mapping[Key, float]) -> dict[Key, float]:
     if high == low:
         return dict.fromkeys(scores, 1.0)
     return {key: (value - low) / (high - low) for key, value in scores.items()}
+
+
+def anchored(scores: Mapping[Key, float], ceiling: float = 1.0) -> dict[Key, float]:
+    """Scores rescaled from [the lowest candidate's, ``ceiling``] to [0, 1]: like :func:`min_max` at the
+    bottom, but the top of the scale is fixed (cosine similarity's 1) instead of the best candidate's score,
+    so a query whose best match is weak keeps weak scores. A single candidate has no floor of its own: its
+    score is divided by ``ceiling``."""
+    if not scores:
+        return {}
+    floor = min(scores.values()) if len(scores) > 1 else 0.0
+    span = ceiling - floor
+    if span <= 0:
+        return dict.fromkeys(scores, 1.0)
+    return {key: (value - floor) / span for key, value in scores.items()}
 
 
 def weighted_sum(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float]) -> dict[Key, float]:

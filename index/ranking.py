@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from index.fusion import Key, min_max, reciprocal_rank_fusion, top, weighted_sum
+from index.fusion import Key, anchored, reciprocal_rank_fusion, top, weighted_sum
 from index.highlight import Highlighter
 from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
@@ -31,16 +31,17 @@ def candidate_depth(request: SearchRequest) -> int:
 def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> dict[Key, float]:
     """One ranking from one side, or from the dense and keyword sides' ``{key: score}``.
 
-    The blend rescales the dense side's cosines to [0, 1] over its candidates (min-max); the keyword side
-    comes already divided by its query's score scale (see :func:`index.keyword.score_scale`), so that a
-    keyword side whose best match is weak stays weak instead of being stretched to 1.
+    The blend puts both sides on scales where a weak best match stays weak: the dense side's cosines are
+    rescaled from the lowest candidate's to 1 (:func:`~index.fusion.anchored`, not stretched so that the best
+    candidate scores 1 whatever it is), and the keyword side comes already divided by its query's score scale
+    (see :func:`index.keyword.score_scale`). docs/retrieval.md has the measurements behind this.
     """
     if len(sides) == 1:
         return dict(sides[0])
     if request.fusion == "rrf":
         return reciprocal_rank_fusion(sides, request.rrf_k)
     dense, keyword = sides
-    return weighted_sum([min_max(dense), keyword], [request.weight, 1.0 - request.weight])
+    return weighted_sum([anchored(dense), keyword], [request.weight, 1.0 - request.weight])
 
 
 class ChunkLookup(Protocol):

@@ -121,11 +121,12 @@ class SearchRequest:
     """One query: return hits ``offset .. offset+k`` of the ranking, dropping those below ``min_score``.
 
     ``mode`` picks the dense (embedding) side, the keyword (BM25) side or both fused, by reciprocal rank
-    (``rrf_k``) or by a blend of min-max normalised scores (``weight`` on the dense side). ``filter`` is a
-    metadata filter (see :mod:`index.filters`) applied before ranking. ``candidates`` is how deep each side
-    looks before fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact``
-    scans every vector instead. ``like`` searches by example instead of ``query`` (then empty).
-    ``exclude_doc`` and ``exclude_chunk`` leave that document or chunk out of the hits.
+    (``rrf_k``) or by a blend of normalised scores (``weight`` on the dense side; see
+    :func:`index.ranking.fuse_sides`). ``filter`` is a metadata filter (see :mod:`index.filters`) applied
+    before ranking. ``candidates`` is how deep each side looks before fusion. ``ef_search`` widens an HNSW
+    index's search (more recall, more time); ``exact`` scans every vector instead. ``like`` searches by
+    example instead of ``query`` (then empty). ``exclude_doc`` and ``exclude_chunk`` leave that document
+    or chunk out of the hits.
     """
 
     query: str

@@ -105,7 +105,8 @@ def search_get(
     filter: Annotated[
         str | None,
         Query(
-            description="Metadata filter as JSON (see docs/api.md).", examples=['{"field": "lang", "eq": "en"}']
+            description="Metadata filter as JSON (see docs/api.md).",
+            examples=['{"field": "lang", "eq": "en"}'],
         ),
     ] = None,
     ef_search: Annotated[int | None, Query(ge=1, le=4096, description="HNSW search width.")] = None,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import min_max, ranks, reciprocal_rank_fusion, top, weighted_sum
+from index.fusion import anchored, min_max, ranks, reciprocal_rank_fusion, top, weighted_sum
 
 
 def test_ranks_by_descending_score() -> None:
@@ -23,6 +23,15 @@ def test_min_max_by_hand() -> None:
     assert min_max({"a": 2.0, "b": 4.0, "c": 3.0}) == {"a": 0.0, "b": 1.0, "c": 0.5}
     assert min_max({"a": 7.0}) == {"a": 1.0}
     assert min_max({}) == {}
+
+
+def test_anchored_by_hand() -> None:
+    # From the lowest candidate (0.2) to 1: a weak best match (0.4) stays weak, unlike min-max.
+    assert anchored({"a": 0.2, "b": 0.4, "c": 0.3}) == pytest.approx({"a": 0.0, "b": 0.25, "c": 0.125})
+    assert min_max({"a": 0.2, "b": 0.4, "c": 0.3})["b"] == 1.0
+    assert anchored({"a": 0.6}) == {"a": 0.6}  # one candidate: no floor of its own
+    assert anchored({"a": 1.0, "b": 1.0}) == {"a": 1.0, "b": 1.0}
+    assert anchored({}) == {}
 
 
 def test_weighted_sum_of_min_max_by_hand() -> None:
