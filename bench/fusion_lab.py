@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from index import SearchIndex, SearchRequest, load_embedder
-from index.embedding import Embedder
-from index.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
-from index.fusion import anchored as anchored_scores
-from index.fusion import min_max, reciprocal_rank_fusion, top, weighted_sum
-from index.keyword import query_terms
-from index.query import LongQuery, embed_queries
+from index.encoders.base import Embedder
+from index.retrieval.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
+from index.retrieval.fusion import anchored as anchored_scores
+from index.retrieval.fusion import min_max, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.query import LongQuery, embed_queries
+from index.storage.keyword import query_terms
 
 Scores = dict[str, float]
 DEPTH = 100
@@ -145,6 +145,31 @@ def confident(high: float, low: float, threshold: float) -> Rule:
     return rule
 
 
+def gap_switch(weight: float, gap: float) -> Rule:
+    """Min-max on the dense side when its best candidate stands out from its deepest by at least ``gap``
+    (the dense side has found something); anchored at cosine 1 when it does not (it has found nothing)."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        spread = max(dense.values(), default=0.0) - min(dense.values(), default=0.0)
+        normalised = min_max(dense) if spread >= gap else anchored_scores(dense)
+        return weighted_sum([normalised, c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
+def mixed(weight: float, share: float) -> Rule:
+    """The dense side normalised half-way: ``share`` of min-max plus the rest anchored at 1."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        low, high = min_max(dense), anchored_scores(dense)
+        normalised = {k: share * low[k] + (1 - share) * high[k] for k in dense}
+        return weighted_sum([normalised, c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
 def rrf(k: float = 60.0, strategy: LongQuery = "first") -> Rule:
     return lambda c: reciprocal_rank_fusion([c.dense[strategy], c.keyword], k)
 
@@ -172,8 +197,20 @@ RULES: list[tuple[str, Rule]] = [
     *((f"anchored blend w={w}", anchored(w)) for w in (0.3, 0.4, 0.5, 0.6)),
     *(
         (f"keyword-confident: w={a}, {b} when best >= {t}", confident(a, b, t))
-        for a, b, t in ((0.4, 0.3, 1.0), (0.4, 0.2, 1.0), (0.5, 0.3, 1.0), (0.4, 0.2, 0.8), (0.5, 0.2, 0.8))
+        for a, b, t in (
+            (0.4, 0.3, 1.0),
+            (0.4, 0.2, 1.0),
+            (0.5, 0.3, 1.0),
+            (0.4, 0.2, 0.8),
+            (0.5, 0.2, 0.8),
+            (0.4, 0.1, 0.8),
+            (0.4, 0.1, 0.9),
+            (0.4, 0.15, 0.9),
+            (0.4, 0.1, 1.0),
+        )
     ),
+    *((f"gap switch w={w}, gap {g}", gap_switch(w, g)) for w in (0.4, 0.5) for g in (0.2, 0.3, 0.35, 0.4, 0.45)),
+    *((f"mixed w={w}, min-max share {m}", mixed(w, m)) for w in (0.4, 0.5) for m in (0.3, 0.5)),
     *(
         (f"by length: w={a} up to {t} terms, else {b}", adaptive(a, b, t))
         for a, b, t in ((0.4, 0.6, 16), (0.4, 0.7, 16), (0.4, 0.6, 32), (0.3, 0.6, 16))

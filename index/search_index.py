@@ -4,7 +4,7 @@ A data directory holds::
 
     semsearch.db      SQLite (WAL): documents, chunks, embeddings, manifest copy: the system of record
     manifest.json     model id, dimension, index type, chunking parameters, format version
-    vectors/          the FAISS index (see :mod:`index.vectors`), derived from the database
+    vectors/          the FAISS index (see :mod:`index.storage.vectors`), derived from the database
     vectors.json      which files in vectors/ are current, and the database generation they reflect
 """
 
@@ -23,9 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from index import keyword
-from index.chunking import Chunker, ChunkingOptions
-from index.embedding import Embedder
+from index.encoders.base import Embedder
 from index.errors import (
     ChunkNotFoundError,
     CorruptIndexError,
@@ -33,23 +31,26 @@ from index.errors import (
     InvalidInputError,
     ReadOnlyIndexError,
 )
-from index.examples import Example, ExampleSource, characteristic_terms
-from index.examples import resolve as resolve_examples
-from index.filters import FilterLimits, SqlFilter, compile_filter
-from index.fusion import top
-from index.keyword import query_terms
-from index.locking import WriterLock
-from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
-from index.preparation import (
+from index.ingest.chunking import Chunker, ChunkingOptions
+from index.ingest.preparation import (
     ChunkProgress,
     DocumentPreparer,
     chunking_parameters,
     validate_documents,
 )
-from index.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries, informative_terms
-from index.ranking import ChunkLookup, candidate_depth, rank
-from index.store import PreparedDocument, Store
-from index.tasks import CommitHook, Task, TaskQueue
+from index.retrieval.examples import Example, ExampleSource, characteristic_terms
+from index.retrieval.examples import resolve as resolve_examples
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.fusion import top
+from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries, informative_terms
+from index.retrieval.ranking import ChunkLookup, candidate_depth, rank
+from index.storage import keyword
+from index.storage.keyword import query_terms
+from index.storage.locking import WriterLock
+from index.storage.manifest import MANIFEST_FILE, Manifest, write_manifest_file
+from index.storage.store import PreparedDocument, Store
+from index.storage.tasks import CommitHook, Task, TaskQueue
+from index.storage.vectors import VectorIndex, VectorOptions, build_main, discard_vectors, load_vectors
 from index.types import (
     Candidates,
     ChunkRow,
@@ -64,7 +65,6 @@ from index.types import (
     UpsertStatus,
 )
 from index.validation import check_text
-from index.vectors import VectorIndex, VectorOptions, build_main, discard_vectors, load_vectors
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self.filter_limits = FilterLimits()
-        # How the pieces of a query longer than the model reads become one search (index.query).
+        # How the pieces of a query longer than the model reads become one search (index.retrieval.query).
         self.long_query: LongQuery = DEFAULT_LONG_QUERY
         # Longest time the reads of one filtered search (or delete by filter) may take, in seconds.
         self.filter_timeout: float | None = 2.0
@@ -134,11 +134,11 @@ class SearchIndex:
     ) -> SearchIndex:
         """Open (or create) the index in ``data_dir``; for writing unless ``read_only``.
 
-        A writer holds the data directory's lock (:mod:`index.locking`) until it closes. A read-only index
-        takes no lock and writes nothing (not even its vector index, which it repairs in memory if the saved
-        one is behind): it serves a copy, or a directory whose writer has stopped.
+        A writer holds the data directory's lock (:mod:`index.storage.locking`) until it closes. A read-only
+        index takes no lock and writes nothing (not even its vector index, which it repairs in memory if the
+        saved one is behind): it serves a copy, or a directory whose writer has stopped.
 
-        Raises :class:`~index.locking.DataDirLockedError` if another writer has the directory,
+        Raises :class:`~index.storage.locking.DataDirLockedError` if another writer has the directory,
         :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
         :class:`~index.errors.CorruptIndexError` if its database cannot be read.
         """
@@ -264,12 +264,12 @@ class SearchIndex:
 
     def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every stored document with its chunks and embeddings, ready for :meth:`write_prepared` into
-        another index (see :func:`index.sharding.reshard`); from one snapshot, oldest first."""
+        another index (see :func:`index.distributed.sharding.reshard`); from one snapshot, oldest first."""
         return self._store.iter_prepared(batch_size)
 
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
-        """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,
-        durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
+        """Validate ``documents`` now and upsert them in the background (see :mod:`index.storage.tasks`): the
+        task, durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
         self._check_writable()
         validate_documents(documents)
         return self.tasks.submit(documents)
@@ -316,7 +316,8 @@ class SearchIndex:
 
     def example(self, like: Like) -> Example:
         """A stored document (``like.doc_id``) or chunk (``like.chunk_id``) as a query
-        (:mod:`index.examples`); :class:`DocumentNotFoundError` or :class:`ChunkNotFoundError` if absent."""
+        (:mod:`index.retrieval.examples`); :class:`DocumentNotFoundError` or :class:`ChunkNotFoundError` if
+        absent."""
         if like.chunk_id is not None:
             row = self._store.rows([like.chunk_id]).get(like.chunk_id)
             if row is None:
@@ -383,8 +384,8 @@ class SearchIndex:
         rows = self._store.rows(sorted(best))
         return dataclasses.replace(candidates, rows=rows, placed=placed)
 
-    # The rows ranking reads (the ChunkLookup protocol of index.ranking), for a router that ranks a shard's
-    # candidates itself.
+    # The rows ranking reads (the ChunkLookup protocol of index.retrieval.ranking), for a router that ranks
+    # a shard's candidates itself.
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         return self._store.rows(chunk_ids)
@@ -646,7 +647,7 @@ class SearchIndex:
 def validate_request(request: SearchRequest) -> None:
     """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text (or an
     example instead), ``k`` of at least 1 and an offset of at least 0. A query of any length is searched
-    (:mod:`index.query`). (Filters are checked when compiled.)"""
+    (:mod:`index.retrieval.query`). (Filters are checked when compiled.)"""
     query = request.query.strip()
     like = request.like
     if like is not None:
@@ -689,7 +690,7 @@ def search_in_phases(
     (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
     ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
     over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
-    ``examples`` instead of embedding a query (:mod:`index.examples`)."""
+    ``examples`` instead of embedding a query (:mod:`index.retrieval.examples`)."""
     started = time.perf_counter()
     if not requests:
         return []
@@ -721,7 +722,7 @@ def search_in_phases(
 def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:
     """Fail fast, before any model is loaded: no other writer has the directory (unless ``read_only``),
     the database (if any) is readable and was built with ``model_id``. Raises
-    :class:`~index.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
+    :class:`~index.storage.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
     :class:`~index.errors.IncompatibleIndexError`."""
     path = Path(data_dir) / DB_FILE
     if read_only and not path.exists():

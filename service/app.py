@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from index.embedding import resolve_model
+from index.encoders.base import resolve_model
 from index.search_index import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers

@@ -19,9 +19,9 @@ import typer
 from pydantic import ValidationError
 
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
-from index.preparation import DEFAULT_GROUP_SIZE
-from index.sharding import ShardedIndex
-from index.sources import SourceError, SourceFile, discover, read_documents
+from index.distributed.sharding import ShardedIndex
+from index.ingest.preparation import DEFAULT_GROUP_SIZE
+from index.ingest.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
 EXAMPLES = """Examples:
@@ -89,7 +89,7 @@ def _open(settings: Settings) -> SearchIndex:
 @contextmanager
 def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
     """The index in the data directory opened read-only: one index, or all shards of a sharded one."""
-    from index.sharding import is_sharded, read_layout
+    from index.distributed.sharding import is_sharded, read_layout
     from service.runtime import load_model, open_all
 
     if not is_sharded(settings.data_dir):
@@ -266,8 +266,8 @@ def _index_here(
 ) -> list[UpsertResult]:
     from tqdm import tqdm
 
-    from index.preparation import batches
-    from index.sharding import create_layout, sharded_batches
+    from index.distributed.sharding import create_layout, sharded_batches
+    from index.ingest.preparation import batches
     from service.runtime import load_model, open_all
 
     results: list[UpsertResult] = []
@@ -306,7 +306,7 @@ def _index_on_ray(
 ) -> list[UpsertResult]:
     from tqdm import tqdm
 
-    from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+    from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
 
     _require_ray()
     spec = EmbedderSpec(
@@ -363,7 +363,7 @@ def reshard_command(
     can go on serving it meanwhile."""
     from tqdm import tqdm
 
-    from index.sharding import create_layout, is_sharded, read_layout, reshard
+    from index.distributed.sharding import create_layout, is_sharded, read_layout, reshard
     from service.runtime import load_model, open_all
 
     if destination.exists() and any(destination.iterdir()):
@@ -425,7 +425,7 @@ def serve_ray(
     import ray as ray_module
     from ray import serve
 
-    from index.sharding import is_sharded
+    from index.distributed.sharding import is_sharded
     from service.observability import configure_logging
     from service.ray_serve import build_application, prepare_shards
 
@@ -535,11 +535,11 @@ def take_snapshot(
 
     Example: semsearch snapshot /backups/semsearch-2026-11-28 --data-dir /data
     """
-    from index.snapshot import snapshot
+    from index.storage.snapshot import snapshot
 
     settings = _settings(data_dir=data_dir)
     # No progress bar: SQLite's online backup copies the database in one consistent step (see
-    # index.snapshot); the table reports how long it took.
+    # index.storage.snapshot); the table reports how long it took.
     try:
         info = snapshot(settings.data_dir, destination)
     except SemsearchError as error:
@@ -561,7 +561,7 @@ def restore_snapshot(
     """
     from tqdm import tqdm
 
-    from index.snapshot import restore
+    from index.storage.snapshot import restore
 
     settings = _settings(data_dir=data_dir)
     try:
@@ -617,7 +617,7 @@ def evaluate(
 
     from tqdm import tqdm
 
-    from index.evaluation import evaluate_modes, index_dataset, load_dataset, write_trec_run
+    from index.retrieval.evaluation import evaluate_modes, index_dataset, load_dataset, write_trec_run
 
     wanted = [mode.strip() for mode in modes.split(",") if mode.strip()]
     if not wanted or any(mode not in ("dense", "keyword", "hybrid") for mode in wanted):
@@ -675,7 +675,7 @@ def compare(
 
     Example: semsearch eval DIR --modes dense,hybrid, then
     semsearch compare DIR runs/DIR-test-dense.trec runs/DIR-test-hybrid.trec"""
-    from index.evaluation import compare_runs, load_dataset, read_trec_run
+    from index.retrieval.evaluation import compare_runs, load_dataset, read_trec_run
 
     try:
         dataset = load_dataset(dataset_dir, split)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from index import Document, IndexStats, SearchRequest, SearchResult, StoredDocument, UpsertResult
-from index.tasks import Task
+from index.storage.tasks import Task
 
 Status = Literal["ready", "loading", "failed"]
 
@@ -20,7 +20,7 @@ class TaskLookup(Protocol):
 
 class ServedIndex(Protocol):
     """What the routes use of an index: a :class:`~index.SearchIndex`, or a
-    :class:`~index.sharding.ShardedIndex` behind the Ray Serve router."""
+    :class:`~index.distributed.sharding.ShardedIndex` behind the Ray Serve router."""
 
     @property
     def read_only(self) -> bool: ...

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from index import to_dict
-from index.sharding import ShardedIndex
+from index.distributed.sharding import ShardedIndex
 from service.deps import IndexDep, StateDep
 from service.schemas import ErrorOut, HealthOut, ReadyOut, ShardOut, StatsOut
 from service.security import AUTH_RESPONSES, require_read

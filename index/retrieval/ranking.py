@@ -9,8 +9,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from index.fusion import Key, anchored, reciprocal_rank_fusion, top, weighted_sum
-from index.highlight import Highlighter
+from index.retrieval.fusion import Key, anchored, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.highlight import Highlighter
 from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
@@ -32,10 +32,10 @@ def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> 
     """One ranking from one side, or from the dense and keyword sides' ``{key: score}``.
 
     The blend puts both sides on scales where a weak best match stays weak: the dense side's cosines are
-    rescaled from the lowest candidate's to 1 (:func:`~index.fusion.anchored`, not stretched so that the best
-    candidate scores 1 whatever it is), and the keyword side comes already divided by its query's score scale
-    (see :func:`index.keyword.score_scale`). docs/retrieval.md has the measurements behind this.
-    """
+    rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.anchored`, not stretched so that
+    the best candidate scores 1 whatever it is), and the keyword side comes already divided by its query's
+    score scale (see :func:`index.storage.keyword.score_scale`). docs/retrieval.md has the measurements behind
+    this."""
     if len(sides) == 1:
         return dict(sides[0])
     if request.fusion == "rrf":

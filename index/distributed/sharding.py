@@ -39,22 +39,22 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from index.embedding import Embedder
+from index.encoders.base import Embedder
 from index.errors import (
     IncompatibleIndexError,
     InvalidInputError,
     ReadOnlyIndexError,
     UnsupportedOperationError,
 )
-from index.examples import Example
-from index.files import atomic_write_text
-from index.filters import FilterLimits, SqlFilter, compile_filter
-from index.fusion import top
-from index.preparation import validate_documents
-from index.ranking import candidate_depth
+from index.ingest.preparation import validate_documents
+from index.retrieval.examples import Example
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.fusion import top
+from index.retrieval.ranking import candidate_depth
 from index.search_index import SearchIndex, search_in_phases
-from index.store import PreparedDocument
-from index.tasks import Task, TaskNotFoundError
+from index.storage.files import atomic_write_text
+from index.storage.store import PreparedDocument
+from index.storage.tasks import Task, TaskNotFoundError
 from index.types import (
     Candidates,
     ChunkRow,
@@ -505,8 +505,8 @@ def merge_candidates(per_shard: Sequence[Candidates], depth: int) -> Candidates:
 
 
 class _ShardedLookup:
-    """Ranking's :class:`~index.ranking.ChunkLookup` over global chunk ids: what the shards prefetched with
-    their candidates, and the rest read from the shard that holds each id."""
+    """Ranking's :class:`~index.retrieval.ranking.ChunkLookup` over global chunk ids: what the shards
+    prefetched with their candidates, and the rest read from the shard that holds each id."""
 
     def __init__(
         self,
