@@ -28,7 +28,7 @@ from index import SearchIndex, SearchRequest, load_embedder
 from index.embedding import Embedder
 from index.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
 from index.fusion import anchored as anchored_scores
-from index.fusion import min_max, reciprocal_rank_fusion, top, weighted_sum
+from index.fusion import dense_scale, min_max, reciprocal_rank_fusion, top, weighted_sum
 from index.keyword import query_terms
 from index.query import LongQuery, embed_queries
 
@@ -145,6 +145,30 @@ def confident(high: float, low: float, threshold: float) -> Rule:
     return rule
 
 
+def gap_switch(weight: float, gap: float) -> Rule:
+    """Min-max on the dense side when its best candidate stands out from its deepest by at least ``gap``
+    (the dense side has found something); anchored at cosine 1 when it does not (it has found nothing).
+    The service's rule (:func:`index.fusion.dense_scale`), with its default gap of 0.3."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        return weighted_sum([dense_scale(dense, gap), c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
+def mixed(weight: float, share: float) -> Rule:
+    """The dense side normalised half-way: ``share`` of min-max plus the rest anchored at 1."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        low, high = min_max(dense), anchored_scores(dense)
+        normalised = {k: share * low[k] + (1 - share) * high[k] for k in dense}
+        return weighted_sum([normalised, c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
 def rrf(k: float = 60.0, strategy: LongQuery = "first") -> Rule:
     return lambda c: reciprocal_rank_fusion([c.dense[strategy], c.keyword], k)
 
@@ -172,8 +196,24 @@ RULES: list[tuple[str, Rule]] = [
     *((f"anchored blend w={w}", anchored(w)) for w in (0.3, 0.4, 0.5, 0.6)),
     *(
         (f"keyword-confident: w={a}, {b} when best >= {t}", confident(a, b, t))
-        for a, b, t in ((0.4, 0.3, 1.0), (0.4, 0.2, 1.0), (0.5, 0.3, 1.0), (0.4, 0.2, 0.8), (0.5, 0.2, 0.8))
+        for a, b, t in (
+            (0.4, 0.3, 1.0),
+            (0.4, 0.2, 1.0),
+            (0.5, 0.3, 1.0),
+            (0.4, 0.2, 0.8),
+            (0.5, 0.2, 0.8),
+            (0.4, 0.1, 0.8),
+            (0.4, 0.1, 0.9),
+            (0.4, 0.15, 0.9),
+            (0.4, 0.1, 1.0),
+        )
     ),
+    *(
+        (f"gap switch w={w}, gap {g}", gap_switch(w, g))
+        for w in (0.4, 0.5)
+        for g in (0.2, 0.3, 0.35, 0.4, 0.45)
+    ),
+    *((f"mixed w={w}, min-max share {m}", mixed(w, m)) for w in (0.4, 0.5) for m in (0.3, 0.5)),
     *(
         (f"by length: w={a} up to {t} terms, else {b}", adaptive(a, b, t))
         for a, b, t in ((0.4, 0.6, 16), (0.4, 0.7, 16), (0.4, 0.6, 32), (0.3, 0.6, 16))
@@ -193,7 +233,7 @@ def main() -> None:
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
     parser.add_argument("--only", default="", help="comma-separated rule name prefixes")
     parser.add_argument("--baseline", default="blend w=0.4", help="rule the comparison starts from")
-    parser.add_argument("--candidate", default="anchored blend w=0.4", help="rule compared with it")
+    parser.add_argument("--candidate", default="gap switch w=0.4, gap 0.3", help="rule compared with it")
     args = parser.parse_args()
     sets = [
         ("claims", args.dataset, args.split),
