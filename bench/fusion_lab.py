@@ -28,7 +28,7 @@ from index import SearchIndex, SearchRequest, load_embedder
 from index.encoders.base import Embedder
 from index.retrieval.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
 from index.retrieval.fusion import anchored as anchored_scores
-from index.retrieval.fusion import min_max, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.fusion import dense_scale, min_max, reciprocal_rank_fusion, top, weighted_sum
 from index.retrieval.query import LongQuery, embed_queries
 from index.storage.keyword import query_terms
 
@@ -147,13 +147,12 @@ def confident(high: float, low: float, threshold: float) -> Rule:
 
 def gap_switch(weight: float, gap: float) -> Rule:
     """Min-max on the dense side when its best candidate stands out from its deepest by at least ``gap``
-    (the dense side has found something); anchored at cosine 1 when it does not (it has found nothing)."""
+    (the dense side has found something); anchored at cosine 1 when it does not (it has found nothing).
+    The service's rule (:func:`index.retrieval.fusion.dense_scale`), with its default gap of 0.3."""
 
     def rule(c: Collected) -> Scores:
         dense = c.dense["first"]
-        spread = max(dense.values(), default=0.0) - min(dense.values(), default=0.0)
-        normalised = min_max(dense) if spread >= gap else anchored_scores(dense)
-        return weighted_sum([normalised, c.keyword], [weight, 1 - weight])
+        return weighted_sum([dense_scale(dense, gap), c.keyword], [weight, 1 - weight])
 
     return rule
 
@@ -209,7 +208,11 @@ RULES: list[tuple[str, Rule]] = [
             (0.4, 0.1, 1.0),
         )
     ),
-    *((f"gap switch w={w}, gap {g}", gap_switch(w, g)) for w in (0.4, 0.5) for g in (0.2, 0.3, 0.35, 0.4, 0.45)),
+    *(
+        (f"gap switch w={w}, gap {g}", gap_switch(w, g))
+        for w in (0.4, 0.5)
+        for g in (0.2, 0.3, 0.35, 0.4, 0.45)
+    ),
     *((f"mixed w={w}, min-max share {m}", mixed(w, m)) for w in (0.4, 0.5) for m in (0.3, 0.5)),
     *(
         (f"by length: w={a} up to {t} terms, else {b}", adaptive(a, b, t))
@@ -230,7 +233,7 @@ def main() -> None:
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
     parser.add_argument("--only", default="", help="comma-separated rule name prefixes")
     parser.add_argument("--baseline", default="blend w=0.4", help="rule the comparison starts from")
-    parser.add_argument("--candidate", default="anchored blend w=0.4", help="rule compared with it")
+    parser.add_argument("--candidate", default="gap switch w=0.4, gap 0.3", help="rule compared with it")
     args = parser.parse_args()
     sets = [
         ("claims", args.dataset, args.split),

@@ -202,6 +202,21 @@ class UpsertResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ShardHealth:
+    """Whether one shard's replicas (reads) and writer answer, and what they hold."""
+
+    shard: int
+    reader: bool
+    writer: bool | None  # None: the index has no writers (read-only)
+    documents: int | None
+    detail: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.reader and self.writer is not False
+
+
+@dataclass(frozen=True, slots=True)
 class IndexStats:
     documents: int
     chunks: int

@@ -10,7 +10,7 @@ from index import Document, Embedder, SearchIndex, load_embedder
 from index.encoders.batching import BatchingEmbedder
 from index.ingest.sources import discover, read_documents
 from index.retrieval.filters import FilterLimits
-from index.search_index import DB_FILE
+from index.storage.layout import DB_FILE
 from index.storage.tasks import TaskLimits
 from service.settings import Settings
 

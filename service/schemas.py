@@ -161,8 +161,7 @@ SearchModeField = Field(
 )
 FusionField = Field(
     SEARCH_DEFAULTS.fusion,
-    description="Hybrid fusion: blend of normalised scores (dense anchored at cosine 1, keyword by the "
-    "query's score scale), or reciprocal rank fusion.",
+    description="Hybrid fusion: blend of normalised scores (docs/retrieval.md), or reciprocal rank fusion.",
 )
 WeightField = Field(
     SEARCH_DEFAULTS.weight, ge=0, le=1, description="Blend: weight of the dense side (keyword: 1 - it)."

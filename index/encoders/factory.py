@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    pass
-
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-_DEFAULT_MODEL_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 from index.encoders.base import DEFAULT_MODEL, Backend, Embedder
 from index.encoders.torch_encoder import SentenceTransformerEmbedder
 

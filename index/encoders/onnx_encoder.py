@@ -19,13 +19,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.encoders.base import ModelLoadError, Vectors, resolve_model
-from index.ingest.chunking import Tokenizer
-
-if TYPE_CHECKING:
-    import onnxruntime
-    from tokenizers import Tokenizer as FastTokenizer
-
-log = logging.getLogger(__name__)
 from index.encoders.onnx_export import (
     PROBE_TEXTS,
     ExportInfo,
@@ -34,6 +27,13 @@ from index.encoders.onnx_export import (
     quantize,
     read_info,
 )
+from index.ingest.chunking import Tokenizer
+
+if TYPE_CHECKING:
+    import onnxruntime
+    from tokenizers import Tokenizer as FastTokenizer
+
+log = logging.getLogger(__name__)
 
 MIN_PROBE_COSINE = 0.9999
 

@@ -19,8 +19,6 @@ from index.ingest.chunking import Tokenizer
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-_DEFAULT_MODEL_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
 from index.encoders.base import DEFAULT_MODEL, ModelLoadError, Vectors, resolve_model
 
 

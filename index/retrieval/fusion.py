@@ -53,6 +53,16 @@ def anchored(scores: Mapping[Key, float], ceiling: float = 1.0) -> dict[Key, flo
     return {key: (value - floor) / span for key, value in scores.items()}
 
 
+def dense_scale(scores: Mapping[Key, float], confident_spread: float) -> dict[Key, float]:
+    """The dense side's cosines on the blend's scale: min-max when the best candidate stands out from the
+    deepest by at least ``confident_spread`` (the dense side found something: its order counts in full),
+    else :func:`anchored` at cosine 1 (it found nothing in particular: a weak best match stays weak)."""
+    if not scores:
+        return {}
+    spread = max(scores.values()) - min(scores.values())
+    return min_max(scores) if spread >= confident_spread else anchored(scores)
+
+
 def weighted_sum(rankers: Sequence[Mapping[Key, float]], weights: Sequence[float]) -> dict[Key, float]:
     """``sum of weight * score`` over rankers (scores already on comparable scales)."""
     if len(rankers) != len(weights):

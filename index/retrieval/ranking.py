@@ -9,12 +9,16 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from index.retrieval.fusion import Key, anchored, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
 from index.retrieval.highlight import Highlighter
 from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
 MAX_MATCHES = 3
+# Cosine spread between the dense side's best and deepest candidates from which its order is trusted in
+# full (min-max); below it the dense side is anchored at cosine 1. Measured for all-MiniLM-L6-v2
+# (docs/retrieval.md, "Fusion across query kinds"); in cosine units, so another model may want another value.
+DENSE_CONFIDENT_SPREAD = 0.3
 # Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
 DEFAULT_CANDIDATES = 100
 # With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
@@ -31,17 +35,20 @@ def candidate_depth(request: SearchRequest) -> int:
 def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> dict[Key, float]:
     """One ranking from one side, or from the dense and keyword sides' ``{key: score}``.
 
-    The blend puts both sides on scales where a weak best match stays weak: the dense side's cosines are
-    rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.anchored`, not stretched so that
-    the best candidate scores 1 whatever it is), and the keyword side comes already divided by its query's
-    score scale (see :func:`index.storage.keyword.score_scale`). docs/retrieval.md has the measurements behind
-    this."""
+    The blend puts both sides on scales where a weak best match stays weak. The dense side's cosines are
+    min-max normalised when its best candidate stands out from its deepest by :data:`DENSE_CONFIDENT_SPREAD`
+    or more, else rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.dense_scale`):
+    stretching a side that found nothing would give noise the full dense weight. The keyword side comes
+    already divided by its query's score scale (see :func:`index.storage.keyword.score_scale`).
+    docs/retrieval.md has the measurements behind both.
+    """
     if len(sides) == 1:
         return dict(sides[0])
     if request.fusion == "rrf":
         return reciprocal_rank_fusion(sides, request.rrf_k)
     dense, keyword = sides
-    return weighted_sum([anchored(dense), keyword], [request.weight, 1.0 - request.weight])
+    dense_scores = dense_scale(dense, DENSE_CONFIDENT_SPREAD)
+    return weighted_sum([dense_scores, keyword], [request.weight, 1.0 - request.weight])
 
 
 class ChunkLookup(Protocol):

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import CorruptIndexError, InvalidInputError
-from index.search_index import DB_FILE
 from index.storage.files import atomic_write_with
+from index.storage.layout import DB_FILE
 from index.storage.locking import WriterLock
 from index.storage.manifest import MANIFEST_FILE
 from index.storage.vectors import VECTORS_DIR, VECTORS_STATE_FILE

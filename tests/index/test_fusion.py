@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from index.retrieval.fusion import anchored, min_max, ranks, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.fusion import (
+    anchored,
+    dense_scale,
+    min_max,
+    ranks,
+    reciprocal_rank_fusion,
+    top,
+    weighted_sum,
+)
 
 
 def test_ranks_by_descending_score() -> None:
@@ -32,6 +40,14 @@ def test_anchored_by_hand() -> None:
     assert anchored({"a": 0.6}) == {"a": 0.6}  # one candidate: no floor of its own
     assert anchored({"a": 1.0, "b": 1.0}) == {"a": 1.0, "b": 1.0}
     assert anchored({}) == {}
+
+
+def test_dense_scale_stretches_only_a_side_that_found_something() -> None:
+    found = {"a": 0.2, "b": 0.7}  # spread 0.5
+    assert dense_scale(found, 0.3) == min_max(found)
+    nothing = {"a": 0.2, "b": 0.4}  # spread 0.2
+    assert dense_scale(nothing, 0.3) == anchored(nothing)
+    assert dense_scale({}, 0.3) == {}
 
 
 def test_weighted_sum_of_min_max_by_hand() -> None:

@@ -22,10 +22,10 @@ def test_chunk_hits_follow_the_fused_order_and_pages() -> None:
     dense = {1: 0.9, 2: 0.8, 3: 0.1}
     keyword = {3: 0.5, 4: 0.1}  # already divided by the query's score scale: the blend takes it as it is
     request = SearchRequest("cats", k=2, fusion="blend", weight=0.7)
-    # dense anchored between its lowest candidate (0.1) and 1: 1 -> 8/9, 2 -> 7/9, 3 -> 0;
-    # so 1: 0.7 * 8/9, 2: 0.7 * 7/9, 3: 0.3 * 0.5, 4: 0.3 * 0.1
+    # dense spread 0.8 (>= 0.3: the dense side found something): min-max, 1 -> 1, 2 -> 0.875, 3 -> 0;
+    # so 1: 0.7, 2: 0.6125, 3: 0.3 * 0.5, 4: 0.3 * 0.1
     hits = rank(request, [dense, keyword], LOOKUP)
-    assert [(h.chunk_id, round(h.score, 4)) for h in hits] == [(1, 0.6222), (2, 0.5444)]
+    assert [(h.chunk_id, round(h.score, 4)) for h in hits] == [(1, 0.7), (2, 0.6125)]
     page = rank(
         SearchRequest("cats", k=2, offset=2, fusion="blend", weight=0.7),
         [dense, keyword],
@@ -85,7 +85,8 @@ def test_documents_scored_whole_on_the_keyword_side() -> None:
     keyword_documents = {"c": 1.0, "b": 0.4}  # c has no candidate chunk: represented by its first one
     request = SearchRequest("rivers", k=3, fusion="blend", weight=0.5, group_by="document")
     hits = rank(request, [dense, keyword_chunks], LOOKUP, keyword_documents)
-    # dense anchored between 0.8 and 1: a=0.5, b=0; keyword (documents, as given): c=1, b=0.4
+    # dense spread 0.1 (< 0.3: nothing stands out): anchored between 0.8 and 1, a=0.5, b=0;
+    # keyword (documents, as given): c=1, b=0.4
     assert [(h.doc_id, round(h.score, 6)) for h in hits] == [("c", 0.5), ("a", 0.25), ("b", 0.2)]
     assert hits[0].chunk_id == 4
     assert [m.chunk_id for m in hits[0].matches] == [4]

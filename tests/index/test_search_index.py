@@ -20,7 +20,7 @@ from index.encoders.base import Vectors
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.ingest.chunking import ChunkingOptions
 from index.retrieval.query import informative_terms
-from index.search_index import check_data_dir
+from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
 from index.storage.vectors import VECTORS_DIR, VectorOptions
 from tests.fakes import FakeEmbedder

@@ -11,7 +11,7 @@ import pytest
 from index import Document, InvalidInputError, SearchIndex
 from index.encoders.base import Vectors
 from index.ingest.preparation import PROGRESS_SLICE
-from index.search_index import DB_FILE
+from index.storage.layout import DB_FILE
 from index.storage.tasks import CommitHook, QueueFullError, TaskLimits, TaskNotFoundError, TaskQueue
 from index.types import UpsertResult
 from tests.fakes import FakeEmbedder

@@ -13,7 +13,8 @@ import pytest
 
 from index import Chunker, Embedder, ModelLoadError, SentenceTransformerEmbedder
 from index.encoders.base import DEFAULT_MODEL, resolve_model
-from index.encoders.onnx_encoder import OnnxEmbedder, model_cache_key
+from index.encoders.onnx_encoder import OnnxEmbedder
+from index.encoders.onnx_export import model_cache_key
 
 pytestmark = pytest.mark.integration
 

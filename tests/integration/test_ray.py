@@ -24,7 +24,7 @@ from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_ind
 from index.distributed.sharding import read_layout, shard_of, sharded_batches
 from index.ingest.preparation import batches
 from index.ingest.sources import discover, read_documents
-from index.search_index import DB_FILE
+from index.storage.layout import DB_FILE
 from service.runtime import DEMO_CORPUS
 from service.settings import Settings
 
