@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from index import Document, SearchIndex, load_embedder
-from index.chunking import Tokenizer
-from index.embedding import Embedder, Vectors
+from index.encoders.base import Embedder, Vectors
+from index.ingest.chunking import Tokenizer
 
 
 class NoisyCopies:

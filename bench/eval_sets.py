@@ -36,7 +36,7 @@ from pathlib import Path
 
 import sentencex
 
-from index.keyword import STOPWORDS_EN
+from index.storage.keyword import STOPWORDS_EN
 
 SEED = 14
 SAMPLE = 600

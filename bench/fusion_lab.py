@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from index import SearchIndex, SearchRequest, load_embedder
-from index.embedding import Embedder
-from index.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
-from index.fusion import anchored as anchored_scores
-from index.fusion import dense_scale, min_max, reciprocal_rank_fusion, top, weighted_sum
-from index.keyword import query_terms
-from index.query import LongQuery, embed_queries
+from index.encoders.base import Embedder
+from index.retrieval.evaluation import Dataset, compare_runs, evaluate, index_dataset, load_dataset
+from index.retrieval.fusion import anchored as anchored_scores
+from index.retrieval.fusion import dense_scale, min_max, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.query import LongQuery, embed_queries
+from index.storage.keyword import query_terms
 
 Scores = dict[str, float]
 DEPTH = 100
@@ -148,7 +148,7 @@ def confident(high: float, low: float, threshold: float) -> Rule:
 def gap_switch(weight: float, gap: float) -> Rule:
     """Min-max on the dense side when its best candidate stands out from its deepest by at least ``gap``
     (the dense side has found something); anchored at cosine 1 when it does not (it has found nothing).
-    The service's rule (:func:`index.fusion.dense_scale`), with its default gap of 0.3."""
+    The service's rule (:func:`index.retrieval.fusion.dense_scale`), with its default gap of 0.3."""
 
     def rule(c: Collected) -> Scores:
         dense = c.dense["first"]

@@ -18,9 +18,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 import fusion_lab  # noqa: E402
 
 from index import Document, SearchIndex, SearchRequest, load_embedder  # noqa: E402
-from index.fusion import top  # noqa: E402
-from index.query import embed_queries  # noqa: E402
-from index.sources import discover, read_documents  # noqa: E402
+from index.ingest.sources import discover, read_documents  # noqa: E402
+from index.retrieval.fusion import top  # noqa: E402
+from index.retrieval.query import embed_queries  # noqa: E402
 from service.runtime import DEMO_CORPUS  # noqa: E402
 from tests.integration.conftest import ARTICLE_PATH, QUESTIONS  # noqa: E402
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from index import SearchIndex, SearchRequest, SentenceTransformerEmbedder
-from index.chunking import ChunkingOptions
-from index.evaluation import evaluate, index_dataset, load_dataset, run_queries
+from index.ingest.chunking import ChunkingOptions
+from index.retrieval.evaluation import evaluate, index_dataset, load_dataset, run_queries
 
 VARIANTS: list[tuple[str, dict[str, Any], float | None]] = [
     ("dense", {"mode": "dense"}, None),

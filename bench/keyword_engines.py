@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from index.evaluation import Dataset, evaluate, load_dataset
-from index.keyword import STOPWORDS_EN, match_expression, query_terms
+from index.retrieval.evaluation import Dataset, evaluate, load_dataset
+from index.storage.keyword import STOPWORDS_EN, match_expression, query_terms
 
 Search = Callable[[str], dict[str, float]]
 DEPTH = 100

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from index.onnx_embedding import OnnxEmbedder
+from index.encoders.onnx_encoder import OnnxEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,9 +37,9 @@ from typing import Any
 import httpx
 
 from index import Document, SearchIndex
-from index.preparation import batches
-from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
-from index.sharding import SHARDS_FILE, create_layout
+from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+from index.distributed.sharding import SHARDS_FILE, create_layout
+from index.ingest.preparation import batches
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -25,8 +25,8 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from index.embedding import load_embedder
-from index.vectors import VectorIndex, VectorOptions, build_main
+from index.encoders.factory import load_embedder
+from index.storage.vectors import VectorIndex, VectorOptions, build_main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from index import SearchIndex, SearchRequest, load_embedder
-from index.evaluation import evaluate_modes, load_dataset
-from index.sharding import ShardedIndex, create_layout, reshard
+from index.distributed.sharding import ShardedIndex, create_layout, reshard
+from index.retrieval.evaluation import evaluate_modes, load_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES = [

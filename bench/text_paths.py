@@ -20,9 +20,9 @@ from pathlib import Path
 import sentencex
 
 from index import load_embedder
-from index.chunking import Chunker
-from index.highlight import _SENTENCE as SENTENCE_PATTERN
-from index.highlight import Highlighter
+from index.ingest.chunking import Chunker
+from index.retrieval.highlight import _SENTENCE as SENTENCE_PATTERN
+from index.retrieval.highlight import Highlighter
 from index.types import ChunkSpan
 
 TEXTS = {

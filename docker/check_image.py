@@ -25,7 +25,7 @@ if not (model / "model.safetensors").exists():
     sys.exit(f"the default model is missing from {model}")
 print(f"CPU-only torch {torch.__version__}; default model at {model}")
 if len(sys.argv) > 1:
-    from index.onnx_embedding import OnnxEmbedder
+    from index.encoders.onnx_encoder import OnnxEmbedder
 
     embedder = OnnxEmbedder("all-MiniLM-L6-v2", sys.argv[1])
     print(f"exported the default model to ONNX in {sys.argv[1]} ({embedder.dim} dimensions, verified)")

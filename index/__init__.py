@@ -11,14 +11,9 @@ Typical use::
 ``SentenceTransformerEmbedder`` imports torch when it is constructed, not when this package is imported.
 """
 
-from index.chunking import Chunker, ChunkingOptions, Tokenizer
-from index.embedding import (
-    DEFAULT_MODEL,
-    Embedder,
-    ModelLoadError,
-    SentenceTransformerEmbedder,
-    load_embedder,
-)
+from index.encoders.base import DEFAULT_MODEL, Embedder, ModelLoadError
+from index.encoders.factory import load_embedder
+from index.encoders.torch_encoder import SentenceTransformerEmbedder
 from index.errors import (
     ChunkNotFoundError,
     CorruptIndexError,
@@ -27,6 +22,7 @@ from index.errors import (
     InvalidInputError,
     SemsearchError,
 )
+from index.ingest.chunking import Chunker, ChunkingOptions, Tokenizer
 from index.search_index import SearchIndex
 from index.types import (
     ChunkSpan,

@@ -1,11 +1,6 @@
-"""The facade: one object that composes chunker, embedder, store and vector index over a data directory.
-
-A data directory holds::
-
-    semsearch.db      SQLite (WAL): documents, chunks, embeddings, manifest copy: the system of record
-    manifest.json     model id, dimension, index type, chunking parameters, format version
-    vectors/          the FAISS index (see :mod:`index.vectors`), derived from the database
-    vectors.json      which files in vectors/ are current, and the database generation they reflect
+"""The facade: one object that composes chunker, embedder, store and vector index over a data directory
+(:mod:`index.storage.layout` says what a data directory holds), with one path that applies writes and the
+query pipeline of :mod:`index.retrieval.pipeline` for reads.
 """
 
 from __future__ import annotations
@@ -23,33 +18,32 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from index import keyword
-from index.chunking import Chunker, ChunkingOptions
-from index.embedding import Embedder
+from index.encoders.base import Embedder
 from index.errors import (
     ChunkNotFoundError,
-    CorruptIndexError,
     DocumentNotFoundError,
     InvalidInputError,
     ReadOnlyIndexError,
 )
-from index.examples import Example, ExampleSource, characteristic_terms
-from index.examples import resolve as resolve_examples
-from index.filters import FilterLimits, SqlFilter, compile_filter
-from index.fusion import top
-from index.keyword import query_terms
-from index.locking import WriterLock
-from index.manifest import MANIFEST_FILE, Manifest, write_manifest_file
-from index.preparation import (
+from index.ingest.chunking import Chunker, ChunkingOptions
+from index.ingest.preparation import (
     ChunkProgress,
     DocumentPreparer,
-    chunking_parameters,
     validate_documents,
 )
-from index.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries, informative_terms
-from index.ranking import ChunkLookup, candidate_depth, rank
-from index.store import PreparedDocument, Store
-from index.tasks import CommitHook, Task, TaskQueue
+from index.retrieval.examples import Example, characteristic_terms
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.fusion import top
+from index.retrieval.pipeline import search_in_phases
+from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, informative_terms
+from index.retrieval.ranking import candidate_depth
+from index.storage import keyword
+from index.storage.keyword import query_terms
+from index.storage.layout import DB_FILE, catch_up, check_or_write_manifest, load_index_vectors
+from index.storage.locking import WriterLock
+from index.storage.store import PreparedDocument, Store, WriteResult
+from index.storage.tasks import CommitHook, Task, TaskQueue
+from index.storage.vectors import VectorIndex, VectorOptions, build_main, discard_vectors
 from index.types import (
     Candidates,
     ChunkRow,
@@ -58,17 +52,14 @@ from index.types import (
     Like,
     SearchRequest,
     SearchResult,
-    SearchTimings,
+    ShardHealth,
     StoredDocument,
     UpsertResult,
     UpsertStatus,
 )
-from index.validation import check_text
-from index.vectors import VectorIndex, VectorOptions, build_main, discard_vectors, load_vectors
 
 log = logging.getLogger(__name__)
 
-DB_FILE = "semsearch.db"
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0
 ProgressCallback = Callable[[int], object]
@@ -107,7 +98,7 @@ class SearchIndex:
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
         self.filter_limits = FilterLimits()
-        # How the pieces of a query longer than the model reads become one search (index.query).
+        # How the pieces of a query longer than the model reads become one search (index.retrieval.query).
         self.long_query: LongQuery = DEFAULT_LONG_QUERY
         # Longest time the reads of one filtered search (or delete by filter) may take, in seconds.
         self.filter_timeout: float | None = 2.0
@@ -134,11 +125,11 @@ class SearchIndex:
     ) -> SearchIndex:
         """Open (or create) the index in ``data_dir``; for writing unless ``read_only``.
 
-        A writer holds the data directory's lock (:mod:`index.locking`) until it closes. A read-only index
-        takes no lock and writes nothing (not even its vector index, which it repairs in memory if the saved
-        one is behind): it serves a copy, or a directory whose writer has stopped.
+        A writer holds the data directory's lock (:mod:`index.storage.locking`) until it closes. A read-only
+        index takes no lock and writes nothing (not even its vector index, which it repairs in memory if the
+        saved one is behind): it serves a copy, or a directory whose writer has stopped.
 
-        Raises :class:`~index.locking.DataDirLockedError` if another writer has the directory,
+        Raises :class:`~index.storage.locking.DataDirLockedError` if another writer has the directory,
         :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
         :class:`~index.errors.CorruptIndexError` if its database cannot be read.
         """
@@ -155,9 +146,9 @@ class SearchIndex:
             raise
         try:
             chunker = Chunker(embedder.tokenizer, chunking)
-            _check_or_write_manifest(data_dir, store, embedder, chunker)
+            check_or_write_manifest(data_dir, store, embedder, chunker)
             generation = store.generation()
-            vector_index = _load_vectors(
+            vector_index = load_index_vectors(
                 data_dir, store, embedder.dim, generation, vectors or VectorOptions(), save=not read_only
             )
         except BaseException:
@@ -245,14 +236,7 @@ class SearchIndex:
 
         try:
             with self._write_lock:
-                result = self._store.write(prepared, finish=finish)
-                if prepared:
-                    self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-                    added = [item.embeddings for item in prepared]
-                    self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), np.concatenate(added))
-                    self._advance(result.generation)
-                    self._documents += sum(result.created)
-                    self._chunks += len(result.added_ids) - len(result.removed_ids)
+                self._apply(prepared, finish=finish)
         except _VanishedError as gone:
             # Unchanged when checked, deleted since by a concurrent request: this upsert comes after the
             # delete, so it writes them again (nothing was committed: the transaction rolled back).
@@ -262,14 +246,37 @@ class SearchIndex:
             self._maybe_merge()
         return results
 
+    def _apply(
+        self,
+        prepared: Sequence[PreparedDocument],
+        *,
+        deletes: Sequence[str] = (),
+        finish: Callable[[sqlite3.Cursor, list[bool]], object] | None = None,
+    ) -> WriteResult:
+        """The one path by which a write reaches the index; the caller holds the write lock. One store
+        transaction (``finish`` runs inside it), then the vector index and the row counts follow it: the old
+        chunk ids out, the new ones in, the generation recorded. A write with nothing in it changes
+        nothing."""
+        result = self._store.write(prepared, deletes=list(deletes), finish=finish)
+        if not prepared and not deletes:
+            return result
+        self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
+        if prepared:
+            embeddings = np.concatenate([item.embeddings for item in prepared])
+            self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+        self._advance(result.generation)
+        self._documents += sum(result.created) - len(deletes)
+        self._chunks += len(result.added_ids) - len(result.removed_ids)
+        return result
+
     def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every stored document with its chunks and embeddings, ready for :meth:`write_prepared` into
-        another index (see :func:`index.sharding.reshard`); from one snapshot, oldest first."""
+        another index (see :func:`index.distributed.sharding.reshard`); from one snapshot, oldest first."""
         return self._store.iter_prepared(batch_size)
 
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
-        """Validate ``documents`` now and upsert them in the background (see :mod:`index.tasks`): the task,
-        durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
+        """Validate ``documents`` now and upsert them in the background (see :mod:`index.storage.tasks`): the
+        task, durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""
         self._check_writable()
         validate_documents(documents)
         return self.tasks.submit(documents)
@@ -282,11 +289,7 @@ class SearchIndex:
         self._check_writable()
         self.tasks.wait_for_ids([doc_id])
         with self._write_lock:
-            result = self._store.write([], deletes=[doc_id])
-            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-            self._advance(result.generation)
-            self._documents -= 1
-            self._chunks -= len(result.removed_ids)
+            result = self._apply([], deletes=[doc_id])
         self._maybe_merge()
         return len(result.removed_ids)
 
@@ -316,7 +319,8 @@ class SearchIndex:
 
     def example(self, like: Like) -> Example:
         """A stored document (``like.doc_id``) or chunk (``like.chunk_id``) as a query
-        (:mod:`index.examples`); :class:`DocumentNotFoundError` or :class:`ChunkNotFoundError` if absent."""
+        (:mod:`index.retrieval.examples`); :class:`DocumentNotFoundError` or :class:`ChunkNotFoundError` if
+        absent."""
         if like.chunk_id is not None:
             row = self._store.rows([like.chunk_id]).get(like.chunk_id)
             if row is None:
@@ -383,8 +387,8 @@ class SearchIndex:
         rows = self._store.rows(sorted(best))
         return dataclasses.replace(candidates, rows=rows, placed=placed)
 
-    # The rows ranking reads (the ChunkLookup protocol of index.ranking), for a router that ranks a shard's
-    # candidates itself.
+    # The rows ranking reads (the ChunkLookup protocol of index.retrieval.ranking), for a router that ranks
+    # a shard's candidates itself.
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         return self._store.rows(chunk_ids)
@@ -458,11 +462,7 @@ class SearchIndex:
                 doc_ids = self._store.document_ids_matching(allowed)
             if not doc_ids:
                 return []
-            result = self._store.write([], deletes=doc_ids)
-            self._vectors.remove(np.asarray(result.removed_ids, dtype=np.int64))
-            self._advance(result.generation)
-            self._documents -= len(doc_ids)
-            self._chunks -= len(result.removed_ids)
+            self._apply([], deletes=doc_ids)
         self._maybe_merge()
         return doc_ids
 
@@ -483,6 +483,10 @@ class SearchIndex:
             index_type=self._vectors.index_type,
             data_dir=self.data_dir,
         )
+
+    def shard_health(self) -> list[ShardHealth]:
+        """Nothing: one index is not sharded (see :class:`~index.protocol.ServedIndex`)."""
+        return []
 
     def consistency(self) -> dict[str, set[int]]:
         """The chunk ids held by the store, the keyword index and the vector index (for checks and tests)."""
@@ -513,7 +517,7 @@ class SearchIndex:
             # The generation is read before the ids: a commit landing in between is caught up with now
             # and again, harmlessly, next time.
             generation = self._store.generation()
-            gone, missing = _catch_up(self._vectors, self._store, self._embedder.dim)
+            gone, missing = catch_up(self._vectors, self._store, self._embedder.dim)
             self._generation = generation
             self._documents, self._chunks = self._store.counts()
         log.debug("caught up with generation %d: %d vectors out, %d in", generation, gone, missing)
@@ -641,178 +645,6 @@ class SearchIndex:
             self._generation = None
         elif self._generation is not None:
             self._generation = generation
-
-
-def validate_request(request: SearchRequest) -> None:
-    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text (or an
-    example instead), ``k`` of at least 1 and an offset of at least 0. A query of any length is searched
-    (:mod:`index.query`). (Filters are checked when compiled.)"""
-    query = request.query.strip()
-    like = request.like
-    if like is not None:
-        if query:
-            raise InvalidInputError("send a query or an example (like), not both")
-        given = [name for name in ("doc_id", "chunk_id", "text") if getattr(like, name) is not None]
-        if len(given) != 1:
-            raise InvalidInputError("an example (like) is exactly one of a document id, a chunk id or a text")
-        if like.text is not None:
-            if not like.text.strip():
-                raise InvalidInputError("the example text is empty: send some text to search for")
-            check_text("the example text", like.text)
-        if like.doc_id is not None:
-            check_text("the example's document id", like.doc_id)
-    elif not query:
-        raise InvalidInputError("the query is empty: send some text to search for")
-    else:
-        check_text("the query", query)
-    if request.k < 1:
-        raise InvalidInputError(f"k must be at least 1, got {request.k}")
-    if request.offset < 0:
-        raise InvalidInputError(f"offset must not be negative, got {request.offset}")
-
-
-FindCandidates = Callable[
-    [Sequence[SearchRequest], list[NDArray[np.float32] | None], list[SqlFilter | None]], list[Candidates]
-]
-
-
-def search_in_phases(
-    requests: Sequence[SearchRequest],
-    embedder: Embedder,
-    filter_limits: FilterLimits,
-    find: FindCandidates,
-    lookup: Callable[[Candidates], ChunkLookup],
-    examples: ExampleSource,
-    long_query: LongQuery = DEFAULT_LONG_QUERY,
-) -> list[SearchResult]:
-    """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
-    (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
-    ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
-    over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
-    ``examples`` instead of embedding a query (:mod:`index.examples`)."""
-    started = time.perf_counter()
-    if not requests:
-        return []
-    for request in requests:
-        validate_request(request)
-    filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
-    encoding = time.perf_counter()
-    requests, query_vectors, pieces = resolve_examples(requests, examples, long_query)
-    to_embed = [i for i, count in enumerate(pieces) if count == 0]
-    embedded, embedded_pieces = embed_queries(embedder, [requests[i] for i in to_embed], long_query)
-    for i, vectors, count in zip(to_embed, embedded, embedded_pieces, strict=True):
-        query_vectors[i], pieces[i] = vectors, count
-    searching = time.perf_counter()
-    found = find(requests, query_vectors, filters)
-    ranking = time.perf_counter()
-    ranked = [rank(r, c.sides, lookup(c), c.documents) for r, c in zip(requests, found, strict=True)]
-    done = time.perf_counter()
-    timings = SearchTimings(
-        encode_ms=(searching - encoding) * 1000,
-        search_ms=(ranking - searching) * 1000,
-        rank_ms=(done - ranking) * 1000,
-    )
-    return [
-        SearchResult(hits, (done - started) * 1000, timings, count)
-        for hits, count in zip(ranked, pieces, strict=True)
-    ]
-
-
-def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:
-    """Fail fast, before any model is loaded: no other writer has the directory (unless ``read_only``),
-    the database (if any) is readable and was built with ``model_id``. Raises
-    :class:`~index.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
-    :class:`~index.errors.IncompatibleIndexError`."""
-    path = Path(data_dir) / DB_FILE
-    if read_only and not path.exists():
-        raise CorruptIndexError(f"there is no index at {path} to open read-only")
-    if not path.exists():
-        return
-    if not read_only:
-        WriterLock(path.parent).release()
-    store = Store(path, read_only=read_only)
-    try:
-        stored = store.get_meta("manifest")
-        if stored is not None:
-            Manifest.from_json(stored).check_compatible(model_id, None, path.parent)
-    finally:
-        store.close()
-
-
-def _check_or_write_manifest(data_dir: Path, store: Store, embedder: Embedder, chunker: Chunker) -> None:
-    stored = store.get_meta("manifest")
-    if stored is not None:
-        manifest = Manifest.from_json(stored)
-        manifest.check_compatible(embedder.model_id, embedder.dim, data_dir)
-        if not (data_dir / MANIFEST_FILE).exists() and not store.read_only:
-            write_manifest_file(data_dir, manifest)
-        wanted = chunking_parameters(chunker)
-        if manifest.chunking != wanted:
-            log.warning(
-                "chunking parameters changed from %s to %s: documents indexed from now on use the new ones",
-                manifest.chunking,
-                wanted,
-            )
-        return
-    if store.read_only:
-        raise CorruptIndexError(f"{data_dir} holds no index yet (no manifest); nothing to open read-only")
-    manifest = Manifest(
-        model_id=embedder.model_id,
-        dimension=embedder.dim,
-        index_type="faiss",
-        chunking=chunking_parameters(chunker),
-    )
-    store.set_meta("manifest", manifest.to_json())
-    write_manifest_file(data_dir, manifest)
-
-
-def _load_vectors(
-    data_dir: Path, store: Store, dim: int, generation: int, options: VectorOptions, *, save: bool
-) -> VectorIndex:
-    """The saved vector index, brought up to date with the store if it is behind (a crash, or another
-    process's writes), or rebuilt from the store if there is none or it is unreadable."""
-    started = time.perf_counter()
-    if save:
-        (data_dir / "vectors.faiss").unlink(missing_ok=True)  # the single-file layout before vectors/
-    loaded = load_vectors(data_dir, dim, options)
-    if loaded is not None and loaded.generation == generation:
-        return loaded.index
-    if loaded is not None:
-        vectors = loaded.index
-        gone, missing = _catch_up(vectors, store, dim)
-        log.warning(
-            "the saved vector index was behind the store (generation %d, store %d): removed %d vectors and "
-            "added %d from the store in %.1f s",
-            loaded.generation,
-            generation,
-            gone,
-            missing,
-            time.perf_counter() - started,
-        )
-    else:
-        batches = list(store.iter_embeddings(dim))
-        count = sum(len(ids) for ids, _ in batches)
-        vectors = VectorIndex(dim, options, build_main(batches, dim, count, options))
-        log.info(
-            "built the vector index from the store: %s over %d vectors in %.1f s",
-            vectors.index_type,
-            count,
-            time.perf_counter() - started,
-        )
-    if save:
-        vectors.save(data_dir, generation)
-    return vectors
-
-
-def _catch_up(vectors: VectorIndex, store: Store, dim: int) -> tuple[int, int]:
-    """Make ``vectors`` hold exactly the store's chunks (ids are never reused, so a set difference finds
-    every change); how many vectors went and came."""
-    held, stored = vectors.ids(), store.chunk_id_array()
-    gone = np.setdiff1d(held, stored, assume_unique=True)
-    missing = np.setdiff1d(stored, held, assume_unique=True)
-    vectors.remove(gone)
-    vectors.add(*store.embeddings_of(missing.tolist(), dim))
-    return len(gone), len(missing)
 
 
 class _VanishedError(Exception):

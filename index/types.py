@@ -106,7 +106,7 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Like:
-    """Query by example (:mod:`index.examples`): a stored document (``doc_id``), one stored chunk
+    """Query by example (:mod:`index.retrieval.examples`): a stored document (``doc_id``), one stored chunk
     (``chunk_id``) or a passage (``text``); exactly one. The example itself is left out of the hits unless
     ``include_self``."""
 
@@ -122,12 +122,11 @@ class SearchRequest:
 
     ``mode`` picks the dense (embedding) side, the keyword (BM25) side or both fused, by reciprocal rank
     (``rrf_k``) or by a blend of normalised scores (``weight`` on the dense side; see
-    :func:`index.ranking.fuse_sides`). ``filter`` is a metadata filter (see :mod:`index.filters`) applied
-    before ranking. ``candidates`` is how deep each side looks before fusion. ``ef_search`` widens an HNSW
-    index's search (more recall, more time); ``exact`` scans every vector instead. ``like`` searches by
-    example instead of ``query`` (then empty). ``exclude_doc`` and ``exclude_chunk`` leave that document
-    or chunk out of the hits.
-    """
+    :func:`index.retrieval.ranking.fuse_sides`). ``filter`` is a metadata filter (see
+    :mod:`index.retrieval.filters`) applied before ranking. ``candidates`` is how deep each side looks before
+    fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact`` scans every vector
+    instead. ``like`` searches by example instead of ``query`` (then empty). ``exclude_doc`` and
+    ``exclude_chunk`` leave that document or chunk out of the hits."""
 
     query: str
     k: int = 10
@@ -192,7 +191,7 @@ class SearchResult:
     hits: list[Hit]
     took_ms: float
     timings: SearchTimings = field(default_factory=SearchTimings)
-    query_pieces: int = 1  # pieces the dense side cut the query into (index.query)
+    query_pieces: int = 1  # pieces the dense side cut the query into (index.retrieval.query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +199,21 @@ class UpsertResult:
     id: str
     status: UpsertStatus
     chunks: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShardHealth:
+    """Whether one shard's replicas (reads) and writer answer, and what they hold."""
+
+    shard: int
+    reader: bool
+    writer: bool | None  # None: the index has no writers (read-only)
+    documents: int | None
+    detail: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.reader and self.writer is not False
 
 
 @dataclass(frozen=True, slots=True)

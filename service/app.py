@@ -15,8 +15,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from index.embedding import resolve_model
-from index.search_index import check_data_dir
+from index.encoders.base import resolve_model
+from index.protocol import ServedIndex
+from index.storage.layout import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
@@ -24,7 +25,7 @@ from service.observability import Metrics, ObservabilityMiddleware
 from service.routes import admin, documents, health, page, search
 from service.security import Authentication, is_upload
 from service.settings import Settings
-from service.state import AppState, ServedIndex
+from service.state import AppState
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ import typer
 from pydantic import ValidationError
 
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
-from index.preparation import DEFAULT_GROUP_SIZE
-from index.sharding import ShardedIndex
-from index.sources import SourceError, SourceFile, discover, read_documents
+from index.distributed.sharding import ShardedIndex
+from index.ingest.preparation import DEFAULT_GROUP_SIZE
+from index.ingest.sources import SourceError, SourceFile, discover, read_documents
 from service.settings import Settings
 
 EXAMPLES = """Examples:
@@ -72,24 +72,37 @@ def _settings(**overrides: Any) -> Settings:
         _fail(f"invalid settings: {error}")
 
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+
+
 def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
+@contextmanager
+def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Iterator[None]:
+    """The CLI's one error boundary: a library error (bad input, a locked or incompatible data directory,
+    an unknown document...) becomes its message on stderr and exit ``code``, never a traceback. ``note``
+    adds context to the message (how far the command got)."""
+    try:
+        yield
+    except SemsearchError as error:
+        _fail(f"{error}{note() if note else ''}", code)
+
+
 def _open(settings: Settings) -> SearchIndex:
     from service.runtime import open_index
 
-    try:
+    with _library_errors():
         return open_index(settings)
-    except SemsearchError as error:
-        _fail(str(error))
 
 
 @contextmanager
 def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
     """The index in the data directory opened read-only: one index, or all shards of a sharded one."""
-    from index.sharding import is_sharded, read_layout
+    from index.distributed.sharding import is_sharded, read_layout
     from service.runtime import load_model, open_all
 
     if not is_sharded(settings.data_dir):
@@ -185,8 +198,8 @@ def index_files(
         typer.Option("--strict", help="If any file cannot be indexed, index nothing (default: skip it)."),
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = DEFAULT_GROUP_SIZE,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    progress: ProgressOption = True,
+    as_json: JsonOption = False,
     shards: Annotated[
         int | None,
         typer.Option(
@@ -266,8 +279,8 @@ def _index_here(
 ) -> list[UpsertResult]:
     from tqdm import tqdm
 
-    from index.preparation import batches
-    from index.sharding import create_layout, sharded_batches
+    from index.distributed.sharding import create_layout, sharded_batches
+    from index.ingest.preparation import batches
     from service.runtime import load_model, open_all
 
     results: list[UpsertResult] = []
@@ -281,12 +294,13 @@ def _index_here(
     indexes: list[SearchIndex] = []
     try:
         indexes = _or_fail(partial(open_all, settings, dirs, embedder))
-        with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
-            try:
-                for shard, group in cut:
-                    results.extend(indexes[shard].upsert(group, on_embedded=bar.update))
-            except SemsearchError as error:
-                _fail(f"{error} ({len(results)} documents were indexed before this)", code=1)
+        indexed_before = lambda: f" ({len(results)} documents were indexed before this)"  # noqa: E731
+        with (
+            tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar,
+            _library_errors(1, indexed_before),
+        ):
+            for shard, group in cut:
+                results.extend(indexes[shard].upsert(group, on_embedded=bar.update))
     finally:
         for index in indexes:
             index.close()
@@ -306,7 +320,7 @@ def _index_on_ray(
 ) -> list[UpsertResult]:
     from tqdm import tqdm
 
-    from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+    from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
 
     _require_ray()
     spec = EmbedderSpec(
@@ -318,20 +332,17 @@ def _index_on_ray(
         settings.encode_threads or 1,
     )
     options = RayIngestOptions(None if address == "local" else address, workers, 1.0, size)
-    with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar:
-        try:
-            return ray_index(
-                documents,
-                settings.data_dir,
-                spec,
-                options,
-                shards=shards,
-                chunking=settings.chunking(),
-                vectors=settings.vectors(),
-                on_written=bar.update,
-            )
-        except SemsearchError as error:
-            _fail(str(error), code=1)
+    with tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar, _library_errors(1):
+        return ray_index(
+            documents,
+            settings.data_dir,
+            spec,
+            options,
+            shards=shards,
+            chunking=settings.chunking(),
+            vectors=settings.vectors(),
+            on_written=bar.update,
+        )
 
 
 def _require_ray() -> None:
@@ -344,10 +355,8 @@ def _require_ray() -> None:
 
 
 def _or_fail(call: Callable[[], T]) -> T:
-    try:
+    with _library_errors():
         return call()
-    except SemsearchError as error:
-        _fail(str(error))
 
 
 @app.command("reshard")
@@ -356,14 +365,14 @@ def reshard_command(
     destination: Annotated[Path, typer.Argument(help="A new directory for the sharded copy.")],
     shards: Annotated[int, typer.Option(min=1, help="Shards in the copy.")],
     model: Model = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: ProgressOption = True,
 ) -> None:
     """Copy an index into a new sharded data directory of N shards, moving chunks and embeddings as they
     are: nothing is embedded again. The source is only read (from one snapshot per shard), so the service
     can go on serving it meanwhile."""
     from tqdm import tqdm
 
-    from index.sharding import create_layout, is_sharded, read_layout, reshard
+    from index.distributed.sharding import create_layout, is_sharded, read_layout, reshard
     from service.runtime import load_model, open_all
 
     if destination.exists() and any(destination.iterdir()):
@@ -425,7 +434,7 @@ def serve_ray(
     import ray as ray_module
     from ray import serve
 
-    from index.sharding import is_sharded
+    from index.distributed.sharding import is_sharded
     from service.observability import configure_logging
     from service.ray_serve import build_application, prepare_shards
 
@@ -469,7 +478,7 @@ def search(
     ] = None,
     data_dir: DataDir = None,
     model: Model = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Search the index: a table of hits, or one JSON object per hit with --json.
 
@@ -484,11 +493,8 @@ def search(
     settings = _settings(data_dir=data_dir, model=model)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _reader(settings) as search_index:
-        try:
-            result = search_index.search(query or "", k, min_score=min_score, like=example)
-        except SemsearchError as error:
-            _fail(str(error))
+    with _reader(settings) as search_index, _library_errors():
+        result = search_index.search(query or "", k, min_score=min_score, like=example)
     if as_json:
         for hit in result.hits:
             _echo_json(to_dict(hit))
@@ -510,7 +516,7 @@ def search(
 def stats(
     data_dir: DataDir = None,
     model: Model = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Documents, chunks, model and index type of the index (works beside a running service)."""
     settings = _settings(data_dir=data_dir, model=model)
@@ -528,22 +534,20 @@ def stats(
 def take_snapshot(
     destination: Annotated[Path, typer.Argument(help="A new folder for the copy.")],
     data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Copy the index consistently to DESTINATION, even while the service writes to it (no model needed).
     The copy is a data directory: serve it read-only, or put it back with 'semsearch restore'.
 
     Example: semsearch snapshot /backups/semsearch-2026-11-28 --data-dir /data
     """
-    from index.snapshot import snapshot
+    from index.storage.snapshot import snapshot
 
     settings = _settings(data_dir=data_dir)
     # No progress bar: SQLite's online backup copies the database in one consistent step (see
-    # index.snapshot); the table reports how long it took.
-    try:
+    # index.storage.snapshot); the table reports how long it took.
+    with _library_errors():
         info = snapshot(settings.data_dir, destination)
-    except SemsearchError as error:
-        _fail(str(error))
     values = {**to_dict(info), "seconds": round(info.seconds, 2)}
     _echo_json(values) if as_json else _fields("Snapshot", values)
 
@@ -552,7 +556,7 @@ def take_snapshot(
 def restore_snapshot(
     source: Annotated[Path, typer.Argument(help="A folder made by 'semsearch snapshot'.")],
     data_dir: DataDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Replace the index with the snapshot SOURCE. Stop the service first: a running service holds the data
     directory, and restore refuses to run under it.
@@ -561,19 +565,16 @@ def restore_snapshot(
     """
     from tqdm import tqdm
 
-    from index.snapshot import restore
+    from index.storage.snapshot import restore
 
     settings = _settings(data_dir=data_dir)
-    try:
-        with tqdm(unit="B", unit_scale=True, file=sys.stderr, disable=as_json) as bar:
+    with _library_errors(), tqdm(unit="B", unit_scale=True, file=sys.stderr, disable=as_json) as bar:
 
-            def advance(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
 
-            restore(source, settings.data_dir, progress=advance)
-    except SemsearchError as error:
-        _fail(str(error))
+        restore(source, settings.data_dir, progress=advance)
     values = {"restored": str(source), "data_dir": str(settings.data_dir)}
     _echo_json(values) if as_json else _fields("Restored", values)
 
@@ -600,7 +601,7 @@ def evaluate(
         ),
     ] = None,
     model: Model = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")] = True,
+    progress: ProgressOption = True,
     ignore_identical_ids: Annotated[
         bool,
         typer.Option(
@@ -617,17 +618,15 @@ def evaluate(
 
     from tqdm import tqdm
 
-    from index.evaluation import evaluate_modes, index_dataset, load_dataset, write_trec_run
+    from index.retrieval.evaluation import evaluate_modes, index_dataset, load_dataset, write_trec_run
 
     wanted = [mode.strip() for mode in modes.split(",") if mode.strip()]
     if not wanted or any(mode not in ("dense", "keyword", "hybrid") for mode in wanted):
         _fail(f"--modes takes dense, keyword and/or hybrid, got {modes!r}")
     if fusion not in ("blend", "rrf"):
         _fail(f"--fusion takes blend or rrf, got {fusion!r}")
-    try:
+    with _library_errors():
         dataset = load_dataset(dataset_dir, split)
-    except SemsearchError as error:
-        _fail(str(error))
     with tempfile.TemporaryDirectory(prefix="semsearch-eval-") as scratch:
         settings = _settings(data_dir=data_dir or Path(scratch), model=model, seed_demo=False)
         with _open(settings) as search_index:
@@ -668,14 +667,14 @@ def compare(
     run_b: Annotated[Path, typer.Argument(help="TREC run file of the change.")],
     split: Annotated[str, typer.Option(help="Which qrels/<split>.tsv to score.")] = "test",
     resamples: Annotated[int, typer.Option(min=100, help="Permutations of the significance test.")] = 10_000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Whether run B is better than run A on evidence, not on a third decimal: nDCG@10 of each, the queries B
     wins, loses and ties, and the p-value of a paired permutation test.
 
     Example: semsearch eval DIR --modes dense,hybrid, then
     semsearch compare DIR runs/DIR-test-dense.trec runs/DIR-test-hybrid.trec"""
-    from index.evaluation import compare_runs, load_dataset, read_trec_run
+    from index.retrieval.evaluation import compare_runs, load_dataset, read_trec_run
 
     try:
         dataset = load_dataset(dataset_dir, split)

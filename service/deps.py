@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from index.protocol import ServedIndex
 from service.errors import LimitExceededError, NotReadyError
 from service.observability import Metrics
 from service.settings import Settings
-from service.state import AppState, ServedIndex
+from service.state import AppState
 
 
 def get_state(request: Request) -> AppState:

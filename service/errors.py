@@ -17,7 +17,7 @@ from index.errors import (
     ShardUnavailableError,
     UnsupportedOperationError,
 )
-from index.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
+from index.storage.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
 
 
 class NotReadyError(Exception):

@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from index.protocol import ServedIndex
     from index.types import SearchTimings
-    from service.state import ServedIndex
 
 log = logging.getLogger(__name__)
 

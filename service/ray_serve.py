@@ -7,9 +7,10 @@ deployment (docs/scaling.md has the picture):
   directory that catches up with the writer's commits before every search (one read of a counter when
   nothing changed), so an acknowledged write is visible to the next search on any replica;
 - ``shard-<i>-writer``: the one process that writes shard *i* (a data directory has one writer, always);
-- ``router``: the FastAPI app of :mod:`service.app` over a :class:`~index.sharding.ShardedIndex`: it embeds
-  each query once, fans the candidate search out to every shard, merges, ranks, and fetches the rows of the
-  hits; it sends each write to the shard that owns the document. R router replicas share the HTTP load.
+- ``router``: the FastAPI app of :mod:`service.app` over a :class:`~index.distributed.sharding.ShardedIndex`:
+  it embeds each query once, fans the candidate search out to every shard, merges, ranks, and fetches the
+  rows of the hits; it sends each write to the shard that owns the document. R router replicas share the
+  HTTP load.
 
 Replicas of a shard read its directory over the filesystem, so they must run on the machine that holds it
 (SQLite's write-ahead log needs shared memory): on a multi-node cluster, pin each shard's deployments with
@@ -30,10 +31,10 @@ from ray import serve
 from ray.exceptions import RayError, RayTaskError
 from ray.serve.handle import DeploymentHandle
 
+from index.distributed.sharding import LocalShardWriter, ShardedIndex, create_layout, read_layout
 from index.errors import SemsearchError, ShardUnavailableError
-from index.examples import Example
-from index.filters import FilterLimits
-from index.sharding import LocalShardWriter, ShardedIndex, create_layout, read_layout
+from index.retrieval.examples import Example
+from index.retrieval.filters import FilterLimits
 from index.types import (
     Candidates,
     ChunkRow,
@@ -133,9 +134,10 @@ class ShardServer:
 
 
 class RemoteShard:
-    """A shard's deployment seen from the router, as :class:`~index.sharding.ShardReader` and
-    :class:`~index.sharding.ShardWriter`: the library's own errors come through as themselves (a missing
-    document stays a 404); a shard that does not answer becomes :class:`ShardUnavailableError` (503)."""
+    """A shard's deployment seen from the router, as :class:`~index.distributed.sharding.ShardReader` and
+    :class:`~index.distributed.sharding.ShardWriter`: the library's own errors come through as themselves (a
+    missing document stays a 404); a shard that does not answer becomes :class:`ShardUnavailableError`
+    (503)."""
 
     def __init__(self, shard: int, handle: DeploymentHandle[Any], timeout: float) -> None:
         self.shard = shard

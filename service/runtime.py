@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from index import Document, Embedder, SearchIndex, load_embedder
-from index.batching import BatchingEmbedder
-from index.filters import FilterLimits
-from index.search_index import DB_FILE
-from index.sources import discover, read_documents
-from index.tasks import TaskLimits
+from index.encoders.batching import BatchingEmbedder
+from index.ingest.sources import discover, read_documents
+from index.retrieval.filters import FilterLimits
+from index.storage.layout import DB_FILE
+from index.storage.tasks import TaskLimits
 from service.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import DEFAULT_MODEL, ChunkingOptions
-from index.embedding import Backend
-from index.query import DEFAULT_LONG_QUERY, LongQuery
-from index.vectors import IndexKind, Storage, VectorOptions
+from index.encoders.base import Backend
+from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery
+from index.storage.vectors import IndexKind, Storage, VectorOptions
 
 
 class Settings(BaseSettings):

@@ -3,51 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Literal
 
-from index import Document, IndexStats, SearchRequest, SearchResult, StoredDocument, UpsertResult
-from index.tasks import Task
+from index.protocol import ServedIndex
 
 Status = Literal["ready", "loading", "failed"]
-
-
-class TaskLookup(Protocol):
-    def get(self, task_id: str) -> Task: ...
-
-
-class ServedIndex(Protocol):
-    """What the routes use of an index: a :class:`~index.SearchIndex`, or a
-    :class:`~index.sharding.ShardedIndex` behind the Ray Serve router."""
-
-    @property
-    def read_only(self) -> bool: ...
-
-    @property
-    def data_dir(self) -> Path: ...
-
-    @property
-    def tasks(self) -> TaskLookup: ...
-
-    def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]: ...
-
-    def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]: ...
-
-    def submit_upsert(self, documents: Sequence[Document]) -> Task: ...
-
-    def get(self, doc_id: str) -> StoredDocument: ...
-
-    def delete(self, doc_id: str) -> int: ...
-
-    def delete_where(self, filter_spec: dict[str, Any]) -> list[str]: ...
-
-    def stats(self) -> IndexStats: ...
-
-    def save(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass

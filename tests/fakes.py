@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.embedding import Vectors
+from index.encoders.base import Vectors
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 

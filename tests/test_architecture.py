@@ -40,7 +40,7 @@ def test_the_service_and_cli_work_without_ray_installed() -> None:
         "from typer.testing import CliRunner\n"
         "from service.app import create_app\n"
         "from service.cli import app\n"
-        "import index.sharding\n"
+        "import index.distributed.sharding\n"
         "create_app()\n"
         "out = CliRunner().invoke(app, ['serve-ray', '--help'])\n"
         "assert out.exit_code == 0, out.output\n"

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index import to_dict
 from index.errors import ReadOnlyIndexError
-from index.snapshot import prune_snapshots, snapshot
+from index.storage.snapshot import prune_snapshots, snapshot
 from service.deps import IndexDep, SettingsDep
 from service.schemas import ErrorOut, SnapshotOut
 from service.security import AUTH_RESPONSES, require_write

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
-from index.tasks import Task
+from index.storage.tasks import Task
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.schemas import (
     DeleteByFilterBody,

@@ -7,7 +7,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from index import to_dict
-from index.sharding import ShardedIndex
 from service.deps import IndexDep, StateDep
 from service.schemas import ErrorOut, HealthOut, ReadyOut, ShardOut, StatsOut
 from service.security import AUTH_RESPONSES, require_read
@@ -33,8 +32,8 @@ def readyz(state: StateDep) -> JSONResponse:
     health = getattr(getattr(state.index, "tasks", None), "health", None)
     if state.status == "ready" and callable(health):
         body.ingest = health()
-    if state.status == "ready" and isinstance(state.index, ShardedIndex):
-        shards = state.index.health()
+    shards = state.index.shard_health() if state.status == "ready" and state.index is not None else []
+    if shards:
         body.shards = [ShardOut(ready=s.ready, **dataclasses.asdict(s)) for s in shards]
         if not all(s.ready for s in shards):
             body.status, body.detail = (

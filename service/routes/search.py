@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from index import InvalidInputError, SearchRequest, SearchResult, to_dict
+from index.protocol import ServedIndex
 from index.types import Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
@@ -25,7 +26,6 @@ from service.schemas import (
 )
 from service.security import AUTH_RESPONSES, require_read
 from service.settings import Settings
-from service.state import ServedIndex
 
 router = APIRouter(tags=["search"], dependencies=[Depends(require_read)], responses=AUTH_RESPONSES)
 

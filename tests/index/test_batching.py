@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.batching import BatchingEmbedder
-from index.embedding import Vectors
+from index.encoders.base import Vectors
+from index.encoders.batching import BatchingEmbedder
 from tests.fakes import FakeEmbedder
 
 

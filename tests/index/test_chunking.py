@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.chunking import Chunker, ChunkingOptions
-from index.sources import html_to_markdown
+from index.ingest.chunking import Chunker, ChunkingOptions
+from index.ingest.sources import html_to_markdown
 from index.types import ChunkSpan
 from tests.fakes import WordTokenizer
 

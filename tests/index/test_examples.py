@@ -1,4 +1,4 @@
-"""Query by example: a stored document, chunk or passage as the query (index.examples)."""
+"""Query by example: a stored document, chunk or passage as the query (index.retrieval.examples)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from index import ChunkNotFoundError, Document, DocumentNotFoundError, InvalidInputError, Like, SearchIndex
-from index.examples import characteristic_terms
-from index.keyword import words
+from index.retrieval.examples import characteristic_terms
+from index.storage.keyword import words
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]

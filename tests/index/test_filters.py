@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
-from index.filters import MAX_DEPTH, FilterLimits, compile_filter, register_functions
+from index.retrieval.filters import MAX_DEPTH, FilterLimits, compile_filter, register_functions
 
 DOCS = {
     "a": {"lang": "en", "year": 2020, "tags": ["news", "sport"], "published": "2024-01-15", "draft": False},

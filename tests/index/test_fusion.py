@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from index.fusion import anchored, dense_scale, min_max, ranks, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.fusion import (
+    anchored,
+    dense_scale,
+    min_max,
+    ranks,
+    reciprocal_rank_fusion,
+    top,
+    weighted_sum,
+)
 
 
 def test_ranks_by_descending_score() -> None:

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from index import keyword
+from index.storage import keyword
 
 
 @pytest.fixture

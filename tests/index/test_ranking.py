@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.ranking import MappingLookup, rank
+from index.retrieval.ranking import MappingLookup, rank
 from index.types import ChunkRow, SearchRequest, Span
 
 TEXTS = {

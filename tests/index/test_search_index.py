@@ -16,13 +16,13 @@ from index import (
     SearchIndex,
     SearchRequest,
 )
-from index.chunking import ChunkingOptions
-from index.embedding import Vectors
+from index.encoders.base import Vectors
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
-from index.locking import DataDirLockedError
-from index.query import informative_terms
-from index.search_index import check_data_dir
-from index.vectors import VECTORS_DIR, VectorOptions
+from index.ingest.chunking import ChunkingOptions
+from index.retrieval.query import informative_terms
+from index.storage.layout import check_data_dir
+from index.storage.locking import DataDirLockedError
+from index.storage.vectors import VECTORS_DIR, VectorOptions
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from index import Document, DocumentNotFoundError, IncompatibleIndexError, InvalidInputError, SearchIndex
-from index.errors import ReadOnlyIndexError, UnsupportedOperationError
-from index.sharding import (
+from index.distributed.sharding import (
     LocalShardWriter,
     ShardedIndex,
     create_layout,
@@ -21,6 +20,7 @@ from index.sharding import (
     shard_of,
     split_by_shard,
 )
+from index.errors import ReadOnlyIndexError, UnsupportedOperationError
 from index.types import Hit, Like
 from tests.fakes import FakeEmbedder
 

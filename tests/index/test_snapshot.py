@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from index import Document, InvalidInputError, SearchIndex
-from index.locking import DataDirLockedError
-from index.snapshot import prune_snapshots, restore, snapshot
+from index.storage.locking import DataDirLockedError
+from index.storage.snapshot import prune_snapshots, restore, snapshot
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from index.sources import SourceError, count_documents, discover, read_documents
+from index.ingest.sources import SourceError, count_documents, discover, read_documents
 
 
 def write(path: Path, content: str | bytes) -> Path:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from index.errors import DocumentNotFoundError
-from index.store import PreparedDocument, Store
+from index.storage.store import PreparedDocument, Store
 from index.types import ChunkSpan, Document
 
 DIM = 4

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from index import Document, InvalidInputError, SearchIndex
-from index.embedding import Vectors
-from index.preparation import PROGRESS_SLICE
-from index.search_index import DB_FILE
-from index.tasks import CommitHook, QueueFullError, TaskLimits, TaskNotFoundError, TaskQueue
+from index.encoders.base import Vectors
+from index.ingest.preparation import PROGRESS_SLICE
+from index.storage.layout import DB_FILE
+from index.storage.tasks import CommitHook, QueueFullError, TaskLimits, TaskNotFoundError, TaskQueue
 from index.types import UpsertResult
 from tests.fakes import FakeEmbedder
 

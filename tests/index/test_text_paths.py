@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import Embedder
-from index.chunking import MAX_CHARS_PER_TOKEN, Chunker
-from index.highlight import Highlighter
-from index.keyword import query_terms
+from index.ingest.chunking import MAX_CHARS_PER_TOKEN, Chunker
+from index.retrieval.highlight import Highlighter
+from index.storage.keyword import query_terms
 from tests.fakes import WordTokenizer
 
 BUDGET_SECONDS = 5.0

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from index.vectors import (
+from index.storage.vectors import (
     VECTORS_DIR,
     VECTORS_STATE_FILE,
     MainIndex,

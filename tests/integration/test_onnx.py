@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from index import Chunker, Embedder, ModelLoadError, SentenceTransformerEmbedder
-from index.embedding import DEFAULT_MODEL, resolve_model
-from index.onnx_embedding import OnnxEmbedder, model_cache_key
+from index.encoders.base import DEFAULT_MODEL, resolve_model
+from index.encoders.onnx_encoder import OnnxEmbedder
+from index.encoders.onnx_export import model_cache_key
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +50,7 @@ def test_a_cached_export_loads_without_torch(model_cache: Path, real_embedder: E
     assert folder.stat().st_mode & 0o005 == 0o005  # other users (a container's service user) can read it
     program = (
         "import sys\n"
-        "from index.onnx_embedding import OnnxEmbedder\n"
+        "from index.encoders.onnx_encoder import OnnxEmbedder\n"
         f"embedder = OnnxEmbedder({DEFAULT_MODEL!r}, {str(model_cache)!r})\n"
         "print(embedder.embed_queries(['hello']).shape, 'torch' in sys.modules)\n"
     )

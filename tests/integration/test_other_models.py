@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from index import Document, Embedder, IncompatibleIndexError, SearchIndex, load_embedder
-from index.embedding import Backend
+from index.encoders.base import Backend
 
 pytestmark = pytest.mark.integration
 

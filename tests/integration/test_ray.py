@@ -20,11 +20,11 @@ import pytest
 import ray
 
 from index import Document, Like, SearchIndex
-from index.preparation import batches
-from index.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
-from index.search_index import DB_FILE
-from index.sharding import read_layout, shard_of, sharded_batches
-from index.sources import discover, read_documents
+from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
+from index.distributed.sharding import read_layout, shard_of, sharded_batches
+from index.ingest.preparation import batches
+from index.ingest.sources import discover, read_documents
+from index.storage.layout import DB_FILE
 from service.runtime import DEMO_CORPUS
 from service.settings import Settings
 
@@ -105,7 +105,7 @@ def built(
     with SearchIndex.open(root / "here", embedder) as index:
         for group in batches(corpus, GROUP):
             index.upsert(group)
-    from index.sharding import create_layout
+    from index.distributed.sharding import create_layout
 
     shards = [SearchIndex.open(d, embedder) for d in create_layout(root / "here-sharded", 2)]
     for shard, group in sharded_batches(corpus, GROUP, 2):

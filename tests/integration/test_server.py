@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from index.manifest import Manifest
+from index.storage.manifest import Manifest
 from tests.integration.conftest import QUESTIONS
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index import Document, ModelLoadError, SearchIndex
-from index.locking import DataDirLockedError
+from index.storage.locking import DataDirLockedError
 from service import runtime
 from service.app import create_app
 from service.settings import Settings

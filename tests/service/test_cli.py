@@ -191,7 +191,7 @@ def test_snapshot_and_restore_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_index_into_shards_search_them_and_reshard(tmp_path: Path) -> None:
-    from index.sharding import read_layout, shard_of
+    from index.distributed.sharding import read_layout, shard_of
 
     sharded = tmp_path / "sharded"
     result = run(

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import CorruptIndexError, InvalidInputError
-from index.files import atomic_write_with
-from index.locking import WriterLock
-from index.manifest import MANIFEST_FILE
-from index.search_index import DB_FILE
-from index.vectors import VECTORS_DIR, VECTORS_STATE_FILE
+from index.storage.files import atomic_write_with
+from index.storage.layout import DB_FILE
+from index.storage.locking import WriterLock
+from index.storage.manifest import MANIFEST_FILE
+from index.storage.vectors import VECTORS_DIR, VECTORS_STATE_FILE
 
 
 @dataclass(frozen=True, slots=True)

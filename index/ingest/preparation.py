@@ -1,9 +1,8 @@
 """The CPU-heavy half of a write: documents in, chunks and their embeddings out, with no database involved.
 
-:class:`SearchIndex` calls it for every upsert, and a distributed ingest (:mod:`index.ray_ingest`) calls the
-very same code on its workers, so both paths produce the same chunks and the same embeddings, bit for bit.
-Validation of the documents themselves (ids, text, metadata) lives here too, for the same reason.
-"""
+:class:`SearchIndex` calls it for every upsert, and a distributed ingest (:mod:`index.distributed.ray_ingest`)
+calls the very same code on its workers, so both paths produce the same chunks and the same embeddings, bit
+for bit. Validation of the documents themselves (ids, text, metadata) lives here too, for the same reason."""
 
 from __future__ import annotations
 
@@ -13,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from index.chunking import Chunker
-from index.embedding import Embedder, Vectors
+from index.encoders.base import Embedder, Vectors
 from index.errors import InvalidInputError
-from index.store import PreparedDocument
+from index.ingest.chunking import Chunker
+from index.storage.store import PreparedDocument
 from index.types import Document
 from index.validation import check_id, check_metadata, check_text
 

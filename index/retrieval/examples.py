@@ -4,13 +4,13 @@ A request with ``like=Like(doc_id=...)`` or ``Like(chunk_id=...)`` is answered f
 holds, with no model call:
 
 * **Dense side**: the example's stored chunk embeddings, combined the way the pieces of a long query are
-  (:data:`~index.query.LongQuery`: the first chunk, the mean of all, or max-similarity over them).
+  (:data:`~index.retrieval.query.LongQuery`: the first chunk, the mean of all, or max-similarity over them).
 * **Keyword side**: the example's most characteristic words, chosen as Lucene's MoreLikeThis chooses them:
-  frequent in the example, rare elsewhere (tf x idf), at most :data:`~index.query.MAX_QUERY_TERMS`; a word
-  found only in the example itself is left out when the example is (it could only find the example).
+  frequent in the example, rare elsewhere (tf x idf), at most :data:`~index.retrieval.query.MAX_QUERY_TERMS`;
+  a word found only in the example itself is left out when the example is (it could only find the example).
 * The example itself (the document, or the chunk) is left out of the hits unless ``include_self``.
 
-``Like(text=...)`` is a passage: searched as a query of that text is (:mod:`index.query`).
+``Like(text=...)`` is a passage: searched as a query of that text is (:mod:`index.retrieval.query`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from index.keyword import words
-from index.query import MAX_QUERY_TERMS, LongQuery, QueryVectors, combine_pieces
-from index.ranking import candidate_depth
+from index.retrieval.query import MAX_QUERY_TERMS, LongQuery, QueryVectors, combine_pieces
+from index.retrieval.ranking import candidate_depth
+from index.storage.keyword import words
 from index.types import Like, SearchRequest
 
 # The example's most frequent words whose document frequency is looked up (one lookup each).

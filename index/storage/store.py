@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from index import keyword
 from index.errors import CorruptIndexError, DocumentNotFoundError, QueryTimeoutError
-from index.filters import SqlFilter, register_functions
+from index.retrieval.filters import SqlFilter, register_functions
+from index.storage import keyword
 from index.types import ChunkRow, ChunkSpan, Document, StoredChunk, StoredDocument
 
 _SCHEMA = """
@@ -473,7 +473,7 @@ class Store:
         rows = self._reader().execute("SELECT id FROM chunks WHERE doc_id = ? ORDER BY ordinal", (doc_id,))
         return [int(r[0]) for r in rows]
 
-    # The store is the ranking's ChunkLookup (see index.ranking).
+    # The store is the ranking's ChunkLookup (see index.retrieval.ranking).
     documents = chunk_documents
 
     def chunk_ids_matching(self, allowed: SqlFilter) -> NDArray[np.int64]:

@@ -31,7 +31,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -39,22 +38,23 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from index.embedding import Embedder
+from index.encoders.base import Embedder
 from index.errors import (
     IncompatibleIndexError,
     InvalidInputError,
     ReadOnlyIndexError,
     UnsupportedOperationError,
 )
-from index.examples import Example
-from index.files import atomic_write_text
-from index.filters import FilterLimits, SqlFilter, compile_filter
-from index.fusion import top
-from index.preparation import validate_documents
-from index.ranking import candidate_depth
-from index.search_index import SearchIndex, search_in_phases
-from index.store import PreparedDocument
-from index.tasks import Task, TaskNotFoundError
+from index.ingest.preparation import validate_documents
+from index.retrieval.examples import Example
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.fusion import top
+from index.retrieval.pipeline import search_in_phases
+from index.retrieval.ranking import candidate_depth
+from index.search_index import SearchIndex
+from index.storage.files import atomic_write_text
+from index.storage.store import PreparedDocument
+from index.storage.tasks import Task, TaskNotFoundError
 from index.types import (
     Candidates,
     ChunkRow,
@@ -63,6 +63,7 @@ from index.types import (
     Like,
     SearchRequest,
     SearchResult,
+    ShardHealth,
     StoredDocument,
     UpsertResult,
 )
@@ -241,21 +242,6 @@ class ShardWriter(Protocol):
     def stats(self) -> IndexStats: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ShardHealth:
-    """Whether one shard's replicas (reads) and writer answer, and what they hold."""
-
-    shard: int
-    reader: bool
-    writer: bool | None  # None: the index has no writers (read-only)
-    documents: int | None
-    detail: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.reader and self.writer is not False
-
-
 class LocalShardWriter:
     """:class:`ShardWriter` over an index open for writing in this process."""
 
@@ -395,7 +381,7 @@ class ShardedIndex:
             data_dir=self.data_dir,
         )
 
-    def health(self) -> list[ShardHealth]:
+    def shard_health(self) -> list[ShardHealth]:
         """Each shard's readiness: its replicas and its writer asked for their statistics."""
         readers = self._fan_out([partial(_attempt_call, r.stats) for r in self._readers])
         writers = self._fan_out([partial(_attempt_call, w.stats) for w in self._writers])
@@ -505,8 +491,8 @@ def merge_candidates(per_shard: Sequence[Candidates], depth: int) -> Candidates:
 
 
 class _ShardedLookup:
-    """Ranking's :class:`~index.ranking.ChunkLookup` over global chunk ids: what the shards prefetched with
-    their candidates, and the rest read from the shard that holds each id."""
+    """Ranking's :class:`~index.retrieval.ranking.ChunkLookup` over global chunk ids: what the shards
+    prefetched with their candidates, and the rest read from the shard that holds each id."""
 
     def __init__(
         self,

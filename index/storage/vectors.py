@@ -36,7 +36,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
-from index.files import atomic_write_bytes, atomic_write_text, atomic_write_with
+from index.storage.files import atomic_write_bytes, atomic_write_text, atomic_write_with
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from index.chunking import Tokenizer
-from index.embedding import Embedder
+from index.encoders.base import Embedder
+from index.ingest.chunking import Tokenizer
 from index.types import SearchRequest
 
 LongQuery = Literal["first", "mean", "max"]

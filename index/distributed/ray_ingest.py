@@ -1,16 +1,16 @@
 """Distributed ingest: documents chunked and embedded by Ray Data across a cluster's workers, then written
-into one data directory or a sharded one (:mod:`index.sharding`) that the normal service opens.
+into one data directory or a sharded one (:mod:`index.distributed.sharding`) that the normal service opens.
 
 Needs the optional ``ray`` extra (``pip install 'semsearch[ray]'``); nothing else in the library imports
 this module.
 
 The work is cut exactly as the single-machine path cuts it (:func:`batches`, the groups ``semsearch index``
-upserts one at a time), and each group is prepared by the same :class:`~index.preparation.DocumentPreparer`
-code, with the same model and backend, in a worker's process: so the chunks and the embeddings are the same,
-bit for bit, and with the output kept in order the chunk ids are too. Each worker (a Ray actor) loads the
-encoder once and prepares one group per call; the driver only reads the files, checks which documents
-changed, and writes each group as its result arrives, one transaction per group.
-"""
+upserts one at a time), and each group is prepared by the same
+:class:`~index.ingest.preparation.DocumentPreparer` code, with the same model and backend, in a worker's
+process: so the chunks and the embeddings are the same, bit for bit, and with the output kept in order the
+chunk ids are too. Each worker (a Ray actor) loads the encoder once and prepares one group per call; the
+driver only reads the files, checks which documents changed, and writes each group as its result arrives, one
+transaction per group."""
 
 from __future__ import annotations
 
@@ -23,15 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.chunking import Chunker, ChunkingOptions
-from index.embedding import Backend, Embedder, load_embedder
+from index.distributed.sharding import create_layout, sharded_batches
+from index.encoders.base import Backend, Embedder
+from index.encoders.factory import load_embedder
 from index.errors import InvalidInputError
-from index.preparation import DEFAULT_GROUP_SIZE, DocumentPreparer, batches
+from index.ingest.chunking import Chunker, ChunkingOptions
+from index.ingest.preparation import DEFAULT_GROUP_SIZE, DocumentPreparer, batches
 from index.search_index import SearchIndex
-from index.sharding import create_layout, sharded_batches
-from index.store import PreparedDocument
+from index.storage.store import PreparedDocument
+from index.storage.vectors import VectorOptions
 from index.types import Document, UpsertResult
-from index.vectors import VectorOptions
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
 """Query encoding under concurrency: many callers, one model call at a time, repeated queries from a cache.
 
-:class:`BatchingEmbedder` wraps an :class:`~index.embedding.Embedder`. Its ``embed_queries`` may be called
-from any number of threads: each call's texts join a queue, and one worker thread takes everything queued
-(up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more once it holds some) and embeds it in
-one model call. ``workers`` such threads (default: one per core) take batches side by side. While batches
-run, the next ones gather, so under load batches form by themselves and a lone query never waits; and
-however many requests arrive, at most ``workers`` model calls for queries run at once. Embeddings of
-recent queries are kept in a bounded LRU cache.
+:class:`BatchingEmbedder` wraps an :class:`~index.encoders.base.Embedder`. Its ``embed_queries`` may be
+called from any number of threads: each call's texts join a queue, and one worker thread takes everything
+queued (up to ``max_batch`` texts, waiting at most ``max_wait_ms`` for more once it holds some) and embeds it
+in one model call. ``workers`` such threads (default: one per core) take batches side by side. While batches
+run, the next ones gather, so under load batches form by themselves and a lone query never waits; and however
+many requests arrive, at most ``workers`` model calls for queries run at once. Embeddings of recent queries
+are kept in a bounded LRU cache.
 
 Document embedding passes straight through: ingest batches are large already.
 """
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from cachetools import LRUCache
 
-from index.chunking import Tokenizer
-from index.embedding import Embedder, Vectors
+from index.encoders.base import Embedder, Vectors
+from index.ingest.chunking import Tokenizer
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import re
 
 import Stemmer
 
-from index.chunking import trim_span
-from index.keyword import query_terms
+from index.ingest.chunking import trim_span
+from index.storage.keyword import query_terms
 
 # A run without sentence punctuation, then its terminators and closing quotes, if any. Every part after the
 # first always matches, so the engine never backtracks: linear in the text, whatever the text holds (an

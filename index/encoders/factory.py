@@ -1,0 +1,29 @@
+"""Which encoder a setting names: ONNX Runtime (the default, optionally with 8-bit weights) or torch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.encoders.base import DEFAULT_MODEL, Backend, Embedder
+from index.encoders.torch_encoder import SentenceTransformerEmbedder
+
+
+def load_embedder(
+    model: str = DEFAULT_MODEL,
+    *,
+    backend: Backend = "onnx",
+    cache_dir: Path | str | None = None,
+    batch_size: int = 32,
+    threads: int | None = None,
+) -> Embedder:
+    """The embedder for ``model`` on ``backend``: ONNX Runtime (exported once into ``cache_dir``, verified
+    against torch at every load; ``onnx-int8``: with 8-bit weights, lossy) or sentence-transformers on
+    torch."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    if cache_dir is None:
+        raise ValueError("the onnx backend needs a cache_dir to keep the exported model in")
+    from index.encoders.onnx_encoder import OnnxEmbedder
+
+    int8 = backend == "onnx-int8"
+    return OnnxEmbedder(model, cache_dir, batch_size=batch_size, threads=threads, int8=int8)

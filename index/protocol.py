@@ -1,0 +1,59 @@
+"""The interface a server serves: one index, a sharded index (and later a registry of collections) are
+interchangeable behind it, so the HTTP layer never asks which one it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from index.storage.tasks import Task
+from index.types import (
+    Document,
+    IndexStats,
+    SearchRequest,
+    SearchResult,
+    ShardHealth,
+    StoredDocument,
+    UpsertResult,
+)
+
+
+class TaskLookup(Protocol):
+    def get(self, task_id: str) -> Task: ...
+
+
+class ServedIndex(Protocol):
+    """What a server needs of an index: a :class:`~index.SearchIndex`, or a
+    :class:`~index.distributed.sharding.ShardedIndex` (behind the Ray Serve router); interchangeable."""
+
+    @property
+    def read_only(self) -> bool: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def tasks(self) -> TaskLookup: ...
+
+    def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]: ...
+
+    def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]: ...
+
+    def submit_upsert(self, documents: Sequence[Document]) -> Task: ...
+
+    def get(self, doc_id: str) -> StoredDocument: ...
+
+    def delete(self, doc_id: str) -> int: ...
+
+    def delete_where(self, filter_spec: dict[str, Any]) -> list[str]: ...
+
+    def stats(self) -> IndexStats: ...
+
+    def shard_health(self) -> list[ShardHealth]:
+        """Each shard's readiness; empty for an index that is not sharded."""
+        ...
+
+    def save(self) -> None: ...
+
+    def close(self) -> None: ...

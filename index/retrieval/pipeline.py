@@ -1,0 +1,103 @@
+"""The query pipeline, for one index or a sharded one: a batch of searches checked, its queries embedded (or
+read from stored examples), its candidates found, and each request ranked, in three timed phases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.encoders.base import Embedder
+from index.errors import (
+    InvalidInputError,
+)
+from index.retrieval.examples import ExampleSource
+from index.retrieval.examples import resolve as resolve_examples
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries
+from index.retrieval.ranking import ChunkLookup, rank
+from index.types import (
+    Candidates,
+    SearchRequest,
+    SearchResult,
+    SearchTimings,
+)
+from index.validation import check_text
+
+
+def validate_request(request: SearchRequest) -> None:
+    """Raise :class:`InvalidInputError` unless ``request`` can be searched: a query with some text (or an
+    example instead), ``k`` of at least 1 and an offset of at least 0. A query of any length is searched
+    (:mod:`index.retrieval.query`). (Filters are checked when compiled.)"""
+    query = request.query.strip()
+    like = request.like
+    if like is not None:
+        if query:
+            raise InvalidInputError("send a query or an example (like), not both")
+        given = [name for name in ("doc_id", "chunk_id", "text") if getattr(like, name) is not None]
+        if len(given) != 1:
+            raise InvalidInputError("an example (like) is exactly one of a document id, a chunk id or a text")
+        if like.text is not None:
+            if not like.text.strip():
+                raise InvalidInputError("the example text is empty: send some text to search for")
+            check_text("the example text", like.text)
+        if like.doc_id is not None:
+            check_text("the example's document id", like.doc_id)
+    elif not query:
+        raise InvalidInputError("the query is empty: send some text to search for")
+    else:
+        check_text("the query", query)
+    if request.k < 1:
+        raise InvalidInputError(f"k must be at least 1, got {request.k}")
+    if request.offset < 0:
+        raise InvalidInputError(f"offset must not be negative, got {request.offset}")
+
+
+FindCandidates = Callable[
+    [Sequence[SearchRequest], list[NDArray[np.float32] | None], list[SqlFilter | None]], list[Candidates]
+]
+
+
+def search_in_phases(
+    requests: Sequence[SearchRequest],
+    embedder: Embedder,
+    filter_limits: FilterLimits,
+    find: FindCandidates,
+    lookup: Callable[[Candidates], ChunkLookup],
+    examples: ExampleSource,
+    long_query: LongQuery = DEFAULT_LONG_QUERY,
+) -> list[SearchResult]:
+    """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
+    (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
+    ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
+    over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
+    ``examples`` instead of embedding a query (:mod:`index.retrieval.examples`)."""
+    started = time.perf_counter()
+    if not requests:
+        return []
+    for request in requests:
+        validate_request(request)
+    filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
+    encoding = time.perf_counter()
+    requests, query_vectors, pieces = resolve_examples(requests, examples, long_query)
+    to_embed = [i for i, count in enumerate(pieces) if count == 0]
+    embedded, embedded_pieces = embed_queries(embedder, [requests[i] for i in to_embed], long_query)
+    for i, vectors, count in zip(to_embed, embedded, embedded_pieces, strict=True):
+        query_vectors[i], pieces[i] = vectors, count
+    searching = time.perf_counter()
+    found = find(requests, query_vectors, filters)
+    ranking = time.perf_counter()
+    ranked = [rank(r, c.sides, lookup(c), c.documents) for r, c in zip(requests, found, strict=True)]
+    done = time.perf_counter()
+    timings = SearchTimings(
+        encode_ms=(searching - encoding) * 1000,
+        search_ms=(ranking - searching) * 1000,
+        rank_ms=(done - ranking) * 1000,
+    )
+    return [
+        SearchResult(hits, (done - started) * 1000, timings, count)
+        for hits, count in zip(ranked, pieces, strict=True)
+    ]
