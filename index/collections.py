@@ -1,0 +1,221 @@
+"""Collections and aliases: many indexes under one root, each with its own settings, and names that can be
+switched from one collection to another atomically (issue 16; this module is the catalog, without HTTP).
+
+The root is a data directory. Its own index is the **default collection** (an existing data directory
+becomes it as it is, with nothing re-embedded); every other collection is a data directory of its own under
+``collections/<name>/``. ``collections.json`` in the root records each collection's settings and every alias;
+it is rewritten atomically (:mod:`index.storage.files`), so a crash leaves the old catalog or the new one.
+
+A name is 1 to 64 characters of ``[a-z0-9_-]``, starting with a letter or digit: safe in a URL path and as
+a folder name on every filesystem. An alias is a name too, and never also a collection's.
+
+:class:`Catalog` is thread-safe. :meth:`Catalog.resolve` reads one immutable snapshot of the catalog, so a
+search that resolved a name before an alias switched finishes on the collection it started with, and the
+next one sees the switch; nothing waits.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from index.errors import InvalidInputError, SemsearchError
+from index.storage.files import atomic_write_text
+
+CATALOG_FILE = "collections.json"
+COLLECTIONS_DIR = "collections"
+CATALOG_FORMAT = 1
+NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
+_NAME = re.compile(NAME_PATTERN)
+
+
+class CollectionNotFoundError(SemsearchError, KeyError):
+    """No collection or alias has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"no collection or alias named {self.name!r}"
+
+
+class CollectionConflictError(SemsearchError):
+    """The change conflicts with what exists: a collection with other settings, a name taken by the other
+    kind (alias or collection), or a collection an alias still points to."""
+
+
+def check_name(name: str, what: str = "a collection name") -> str:
+    """``name`` if it is a valid collection or alias name; :class:`InvalidInputError` saying why if not."""
+    if not isinstance(name, str) or _NAME.fullmatch(name) is None:
+        raise InvalidInputError(
+            f"{what} is 1 to 64 characters of a-z, 0-9, '_' and '-', starting with a letter or digit; "
+            f"got {name!r}"
+        )
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionSettings:
+    """What a collection is built with. ``None`` (or an empty section) means the service's default. Two
+    settings are the same when their JSON forms are equal."""
+
+    model: str | None = None
+    embed_backend: str | None = None
+    chunking: dict[str, Any] = field(default_factory=dict)
+    index: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "embed_backend": self.embed_backend,
+            "chunking": dict(sorted(self.chunking.items())),
+            "index": dict(sorted(self.index.items())),
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> CollectionSettings:
+        return cls(
+            model=raw.get("model"),
+            embed_backend=raw.get("embed_backend"),
+            chunking=dict(raw.get("chunking") or {}),
+            index=dict(raw.get("index") or {}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogState:
+    """One immutable version of the catalog."""
+
+    collections: MappingProxyType[str, CollectionSettings]
+    aliases: MappingProxyType[str, str]
+
+    def resolve(self, name: str) -> str:
+        """The collection ``name`` means: itself, or the one its alias points to."""
+        if name in self.collections:
+            return name
+        if name in self.aliases:
+            return self.aliases[name]
+        raise CollectionNotFoundError(name)
+
+
+class Catalog:
+    """The collections and aliases of one root data directory, persisted in ``collections.json``."""
+
+    def __init__(self, root: Path | str, default: str = "default") -> None:
+        self.root = Path(root)
+        self.default = check_name(default, "the default collection's name")
+        self._lock = threading.Lock()
+        self._state = self._load()
+
+    @property
+    def state(self) -> CatalogState:
+        return self._state
+
+    def path_of(self, name: str) -> Path:
+        """The data directory of the collection ``name`` (not an alias): the root for the default one."""
+        check_name(name)
+        return self.root if name == self.default else self.root / COLLECTIONS_DIR / name
+
+    def resolve(self, name: str) -> str:
+        """The collection a name (collection or alias) stands for, from one snapshot of the catalog."""
+        return self._state.resolve(check_name(name))
+
+    def create(self, name: str, settings: CollectionSettings) -> bool:
+        """Record the collection ``name``; True if it is new, False if it exists with the same settings.
+        :class:`CollectionConflictError` if it exists with others, or an alias has the name."""
+        check_name(name)
+        with self._lock:
+            state = self._state
+            if name in state.aliases:
+                raise CollectionConflictError(f"{name!r} is an alias; delete it first or pick another name")
+            existing = state.collections.get(name)
+            if existing is not None:
+                if existing.to_json() != settings.to_json():
+                    raise CollectionConflictError(
+                        f"the collection {name!r} exists with other settings: {existing.to_json()}"
+                    )
+                return False
+            self._save({**state.collections, name: settings}, dict(state.aliases))
+            return True
+
+    def delete(self, name: str, *, force: bool = False) -> list[str]:
+        """Forget the collection ``name`` (its files are the caller's to remove); the aliases that pointed
+        to it, removed with it when ``force``. Refused while an alias points to it, unless ``force``; the
+        default collection is never deleted."""
+        check_name(name)
+        with self._lock:
+            state = self._state
+            if name not in state.collections:
+                raise CollectionNotFoundError(name)
+            if name == self.default:
+                raise CollectionConflictError(f"{name!r} is the default collection and cannot be deleted")
+            pointing = sorted(alias for alias, target in state.aliases.items() if target == name)
+            if pointing and not force:
+                raise CollectionConflictError(
+                    f"aliases point to {name!r}: {', '.join(pointing)}; move or delete them, or force"
+                )
+            collections = {k: v for k, v in state.collections.items() if k != name}
+            aliases = {k: v for k, v in state.aliases.items() if v != name}
+            self._save(collections, aliases)
+            return pointing
+
+    def set_alias(self, alias: str, collection: str) -> str | None:
+        """Point ``alias`` at ``collection``, atomically; the collection it pointed to before, if any."""
+        check_name(alias, "an alias")
+        check_name(collection)
+        with self._lock:
+            state = self._state
+            if alias in state.collections:
+                raise CollectionConflictError(f"{alias!r} is a collection; an alias needs a name of its own")
+            if collection not in state.collections:
+                raise CollectionNotFoundError(collection)
+            previous = state.aliases.get(alias)
+            self._save(dict(state.collections), {**state.aliases, alias: collection})
+            return previous
+
+    def delete_alias(self, alias: str) -> str:
+        """Remove ``alias``; the collection it pointed to."""
+        check_name(alias, "an alias")
+        with self._lock:
+            state = self._state
+            if alias not in state.aliases:
+                raise CollectionNotFoundError(alias)
+            target = state.aliases[alias]
+            self._save(dict(state.collections), {k: v for k, v in state.aliases.items() if k != alias})
+            return target
+
+    # -- persistence ------------------------------------------------------------------------------
+
+    def _load(self) -> CatalogState:
+        path = self.root / CATALOG_FILE
+        collections: dict[str, CollectionSettings] = {self.default: CollectionSettings()}
+        aliases: dict[str, str] = {}
+        if path.exists():
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            for name, settings in raw.get("collections", {}).items():
+                collections[check_name(name)] = CollectionSettings.from_json(settings)
+            for alias, target in raw.get("aliases", {}).items():
+                if target in collections:
+                    aliases[check_name(alias, "an alias")] = target
+        return _freeze(collections, aliases)
+
+    def _save(self, collections: dict[str, CollectionSettings], aliases: dict[str, str]) -> None:
+        """Write the catalog (durably), then publish it: a failed write changes nothing."""
+        body = {
+            "format": CATALOG_FORMAT,
+            "collections": {name: s.to_json() for name, s in sorted(collections.items())},
+            "aliases": dict(sorted(aliases.items())),
+        }
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.root / CATALOG_FILE, json.dumps(body, indent=2) + "\n")
+        self._state = _freeze(collections, aliases)
+
+
+def _freeze(collections: dict[str, CollectionSettings], aliases: dict[str, str]) -> CatalogState:
+    return CatalogState(MappingProxyType(dict(collections)), MappingProxyType(dict(aliases)))

@@ -1,0 +1,137 @@
+"""The catalog of collections and aliases (index.collections)."""
+
+from __future__ import annotations
+
+import string
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from index import collections as catalog_module
+from index.collections import (
+    Catalog,
+    CollectionConflictError,
+    CollectionNotFoundError,
+    CollectionSettings,
+    check_name,
+)
+from index.errors import InvalidInputError
+
+FIRST = set(string.ascii_lowercase + string.digits)
+REST = FIRST | {"_", "-"}
+
+
+def reference_valid(name: str) -> bool:
+    return 1 <= len(name) <= 64 and name[0] in FIRST and all(c in REST for c in name[1:])
+
+
+@given(
+    st.one_of(
+        st.text(alphabet=string.ascii_letters + string.digits + "_-./ \n\u00e9\u0130", max_size=70),
+        st.text(max_size=70),
+        st.from_regex(r"[a-z0-9][a-z0-9_-]{0,70}", fullmatch=True),
+    )
+)
+def test_names_are_checked_exactly_as_the_reference_says(name: str) -> None:
+    if reference_valid(name):
+        assert check_name(name) == name
+    else:
+        with pytest.raises(InvalidInputError):
+            check_name(name)
+
+
+def test_create_is_idempotent_and_conflicts_on_other_settings(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path)
+    small = CollectionSettings(chunking={"max_tokens": 128})
+    assert catalog.create("papers", small) is True
+    assert catalog.create("papers", CollectionSettings(chunking={"max_tokens": 128})) is False
+    with pytest.raises(CollectionConflictError):
+        catalog.create("papers", CollectionSettings(chunking={"max_tokens": 64}))
+    assert catalog.path_of("papers") == tmp_path / "collections" / "papers"
+    assert catalog.path_of("default") == tmp_path  # an existing data directory is the default collection
+    assert sorted(catalog.state.collections) == ["default", "papers"]
+
+
+def test_aliases_switch_resolve_and_guard_their_collections(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path)
+    catalog.create("v1", CollectionSettings())
+    catalog.create("v2", CollectionSettings(model="some/other-model"))
+    assert catalog.set_alias("live", "v1") is None
+    assert catalog.resolve("live") == "v1"
+    before = catalog.state
+    assert catalog.set_alias("live", "v2") == "v1"
+    assert before.resolve("live") == "v1"  # a search that resolved before the switch keeps its collection
+    assert catalog.resolve("live") == "v2"
+    with pytest.raises(CollectionConflictError):
+        catalog.create("live", CollectionSettings())  # the name is an alias's
+    with pytest.raises(CollectionConflictError):
+        catalog.set_alias("v1", "v2")  # the name is a collection's
+    with pytest.raises(CollectionNotFoundError):
+        catalog.set_alias("other", "missing")
+    with pytest.raises(CollectionConflictError):
+        catalog.delete("v2")  # "live" points to it
+    assert catalog.delete("v2", force=True) == ["live"]
+    with pytest.raises(CollectionNotFoundError):
+        catalog.resolve("live")
+    with pytest.raises(CollectionConflictError):
+        catalog.delete("default")
+    with pytest.raises(CollectionNotFoundError):
+        catalog.delete_alias("live")
+
+
+def test_the_catalog_survives_a_restart(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path)
+    catalog.create("papers", CollectionSettings(chunking={"max_tokens": 128}, index={"hnsw_m": 16}))
+    catalog.set_alias("live", "papers")
+    again = Catalog(tmp_path)
+    assert again.resolve("live") == "papers"
+    assert again.state.collections["papers"].to_json() == catalog.state.collections["papers"].to_json()
+
+
+def test_a_failed_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    catalog = Catalog(tmp_path)
+    catalog.create("v1", CollectionSettings())
+
+    def full_disk(path: Path, text: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(catalog_module, "atomic_write_text", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        catalog.set_alias("live", "v1")
+    with pytest.raises(CollectionNotFoundError):
+        catalog.resolve("live")
+    monkeypatch.undo()
+    assert Catalog(tmp_path).state.aliases == {}
+
+
+def test_resolving_never_fails_while_an_alias_is_switched_back_and_forth(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path)
+    for name in ("blue", "green"):
+        catalog.create(name, CollectionSettings())
+    catalog.set_alias("live", "blue")
+    seen: set[str] = set()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            time.sleep(0)  # yield the GIL: the switching thread must get on
+            try:
+                seen.add(catalog.resolve("live"))
+            except BaseException as error:
+                errors.append(error)
+
+    readers = [threading.Thread(target=search) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for i in range(50):
+        catalog.set_alias("live", "green" if i % 2 == 0 else "blue")
+    done.set()
+    for reader in readers:
+        reader.join()
+    assert errors == []
+    assert seen == {"blue", "green"}
