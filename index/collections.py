@@ -1,5 +1,6 @@
 """Collections and aliases: many indexes under one root, each with its own settings, and names that can be
-switched from one collection to another atomically (issue 16; this module is the catalog, without HTTP).
+switched from one collection to another atomically. :class:`Catalog` records them; :class:`CollectionSet`
+holds their open indexes.
 
 The root is a data directory. Its own index is the **default collection** (an existing data directory
 becomes it as it is, with nothing re-embedded); every other collection is a data directory of its own under
@@ -18,13 +19,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from index.errors import InvalidInputError, SemsearchError
+from index.protocol import ServedIndex
 from index.storage.files import atomic_write_text
 
 CATALOG_FILE = "collections.json"
@@ -219,3 +223,69 @@ class Catalog:
 
 def _freeze(collections: dict[str, CollectionSettings], aliases: dict[str, str]) -> CatalogState:
     return CatalogState(MappingProxyType(dict(collections)), MappingProxyType(dict(aliases)))
+
+
+Opener = Callable[[str, Path, CollectionSettings], ServedIndex]
+
+
+class CollectionSet:
+    """The open indexes of a catalog's collections: the default one given, the others opened on first use
+    by ``opener(name, data_dir, settings)`` and kept open until deleted or closed."""
+
+    def __init__(self, catalog: Catalog, default: ServedIndex, opener: Opener) -> None:
+        self.catalog = catalog
+        self._default = default
+        self._opener = opener
+        self._open: dict[str, ServedIndex] = {}
+        self._lock = threading.Lock()
+
+    def index(self, name: str) -> ServedIndex:
+        """The index a collection or alias name stands for (opened now if it is not yet)."""
+        collection = self.catalog.resolve(name)
+        return self._index_of(collection)
+
+    def _index_of(self, collection: str) -> ServedIndex:
+        if collection == self.catalog.default:
+            return self._default
+        opened = self._open.get(collection)
+        if opened is not None:
+            return opened
+        with self._lock:
+            opened = self._open.get(collection)
+            if opened is None:
+                settings = self.catalog.state.collections.get(collection)
+                if settings is None:
+                    raise CollectionNotFoundError(collection)
+                opened = self._opener(collection, self.catalog.path_of(collection), settings)
+                self._open[collection] = opened
+            return opened
+
+    def create(self, name: str, settings: CollectionSettings) -> bool:
+        """Create (and open) the collection; True if it is new, False if it existed with these settings.
+        If it cannot be opened (a model that does not load, say), it is not recorded."""
+        created = self.catalog.create(name, settings)
+        if created:
+            try:
+                self._index_of(name)
+            except BaseException:
+                self.catalog.delete(name, force=True)
+                shutil.rmtree(self.catalog.path_of(name), ignore_errors=True)
+                raise
+        return created
+
+    def delete(self, name: str, *, force: bool = False) -> list[str]:
+        """Delete the collection and its files; the aliases removed with it (``force``)."""
+        aliases = self.catalog.delete(name, force=force)
+        with self._lock:
+            opened = self._open.pop(name, None)
+        if opened is not None:
+            opened.close()
+        shutil.rmtree(self.catalog.path_of(name), ignore_errors=True)
+        return aliases
+
+    def close(self) -> None:
+        """Close every collection opened here (not the default one, which its owner closes)."""
+        with self._lock:
+            opened, self._open = list(self._open.values()), {}
+        for index in opened:
+            index.close()

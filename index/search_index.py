@@ -160,6 +160,11 @@ class SearchIndex:
         index._maybe_merge()
         return index
 
+    @property
+    def embedder(self) -> Embedder:
+        """The model this index embeds with (shared by the collections that use the same model)."""
+        return self._embedder
+
     # -- writes -------------------------------------------------------------------------------------
 
     def upsert(

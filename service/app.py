@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
+from index import SearchIndex
+from index.collections import Catalog, CollectionSet
 from index.encoders.base import resolve_model
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
@@ -22,7 +24,7 @@ from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.observability import Metrics, ObservabilityMiddleware
-from service.routes import admin, documents, health, page, search
+from service.routes import admin, collections, documents, health, page, search
 from service.security import Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
@@ -53,8 +55,13 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if index is not None:
             state.index = index
+            state.collections = _collections(settings, index)
             state.set("ready")
-            yield
+            try:
+                yield
+            finally:
+                if state.collections is not None:
+                    await run_in_threadpool(state.collections.close)
             return
         model_id = resolve_model(settings.model)[0]
         await run_in_threadpool(
@@ -71,8 +78,11 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
             state.stopping.set()
             await run_in_threadpool(loader.join, SHUTDOWN_WAIT_SECONDS)
             opened, state.index = state.index, None
+            collections, state.collections = state.collections, None
             if opened is not None and not loader.is_alive():
                 state.set("loading", "shutting down")
+                if collections is not None:
+                    await run_in_threadpool(collections.close)
                 await run_in_threadpool(opened.close)
 
     app = FastAPI(
@@ -107,14 +117,28 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(admin.router)
+    app.include_router(collections.router)
+    for prefixed in (documents.router, search.router, admin.router, collections.stats_router):
+        app.include_router(
+            prefixed, prefix="/collections/{collection}", responses=collections.PREFIXED_RESPONSES
+        )
     app.include_router(page.router)
     return app
+
+
+def _collections(settings: Settings, index: ServedIndex) -> CollectionSet | None:
+    """The collections beside the default one; none when the index is sharded (served by Ray)."""
+    if not isinstance(index, SearchIndex):
+        return None
+    catalog = Catalog(index.data_dir, settings.default_collection)
+    return CollectionSet(catalog, index, runtime.collection_opener(settings, index))
 
 
 def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> None:
     """Load the model and the index, then seed the demo corpus; readiness says how far it got."""
     try:
         state.index = runtime.open_index(settings, on_query_batch=metrics.batch_size.observe)
+        state.collections = _collections(settings, state.index)
         if seed and not state.stopping.is_set():
             state.set("loading", "indexing the demo corpus")
             runtime.seed_demo(state.index)

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from index.collections import CollectionSet
+from index.errors import UnsupportedOperationError
 from index.protocol import ServedIndex
 from service.errors import LimitExceededError, NotReadyError
 from service.observability import Metrics
@@ -28,16 +30,29 @@ def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-def get_index(state: Annotated[AppState, Depends(get_state)]) -> ServedIndex:
+def get_index(request: Request, state: Annotated[AppState, Depends(get_state)]) -> ServedIndex:
+    """The index a route acts on: the collection (or alias) named in its path, else the default one."""
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
-    return state.index
+    name = request.path_params.get("collection")
+    if name is None:
+        return state.index
+    return get_collections(state).index(name)
+
+
+def get_collections(state: Annotated[AppState, Depends(get_state)]) -> CollectionSet:
+    if state.index is None:
+        raise NotReadyError(f"the index is not available yet: {state.detail}")
+    if state.collections is None:
+        raise UnsupportedOperationError("a sharded service serves one collection: the default one")
+    return state.collections
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 
 
 def check_limit(what: str, value: int, limit: int, setting: str) -> None:

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from index import ChunkNotFoundError, DocumentNotFoundError, InvalidInputError, SemsearchError
+from index.collections import CollectionConflictError, CollectionNotFoundError
+from index.encoders.base import ModelLoadError
 from index.errors import (
     QueryTimeoutError,
     ReadOnlyIndexError,
@@ -59,6 +61,7 @@ def install_error_handlers(app: FastAPI) -> None:
         body = json.dumps({"detail": detail}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
+    @app.exception_handler(ModelLoadError)
     @app.exception_handler(InvalidInputError)
     async def invalid_input(request: Request, error: InvalidInputError) -> JSONResponse:
         _mark(request, error)
@@ -72,10 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TaskNotFoundError)
     @app.exception_handler(DocumentNotFoundError)
     @app.exception_handler(ChunkNotFoundError)
+    @app.exception_handler(CollectionNotFoundError)
     async def not_found(request: Request, error: SemsearchError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=404)
 
+    @app.exception_handler(CollectionConflictError)
     @app.exception_handler(ReadOnlyIndexError)
     @app.exception_handler(UnsupportedOperationError)
     async def read_only(request: Request, error: SemsearchError) -> JSONResponse:

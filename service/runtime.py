@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
 
 from index import Document, Embedder, SearchIndex, load_embedder
+from index.collections import CollectionSettings, Opener
 from index.encoders.batching import BatchingEmbedder
+from index.errors import InvalidInputError
 from index.ingest.sources import discover, read_documents
 from index.retrieval.filters import FilterLimits
 from index.storage.layout import DB_FILE
@@ -72,6 +78,40 @@ def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only
         max_attempts=settings.task_max_attempts,
     )
     return index
+
+
+def collection_settings(settings: Settings, collection: CollectionSettings) -> Settings:
+    """The service's settings with a collection's own (model, backend, chunking, index) over them."""
+    chunking = {f"chunk_{key}": value for key, value in collection.chunking.items()}
+    overrides: dict[str, Any] = {**chunking, **collection.index}
+    if collection.model is not None:
+        overrides["model"] = collection.model
+    if collection.embed_backend is not None:
+        overrides["embed_backend"] = collection.embed_backend
+    try:
+        return Settings.model_validate({**settings.model_dump(), **overrides})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidInputError(f"the collection's settings are not valid: {problems}") from error
+
+
+def collection_opener(settings: Settings, default: SearchIndex) -> Opener:
+    """Opens collections as ``settings`` and each collection's own say; a model used by several collections
+    (the default's included) is loaded once."""
+    models: dict[tuple[str, str], Embedder] = {(settings.model, settings.embed_backend): default.embedder}
+    lock = threading.Lock()
+
+    def open_collection(name: str, data_dir: Path, collection: CollectionSettings) -> SearchIndex:
+        own = collection_settings(settings, collection).model_copy(update={"data_dir": data_dir})
+        key = (own.model, own.embed_backend)
+        with lock:
+            embedder = models.get(key)
+            if embedder is None:
+                embedder = models[key] = load_model(own)
+        log.info("opening the collection %r in %s", name, data_dir)
+        return _open_with(own, embedder, data_dir, own.read_only)
+
+    return open_collection
 
 
 def is_new_data_dir(settings: Settings) -> bool:

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from index.collections import CollectionSettings
 from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
 from index.validation import MAX_ID_LENGTH
 
@@ -501,3 +502,109 @@ class SnapshotOut(BaseModel):
     generation: int = Field(description="The database generation the copy holds.")
     bytes: int
     seconds: float
+
+
+class ChunkingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int | None = Field(None, ge=16, le=8192, description="Chunk budget (default: the model's).")
+    overlap_tokens: int | None = Field(None, ge=0, description="Overlap between pieces of a split paragraph.")
+    min_tokens: int | None = Field(None, ge=0, description="Paragraphs shorter than this merge.")
+    title_context: bool | None = Field(None, description="Embed each chunk with its title in front.")
+
+
+class IndexIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index_kind: Literal["auto", "flat", "hnsw"] | None = None
+    ann_threshold: int | None = Field(None, ge=1)
+    hnsw_storage: Literal["float32", "float16", "int8"] | None = None
+    hnsw_m: int | None = Field(None, ge=4, le=128)
+    hnsw_ef_construction: int | None = Field(None, ge=8, le=1024)
+    hnsw_ef_search: int | None = Field(None, ge=1, le=4096)
+
+
+class CollectionIn(BaseModel):
+    """A collection's own settings; what is left out is the service's (SEMSEARCH_*)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"chunking": {"max_tokens": 128}}, {"index": {"hnsw_m": 16}}]},
+    )
+
+    model: str | None = Field(
+        None, min_length=1, max_length=1000, description="A sentence-transformers model by name or path."
+    )
+    embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
+    chunking: ChunkingIn = Field(default_factory=ChunkingIn)
+    index: IndexIn = Field(default_factory=IndexIn)
+
+    def to_settings(self) -> CollectionSettings:
+        return CollectionSettings(
+            model=self.model,
+            embed_backend=self.embed_backend,
+            chunking=self.chunking.model_dump(exclude_none=True),
+            index=self.index.model_dump(exclude_none=True),
+        )
+
+
+class CollectionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "papers",
+                    "documents": 5183,
+                    "chunks": 13680,
+                    "model_id": "sentence-transformers/all-MiniLM-L6-v2",
+                    "dimension": 384,
+                    "index_type": "flat",
+                    "settings": {"model": None, "embed_backend": None, "chunking": {}, "index": {}},
+                }
+            ]
+        }
+    )
+
+    name: str
+    documents: int
+    chunks: int
+    model_id: str
+    dimension: int
+    index_type: str
+    settings: dict[str, Any] = Field(description="The collection's own settings (null: the service's).")
+
+
+class CollectionsOut(BaseModel):
+    collections: list[CollectionOut]
+
+
+class CollectionDeletedOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "papers", "deleted": True, "aliases": []}]}
+    )
+
+    name: str
+    deleted: bool
+    aliases: list[str] = Field(description="Aliases removed with it (force=true).")
+
+
+class AliasIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"collection": "papers-v2"}]})
+
+    collection: str = Field(min_length=1, max_length=64, description="The collection the alias points to.")
+
+
+class AliasOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"alias": "papers", "collection": "papers-v2", "previous": "papers-v1"}]
+        }
+    )
+
+    alias: str
+    collection: str
+    previous: str | None = Field(None, description="The collection it pointed to before, if any.")
+
+
+class AliasesOut(BaseModel):
+    aliases: list[AliasOut]

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in an LRU cache (0: off).")
     host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
+    default_collection: str = Field(
+        "default",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
+        description="The collection the routes without /collections/{name}/ act on (the data directory).",
+    )
     seed_demo: bool = Field(
         True,
         description="Index the bundled demo corpus when the service starts on a new, empty data directory.",

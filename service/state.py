@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
+from index.collections import CollectionSet
 from index.protocol import ServedIndex
 
 Status = Literal["ready", "loading", "failed"]
@@ -14,6 +15,7 @@ Status = Literal["ready", "loading", "failed"]
 @dataclass
 class AppState:
     index: ServedIndex | None = None
+    collections: CollectionSet | None = None  # None on a sharded service (Ray Serve)
     status: Status = "loading"
     detail: str | None = "loading the model and the index"
     lock: threading.Lock = field(default_factory=threading.Lock)

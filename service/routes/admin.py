@@ -30,6 +30,6 @@ async def create_snapshot(index: IndexDep, settings: SettingsDep) -> SnapshotOut
         raise ReadOnlyIndexError("a read-only replica takes no snapshots: take them on the writer")
     name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(3)
     await run_in_threadpool(index.save)  # the freshest vector index goes into the copy
-    info = await run_in_threadpool(snapshot, settings.data_dir, settings.resolved_snapshot_dir() / name)
+    info = await run_in_threadpool(snapshot, index.data_dir, settings.resolved_snapshot_dir() / name)
     await run_in_threadpool(prune_snapshots, settings.resolved_snapshot_dir(), settings.snapshot_keep)
     return SnapshotOut(name=name, **{**to_dict(info), "seconds": round(info.seconds, 3)})

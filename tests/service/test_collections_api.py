@@ -1,0 +1,109 @@
+"""Collections and aliases over HTTP: the API of issue 16."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from index import SearchIndex
+from service.app import create_app
+from service.settings import Settings
+
+
+def upsert(client: TestClient, prefix: str, *documents: dict[str, Any]) -> None:
+    response = client.post(f"{prefix}/documents", json={"documents": list(documents)})
+    assert response.status_code == 200, response.text
+
+
+def test_collections_are_created_listed_and_kept_apart(client: TestClient) -> None:
+    created = client.put("/collections/papers", json={"chunking": {"max_tokens": 64}})
+    assert created.status_code == 201, created.text
+    assert created.json()["settings"]["chunking"] == {"max_tokens": 64}
+    assert client.put("/collections/papers", json={"chunking": {"max_tokens": 64}}).status_code == 200
+    assert client.put("/collections/papers", json={"chunking": {"max_tokens": 32}}).status_code == 409
+    assert client.put("/collections/Bad.Name", json={}).status_code == 422
+    assert client.put("/collections/empty").status_code == 201  # settings are optional
+
+    upsert(client, "/collections/papers", {"id": "p1", "text": "Cats sleep sixteen hours a day."})
+    upsert(client, "", {"id": "d1", "text": "Stock markets fell sharply on Monday."})
+    in_papers = client.get("/collections/papers/search", params={"q": "cats", "k": 5}).json()["hits"]
+    assert [h["doc_id"] for h in in_papers] == ["p1"]
+    in_default = client.get("/search", params={"q": "cats", "k": 5}).json()["hits"]
+    assert [h["doc_id"] for h in in_default] == ["d1"]
+    assert client.get("/collections/papers/documents/p1").status_code == 200
+    assert client.get("/documents/p1").status_code == 404
+    assert client.get("/collections/papers/stats").json()["documents"] == 1
+
+    listed = client.get("/collections").json()["collections"]
+    assert [(c["name"], c["documents"]) for c in listed] == [("default", 1), ("empty", 0), ("papers", 1)]
+    assert client.get("/collections/missing/search", params={"q": "x"}).status_code == 404
+    assert client.get("/collections/missing").status_code == 404
+
+
+def test_an_alias_switches_and_guards_its_collection(client: TestClient) -> None:
+    for name, text in (("v1", "The old text about tides."), ("v2", "The new text about tides.")):
+        assert client.put(f"/collections/{name}").status_code == 201
+        upsert(client, f"/collections/{name}", {"id": name, "text": text})
+    assert client.put("/aliases/live", json={"collection": "v1"}).json()["previous"] is None
+    assert client.get("/collections/live/search", params={"q": "tides"}).json()["hits"][0]["doc_id"] == "v1"
+    assert client.put("/aliases/live", json={"collection": "v2"}).json()["previous"] == "v1"
+    assert client.get("/collections/live/search", params={"q": "tides"}).json()["hits"][0]["doc_id"] == "v2"
+    assert client.get("/collections/live").json()["name"] == "v2"
+    assert client.get("/aliases").json() == {
+        "aliases": [{"alias": "live", "collection": "v2", "previous": None}]
+    }
+    assert client.put("/aliases/v1", json={"collection": "v2"}).status_code == 409  # a collection's name
+    assert client.put("/aliases/other", json={"collection": "nope"}).status_code == 404
+    assert client.delete("/collections/v2").status_code == 409  # "live" points to it
+    assert client.delete("/collections/default").status_code == 409
+    deleted = client.delete("/collections/v2", params={"force": "true"})
+    assert deleted.json() == {"name": "v2", "deleted": True, "aliases": ["live"]}
+    assert client.get("/collections/live/search", params={"q": "tides"}).status_code == 404
+    assert client.delete("/aliases/live").status_code == 404
+
+
+def test_collections_and_aliases_survive_a_restart(
+    open_index: Callable[..., SearchIndex], settings: Settings
+) -> None:
+    first = open_index()
+    with TestClient(create_app(settings, index=first)) as client:
+        client.put("/collections/papers", json={"index": {"hnsw_m": 16}})
+        upsert(client, "/collections/papers", {"id": "p1", "text": "Cats sleep sixteen hours a day."})
+        client.put("/aliases/live", json={"collection": "papers"})
+    first.close()  # a stopped service: the next one opens the same data directory
+    with TestClient(create_app(settings, index=open_index())) as client:
+        assert client.get("/collections/papers").json()["settings"]["index"] == {"hnsw_m": 16}
+        hits = client.get("/collections/live/search", params={"q": "cats"}).json()["hits"]
+        assert [h["doc_id"] for h in hits] == ["p1"]
+
+
+def test_no_search_fails_while_an_alias_is_switched_back_and_forth(client: TestClient) -> None:
+    for name in ("blue", "green"):
+        client.put(f"/collections/{name}")
+        upsert(client, f"/collections/{name}", {"id": name, "text": f"The {name} tidal lagoon."})
+    client.put("/aliases/live", json={"collection": "blue"})
+    statuses: list[int] = []
+    found: set[str] = set()
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            response = client.get("/collections/live/search", params={"q": "tidal lagoon", "k": 1})
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                found.add(response.json()["hits"][0]["doc_id"])
+
+    searchers = [threading.Thread(target=search) for _ in range(4)]
+    for searcher in searchers:
+        searcher.start()
+    for i in range(40):
+        client.put("/aliases/live", json={"collection": "green" if i % 2 == 0 else "blue"})
+    done.set()
+    for searcher in searchers:
+        searcher.join()
+    assert statuses
+    assert set(statuses) == {200}
+    assert found == {"blue", "green"}
