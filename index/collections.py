@@ -18,6 +18,7 @@ next one sees the switch; nothing waits.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 import threading
@@ -30,6 +31,8 @@ from typing import Any
 from index.errors import InvalidInputError, SemsearchError
 from index.protocol import ServedIndex
 from index.storage.files import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 CATALOG_FILE = "collections.json"
 COLLECTIONS_DIR = "collections"
@@ -226,6 +229,8 @@ def _freeze(collections: dict[str, CollectionSettings], aliases: dict[str, str])
 
 
 Opener = Callable[[str, Path, CollectionSettings], ServedIndex]
+# How long a deleted collection's index stays open for the searches that started before the delete.
+RETIRE_SECONDS = 30.0
 
 
 class CollectionSet:
@@ -237,6 +242,7 @@ class CollectionSet:
         self._default = default
         self._opener = opener
         self._open: dict[str, ServedIndex] = {}
+        self._retired: list[ServedIndex] = []
         self._lock = threading.Lock()
 
     def index(self, name: str) -> ServedIndex:
@@ -278,14 +284,39 @@ class CollectionSet:
         aliases = self.catalog.delete(name, force=force)
         with self._lock:
             opened = self._open.pop(name, None)
-        if opened is not None:
-            opened.close()
+            if opened is not None:
+                # Searches that resolved the name before it went may still be reading: the index closes
+                # once they are done (no search outlives RETIRE_SECONDS), or when the set closes. Its
+                # files go now; the open ones stay readable until closed.
+                self._retired.append(opened)
+                timer = threading.Timer(RETIRE_SECONDS, self._close_retired, args=(opened,))
+                timer.daemon = True
+                timer.start()
         shutil.rmtree(self.catalog.path_of(name), ignore_errors=True)
         return aliases
+
+    def _close_retired(self, index: ServedIndex) -> None:
+        with self._lock:
+            if index not in self._retired:
+                return
+            self._retired.remove(index)
+        _close_deleted(index)
 
     def close(self) -> None:
         """Close every collection opened here (not the default one, which its owner closes)."""
         with self._lock:
             opened, self._open = list(self._open.values()), {}
+            retired, self._retired = self._retired, []
         for index in opened:
             index.close()
+        for index in retired:
+            _close_deleted(index)
+
+
+def _close_deleted(index: ServedIndex) -> None:
+    """Close the index of a deleted collection: its database and lock are released; saving its vector index
+    fails, as its folder is gone, and is not needed."""
+    try:
+        index.close()
+    except OSError as error:
+        log.debug("closed a deleted collection's index without saving it: %s", error)

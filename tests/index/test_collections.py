@@ -11,15 +11,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from index import Document, SearchIndex
 from index import collections as catalog_module
 from index.collections import (
     Catalog,
     CollectionConflictError,
     CollectionNotFoundError,
+    CollectionSet,
     CollectionSettings,
     check_name,
 )
 from index.errors import InvalidInputError
+from tests.fakes import FakeEmbedder
 
 FIRST = set(string.ascii_lowercase + string.digits)
 REST = FIRST | {"_", "-"}
@@ -135,3 +138,33 @@ def test_resolving_never_fails_while_an_alias_is_switched_back_and_forth(tmp_pat
         reader.join()
     assert errors == []
     assert seen == {"blue", "green"}
+
+
+def test_a_deleted_collection_stays_readable_for_searches_already_under_way(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "root")
+    default = SearchIndex.open(tmp_path / "root", FakeEmbedder())
+    opened: list[SearchIndex] = []
+
+    def opener(name: str, data_dir: Path, settings: CollectionSettings) -> SearchIndex:
+        index = SearchIndex.open(data_dir, FakeEmbedder())
+        opened.append(index)
+        return index
+
+    collections = CollectionSet(catalog, default, opener)
+    try:
+        assert collections.create("news", CollectionSettings()) is True
+        index = collections.index("news")
+        assert isinstance(index, SearchIndex)
+        index.upsert([Document("a", "Cats sleep sixteen hours a day.")])
+        collections.delete("news")
+        assert not (tmp_path / "root" / "collections" / "news").exists()
+        with pytest.raises(CollectionNotFoundError):
+            collections.index("news")
+        # A search that resolved "news" before the delete still gets its answer.
+        assert [h.doc_id for h in index.search("cats").hits] == ["a"]
+        assert collections.create("news", CollectionSettings()) is True  # the name is free again
+        assert collections.index("news").stats().documents == 0
+    finally:
+        collections.close()
+        default.close()
+    assert all(index._closed for index in opened)
