@@ -73,7 +73,30 @@ def _settings(**overrides: Any) -> Settings:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+CollectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--collection",
+        help="A collection (or alias) of the data directory; default: the default one.",
+        show_default=False,
+    ),
+]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+
+
+def _in_collection(settings: Settings, collection: str | None) -> Settings:
+    """``settings`` for the collection (or alias) ``collection`` of the data directory: its own settings
+    over them, and its folder as the data directory."""
+    if collection is None:
+        return settings
+    from index.collections import Catalog
+    from service.runtime import collection_settings
+
+    with _library_errors():
+        catalog = Catalog(settings.data_dir, settings.default_collection)
+        name = catalog.resolve(collection)
+        own = collection_settings(settings, catalog.state.collections[name])
+        return own.model_copy(update={"data_dir": catalog.path_of(name)})
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -193,6 +216,7 @@ def index_files(
     paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .jsonl).")],
     data_dir: DataDir = None,
     model: Model = None,
+    collection: CollectionOption = None,
     strict: Annotated[
         bool,
         typer.Option("--strict", help="If any file cannot be indexed, index nothing (default: skip it)."),
@@ -225,7 +249,7 @@ def index_files(
     --ray, the chunking and embedding run on Ray workers and give the same index, bit for bit; with
     --shards, the data directory becomes N shard directories for `semsearch serve-ray`."""
 
-    settings = _settings(data_dir=data_dir, model=model)
+    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     try:
         sources = discover(paths)
     except SourceError as error:
@@ -477,6 +501,7 @@ def search(
         int | None, typer.Option("--like-chunk", min=0, help="More like this stored chunk (its chunk id).")
     ] = None,
     data_dir: DataDir = None,
+    collection: CollectionOption = None,
     model: Model = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -490,7 +515,7 @@ def search(
     if len(given) != 1:
         _fail("give a query, --like ID or --like-chunk N (exactly one)")
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
-    settings = _settings(data_dir=data_dir, model=model)
+    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _reader(settings) as search_index, _library_errors():
@@ -515,11 +540,12 @@ def search(
 @app.command()
 def stats(
     data_dir: DataDir = None,
+    collection: CollectionOption = None,
     model: Model = None,
     as_json: JsonOption = False,
 ) -> None:
     """Documents, chunks, model and index type of the index (works beside a running service)."""
-    settings = _settings(data_dir=data_dir, model=model)
+    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _reader(settings) as search_index:
@@ -534,6 +560,7 @@ def stats(
 def take_snapshot(
     destination: Annotated[Path, typer.Argument(help="A new folder for the copy.")],
     data_dir: DataDir = None,
+    collection: CollectionOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Copy the index consistently to DESTINATION, even while the service writes to it (no model needed).
@@ -543,7 +570,7 @@ def take_snapshot(
     """
     from index.storage.snapshot import snapshot
 
-    settings = _settings(data_dir=data_dir)
+    settings = _in_collection(_settings(data_dir=data_dir), collection)
     # No progress bar: SQLite's online backup copies the database in one consistent step (see
     # index.storage.snapshot); the table reports how long it took.
     with _library_errors():
@@ -701,6 +728,112 @@ def compare(
             ]
         ],
     )
+
+
+collections_app = typer.Typer(help="Collections of the data directory (the service must be stopped).")
+alias_app = typer.Typer(help="Aliases of collections (the service must be stopped).")
+app.add_typer(collections_app, name="collections")
+app.add_typer(alias_app, name="alias")
+
+
+@contextmanager
+def _catalog(data_dir: Path | None, write: bool) -> Iterator[Any]:
+    """The data directory's catalog of collections; for a change, with the directory's writer lock, so that
+    a running service (which keeps the catalog in memory) is never edited behind its back."""
+    from index.collections import Catalog
+    from index.storage.locking import WriterLock
+
+    settings = _settings(data_dir=data_dir)
+    with _library_errors():
+        lock = WriterLock(settings.data_dir) if write else None
+        try:
+            yield Catalog(settings.data_dir, settings.default_collection)
+        finally:
+            if lock is not None:
+                lock.release()
+
+
+@collections_app.command("list")
+def collections_list(data_dir: DataDir = None, as_json: JsonOption = False) -> None:
+    """Every collection, its folder and its own settings."""
+    with _catalog(data_dir, write=False) as catalog:
+        rows = [
+            {"name": name, "data_dir": str(catalog.path_of(name)), "settings": settings.to_json()}
+            for name, settings in sorted(catalog.state.collections.items())
+        ]
+    if as_json:
+        for row in rows:
+            _echo_json(row)
+        return
+    table = [[r["name"], r["data_dir"], json.dumps(r["settings"])] for r in rows]
+    _table("Collections", ["name", "data dir", "settings"], table)
+
+
+@collections_app.command("create")
+def collections_create(
+    name: Annotated[str, typer.Argument(help="[a-z0-9][a-z0-9_-]{0,63}")],
+    settings_json: Annotated[
+        str,
+        typer.Option("--settings", help="Its own settings, as the API takes them: '{\"chunking\": {...}}'."),
+    ] = "{}",
+    data_dir: DataDir = None,
+) -> None:
+    """Record a new collection (it is created on disk when first used)."""
+    from index.collections import check_name
+    from service.runtime import collection_settings
+    from service.schemas import CollectionIn
+
+    try:
+        settings = CollectionIn.model_validate_json(settings_json).to_settings()
+    except ValidationError as error:
+        _fail(f"--settings: {error}")
+    with _catalog(data_dir, write=True) as catalog, _library_errors():
+        check_name(name)
+        collection_settings(_settings(data_dir=data_dir), settings)  # usable, or refused now
+        created = catalog.create(name, settings)
+    typer.echo(f"{'created' if created else 'exists with these settings'}: {name}")
+
+
+@collections_app.command("delete")
+def collections_delete(
+    name: str,
+    force: Annotated[bool, typer.Option("--force", help="Also delete the aliases that point to it.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete a collection and its folder."""
+    import shutil
+
+    with _catalog(data_dir, write=True) as catalog, _library_errors():
+        aliases = catalog.delete(name, force=force)
+        shutil.rmtree(catalog.path_of(name), ignore_errors=True)
+    typer.echo(f"deleted: {name}" + (f" (and aliases {', '.join(aliases)})" if aliases else ""))
+
+
+@alias_app.command("set")
+def alias_set(alias: str, collection: str, data_dir: DataDir = None) -> None:
+    """Point ALIAS at COLLECTION."""
+    with _catalog(data_dir, write=True) as catalog, _library_errors():
+        previous = catalog.set_alias(alias, collection)
+    typer.echo(f"{alias} -> {collection}" + (f" (was {previous})" if previous else ""))
+
+
+@alias_app.command("list")
+def alias_list(data_dir: DataDir = None, as_json: JsonOption = False) -> None:
+    """Every alias and its collection."""
+    with _catalog(data_dir, write=False) as catalog:
+        aliases = dict(catalog.state.aliases)
+    if as_json:
+        _echo_json(aliases)
+        return
+    _table("Aliases", ["alias", "collection"], [[a, c] for a, c in sorted(aliases.items())])
+
+
+@alias_app.command("delete")
+def alias_delete(alias: str, data_dir: DataDir = None) -> None:
+    """Remove ALIAS (its collection stays)."""
+    with _catalog(data_dir, write=True) as catalog, _library_errors():
+        target = catalog.delete_alias(alias)
+    typer.echo(f"deleted: {alias} (pointed to {target})")
 
 
 def main() -> None:

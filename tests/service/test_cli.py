@@ -223,3 +223,60 @@ def test_index_into_shards_search_them_and_reshard(tmp_path: Path) -> None:
     again = run("reshard", str(sharded), str(tmp_path / "three"), "--shards", "3", "--no-progress")
     assert again.exit_code == 2
     assert "not empty" in again.output
+
+
+def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    created = run(
+        "collections",
+        "create",
+        "small",
+        "--settings",
+        '{"chunking": {"max_tokens": 32, "overlap_tokens": 8}}',
+        "--data-dir",
+        data,
+    )
+    assert created.exit_code == 0, created.output
+    assert "created: small" in created.stdout
+    assert run("collections", "create", "Bad!", "--data-dir", data).exit_code != 0
+    unusable = run(
+        "collections", "create", "x", "--settings", '{"chunking": {"max_tokens": 32}}', "--data-dir", data
+    )
+    assert unusable.exit_code != 0  # the default overlap (32) is over half of 32
+    assert "overlap" in unusable.output
+    other = run(
+        "collections", "create", "small", "--settings", '{"chunking": {"max_tokens": 64}}', "--data-dir", data
+    )
+    assert other.exit_code != 0
+    assert "other settings" in other.output
+
+    indexed = run(
+        "index", str(corpus(tmp_path)), "--collection", "small", "--data-dir", data, "--no-progress"
+    )
+    assert indexed.exit_code == 0, indexed.output
+    assert run("alias", "set", "live", "small", "--data-dir", data).exit_code == 0
+    hits = run("search", "cats sleep", "--collection", "live", "--data-dir", data, "--json")
+    assert hits.exit_code == 0, hits.output
+    assert json.loads(hits.stdout.splitlines()[0])["doc_id"] == "cats.md"
+    stats = json.loads(run("stats", "--collection", "live", "--data-dir", data, "--json").stdout)
+    assert stats["data_dir"].endswith("collections/small")
+    listed = [
+        json.loads(line)
+        for line in run("collections", "list", "--data-dir", data, "--json").stdout.splitlines()
+    ]
+    assert [(c["name"], c["settings"]["chunking"]) for c in listed] == [
+        ("default", {}),
+        ("small", {"max_tokens": 32, "overlap_tokens": 8}),
+    ]
+    assert json.loads(run("alias", "list", "--data-dir", data, "--json").stdout) == {"live": "small"}
+
+    refused = run("collections", "delete", "small", "--data-dir", data)
+    assert refused.exit_code != 0
+    assert "live" in refused.output
+    assert run("collections", "delete", "small", "--force", "--data-dir", data).exit_code == 0
+    assert not (tmp_path / "data" / "collections" / "small").exists()
+    assert json.loads(run("alias", "list", "--data-dir", data, "--json").stdout) == {}
+    missing = run("search", "cats", "--collection", "small", "--data-dir", data)
+    assert missing.exit_code != 0
+    assert "no collection or alias named 'small'" in missing.output
