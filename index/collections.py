@@ -26,10 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.errors import InvalidInputError, SemsearchError
 from index.protocol import ServedIndex
+
+if TYPE_CHECKING:
+    from index.search_index import SearchIndex
 from index.storage.files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -320,3 +323,30 @@ def _close_deleted(index: ServedIndex) -> None:
         index.close()
     except OSError as error:
         log.debug("closed a deleted collection's index without saving it: %s", error)
+
+
+def reindex(
+    source: SearchIndex,
+    target: SearchIndex,
+    *,
+    batch_size: int = 64,
+    on_progress: Callable[[int, int], object] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Index every document of ``source`` again into ``target``, chunked and embedded with the target's own
+    settings (its model, its chunking): a collection rebuilt without the source files. Documents are read
+    from one snapshot of the source and written in batches of ``batch_size``, one transaction each;
+    ``on_progress(done, total)`` after each. Running it again is cheap: documents already in the target
+    unchanged are not embedded again. Returns how many documents were written."""
+    total = source.stats().documents
+    done = 0
+    if on_progress is not None:
+        on_progress(done, total)
+    for batch in source.export_documents(batch_size):
+        if should_stop is not None and should_stop():
+            break
+        target.upsert(batch)
+        done += len(batch)
+        if on_progress is not None:
+            on_progress(done, max(total, done))
+    return done

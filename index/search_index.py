@@ -279,6 +279,11 @@ class SearchIndex:
         another index (see :func:`index.distributed.sharding.reshard`); from one snapshot, oldest first."""
         return self._store.iter_prepared(batch_size)
 
+    def export_documents(self, batch_size: int = 64) -> Iterator[list[Document]]:
+        """Every stored document as it was sent, in batches, from one snapshot, oldest first (to index
+        them again with other settings: :func:`index.collections.reindex`)."""
+        return self._store.iter_documents(batch_size)
+
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
         """Validate ``documents`` now and upsert them in the background (see :mod:`index.storage.tasks`): the
         task, durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""

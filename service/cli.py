@@ -809,6 +809,38 @@ def collections_delete(
     typer.echo(f"deleted: {name}" + (f" (and aliases {', '.join(aliases)})" if aliases else ""))
 
 
+@collections_app.command("reindex")
+def collections_reindex(
+    name: Annotated[str, typer.Argument(help="The collection to fill.")],
+    source: Annotated[str, typer.Option("--from", help="The collection (or alias) to read documents from.")],
+    data_dir: DataDir = None,
+    progress: ProgressOption = True,
+) -> None:
+    """Fill collection NAME from another one's stored documents, chunked and embedded with NAME's own
+    settings (no source files needed). With the service running, use POST /collections/NAME/reindex."""
+    from tqdm import tqdm
+
+    from index.collections import reindex
+
+    base = _settings(data_dir=data_dir)
+    target_settings, source_settings = _in_collection(base, name), _in_collection(base, source)
+    if target_settings.data_dir == source_settings.data_dir:
+        _fail("a collection is not reindexed from itself")
+    with (
+        _open(source_settings.model_copy(update={"read_only": True})) as origin,
+        _open(target_settings) as target,
+        tqdm(unit="doc", disable=not progress, file=sys.stderr) as bar,
+        _library_errors(1),
+    ):
+
+        def advance(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        written = reindex(origin, target, on_progress=advance)
+    typer.echo(f"reindexed {written} documents into {name} from {source}")
+
+
 @alias_app.command("set")
 def alias_set(alias: str, collection: str, data_dir: DataDir = None) -> None:
     """Point ALIAS at COLLECTION."""

@@ -608,3 +608,37 @@ class AliasOut(BaseModel):
 
 class AliasesOut(BaseModel):
     aliases: list[AliasOut]
+
+
+class ReindexIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"source": "papers-v1"}]})
+
+    source: str = Field(min_length=1, max_length=64, description="The collection (or alias) to read from.")
+
+
+class ReindexOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "collection": "papers-v2",
+                    "source": "papers-v1",
+                    "status": "running",
+                    "documents_done": 640,
+                    "documents_total": 5183,
+                    "error": None,
+                    "started_at": 1795820000.0,
+                    "finished_at": None,
+                }
+            ]
+        }
+    )
+
+    collection: str
+    source: str
+    status: Literal["running", "done", "failed"]
+    documents_done: int
+    documents_total: int
+    error: str | None
+    started_at: float
+    finished_at: float | None

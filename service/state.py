@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -13,9 +14,25 @@ Status = Literal["ready", "loading", "failed"]
 
 
 @dataclass
+class ReindexJob:
+    """A collection being filled from another one's stored documents (``POST .../reindex``), in memory: a
+    job cut off by a restart is started again by the client, and skips what it already wrote."""
+
+    collection: str
+    source: str
+    status: Literal["running", "done", "failed"] = "running"
+    documents_done: int = 0
+    documents_total: int = 0
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+
+@dataclass
 class AppState:
     index: ServedIndex | None = None
     collections: CollectionSet | None = None  # None on a sharded service (Ray Serve)
+    reindexing: dict[str, ReindexJob] = field(default_factory=dict)  # the latest job of each collection
     status: Status = "loading"
     detail: str | None = "loading the model and the index"
     lock: threading.Lock = field(default_factory=threading.Lock)

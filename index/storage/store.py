@@ -367,6 +367,19 @@ class Store:
         finally:
             reader.execute("COMMIT")
 
+    def iter_documents(self, batch_size: int = 256) -> Iterator[list[Document]]:
+        """Every document as it was sent (text, title, metadata), oldest first, in batches, all from one
+        snapshot: to index them again with other settings (a collection reindexed from another)."""
+        connection = self._connect()
+        connection.execute("PRAGMA query_only=ON")
+        try:
+            connection.execute("BEGIN")
+            rows = connection.execute("SELECT id, title, text, metadata FROM documents ORDER BY seq")
+            while batch := rows.fetchmany(batch_size):
+                yield [Document(str(i), str(text), title, json.loads(meta)) for i, title, text, meta in batch]
+        finally:
+            connection.close()
+
     def iter_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every document as it was written (text, title, metadata, content hash, chunks and their
         embeddings), oldest first, in batches, all from one snapshot: an index copied or re-sharded

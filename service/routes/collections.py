@@ -6,14 +6,19 @@ Every data route is also served under ``/collections/{collection}/`` (app.py mou
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import threading
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from index import to_dict
-from index.collections import NAME_PATTERN, CollectionSet
-from service.deps import CollectionsDep, IndexDep
+from index import SearchIndex, to_dict
+from index.collections import NAME_PATTERN, CollectionConflictError, CollectionSet, reindex
+from index.errors import UnsupportedOperationError
+from service.deps import CollectionsDep, IndexDep, StateDep
 from service.schemas import (
     AliasesOut,
     AliasIn,
@@ -24,9 +29,14 @@ from service.schemas import (
     CollectionsOut,
     ErrorOut,
     InvalidOut,
+    ReindexIn,
+    ReindexOut,
     StatsOut,
 )
 from service.security import AUTH_RESPONSES, require_read, require_write
+from service.state import AppState, ReindexJob
+
+log = logging.getLogger(__name__)
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     422: {"model": InvalidOut, "description": "An invalid name or body, or a model that cannot be loaded."}
@@ -112,6 +122,65 @@ async def delete_collection(
     default collection is never deleted."""
     aliases = await run_in_threadpool(lambda: collections.delete(name, force=force))
     return CollectionDeletedOut(name=name, deleted=True, aliases=aliases)
+
+
+@router.post(
+    "/collections/{name}/reindex",
+    status_code=202,
+    dependencies=[Depends(require_write)],
+    responses={**_NOT_FOUND, **_CONFLICT},
+)
+async def start_reindex(
+    name: Name, body: ReindexIn, collections: CollectionsDep, state: StateDep
+) -> ReindexOut:
+    """Fill the collection from another one's stored documents, chunked and embedded with this collection's
+    own settings, in the background (no source files needed); poll `GET` on the same path. With a new model
+    or new chunking, then `PUT /aliases/...`, an index is rebuilt and switched in with two calls."""
+    target_name = collections.catalog.resolve(name)
+    source_name = collections.catalog.resolve(body.source)
+    if target_name == source_name:
+        raise CollectionConflictError("a collection is not reindexed from itself")
+    target, source = collections.index(target_name), collections.index(source_name)
+    if not isinstance(target, SearchIndex) or not isinstance(source, SearchIndex):
+        raise UnsupportedOperationError("reindexing needs collections served by this process")
+    with state.lock:
+        running = state.reindexing.get(target_name)
+        if running is not None and running.status == "running":
+            raise CollectionConflictError(
+                f"{target_name!r} is already being reindexed from {running.source!r}"
+            )
+        job = state.reindexing[target_name] = ReindexJob(target_name, source_name)
+    threading.Thread(
+        target=_run_reindex, args=(job, source, target, state), name="semsearch-reindex", daemon=True
+    ).start()
+    return ReindexOut(**dataclasses.asdict(job))
+
+
+@router.get(
+    "/collections/{name}/reindex",
+    dependencies=[Depends(require_read)],
+    responses={404: {"model": ErrorOut, "description": "No reindex of this collection since the start."}},
+)
+async def reindex_status(name: Name, collections: CollectionsDep, state: StateDep) -> ReindexOut:
+    """The latest reindex of the collection: running, done or failed, and how far it got."""
+    job = state.reindexing.get(collections.catalog.resolve(name))
+    if job is None:
+        raise HTTPException(404, f"no reindex of {name!r} since the service started")
+    return ReindexOut(**dataclasses.asdict(job))
+
+
+def _run_reindex(job: ReindexJob, source: SearchIndex, target: SearchIndex, state: AppState) -> None:
+    def progress(done: int, total: int) -> None:
+        job.documents_done, job.documents_total = done, total
+
+    try:
+        reindex(source, target, on_progress=progress, should_stop=state.stopping.is_set)
+        job.status = "done" if not state.stopping.is_set() else "failed"
+        job.error = None if job.status == "done" else "the service stopped; start the reindex again"
+    except Exception as error:  # reported to the client that polls, and logged
+        log.exception("reindexing %s from %s failed", job.collection, job.source)
+        job.status, job.error = "failed", str(error)
+    job.finished_at = time.time()
 
 
 @router.put("/aliases/{alias}", dependencies=[Depends(require_write)], responses={**_NOT_FOUND, **_CONFLICT})

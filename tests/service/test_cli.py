@@ -271,6 +271,13 @@ def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
     ]
     assert json.loads(run("alias", "list", "--data-dir", data, "--json").stdout) == {"live": "small"}
 
+    assert run("collections", "create", "copy", "--data-dir", data).exit_code == 0
+    copied = run("collections", "reindex", "copy", "--from", "live", "--data-dir", data, "--no-progress")
+    assert copied.exit_code == 0, copied.output
+    assert "reindexed 3 documents" in copied.stdout
+    copy_stats = json.loads(run("stats", "--collection", "copy", "--data-dir", data, "--json").stdout)
+    assert copy_stats["documents"] == 3
+
     refused = run("collections", "delete", "small", "--data-dir", data)
     assert refused.exit_code != 0
     assert "live" in refused.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -107,3 +108,31 @@ def test_no_search_fails_while_an_alias_is_switched_back_and_forth(client: TestC
     assert statuses
     assert set(statuses) == {200}
     assert found == {"blue", "green"}
+
+
+def test_a_collection_is_reindexed_from_another_with_its_own_chunking(client: TestClient) -> None:
+    long_text = "\n\n".join(
+        f"Paragraph {i} says that cats sleep sixteen hours a day, mostly." for i in range(6)
+    )
+    upsert(client, "", {"id": "cats", "text": long_text}, {"id": "banks", "text": "Rates rose again."})
+    assert (
+        client.put(
+            "/collections/fine", json={"chunking": {"max_tokens": 16, "overlap_tokens": 0}}
+        ).status_code
+        == 201
+    )
+    assert client.get("/collections/fine/reindex").status_code == 404
+    started = client.post("/collections/fine/reindex", json={"source": "default"})
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + 30
+    job = started.json()
+    while job["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        job = client.get("/collections/fine/reindex").json()
+    assert (job["status"], job["documents_done"], job["documents_total"]) == ("done", 2, 2)
+    fine, default = client.get("/collections/fine").json(), client.get("/collections/default").json()
+    assert fine["documents"] == default["documents"] == 2
+    assert fine["chunks"] > default["chunks"]  # re-chunked with the smaller budget
+    assert client.get("/collections/fine/documents/cats").json()["text"] == long_text
+    assert client.post("/collections/fine/reindex", json={"source": "fine"}).status_code == 409
+    assert client.post("/collections/fine/reindex", json={"source": "nope"}).status_code == 404

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -46,6 +46,15 @@ def test_the_api_honours_its_schema(app: FastAPI) -> None:
         @given(case=operation.as_strategy())
         @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def honours(case: schemathesis.Case[Any]) -> None:
+            # A collection with a model of its own loads (or exports) that model: tens of seconds, tested
+            # in test_collections_api with the fake one; here every collection shares the default model.
+            body = case.body if isinstance(case.body, dict) else {}
+            assume(
+                not (
+                    case.operation.label == "PUT /collections/{name}"
+                    and ("model" in body or "embed_backend" in body)
+                )
+            )
             calls[case.operation.label] += 1
             case.call_and_validate(checks=CHECKS)
 
