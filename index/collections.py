@@ -269,6 +269,11 @@ class CollectionSet:
                 self._open[collection] = opened
             return opened
 
+    def opened(self) -> dict[str, ServedIndex]:
+        """The collections open now, by name, the default one included."""
+        with self._lock:
+            return {self.catalog.default: self._default, **self._open}
+
     def create(self, name: str, settings: CollectionSettings) -> bool:
         """Create (and open) the collection; True if it is new, False if it existed with these settings.
         If it cannot be opened (a model that does not load, say), it is not recorded."""

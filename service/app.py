@@ -92,7 +92,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
         lifespan=lifespan,
     )
     metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
-    metrics.watch(lambda: state.index)
+    metrics.watch(lambda: _watched(state, settings))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         ConcurrencyLimit,
@@ -124,6 +124,13 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
         )
     app.include_router(page.router)
     return app
+
+
+def _watched(state: AppState, settings: Settings) -> dict[str, ServedIndex]:
+    """The indexes whose size the metrics report, by collection."""
+    if state.collections is not None:
+        return state.collections.opened()
+    return {settings.default_collection: state.index} if state.index is not None else {}
 
 
 def _collections(settings: Settings, index: ServedIndex) -> CollectionSet | None:

@@ -628,6 +628,7 @@ def evaluate(
         ),
     ] = None,
     model: Model = None,
+    collection: CollectionOption = None,
     progress: ProgressOption = True,
     ignore_identical_ids: Annotated[
         bool,
@@ -639,7 +640,8 @@ def evaluate(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
 ) -> None:
-    """Index a BEIR dataset and report nDCG@10, Recall@100 and MRR@10 (trec_eval) per mode, as JSON lines;
+    """Index a BEIR dataset (into a collection of --data-dir with --collection, to measure its settings)
+    and report nDCG@10, Recall@100 and MRR@10 (trec_eval) per mode, as JSON lines;
     writes one TREC run file per mode (compare two of them with `semsearch compare`)."""
     import tempfile
 
@@ -656,6 +658,9 @@ def evaluate(
         dataset = load_dataset(dataset_dir, split)
     with tempfile.TemporaryDirectory(prefix="semsearch-eval-") as scratch:
         settings = _settings(data_dir=data_dir or Path(scratch), model=model, seed_demo=False)
+        if collection is not None and data_dir is None:
+            _fail("--collection names a collection of --data-dir: give both")
+        settings = _in_collection(settings, collection)
         with _open(settings) as search_index:
             with tqdm(total=dataset.corpus_size(), unit="doc", disable=not progress, file=sys.stderr) as bar:
                 index_dataset(search_index, dataset, on_progress=bar.update)

@@ -23,7 +23,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Mapping
 
     from index.protocol import ServedIndex
     from index.types import SearchTimings
@@ -75,12 +75,12 @@ class Metrics:
         Info("semsearch_build", "Version, model and encoder.", registry=r).info(
             {"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]}
         )
-        self._index: Callable[[], ServedIndex | None] = lambda: None
-        r.register(_IndexCollector(lambda: self._index()))
+        self._indexes: Callable[[], Mapping[str, ServedIndex]] = dict
+        r.register(_IndexCollector(lambda: self._indexes()))
 
-    def watch(self, index: Callable[[], ServedIndex | None]) -> None:
-        """Report the size of whatever index ``index`` returns at scrape time."""
-        self._index = index
+    def watch(self, indexes: Callable[[], Mapping[str, ServedIndex]]) -> None:
+        """Report the size of each collection's index ``indexes`` returns at scrape time."""
+        self._indexes = indexes
 
     def observe_search(self, timings: SearchTimings) -> None:
         self.search_phase.labels("encode").observe(timings.encode_ms / 1000)
@@ -89,19 +89,25 @@ class Metrics:
 
 
 class _IndexCollector(Collector):
-    def __init__(self, index: Callable[[], ServedIndex | None]) -> None:
-        self._index = index
+    """Documents and chunks of each open collection, labelled ``collection``."""
+
+    def __init__(self, indexes: Callable[[], Mapping[str, ServedIndex]]) -> None:
+        self._indexes = indexes
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        index = self._index()
-        if index is None:
-            return
-        try:
-            stats = index.stats()
-        except Exception:  # closed under a scrape: report nothing rather than fail the scrape
-            return
-        yield GaugeMetricFamily("semsearch_index_documents", "Documents in the index.", value=stats.documents)
-        yield GaugeMetricFamily("semsearch_index_chunks", "Chunks in the index.", value=stats.chunks)
+        documents = GaugeMetricFamily(
+            "semsearch_index_documents", "Documents in the index.", labels=["collection"]
+        )
+        chunks = GaugeMetricFamily("semsearch_index_chunks", "Chunks in the index.", labels=["collection"])
+        for name, index in sorted(self._indexes().items()):
+            try:
+                stats = index.stats()
+            except Exception:  # closed under a scrape: leave it out rather than fail the scrape
+                continue
+            documents.add_metric([name], stats.documents)
+            chunks.add_metric([name], stats.chunks)
+        yield documents
+        yield chunks
 
 
 class ObservabilityMiddleware:

@@ -12,6 +12,7 @@ from service.schemas import ErrorOut, HealthOut, ReadyOut, ShardOut, StatsOut
 from service.security import AUTH_RESPONSES, require_read
 
 router = APIRouter(tags=["operations"])
+_METRICS_EXAMPLE = 'semsearch_index_documents{collection="default"} 5183.0\n'
 
 
 @router.get("/healthz")
@@ -57,7 +58,11 @@ def stats(index: IndexDep) -> StatsOut:
     "/metrics",
     dependencies=[Depends(require_read)],
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {"example": "semsearch_index_documents 5183.0\n"}}}},
+    responses={
+        200: {
+            "content": {"text/plain": {"example": 'semsearch_index_documents{collection="default"} 5183.0\n'}}
+        }
+    },
 )
 def metrics(request: Request) -> PlainTextResponse:
     """Prometheus metrics: requests and latencies per route, time per search phase (encode, search, rank),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
@@ -85,4 +86,26 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(page.get_by_role("status")).to_contain_text("like")
         expect(results).to_have_count(5)
         assert liked not in [results.nth(i).locator("h2").inner_text() for i in range(5)]
+
+        # A second collection appears in the picker, and searching it finds only its documents.
+        write = {"Authorization": "Bearer write-" + READ_KEY}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
+            assert api.put("/collections/recipes").status_code == 201
+            recipe = {
+                "id": "bread",
+                "title": "Sourdough",
+                "text": "Knead the dough and let it rise overnight.",
+            }
+            assert api.post("/collections/recipes/documents", json={"documents": [recipe]}).status_code == 200
+        page.reload()
+        page.get_by_label("API key (read)").fill(READ_KEY) if page.get_by_label(
+            "API key (read)"
+        ).is_visible() else None
+        page.get_by_label("Query").fill("how do I make bread?")
+        page.get_by_role("button", name="Search").click()  # loads the collections once a key works
+        expect(page.get_by_label("Collection")).to_be_visible()
+        page.get_by_label("Collection").select_option("recipes")
+        page.get_by_role("button", name="Search").click()
+        expect(results).to_have_count(1)
+        expect(results.first.locator("h2")).to_have_text("Sourdough")
         browser.close()

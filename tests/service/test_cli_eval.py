@@ -147,3 +147,23 @@ def test_eval_answers_queries_longer_than_the_model_reads(tmp_path: Path) -> Non
     assert [row["queries"] for row in rows] == [4, 4, 4]
     run = (tmp_path / "runs" / "tiny-dev-dense.trec").read_text()
     assert any(line.startswith("q4 ") for line in run.splitlines())
+
+
+def test_eval_into_a_collection_measures_its_settings(tmp_path: Path) -> None:
+    dataset = tiny_beir(tmp_path / "tiny")
+    data = str(tmp_path / "data")
+    settings = '{"chunking": {"max_tokens": 16, "overlap_tokens": 0}}'
+    assert (
+        CliRunner()
+        .invoke(app, ["collections", "create", "small", "--settings", settings, "--data-dir", data])
+        .exit_code
+        == 0
+    )
+    args = ["eval", str(dataset), "--split", "dev", "--modes", "keyword", "--run-dir", str(tmp_path / "runs")]
+    result = CliRunner().invoke(app, [*args, "--data-dir", data, "--collection", "small", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.splitlines()[0])["queries"] == 3
+    assert (tmp_path / "data" / "collections" / "small" / "semsearch.db").exists()
+    alone = CliRunner().invoke(app, [*args, "--collection", "small"])
+    assert alone.exit_code != 0
+    assert "give both" in alone.output

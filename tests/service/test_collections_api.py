@@ -38,6 +38,9 @@ def test_collections_are_created_listed_and_kept_apart(client: TestClient) -> No
     assert client.get("/documents/p1").status_code == 404
     assert client.get("/collections/papers/stats").json()["documents"] == 1
 
+    metrics = client.get("/metrics").text
+    assert 'semsearch_index_documents{collection="papers"} 1.0' in metrics
+    assert 'semsearch_index_documents{collection="default"} 1.0' in metrics
     listed = client.get("/collections").json()["collections"]
     assert [(c["name"], c["documents"]) for c in listed] == [("default", 1), ("empty", 0), ("papers", 1)]
     assert client.get("/collections/missing/search", params={"q": "x"}).status_code == 404
