@@ -269,6 +269,11 @@ class CollectionSet:
                 self._open[collection] = opened
             return opened
 
+    @property
+    def read_only(self) -> bool:
+        """Whether this service only reads (a replica): it then changes no collection or alias."""
+        return self._default.read_only
+
     def opened(self) -> dict[str, ServedIndex]:
         """The collections open now, by name, the default one included."""
         with self._lock:

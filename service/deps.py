@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from index.collections import CollectionSet
-from index.errors import UnsupportedOperationError
+from index.errors import ReadOnlyIndexError, UnsupportedOperationError
 from index.protocol import ServedIndex
 from service.errors import LimitExceededError, NotReadyError
 from service.observability import Metrics
@@ -53,6 +53,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
+
+
+def get_writable_collections(collections: CollectionsDep) -> CollectionSet:
+    if collections.read_only:
+        raise ReadOnlyIndexError("this service is a read-only replica: change collections on the writer")
+    return collections
+
+
+WritableCollectionsDep = Annotated[CollectionSet, Depends(get_writable_collections)]
 
 
 def check_limit(what: str, value: int, limit: int, setting: str) -> None:

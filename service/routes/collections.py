@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from index import SearchIndex, to_dict
 from index.collections import NAME_PATTERN, CollectionConflictError, CollectionSet, reindex
 from index.errors import UnsupportedOperationError
-from service.deps import CollectionsDep, IndexDep, StateDep
+from service.deps import CollectionsDep, IndexDep, StateDep, WritableCollectionsDep
 from service.schemas import (
     AliasesOut,
     AliasIn,
@@ -80,7 +80,7 @@ def _describe(collections: CollectionSet, name: str) -> CollectionOut:
 )
 async def create_collection(
     name: Name,
-    collections: CollectionsDep,
+    collections: WritableCollectionsDep,
     response: Response,
     body: Annotated[CollectionIn | None, Body()] = None,
 ) -> CollectionOut:
@@ -115,7 +115,7 @@ async def get_collection(name: Name, collections: CollectionsDep) -> CollectionO
 )
 async def delete_collection(
     name: Name,
-    collections: CollectionsDep,
+    collections: WritableCollectionsDep,
     force: Annotated[bool, Query(description="Also delete the aliases that point to it.")] = False,
 ) -> CollectionDeletedOut:
     """Delete a collection and its files. Refused (409) while an alias points to it, unless force; the
@@ -131,7 +131,7 @@ async def delete_collection(
     responses={**_NOT_FOUND, **_CONFLICT},
 )
 async def start_reindex(
-    name: Name, body: ReindexIn, collections: CollectionsDep, state: StateDep
+    name: Name, body: ReindexIn, collections: WritableCollectionsDep, state: StateDep
 ) -> ReindexOut:
     """Fill the collection from another one's stored documents, chunked and embedded with this collection's
     own settings, in the background (no source files needed); poll `GET` on the same path. With a new model
@@ -184,7 +184,7 @@ def _run_reindex(job: ReindexJob, source: SearchIndex, target: SearchIndex, stat
 
 
 @router.put("/aliases/{alias}", dependencies=[Depends(require_write)], responses={**_NOT_FOUND, **_CONFLICT})
-async def set_alias(alias: AliasName, body: AliasIn, collections: CollectionsDep) -> AliasOut:
+async def set_alias(alias: AliasName, body: AliasIn, collections: WritableCollectionsDep) -> AliasOut:
     """Point an alias at a collection, atomically: searches in flight finish where they started, the next
     ones go to the new collection."""
     previous = await run_in_threadpool(collections.catalog.set_alias, alias, body.collection)
@@ -199,7 +199,7 @@ async def list_aliases(collections: CollectionsDep) -> AliasesOut:
 
 
 @router.delete("/aliases/{alias}", dependencies=[Depends(require_write)], responses=_NOT_FOUND)
-async def delete_alias(alias: AliasName, collections: CollectionsDep) -> AliasOut:
+async def delete_alias(alias: AliasName, collections: WritableCollectionsDep) -> AliasOut:
     """Remove an alias (the collection stays)."""
     target = await run_in_threadpool(collections.catalog.delete_alias, alias)
     return AliasOut(alias=alias, collection=target)

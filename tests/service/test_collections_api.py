@@ -139,3 +139,21 @@ def test_a_collection_is_reindexed_from_another_with_its_own_chunking(client: Te
     assert client.get("/collections/fine/documents/cats").json()["text"] == long_text
     assert client.post("/collections/fine/reindex", json={"source": "fine"}).status_code == 409
     assert client.post("/collections/fine/reindex", json={"source": "nope"}).status_code == 404
+
+
+def test_a_read_only_replica_changes_no_collection(
+    open_index: Callable[..., SearchIndex], settings: Settings
+) -> None:
+    writer = open_index()
+    with TestClient(create_app(settings, index=writer)) as client:
+        client.put("/collections/papers")
+        upsert(client, "/collections/papers", {"id": "p1", "text": "Cats sleep sixteen hours a day."})
+    writer.close()
+    replica = settings.model_copy(update={"read_only": True})
+    with TestClient(create_app(replica, index=open_index(read_only=True))) as client:
+        hits = client.get("/collections/papers/search", params={"q": "cats"}).json()["hits"]
+        assert [h["doc_id"] for h in hits] == ["p1"]
+        assert client.put("/collections/more").status_code == 409
+        assert client.put("/aliases/live", json={"collection": "papers"}).status_code == 409
+        assert client.delete("/collections/papers").status_code == 409
+        assert [c["name"] for c in client.get("/collections").json()["collections"]] == ["default", "papers"]
