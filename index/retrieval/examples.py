@@ -91,9 +91,9 @@ def resolve(
     pieces: list[int] = []
     for request in requests:
         like = request.like
-        if like is None or like.text is not None:
-            text = request.query if like is None or like.text is None else like.text
-            out.append(dataclasses.replace(request, query=text, like=None))
+        if like is None or like.text is not None:  # a query to embed (a plain one passes as it is)
+            text = like.text if like is not None and like.text is not None else None
+            out.append(request if text is None else dataclasses.replace(request, query=text, like=None))
             vectors.append(None)
             pieces.append(0)
             continue
