@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from index.storage.tasks import Task
 from index.types import (
     Document,
+    DocumentSummary,
     IndexStats,
     SearchRequest,
     SearchResult,
@@ -43,6 +44,10 @@ class ServedIndex(Protocol):
     def submit_upsert(self, documents: Sequence[Document]) -> Task: ...
 
     def get(self, doc_id: str) -> StoredDocument: ...
+
+    def list_documents(
+        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]: ...
 
     def delete(self, doc_id: str) -> int: ...
 

@@ -48,6 +48,7 @@ from index.types import (
     Candidates,
     ChunkRow,
     Document,
+    DocumentSummary,
     IndexStats,
     Like,
     SearchRequest,
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0
+# Most documents one listing page holds.
+MAX_LIST_LIMIT = 1000
 ProgressCallback = Callable[[int], object]
 
 
@@ -308,6 +311,17 @@ class SearchIndex:
     def get(self, doc_id: str) -> StoredDocument:
         """The stored document with its chunks; :class:`~index.errors.DocumentNotFoundError` if absent."""
         return self._store.get_document(doc_id)
+
+    def list_documents(
+        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]:
+        """Up to ``limit`` documents in id order, starting after the id ``after`` (a page's last id is the
+        next page's ``after``), only those whose metadata matches ``filter_spec`` if one is given."""
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_LIST_LIMIT}")
+        allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
+        with self._store.time_limit(self.filter_timeout):
+            return self._store.list_documents(after, limit, allowed)
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
         """The chunks (or documents) that best match ``query``, best first; ``options`` are the other fields

@@ -45,6 +45,8 @@ class StoredChunk:
     start: int
     end: int
     text: str
+    page: int | None = None  # for paged documents (PDF, slides): the 1-based page the chunk starts on
+    page_end: int | None = None  # ... and the one it ends on
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,17 @@ class StoredDocument:
     created_at: float
     updated_at: float
     chunks: list[StoredChunk]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """A document in a listing: who it is and where it came from, without its text."""
+
+    id: str
+    title: str | None
+    metadata: dict[str, Any]
+    chunks: int
+    updated_at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,8 @@ class Hit:
     end: int
     highlight: Span
     matches: list[ChunkMatch] = field(default_factory=list)
+    page: int | None = None  # paged documents only: the page where the chunk starts (1-based)
+    page_end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +173,8 @@ class ChunkRow:
     text: str
     title: str | None
     metadata: dict[str, Any]
+    page: int | None = None
+    page_end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.observability import Metrics, ObservabilityMiddleware
-from service.routes import admin, collections, documents, health, page, search
+from service.routes import admin, collections, documents, files, health, page, search
 from service.security import Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
@@ -93,7 +93,9 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     )
     metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
     metrics.watch(lambda: _watched(state, settings))
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
+    )
     app.add_middleware(
         ConcurrencyLimit,
         limit=settings.max_concurrent_upserts,
@@ -114,11 +116,12 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     app.state.semsearch = state
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(files.router)
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(admin.router)
     app.include_router(collections.router)
-    for prefixed in (documents.router, search.router, admin.router, collections.stats_router):
+    for prefixed in (files.router, documents.router, search.router, admin.router, collections.stats_router):
         app.include_router(
             prefixed, prefix="/collections/{collection}", responses=collections.PREFIXED_RESPONSES
         )

@@ -26,6 +26,17 @@ class NotReadyError(Exception):
     """The index is still loading (or failed to load)."""
 
 
+class FilesRejectedError(Exception):
+    """Some files of an upload cannot be indexed; nothing was written. ``files`` says why, file by file:
+    ``{"file", "status", "detail"}``; ``status`` is the answer's (413, 415 or 422)."""
+
+    def __init__(self, status: int, files: list[dict[str, Any]], total: int) -> None:
+        reasons = "; ".join(str(item["detail"]) for item in files)
+        super().__init__(f"{len(files)} of {total} files cannot be indexed, so none was: {reasons}")
+        self.status = status
+        self.files = files
+
+
 class LimitExceededError(Exception):
     """A request asks for more than a configured limit allows."""
 
@@ -71,6 +82,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def limit_exceeded(request: Request, error: LimitExceededError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=422)
+
+    @app.exception_handler(FilesRejectedError)
+    async def files_rejected(request: Request, error: FilesRejectedError) -> Response:
+        _mark(request, error)
+        body = json.dumps({"detail": str(error), "files": error.files}, ensure_ascii=True)
+        return Response(body, status_code=error.status, media_type="application/json")
 
     @app.exception_handler(TaskNotFoundError)
     @app.exception_handler(DocumentNotFoundError)

@@ -1,6 +1,7 @@
 """Limits applied before a request body is read.
 
-``BodySizeLimit``: bodies over ``SEMSEARCH_MAX_BODY_BYTES`` get 413 before they are parsed.
+``BodySizeLimit``: bodies over ``SEMSEARCH_MAX_BODY_BYTES`` get 413 before they are parsed; file uploads
+(``POST .../documents/files``) have their own, larger ``SEMSEARCH_MAX_UPLOAD_BYTES``.
 
 A declared ``Content-Length`` over the limit is refused without reading the body; a body sent without one
 (chunked) is counted as it arrives and refused as soon as it passes the limit, so a client can never make
@@ -16,16 +17,27 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+def is_file_upload(method: str, path: str) -> bool:
+    """Whether a request uploads files (``POST .../documents/files``)."""
+    return method == "POST" and path.rstrip("/").endswith("/documents/files")
+
+
 class BodySizeLimit:
     """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes or max_bytes
 
-    def _detail(self) -> str:
+    def _detail(self, limit: int, upload: bool) -> str:
+        if upload:
+            return (
+                f"the upload is larger than {limit} bytes (SEMSEARCH_MAX_UPLOAD_BYTES); send fewer files "
+                "per request"
+            )
         return (
-            f"the request body is larger than {self.max_bytes} bytes (SEMSEARCH_MAX_BODY_BYTES); "
+            f"the request body is larger than {limit} bytes (SEMSEARCH_MAX_BODY_BYTES); "
             "send fewer documents per request"
         )
 
@@ -33,9 +45,11 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = is_file_upload(scope["method"], scope["path"])
+        limit = self.max_upload_bytes if upload else self.max_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            body = json.dumps({"detail": self._detail()}).encode()
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            body = json.dumps({"detail": self._detail(limit, upload)}).encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -52,8 +66,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, self._detail())
+                if received > limit:
+                    raise HTTPException(413, self._detail(limit, upload))
             return message
 
         await self.app(scope, counted, send)

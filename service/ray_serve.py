@@ -39,6 +39,7 @@ from index.types import (
     Candidates,
     ChunkRow,
     Document,
+    DocumentSummary,
     IndexStats,
     Like,
     SearchRequest,
@@ -99,6 +100,11 @@ class ShardServer:
 
     def get(self, doc_id: str) -> StoredDocument:
         return self.index.get(doc_id)  # read from the database: always current, no catching up needed
+
+    def list_documents(
+        self, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]:
+        return self.index.list_documents(after=after, limit=limit, filter_spec=filter_spec)
 
     def example(self, like: Like) -> Example:
         return self.index.example(like)
@@ -178,6 +184,12 @@ class RemoteShard:
 
     def get(self, doc_id: str) -> StoredDocument:
         result: StoredDocument = self._call("get", doc_id)
+        return result
+
+    def list_documents(
+        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]:
+        result: list[DocumentSummary] = self._call("list_documents", after, limit, filter_spec)
         return result
 
     def example(self, like: Like) -> Example:

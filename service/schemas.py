@@ -109,12 +109,50 @@ class UpsertResponse(BaseModel):
     took_ms: float
 
 
+_PAGE = "Paged documents (PDF, slides): the page the chunk starts on, from 1; null for others."
+_PAGE_END = "Paged documents: the page the chunk ends on."
+
+
 class ChunkOut(BaseModel):
     chunk_id: int
     ordinal: int
     start: int = Field(description="Character offset of the chunk in the document text.")
     end: int
     text: str
+    page: int | None = Field(None, description=_PAGE)
+    page_end: int | None = Field(None, description=_PAGE_END)
+
+
+class DocumentSummaryOut(BaseModel):
+    id: str
+    title: str | None
+    metadata: dict[str, Any]
+    chunks: int
+    updated_at: float
+
+
+class DocumentListOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "documents": [
+                        {
+                            "id": "reports/q3.pdf",
+                            "title": "Q3 report",
+                            "metadata": {"format": "pdf", "pages": 12},
+                            "chunks": 31,
+                            "updated_at": 1764590000.0,
+                        }
+                    ],
+                    "next": "reports/q3.pdf",
+                }
+            ]
+        }
+    )
+
+    documents: list[DocumentSummaryOut]
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
 
 
 class DocumentOut(BaseModel):
@@ -304,6 +342,8 @@ class HitOut(BaseModel):
     matches: list[ChunkMatchOut] = Field(
         default_factory=list, description="group_by=document: the document's matching chunks, best first."
     )
+    page: int | None = Field(None, description=_PAGE)
+    page_end: int | None = Field(None, description=_PAGE_END)
 
 
 _HIT_EXAMPLE: dict[str, Any] = {
@@ -318,6 +358,8 @@ _HIT_EXAMPLE: dict[str, Any] = {
     "end": len(_ARTICLE),
     "highlight": {"start": 52, "end": len(_ARTICLE)},
     "matches": [],
+    "page": None,
+    "page_end": None,
 }
 
 
@@ -448,6 +490,19 @@ class ErrorOut(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"detail": "no document with id 'news-42'"}]})
 
     detail: str
+
+
+class FileProblemOut(BaseModel):
+    file: str | None = Field(description="The file's name (null for a problem with a form field).")
+    status: int = Field(description="413 too large, 415 unsupported type, 422 unreadable.")
+    detail: str
+
+
+class FilesErrorOut(BaseModel):
+    """An upload of files refused: nothing was written. ``files`` names each file that cannot be indexed."""
+
+    detail: str
+    files: list[FileProblemOut]
 
 
 class ValidationItemOut(BaseModel):

@@ -93,8 +93,9 @@ def required_access(method: str, path: str) -> Access | None:
 
 
 def is_upload(method: str, path: str) -> bool:
-    """Whether a request uploads documents (``POST .../documents``), for the concurrency limit."""
-    return method == "POST" and path.rstrip("/").endswith("/documents")
+    """Whether a request uploads documents (``POST .../documents`` or ``.../documents/files``), for the
+    concurrency limit."""
+    return method == "POST" and path.rstrip("/").endswith(("/documents", "/documents/files"))
 
 
 class Authentication:

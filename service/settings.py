@@ -104,12 +104,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest request body, in bytes (larger ones get 413)."
     )
+    max_upload_bytes: int = Field(
+        512 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a file upload (POST /documents/files), in bytes; larger ones get 413.",
+    )
+    max_file_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest file one upload may carry, in bytes; a larger one gets 413 naming it.",
+    )
     cors_origins: list[str] = Field(
         [],
         description="Origins allowed to call the API from a browser (CORS), as a JSON list; empty: CORS off.",
     )
     max_documents_per_request: int = Field(256, ge=1, description="Documents one POST /documents may carry.")
-    max_text_chars: int = Field(2_000_000, ge=1, description="Longest document text, in characters.")
+    max_text_chars: int = Field(
+        20_000_000,
+        ge=1,
+        description="Longest document text, in characters (a 2,000-page book is about 6 million).",
+    )
     max_query_chars: int = Field(
         4_000,
         ge=1,

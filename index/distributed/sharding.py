@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import heapq
 import json
 import secrets
 import threading
@@ -59,6 +60,7 @@ from index.types import (
     Candidates,
     ChunkRow,
     Document,
+    DocumentSummary,
     IndexStats,
     Like,
     SearchRequest,
@@ -217,6 +219,10 @@ class ShardReader(Protocol):
 
     def get(self, doc_id: str) -> StoredDocument: ...
 
+    def list_documents(
+        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]: ...
+
     def example(self, like: Like) -> Example: ...
 
     def stats(self) -> IndexStats: ...
@@ -361,6 +367,19 @@ class ShardedIndex:
             merge_candidates([found[i] for found in per_shard], candidate_depth(request))
             for i, request in enumerate(requests)
         ]
+
+    def list_documents(
+        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+    ) -> list[DocumentSummary]:
+        """Each shard's page after ``after``, merged in id order: the first ``limit`` of them are the first
+        ``limit`` of the whole index, since each shard's page is its own first ``limit``."""
+        pages = self._fan_out(
+            [
+                partial(r.list_documents, after=after, limit=limit, filter_spec=filter_spec)
+                for r in self._readers
+            ]
+        )
+        return heapq.nsmallest(limit, (d for page in pages for d in page), key=lambda d: d.id)
 
     def get(self, doc_id: str) -> StoredDocument:
         shard = shard_of(doc_id, self._shards)

@@ -1,37 +1,28 @@
-"""Files to documents: ``.txt``, ``.md``, ``.html`` and ``.jsonl`` (a document per line, BEIR corpus format).
+"""Files to documents: every format :mod:`index.ingest.extract` reads (PDF, DOCX, PPTX, XLSX, CSV, EPUB,
+HTML, Markdown, text), and ``.jsonl`` (a document per line, BEIR corpus format).
 
 Document ids of files are their paths relative to the folder given (or the file name for a file given
-directly), so indexing the same folder again replaces documents instead of duplicating them. HTML is converted
-to Markdown (markdownify), so headings and lists keep their structure for the chunker; the stored text, and
-the
-offsets of every chunk, refer to that Markdown.
+directly), so indexing the same folder again replaces documents instead of duplicating them. Each file's
+document records in its metadata where it came from (``path``), its ``format``, its ``pages`` if it has
+pages, and the ``sha256`` of its bytes, by which ``semsearch sync`` tells a changed file from the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
-from bs4 import BeautifulSoup
-from markdownify import markdownify
-
 from index.errors import InvalidInputError
+from index.ingest.extract import FORMATS as FILE_FORMATS
+from index.ingest.extract import ExtractionError, extract
+from index.ingest.extract.text import decode
 from index.types import Document
 
-FORMATS = {
-    ".txt": "text",
-    ".md": "markdown",
-    ".markdown": "markdown",
-    ".html": "html",
-    ".htm": "html",
-    ".jsonl": "jsonl",
-}
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
-_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+FORMATS = {**FILE_FORMATS, ".jsonl": "jsonl"}
 
 
 class SourceError(InvalidInputError):
@@ -72,19 +63,33 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
 
 def read_documents(source: SourceFile) -> Iterator[Document]:
     """The documents in one file. Raises :class:`SourceError` naming the file (and line) on bad input."""
-    text = _read_text(source.path)
+    data = _read_bytes(source.path)
     if source.format == "jsonl":
+        if not data.strip():
+            raise SourceError(f"{source.path}: the file is empty")
+        try:
+            text = decode(data, str(source.path))
+        except ExtractionError as error:
+            raise SourceError(str(error)) from None
         yield from _jsonl_documents(source.path, text)
         return
-    metadata: dict[str, Any] = {"path": source.relative, "format": source.format}
-    if source.format == "html":
-        title, text = html_to_markdown(text)
-    else:
-        match = _HEADING.search(text) if source.format == "markdown" else None
-        title = match.group(1) if match else None
-    if not text.strip():
-        raise SourceError(f"{source.path}: no text to index")
-    yield Document(id=source.relative, text=text, title=title or source.path.stem, metadata=metadata)
+    try:
+        yield file_document(source.relative, str(source.path), data, {"path": source.relative})
+    except ExtractionError as error:
+        raise SourceError(str(error)) from None
+
+
+def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] | None = None) -> Document:
+    """The document of one file's bytes: its extracted text, its title (or the file's stem), and
+    ``metadata`` with ``format``, ``pages`` (paged formats) and ``sha256`` added. Raises
+    :class:`~index.ingest.extract.ExtractionError`."""
+    extracted = extract(data, name)
+    recorded: dict[str, Any] = {**(metadata or {}), "format": extracted.format}
+    if extracted.pages is not None:
+        recorded["pages"] = extracted.pages
+    recorded["sha256"] = hashlib.sha256(data).hexdigest()
+    title = extracted.title or PurePath(name).stem
+    return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 
 def count_documents(source: SourceFile) -> int:
@@ -92,31 +97,11 @@ def count_documents(source: SourceFile) -> int:
     return sum(1 for _ in read_documents(source))
 
 
-def html_to_markdown(html: str) -> tuple[str | None, str]:
-    """``(title, markdown)`` of an HTML page; scripts, styles and the head are dropped."""
-    soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(strip=True) if soup.title else None
-    for tag in soup(["script", "style", "head", "noscript", "template"]):
-        tag.decompose()
-    markdown = markdownify(str(soup), heading_style="ATX", bullets="-")
-    return title or None, _MANY_BLANK_LINES.sub("\n\n", markdown).strip() + "\n"
-
-
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         raise SourceError(f"{path}: cannot be read ({error.strerror})") from error
-    if not data.strip():
-        raise SourceError(f"{path}: the file is empty")
-    if b"\x00" in data[:8192]:
-        raise SourceError(f"{path}: looks like a binary file, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SourceError(
-            f"{path}: not valid UTF-8 (bad byte at offset {error.start}); convert it to UTF-8 first"
-        ) from error
 
 
 def _jsonl_documents(path: Path, text: str) -> Iterator[Document]:

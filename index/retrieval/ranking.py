@@ -186,4 +186,6 @@ def _hit(row: ChunkRow, score: float, highlighter: Highlighter, matches: list[Ch
         end=row.end,
         highlight=matches[0].highlight if matches else _span(row, highlighter),
         matches=matches,
+        page=row.page,
+        page_end=row.page_end,
     )

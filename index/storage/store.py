@@ -22,9 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.errors import CorruptIndexError, DocumentNotFoundError, QueryTimeoutError
+from index.ingest.extract.base import PAGE_BREAK, page_of, page_starts
 from index.retrieval.filters import SqlFilter, register_functions
 from index.storage import keyword
-from index.types import ChunkRow, ChunkSpan, Document, StoredChunk, StoredDocument
+from index.types import ChunkRow, ChunkSpan, Document, DocumentSummary, StoredChunk, StoredDocument
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -49,6 +50,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     end_char INTEGER NOT NULL,
     text TEXT NOT NULL,
     embedding BLOB NOT NULL,
+    page INTEGER,  -- paged documents: the 1-based page the chunk starts on (form feeds before it, plus one)
+    page_end INTEGER,
     UNIQUE (doc_id, ordinal)
 );
 """
@@ -98,12 +101,16 @@ class Store:
             else:
                 self._writer.execute("PRAGMA journal_mode=WAL")
                 self._writer.executescript(_SCHEMA + keyword.SCHEMA)
+                _add_pages(self._writer)
+            columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
         except sqlite3.DatabaseError as error:
             self._writer.close()
             raise CorruptIndexError(
                 f"the database {path} cannot be read ({error}); restore it from a backup or move the data "
                 "directory away to start empty"
             ) from error
+        # A read-only copy of a database from before pages reads them as NULL.
+        self._pages = "c.page, c.page_end" if "page" in columns else "NULL, NULL"
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -267,11 +274,12 @@ class Store:
         seq = int(cursor.execute("SELECT seq FROM documents WHERE id = ?", (document.id,)).fetchone()[0])
         keyword.add_document(cursor, seq, document.title, document.text)
         ids: list[int] = []
-        for chunk, vector in zip(prepared.chunks, prepared.embeddings, strict=True):
+        pages = chunk_pages(document.text, prepared.chunks)
+        for chunk, vector, pages_of in zip(prepared.chunks, prepared.embeddings, pages, strict=True):
             cursor.execute(
-                "INSERT INTO chunks (doc_id, ordinal, start_char, end_char, text, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (document.id, chunk.ordinal, chunk.start, chunk.end, chunk.text, vector.tobytes()),
+                "INSERT INTO chunks (doc_id, ordinal, start_char, end_char, text, embedding, page, page_end) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (document.id, chunk.ordinal, chunk.start, chunk.end, chunk.text, vector.tobytes(), *pages_of),
             )
             ids.append(int(cursor.lastrowid or 0))
         keyword.add_chunks(
@@ -311,10 +319,10 @@ class Store:
         if row is None:
             raise DocumentNotFoundError(doc_id)
         chunks = [
-            StoredChunk(chunk_id=int(r[0]), ordinal=int(r[1]), start=int(r[2]), end=int(r[3]), text=str(r[4]))
+            StoredChunk(int(r[0]), int(r[1]), int(r[2]), int(r[3]), str(r[4]), r[5], r[6])
             for r in reader.execute(
-                "SELECT id, ordinal, start_char, end_char, text FROM chunks "
-                "WHERE doc_id = ? ORDER BY ordinal",
+                f"SELECT c.id, c.ordinal, c.start_char, c.end_char, c.text, {self._pages} FROM chunks c "
+                "WHERE c.doc_id = ? ORDER BY c.ordinal",
                 (doc_id,),
             )
         ]
@@ -328,14 +336,31 @@ class Store:
             chunks=chunks,
         )
 
+    def list_documents(
+        self, after: str | None, limit: int, allowed: SqlFilter | None
+    ) -> list[DocumentSummary]:
+        """Up to ``limit`` documents whose id sorts after ``after``, in id order, those ``allowed`` keeps."""
+        where = "d.id > ?"
+        params: list[object] = [after or ""]
+        if allowed is not None:
+            where += f" AND ({allowed.where})"
+            params.extend(allowed.params)
+        rows = self._reader().execute(
+            "SELECT d.id, d.title, d.metadata, d.updated_at, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) "
+            f"FROM documents d WHERE {where} ORDER BY d.id LIMIT ?",
+            [*params, limit],
+        )
+        return [DocumentSummary(str(r[0]), r[1], json.loads(r[2]), int(r[4]), float(r[3])) for r in rows]
+
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
         rows = self._reader().execute(
-            "SELECT c.id, c.doc_id, c.ordinal, c.start_char, c.end_char, c.text, d.title, d.metadata "
-            f"FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
+            "SELECT c.id, c.doc_id, c.ordinal, c.start_char, c.end_char, c.text, d.title, d.metadata, "
+            f"{self._pages} FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id IN ({marks})",
             [int(i) for i in chunk_ids],
         )
         return {
@@ -348,6 +373,8 @@ class Store:
                 text=str(r[5]),
                 title=r[6],
                 metadata=json.loads(r[7]),
+                page=r[8],
+                page_end=r[9],
             )
             for r in rows
         }
@@ -538,3 +565,37 @@ class _ThreadConnection:
 
     def __del__(self) -> None:
         self.connection.close()
+
+
+def chunk_pages(text: str, chunks: Sequence[ChunkSpan]) -> list[tuple[int | None, int | None]]:
+    """The pages each chunk starts and ends on, if ``text`` has pages (form feeds); else ``None`` each."""
+    if PAGE_BREAK not in text:
+        return [(None, None)] * len(chunks)
+    starts = page_starts(text)
+    return [(page_of(starts, c.start), page_of(starts, max(c.start, c.end - 1))) for c in chunks]
+
+
+def _add_pages(connection: sqlite3.Connection) -> None:
+    """Give a database from before pages its page columns, filled in for documents that have pages."""
+    columns = {str(row[1]) for row in connection.execute("PRAGMA table_info(chunks)")}
+    if "page" in columns:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("ALTER TABLE chunks ADD COLUMN page INTEGER")
+        connection.execute("ALTER TABLE chunks ADD COLUMN page_end INTEGER")
+        for doc_id, text in connection.execute(
+            "SELECT id, text FROM documents WHERE instr(text, char(12)) > 0"
+        ).fetchall():
+            rows = connection.execute(
+                "SELECT id, ordinal, start_char, end_char FROM chunks WHERE doc_id = ?", (doc_id,)
+            ).fetchall()
+            spans = [ChunkSpan(int(r[1]), int(r[2]), int(r[3]), "") for r in rows]
+            for (chunk_id, *_), (page, page_end) in zip(rows, chunk_pages(str(text), spans), strict=True):
+                connection.execute(
+                    "UPDATE chunks SET page = ?, page_end = ? WHERE id = ?", (page, page_end, chunk_id)
+                )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

@@ -6,13 +6,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
+from index.protocol import ServedIndex
+from index.search_index import MAX_LIST_LIMIT
 from index.storage.tasks import Task
+from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, SettingsDep, check_limit
+from service.routes.params import FilterQuery, parse_filter
 from service.schemas import (
     DeleteByFilterBody,
     DeleteByFilterResponse,
     DeleteResponse,
+    DocumentListOut,
     DocumentOut,
+    DocumentSummaryOut,
     ErrorOut,
     InvalidOut,
     TaskOut,
@@ -99,6 +105,13 @@ def upsert_documents(
             "SEMSEARCH_MAX_TEXT_CHARS",
         )
     documents = [Document(d.id, d.text, d.title, d.metadata) for d in body.documents]
+    return store(index, documents, wait, response, started)
+
+
+def store(
+    index: ServedIndex, documents: list[Document], wait: bool, response: Response, started: float
+) -> UpsertResponse | TaskOut:
+    """Upsert ``documents`` (one transaction), or with ``wait=false`` store them and answer 202 and a task."""
     if not wait:
         task = index.submit_upsert(documents)
         response.status_code = 202
@@ -121,6 +134,31 @@ def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilte
     transaction. Returns the deleted ids."""
     deleted = index.delete_where(body.filter)
     return DeleteByFilterResponse(deleted=deleted, count=len(deleted))
+
+
+@router.get(
+    "/documents",
+    dependencies=[Depends(require_read)],
+    responses={422: {"model": InvalidOut, "description": "Invalid filter or paging."}, **_AUTH},
+)
+def list_documents(
+    index: IndexDep,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_ID_LENGTH, description="List the ids after this one (the previous page's next)."
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Documents per page.")] = 100,
+    filter: FilterQuery = None,
+) -> DocumentListOut:
+    """The documents, in id order, a page at a time, without their text; only those whose metadata matches
+    `filter` if one is given (`{"field": "path", "prefix": "reports/"}`, say)."""
+    found = index.list_documents(after=after, limit=limit, filter_spec=parse_filter(filter))
+    return DocumentListOut(
+        documents=[DocumentSummaryOut.model_validate(to_dict(d)) for d in found],
+        next=found[-1].id if len(found) == limit else None,
+    )
 
 
 @router.get(

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from index.types import Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
 from service.observability import Metrics
+from service.routes.params import FilterQuery, parse_filter
 from service.schemas import (
     SEARCH_DEFAULTS,
     BatchSearchBody,
@@ -102,13 +102,7 @@ def search_get(
     weight: Annotated[float, WeightQuery] = SEARCH_DEFAULTS.weight,
     rrf_k: Annotated[float, RrfKQuery] = SEARCH_DEFAULTS.rrf_k,
     group_by: Annotated[GroupBy, GroupByQuery] = SEARCH_DEFAULTS.group_by,
-    filter: Annotated[
-        str | None,
-        Query(
-            description="Metadata filter as JSON (see docs/api.md).",
-            examples=['{"field": "lang", "eq": "en"}'],
-        ),
-    ] = None,
+    filter: FilterQuery = None,
     ef_search: Annotated[int | None, Query(ge=1, le=4096, description="HNSW search width.")] = None,
     exact: Annotated[bool, Query(description="Scan every vector.")] = False,
     like_id: Annotated[
@@ -121,14 +115,7 @@ def search_get(
 ) -> SearchResponse:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
-    try:
-        parsed_filter = None if filter is None else json.loads(filter)
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"filter is not valid JSON: {error.msg} at position {error.pos}") from error
-    except (ValueError, RecursionError) as error:  # a number of over 4,300 digits; nesting past the stack
-        raise InvalidInputError(f"filter cannot be read: {str(error)[:200]}") from error
-    if parsed_filter is not None and not isinstance(parsed_filter, dict):
-        raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
+    parsed_filter = parse_filter(filter)
     like = None
     if like_id is not None or like_chunk is not None:
         if like_id is not None and like_chunk is not None:

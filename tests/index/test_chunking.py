@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.ingest.chunking import Chunker, ChunkingOptions
-from index.ingest.sources import html_to_markdown
+from index.ingest.extract.text import html_to_markdown
 from index.types import ChunkSpan
 from tests.fakes import WordTokenizer
 

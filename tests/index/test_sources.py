@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
     assert [s.relative for s in sources] == ["a.txt", "sub/b.md"]
     docs = [doc for source in sources for doc in read_documents(source)]
     assert [(d.id, d.title) for d in docs] == [("a.txt", "a"), ("sub/b.md", "Bee")]
-    assert docs[1].metadata == {"path": "sub/b.md", "format": "markdown"}
+    digest = hashlib.sha256(b"# Bee\n\nbeta").hexdigest()
+    assert docs[1].metadata == {"path": "sub/b.md", "format": "markdown", "sha256": digest}
 
 
 def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:
@@ -85,7 +87,7 @@ def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         discover([tmp_path / "missing"])
     with pytest.raises(SourceError, match="unsupported"):
-        discover([write(tmp_path / "x.pdf", b"%PDF")])
+        discover([write(tmp_path / "x.png", b"\x89PNG")])
 
 
 def test_utf8_bom_is_dropped(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert hits[0]["title"] == "Cats"
     assert hits[0]["metadata"] == {"x": 1}
     assert (hits[0]["start"], hits[0]["end"]) == (0, len("Cats sleep sixteen hours a day."))
-    fields = "doc_id chunk_id ordinal score text title metadata start end highlight matches"
+    fields = "doc_id chunk_id ordinal score text title metadata start end highlight matches page page_end"
     assert set(hits[0]) == set(fields.split())
 
     document = client.get("/documents/a").json()
@@ -232,7 +232,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 32  # 13; 9 for collections, aliases and reindex; 10 again under a collection
+    assert len(operations) == 36  # 15; 9 for collections, aliases and reindex; 12 again under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

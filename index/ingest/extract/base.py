@@ -1,0 +1,56 @@
+"""What every extractor returns, the errors it raises, and the page arithmetic of extracted text."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from index.errors import InvalidInputError
+
+PAGE_BREAK = "\f"
+
+
+class ExtractionError(InvalidInputError):
+    """A file that cannot be turned into text; the message names the problem and what to do."""
+
+
+class UnsupportedFormatError(ExtractionError):
+    """The bytes are not in a format semsearch reads (HTTP 415)."""
+
+
+class EncryptedFileError(ExtractionError):
+    """The file needs a password to open."""
+
+
+class NoTextError(ExtractionError):
+    """The file opens but holds no text (a scanned PDF without a text layer, an empty sheet...)."""
+
+
+class CorruptFileError(ExtractionError):
+    """The file claims a format but cannot be parsed as it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """One file as a document: Markdown ``text`` (pages separated by :data:`PAGE_BREAK` when ``pages`` is
+    set), a ``title`` if the file names one, and the ``format`` read from its bytes."""
+
+    text: str
+    title: str | None
+    format: str
+    pages: int | None = None
+
+
+def page_starts(text: str) -> list[int]:
+    """The offsets where pages 2, 3, ... start (just after each page break)."""
+    starts: list[int] = []
+    at = text.find(PAGE_BREAK)
+    while at >= 0:
+        starts.append(at + 1)
+        at = text.find(PAGE_BREAK, at + 1)
+    return starts
+
+
+def page_of(starts: list[int], offset: int) -> int:
+    """The 1-based page holding character ``offset``, given :func:`page_starts` of the text."""
+    return bisect.bisect_right(starts, offset) + 1

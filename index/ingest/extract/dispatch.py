@@ -1,0 +1,125 @@
+"""Which format a file is in, read from its bytes (the name only breaks ties between text formats), and the
+extractor that reads it."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import PurePath
+
+from index.ingest.extract.base import (
+    CorruptFileError,
+    EncryptedFileError,
+    Extracted,
+    UnsupportedFormatError,
+)
+
+# File name suffixes and the format each names. Binary formats are recognised by their bytes whatever the
+# name; the suffix decides only between the text formats (and names what a binary file claims to be).
+FORMATS = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".xlsx": "xlsx",
+    ".epub": "epub",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".rst": "text",
+}
+BINARY = {"pdf", "docx", "pptx", "xlsx", "epub"}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OOXML = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+_SNIFF_BYTES = 8192
+
+
+def sniff(data: bytes, name: str) -> str:
+    """The format of ``data`` (a key of the extractors), or :class:`UnsupportedFormatError`."""
+    claimed = FORMATS.get(PurePath(name).suffix.lower())
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return _zip_format(data, name)
+    if data.startswith(_OLE):
+        if "EncryptionInfo".encode("utf-16-le") in data:
+            raise EncryptedFileError(
+                f"{name}: the Office file is encrypted with a password; save an unprotected copy and "
+                "upload that"
+            )
+        raise UnsupportedFormatError(
+            f"{name}: a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first"
+        )
+    if claimed in BINARY:
+        raise CorruptFileError(f"{name}: named as {claimed.upper()} but the bytes are not; is it damaged?")
+    head = data[:_SNIFF_BYTES]
+    if b"\x00" in head:
+        what = (
+            "looks like a binary file, not text"
+            if claimed
+            else "a binary file of a type semsearch does not read"
+        )
+        raise UnsupportedFormatError(f"{name}: {what}")
+    if claimed is not None:
+        return claimed
+    start = head.lstrip()[:100].lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "html"
+    if PurePath(name).suffix:
+        raise UnsupportedFormatError(
+            f"{name}: unsupported file type; semsearch reads {', '.join(sorted(set(FORMATS)))}"
+        )
+    return "text"
+
+
+def extract(data: bytes, name: str) -> Extracted:
+    """The text of one file (``name`` is used in messages and to break ties between text formats). Raises
+    an :class:`~index.ingest.extract.ExtractionError` subclass that says what is wrong and what to do."""
+    if not data.strip():
+        raise CorruptFileError(f"{name}: the file is empty")
+    fmt = sniff(data, name)
+    return _extractor(fmt)(data, name)
+
+
+def _zip_format(data: bytes, name: str) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names and archive.read("mimetype").strip() == b"application/epub+zip":
+                return "epub"
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise CorruptFileError(f"{name}: a damaged ZIP archive ({error})") from None
+    for part, fmt in _OOXML.items():
+        if part in names:
+            return fmt
+    raise UnsupportedFormatError(f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX or EPUB file")
+
+
+def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
+    # Imported on use: a service that never receives a PDF never loads PDFium.
+    if fmt == "pdf":
+        from index.ingest.extract.pdf import extract_pdf
+
+        return extract_pdf
+    if fmt in ("docx", "pptx", "xlsx"):
+        from index.ingest.extract import office
+
+        return {"docx": office.extract_docx, "pptx": office.extract_pptx, "xlsx": office.extract_xlsx}[fmt]
+    if fmt == "epub":
+        from index.ingest.extract.epub import extract_epub
+
+        return extract_epub
+    from index.ingest.extract import text
+
+    return {
+        "csv": text.extract_csv,
+        "html": text.extract_html,
+        "markdown": text.extract_markdown,
+        "text": text.extract_text,
+    }[fmt]

@@ -1,0 +1,42 @@
+"""EPUB: a ZIP of XHTML chapters in the order its package file's spine gives; each chapter goes through the
+HTML converter. The standard library's zipfile and BeautifulSoup (already used for HTML) are enough."""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+
+from bs4 import BeautifulSoup
+
+from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.text import html_to_markdown
+
+
+def extract_epub(data: bytes, name: str) -> Extracted:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            container = BeautifulSoup(archive.read("META-INF/container.xml"), "html.parser")
+            rootfile = container.find("rootfile")
+            package_path = str(rootfile.get("full-path")) if rootfile is not None else ""
+            package = BeautifulSoup(archive.read(package_path), "html.parser")
+            base = posixpath.dirname(package_path)
+            manifest = {
+                str(item.get("id")): posixpath.normpath(posixpath.join(base, str(item.get("href"))))
+                for item in package.find_all("item")
+            }
+            title_tag = package.find("dc:title")
+            chapters = []
+            for ref in package.find_all("itemref"):
+                path = manifest.get(str(ref.get("idref")))
+                if path is None:
+                    continue
+                _, markdown = html_to_markdown(archive.read(path).decode("utf-8", errors="replace"))
+                if markdown.strip():
+                    chapters.append(markdown.strip())
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise CorruptFileError(f"{name}: not a readable EPUB ({error})") from None
+    if not chapters:
+        raise NoTextError(f"{name}: the book holds no text")
+    title = title_tag.get_text(strip=True) if title_tag is not None else None
+    return Extracted(text="\n\n".join(chapters) + "\n", title=title or None, format="epub")

@@ -1,0 +1,104 @@
+"""Lines of rendered pages back into paragraphs: what a PDF's text layer loses and a chunker needs.
+
+- **Running headers and footers**: a line near the top or bottom of most pages (digits ignored, so "Page 3
+  of 9" repeats) is the page's furniture, not its text, and is dropped.
+- **Hyphenation**: a word broken at a line end ("ampli-" / "fication") is joined. A typographic hyphen
+  (U+2010, a soft hyphen) is always a break; a plain ``-`` is kept when the document writes the hyphenated
+  form elsewhere on one line ("self-priming").
+- **Paragraphs**: a line much shorter than the page's full lines ends its paragraph when it ends a sentence
+  or the next line starts one, as do bullets; other lines are joined with a space.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+# Lines at each end of a page that may be a running header or footer.
+EDGE_LINES = 3
+_DIGITS = re.compile(r"\d+")
+_SPACE = re.compile(r"\s+")
+_BREAK_HYPHENS = "\u2010\u00ad\x02"
+KEPT_HYPHEN = "\ufffe"
+_HYPHENATED = re.compile(r"[^\W\d_][-\u2010\u00ad\x02\ufffe]$")
+_BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u2023\u2043\u25e6*\u2013-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
+_ENDS_SENTENCE = re.compile(r"[.!?:;\"'\u201d\u2019)\]]$")
+_STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(\[]?[A-Z0-9]")
+
+
+def furniture(pages: Sequence[Sequence[str]]) -> set[str]:
+    """The normalised lines that repeat at the edges of at least half the pages (and of two at least)."""
+    if len(pages) < 2:
+        return set()
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        edges = {_normal(line) for line in (*lines[:EDGE_LINES], *lines[-EDGE_LINES:])}
+        seen.update(edge for edge in edges if edge)
+    needed = max(2, (len(pages) + 1) // 2)
+    return {line for line, count in seen.items() if count >= needed}
+
+
+def strip_furniture(lines: Sequence[str], repeated: set[str]) -> list[str]:
+    """``lines`` without the repeated ones at either end of the page."""
+    kept = list(lines)
+    head = 0
+    while head < min(EDGE_LINES, len(kept)) and _normal(kept[head]) in repeated:
+        head += 1
+    kept = kept[head:]
+    tail = 0
+    while tail < min(EDGE_LINES, len(kept)) and _normal(kept[-1 - tail]) in repeated:
+        tail += 1
+    return kept[: len(kept) - tail]
+
+
+def paragraphs(lines: Sequence[str], hyphenated_words: set[str]) -> list[str]:
+    """The paragraphs of one page's lines (see the module's rules)."""
+    lines = [line.strip() for line in lines]
+    lines = [line for line in lines if line]
+    if not lines:
+        return []
+    full = sorted(len(line) for line in lines)[int(0.9 * (len(lines) - 1))]
+    result: list[str] = []
+    current = ""
+    for i, line in enumerate(lines):
+        bullet = _BULLET.match(line)
+        if bullet and current:
+            result.append(current)
+            current = ""
+        if bullet:
+            line = "- " + line[bullet.end() :]
+        current = _join(current, line, hyphenated_words)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        short = len(line) < 0.7 * full
+        ends = short and bool(_ENDS_SENTENCE.search(line) or _STARTS_SENTENCE.match(following))
+        very_short = len(line) < 0.5 * full and not _HYPHENATED.search(line)
+        if not following or ends or very_short:
+            result.append(current)
+            current = ""
+    if current:
+        result.append(current)
+    return result
+
+
+def hyphenated_forms(text: str) -> set[str]:
+    """Words written with a plain hyphen inside one line (``self-priming``), lower-cased."""
+    return {word.lower() for word in re.findall(r"[^\W\d_]+-[^\W\d_]+", text)}
+
+
+def _join(current: str, line: str, hyphenated_words: set[str]) -> str:
+    if not current:
+        return line
+    if current.endswith(KEPT_HYPHEN):  # PDFium's mark of a hard hyphen at a line end
+        return current[:-1] + "-" + line
+    if _HYPHENATED.search(current) and line[:1].islower():
+        head = current.rsplit(" ", 1)[-1]
+        word = head[:-1] + "-" + re.split(r"[^\w-]", line, maxsplit=1)[0]
+        if current[-1] in _BREAK_HYPHENS or word.lower() not in hyphenated_words:
+            return current[:-1] + line
+        return current + line
+    return current + " " + line
+
+
+def _normal(line: str) -> str:
+    return _SPACE.sub(" ", _DIGITS.sub("#", line)).strip().lower()

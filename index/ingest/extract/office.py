@@ -1,0 +1,137 @@
+"""Office Open XML: Word with python-docx, PowerPoint with python-pptx, Excel with openpyxl (the reference
+libraries for each, pure Python over lxml, MIT-licensed). Headings become Markdown headings, list paragraphs
+list items and tables Markdown tables; each slide is a page."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.text import markdown_table
+
+T = TypeVar("T")
+
+
+def _open(loader: Callable[[io.BytesIO], T], data: bytes, name: str, kind: str) -> T:
+    try:
+        return loader(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise CorruptFileError(f"{name}: not a readable {kind} file ({error})") from None
+    except Exception as error:  # lxml's parse errors and the libraries' own: a damaged part
+        detail = f"{type(error).__name__}: {error}"
+        raise CorruptFileError(f"{name}: the {kind} file is damaged ({detail})") from None
+
+
+def extract_docx(data: bytes, name: str) -> Extracted:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    document = _open(docx.Document, data, name, "DOCX")
+    blocks: list[str] = []
+    first_heading: str | None = None
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            rows = [[cell.text for cell in row.cells] for row in item.rows]
+            if rows:
+                blocks.append(markdown_table(rows).rstrip("\n"))
+            continue
+        assert isinstance(item, Paragraph)
+        text = item.text.strip()
+        if not text:
+            continue
+        style = (item.style.name if item.style is not None else "") or ""
+        level = _heading_level(style)
+        if level:
+            first_heading = first_heading or text
+            blocks.append("#" * level + " " + text)
+        elif style.startswith("List") or (item._p.pPr is not None and item._p.pPr.numPr is not None):
+            blocks.append("- " + text)
+        else:
+            blocks.append(text)
+    title = (document.core_properties.title or "").strip() or first_heading
+    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx")
+
+
+def extract_pptx(data: bytes, name: str) -> Extracted:
+    import pptx
+
+    presentation = _open(pptx.Presentation, data, name, "PPTX")
+    slides: list[str] = []
+    title: str | None = (presentation.core_properties.title or "").strip() or None
+    for slide in presentation.slides:
+        blocks: list[str] = []
+        heading = slide.shapes.title
+        if heading is not None and heading.has_text_frame and heading.text_frame.text.strip():
+            text = heading.text_frame.text.strip()
+            title = title or text
+            blocks.append("## " + " ".join(text.split()))
+        for shape in _shapes(slide.shapes):
+            if shape is heading:
+                continue
+            if getattr(shape, "has_table", False) and shape.has_table:
+                rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
+                blocks.append(markdown_table(rows).rstrip("\n"))
+            elif shape.has_text_frame:
+                for paragraph in shape.text_frame.paragraphs:
+                    text = "".join(run.text for run in paragraph.runs).strip()
+                    if text:
+                        blocks.append(("- " if paragraph.level else "") + text)
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            notes = slide.notes_slide.notes_text_frame.text.strip()
+            if notes:
+                blocks.append(notes)
+        slides.append("\n\n".join(blocks))
+    if not any(slide.strip() for slide in slides):
+        raise NoTextError(f"{name}: the presentation holds no text")
+    return Extracted(
+        text=f"\n{PAGE_BREAK}".join(slides) + "\n", title=title, format="pptx", pages=len(slides)
+    )
+
+
+def extract_xlsx(data: bytes, name: str) -> Extracted:
+    import openpyxl
+
+    workbook = _open(lambda f: openpyxl.load_workbook(f, read_only=True, data_only=True), data, name, "XLSX")
+    try:
+        blocks: list[str] = []
+        for sheet in workbook.worksheets:
+            rows = [
+                ["" if value is None else str(value) for value in row]
+                for row in sheet.iter_rows(values_only=True)
+                if any(value is not None and str(value).strip() for value in row)
+            ]
+            if rows:
+                blocks.append(f"## {sheet.title}\n\n" + markdown_table(rows).rstrip("\n"))
+        title = (workbook.properties.title or "").strip() or None
+    finally:
+        workbook.close()
+    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx")
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    if style.startswith("Heading "):
+        suffix = style.removeprefix("Heading ").strip()
+        if suffix.isdigit():
+            return min(int(suffix), 6)
+    return 0
+
+
+def _shapes(shapes: Any) -> Iterator[Any]:
+    """Every shape, the ones inside groups too, in reading order."""
+    for shape in shapes:
+        if getattr(shape, "shape_type", None) == 6:  # MSO_SHAPE_TYPE.GROUP
+            yield from _shapes(shape.shapes)
+        else:
+            yield shape
+
+
+def _text(blocks: list[str], name: str, separator: str) -> str:
+    if not blocks:
+        raise NoTextError(f"{name}: the file holds no text")
+    return separator.join(blocks) + "\n"

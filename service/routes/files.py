@@ -1,0 +1,145 @@
+"""``POST /documents/files``: files in (PDF, Office, EPUB, CSV, HTML, Markdown, text), documents out.
+
+The whole upload is checked before anything is written: every file is extracted (in the worker thread, so
+the event loop keeps answering), and if any cannot be, the answer names each bad file and nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+
+from index import Document
+from index.errors import InvalidInputError
+from index.ingest.extract import ExtractionError, UnsupportedFormatError
+from index.ingest.sources import file_document
+from service.deps import IndexDep, SettingsDep, check_limit
+from service.errors import FilesRejectedError
+from service.routes.documents import store
+from service.schemas import FilesErrorOut, InvalidOut, TaskOut, UpsertResponse
+from service.security import AUTH_RESPONSES, require_write
+from service.settings import Settings
+
+router = APIRouter(tags=["documents"])
+
+
+@router.post(
+    "/documents/files",
+    dependencies=[Depends(require_write)],
+    responses={
+        202: {"model": TaskOut, "description": "wait=false: stored, and queued for indexing."},
+        413: {"model": FilesErrorOut, "description": "A file, or the upload, is too large; nothing changed."},
+        415: {"model": FilesErrorOut, "description": "A file's type is not supported; nothing changed."},
+        422: {
+            "model": FilesErrorOut | InvalidOut,
+            "description": "A file cannot be read (encrypted, no text layer, damaged), or a form field is "
+            "invalid; nothing changed.",
+        },
+        429: {"model": InvalidOut, "description": "Too many uploads at once, or the ingest queue is full."},
+        **AUTH_RESPONSES,
+    },
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "example": {"id_prefix": "reports/", "metadata": '{"team": "legal"}'}
+                }
+            }
+        }
+    },
+)
+def upload_files(
+    files: Annotated[list[UploadFile], File(description="One or more files (field name `files`).")],
+    index: IndexDep,
+    settings: SettingsDep,
+    response: Response,
+    metadata: Annotated[
+        str | None,
+        Form(description="A JSON object added to every file's metadata.", examples=['{"team": "legal"}']),
+    ] = None,
+    id_prefix: Annotated[
+        str, Form(description="Put before each file name to make its document id.", max_length=512)
+    ] = "",
+    wait: Annotated[
+        bool,
+        Query(description="false: store the documents, answer 202 with a task, index in the background."),
+    ] = True,
+) -> UpsertResponse | TaskOut:
+    """Index files: each becomes one document whose id is `id_prefix` plus its file name, its text extracted
+    to Markdown (PDF, DOCX, PPTX, XLSX, CSV, EPUB, HTML, Markdown, text; the type is read from the bytes), its
+    metadata the form's `metadata` plus `format`, `pages` (PDF, PPTX) and `sha256`. Hits from paged files
+    carry the page they start on. All files are written in one transaction, or none: any file that cannot be
+    read is named in the answer (413 too large, 415 unsupported, 422 unreadable) and nothing changes."""
+    started = time.perf_counter()
+    check_limit(
+        "the number of files",
+        len(files),
+        settings.max_documents_per_request,
+        "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST",
+    )
+    shared = _metadata(metadata)
+    documents = _documents(files, id_prefix, shared, settings)
+    return store(index, documents, wait, response, started)
+
+
+def _metadata(raw: str | None) -> dict[str, Any]:
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"the form field metadata is not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError("the form field metadata must be a JSON object")
+    return value
+
+
+def _documents(
+    files: list[UploadFile], prefix: str, metadata: dict[str, Any], settings: Settings
+) -> list[Document]:
+    """Every file extracted, or :class:`FilesRejectedError` naming each one that cannot be."""
+    documents: list[Document] = []
+    problems: list[dict[str, Any]] = []
+    for upload in files:
+        name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+        if not name:
+            problems.append({"file": upload.filename, "status": 422, "detail": "a file without a name"})
+            continue
+        size = upload.size if upload.size is not None else 0
+        if size > settings.max_file_bytes:
+            problems.append(
+                {
+                    "file": name,
+                    "status": 413,
+                    "detail": f"{name}: {size} bytes, above the limit of {settings.max_file_bytes} "
+                    "(SEMSEARCH_MAX_FILE_BYTES)",
+                }
+            )
+            continue
+        try:
+            document = file_document(prefix + name, name, upload.file.read(), metadata)
+        except UnsupportedFormatError as error:
+            problems.append({"file": name, "status": 415, "detail": str(error)})
+            continue
+        except ExtractionError as error:
+            problems.append({"file": name, "status": 422, "detail": str(error)})
+            continue
+        if len(document.text) > settings.max_text_chars:
+            problems.append(
+                {
+                    "file": name,
+                    "status": 413,
+                    "detail": f"{name}: its text is {len(document.text)} characters, above the limit of "
+                    f"{settings.max_text_chars} (SEMSEARCH_MAX_TEXT_CHARS)",
+                }
+            )
+            continue
+        documents.append(document)
+    if problems:
+        statuses = {int(item["status"]) for item in problems}
+        status = 413 if 413 in statuses else 415 if statuses == {415} else 422
+        raise FilesRejectedError(status, problems, len(files))
+    return documents

@@ -1,0 +1,145 @@
+"""Real files for tests and benchmarks, made on the spot: PDFs printed by headless Chromium from HTML, DOCX
+written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.integration.browser import find_browser
+
+
+def print_pdfs(pages: Sequence[tuple[str, dict[str, str]]]) -> list[bytes]:
+    """Each ``(html, options)`` printed to PDF by Chromium; options: ``header``, ``footer`` (HTML
+    templates repeated on every page, Chromium's ``pageNumber``/``totalPages`` classes work), ``title``."""
+    from playwright.sync_api import sync_playwright
+
+    executable = find_browser()
+    out: list[bytes] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable)
+        try:
+            page = browser.new_page()
+            for html, options in pages:
+                page.set_content(html)
+                templated = "header" in options or "footer" in options
+                out.append(
+                    page.pdf(
+                        format="A4",
+                        display_header_footer=templated,
+                        header_template=options.get("header", "<span></span>"),
+                        footer_template=options.get("footer", "<span></span>"),
+                        margin={"top": "2cm", "bottom": "2cm", "left": "1.5cm", "right": "1.5cm"},
+                    )
+                )
+        finally:
+            browser.close()
+    return out
+
+
+def running(text: str) -> str:
+    """A header or footer template: ``text`` small and centred; ``{page}``/``{pages}`` are filled in."""
+    text = text.replace("{page}", '<span class="pageNumber"></span>')
+    text = text.replace("{pages}", '<span class="totalPages"></span>')
+    return f'<div style="font-size:9px;width:100%;text-align:center">{text}</div>'
+
+
+def two_column_html(sections: Sequence[tuple[str, str]], title: str = "Collected papers") -> str:
+    """An article in two justified columns, long words carrying soft hyphens so that Chromium breaks them
+    at line ends as a typesetter would."""
+    import html
+    import re
+
+    def soft(text: str) -> str:
+        return re.sub(r"[A-Za-z]{9,}", lambda m: m.group(0)[:4] + "&shy;" + m.group(0)[4:], html.escape(text))
+
+    body = "".join(f"<h2>{html.escape(head)}</h2><p>{soft(text)}</p>" for head, text in sections)
+    return (
+        f'<html lang="en"><head><title>{html.escape(title)}</title><style>body{{font-family:serif;'
+        "font-size:11pt}} .cols{column-count:2;column-gap:1cm;text-align:justify}</style></head>"
+        f'<body><h1>{html.escape(title)}</h1><div class="cols">{body}</div></body></html>'
+    )
+
+
+def encrypt_pdf(pdf: bytes, password: str) -> bytes:
+    """``pdf`` encrypted with a user password (AES-256), by pypdf."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def image_only_pdf() -> bytes:
+    """A one-page PDF holding an image and no text (what a scanner makes), by pypdf."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def docx_bytes(
+    title: str, sections: Sequence[tuple[str, Sequence[str]]], table: Sequence[Sequence[str]] = ()
+) -> bytes:
+    """A Word document: a title, then each ``(heading, paragraphs)``, then a table if given."""
+    import docx
+
+    document = docx.Document()
+    document.core_properties.title = title
+    document.add_heading(title, level=0)
+    for heading, paragraphs in sections:
+        document.add_heading(heading, level=1)
+        for paragraph in paragraphs:
+            document.add_paragraph(paragraph)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                grid.cell(r, c).text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def pptx_bytes(slides: Sequence[tuple[str, Sequence[str]]]) -> bytes:
+    """A presentation, one slide per ``(title, bullet points)``."""
+    import pptx
+
+    presentation = pptx.Presentation()
+    for title, bullets in slides:
+        slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+        slide.shapes.title.text = title
+        body = slide.placeholders[1].text_frame
+        body.text = bullets[0]
+        for bullet in bullets[1:]:
+            body.add_paragraph().text = bullet
+    out = io.BytesIO()
+    presentation.save(out)
+    return out.getvalue()
+
+
+def xlsx_bytes(sheets: dict[str, Sequence[Sequence[object]]]) -> bytes:
+    """A workbook with one sheet per name, rows as given."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    for number, (name, rows) in enumerate(sheets.items()):
+        sheet = workbook.worksheets[0] if number == 0 else workbook.create_sheet(name)
+        sheet.title = name
+        for row in rows:
+            sheet.append(list(row))
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
