@@ -7,6 +7,8 @@
   form elsewhere on one line ("self-priming").
 - **Paragraphs**: a line much shorter than the page's full lines ends its paragraph when it ends a sentence
   or the next line starts one, as do bullets; other lines are joined with a space.
+- **Headings**: a short line standing alone, starting with a capital and not ending in punctuation, before
+  more text on its page, becomes a Markdown heading, so that the chunker starts a chunk there.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ KEPT_HYPHEN = "\ufffe"
 _HYPHENATED = re.compile(r"[^\W\d_][-\u2010\u00ad\x02\ufffe]$")
 _BULLET = re.compile(r"^(?:[\u2022\u25aa\u25cf\u2023\u2043\u25e6*\u2013-]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+")
 _ENDS_SENTENCE = re.compile(r"[.!?:;\"'\u201d\u2019)\]]$")
+_NOT_HEADING_END = re.compile(r"[.,;:!?\u2026\-\u2010\ufffe]$")
+# Most words a line can have to be taken for a heading.
+HEADING_WORDS = 12
 _STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(\[]?[A-Z0-9]")
 
 
@@ -60,25 +65,45 @@ def paragraphs(lines: Sequence[str], hyphenated_words: set[str]) -> list[str]:
         return []
     full = sorted(len(line) for line in lines)[int(0.9 * (len(lines) - 1))]
     result: list[str] = []
+    single: list[bool] = []  # whether each paragraph is one line
     current = ""
+    count = 0
     for i, line in enumerate(lines):
         bullet = _BULLET.match(line)
         if bullet and current:
             result.append(current)
-            current = ""
+            single.append(count == 1)
+            current, count = "", 0
         if bullet:
             line = "- " + line[bullet.end() :]
         current = _join(current, line, hyphenated_words)
+        count += 1
         following = lines[i + 1] if i + 1 < len(lines) else ""
         short = len(line) < 0.7 * full
         ends = short and bool(_ENDS_SENTENCE.search(line) or _STARTS_SENTENCE.match(following))
         very_short = len(line) < 0.5 * full and not _HYPHENATED.search(line)
         if not following or ends or very_short:
             result.append(current)
-            current = ""
+            single.append(count == 1)
+            current, count = "", 0
     if current:
         result.append(current)
-    return result
+        single.append(count == 1)
+    return [
+        "## " + text if one_line and i + 1 < len(result) and _looks_like_heading(text, full) else text
+        for i, (text, one_line) in enumerate(zip(result, single, strict=True))
+    ]
+
+
+def _looks_like_heading(text: str, full: int) -> bool:
+    """A line on its own, short, not ending a sentence, starting with a capital or a number: a heading."""
+    return (
+        len(text) < 0.6 * full
+        and len(text.split()) <= HEADING_WORDS
+        and not text.startswith("- ")
+        and not _NOT_HEADING_END.search(text)
+        and bool(_STARTS_SENTENCE.match(text))
+    )
 
 
 def hyphenated_forms(text: str) -> set[str]:

@@ -70,7 +70,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
             title = title or text
             blocks.append("## " + " ".join(text.split()))
         for shape in _shapes(slide.shapes):
-            if shape is heading:
+            if heading is not None and shape.shape_id == heading.shape_id:
                 continue
             if getattr(shape, "has_table", False) and shape.has_table:
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
@@ -88,7 +88,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
     if not any(slide.strip() for slide in slides):
         raise NoTextError(f"{name}: the presentation holds no text")
     return Extracted(
-        text=f"\n{PAGE_BREAK}".join(slides) + "\n", title=title, format="pptx", pages=len(slides)
+        text=f"\n{PAGE_BREAK}\n".join(slides) + "\n", title=title, format="pptx", pages=len(slides)
     )
 
 

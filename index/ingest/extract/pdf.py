@@ -34,7 +34,7 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
     kept = [layout.strip_furniture(page, repeated) for page in pages]
     forms = layout.hyphenated_forms("\n".join(line for page in kept for line in page))
     texts = ["\n\n".join(layout.paragraphs(page, forms)) for page in kept]
-    text = f"\n{PAGE_BREAK}".join(texts).replace(layout.KEPT_HYPHEN, "-") + "\n"
+    text = f"\n{PAGE_BREAK}\n".join(texts).replace(layout.KEPT_HYPHEN, "-") + "\n"
     return Extracted(text=text, title=title, format="pdf", pages=len(pages))
 
 

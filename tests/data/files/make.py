@@ -1,0 +1,63 @@
+"""Writes the small real files beside this script (run it again to remake them):
+
+    python -m tests.data.files.make
+
+lighthouse.pdf is printed by headless Chromium, three pages with a running header and footer; the DOCX and
+PPTX are written by python-docx and python-pptx. The text is the project's own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.documents import docx_bytes, pptx_bytes, print_pdfs, running, write
+
+HERE = Path(__file__).resolve().parent
+
+PAGES = [
+    (
+        "Keepers and their lamps",
+        "Before electric light, a keeper climbed the tower at dusk to trim the wick and wind the clockwork "
+        "that turned the lens. A night of fog meant no sleep at all: the fog bell had to be rung by hand "
+        "every thirty seconds until the air cleared.",
+    ),
+    (
+        "How the lens works",
+        "A Fresnel lens folds a thick curved glass into rings of prisms, so that one small flame is bent "
+        "into a single horizontal beam visible twenty nautical miles out. Each station flashes in its own "
+        "rhythm, which lets a navigator tell one headland from the next.",
+    ),
+    (
+        "Automation and after",
+        "Once the lamps ran on mains power and a timer, the keepers were withdrawn; the last family left "
+        "the island station in the spring. Today volunteers open the tower to visitors on summer weekends "
+        "and a trust pays for the paint.",
+    ),
+]
+
+
+def pdf() -> bytes:
+    body = "".join(
+        f'<section style="break-after:page"><h2>{head}</h2><p>{text}</p></section>' for head, text in PAGES
+    )
+    html = f"<html><head><title>Coastal notes</title></head><body>{body}</body></html>"
+    furniture = {"header": running("Coastal Notes, issue 4"), "footer": running("Page {page} of {pages}")}
+    (data,) = print_pdfs([(html, furniture)])
+    return data
+
+
+def main() -> None:
+    write(HERE / "lighthouse.pdf", pdf())
+    write(
+        HERE / "lighthouse.docx",
+        docx_bytes(
+            "Coastal notes",
+            [(head, [text]) for head, text in PAGES],
+            [["Station", "Range (nm)"], ["North Point", "20"]],
+        ),
+    )
+    write(HERE / "lighthouse.pptx", pptx_bytes([(head, text.split(". ")) for head, text in PAGES]))
+
+
+if __name__ == "__main__":
+    main()

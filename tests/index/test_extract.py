@@ -1,0 +1,209 @@
+"""Extraction from real files: the small ones under tests/data/files, and files written here by python-docx,
+python-pptx, openpyxl and pypdf; property tests for the page arithmetic and the line-to-paragraph rules."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from index.ingest.extract import (
+    PAGE_BREAK,
+    CorruptFileError,
+    EncryptedFileError,
+    NoTextError,
+    UnsupportedFormatError,
+    extract,
+    layout,
+    page_of,
+    page_starts,
+    sniff,
+)
+from index.storage.store import chunk_pages
+from index.types import ChunkSpan
+from tests.data.files.make import PAGES
+from tests.documents import docx_bytes, encrypt_pdf, image_only_pdf, pptx_bytes, xlsx_bytes
+
+FILES = Path(__file__).resolve().parents[1] / "data" / "files"
+
+
+def test_the_shipped_pdf_keeps_its_pages_and_drops_its_running_header_and_footer() -> None:
+    extracted = extract((FILES / "lighthouse.pdf").read_bytes(), "lighthouse.pdf")
+    assert (extracted.format, extracted.pages, extracted.title) == ("pdf", 3, "Coastal notes")
+    pages = extracted.text.split(PAGE_BREAK)
+    assert len(pages) == 3
+    for page, (heading, text) in zip(pages, PAGES, strict=True):
+        assert heading in page
+        assert " ".join(text.split()) in " ".join(page.split())  # whole, in order, one paragraph
+    assert "Coastal Notes, issue" not in extracted.text
+    assert not re.search(r"Page \d of \d", extracted.text)
+
+
+def test_word_documents_keep_headings_paragraphs_and_tables() -> None:
+    extracted = extract((FILES / "lighthouse.docx").read_bytes(), "lighthouse.docx")
+    assert (extracted.format, extracted.pages, extracted.title) == ("docx", None, "Coastal notes")
+    assert "# Keepers and their lamps\n\nBefore electric light" in extracted.text
+    assert "| Station | Range (nm) |\n| --- | --- |\n| North Point | 20 |" in extracted.text
+
+
+def test_each_slide_is_a_page_with_its_title_as_heading() -> None:
+    extracted = extract((FILES / "lighthouse.pptx").read_bytes(), "lighthouse.pptx")
+    assert (extracted.format, extracted.pages) == ("pptx", 3)
+    slides = extracted.text.split(PAGE_BREAK)
+    assert [slide.strip().splitlines()[0] for slide in slides] == [f"## {head}" for head, _ in PAGES]
+    assert extracted.text.count("Keepers and their lamps") == 1
+
+
+def test_a_workbook_becomes_one_table_per_sheet() -> None:
+    data = xlsx_bytes(
+        {"Stations": [["Name", "Range"], ["North Point", 20], ["Gull Rock", 14.5]], "Empty": []}
+    )
+    extracted = extract(data, "stations.xlsx")
+    assert extracted.format == "xlsx"
+    assert (
+        extracted.text
+        == "## Stations\n\n| Name | Range |\n| --- | --- |\n| North Point | 20 |\n| Gull Rock | 14.5 |\n"
+    )
+
+
+def test_csv_becomes_a_markdown_table_and_pipes_are_escaped() -> None:
+    extracted = extract(b"name;note\nNorth Point;a|b\nGull Rock;\n", "stations.csv")
+    assert extracted.text == "| name | note |\n| --- | --- |\n| North Point | a\\|b |\n| Gull Rock |  |\n"
+
+
+def test_an_epub_is_read_in_spine_order() -> None:
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr(
+            "META-INF/container.xml",
+            '<container><rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles></container>',
+        )
+        archive.writestr(
+            "OEBPS/book.opf",
+            "<package><metadata><dc:title>Lights</dc:title></metadata><manifest>"
+            '<item id="b" href="two.xhtml"/><item id="a" href="one.xhtml"/></manifest>'
+            '<spine><itemref idref="a"/><itemref idref="b"/></spine></package>',
+        )
+        archive.writestr("OEBPS/one.xhtml", "<html><body><h1>One</h1><p>First chapter.</p></body></html>")
+        archive.writestr("OEBPS/two.xhtml", "<html><body><h1>Two</h1><p>Second chapter.</p></body></html>")
+    extracted = extract(book.getvalue(), "lights.epub")
+    assert (extracted.format, extracted.title) == ("epub", "Lights")
+    assert extracted.text.index("First chapter") < extracted.text.index("Second chapter")
+
+
+def test_the_type_comes_from_the_bytes_not_the_name() -> None:
+    docx = docx_bytes("T", [("H", ["Body text."])])
+    assert sniff(docx, "report.txt") == "docx"
+    assert sniff((FILES / "lighthouse.pdf").read_bytes(), "upload.bin") == "pdf"
+    assert sniff(b"<!DOCTYPE html><html><p>x</p></html>", "page") == "html"
+    assert sniff(b"plain words", "README") == "text"
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "error", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", UnsupportedFormatError, "does not read"),
+        (b"hello", "archive.7z", UnsupportedFormatError, "unsupported file type"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "old.doc", UnsupportedFormatError, "legacy"),
+        (b"just text", "report.pdf", CorruptFileError, "named as PDF"),
+        (b"%PDF-1.7\nnot really", "broken.pdf", CorruptFileError, "not a readable PDF"),
+        (b"PK\x03\x04broken", "broken.docx", CorruptFileError, "damaged ZIP"),
+        (b"   ", "blank.txt", CorruptFileError, "empty"),
+    ],
+)
+def test_unreadable_files_say_what_is_wrong(
+    data: bytes, name: str, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        extract(data, name)
+
+
+def test_a_zip_that_is_no_office_file_is_unsupported() -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("readme.txt", "hi")
+    with pytest.raises(UnsupportedFormatError, match="ZIP archive"):
+        extract(archive.getvalue(), "bundle.zip")
+
+
+def test_an_encrypted_pdf_asks_for_an_unprotected_copy() -> None:
+    locked = encrypt_pdf((FILES / "lighthouse.pdf").read_bytes(), "secret")
+    with pytest.raises(EncryptedFileError, match="encrypted with a password"):
+        extract(locked, "locked.pdf")
+
+
+def test_a_scan_without_a_text_layer_says_ocr_is_not_supported() -> None:
+    with pytest.raises(NoTextError, match="OCR is not supported"):
+        extract(image_only_pdf(), "scan.pdf")
+
+
+def test_slides_without_text_have_nothing_to_index() -> None:
+    with pytest.raises(NoTextError):
+        extract(pptx_bytes([(" ", [" "])]), "blank.pptx")
+
+
+# -- page arithmetic ---------------------------------------------------------------------------------
+
+
+@given(st.text(alphabet="ab \n\f", max_size=60), st.data())
+def test_page_of_counts_the_page_breaks_before_an_offset(text: str, data: st.DataObject) -> None:
+    offset = data.draw(st.integers(0, len(text)))
+    assert page_of(page_starts(text), offset) == text[:offset].count(PAGE_BREAK) + 1
+
+
+@given(st.text(alphabet="ab \n\f", min_size=1, max_size=60), st.data())
+def test_a_chunk_records_the_pages_it_starts_and_ends_on(text: str, data: st.DataObject) -> None:
+    start = data.draw(st.integers(0, len(text) - 1))
+    end = data.draw(st.integers(start + 1, len(text)))
+    ((page, page_end),) = chunk_pages(text, [ChunkSpan(0, start, end, text[start:end])])
+    if PAGE_BREAK not in text:
+        assert (page, page_end) == (None, None)
+    else:
+        assert page == text[:start].count(PAGE_BREAK) + 1
+        assert page_end == text[: end - 1].count(PAGE_BREAK) + 1
+
+
+# -- lines to paragraphs -----------------------------------------------------------------------------
+
+WORDS = st.text(alphabet="abcdefghij", min_size=1, max_size=9)
+LINES = st.lists(st.lists(WORDS, min_size=1, max_size=8).map(" ".join), min_size=1, max_size=12)
+
+
+@given(LINES)
+def test_paragraphs_keep_every_word_in_order(lines: list[str]) -> None:
+    """Without hyphens at line ends, joining lines into paragraphs loses, adds and reorders nothing."""
+    words = " ".join(layout.paragraphs(lines, set())).split()
+    assert [word for word in words if word != "##"] == " ".join(lines).split()
+
+
+@given(st.lists(LINES, min_size=2, max_size=6), st.booleans())
+def test_a_line_repeated_at_the_edge_of_every_page_is_dropped_and_nothing_else(
+    pages: list[list[str]], footer: bool
+) -> None:
+    """Body lines made unique (a letter tag per page and line, since digits are ignored): only the running
+    header, or the "page N of M" footer, goes."""
+    bodies = [
+        [f"{line} {chr(97 + n)}{chr(97 + i)}" for i, line in enumerate(page)] for n, page in enumerate(pages)
+    ]
+    marked = [
+        [*body, f"page {n} of {len(pages)}"] if footer else ["Journal of Tests, volume 7", *body]
+        for n, body in enumerate(bodies, start=1)
+    ]
+    repeated = layout.furniture(marked)
+    assert [layout.strip_furniture(page, repeated) for page in marked] == bodies
+
+
+def test_hyphenated_line_ends_are_joined_and_real_compounds_kept() -> None:
+    lines = ["The self-priming ability of the ampli\u2010", "fication step and the self-", "priming one."]
+    assert layout.paragraphs(lines, layout.hyphenated_forms("\n".join(lines))) == [
+        "The self-priming ability of the amplification step and the self-priming one."
+    ]
+    assert layout.paragraphs(["a long line that ends in exam-", "ple text"], set()) == [
+        "a long line that ends in example text"
+    ]

@@ -1,0 +1,197 @@
+"""Real files through a real server: PDFs printed by headless Chromium, a DOCX written by python-docx, an
+encrypted PDF written by pypdf, uploaded with multipart/form-data to uvicorn on 127.0.0.1 with the real model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import random
+import re
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from index.ingest.extract import extract
+from tests.documents import docx_bytes, encrypt_pdf, image_only_pdf, print_pdfs, running, two_column_html
+from tests.integration.test_server import free_port, ok, server_env
+from tests.integration.test_server import running as serving
+
+pytestmark = pytest.mark.integration
+
+WRITE = {"Authorization": "Bearer files-write-key-0123"}
+TOPICS = [
+    (
+        "Bees",
+        "Honey bees dance to tell the hive in which direction and how far the flowers are. A forager that "
+        "found nectar waggles along a line whose angle to the vertical is the angle between the sun and the "
+        "food, and the length of the waggle says the distance. Her sisters follow the dance and fly out.",
+    ),
+    (
+        "Glaciers",
+        "A glacier creeps downhill under its own weight, grinding the valley floor into a U shape. Rocks "
+        "frozen into its base scratch long grooves in the bedrock, and where the ice melts it drops hills of "
+        "gravel called moraines. Many glaciers in the Alps have retreated hundreds of metres in a century.",
+    ),
+    (
+        "Bread",
+        "Sourdough rises because wild yeast and lactic bacteria ferment the flour for many hours. The yeast "
+        "makes the carbon dioxide that inflates the dough, the bacteria make the acids that give the crumb "
+        "its sour taste, and a baker keeps a starter alive by feeding it flour and water every day.",
+    ),
+]
+_WORDS = (
+    "microstructural interdisciplinary measurement considerations accompany experiment observation "
+    "temperature the of and a laboratory instrument calibration uncertainty sample result river glacier "
+    "sediment transport velocity discharge seasonal"
+).split()
+_RANDOM = random.Random(17)
+SECTIONS = [(f"Section {n}", " ".join(_RANDOM.choice(_WORDS) for _ in range(110)) + ".") for n in range(1, 9)]
+
+
+@pytest.fixture(scope="module")
+def pdfs() -> dict[str, bytes]:
+    """A three-page PDF, one topic a page, with a running header and footer; a two-column article whose long
+    words break at line ends with hyphens."""
+    pages = "".join(
+        f'<section style="break-after:page"><h2>{head}</h2><p>{text}</p></section>' for head, text in TOPICS
+    )
+    furniture = {"header": running("Field Notes"), "footer": running("Page {page} of {pages}")}
+    topics, article = print_pdfs(
+        [(f"<html><body>{pages}</body></html>", furniture), (two_column_html(SECTIONS), furniture)]
+    )
+    return {"topics.pdf": topics, "article.pdf": article}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    tmp = tmp_path_factory.mktemp("files")
+    port = free_port()
+    env = server_env(
+        tmp / "data",
+        SEMSEARCH_SEED_DEMO="false",
+        SEMSEARCH_WRITE_KEY="files-write-key-0123",
+        SEMSEARCH_MAX_FILE_BYTES="200000",
+        SEMSEARCH_CHUNK_MAX_TOKENS="96",  # a chunk per page of the topics PDF
+    )
+    command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with serving(command, port, env, tmp / "server.log") as client:
+        yield client
+
+
+def upload(client: httpx.Client, files: list[tuple[str, bytes]], **form: str) -> httpx.Response:
+    return client.post(
+        "/documents/files",
+        files=[("files", (name, data)) for name, data in files],
+        data=form,
+        headers=WRITE,
+    )
+
+
+def test_a_two_column_pdf_comes_back_whole_without_its_furniture(pdfs: dict[str, bytes]) -> None:
+    text = extract(pdfs["article.pdf"], "article.pdf").text
+    source = " ".join(f"{head} {body}" for head, body in SECTIONS).split()
+    got = text.split()
+    matcher = difflib.SequenceMatcher(None, source, got, autojunk=False)
+    assert sum(block.size for block in matcher.get_matching_blocks()) / len(source) > 0.99
+    # long words broken at line ends with a hyphen come back whole
+    assert not [word for word in got if word.endswith(("-", "\u2010"))]
+    assert "Field Notes" not in text
+    assert not re.search(r"Page \d+ of \d+", text)
+
+
+def test_files_are_indexed_with_pages_and_searchable(server: httpx.Client, pdfs: dict[str, bytes]) -> None:
+    report = docx_bytes(
+        "Harbour report", [("Tides", ["The spring tide flooded the lower quay twice in March."])]
+    )
+    body = ok(
+        upload(
+            server,
+            [("topics.pdf", pdfs["topics.pdf"]), ("harbour.docx", report)],
+            id_prefix="notes/",
+            metadata='{"team": "field"}',
+        )
+    )
+    assert [(d["id"], d["status"]) for d in body["documents"]] == [
+        ("notes/topics.pdf", "created"),
+        ("notes/harbour.docx", "created"),
+    ]
+    stored = ok(server.get("/documents/notes/topics.pdf"))
+    assert stored["metadata"]["team"] == "field"
+    assert (stored["metadata"]["format"], stored["metadata"]["pages"]) == ("pdf", 3)
+    assert "Field Notes" not in stored["text"]
+
+    questions = [
+        (1, "how do insects communicate where food is"),
+        (2, "what happens to the valley under moving ice"),
+        (3, "why does dough rise"),
+    ]
+    for page, question in questions:
+        hits = ok(server.get("/search", params={"q": question, "k": 3}))["hits"]
+        assert (hits[0]["doc_id"], hits[0]["page"], hits[0]["page_end"]) == ("notes/topics.pdf", page, page)
+    hits = ok(server.get("/search", params={"q": "flooding at the harbour", "k": 1}))["hits"]
+    assert (hits[0]["doc_id"], hits[0]["page"]) == ("notes/harbour.docx", None)
+
+    listed = ok(server.get("/documents", params={"filter": '{"field": "team", "eq": "field"}'}))
+    assert [d["id"] for d in listed["documents"]] == ["notes/harbour.docx", "notes/topics.pdf"]
+
+
+def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
+    server: httpx.Client, pdfs: dict[str, bytes]
+) -> None:
+    before = ok(server.get("/stats"))["documents"]
+    locked = encrypt_pdf(pdfs["topics.pdf"], "secret")
+    response = upload(
+        server,
+        [("good.txt", b"A perfectly fine note."), ("locked.pdf", locked), ("scan.pdf", image_only_pdf())],
+    )
+    assert response.status_code == 422, response.text
+    problems = {item["file"]: item["detail"] for item in response.json()["files"]}
+    assert set(problems) == {"locked.pdf", "scan.pdf"}
+    assert "password" in problems["locked.pdf"]
+    assert "OCR is not supported" in problems["scan.pdf"]
+    assert server.get("/documents/good.txt").status_code == 404
+    assert ok(server.get("/stats"))["documents"] == before
+
+    unsupported = upload(server, [("good.txt", b"fine"), ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00")])
+    assert unsupported.status_code == 415, unsupported.text
+    too_large = upload(server, [("big.txt", b"word " * 50_000)])
+    assert too_large.status_code == 413, too_large.text
+    assert "SEMSEARCH_MAX_FILE_BYTES" in too_large.json()["files"][0]["detail"]
+    anonymous = server.post("/documents/files", files=[("files", ("a.txt", b"hi"))])
+    assert anonymous.status_code == 401
+    assert ok(server.get("/stats"))["documents"] == before
+
+
+def test_background_uploads_and_collections_take_files_too(server: httpx.Client) -> None:
+    response = server.post(
+        "/documents/files", params={"wait": "false"}, files=[("files", ("later.md", b"# Later\n\nQueued."))]
+    )
+    assert response.status_code == 401
+    response = upload(server, [("later.md", b"# Later\n\nQueued for the background.")])
+    assert response.status_code == 200
+    response = server.post(
+        "/documents/files",
+        params={"wait": "false"},
+        files=[("files", ("queued.md", b"# Queued\n\nIndexed in the background."))],
+        headers=WRITE,
+    )
+    assert response.status_code == 202, response.text
+    task: dict[str, Any] = response.json()
+    deadline = time.monotonic() + 60
+    while task["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        task = ok(server.get(f"/tasks/{task['task_id']}"))
+    assert task["status"] == "done", task
+    assert ok(server.get("/documents/queued.md"))["title"] == "Queued"
+
+    assert server.put("/collections/papers", json={}, headers=WRITE).status_code == 201
+    response = server.post(
+        "/collections/papers/documents/files", files=[("files", ("p.txt", b"Only in papers."))], headers=WRITE
+    )
+    assert ok(response)["documents"][0]["id"] == "p.txt"
+    assert ok(server.get("/collections/papers/documents/p.txt"))["text"] == "Only in papers."
+    assert server.get("/documents/p.txt").status_code == 404
