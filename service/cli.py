@@ -6,6 +6,7 @@ Every option falls back to its ``SEMSEARCH_*`` environment variable, then to the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -27,7 +28,9 @@ from service.settings import Settings
 EXAMPLES = """Examples:
 
   semsearch serve                                   # the API and search page on http://127.0.0.1:8000
-  semsearch index ./docs --data-dir /data           # index a folder (.md .txt .html .jsonl)
+  semsearch index ./docs --data-dir /data           # index a folder (PDF, Office, EPUB, HTML, text...)
+  semsearch index ./docs --url http://127.0.0.1:8000    # ... into a running service
+  semsearch sync ./handbook --watch                 # mirror a folder: add, replace, delete; keep following
   semsearch search "how do tides make power?" -k 5  # search from the shell (add --json for programs)
   semsearch stats --json                            # counts, model, index type
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
@@ -82,6 +85,36 @@ CollectionOption = Annotated[
     ),
 ]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="SEMSEARCH_URL",
+        help="Send to a running service at this URL instead of opening the data directory (the key comes "
+        "from SEMSEARCH_WRITE_KEY) [env: SEMSEARCH_URL].",
+        show_default=False,
+    ),
+]
+
+
+@contextmanager
+def _remote(url: str, collection: str | None) -> Iterator[Any]:
+    """A client of the service at ``url`` with the write key of the environment; API errors become messages
+    and exit code 1, an unreachable service exit code 2."""
+    import httpx
+
+    from service.client import SemsearchAPIError, SemsearchClient
+
+    key = _settings().write_key
+    try:
+        with SemsearchClient(
+            url, api_key=key.get_secret_value() if key else None, collection=collection
+        ) as c:
+            yield c
+    except SemsearchAPIError as error:
+        _fail(f"the service answered {error.status}: {error.detail}", 1)
+    except httpx.HTTPError as error:
+        _fail(f"cannot reach the service at {url}: {error}")
 
 
 def _in_collection(settings: Settings, collection: str | None) -> Settings:
@@ -213,8 +246,12 @@ def _check_source(source: SourceFile, max_chars: int) -> int:
 
 @app.command("index")
 def index_files(
-    paths: Annotated[list[Path], typer.Argument(help="Files and folders (.txt .md .html .jsonl).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files and folders (.pdf .docx .pptx .xlsx .csv .epub .html .md .txt .jsonl)."),
+    ],
     data_dir: DataDir = None,
+    url: UrlOption = None,
     model: Model = None,
     collection: CollectionOption = None,
     strict: Annotated[
@@ -245,11 +282,15 @@ def index_files(
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
-    indexed (empty, binary, not UTF-8, too large, malformed) are reported one by one and skipped. With
-    --ray, the chunking and embedding run on Ray workers and give the same index, bit for bit; with
-    --shards, the data directory becomes N shard directories for `semsearch serve-ray`."""
-
-    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+    indexed (empty, binary, encrypted, scanned without text, too large, malformed) are reported one by one
+    and skipped. With --url, the documents go to a running service instead. With --ray, the chunking and
+    embedding run on Ray workers and give the same index, bit for bit; with --shards, the data directory
+    becomes N shard directories for `semsearch serve-ray`."""
+    if url is not None and (ray is not None or shards is not None):
+        _fail("--url sends to a running service: it does not go with --ray or --shards")
+    settings = _settings(data_dir=data_dir, model=model)
+    if url is None:
+        settings = _in_collection(settings, collection)
     try:
         sources = discover(paths)
     except SourceError as error:
@@ -268,11 +309,13 @@ def index_files(
     if problems and strict:
         _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (--strict)")
     if not good:
-        _fail("no documents to index: give .txt, .md, .html or .jsonl files, or folders holding them")
+        _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
 
     started = time.perf_counter()
     documents = (doc for source in good for doc in read_documents(source))
-    if ray is not None:
+    if url is not None:
+        results = _index_remote(url, collection, documents, total, progress)
+    elif ray is not None:
         results = _index_on_ray(settings, documents, total, ray, workers, shards, batch_size, progress)
     else:
         results = _index_here(settings, documents, total, shards, batch_size, progress)
@@ -290,7 +333,118 @@ def index_files(
     if as_json:
         _echo_json(summary)
         return
-    _fields(f"Indexed into {settings.data_dir}", {k: v for k, v in summary.items() if k != "skipped"})
+    where = url if url is not None else settings.data_dir
+    _fields(f"Indexed into {where}", {k: v for k, v in summary.items() if k != "skipped"})
+
+
+def _index_remote(
+    url: str, collection: str | None, documents: Iterable[Document], total: int, progress: bool
+) -> list[UpsertResult]:
+    from tqdm import tqdm
+
+    from service.sync import RemoteTarget, remote_batches
+
+    results: list[UpsertResult] = []
+    with (
+        _remote(url, collection) as client,
+        tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar,
+    ):
+        target = RemoteTarget(client, url)
+        for batch in remote_batches(documents):
+            results.extend(target.upsert(batch))
+            bar.update(len(batch))
+    return results
+
+
+@app.command("sync")
+def sync_folder(
+    folder: Annotated[Path, typer.Argument(help="The folder to mirror.", exists=True, file_okay=False)],
+    data_dir: DataDir = None,
+    url: UrlOption = None,
+    collection: CollectionOption = None,
+    prefix: Annotated[str, typer.Option(help="Put before each file's path to make its document id.")] = "",
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="The name documents from this folder carry in their 'source' metadata, by which the next "
+            "sync finds them (default: the folder's absolute path).",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change; change nothing.")
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Keep following the folder (Ctrl-C stops).")] = False,
+    watch_timeout: Annotated[
+        float | None,
+        typer.Option(min=0, help="With --watch: stop after this many seconds.", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mirror a folder into the index: add new files, replace changed ones (by the SHA-256 of their bytes),
+    delete the documents of files that are gone. Only documents synced from this folder are touched.
+    Works on a data directory, or on a running service with --url.
+
+    Examples: semsearch sync ./handbook --dry-run; semsearch sync ./handbook --url http://127.0.0.1:8000
+    --watch"""
+    from service.sync import LocalTarget, RemoteTarget, SyncReport
+    from service.sync import sync_folder as run_sync
+
+    label = source or str(folder.resolve())
+    settings = _settings(data_dir=data_dir)
+
+    def report(result: SyncReport) -> None:
+        if as_json:
+            _echo_json(result.as_dict())
+            return
+        for problem in result.failed:
+            typer.echo(f"failed: {problem}", err=True)
+        for note in result.skipped:
+            typer.echo(f"skipped: {note}", err=True)
+        title = f"{'Would sync' if dry_run else 'Synced'} {folder} into {result.target}"
+        counts = {
+            "added": len(result.added),
+            "updated": len(result.updated),
+            "deleted": len(result.deleted),
+            "unchanged": result.unchanged,
+            "failed": len(result.failed),
+        }
+        _fields(title, counts)
+
+    with contextlib.ExitStack() as stack:
+        target: Any
+        if url is not None:
+            target = RemoteTarget(stack.enter_context(_remote(url, collection)), url)
+        else:
+            settings = _in_collection(settings, collection)
+            target = LocalTarget(stack.enter_context(_open(settings)))
+        stack.enter_context(_library_errors(1))
+
+        def once() -> None:
+            report(
+                run_sync(
+                    folder,
+                    target,
+                    source=label,
+                    prefix=prefix,
+                    dry_run=dry_run,
+                    max_chars=settings.max_text_chars,
+                )
+            )
+
+        once()
+        if watch:
+            import threading
+
+            from service.sync import watch as follow
+
+            stop = threading.Event()
+            if watch_timeout is not None:
+                timer = threading.Timer(watch_timeout, stop.set)
+                timer.daemon = True
+                timer.start()
+            with contextlib.suppress(KeyboardInterrupt):
+                follow(folder, once, stop=stop)
 
 
 def _index_here(

@@ -1,0 +1,151 @@
+"""service.client against a real server (uvicorn on 127.0.0.1, the real model), and the CLI's --url mode."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.client import (
+    AsyncSemsearchClient,
+    AuthenticationError,
+    InvalidRequestError,
+    NotFoundError,
+    SemsearchClient,
+    UnsupportedFileError,
+)
+from service.schemas import TaskOut, UpsertResponse
+from tests.integration.test_server import free_port, running, server_env
+
+pytestmark = pytest.mark.integration
+
+KEY = "client-test-write-key"
+FILES = Path(__file__).resolve().parents[1] / "data" / "files"
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("client")
+    port = free_port()
+    env = server_env(tmp / "data", SEMSEARCH_SEED_DEMO="false", SEMSEARCH_WRITE_KEY=KEY)
+    command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, port, env, tmp / "server.log"):
+        yield f"http://127.0.0.1:{port}"
+
+
+def test_importing_the_client_loads_no_model_index_or_web_framework() -> None:
+    heavy = ["torch", "faiss", "onnxruntime", "fastapi", "starlette", "numpy", "sentence_transformers"]
+    code = f"import sys, service.client; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    out = subprocess.run(
+        [sys.executable, "-c", "import json; " + code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(out.stdout) == []
+
+
+def test_the_client_covers_documents_files_search_tasks_and_collections(url: str) -> None:
+    with SemsearchClient(url, api_key=KEY) as client:
+        answer = client.upsert(
+            [
+                {"id": "cats", "text": "Cats sleep sixteen hours a day.", "metadata": {"kind": "pets"}},
+                {"id": "dogs/rex", "text": "Dogs need a walk twice a day.", "metadata": {"kind": "pets"}},
+            ]
+        )
+        assert isinstance(answer, UpsertResponse)
+        assert [d.status for d in answer.documents] == ["created", "created"]
+        uploaded = client.upload_files(
+            [FILES / "lighthouse.pdf"], id_prefix="files/", metadata={"kind": "doc"}
+        )
+        assert isinstance(uploaded, UpsertResponse)
+        assert uploaded.documents[0].id == "files/lighthouse.pdf"
+
+        hits = client.search("how long do cats rest?", k=2, filter={"field": "kind", "eq": "pets"}).hits
+        assert hits[0].doc_id == "cats"
+        hit = client.search("how does the lens bend the light of a flame", k=1).hits[0]
+        assert (hit.doc_id, hit.page) == ("files/lighthouse.pdf", 2)
+        assert client.get_document("dogs/rex").text == "Dogs need a walk twice a day."
+        assert [d.id for d in client.iter_documents(page_size=1)] == [
+            "cats",
+            "dogs/rex",
+            "files/lighthouse.pdf",
+        ]
+
+        queued = client.upsert([{"id": "later", "text": "Written in the background."}], wait=False)
+        assert isinstance(queued, TaskOut)
+        assert client.wait_for_task(queued.task_id, timeout=60).status == "done"
+        assert client.delete_where({"field": "kind", "eq": "pets"}).count == 2
+
+        client.create_collection("papers", {"chunking": {"max_tokens": 128}})
+        papers = client.in_collection("papers")
+        papers.upsert([{"id": "p1", "text": "Only in papers."}])
+        client.set_alias("current", "papers")
+        assert client.in_collection("current").get_document("p1").text == "Only in papers."
+        assert {c.name for c in client.collections().collections} >= {"default", "papers"}
+        assert client.stats().documents == 2  # the PDF and "later"
+
+        with pytest.raises(NotFoundError) as missing:
+            client.get_document("cats")
+        assert "no document" in str(missing.value.detail)
+        with pytest.raises(InvalidRequestError):
+            client.search("x", filter={"field": "kind", "regex": "p.*"})
+        with pytest.raises(UnsupportedFileError) as refused:
+            client.upload_files([("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00")])
+        assert refused.value.body["files"][0]["file"] == "photo.png"
+    with SemsearchClient(url) as anonymous, pytest.raises(AuthenticationError):
+        anonymous.upsert([{"id": "x", "text": "no key"}])
+
+
+def test_the_async_client_answers_the_same(url: str) -> None:
+    async def main() -> None:
+        async with AsyncSemsearchClient(url, api_key=KEY, collection="papers") as client:
+            await client.upsert([{"id": "p2", "text": "Glaciers carve valleys into a U shape."}])
+            found = await client.search("what shape do valleys cut by ice have", k=1)
+            assert found.hits[0].doc_id == "p2"
+            assert (await client.list_documents(limit=10)).documents[0].id == "p1"
+            with pytest.raises(NotFoundError):
+                await client.get_document("nope")
+
+    asyncio.run(main())
+
+
+def test_the_cli_indexes_and_syncs_into_a_running_service(url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "handbook"
+    folder.mkdir()
+    (folder / "lighthouse.docx").write_bytes((FILES / "lighthouse.docx").read_bytes())
+    (folder / "tides.md").write_text("# Tides\n\nThe tide turns twice a day.", encoding="utf-8")
+    env = {**os.environ, "SEMSEARCH_URL": url, "SEMSEARCH_WRITE_KEY": KEY}
+    cli = [sys.executable, "-m", "service"]
+
+    def run(*args: str) -> dict[str, object]:
+        done = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    indexed = run(
+        "index", str(FILES / "lighthouse.pptx"), "--json", "--no-progress", "--collection", "papers"
+    )
+    assert indexed["created"] == 1
+    first = run("sync", str(folder), "--json", "--source", "handbook")
+    assert first["added"] == ["lighthouse.docx", "tides.md"]
+    (folder / "tides.md").unlink()
+    second = run("sync", str(folder), "--json", "--source", "handbook")
+    assert (second["deleted"], second["unchanged"]) == (["tides.md"], 1)
+    with SemsearchClient(url) as client:
+        assert client.in_collection("papers").get_document("lighthouse.pptx").metadata["pages"] == 3
+        with pytest.raises(NotFoundError):
+            client.get_document("tides.md")
+    refused = subprocess.run(
+        [*cli, "sync", str(folder), "--json"],
+        env={**env, "SEMSEARCH_WRITE_KEY": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert "401" in refused.stderr
