@@ -16,6 +16,7 @@ from tests.integration.test_server import free_port, running, server_env
 pytestmark = pytest.mark.integration
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FILES = Path(__file__).resolve().parents[1] / "data" / "files"
 READ_KEY = "read-key-0123456789abcdef"
 # Flags from the machine's notes: no sandbox as root, and no background networking on a closed network.
 FLAGS = [
@@ -108,4 +109,33 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         page.get_by_role("button", name="Search").click()
         expect(results).to_have_count(1)
         expect(results.first.locator("h2")).to_have_text("Sourdough")
+
+        # Files dropped on the page go into the collection picked, with their pages; a bad one adds nothing.
+        page.get_by_text("Add files").click()
+        page.get_by_label("Choose files").set_input_files(
+            [str(FILES / "lighthouse.pdf"), str(FILES / "lighthouse.docx")]
+        )
+        page.get_by_label("API key (write)").fill("write-" + READ_KEY)
+        page.get_by_role("button", name="Upload").click()
+        uploaded = page.get_by_role("list", name="Uploaded files").locator("li")
+        expect(uploaded).to_have_count(2)
+        expect(uploaded.first).to_contain_text("lighthouse.pdf: created")
+        page.get_by_label("Query").fill("how does a lens turn a flame into a beam?")
+        page.get_by_label("Mode").select_option("hybrid")
+        page.get_by_role("button", name="Search").click()
+        expect(results.locator(".page").first).to_have_text("page 2")  # the PDF (the DOCX has no pages)
+        page.screenshot(path=str(ARTIFACTS / "search-page-files.png"), full_page=True)
+
+        page.get_by_label("Choose files").set_input_files(
+            [
+                {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"fine"},
+                {"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00"},
+            ]
+        )
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#upload-status")).to_contain_text("Nothing was added")
+        expect(uploaded).to_have_count(1)
+        expect(uploaded.first).to_contain_text("photo.png")
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
+            assert api.get("/collections/recipes/documents/notes.txt").status_code == 404
         browser.close()
