@@ -44,9 +44,7 @@ router = APIRouter(tags=["documents"])
     openapi_extra={
         "requestBody": {
             "content": {
-                "multipart/form-data": {
-                    "example": {"id_prefix": "reports/", "metadata": '{"team": "legal"}'}
-                }
+                "multipart/form-data": {"example": {"id_prefix": "reports/", "metadata": '{"team": "legal"}'}}
             }
         }
     },
