@@ -127,11 +127,11 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(results.locator(".page").first).to_have_text("page 2")  # the PDF (the DOCX has no pages)
         page.screenshot(path=str(ARTIFACTS / "search-page-files.png"), full_page=True)
 
-        bad: list[FilePayload] = [
+        refused: list[FilePayload] = [
             {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"fine"},
             {"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00"},
         ]
-        page.get_by_label("Choose files").set_input_files(bad)
+        page.get_by_label("Choose files").set_input_files(refused)
         page.get_by_role("button", name="Upload").click()
         expect(page.locator("#upload-status")).to_contain_text("Nothing was added")
         expect(uploaded).to_have_count(1)
