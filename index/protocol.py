@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from index.storage.tasks import Task
 from index.types import (
@@ -18,6 +18,9 @@ from index.types import (
     StoredDocument,
     UpsertResult,
 )
+
+if TYPE_CHECKING:  # for annotations only: importing the protocol loads no model code (nor NumPy)
+    from index.encoders.base import Embedder
 
 
 class TaskLookup(Protocol):
@@ -54,6 +57,11 @@ class ServedIndex(Protocol):
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]: ...
 
     def stats(self) -> IndexStats: ...
+
+    @property
+    def embedder(self) -> Embedder:
+        """The model this index embeds documents and queries with."""
+        ...
 
     def shard_health(self) -> list[ShardHealth]:
         """Each shard's readiness; empty for an index that is not sharded."""

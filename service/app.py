@@ -23,8 +23,9 @@ from index.storage.layout import check_data_dir
 from service import runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
+from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import Metrics, ObservabilityMiddleware
-from service.routes import admin, collections, documents, files, health, page, search
+from service.routes import admin, collections, documents, embeddings, files, health, page, search
 from service.security import Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
@@ -50,9 +51,15 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     """
     settings = settings or Settings()
     state = AppState()
+    mcp = McpEndpoint(settings, lambda: app)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        async with serving(application), mcp.running():
+            yield
+
+    @asynccontextmanager
+    async def serving(_: FastAPI) -> AsyncIterator[None]:
         if index is not None:
             state.index = index
             state.collections = _collections(settings, index)
@@ -93,6 +100,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     )
     metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
     metrics.watch(lambda: _watched(state, settings))
+    app.add_middleware(McpMiddleware, endpoint=mcp)  # /mcp: the MCP tools, over this same API
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
     )
@@ -121,6 +129,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     app.include_router(search.router)
     app.include_router(admin.router)
     app.include_router(collections.router)
+    app.include_router(embeddings.router)
     for prefixed in (files.router, documents.router, search.router, admin.router, collections.stats_router):
         app.include_router(
             prefixed, prefix="/collections/{collection}", responses=collections.PREFIXED_RESPONSES

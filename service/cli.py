@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +32,7 @@ EXAMPLES = """Examples:
   semsearch index ./docs --data-dir /data           # index a folder (PDF, Office, EPUB, HTML, text...)
   semsearch index ./docs --url http://127.0.0.1:8000    # ... into a running service
   semsearch sync ./handbook --watch                 # mirror a folder: add, replace, delete; keep following
+  semsearch mcp --url http://127.0.0.1:8000         # MCP tools over stdio, for desktop agents
   semsearch search "how do tides make power?" -k 5  # search from the shell (add --json for programs)
   semsearch stats --json                            # counts, model, index type
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
@@ -97,6 +99,12 @@ UrlOption = Annotated[
 ]
 
 
+def _keys() -> tuple[str | None, str | None]:
+    """The write and read keys of the environment, for talking to a service (not the settings of one: a
+    client may hold a read key alone)."""
+    return os.environ.get("SEMSEARCH_WRITE_KEY") or None, os.environ.get("SEMSEARCH_READ_KEY") or None
+
+
 @contextmanager
 def _remote(url: str, collection: str | None) -> Iterator[Any]:
     """A client of the service at ``url`` with the write key of the environment; API errors become messages
@@ -105,12 +113,9 @@ def _remote(url: str, collection: str | None) -> Iterator[Any]:
 
     from service.client import SemsearchAPIError, SemsearchClient
 
-    key = _settings().write_key
     try:
-        with SemsearchClient(
-            url, api_key=key.get_secret_value() if key else None, collection=collection
-        ) as c:
-            yield c
+        with SemsearchClient(url, api_key=_keys()[0], collection=collection) as client:
+            yield client
     except SemsearchAPIError as error:
         _fail(f"the service answered {error.status}: {error.detail}", 1)
     except httpx.HTTPError as error:
@@ -354,6 +359,23 @@ def _index_remote(
             results.extend(target.upsert(batch))
             bar.update(len(batch))
     return results
+
+
+@app.command("mcp")
+def mcp_stdio(data_dir: DataDir = None, url: UrlOption = None, model: Model = None) -> None:
+    """Serve semsearch's MCP tools (search, get_document, list_collections; add_documents with a write key)
+    over stdio, for desktop agents: forwarding to a running service with --url (keys from
+    SEMSEARCH_WRITE_KEY or SEMSEARCH_READ_KEY), or reading the data directory (read-only, beside a running
+    service too). The README shows an agent's configuration."""
+    from service.mcp_server import local_stdio_server, remote_stdio_server
+
+    if url is not None:
+        write, read = _keys()
+        server = remote_stdio_server(url, write, read)
+    else:
+        server = local_stdio_server(_settings(data_dir=data_dir, model=model))
+    with _library_errors():
+        server.run("stdio")
 
 
 @app.command("sync")

@@ -45,6 +45,7 @@ from service.schemas import (
     DocumentListOut,
     DocumentOut,
     DocumentSummaryOut,
+    ReadyOut,
     ReindexOut,
     SearchResponse,
     SnapshotOut,
@@ -163,6 +164,7 @@ class _Call(Generic[T]):
     files: list[tuple[str, tuple[str, bytes]]] | None = None
     data: dict[str, str] | None = None
     timeout: float | None = None
+    ok: tuple[int, ...] = ()  # error statuses that are answers for this call
 
 
 def _model(model: type[M]) -> Callable[[httpx.Response], M]:
@@ -270,6 +272,10 @@ class _Api:
 
     def stats(self) -> _Call[StatsOut]:
         return _Call("GET", self._data("/stats"), _model(StatsOut))
+
+    def ready(self) -> _Call[ReadyOut]:
+        # 503 while loading is an answer here, not an error
+        return _Call("GET", "/readyz", _model(ReadyOut), ok=(200, 503))
 
     def snapshot(self) -> _Call[SnapshotOut]:
         return _Call("POST", self._data("/admin/snapshot"), _model(SnapshotOut), timeout=UPLOAD_TIMEOUT)
@@ -383,7 +389,8 @@ class SemsearchClient:
             data=call.data,
             timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
-        _raise_for(response)
+        if response.status_code not in call.ok:
+            _raise_for(response)
         return call.parse(response)
 
     def close(self) -> None:
@@ -487,6 +494,10 @@ class SemsearchClient:
     def stats(self) -> StatsOut:
         return self._run(self._api.stats())
 
+    def ready(self) -> ReadyOut:
+        """``/readyz``: ``status`` is ready, loading or failed (never raised)."""
+        return self._run(self._api.ready())
+
     def snapshot(self) -> SnapshotOut:
         return self._run(self._api.snapshot())
 
@@ -552,7 +563,8 @@ class AsyncSemsearchClient:
             data=call.data,
             timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT,
         )
-        _raise_for(response)
+        if response.status_code not in call.ok:
+            _raise_for(response)
         return call.parse(response)
 
     async def aclose(self) -> None:
@@ -634,6 +646,9 @@ class AsyncSemsearchClient:
 
     async def stats(self) -> StatsOut:
         return await self._run(self._api.stats())
+
+    async def ready(self) -> ReadyOut:
+        return await self._run(self._api.ready())
 
     async def snapshot(self) -> SnapshotOut:
         return await self._run(self._api.snapshot())

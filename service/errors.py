@@ -9,6 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from index import ChunkNotFoundError, DocumentNotFoundError, InvalidInputError, SemsearchError
 from index.collections import CollectionConflictError, CollectionNotFoundError
@@ -37,6 +39,18 @@ class FilesRejectedError(Exception):
         self.files = files
 
 
+class ModelNotFoundError(SemsearchError, KeyError):
+    """``POST /v1/embeddings`` named a model no collection uses."""
+
+    def __init__(self, model: str, known: list[str]) -> None:
+        super().__init__(model)
+        self.model = model
+        self.known = known
+
+    def __str__(self) -> str:
+        return f"no collection uses the model {self.model!r}; use one of: {', '.join(self.known)}"
+
+
 class LimitExceededError(Exception):
     """A request asks for more than a configured limit allows."""
 
@@ -56,7 +70,28 @@ def _mark(request: Request, error: Exception) -> None:
     request.state.error_type = type(error).__name__
 
 
+def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
+    """Every method some route of ``app`` answers at this request's path (not only the first route's)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "__none__"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        headers = dict(error.headers or {})
+        if error.status_code == 405:
+            # Starlette names the methods of the first route matching the path; a path served by several
+            # routes (GET and DELETE /documents/{id}) allows them all.
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
+        if error.status_code in (204, 304):
+            return Response(status_code=error.status_code, headers=headers)
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
+
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, error: RequestValidationError) -> Response:
         _mark(request, error)
@@ -93,6 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DocumentNotFoundError)
     @app.exception_handler(ChunkNotFoundError)
     @app.exception_handler(CollectionNotFoundError)
+    @app.exception_handler(ModelNotFoundError)
     async def not_found(request: Request, error: SemsearchError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=404)

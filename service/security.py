@@ -87,7 +87,9 @@ def required_access(method: str, path: str) -> Access | None:
         return None
     if method in ("GET", "HEAD"):
         return "read"
-    if method == "POST" and path.rstrip("/").endswith(("/search", "/search/batch")):
+    if method == "POST" and path.rstrip("/").endswith(("/search", "/search/batch", "/v1/embeddings")):
+        return "read"
+    if path == "/mcp" or path.startswith("/mcp/"):  # MCP's tools check the key they need through the API
         return "read"
     return "write"
 
@@ -95,7 +97,9 @@ def required_access(method: str, path: str) -> Access | None:
 def is_upload(method: str, path: str) -> bool:
     """Whether a request uploads documents (``POST .../documents`` or ``.../documents/files``), for the
     concurrency limit."""
-    return method == "POST" and path.rstrip("/").endswith(("/documents", "/documents/files"))
+    return method == "POST" and path.rstrip("/").endswith(
+        ("/documents", "/documents/files", "/v1/embeddings")
+    )
 
 
 class Authentication:

@@ -82,8 +82,8 @@ def test_every_cli_command_and_option_in_the_readme_exists() -> None:
 
 def test_every_api_path_in_the_readme_exists(tmp_path: Path) -> None:
     paths = set(create_app(Settings(data_dir=tmp_path, seed_demo=False)).openapi()["paths"])
-    shown = set(re.findall(r"localhost:8000(/[a-z/]*)", README)) | set(
-        re.findall(r"`(?:GET|POST) (/[a-z/]*)", README)
+    shown = set(re.findall(r"localhost:8000(/[a-z0-9/]*)", README)) | set(
+        re.findall(r"`(?:GET|POST) (/[a-z0-9/]*)", README)
     )
     shown = {path.rstrip("/") or "/" for path in shown} - {"/", "/docs"}
     assert shown

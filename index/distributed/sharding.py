@@ -327,6 +327,10 @@ class ShardedIndex:
         self._shards = len(readers)
         self._pool = ThreadPoolExecutor(max_workers=4 * self._shards, thread_name_prefix="semsearch-shard")
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
     # -- reads ----------------------------------------------------------------------------------------
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:

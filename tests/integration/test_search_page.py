@@ -119,7 +119,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         page.get_by_label("Choose files").set_input_files(bad)
         page.get_by_role("button", name="Upload").click()
         uploaded = page.get_by_role("list", name="Uploaded files").locator("li")
-        expect(uploaded).to_have_count(2)
+        expect(uploaded).to_have_count(2, timeout=60_000)  # read, embedded, then listed
         expect(uploaded.first).to_contain_text("lighthouse.pdf: created")
         page.get_by_label("Query").fill("how does a lens turn a flame into a beam?")
         page.get_by_label("Mode").select_option("hybrid")
@@ -133,7 +133,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         ]
         page.get_by_label("Choose files").set_input_files(refused)
         page.get_by_role("button", name="Upload").click()
-        expect(page.locator("#upload-status")).to_contain_text("Nothing was added")
+        expect(page.locator("#upload-status")).to_contain_text("Nothing was added", timeout=60_000)
         expect(uploaded).to_have_count(1)
         expect(uploaded.first).to_contain_text("photo.png")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:

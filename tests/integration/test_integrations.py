@@ -1,0 +1,172 @@
+"""What builders plug in, each tested with its own real client against a real server (uvicorn on
+127.0.0.1, the real model, both API keys set): OpenAI's SDK on /v1/embeddings, the MCP SDK's client on /mcp
+and on `semsearch mcp` over stdio, and the LangChain and LlamaIndex retrievers."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import httpx2
+import numpy as np
+import openai
+import pytest
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from index.encoders.base import Embedder
+from service.integrations.langchain import SemsearchRetriever as LangChainRetriever
+from service.integrations.llamaindex import SemsearchRetriever as LlamaIndexRetriever
+from tests.integration.test_server import free_port, running, server_env
+
+pytestmark = pytest.mark.integration
+
+READ = "integrations-read-key-0123"
+WRITE = "integrations-write-key-0123"
+PASSAGES = {
+    "lens": "A Fresnel lens folds curved glass into rings of prisms, bending one flame into a single beam.",
+    "tide": "The tide turns twice a day, pulled by the moon and, less, by the sun.",
+    "bread": "Sourdough rises because wild yeast ferments the flour for many hours.",
+}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("integrations")
+    port = free_port()
+    env = server_env(
+        tmp / "data", SEMSEARCH_SEED_DEMO="false", SEMSEARCH_READ_KEY=READ, SEMSEARCH_WRITE_KEY=WRITE
+    )
+    command = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, port, env, tmp / "server.log") as client:
+        documents = [{"id": key, "text": text, "metadata": {"topic": key}} for key, text in PASSAGES.items()]
+        response = client.post("/documents", json={"documents": documents}, headers={"X-API-Key": WRITE})
+        assert response.status_code == 200, response.text
+        yield f"http://127.0.0.1:{port}", tmp / "data"
+
+
+def test_openai_sdk_embeds_with_the_model_the_service_indexes_with(
+    server: tuple[str, Path], real_embedder: Embedder
+) -> None:
+    url, _ = server
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key=READ)
+    texts = ["How does a lighthouse lens work?", PASSAGES["tide"]]
+    answer = client.embeddings.create(input=texts, model="default")
+    vectors = np.array([item.embedding for item in answer.data], dtype=np.float32)
+    assert vectors.shape == (2, 384)
+    assert answer.usage.prompt_tokens > 10
+    reference = real_embedder.embed_documents(texts)
+    assert float(np.min(np.sum(vectors * reference, axis=1))) >= 0.9999
+
+    packed = client.embeddings.create(input=texts[0], model=answer.model, encoding_format="base64")
+    assert np.allclose(np.frombuffer(base64.b64decode(str(packed.data[0].embedding)), "<f4"), vectors[0])
+    assert {"default", answer.model} <= {model.id for model in client.models.list()}
+
+    with pytest.raises(openai.NotFoundError):
+        client.embeddings.create(input="x", model="text-embedding-3-small")
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.embeddings.create(input=["fine", "  "], model="default")
+    with pytest.raises(openai.PermissionDeniedError):  # a wrong key; none at all is 401
+        openai.OpenAI(base_url=f"{url}/v1", api_key="wrong-key-0123456789").embeddings.create(
+            input="x", model="default"
+        )
+
+
+async def _mcp_http(
+    url: str, key: str, calls: list[tuple[str, dict[str, Any]]]
+) -> tuple[list[str], list[Any]]:
+    async with (
+        httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}, timeout=60) as http,
+        streamable_http_client(f"{url}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = [tool.name for tool in (await session.list_tools()).tools]
+        return tools, [await session.call_tool(name, arguments) for name, arguments in calls]
+
+
+def test_mcp_over_http_gives_search_to_readers_and_writes_to_the_write_key(server: tuple[str, Path]) -> None:
+    url, _ = server
+    tools, (found, missing) = asyncio.run(
+        _mcp_http(
+            url,
+            READ,
+            [
+                ("search", {"query": "glass rings of prisms that bend a flame into a beam", "k": 2}),
+                ("get_document", {"doc_id": "nope"}),
+            ],
+        )
+    )
+    assert tools == ["search", "get_document", "list_collections"]
+    assert not found.is_error
+    assert found.content[0].text.startswith("1. lens (id lens;")
+    assert found.structured_content["hits"][0]["doc_id"] == "lens"
+    assert missing.is_error
+    assert "404" in missing.content[0].text
+
+    note = {"id": "mcp-note", "text": "Agents can add notes about glaciers carving valleys."}
+    tools, (added, searched) = asyncio.run(
+        _mcp_http(
+            url,
+            WRITE,
+            [
+                ("add_documents", {"documents": [note]}),
+                ("search", {"query": "what shapes valleys made by ice", "k": 1}),
+            ],
+        )
+    )
+    assert "add_documents" in tools
+    assert added.structured_content["documents"][0]["status"] == "created"
+    assert searched.structured_content["hits"][0]["doc_id"] == "mcp-note"
+    assert httpx.post(f"{url}/mcp", json={}).status_code == 401  # the read key guards /mcp too
+
+
+async def _mcp_stdio(args: list[str], env: dict[str, str]) -> tuple[list[str], Any]:
+    params = StdioServerParameters(command=sys.executable, args=["-m", "service", "mcp", *args], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        tools = [tool.name for tool in (await session.list_tools()).tools]
+        return tools, await session.call_tool("search", {"query": "why does bread dough rise?", "k": 1})
+
+
+def test_mcp_over_stdio_forwards_to_a_service_or_reads_a_data_directory(server: tuple[str, Path]) -> None:
+    url, data_dir = server
+    keep = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SEMSEARCH_") or k == "SEMSEARCH_MODEL_CACHE_DIR"
+    }
+    tools, result = asyncio.run(_mcp_stdio(["--url", url], {**keep, "SEMSEARCH_READ_KEY": READ}))
+    assert tools == ["search", "get_document", "list_collections"]
+    assert result.structured_content["hits"][0]["doc_id"] == "bread"
+    tools, result = asyncio.run(
+        _mcp_stdio(["--data-dir", str(data_dir)], keep)
+    )  # read-only, beside the service
+    assert "add_documents" not in tools
+    assert result.structured_content["hits"][0]["doc_id"] == "bread"
+
+
+def test_langchain_and_llamaindex_retrievers_return_passages_with_their_source(
+    server: tuple[str, Path],
+) -> None:
+    url, _ = server
+    retriever = LangChainRetriever(url=url, k=2, api_key=READ)
+    documents = retriever.invoke("how does the moon move the sea?")
+    assert documents[0].page_content == PASSAGES["tide"]
+    assert {"doc_id", "chunk_id", "score", "start", "end", "page"} <= set(documents[0].metadata)
+    assert documents[0].metadata["doc_id"] == "tide"
+    assert documents[0].metadata["topic"] == "tide"
+    filtered = LangChainRetriever(url=url, k=3, api_key=READ, filter={"field": "topic", "eq": "bread"})
+    assert [d.metadata["doc_id"] for d in asyncio.run(filtered.ainvoke("anything"))] == ["bread"]
+
+    nodes = LlamaIndexRetriever(url, k=2, api_key=READ, mode="dense").retrieve("a beam of light from a flame")
+    assert nodes[0].node.metadata["doc_id"] == "lens"
+    assert (nodes[0].score or 0.0) > 0.3
+    assert nodes[0].node.get_content() == PASSAGES["lens"]
