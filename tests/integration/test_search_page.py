@@ -112,11 +112,10 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
 
         # Files dropped on the page go into the collection picked, with their pages; a bad one adds nothing.
         page.get_by_text("Add files").click()
-        bad: list[FilePayload] = [
-            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"fine"},
-            {"name": "photo.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n\x00\x00"},
-        ]
-        page.get_by_label("Choose files").set_input_files(bad)
+        page.get_by_label("Choose files").set_input_files(
+            [str(FILES / "lighthouse.pdf"), str(FILES / "lighthouse.docx")]
+        )
+        page.get_by_label("API key (write)").fill("write-" + READ_KEY)
         page.get_by_role("button", name="Upload").click()
         uploaded = page.get_by_role("list", name="Uploaded files").locator("li")
         expect(uploaded).to_have_count(2, timeout=60_000)  # read, embedded, then listed
