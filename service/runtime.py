@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from index import Document, Embedder, SearchIndex, load_embedder
 from index.collections import CollectionSettings, Opener
 from index.encoders.batching import BatchingEmbedder
+from index.encoders.sharing import SharedEmbedder
 from index.errors import InvalidInputError
 from index.ingest.sources import discover, read_documents
 from index.retrieval.filters import FilterLimits
@@ -98,18 +99,25 @@ def collection_settings(settings: Settings, collection: CollectionSettings) -> S
 def collection_opener(settings: Settings, default: SearchIndex) -> Opener:
     """Opens collections as ``settings`` and each collection's own say; a model used by several collections
     (the default's included) is loaded once."""
-    models: dict[tuple[str, str], Embedder] = {(settings.model, settings.embed_backend): default.embedder}
+    models = {
+        (settings.model, settings.embed_backend): SharedEmbedder(default.embedder, owned_elsewhere=True)
+    }
     lock = threading.Lock()
 
     def open_collection(name: str, data_dir: Path, collection: CollectionSettings) -> SearchIndex:
         own = collection_settings(settings, collection).model_copy(update={"data_dir": data_dir})
         key = (own.model, own.embed_backend)
         with lock:
-            embedder = models.get(key)
-            if embedder is None:
-                embedder = models[key] = load_model(own)
+            shared = models.get(key)
+            if shared is None or (shared.leases == 0 and not shared.owned_elsewhere):
+                shared = models[key] = SharedEmbedder(load_model(own))  # (again, if it was closed)
+            embedder = shared.lease()
         log.info("opening the collection %r in %s", name, data_dir)
-        return _open_with(own, embedder, data_dir, own.read_only)
+        try:
+            return _open_with(own, embedder, data_dir, own.read_only)
+        except BaseException:
+            embedder.close()
+            raise
 
     return open_collection
 
