@@ -20,7 +20,7 @@ from index.collections import Catalog, CollectionSet
 from index.encoders.base import resolve_model
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
-from service import runtime
+from service import openapi, runtime
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
@@ -135,6 +135,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
             prefixed, prefix="/collections/{collection}", responses=collections.PREFIXED_RESPONSES
         )
     app.include_router(page.router)
+    openapi.install(app, settings)
     return app
 
 

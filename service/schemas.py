@@ -18,6 +18,7 @@ _ARTICLE = (
 
 class DocumentIn(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -36,6 +37,7 @@ class DocumentIn(BaseModel):
 
 class UpsertRequest(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -218,6 +220,7 @@ class LikeIn(BaseModel):
     """Query by example: exactly one of ``id``, ``chunk`` and ``text``."""
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={"examples": [{"id": "news-42"}, {"chunk": 7}, {"text": _ARTICLE}]},
     )
@@ -235,7 +238,9 @@ class LikeIn(BaseModel):
         None, min_length=1, description="A passage, searched as a query of that text (any length)."
     )
     include_self: bool = Field(
-        False, description="Keep the example document (or chunk) among the hits; by default it is left out."
+        False,
+        strict=True,
+        description="Keep the example document (or chunk) among the hits; by default it is left out.",
     )
 
     @model_validator(mode="after")
@@ -250,6 +255,7 @@ class LikeIn(BaseModel):
 
 class SearchBody(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -303,7 +309,9 @@ class SearchBody(BaseModel):
         "more true neighbours and takes longer. Ignored by exact indexes.",
     )
     exact: bool = Field(
-        False, description="Scan every vector instead of the approximate index (slow on large corpora)."
+        False,
+        strict=True,
+        description="Scan every vector instead of the approximate index (slow on large corpora).",
     )
 
     @model_validator(mode="after")
@@ -395,6 +403,7 @@ class SearchResponse(BaseModel):
 
 class BatchSearchBody(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={
             "examples": [
@@ -419,7 +428,9 @@ class BatchSearchResponse(BaseModel):
 
 class DeleteByFilterBody(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"filter": {"field": "source", "eq": "demo"}}]}
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"filter": {"field": "source", "eq": "demo"}}]},
     )
 
     filter: dict[str, Any] = Field(description="Metadata filter; every matching document is deleted.")
@@ -560,16 +571,18 @@ class SnapshotOut(BaseModel):
 
 
 class ChunkingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     max_tokens: int | None = Field(None, ge=16, le=8192, description="Chunk budget (default: the model's).")
     overlap_tokens: int | None = Field(None, ge=0, description="Overlap between pieces of a split paragraph.")
     min_tokens: int | None = Field(None, ge=0, description="Paragraphs shorter than this merge.")
-    title_context: bool | None = Field(None, description="Embed each chunk with its title in front.")
+    title_context: bool | None = Field(
+        None, strict=True, description="Embed each chunk with its title in front."
+    )
 
 
 class IndexIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     index_kind: Literal["auto", "flat", "hnsw"] | None = None
     ann_threshold: int | None = Field(None, ge=1)
@@ -583,6 +596,7 @@ class CollectionIn(BaseModel):
     """A collection's own settings; what is left out is the service's (SEMSEARCH_*)."""
 
     model_config = ConfigDict(
+        strict=True,
         extra="forbid",
         json_schema_extra={"examples": [{"chunking": {"max_tokens": 128}}, {"index": {"hnsw_m": 16}}]},
     )
@@ -644,7 +658,9 @@ class CollectionDeletedOut(BaseModel):
 
 
 class AliasIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"collection": "papers-v2"}]})
+    model_config = ConfigDict(
+        strict=True, extra="forbid", json_schema_extra={"examples": [{"collection": "papers-v2"}]}
+    )
 
     collection: str = Field(min_length=1, max_length=64, description="The collection the alias points to.")
 
@@ -666,7 +682,9 @@ class AliasesOut(BaseModel):
 
 
 class ReindexIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"source": "papers-v1"}]})
+    model_config = ConfigDict(
+        strict=True, extra="forbid", json_schema_extra={"examples": [{"source": "papers-v1"}]}
+    )
 
     source: str = Field(min_length=1, max_length=64, description="The collection (or alias) to read from.")
 

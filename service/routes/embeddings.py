@@ -34,6 +34,7 @@ DEFAULT_MODEL_NAME = "default"
 
 class EmbeddingsIn(BaseModel):
     model_config = ConfigDict(
+        strict=True,
         extra="allow",  # OpenAI clients may send fields of newer API versions; they change nothing here
         json_schema_extra={"examples": [{"input": ["The tide turns twice a day."], "model": "default"}]},
     )
