@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index import SearchIndex
 from index.collections import Catalog, CollectionSet
-from index.encoders.base import resolve_model
+from index.encoders.base import model_id
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
@@ -70,9 +70,9 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
                 if state.collections is not None:
                     await run_in_threadpool(state.collections.close)
             return
-        model_id = resolve_model(settings.model)[0]
+        model = model_id(settings.model)
         await run_in_threadpool(
-            functools.partial(check_data_dir, settings.data_dir, model_id, read_only=settings.read_only)
+            functools.partial(check_data_dir, settings.data_dir, model, read_only=settings.read_only)
         )
         seed = settings.seed_demo and not settings.read_only and runtime.is_new_data_dir(settings)
         loader = threading.Thread(
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    metrics = Metrics(app.version, resolve_model(settings.model)[0], settings.embed_backend)
+    metrics = Metrics(app.version, model_id(settings.model), settings.embed_backend)
     metrics.watch(lambda: _watched(state, settings))
     app.add_middleware(McpMiddleware, endpoint=mcp)  # /mcp: the MCP tools, over this same API
     app.add_middleware(

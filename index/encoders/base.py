@@ -51,6 +51,15 @@ class Embedder(Protocol):
         ...
 
 
+def model_id(name_or_path: str) -> str:
+    """The stable id of a model name or path (what :func:`resolve_model` returns first), without needing
+    the model's files: the default model's names are its id, an existing path its absolute form."""
+    if name_or_path in _DEFAULT_MODEL_ALIASES:
+        return DEFAULT_MODEL
+    path = Path(name_or_path).expanduser()
+    return str(path.resolve()) if path.exists() else name_or_path
+
+
 def resolve_model(name_or_path: str) -> tuple[str, str]:
     """``(model_id, what to load)`` for a model name or path.
 

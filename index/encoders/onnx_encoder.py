@@ -18,15 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from index.encoders.base import ModelLoadError, Vectors, resolve_model
-from index.encoders.onnx_export import (
-    PROBE_TEXTS,
-    ExportInfo,
-    export_atomically,
-    model_cache_key,
-    quantize,
-    read_info,
-)
+from index.encoders.base import ModelLoadError, Vectors
+from index.encoders.onnx_export import PROBE_TEXTS, ExportInfo, export_folder, quantize, read_info
 from index.ingest.chunking import Tokenizer
 
 if TYPE_CHECKING:
@@ -67,10 +60,7 @@ class OnnxEmbedder:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        self._model_id, source = resolve_model(model)
-        folder = Path(cache_dir) / model_cache_key(self._model_id, source)
-        if not (folder / "export.json").exists():
-            export_atomically(model, folder)
+        self._model_id, folder = export_folder(model, Path(cache_dir))
         self._info = read_info(folder)
         graph = folder / "model.onnx"
         if int8:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from index.encoders.base import ModelLoadError, resolve_model
+from index.encoders.base import DEFAULT_MODEL, ModelLoadError, resolve_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -193,6 +193,40 @@ def _as_lists(vectors: Any) -> list[list[float]]:
     return [[float(x) for x in row] for row in np.asarray(vectors, dtype=np.float32)]
 
 
+def export_folder(model: str, cache_dir: Path) -> tuple[str, Path]:
+    """``(model_id, folder)``: the folder under ``cache_dir`` holding ``model``'s export, made first if
+    needed.
+
+    Where the default model's package is not installed (an image that runs without torch leaves it out, and
+    ships the export made at build time), an export of the default model already in ``cache_dir`` is used as
+    it is: the probes recorded in it are still checked at every load.
+    """
+    try:
+        model_id, source = resolve_model(model)
+    except ModelLoadError as missing:
+        found = _existing_export(cache_dir, DEFAULT_MODEL)
+        if found is None:
+            raise ModelLoadError(f"{missing}, or an ONNX export of it in {cache_dir}") from missing
+        return DEFAULT_MODEL, found
+    folder = cache_dir / model_cache_key(model_id, source)
+    if not (folder / "export.json").exists():
+        export_atomically(model, folder)
+    return model_id, folder
+
+
+def _existing_export(cache_dir: Path, model_id: str) -> Path | None:
+    """The newest readable export of ``model_id`` in ``cache_dir``, if any."""
+    found: list[tuple[float, Path]] = []
+    for info_file in cache_dir.glob("*/export.json"):
+        try:
+            info = read_info(info_file.parent)
+        except ModelLoadError:
+            continue
+        if info.model_id == model_id:
+            found.append((info_file.stat().st_mtime, info_file.parent))
+    return max(found)[1] if found else None
+
+
 def export_atomically(model: str, folder: Path) -> None:
     """Export into a scratch folder beside ``folder`` and rename it into place (another process may race)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +258,13 @@ def quantize(source: Path, target: Path) -> None:
     """Dynamic 8-bit quantisation of the matrix multiplications' weights, per channel (activations are
     quantised on the fly), written aside and renamed. Per channel keeps the probe cosine near 0.99; per
     tensor, as ONNX Runtime does by default, drops it to 0.93."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError as error:  # the image's runtime leaves onnx out
+        raise ModelLoadError(
+            f"quantising the model to int8 needs the onnx package ({error}): pip install onnx, or use the "
+            "onnx backend"
+        ) from error
 
     scratch = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:

