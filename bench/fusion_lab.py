@@ -157,6 +157,49 @@ def gap_switch(weight: float, gap: float) -> Rule:
     return rule
 
 
+def gap_confident(weight: float, gap: float, low: float, threshold: float) -> Rule:
+    """The gap switch, with the dense weight lowered to ``low`` when the dense side has found nothing
+    (spread under ``gap``) and the keyword side's best match holds most of the query's IDF mass (score over
+    its scale of at least ``threshold``): a few remembered words, matched, and nothing meant."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        spread = max(dense.values(), default=0.0) - min(dense.values(), default=0.0)
+        best = max(c.keyword.values(), default=0.0)
+        w = low if spread < gap and best >= threshold else weight
+        return weighted_sum([dense_scale(dense, gap), c.keyword], [w, 1 - w])
+
+    return rule
+
+
+def gap_ramp(weight: float, low: float, high: float) -> Rule:
+    """The dense side min-max when its spread is at least ``high``, anchored at cosine 1 when it is at most
+    ``low``, and in between a mix of the two in proportion: a smooth gap switch."""
+
+    def rule(c: Collected) -> Scores:
+        dense = c.dense["first"]
+        if not dense:
+            return dict(c.keyword)
+        spread = max(dense.values()) - min(dense.values())
+        share = min(1.0, max(0.0, (spread - low) / (high - low)))
+        stretched, kept = min_max(dense), anchored_scores(dense)
+        normalised = {k: share * stretched[k] + (1 - share) * kept[k] for k in dense}
+        return weighted_sum([normalised, c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
+def gap_by_length(weight: float, short_gap: float, gap: float, short_terms: int) -> Rule:
+    """The gap switch, asking more of the dense side (``short_gap``) before stretching it for a query of at
+    most ``short_terms`` terms: a few words say little that a sentence would, and match exactly or not."""
+
+    def rule(c: Collected) -> Scores:
+        dense = dense_scale(c.dense["first"], short_gap if c.terms <= short_terms else gap)
+        return weighted_sum([dense, c.keyword], [weight, 1 - weight])
+
+    return rule
+
+
 def mixed(weight: float, share: float) -> Rule:
     """The dense side normalised half-way: ``share`` of min-max plus the rest anchored at 1."""
 
@@ -215,6 +258,21 @@ RULES: list[tuple[str, Rule]] = [
     ),
     *((f"mixed w={w}, min-max share {m}", mixed(w, m)) for w in (0.4, 0.5) for m in (0.3, 0.5)),
     *(
+        (f"gap confident: w=0.4, gap 0.3, {b} when best >= {t}", gap_confident(0.4, 0.3, b, t))
+        for b in (0.1, 0.2, 0.3)
+        for t in (0.7, 0.8, 0.9, 1.0)
+    ),
+    *(
+        (f"gap by length: w=0.4, {sg} up to {t} terms, else 0.3", gap_by_length(0.4, sg, 0.3, t))
+        for sg in (0.35, 0.4, 0.45, 0.5)
+        for t in (3, 4, 5, 6)
+    ),
+    *(
+        (f"gap ramp w={w}, {lo} to {hi}", gap_ramp(w, lo, hi))
+        for w in (0.4, 0.5)
+        for lo, hi in ((0.25, 0.45), (0.3, 0.45), (0.3, 0.5), (0.3, 0.6), (0.35, 0.5))
+    ),
+    *(
         (f"by length: w={a} up to {t} terms, else {b}", adaptive(a, b, t))
         for a, b, t in ((0.4, 0.6, 16), (0.4, 0.7, 16), (0.4, 0.6, 32), (0.3, 0.6, 16))
     ),
@@ -232,8 +290,14 @@ def main() -> None:
     parser.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
     parser.add_argument("--only", default="", help="comma-separated rule name prefixes")
-    parser.add_argument("--baseline", default="blend w=0.4", help="rule the comparison starts from")
-    parser.add_argument("--candidate", default="gap switch w=0.4, gap 0.3", help="rule compared with it")
+    parser.add_argument(
+        "--baseline", default="gap switch w=0.4, gap 0.3", help="rule the comparison starts from"
+    )
+    parser.add_argument(
+        "--candidate",
+        default="gap by length: w=0.4, 0.4 up to 3 terms, else 0.3",
+        help="rule compared with it",
+    )
     args = parser.parse_args()
     sets = [
         ("claims", args.dataset, args.split),

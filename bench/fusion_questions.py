@@ -21,6 +21,7 @@ from index import Document, SearchIndex, SearchRequest, load_embedder  # noqa: E
 from index.ingest.sources import discover, read_documents  # noqa: E402
 from index.retrieval.fusion import top  # noqa: E402
 from index.retrieval.query import embed_queries  # noqa: E402
+from index.storage.keyword import query_terms  # noqa: E402
 from service.runtime import DEMO_CORPUS  # noqa: E402
 from tests.integration.conftest import ARTICLE_PATH, QUESTIONS  # noqa: E402
 
@@ -48,12 +49,12 @@ def main() -> None:
                 if name.startswith(("dense (mean", "dense (max", "blend w=0.5, ")):
                     continue  # long-query strategies: these questions are short
                 right = 0
-                for (_, answer), candidates in zip(QUESTIONS, found, strict=True):
+                for (question, answer), candidates in zip(QUESTIONS, found, strict=True):
                     # Collected holds document ids; here the keys are chunk ids, as strings.
                     dense = {str(chunk): score for chunk, score in candidates.sides[0].items()}
                     keyword = {str(chunk): score for chunk, score in candidates.sides[1].items()}
                     collected = fusion_lab.Collected(
-                        dict.fromkeys(("first", "mean", "max"), dense), keyword, 1, 0
+                        dict.fromkeys(("first", "mean", "max"), dense), keyword, 1, len(query_terms(question))
                     )
                     at = article.index(answer)
                     best = [rows[int(k)] for k, _ in top(rule(collected), 3) if int(k) in rows]

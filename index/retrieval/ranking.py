@@ -11,6 +11,7 @@ from typing import Protocol
 
 from index.retrieval.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
 from index.retrieval.highlight import Highlighter
+from index.storage.keyword import query_terms
 from index.types import ChunkMatch, ChunkRow, Hit, SearchRequest, Span
 
 # How many matching chunks a document hit lists.
@@ -19,6 +20,10 @@ MAX_MATCHES = 3
 # full (min-max); below it the dense side is anchored at cosine 1. Measured for all-MiniLM-L6-v2
 # (docs/retrieval.md, "Fusion across query kinds"); in cosine units, so another model may want another value.
 DENSE_CONFIDENT_SPREAD = 0.3
+# A query of at most SHORT_QUERY_TERMS terms (a few remembered words, which match exactly or not and mean
+# little on their own) asks more of the dense side before its order is trusted in full.
+SHORT_QUERY_TERMS = 3
+DENSE_CONFIDENT_SPREAD_SHORT = 0.4
 # Candidates each side (dense, keyword) contributes before fusion, unless the request asks for more.
 DEFAULT_CANDIDATES = 100
 # With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
@@ -36,8 +41,8 @@ def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> 
     """One ranking from one side, or from the dense and keyword sides' ``{key: score}``.
 
     The blend puts both sides on scales where a weak best match stays weak. The dense side's cosines are
-    min-max normalised when its best candidate stands out from its deepest by :data:`DENSE_CONFIDENT_SPREAD`
-    or more, else rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.dense_scale`):
+    min-max normalised when its best candidate stands out from its deepest by :func:`confident_spread` or
+    more, else rescaled from the lowest candidate's to 1 (:func:`~index.retrieval.fusion.dense_scale`):
     stretching a side that found nothing would give noise the full dense weight. The keyword side comes
     already divided by its query's score scale (see :func:`index.storage.keyword.score_scale`).
     docs/retrieval.md has the measurements behind both.
@@ -47,8 +52,16 @@ def fuse_sides(request: SearchRequest, sides: Sequence[Mapping[Key, float]]) -> 
     if request.fusion == "rrf":
         return reciprocal_rank_fusion(sides, request.rrf_k)
     dense, keyword = sides
-    dense_scores = dense_scale(dense, DENSE_CONFIDENT_SPREAD)
+    dense_scores = dense_scale(dense, confident_spread(request))
     return weighted_sum([dense_scores, keyword], [request.weight, 1.0 - request.weight])
+
+
+def confident_spread(request: SearchRequest) -> float:
+    """The dense side's spread from which its order counts in full, for this request: higher for a query of
+    a few words (:data:`SHORT_QUERY_TERMS`). A query by example is never short."""
+    if request.like is None and len(query_terms(request.query)) <= SHORT_QUERY_TERMS:
+        return DENSE_CONFIDENT_SPREAD_SHORT
+    return DENSE_CONFIDENT_SPREAD
 
 
 class ChunkLookup(Protocol):

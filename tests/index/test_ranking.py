@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from index.retrieval.ranking import MappingLookup, rank
-from index.types import ChunkRow, SearchRequest, Span
+from index.retrieval.ranking import (
+    DENSE_CONFIDENT_SPREAD,
+    DENSE_CONFIDENT_SPREAD_SHORT,
+    MappingLookup,
+    confident_spread,
+    fuse_sides,
+    rank,
+)
+from index.types import ChunkRow, Like, SearchRequest, Span
 
 TEXTS = {
     1: ("a", 0, "Cats sleep a lot. They purr."),
@@ -90,3 +97,20 @@ def test_documents_scored_whole_on_the_keyword_side() -> None:
     assert [(h.doc_id, round(h.score, 6)) for h in hits] == [("c", 0.5), ("a", 0.25), ("b", 0.2)]
     assert hits[0].chunk_id == 4
     assert [m.chunk_id for m in hits[0].matches] == [4]
+
+
+def test_a_query_of_a_few_words_asks_more_of_the_dense_side() -> None:
+    """A dense spread of 0.35 (0.45 to 0.80) counts in full for a question, and is anchored at cosine 1 for
+    a query of three words, where the keyword side then decides."""
+    dense = {1: 0.80, 2: 0.45}
+    keyword = {2: 1.0}
+    question = SearchRequest("which town built the tidal lagoon first?")
+    fused = fuse_sides(question, [dense, keyword])
+    assert fused == pytest.approx({1: 0.4, 2: 0.6})  # min-max: 1 and 0, weighted 0.4
+    words = SearchRequest("tidal lagoon town")
+    fused = fuse_sides(words, [dense, keyword])
+    anchored = {1: 1.0 - (1.0 - 0.80) / (1.0 - 0.45), 2: 0.0}
+    assert fused == pytest.approx({1: 0.4 * anchored[1], 2: 0.6})
+    assert confident_spread(words) == DENSE_CONFIDENT_SPREAD_SHORT
+    assert confident_spread(question) == DENSE_CONFIDENT_SPREAD
+    assert confident_spread(SearchRequest("", like=Like(doc_id="a"))) == DENSE_CONFIDENT_SPREAD
