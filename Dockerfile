@@ -34,10 +34,9 @@ CMD ["semsearch", "serve"]
 
 FROM base AS torch
 ARG TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu torch==2.13.0"
-RUN python -m venv /venv
 # The pin (torch==2.13.0, or a wheel file) is inside TORCH_PIP_ARGS, where hadolint cannot see it.
 # hadolint ignore=DL3013
-RUN pip install $TORCH_PIP_ARGS
+RUN python -m venv /venv && pip install $TORCH_PIP_ARGS
 WORKDIR /src
 # Dependencies in their own layer: only pyproject.toml decides it, so source edits rebuild from below here.
 COPY pyproject.toml README.md ./
@@ -45,7 +44,7 @@ COPY docker/runtime_requirements.py ./docker/
 RUN mkdir index service && touch index/__init__.py service/__init__.py \
     && pip install . && pip uninstall -y semsearch \
     && python docker/runtime_requirements.py pyproject.toml > /runtime-requirements.txt \
-    && pip freeze | grep -v ' @ ' > /runtime-constraints.txt
+    && python docker/runtime_requirements.py --constraints > /runtime-constraints.txt
 COPY docker ./docker
 COPY index ./index
 COPY service ./service
@@ -64,7 +63,8 @@ COPY service ./service
 COPY --from=torch /venv/share/semsearch/models /venv/share/semsearch/models
 # pip and setuptools go last: a running service installs nothing.
 RUN pip install --no-deps . \
-    && pip uninstall -y $(python docker/runtime_requirements.py --unused) \
+    && python docker/runtime_requirements.py --unused > /tmp/unused.txt \
+    && pip uninstall -y -r /tmp/unused.txt \
     && python docker/check_image.py runtime /venv/share/semsearch/models \
     && python -m pip uninstall -y pip setuptools
 

@@ -1,4 +1,5 @@
-"""Compare keyword engines for the BM25 side: SQLite FTS5 (what semsearch uses), bm25s and tantivy.
+"""Compare keyword engines for the BM25 side: SQLite FTS5 (semsearch's keyword side of record), semsearch's
+in-memory index (its fast path), bm25s and tantivy.
 
 Each engine indexes the same BEIR corpus at document level (text = title + text), answers every query with
 the same stop-word filtering, and is scored with the same trec_eval measures. Also timed: building the
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from index.retrieval.evaluation import Dataset, evaluate, load_dataset
+from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.keyword import STOPWORDS_EN, match_expression, query_terms
 
 Search = Callable[[str], dict[str, float]]
@@ -46,6 +48,23 @@ def fts5(corpus: list[tuple[str, str]]) -> tuple[Search, Callable[[str, str], No
     def add(doc_id: str, text: str) -> None:
         with connection:
             connection.execute("INSERT INTO t (doc_id, body) VALUES (?, ?)", (doc_id, text))
+
+    return search, add
+
+
+def memory_engine(corpus: list[tuple[str, str]]) -> tuple[Search, Callable[[str, str], None]]:
+    """semsearch's in-memory index (index/storage/bm25.py), which scores as FTS5 does."""
+    memory = MemoryKeywordIndex()
+    ids = [doc_id for doc_id, _ in corpus]
+    memory.add((i, None, text) for i, (_, text) in enumerate(corpus))
+
+    def search(query: str) -> dict[str, float]:
+        hits, _ = memory.search(query_terms(query), DEPTH, title_weight=0.0)
+        return {ids[i]: score for i, score in hits}
+
+    def add(doc_id: str, text: str) -> None:
+        ids.append(doc_id)
+        memory.add([(len(ids) - 1, None, text)])
 
     return search, add
 
@@ -144,13 +163,13 @@ def main() -> None:
     )
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--split", default="test")
-    parser.add_argument("--engines", default="fts5,bm25s,tantivy")
+    parser.add_argument("--engines", default="fts5,memory,bm25s,tantivy")
     args = parser.parse_args()
     dataset = load_dataset(args.dataset, args.split)
     print(f"{len(dataset.queries)} queries, {dataset.corpus_size()} documents\n")
     print("| engine | nDCG@10 | Recall@100 | build | query (median) | add 1 doc + search |")
     print("|---|---|---|---|---|---|")
-    engines = {"fts5": fts5, "bm25s": bm25s_engine, "tantivy": tantivy_engine}
+    engines = {"fts5": fts5, "memory": memory_engine, "bm25s": bm25s_engine, "tantivy": tantivy_engine}
     for name in args.engines.split(","):
         measure(name, engines[name], dataset)
 

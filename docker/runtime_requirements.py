@@ -12,10 +12,12 @@ ONNX Runtime and the tokenizer only. Left out (docs/operations.md, "The image"):
   significance test does, and says so), huggingface-hub and hf-xet (declared by tokenizers for downloads the
   image never makes).
 
-Versions are pinned to what the build stage resolved by passing its ``pip freeze`` as constraints.
+Versions are pinned to what the build stage resolved: ``--constraints`` prints its ``pip freeze`` without
+the packages installed from a path or URL (a local torch wheel), for the runtime stage's ``pip -c``.
 """
 
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -37,8 +39,17 @@ def runtime_requirements(pyproject: Path) -> list[str]:
     return kept
 
 
+def constraints() -> list[str]:
+    frozen = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze"], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return [line for line in frozen if " @ " not in line]
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "--unused":
-        print(" ".join(UNUSED))
+        print("\n".join(UNUSED))
+    elif sys.argv[1] == "--constraints":
+        print("\n".join(constraints()))
     else:
         print("\n".join(runtime_requirements(Path(sys.argv[1]))))

@@ -38,6 +38,8 @@ from index.retrieval.pipeline import search_in_phases
 from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, informative_terms
 from index.retrieval.ranking import candidate_depth
 from index.storage import keyword
+from index.storage.bm25 import MemoryKeywordIndex
+from index.storage.bm25 import catch_up as catch_up_keywords
 from index.storage.keyword import query_terms
 from index.storage.layout import DB_FILE, catch_up, check_or_write_manifest, load_index_vectors
 from index.storage.locking import WriterLock
@@ -100,6 +102,11 @@ class SearchIndex:
         # process writes too, which only shifts a normaliser slightly).
         self._documents, self._chunks = store.counts()
         self.keyword_title_weight = KEYWORD_TITLE_WEIGHT
+        # The keyword side's fast path (index.storage.bm25), built from the store in the background after
+        # open; None until then, and FTS5 answers. Whether searches use it once built:
+        self.keyword_memory = True
+        self._keywords: MemoryKeywordIndex | None = None
+        self._keyword_build: threading.Thread | None = None
         self.filter_limits = FilterLimits()
         # How the pieces of a query longer than the model reads become one search (index.retrieval.query).
         self.long_query: LongQuery = DEFAULT_LONG_QUERY
@@ -125,8 +132,10 @@ class SearchIndex:
         chunking: ChunkingOptions | None = None,
         vectors: VectorOptions | None = None,
         read_only: bool = False,
+        keyword_memory: bool = True,
     ) -> SearchIndex:
-        """Open (or create) the index in ``data_dir``; for writing unless ``read_only``.
+        """Open (or create) the index in ``data_dir``; for writing unless ``read_only``. With
+        ``keyword_memory`` the in-memory keyword index is built in the background (:mod:`index.storage.bm25`).
 
         A writer holds the data directory's lock (:mod:`index.storage.locking`) until it closes. A read-only
         index takes no lock and writes nothing (not even its vector index, which it repairs in memory if the
@@ -161,6 +170,8 @@ class SearchIndex:
             raise
         index = cls(data_dir, embedder, store, vector_index, chunker, generation, lock)
         index._maybe_merge()
+        if keyword_memory:
+            index._start_keyword_build()
         return index
 
     @property
@@ -272,6 +283,13 @@ class SearchIndex:
         if prepared:
             embeddings = np.concatenate([item.embeddings for item in prepared])
             self._vectors.add(np.asarray(result.added_ids, dtype=np.int64), embeddings)
+        if self._keywords is not None:
+            self._keywords.remove(result.removed_ids)
+            texts = [(item.document.title, chunk.text) for item in prepared for chunk in item.chunks]
+            self._keywords.add(
+                (chunk_id, title, text)
+                for chunk_id, (title, text) in zip(result.added_ids, texts, strict=True)
+            )
         self._advance(result.generation)
         self._documents += sum(result.created) - len(deletes)
         self._chunks += len(result.added_ids) - len(result.removed_ids)
@@ -363,8 +381,10 @@ class SearchIndex:
             raise DocumentNotFoundError(doc_id)
         position = {int(chunk): i for i, chunk in enumerate(ids.tolist())}
         order = [position[c] for c in chunk_ids if c in position]
+        memory = self._keywords if self.keyword_memory else None
+        frequencies = self._store.document_frequencies if memory is None else memory.document_frequencies
         terms = characteristic_terms(
-            texts, self._store.document_frequencies, max(self._chunks, 1), exclude_self=not like.include_self
+            texts, frequencies, max(self._chunks, 1), exclude_self=not like.include_self
         )
         return Example(doc_id, like.chunk_id, vectors[order], terms)
 
@@ -462,17 +482,27 @@ class SearchIndex:
             sides.append(dict(top(best, depth)) if len(ids) > 1 else best)
         if request.mode == "dense":
             return Candidates(sides)
-        terms = informative_terms(query_terms(query), self._store.document_frequencies)
         weight = self.keyword_title_weight
-        found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
-        scale = self._keyword_scale(request, terms, keyword.FTS_TABLE, self._chunks)
+        memory = self._keywords if self.keyword_memory and allowed is None else None
+        if memory is not None:
+            terms = informative_terms(query_terms(query), memory.document_frequencies)
+            found, memory_scale = memory.search(terms, depth, title_weight=weight)
+            scale = self._keyword_scale(request, terms, lambda: memory_scale)
+        else:
+            terms = informative_terms(query_terms(query), self._store.document_frequencies)
+            found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
+            scale = self._keyword_scale(
+                request, terms, self._fts_scale(terms, keyword.FTS_TABLE, self._chunks)
+            )
         sides.append({chunk: score / scale for chunk, score in found if chunk not in excluded})
         if request.group_by != "document":
             return Candidates(sides)
         found_documents = self._store.keyword_search_documents(
             terms, depth, title_weight=weight, allowed=allowed
         )
-        scale = self._keyword_scale(request, terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
+        scale = self._keyword_scale(
+            request, terms, self._fts_scale(terms, keyword.DOCUMENT_FTS_TABLE, self._documents)
+        )
         documents = {doc: score / scale for doc, score in found_documents if doc != request.exclude_doc}
         return Candidates(sides, documents)
 
@@ -490,12 +520,53 @@ class SearchIndex:
         self._maybe_merge()
         return doc_ids
 
-    def _keyword_scale(self, request: SearchRequest, terms: list[str], table: str, rows: int) -> float:
-        """What keyword scores are divided by before fusion: 1 unless hybrid blends them (then the score of
-        an average document holding every query word once, see :func:`keyword.score_scale`)."""
+    @staticmethod
+    def _keyword_scale(request: SearchRequest, terms: list[str], scale: Callable[[], float]) -> float:
+        """What keyword scores are divided by before fusion: 1 unless hybrid blends them (then ``scale()``,
+        the score of an average document holding every query word once, see :func:`keyword.score_scale`)."""
         if request.mode != "hybrid" or request.fusion != "blend" or not terms:
             return 1.0
-        return self._store.keyword_score_scale(table, terms, max(rows, 1)) or 1.0
+        return scale() or 1.0
+
+    def _fts_scale(self, terms: list[str], table: str, rows: int) -> Callable[[], float]:
+        return lambda: self._store.keyword_score_scale(table, terms, max(rows, 1))
+
+    # -- the in-memory keyword index ----------------------------------------------------------------
+
+    def _start_keyword_build(self) -> None:
+        self._keyword_build = threading.Thread(
+            target=self._build_keywords, name="semsearch-keywords", daemon=True
+        )
+        self._keyword_build.start()
+
+    def _build_keywords(self) -> None:
+        """Build the in-memory keyword index from one snapshot of the store, without holding up writes;
+        then, under the write lock, bring it up to date with what was written meanwhile and publish it."""
+        started = time.perf_counter()
+        try:
+            memory = MemoryKeywordIndex()
+            for rows in self._store.iter_keyword_rows():
+                if self._closed:
+                    return
+                memory.add(rows)
+            with self._write_lock:
+                if self._closed:
+                    return
+                catch_up_keywords(memory, self._store)
+                self._keywords = memory
+        except Exception:  # the database closed under us, or worse: FTS5 keeps answering either way
+            if not self._closed:
+                log.exception("building the in-memory keyword index failed; FTS5 answers keyword searches")
+            return
+        log.info(
+            "in-memory keyword index of %d chunks built in %.1f s", len(memory), time.perf_counter() - started
+        )
+
+    def wait_for_keyword_index(self, timeout: float | None = None) -> bool:
+        """Block until the in-memory keyword index is built (or its build gave up); whether it is in use."""
+        if self._keyword_build is not None:
+            self._keyword_build.join(timeout)
+        return self._keywords is not None
 
     def stats(self) -> IndexStats:
         documents, chunks = self._store.counts()
@@ -515,11 +586,14 @@ class SearchIndex:
     def consistency(self) -> dict[str, set[int]]:
         """The chunk ids held by the store, the keyword index and the vector index (for checks and tests)."""
         with self._write_lock:
-            return {
+            sides = {
                 "store": self._store.chunk_ids(),
                 "keyword": self._store.keyword_chunk_ids(),
                 "vectors": {int(i) for i in self._vectors.ids()},
             }
+            if self._keywords is not None:
+                sides["keyword_memory"] = {int(i) for i in self._keywords.ids()}
+            return sides
 
     def keyword_documents_consistent(self) -> bool:
         """Whether the whole-document keyword index matches the documents exactly (FTS5 integrity check)."""
@@ -542,6 +616,8 @@ class SearchIndex:
             # and again, harmlessly, next time.
             generation = self._store.generation()
             gone, missing = catch_up(self._vectors, self._store, self._embedder.dim)
+            if self._keywords is not None:
+                catch_up_keywords(self._keywords, self._store)
             self._generation = generation
             self._documents, self._chunks = self._store.counts()
         log.debug("caught up with generation %d: %d vectors out, %d in", generation, gone, missing)
@@ -636,6 +712,7 @@ class SearchIndex:
         self._closed = True
         self.tasks.close()
         self.wait_for_merges()
+        self.wait_for_keyword_index()
         try:
             self.save()
         finally:

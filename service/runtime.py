@@ -68,7 +68,12 @@ def open_all(
 
 def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only: bool) -> SearchIndex:
     index = SearchIndex.open(
-        data_dir, embedder, chunking=settings.chunking(), vectors=settings.vectors(), read_only=read_only
+        data_dir,
+        embedder,
+        chunking=settings.chunking(),
+        vectors=settings.vectors(),
+        read_only=read_only,
+        keyword_memory=settings.keyword_memory,
     )
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
     index.filter_timeout = settings.filter_timeout_ms / 1000

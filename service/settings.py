@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         "window alone, the mean of the pieces' embeddings, or max-similarity (a chunk scores by its best "
         "piece).",
     )
+    keyword_memory: bool = Field(
+        True,
+        description="Answer unfiltered keyword searches from an in-memory BM25 index built from the database "
+        "in the background after start (about 8 bytes per chunk and distinct word); FTS5 answers the rest, "
+        "and everything until it is built.",
+    )
     max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
     max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
     max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")

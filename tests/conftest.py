@@ -40,6 +40,9 @@ def open_index(tmp_path: Path) -> Iterator[Callable[..., SearchIndex]]:
     ) -> SearchIndex:
         index = SearchIndex.open(data_dir or tmp_path / "data", embedder or FakeEmbedder(), **kwargs)  # type: ignore[arg-type]
         opened.append(index)
+        # The in-memory keyword index scores as FTS5 does up to rounding; a test comparing scores across
+        # opens should not depend on whether its build has finished.
+        index.wait_for_keyword_index()
         return index
 
     yield factory

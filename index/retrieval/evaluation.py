@@ -238,7 +238,8 @@ def index_dataset(
     batch_size: int = 64,
     on_progress: Callable[[int], object] | None = None,
 ) -> None:
-    """Upsert the corpus (documents already indexed unchanged are skipped, so re-runs are cheap)."""
+    """Upsert the corpus (documents already indexed unchanged are skipped, so re-runs are cheap), and wait
+    for the in-memory keyword index."""
     batch: list[Document] = []
     for document in dataset.corpus():
         batch.append(document)
@@ -247,6 +248,7 @@ def index_dataset(
             batch = []
     if batch:
         index.upsert(batch, on_embedded=on_progress)
+    index.wait_for_keyword_index()  # every query then meets the same keyword engine
 
 
 def evaluate_modes(

@@ -92,9 +92,14 @@ def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str]
     return total
 
 
+def word_tokens(text: str) -> list[str]:
+    """The lower-cased words of ``text``, in order, stop words and repeats included."""
+    return _WORD.findall(text.lower())
+
+
 def words(text: str) -> list[str]:
     """The lower-cased words of ``text`` that are not stop words, in order, repeats included."""
-    return [word for word in _WORD.findall(text.lower()) if word not in STOPWORDS_EN]
+    return [word for word in word_tokens(text) if word not in STOPWORDS_EN]
 
 
 def query_terms(text: str) -> list[str]:

@@ -394,27 +394,30 @@ class Store:
         finally:
             reader.execute("COMMIT")
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own, reading one snapshot of the database until it closes."""
+        connection = self._connect()
+        try:
+            connection.execute("PRAGMA query_only=ON")
+            connection.execute("BEGIN")
+            yield connection
+        finally:
+            connection.close()
+
     def iter_documents(self, batch_size: int = 256) -> Iterator[list[Document]]:
         """Every document as it was sent (text, title, metadata), oldest first, in batches, all from one
         snapshot: to index them again with other settings (a collection reindexed from another)."""
-        connection = self._connect()
-        connection.execute("PRAGMA query_only=ON")
-        try:
-            connection.execute("BEGIN")
+        with self._snapshot() as connection:
             rows = connection.execute("SELECT id, title, text, metadata FROM documents ORDER BY seq")
             while batch := rows.fetchmany(batch_size):
                 yield [Document(str(i), str(text), title, json.loads(meta)) for i, title, text, meta in batch]
-        finally:
-            connection.close()
 
     def iter_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every document as it was written (text, title, metadata, content hash, chunks and their
         embeddings), oldest first, in batches, all from one snapshot: an index copied or re-sharded
         elsewhere without embedding anything again."""
-        connection = self._connect()
-        connection.execute("PRAGMA query_only=ON")
-        try:
-            connection.execute("BEGIN")
+        with self._snapshot() as connection:
             documents = connection.execute(
                 "SELECT id, title, text, metadata, content_hash FROM documents ORDER BY seq"
             )
@@ -438,9 +441,6 @@ class Store:
                         PreparedDocument(document, str(digest), spans, vectors.reshape(len(spans), -1).copy())
                     )
                 yield prepared
-            connection.execute("COMMIT")
-        finally:
-            connection.close()
 
     def embeddings_of(
         self, chunk_ids: Sequence[int], dim: int
@@ -457,6 +457,25 @@ class Store:
         ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
         return ids, vectors.reshape(len(rows), dim)
+
+    def iter_keyword_rows(self, batch_size: int = 2_000) -> Iterator[list[tuple[int, str | None, str]]]:
+        """Every chunk's ``(id, document title, text)`` in id order, in batches, from one snapshot (what the
+        in-memory keyword index is built from)."""
+        with self._snapshot() as connection:
+            rows = connection.execute(
+                "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id ORDER BY c.id"
+            )
+            while batch := rows.fetchmany(batch_size):
+                yield [(int(r[0]), r[1], str(r[2])) for r in batch]
+
+    def keyword_rows(self, chunk_ids: Sequence[int]) -> list[tuple[int, str | None, str]]:
+        """``(id, document title, text)`` of those ``chunk_ids`` that exist, in id order."""
+        rows = self._reader().execute(
+            "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id "
+            "WHERE c.id IN (SELECT value FROM json_each(?)) ORDER BY c.id",
+            (json.dumps([int(c) for c in chunk_ids]),),
+        )
+        return [(int(r[0]), r[1], str(r[2])) for r in rows]
 
     def chunk_id_array(self) -> NDArray[np.int64]:
         """Every chunk id, ascending."""

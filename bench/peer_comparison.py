@@ -1,0 +1,147 @@
+"""semsearch against txtai (the closest peer) over the same corpus, with the same load generator, one after
+the other in one run: hybrid search at 1 and 8 clients, every request a different query (semsearch's query
+cache off, as txtai has none); then semsearch with its query cache on and every query repeated (the request
+path outside the model).
+
+The peer is built and served by peer-txtai's scripts (setup.sh, build.py, serve.sh), and measured with its
+loadgen.py; this script is given where they are, and starts and stops every server itself on 127.0.0.1.
+
+    .venv/bin/python bench/peer_comparison.py --data-dir /var/tmp/scifact-eval \\
+        --queries path/to/scifact/queries.jsonl --loadgen path/to/peer-txtai/loadgen.py \\
+        --peer-serve path/to/peer-txtai/serve.sh --peer-dir /var/tmp/peer
+
+The data directory must hold the same corpus indexed with the default model (``semsearch eval
+path/to/scifact --data-dir DIR`` makes one). Without ``--peer-serve`` only semsearch is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+    process = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{command[0]} exited: {process.stderr.read().decode() if process.stderr else ''}"
+                )
+            try:
+                with urllib.request.urlopen(ready_url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError(f"{command} not ready after 180 s")
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def load(
+    loadgen: Path, url: str, queries: Path, clients: int, requests: int, seconds: int, param: str
+) -> Any:
+    done = subprocess.run(
+        [sys.executable, str(loadgen), url, str(queries), str(clients), str(requests), str(seconds), param],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument(
+        "--queries", type=Path, required=True, help="queries.jsonl (each request a different one)"
+    )
+    parser.add_argument("--loadgen", type=Path, required=True, help="peer-txtai's loadgen.py")
+    parser.add_argument("--peer-serve", type=Path, help="peer-txtai's serve.sh")
+    parser.add_argument("--peer-dir", type=Path, help="the folder setup.sh and build.py made")
+    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
+    parser.add_argument("--requests", type=int, default=800, help="per run: at most the number of queries")
+    parser.add_argument("--seconds", type=int, default=40, help="longest run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each; medians are reported")
+    args = parser.parse_args()
+    port = free_port()
+    semsearch = [str(ROOT / ".venv" / "bin" / "semsearch"), "serve"]
+    base = {
+        "SEMSEARCH_DATA_DIR": str(args.data_dir),
+        "SEMSEARCH_READ_ONLY": "1",
+        "SEMSEARCH_PORT": str(port),
+        "SEMSEARCH_MODEL_CACHE_DIR": str(args.model_cache),
+        "SEMSEARCH_LOG_LEVEL": "warning",
+        "HF_HUB_OFFLINE": "1",
+    }
+    url = f"http://127.0.0.1:{port}"
+    results: dict[str, list[Any]] = {}
+
+    def measure(name: str, target: str, queries: Path, param: str) -> None:
+        load(args.loadgen, target, queries, 2, 50, 20, param)  # warm up (the keyword index builds at start)
+        for _ in range(args.rounds):
+            for clients in (1, 8):
+                got = load(args.loadgen, target, queries, clients, args.requests, args.seconds, param)
+                results.setdefault(f"{name}, {clients} client{'s' if clients > 1 else ''}", []).append(got)
+
+    with serving(semsearch, {**base, "SEMSEARCH_QUERY_CACHE_SIZE": "0"}, url + "/readyz"):
+        time.sleep(5)  # the in-memory keyword index is built in the background after start
+        measure("semsearch hybrid, uncached", url + "/search", args.queries, "q")
+    repeated = Path("/tmp/semsearch-bench-repeated.jsonl")
+    repeated.write_text("".join(args.queries.open().readlines()[:50]))
+    with serving(semsearch, base, url + "/readyz"):
+        time.sleep(5)
+        measure("semsearch hybrid, every query cached", url + "/search", repeated, "q")
+    if args.peer_serve is not None and args.peer_dir is not None:
+        peer_port = free_port()
+        with serving(
+            ["bash", str(args.peer_serve), str(args.peer_dir), str(peer_port)],
+            {},
+            f"http://127.0.0.1:{peer_port}/search?query=warm&limit=1",
+        ):
+            measure("txtai hybrid", f"http://127.0.0.1:{peer_port}/search", args.queries, "query")
+    print("| server | req/s | p50 | p90 | p99 | errors |")
+    print("|---|---|---|---|---|---|")
+    for name, runs in results.items():
+        cells = [statistics.median(r[key] for r in runs) for key in ("rps", "p50_ms", "p90_ms", "p99_ms")]
+        errors = sum(r["errors"] for r in runs)
+        rps, p50, p90, p99 = cells
+        print(f"| {name} | {rps:.1f} | {p50:.1f} ms | {p90:.1f} ms | {p99:.1f} ms | {errors} |")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

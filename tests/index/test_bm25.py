@@ -1,0 +1,159 @@
+"""The in-memory keyword index: BM25 as a from-scratch reference computes it, after any writes; and in a
+SearchIndex, the same answers as FTS5 and the same chunks as the store."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index import Document, SearchIndex
+from index.storage.bm25 import K1, B, MemoryKeywordIndex, catch_up
+from index.storage.keyword import STOPWORDS_EN, indexed_form, query_terms, word_tokens
+
+OpenIndex = Callable[..., SearchIndex]
+
+WORDS = ["river", "rivers", "sea", "the", "salt", "café", "cafe", "delta", "x1", "stone", "of"]
+texts = st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join)
+titles = st.none() | texts
+
+
+def reference(
+    rows: dict[int, tuple[str | None, str]], terms: list[str], title_weight: float
+) -> dict[int, float]:
+    """BM25 as FTS5 defines it, computed from scratch over ``rows``."""
+
+    def stems(words: list[str]) -> Counter[str]:
+        return Counter(indexed_form([w for w in words if w not in STOPWORDS_EN]))
+
+    analysed = {}
+    for chunk_id, (title, text) in rows.items():
+        title_words, body_words = word_tokens(title or ""), word_tokens(text)
+        analysed[chunk_id] = (len(title_words) + len(body_words), stems(title_words), stems(body_words))
+    n = len(rows)
+    average = sum(length for length, _, _ in analysed.values()) / n if n else 1.0
+    scores: dict[int, float] = {}
+    for stem in indexed_form(terms):
+        holding = [c for c, (_, t, b) in analysed.items() if t[stem] or b[stem]]
+        if not holding:
+            continue
+        idf = max(1e-6, math.log((n - len(holding) + 0.5) / (len(holding) + 0.5)))
+        for chunk_id in holding:
+            length, title_counts, body_counts = analysed[chunk_id]
+            tf = body_counts[stem] + title_weight * title_counts[stem]
+            norm = K1 * (1 - B + B * length / (average or 1.0))
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+    return scores
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.lists(st.tuples(titles, texts), min_size=1, max_size=6)),
+        st.tuples(st.just("remove"), st.lists(st.integers(0, 40), max_size=6)),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations, st.lists(st.sampled_from(WORDS), min_size=1, max_size=4), st.sampled_from([0.0, 1.0, 2.0]))
+def test_scores_equal_bm25_from_scratch_after_any_writes(
+    ops: list[tuple[str, list]],  # type: ignore[type-arg]
+    query: list[str],
+    title_weight: float,
+) -> None:
+    memory = MemoryKeywordIndex()
+    rows: dict[int, tuple[str | None, str]] = {}
+    next_id = 1
+    for kind, payload in ops:
+        if kind == "add":
+            batch = []
+            for title, text in payload:
+                batch.append((next_id, title, text))
+                rows[next_id] = (title, text)
+                next_id += 1
+            memory.add(batch)
+        else:
+            memory.remove(payload)
+            for chunk_id in payload:
+                rows.pop(chunk_id, None)
+    assert memory.ids().tolist() == sorted(rows)
+    terms = query_terms(" ".join(query))
+    expected = reference(rows, terms, title_weight)
+    hits, _ = memory.search(terms, 1000, title_weight=title_weight)
+    assert dict(hits) == pytest.approx(expected, rel=1e-9)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    top, _ = memory.search(terms, 3, title_weight=title_weight)
+    assert top == hits[:3]
+    frequencies = memory.document_frequencies(terms)
+    for term, frequency in zip(terms, frequencies, strict=True):
+        (stem,) = indexed_form([term])
+        assert frequency == sum(
+            stem in Counter(indexed_form(word_tokens(f"{t or ''} {x}"))) for t, x in rows.values()
+        )
+
+
+def test_segments_stay_few_and_dead_postings_are_dropped() -> None:
+    memory = MemoryKeywordIndex()
+    for first in range(1, 2001, 10):
+        memory.add((i, None, f"word{i % 50} river sea") for i in range(first, first + 10))
+    state = memory._state
+    assert len(state.segments) <= 12  # O(log n) of 200 writes
+    memory.remove(range(1, 1800))
+    assert memory._state.dead == 0  # more than half was dead: compacted
+    assert sum(s.postings for s in memory._state.segments) == 201 * 3
+    hits, _ = memory.search(["river"], 5, title_weight=1.0)
+    assert {c for c, _ in hits} <= set(range(1800, 2001))
+
+
+def test_memory_and_fts5_agree_and_follow_every_write(open_index: OpenIndex, tmp_path: Path) -> None:
+    index = open_index()
+    index.upsert(
+        [
+            Document("rivers", "Rivers carry sediment from the mountains to the sea.", "Rivers"),
+            Document("delta", "A delta forms where a river deposits sediment at its mouth.", "Deltas"),
+            Document(
+                "salt", "The sea is salty because rivers carry minerals into it.", None, {"kind": "sea"}
+            ),
+            Document("stone", "Stone bridges cross the river in the old town.", "Bridges"),
+        ]
+    )
+    assert index.wait_for_keyword_index()
+    sides = index.consistency()
+    assert sides["keyword_memory"] == sides["store"]
+    fast = index.search("river sediment sea", mode="keyword", k=4).hits
+    index.keyword_memory = False
+    slow = index.search("river sediment sea", mode="keyword", k=4).hits
+    assert [h.chunk_id for h in fast] == [h.chunk_id for h in slow]
+    assert [h.score for h in fast] == pytest.approx([h.score for h in slow], rel=1e-3)
+    index.keyword_memory = True
+
+    index.delete("rivers")
+    index.upsert([Document("delta", "Deltas are built of mud.", "Deltas")])
+    assert index.consistency()["keyword_memory"] == index.consistency()["store"]
+    assert [h.doc_id for h in index.search("sediment", mode="keyword").hits] == []
+    # A filter is answered by FTS5, over the same chunks.
+    filtered = index.search("sea", mode="keyword", filter={"field": "kind", "eq": "sea"}).hits
+    assert [h.doc_id for h in filtered] == ["salt"]
+
+    replica = open_index(read_only=True)  # another reader of the same directory catches up on search
+    assert replica.consistency()["keyword_memory"] == replica.consistency()["store"]
+    index.upsert([Document("mud", "Mud and sediment settle where the river slows.", None)])
+    assert [h.doc_id for h in replica.search("sediment", mode="keyword").hits] == ["mud"]
+    assert replica.consistency()["keyword_memory"] == index.consistency()["store"]
+
+
+def test_catch_up_makes_memory_equal_the_store(open_index: OpenIndex) -> None:
+    index = open_index(keyword_memory=False)
+    index.upsert([Document(f"d{i}", f"river number {i}", None) for i in range(6)])
+    memory = MemoryKeywordIndex()
+    memory.add([(999_999, None, "not in the store")])
+    store = index._store
+    assert catch_up(memory, store) == (1, 6)
+    assert set(memory.ids().tolist()) == index.consistency()["store"]
+    assert index.wait_for_keyword_index() is False  # never built when turned off
