@@ -104,6 +104,9 @@ class CatalogState:
 
     collections: MappingProxyType[str, CollectionSettings]
     aliases: MappingProxyType[str, str]
+    # Reindexes begun and not finished: target collection -> source collection. A service resumes them on
+    # start (a reindex skips what it already wrote), so a restart does not lose one.
+    reindexing: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def resolve(self, name: str) -> str:
         """The collection ``name`` means: itself, or the one its alias points to."""
@@ -151,7 +154,7 @@ class Catalog:
                         f"the collection {name!r} exists with other settings: {existing.to_json()}"
                     )
                 return False
-            self._save({**state.collections, name: settings}, dict(state.aliases))
+            self._save({**state.collections, name: settings}, dict(state.aliases), dict(state.reindexing))
             return True
 
     def delete(self, name: str, *, force: bool = False) -> list[str]:
@@ -172,7 +175,8 @@ class Catalog:
                 )
             collections = {k: v for k, v in state.collections.items() if k != name}
             aliases = {k: v for k, v in state.aliases.items() if v != name}
-            self._save(collections, aliases)
+            reindexing = {k: v for k, v in state.reindexing.items() if name not in (k, v)}
+            self._save(collections, aliases, reindexing)
             return pointing
 
     def set_alias(self, alias: str, collection: str) -> str | None:
@@ -186,7 +190,7 @@ class Catalog:
             if collection not in state.collections:
                 raise CollectionNotFoundError(collection)
             previous = state.aliases.get(alias)
-            self._save(dict(state.collections), {**state.aliases, alias: collection})
+            self._save(dict(state.collections), {**state.aliases, alias: collection}, dict(state.reindexing))
             return previous
 
     def delete_alias(self, alias: str) -> str:
@@ -197,8 +201,28 @@ class Catalog:
             if alias not in state.aliases:
                 raise CollectionNotFoundError(alias)
             target = state.aliases[alias]
-            self._save(dict(state.collections), {k: v for k, v in state.aliases.items() if k != alias})
+            aliases = {k: v for k, v in state.aliases.items() if k != alias}
+            self._save(dict(state.collections), aliases, dict(state.reindexing))
             return target
+
+    def begin_reindex(self, target: str, source: str) -> None:
+        """Record that ``target`` is being filled from ``source`` (both collections, not aliases), durably,
+        until :meth:`end_reindex`."""
+        with self._lock:
+            state = self._state
+            for name in (target, source):
+                if name not in state.collections:
+                    raise CollectionNotFoundError(name)
+            reindexing = {**state.reindexing, target: source}
+            self._save(dict(state.collections), dict(state.aliases), reindexing)
+
+    def end_reindex(self, target: str) -> None:
+        """Forget the reindex of ``target`` (it finished)."""
+        with self._lock:
+            state = self._state
+            if target in state.reindexing:
+                reindexing = {k: v for k, v in state.reindexing.items() if k != target}
+                self._save(dict(state.collections), dict(state.aliases), reindexing)
 
     # -- persistence ------------------------------------------------------------------------------
 
@@ -206,6 +230,7 @@ class Catalog:
         path = self.root / CATALOG_FILE
         collections: dict[str, CollectionSettings] = {self.default: CollectionSettings()}
         aliases: dict[str, str] = {}
+        reindexing: dict[str, str] = {}
         if path.exists():
             raw = json.loads(path.read_text(encoding="utf-8"))
             for name, settings in raw.get("collections", {}).items():
@@ -213,22 +238,34 @@ class Catalog:
             for alias, target in raw.get("aliases", {}).items():
                 if target in collections:
                     aliases[check_name(alias, "an alias")] = target
-        return _freeze(collections, aliases)
+            for target, source in raw.get("reindexing", {}).items():
+                if target in collections and source in collections:
+                    reindexing[target] = source
+        return _freeze(collections, aliases, reindexing)
 
-    def _save(self, collections: dict[str, CollectionSettings], aliases: dict[str, str]) -> None:
+    def _save(
+        self, collections: dict[str, CollectionSettings], aliases: dict[str, str], reindexing: dict[str, str]
+    ) -> None:
         """Write the catalog (durably), then publish it: a failed write changes nothing."""
         body = {
             "format": CATALOG_FORMAT,
             "collections": {name: s.to_json() for name, s in sorted(collections.items())},
             "aliases": dict(sorted(aliases.items())),
+            "reindexing": dict(sorted(reindexing.items())),
         }
         self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.root / CATALOG_FILE, json.dumps(body, indent=2) + "\n")
-        self._state = _freeze(collections, aliases)
+        self._state = _freeze(collections, aliases, reindexing)
 
 
-def _freeze(collections: dict[str, CollectionSettings], aliases: dict[str, str]) -> CatalogState:
-    return CatalogState(MappingProxyType(dict(collections)), MappingProxyType(dict(aliases)))
+def _freeze(
+    collections: dict[str, CollectionSettings], aliases: dict[str, str], reindexing: dict[str, str]
+) -> CatalogState:
+    return CatalogState(
+        MappingProxyType(dict(collections)),
+        MappingProxyType(dict(aliases)),
+        MappingProxyType(dict(reindexing)),
+    )
 
 
 Opener = Callable[[str, Path, CollectionSettings], ServedIndex]

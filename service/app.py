@@ -26,6 +26,7 @@ from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import Metrics, ObservabilityMiddleware
 from service.routes import admin, collections, documents, embeddings, files, health, page, search
+from service.routes.collections import resume_reindexes
 from service.security import Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     async def serving(_: FastAPI) -> AsyncIterator[None]:
         if index is not None:
             state.index = index
-            state.collections = _collections(settings, index)
+            state.collections = _collections(settings, index, state)
             state.set("ready")
             try:
                 yield
@@ -146,19 +147,23 @@ def _watched(state: AppState, settings: Settings) -> dict[str, ServedIndex]:
     return {settings.default_collection: state.index} if state.index is not None else {}
 
 
-def _collections(settings: Settings, index: ServedIndex) -> CollectionSet | None:
-    """The collections beside the default one; none when the index is sharded (served by Ray)."""
+def _collections(settings: Settings, index: ServedIndex, state: AppState) -> CollectionSet | None:
+    """The collections beside the default one, with the reindexes a restart cut off resumed; none when
+    the index is sharded (served by Ray)."""
     if not isinstance(index, SearchIndex):
         return None
     catalog = Catalog(index.data_dir, settings.default_collection)
-    return CollectionSet(catalog, index, runtime.collection_opener(settings, index))
+    collections = CollectionSet(catalog, index, runtime.collection_opener(settings, index))
+    if not collections.read_only:
+        resume_reindexes(state, collections)
+    return collections
 
 
 def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> None:
     """Load the model and the index, then seed the demo corpus; readiness says how far it got."""
     try:
         state.index = runtime.open_index(settings, on_query_batch=metrics.batch_size.observe)
-        state.collections = _collections(settings, state.index)
+        state.collections = _collections(settings, state.index, state)
         if seed and not state.stopping.is_set():
             state.set("loading", "indexing the demo corpus")
             runtime.seed_demo(state.index)

@@ -715,3 +715,6 @@ class ReindexOut(BaseModel):
     error: str | None
     started_at: float
     finished_at: float | None
+    resumed: bool = Field(
+        False, description="Whether this job resumed a reindex that a restart of the service cut off."
+    )

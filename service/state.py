@@ -15,8 +15,9 @@ Status = Literal["ready", "loading", "failed"]
 
 @dataclass
 class ReindexJob:
-    """A collection being filled from another one's stored documents (``POST .../reindex``), in memory: a
-    job cut off by a restart is started again by the client, and skips what it already wrote."""
+    """A collection being filled from another one's stored documents (``POST .../reindex``). The catalog
+    records it until it is done, so a job cut off by a restart resumes when the service starts again
+    (``resumed``), skipping what it already wrote."""
 
     collection: str
     source: str
@@ -26,6 +27,7 @@ class ReindexJob:
     error: str | None = None
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
+    resumed: bool = False
 
 
 @dataclass

@@ -140,6 +140,14 @@ async def start_reindex(
     source_name = collections.catalog.resolve(body.source)
     if target_name == source_name:
         raise CollectionConflictError("a collection is not reindexed from itself")
+    job = await run_in_threadpool(start_reindex_job, state, collections, target_name, source_name)
+    return ReindexOut(**dataclasses.asdict(job))
+
+
+def start_reindex_job(
+    state: AppState, collections: CollectionSet, target_name: str, source_name: str, *, resumed: bool = False
+) -> ReindexJob:
+    """Record the reindex in the catalog (until it is done) and run it in a thread."""
     target, source = collections.index(target_name), collections.index(source_name)
     if not isinstance(target, SearchIndex) or not isinstance(source, SearchIndex):
         raise UnsupportedOperationError("reindexing needs collections served by this process")
@@ -149,11 +157,25 @@ async def start_reindex(
             raise CollectionConflictError(
                 f"{target_name!r} is already being reindexed from {running.source!r}"
             )
-        job = state.reindexing[target_name] = ReindexJob(target_name, source_name)
+        collections.catalog.begin_reindex(target_name, source_name)
+        job = state.reindexing[target_name] = ReindexJob(target_name, source_name, resumed=resumed)
     threading.Thread(
-        target=_run_reindex, args=(job, source, target, state), name="semsearch-reindex", daemon=True
+        target=_run_reindex,
+        args=(job, source, target, state, collections),
+        name="semsearch-reindex",
+        daemon=True,
     ).start()
-    return ReindexOut(**dataclasses.asdict(job))
+    return job
+
+
+def resume_reindexes(state: AppState, collections: CollectionSet) -> None:
+    """Start again every reindex the catalog says a restart cut off."""
+    for target_name, source_name in collections.catalog.state.reindexing.items():
+        log.info("resuming the reindex of %s from %s", target_name, source_name)
+        try:
+            start_reindex_job(state, collections, target_name, source_name, resumed=True)
+        except Exception:  # one collection that no longer opens must not keep the others from resuming
+            log.exception("could not resume the reindex of %s from %s", target_name, source_name)
 
 
 @router.get(
@@ -169,17 +191,26 @@ async def reindex_status(name: Name, collections: CollectionsDep, state: StateDe
     return ReindexOut(**dataclasses.asdict(job))
 
 
-def _run_reindex(job: ReindexJob, source: SearchIndex, target: SearchIndex, state: AppState) -> None:
+def _run_reindex(
+    job: ReindexJob, source: SearchIndex, target: SearchIndex, state: AppState, collections: CollectionSet
+) -> None:
     def progress(done: int, total: int) -> None:
         job.documents_done, job.documents_total = done, total
 
     try:
         reindex(source, target, on_progress=progress, should_stop=state.stopping.is_set)
-        job.status = "done" if not state.stopping.is_set() else "failed"
-        job.error = None if job.status == "done" else "the service stopped; start the reindex again"
-    except Exception as error:  # reported to the client that polls, and logged
+        if state.stopping.is_set():  # stays in the catalog: the next start resumes it
+            job.status, job.error = "failed", "the service stopped; it resumes when the service starts again"
+        else:
+            job.status, job.error = "done", None
+            collections.catalog.end_reindex(job.collection)
+    except Exception as error:  # reported to the client that polls, and logged; not resumed
         log.exception("reindexing %s from %s failed", job.collection, job.source)
         job.status, job.error = "failed", str(error)
+        try:
+            collections.catalog.end_reindex(job.collection)
+        except Exception:  # the catalog's folder went with a deleted collection, say
+            log.exception("could not record the end of the reindex of %s", job.collection)
     job.finished_at = time.time()
 
 

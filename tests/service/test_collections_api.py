@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from index import SearchIndex
+from index.collections import Catalog
 from service.app import create_app
 from service.settings import Settings
 
@@ -157,3 +158,25 @@ def test_a_read_only_replica_changes_no_collection(
         assert client.put("/aliases/live", json={"collection": "papers"}).status_code == 409
         assert client.delete("/collections/papers").status_code == 409
         assert [c["name"] for c in client.get("/collections").json()["collections"]] == ["default", "papers"]
+
+
+def test_a_reindex_cut_off_by_a_restart_resumes_on_start(
+    open_index: Callable[..., SearchIndex], settings: Settings
+) -> None:
+    first = open_index()
+    with TestClient(create_app(settings, index=first)) as client:
+        upsert(client, "", {"id": "cats", "text": "Cats sleep."}, {"id": "dogs", "text": "Dogs bark."})
+        assert client.put("/collections/copy", json={}).status_code == 201
+    # As if the service had stopped in the middle of POST /collections/copy/reindex: begun, not ended.
+    Catalog(first.data_dir).begin_reindex("copy", "default")
+    first.close()
+    second = open_index()
+    with TestClient(create_app(settings, index=second)) as client:
+        deadline = time.monotonic() + 30
+        job = client.get("/collections/copy/reindex").json()
+        while job["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            job = client.get("/collections/copy/reindex").json()
+        assert (job["status"], job["resumed"], job["documents_done"]) == ("done", True, 2)
+        assert client.get("/collections/copy").json()["documents"] == 2
+    assert dict(Catalog(second.data_dir).state.reindexing) == {}  # done: not resumed again
