@@ -22,7 +22,7 @@ import logging
 import re
 import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -33,6 +33,7 @@ from index.protocol import ServedIndex
 
 if TYPE_CHECKING:
     from index.search_index import SearchIndex
+    from index.types import Document
 from index.storage.files import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -389,11 +390,15 @@ def reindex(
     done = 0
     if on_progress is not None:
         on_progress(done, total)
-    for batch in source.export_documents(batch_size):
-        if should_stop is not None and should_stop():
-            break
-        target.upsert(batch)
-        done += len(batch)
+
+    def until_stopped() -> Iterator[list[Document]]:
+        for batch in source.export_documents(batch_size):
+            if should_stop is not None and should_stop():
+                return
+            yield batch
+
+    for results in target.upsert_stream(until_stopped()):
+        done += len(results)
         if on_progress is not None:
             on_progress(done, max(total, done))
     return done

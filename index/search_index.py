@@ -10,7 +10,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -27,6 +28,7 @@ from index.errors import (
 )
 from index.ingest.chunking import Chunker, ChunkingOptions
 from index.ingest.preparation import (
+    Chunked,
     ChunkProgress,
     DocumentPreparer,
     validate_documents,
@@ -200,6 +202,37 @@ class SearchIndex:
         if on_embedded is not None:
             on_embedded(len(documents))
         return results
+
+    def upsert_stream(
+        self, groups: Iterable[Sequence[Document]], *, on_embedded: ProgressCallback | None = None
+    ) -> Iterator[list[UpsertResult]]:
+        """Upsert each group of ``groups`` in a transaction of its own (as :meth:`upsert` would), yielding
+        each group's results, with the next group read and chunked in a second thread while the current one
+        embeds: a bulk load's reading, extraction and chunking then take no time of their own. A group
+        whose documents another write changed after they were chunked has them chunked again."""
+        source = iter(groups)
+
+        def read_and_chunk() -> tuple[list[Document], list[Chunked]] | None:
+            group = next(source, None)
+            if group is None:
+                return None
+            group = list(group)
+            self.tasks.wait_for_ids(doc.id for doc in group)
+            return group, self.preparer.chunk(self.changed(group))
+
+        with ThreadPoolExecutor(1, thread_name_prefix="semsearch-chunk") as pool:
+            pending = pool.submit(read_and_chunk)
+            while (ready := pending.result()) is not None:
+                pending = pool.submit(read_and_chunk)
+                group, chunked = ready
+                # Checked again: an earlier group of the stream, or another writer, may have written some.
+                changed = {doc.id: doc for doc in self.changed(group)}
+                kept = [item for item in chunked if changed.get(item.document.id) is item.document]
+                done = {item.document.id for item in kept}
+                kept += self.preparer.chunk([doc for doc in changed.values() if doc.id not in done])
+                yield self.write_prepared(group, self.preparer.embed(kept))
+                if on_embedded is not None:
+                    on_embedded(len(group))
 
     def _upsert(
         self,

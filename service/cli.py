@@ -499,8 +499,12 @@ def _index_here(
             tqdm(total=total, unit="doc", disable=not progress, file=sys.stderr) as bar,
             _library_errors(1, indexed_before),
         ):
-            for shard, group in cut:
-                results.extend(indexes[shard].upsert(group, on_embedded=bar.update))
+            if shards is None:  # the next group is read and chunked while this one embeds
+                for done in indexes[0].upsert_stream((group for _, group in cut), on_embedded=bar.update):
+                    results.extend(done)
+            else:
+                for shard, group in cut:
+                    results.extend(indexes[shard].upsert(group, on_embedded=bar.update))
     finally:
         for index in indexes:
             index.close()

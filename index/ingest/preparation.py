@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,7 +17,7 @@ from index.encoders.base import Embedder, Vectors
 from index.errors import InvalidInputError
 from index.ingest.chunking import Chunker
 from index.storage.store import PreparedDocument
-from index.types import Document
+from index.types import ChunkSpan, Document
 from index.validation import check_id, check_metadata, check_text
 
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
@@ -28,6 +29,15 @@ PROGRESS_SLICE = 256
 DEFAULT_GROUP_SIZE = 64
 
 ChunkProgress = Callable[[int, int], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunked:
+    """A document cut into chunks, not yet embedded; ``header`` is embedded in front of each chunk."""
+
+    document: Document
+    header: str
+    chunks: Sequence[ChunkSpan]
 
 
 class DocumentPreparer:
@@ -51,29 +61,43 @@ class DocumentPreparer:
         """Each document's chunks and embeddings. Raises :class:`InvalidInputError` for a document with
         nothing to search. ``progress`` is called with ``(chunks embedded, chunks to embed)`` and, when
         given, embedding runs longest-first across all documents in slices of :data:`PROGRESS_SLICE`."""
+        return self.embed(self.chunk(documents), progress)
+
+    def chunk(self, documents: Sequence[Document]) -> list[Chunked]:
+        """The first half of :meth:`prepare`: each document's chunks and the title put in front of them,
+        with no model call (so it can run while another batch embeds). Raises :class:`InvalidInputError`
+        for a document with nothing to search."""
         headers = [self._title_header(doc) for doc in documents]
         reserves = iter(self.embedder.tokenizer.count_tokens([h for h in headers if h]))
         chunked = [
-            self.chunker.chunk(doc.text, reserve_tokens=next(reserves) + 1 if header else 0)
+            Chunked(
+                doc, header, self.chunker.chunk(doc.text, reserve_tokens=next(reserves) + 1 if header else 0)
+            )
             for doc, header in zip(documents, headers, strict=True)
         ]
-        for doc, chunks in zip(documents, chunked, strict=True):
-            if not chunks:
-                raise InvalidInputError(f"document {doc.id!r} has no searchable text (only punctuation?)")
-        if not documents:
+        for item in chunked:
+            if not item.chunks:
+                raise InvalidInputError(
+                    f"document {item.document.id!r} has no searchable text (only punctuation?)"
+                )
+        return chunked
+
+    def embed(
+        self, chunked: Sequence[Chunked], progress: ChunkProgress | None = None
+    ) -> list[PreparedDocument]:
+        """The second half of :meth:`prepare`: embed what :meth:`chunk` made."""
+        if not chunked:
             return []
-        inputs = [
-            with_header(header, chunk.text)
-            for header, chunks in zip(headers, chunked, strict=True)
-            for chunk in chunks
-        ]
+        inputs = [with_header(item.header, chunk.text) for item in chunked for chunk in item.chunks]
         embeddings = self._embed(inputs, progress)
         prepared: list[PreparedDocument] = []
         row = 0
-        for doc, chunks in zip(documents, chunked, strict=True):
-            vectors = embeddings[row : row + len(chunks)]
-            prepared.append(PreparedDocument(doc, self.content_hash(doc), chunks, vectors))
-            row += len(chunks)
+        for item in chunked:
+            vectors = embeddings[row : row + len(item.chunks)]
+            prepared.append(
+                PreparedDocument(item.document, self.content_hash(item.document), item.chunks, vectors)
+            )
+            row += len(item.chunks)
         return prepared
 
     def _embed(self, inputs: list[str], progress: ChunkProgress | None) -> Vectors:

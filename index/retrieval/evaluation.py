@@ -19,6 +19,7 @@ from typing import Protocol
 import pytrec_eval
 
 from index.errors import InvalidInputError, UnsupportedOperationError
+from index.ingest.preparation import batches
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
 
@@ -240,14 +241,8 @@ def index_dataset(
 ) -> None:
     """Upsert the corpus (documents already indexed unchanged are skipped, so re-runs are cheap), and wait
     for the in-memory keyword index."""
-    batch: list[Document] = []
-    for document in dataset.corpus():
-        batch.append(document)
-        if len(batch) >= batch_size:
-            index.upsert(batch, on_embedded=on_progress)
-            batch = []
-    if batch:
-        index.upsert(batch, on_embedded=on_progress)
+    for _ in index.upsert_stream(batches(dataset.corpus(), batch_size), on_embedded=on_progress):
+        pass
     index.wait_for_keyword_index()  # every query then meets the same keyword engine
 
 
