@@ -648,9 +648,10 @@ class SearchIndex:
             # The generation is read before the ids: a commit landing in between is caught up with now
             # and again, harmlessly, next time.
             generation = self._store.generation()
-            gone, missing = catch_up(self._vectors, self._store, self._embedder.dim)
+            stored = self._store.chunk_id_array()  # read once for both derived indexes
+            gone, missing = catch_up(self._vectors, self._store, self._embedder.dim, stored)
             if self._keywords is not None:
-                catch_up_keywords(self._keywords, self._store)
+                catch_up_keywords(self._keywords, self._store, stored)
             self._generation = generation
             self._documents, self._chunks = self._store.counts()
         log.debug("caught up with generation %d: %d vectors out, %d in", generation, gone, missing)

@@ -218,12 +218,18 @@ class MemoryKeywordIndex:
         return stem
 
 
-def catch_up(memory: MemoryKeywordIndex, store: KeywordRows) -> tuple[int, int]:
-    """Make ``memory`` hold exactly the store's chunks (ids are never reused, so a set difference finds
-    every change); how many rows went and came."""
-    held, stored = memory.ids(), store.chunk_id_array()
-    gone = np.setdiff1d(held, stored, assume_unique=True)
-    missing = np.setdiff1d(stored, held, assume_unique=True)
+def id_changes(held: NDArray[np.int64], stored: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
+    """``(gone, missing)``: the ids a derived index holds that the store no longer has, and the reverse
+    (chunk ids are never reused, so a set difference finds every change)."""
+    return np.setdiff1d(held, stored, assume_unique=True), np.setdiff1d(stored, held, assume_unique=True)
+
+
+def catch_up(
+    memory: MemoryKeywordIndex, store: KeywordRows, stored: NDArray[np.int64] | None = None
+) -> tuple[int, int]:
+    """Make ``memory`` hold exactly the store's chunks (``stored``: its chunk ids, if already read); how
+    many rows went and came."""
+    gone, missing = id_changes(memory.ids(), store.chunk_id_array() if stored is None else stored)
     memory.remove(gone.tolist())
     for first in range(0, len(missing), 2_000):
         memory.add(store.keyword_rows(missing[first : first + 2_000].tolist()))

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from index.encoders.base import Embedder
 from index.errors import (
@@ -25,6 +26,7 @@ from index.ingest.chunking import Chunker
 from index.ingest.preparation import (
     chunking_parameters,
 )
+from index.storage.bm25 import id_changes
 from index.storage.locking import WriterLock
 from index.storage.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.storage.store import Store
@@ -121,12 +123,12 @@ def load_index_vectors(
     return vectors
 
 
-def catch_up(vectors: VectorIndex, store: Store, dim: int) -> tuple[int, int]:
-    """Make ``vectors`` hold exactly the store's chunks (ids are never reused, so a set difference finds
-    every change); how many vectors went and came."""
-    held, stored = vectors.ids(), store.chunk_id_array()
-    gone = np.setdiff1d(held, stored, assume_unique=True)
-    missing = np.setdiff1d(stored, held, assume_unique=True)
+def catch_up(
+    vectors: VectorIndex, store: Store, dim: int, stored: NDArray[np.int64] | None = None
+) -> tuple[int, int]:
+    """Make ``vectors`` hold exactly the store's chunks (``stored``: its chunk ids, if already read); how
+    many vectors went and came."""
+    gone, missing = id_changes(vectors.ids(), store.chunk_id_array() if stored is None else stored)
     vectors.remove(gone)
     vectors.add(*store.embeddings_of(missing.tolist(), dim))
     return len(gone), len(missing)
