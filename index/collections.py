@@ -12,33 +12,42 @@ a folder name on every filesystem. An alias is a name too, and never also a coll
 
 :class:`Catalog` is thread-safe. :meth:`Catalog.resolve` reads one immutable snapshot of the catalog, so a
 search that resolved a name before an alias switched finishes on the collection it started with, and the
-next one sees the switch; nothing waits.
+next one sees the switch; nothing waits. It is process-safe too, so that several processes can serve one
+root (the routers of a Ray Serve application, a read-only replica beside its writer): a change is made
+under a file lock on the catalog as it is on disk, and a catalog whose file changed since it was read reads
+it again (one ``stat`` per lookup).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+import filelock
+
 from index.errors import InvalidInputError, SemsearchError
 from index.protocol import ServedIndex
 
 if TYPE_CHECKING:
-    from index.search_index import SearchIndex
     from index.types import Document
 from index.storage.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "collections.json"
+CATALOG_LOCK = "collections.lock"
+# How long a change waits for another process's change to the same catalog (each takes milliseconds).
+CATALOG_LOCK_SECONDS = 10.0
 COLLECTIONS_DIR = "collections"
 CATALOG_FORMAT = 1
 NAME_PATTERN = r"[a-z0-9][a-z0-9_-]{0,63}"
@@ -59,6 +68,11 @@ class CollectionNotFoundError(SemsearchError, KeyError):
 class CollectionConflictError(SemsearchError):
     """The change conflicts with what exists: a collection with other settings, a name taken by the other
     kind (alias or collection), or a collection an alias still points to."""
+
+
+def collection_dir(root: Path | str, name: str) -> Path:
+    """Where a collection other than the default one keeps its files, under the root ``root``."""
+    return Path(root) / COLLECTIONS_DIR / check_name(name)
 
 
 def check_name(name: str, what: str = "a collection name") -> str:
@@ -125,27 +139,33 @@ class Catalog:
         self.root = Path(root)
         self.default = check_name(default, "the default collection's name")
         self._lock = threading.Lock()
+        self._seen: tuple[int, int, int] | None = None  # the catalog file's identity when it was read
         self._state = self._load()
 
     @property
     def state(self) -> CatalogState:
+        """The catalog now: as this process last read or wrote it, read again if another process changed
+        it since."""
+        if self._identity() != self._seen:
+            with self._lock:
+                if self._identity() != self._seen:
+                    self._state = self._load()
         return self._state
 
     def path_of(self, name: str) -> Path:
         """The data directory of the collection ``name`` (not an alias): the root for the default one."""
         check_name(name)
-        return self.root if name == self.default else self.root / COLLECTIONS_DIR / name
+        return self.root if name == self.default else collection_dir(self.root, name)
 
     def resolve(self, name: str) -> str:
         """The collection a name (collection or alias) stands for, from one snapshot of the catalog."""
-        return self._state.resolve(check_name(name))
+        return self.state.resolve(check_name(name))
 
     def create(self, name: str, settings: CollectionSettings) -> bool:
         """Record the collection ``name``; True if it is new, False if it exists with the same settings.
         :class:`CollectionConflictError` if it exists with others, or an alias has the name."""
         check_name(name)
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             if name in state.aliases:
                 raise CollectionConflictError(f"{name!r} is an alias; delete it first or pick another name")
             existing = state.collections.get(name)
@@ -163,8 +183,7 @@ class Catalog:
         to it, removed with it when ``force``. Refused while an alias points to it, unless ``force``; the
         default collection is never deleted."""
         check_name(name)
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             if name not in state.collections:
                 raise CollectionNotFoundError(name)
             if name == self.default:
@@ -184,8 +203,7 @@ class Catalog:
         """Point ``alias`` at ``collection``, atomically; the collection it pointed to before, if any."""
         check_name(alias, "an alias")
         check_name(collection)
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             if alias in state.collections:
                 raise CollectionConflictError(f"{alias!r} is a collection; an alias needs a name of its own")
             if collection not in state.collections:
@@ -197,8 +215,7 @@ class Catalog:
     def delete_alias(self, alias: str) -> str:
         """Remove ``alias``; the collection it pointed to."""
         check_name(alias, "an alias")
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             if alias not in state.aliases:
                 raise CollectionNotFoundError(alias)
             target = state.aliases[alias]
@@ -209,8 +226,7 @@ class Catalog:
     def begin_reindex(self, target: str, source: str) -> None:
         """Record that ``target`` is being filled from ``source`` (both collections, not aliases), durably,
         until :meth:`end_reindex`."""
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             for name in (target, source):
                 if name not in state.collections:
                     raise CollectionNotFoundError(name)
@@ -219,16 +235,42 @@ class Catalog:
 
     def end_reindex(self, target: str) -> None:
         """Forget the reindex of ``target`` (it finished)."""
-        with self._lock:
-            state = self._state
+        with self._changing() as state:
             if target in state.reindexing:
                 reindexing = {k: v for k, v in state.reindexing.items() if k != target}
                 self._save(dict(state.collections), dict(state.aliases), reindexing)
 
     # -- persistence ------------------------------------------------------------------------------
 
+    @contextmanager
+    def _changing(self) -> Iterator[CatalogState]:
+        """The catalog as it is on disk, held against changes by this process and every other one."""
+        with self._lock:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock = filelock.FileLock(self.root / CATALOG_LOCK, timeout=CATALOG_LOCK_SECONDS)
+            try:
+                lock.acquire()
+            except filelock.Timeout as error:
+                raise CollectionConflictError(
+                    "another process is changing the collections; try again"
+                ) from error
+            try:
+                if self._identity() != self._seen:
+                    self._state = self._load()
+                yield self._state
+            finally:
+                lock.release()
+
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            status = os.stat(self.root / CATALOG_FILE)
+        except FileNotFoundError:
+            return None
+        return status.st_ino, status.st_mtime_ns, status.st_size
+
     def _load(self) -> CatalogState:
         path = self.root / CATALOG_FILE
+        self._seen = self._identity()
         collections: dict[str, CollectionSettings] = {self.default: CollectionSettings()}
         aliases: dict[str, str] = {}
         reindexing: dict[str, str] = {}
@@ -254,9 +296,9 @@ class Catalog:
             "aliases": dict(sorted(aliases.items())),
             "reindexing": dict(sorted(reindexing.items())),
         }
-        self.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.root / CATALOG_FILE, json.dumps(body, indent=2) + "\n")
         self._state = _freeze(collections, aliases, reindexing)
+        self._seen = self._identity()
 
 
 def _freeze(
@@ -270,19 +312,29 @@ def _freeze(
 
 
 Opener = Callable[[str, Path, CollectionSettings], ServedIndex]
+# Removes a deleted collection's files, given its name and data directory.
+Remover = Callable[[str, Path], None]
 # How long a deleted collection's index stays open for the searches that started before the delete.
 RETIRE_SECONDS = 30.0
 
 
+def remove_files(_: str, data_dir: Path) -> None:
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
 class CollectionSet:
     """The open indexes of a catalog's collections: the default one given, the others opened on first use
-    by ``opener(name, data_dir, settings)`` and kept open until deleted or closed."""
+    by ``opener(name, data_dir, settings)`` and kept open until deleted or closed; ``remover`` removes a
+    deleted one's files (where they are: a sharded collection's are on its shards' machines)."""
 
-    def __init__(self, catalog: Catalog, default: ServedIndex, opener: Opener) -> None:
+    def __init__(
+        self, catalog: Catalog, default: ServedIndex, opener: Opener, remover: Remover = remove_files
+    ) -> None:
         self.catalog = catalog
         self._default = default
         self._opener = opener
-        self._open: dict[str, ServedIndex] = {}
+        self._remover = remover
+        self._open: dict[str, tuple[CollectionSettings, ServedIndex]] = {}
         self._retired: list[ServedIndex] = []
         self._lock = threading.Lock()
 
@@ -294,18 +346,23 @@ class CollectionSet:
     def _index_of(self, collection: str) -> ServedIndex:
         if collection == self.catalog.default:
             return self._default
+        settings = self.catalog.state.collections.get(collection)
+        if settings is None:
+            raise CollectionNotFoundError(collection)
         opened = self._open.get(collection)
-        if opened is not None:
-            return opened
+        # Settings that differ: another process deleted the collection and made a new one of that name.
+        if opened is not None and opened[0] is settings:
+            return opened[1]
         with self._lock:
             opened = self._open.get(collection)
-            if opened is None:
-                settings = self.catalog.state.collections.get(collection)
-                if settings is None:
-                    raise CollectionNotFoundError(collection)
-                opened = self._opener(collection, self.catalog.path_of(collection), settings)
-                self._open[collection] = opened
-            return opened
+            if opened is not None and opened[0] == settings:  # the same, read again: remember this copy
+                self._open[collection] = (settings, opened[1])
+                return opened[1]
+            if opened is not None:
+                self._retire(opened[1])
+            index = self._opener(collection, self.catalog.path_of(collection), settings)
+            self._open[collection] = (settings, index)
+            return index
 
     @property
     def read_only(self) -> bool:
@@ -315,7 +372,7 @@ class CollectionSet:
     def opened(self) -> dict[str, ServedIndex]:
         """The collections open now, by name, the default one included."""
         with self._lock:
-            return {self.catalog.default: self._default, **self._open}
+            return {self.catalog.default: self._default, **{n: i for n, (_, i) in self._open.items()}}
 
     def create(self, name: str, settings: CollectionSettings) -> bool:
         """Create (and open) the collection; True if it is new, False if it existed with these settings.
@@ -326,7 +383,7 @@ class CollectionSet:
                 self._index_of(name)
             except BaseException:
                 self.catalog.delete(name, force=True)
-                shutil.rmtree(self.catalog.path_of(name), ignore_errors=True)
+                self._remover(name, self.catalog.path_of(name))
                 raise
         return created
 
@@ -336,15 +393,18 @@ class CollectionSet:
         with self._lock:
             opened = self._open.pop(name, None)
             if opened is not None:
-                # Searches that resolved the name before it went may still be reading: the index closes
-                # once they are done (no search outlives RETIRE_SECONDS), or when the set closes. Its
-                # files go now; the open ones stay readable until closed.
-                self._retired.append(opened)
-                timer = threading.Timer(RETIRE_SECONDS, self._close_retired, args=(opened,))
-                timer.daemon = True
-                timer.start()
-        shutil.rmtree(self.catalog.path_of(name), ignore_errors=True)
+                self._retire(opened[1])
+        self._remover(name, self.catalog.path_of(name))
         return aliases
+
+    def _retire(self, index: ServedIndex) -> None:
+        """Close ``index`` soon, not now: searches that resolved its name before it went may still be
+        reading (the index closes once they are done: no search outlives RETIRE_SECONDS), or when the set
+        closes. Its files may go now; the open ones stay readable until closed."""
+        self._retired.append(index)
+        timer = threading.Timer(RETIRE_SECONDS, self._close_retired, args=(index,))
+        timer.daemon = True
+        timer.start()
 
     def _close_retired(self, index: ServedIndex) -> None:
         with self._lock:
@@ -356,7 +416,7 @@ class CollectionSet:
     def close(self) -> None:
         """Close every collection opened here (not the default one, which its owner closes)."""
         with self._lock:
-            opened, self._open = list(self._open.values()), {}
+            opened, self._open = [index for _, index in self._open.values()], {}
             retired, self._retired = self._retired, []
         for index in opened:
             index.close()
@@ -374,8 +434,8 @@ def _close_deleted(index: ServedIndex) -> None:
 
 
 def reindex(
-    source: SearchIndex,
-    target: SearchIndex,
+    source: ServedIndex,
+    target: ServedIndex,
     *,
     batch_size: int = 64,
     on_progress: Callable[[int, int], object] | None = None,

@@ -1,9 +1,9 @@
-"""The interface a server serves: one index, a sharded index (and later a registry of collections) are
-interchangeable behind it, so the HTTP layer never asks which one it holds."""
+"""The interface a server serves: one index and a sharded index are interchangeable behind it (and a
+collection is either), so the HTTP layer never asks which one it holds."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -45,6 +45,14 @@ class ServedIndex(Protocol):
     def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]: ...
 
     def submit_upsert(self, documents: Sequence[Document]) -> Task: ...
+
+    def upsert_stream(self, groups: Iterable[Sequence[Document]]) -> Iterator[list[UpsertResult]]:
+        """Each group upserted in turn, its results yielded (a bulk load, a reindex)."""
+        ...
+
+    def export_documents(self, batch_size: int = 64) -> Iterator[list[Document]]:
+        """Every stored document as it was sent, in batches (to index them again elsewhere)."""
+        ...
 
     def get(self, doc_id: str) -> StoredDocument: ...
 

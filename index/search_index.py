@@ -338,6 +338,11 @@ class SearchIndex:
         them again with other settings: :func:`index.collections.reindex`)."""
         return self._store.iter_documents(batch_size)
 
+    def export_page(self, after: str | None = None, limit: int = 64) -> list[Document]:
+        """Up to ``limit`` stored documents as they were sent, after the id ``after`` in id order: what a
+        shard serves to :meth:`ShardedIndex.export_documents <index.distributed.sharding.ShardedIndex>`."""
+        return self._store.documents_after(after, limit)
+
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
         """Validate ``documents`` now and upsert them in the background (see :mod:`index.storage.tasks`): the
         task, durably queued. Raises :class:`InvalidInputError` (and queues nothing) for invalid documents."""

@@ -25,7 +25,8 @@ from service.errors import install_error_handlers
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import Metrics, ObservabilityMiddleware
-from service.routes import admin, collections, documents, embeddings, files, health, page, search
+from service.routes import admin, documents, embeddings, files, health, page, search
+from service.routes import collections as collection_routes
 from service.routes.collections import resume_reindexes
 from service.security import Authentication, is_upload
 from service.settings import Settings
@@ -43,8 +44,15 @@ is loading.
 """
 
 
-def create_app(settings: Settings | None = None, *, index: ServedIndex | None = None) -> FastAPI:
-    """A new application. With ``index`` the app serves that index (the caller closes it). Otherwise, at
+def create_app(
+    settings: Settings | None = None,
+    *,
+    index: ServedIndex | None = None,
+    collections: CollectionSet | None = None,
+) -> FastAPI:
+    """A new application. With ``index`` the app serves that index (the caller closes it) as the default
+    collection, and the others of its data directory (``collections`` if given: the sharded ones of a
+    Ray Serve router; the app closes them). Otherwise, at
     start-up, it checks the data directory against the configured model (a mismatch or an unreadable
     database stops the start), then loads the model and the index in the background: ``/healthz`` answers
     at once, ``/readyz`` and the API answer 503 until the index is loaded (and a new data directory seeded
@@ -63,7 +71,7 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     async def serving(_: FastAPI) -> AsyncIterator[None]:
         if index is not None:
             state.index = index
-            state.collections = _collections(settings, index, state)
+            state.collections = _collections(settings, index, state, collections)
             state.set("ready")
             try:
                 yield
@@ -86,11 +94,11 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
             state.stopping.set()
             await run_in_threadpool(loader.join, SHUTDOWN_WAIT_SECONDS)
             opened, state.index = state.index, None
-            collections, state.collections = state.collections, None
+            others, state.collections = state.collections, None
             if opened is not None and not loader.is_alive():
                 state.set("loading", "shutting down")
-                if collections is not None:
-                    await run_in_threadpool(collections.close)
+                if others is not None:
+                    await run_in_threadpool(others.close)
                 await run_in_threadpool(opened.close)
 
     app = FastAPI(
@@ -129,11 +137,12 @@ def create_app(settings: Settings | None = None, *, index: ServedIndex | None = 
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(admin.router)
-    app.include_router(collections.router)
+    app.include_router(collection_routes.router)
     app.include_router(embeddings.router)
-    for prefixed in (files.router, documents.router, search.router, admin.router, collections.stats_router):
+    prefixed_routers = (files.router, documents.router, search.router, admin.router)
+    for prefixed in (*prefixed_routers, collection_routes.stats_router):
         app.include_router(
-            prefixed, prefix="/collections/{collection}", responses=collections.PREFIXED_RESPONSES
+            prefixed, prefix="/collections/{collection}", responses=collection_routes.PREFIXED_RESPONSES
         )
     app.include_router(page.router)
     openapi.install(app, settings)
@@ -147,16 +156,20 @@ def _watched(state: AppState, settings: Settings) -> dict[str, ServedIndex]:
     return {settings.default_collection: state.index} if state.index is not None else {}
 
 
-def _collections(settings: Settings, index: ServedIndex, state: AppState) -> CollectionSet | None:
-    """The collections beside the default one, with the reindexes a restart cut off resumed; none when
-    the index is sharded (served by Ray)."""
-    if not isinstance(index, SearchIndex):
+def _collections(
+    settings: Settings, index: ServedIndex, state: AppState, given: CollectionSet | None = None
+) -> CollectionSet | None:
+    """The collections beside the default one (``given``, or those of the index's data directory), with
+    the reindexes a restart cut off resumed; none for an index of another kind given without them."""
+    found = given
+    if found is None and isinstance(index, SearchIndex):
+        catalog = Catalog(index.data_dir, settings.default_collection)
+        found = CollectionSet(catalog, index, runtime.collection_opener(settings, index))
+    if found is None:
         return None
-    catalog = Catalog(index.data_dir, settings.default_collection)
-    collections = CollectionSet(catalog, index, runtime.collection_opener(settings, index))
-    if not collections.read_only:
-        resume_reindexes(state, collections)
-    return collections
+    if not found.read_only:
+        resume_reindexes(state, found)
+    return found
 
 
 def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> None:

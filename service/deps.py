@@ -44,7 +44,7 @@ def get_collections(state: Annotated[AppState, Depends(get_state)]) -> Collectio
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
     if state.collections is None:
-        raise UnsupportedOperationError("a sharded service serves one collection: the default one")
+        raise UnsupportedOperationError("this service serves one collection: the default one")
     return state.collections
 
 

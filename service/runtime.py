@@ -11,9 +11,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from index import Document, Embedder, SearchIndex, load_embedder
-from index.collections import CollectionSettings, Opener
+from index.collections import CollectionSettings
 from index.encoders.batching import BatchingEmbedder
-from index.encoders.sharing import SharedEmbedder
+from index.encoders.sharing import Lease, SharedEmbedder
 from index.errors import InvalidInputError
 from index.ingest.sources import discover, read_documents
 from index.retrieval.filters import FilterLimits
@@ -101,22 +101,36 @@ def collection_settings(settings: Settings, collection: CollectionSettings) -> S
         raise InvalidInputError(f"the collection's settings are not valid: {problems}") from error
 
 
-def collection_opener(settings: Settings, default: SearchIndex) -> Opener:
+class ModelPool:
+    """The models a service's collections embed with, each loaded once however many collections use it
+    (the default collection's included: its model is given, owned by its index)."""
+
+    def __init__(self, settings: Settings, default: Embedder) -> None:
+        self._models = {
+            (settings.model, settings.embed_backend): SharedEmbedder(default, owned_elsewhere=True)
+        }
+        self._lock = threading.Lock()
+
+    def lease(self, own: Settings) -> Lease:
+        """The model ``own`` names (loaded now if no collection holds it); close the lease when done."""
+        key = (own.model, own.embed_backend)
+        with self._lock:
+            shared = self._models.get(key)
+            if shared is None or (shared.leases == 0 and not shared.owned_elsewhere):
+                shared = self._models[key] = SharedEmbedder(load_model(own))  # (again, if it was closed)
+            return shared.lease()
+
+
+def collection_opener(
+    settings: Settings, default: SearchIndex
+) -> Callable[[str, Path, CollectionSettings], SearchIndex]:
     """Opens collections as ``settings`` and each collection's own say; a model used by several collections
     (the default's included) is loaded once."""
-    models = {
-        (settings.model, settings.embed_backend): SharedEmbedder(default.embedder, owned_elsewhere=True)
-    }
-    lock = threading.Lock()
+    models = ModelPool(settings, default.embedder)
 
     def open_collection(name: str, data_dir: Path, collection: CollectionSettings) -> SearchIndex:
         own = collection_settings(settings, collection).model_copy(update={"data_dir": data_dir})
-        key = (own.model, own.embed_backend)
-        with lock:
-            shared = models.get(key)
-            if shared is None or (shared.leases == 0 and not shared.owned_elsewhere):
-                shared = models[key] = SharedEmbedder(load_model(own))  # (again, if it was closed)
-            embedder = shared.lease()
+        embedder = models.lease(own)
         log.info("opening the collection %r in %s", name, data_dir)
         try:
             return _open_with(own, embedder, data_dir, own.read_only)

@@ -33,7 +33,7 @@ class ReindexJob:
 @dataclass
 class AppState:
     index: ServedIndex | None = None
-    collections: CollectionSet | None = None  # None on a sharded service (Ray Serve)
+    collections: CollectionSet | None = None  # None for an index given without its collections
     reindexing: dict[str, ReindexJob] = field(default_factory=dict)  # the latest job of each collection
     status: Status = "loading"
     detail: str | None = "loading the model and the index"

@@ -225,6 +225,8 @@ class ShardReader(Protocol):
 
     def example(self, like: Like) -> Example: ...
 
+    def export_page(self, after: str | None = None, limit: int = 64) -> list[Document]: ...
+
     def stats(self) -> IndexStats: ...
 
 
@@ -301,7 +303,8 @@ class ShardedIndex:
 
     ``readers[i]`` and ``writers[i]`` reach shard ``i``; with no writers the index is read-only. The
     embedder embeds queries (once per query, not once per shard); ``model_id`` and ``dim`` must match the
-    shards' (the shards check their own manifests when they open).
+    shards' (the shards check their own manifests when they open). It is closed with the index when
+    ``close_embedder`` (it is the index's own), else left to its owner.
     """
 
     def __init__(
@@ -312,6 +315,7 @@ class ShardedIndex:
         *,
         data_dir: Path | str = ".",
         filter_limits: FilterLimits | None = None,
+        close_embedder: bool = False,
     ) -> None:
         if not readers:
             raise ValueError("a sharded index needs at least one shard")
@@ -322,6 +326,7 @@ class ShardedIndex:
         self.filter_limits = filter_limits or FilterLimits()
         self.tasks = _NoTasks()
         self._embedder = embedder
+        self._close_embedder = close_embedder
         self._readers = list(readers)
         self._writers = list(writers)
         self._shards = len(readers)
@@ -393,6 +398,17 @@ class ShardedIndex:
         ]
         return dataclasses.replace(stored, chunks=chunks)
 
+    def export_documents(self, batch_size: int = 64) -> Iterator[list[Document]]:
+        """Every stored document as it was sent, in batches, shard after shard, each in id order (to index
+        them again with other settings: :func:`index.collections.reindex`). Unlike
+        :meth:`SearchIndex.export_documents`, not one snapshot: a document written meanwhile may or may
+        not be in it."""
+        for reader in self._readers:
+            after = None
+            while page := reader.export_page(after, batch_size):
+                yield page
+                after = page[-1].id
+
     def stats(self) -> IndexStats:
         each = self._fan_out([r.stats for r in self._readers])
         return IndexStats(
@@ -448,6 +464,12 @@ class ShardedIndex:
         by_id = {result.id: result for results in committed for result in results}
         return [by_id[doc.id] for doc in documents]
 
+    def upsert_stream(self, groups: Iterable[Sequence[Document]]) -> Iterator[list[UpsertResult]]:
+        """Upsert each group of ``groups`` in turn (:meth:`upsert`), yielding each group's results: the
+        shards embed in parallel already."""
+        for group in groups:
+            yield self.upsert(group)
+
     def submit_upsert(self, documents: Sequence[Document]) -> Task:
         raise UnsupportedOperationError(
             "background upserts (wait=false) are not available on a sharded index: send the batch with "
@@ -472,6 +494,9 @@ class ShardedIndex:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+        close = getattr(self._embedder, "close", None) if self._close_embedder else None
+        if callable(close):
+            close()
 
     def _writable(self) -> list[ShardWriter]:
         if not self._writers:

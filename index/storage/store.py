@@ -413,6 +413,15 @@ class Store:
             while batch := rows.fetchmany(batch_size):
                 yield [Document(str(i), str(text), title, json.loads(meta)) for i, title, text, meta in batch]
 
+    def documents_after(self, after: str | None, limit: int) -> list[Document]:
+        """Up to ``limit`` documents as they were sent whose id sorts after ``after``, in id order: a page
+        of :meth:`iter_documents` for a reader that cannot hold a snapshot open (a remote shard)."""
+        rows = self._reader().execute(
+            "SELECT id, title, text, metadata FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+            (after or "", limit),
+        )
+        return [Document(str(i), str(text), title, json.loads(meta)) for i, title, text, meta in rows]
+
     def iter_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
         """Every document as it was written (text, title, metadata, content hash, chunks and their
         embeddings), oldest first, in batches, all from one snapshot: an index copied or re-sharded

@@ -15,9 +15,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from index import SearchIndex, to_dict
+from index import to_dict
 from index.collections import NAME_PATTERN, CollectionConflictError, CollectionSet, reindex
-from index.errors import UnsupportedOperationError
+from index.protocol import ServedIndex
 from service.deps import CollectionsDep, IndexDep, StateDep, WritableCollectionsDep
 from service.schemas import (
     AliasesOut,
@@ -44,7 +44,7 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 # What every route under /collections/{collection}/ may answer besides its own responses.
 PREFIXED_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such collection or alias (or no such document, task...)."},
-    409: {"model": ErrorOut, "description": "A sharded service serves only its default collection."},
+    409: {"model": ErrorOut, "description": "Refused as it is (a conflict, or not on a sharded index)."},
     **_INVALID,
 }
 router = APIRouter(tags=["collections"], responses={**AUTH_RESPONSES, **_INVALID})
@@ -149,8 +149,6 @@ def start_reindex_job(
 ) -> ReindexJob:
     """Record the reindex in the catalog (until it is done) and run it in a thread."""
     target, source = collections.index(target_name), collections.index(source_name)
-    if not isinstance(target, SearchIndex) or not isinstance(source, SearchIndex):
-        raise UnsupportedOperationError("reindexing needs collections served by this process")
     with state.lock:
         running = state.reindexing.get(target_name)
         if running is not None and running.status == "running":
@@ -192,7 +190,7 @@ async def reindex_status(name: Name, collections: CollectionsDep, state: StateDe
 
 
 def _run_reindex(
-    job: ReindexJob, source: SearchIndex, target: SearchIndex, state: AppState, collections: CollectionSet
+    job: ReindexJob, source: ServedIndex, target: ServedIndex, state: AppState, collections: CollectionSet
 ) -> None:
     def progress(done: int, total: int) -> None:
         job.documents_done, job.documents_total = done, total

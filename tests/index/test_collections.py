@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import string
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -93,6 +95,35 @@ def test_the_catalog_survives_a_restart(tmp_path: Path) -> None:
     again = Catalog(tmp_path)
     assert again.resolve("live") == "papers"
     assert again.state.collections["papers"].to_json() == catalog.state.collections["papers"].to_json()
+
+
+def _create_many(root: str, prefix: str, count: int, start: Any) -> None:
+    catalog = Catalog(root)
+    start.wait()  # both processes change the catalog at the same time
+    for n in range(count):
+        catalog.create(f"{prefix}-{n}", CollectionSettings())
+        catalog.set_alias(f"{prefix}-alias", f"{prefix}-{n}")
+
+
+def test_processes_sharing_a_root_lose_no_change_and_see_each_others(tmp_path: Path) -> None:
+    """Two processes changing one catalog at once (the routers of a Ray application): every change of
+    both is kept, and a catalog opened before them sees them all without being opened again."""
+    watcher = Catalog(tmp_path)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    workers = [context.Process(target=_create_many, args=(str(tmp_path), p, 40, start)) for p in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    expected = {"default"} | {f"{p}-{n}" for p in ("a", "b") for n in range(40)}
+    assert set(watcher.state.collections) == expected
+    assert watcher.resolve("a-alias") == "a-39"
+    assert watcher.resolve("b-alias") == "b-39"
+    watcher.set_alias("a-alias", "b-0")  # and its own change is made on top of theirs
+    assert Catalog(tmp_path).resolve("a-alias") == "b-0"
+    assert set(Catalog(tmp_path).state.collections) == expected
 
 
 def test_a_failed_write_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,6 +4,7 @@
   same documents, chunks, chunk ids and embeddings, byte for byte, unsharded and into 2 shards.
 - The sharded service (2 shards, Ray Serve) returns the same dense top-k as one unsharded index of the same
   documents, routes writes to the owning shard, and shows each acknowledged write to the next search.
+- Collections on the sharded service: each sharded over the same deployments, reindexed, aliased, deleted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from index.ingest.sources import discover, read_documents
 from index.storage.layout import DB_FILE
 from service.runtime import DEMO_CORPUS
 from service.settings import Settings
+from tests.integration.test_collections import ARTICLE, QUESTION
 
 pytestmark = pytest.mark.integration
 
@@ -316,6 +320,109 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     ).json()["hits"]
     assert all(h["doc_id"] != "ray/tidal" for h in hits)
     assert served.post("/search", json={"query": "   "}).status_code == 422
+
+
+def test_collections_on_the_sharded_service(served: httpx.Client, built: dict[str, Path]) -> None:
+    """A collection with its own chunking, sharded like the default one; reindexed from the default one in
+    the background, then switched in behind an alias while searches run (none fails); deleted, and made
+    again empty (the replicas notice that the one they had open went)."""
+    root = built["ray-sharded"]
+    created = served.put("/collections/small", json={"chunking": {"max_tokens": 32, "overlap_tokens": 0}})
+    assert created.status_code == 201, created.text
+    assert (
+        served.put(
+            "/collections/small", json={"chunking": {"max_tokens": 32, "overlap_tokens": 0}}
+        ).status_code
+        == 200
+    )
+    assert (
+        served.put(
+            "/collections/small", json={"chunking": {"max_tokens": 48, "overlap_tokens": 0}}
+        ).status_code
+        == 409
+    )
+    names = [c["name"] for c in served.get("/collections").json()["collections"]]
+    assert names == ["default", "small"]
+    assert served.get("/collections/small").json()["index_type"].startswith("2 shards of ")
+
+    doc = {"id": "lagoon", "title": "Tidal lagoon", "text": ARTICLE}
+    written = served.post("/collections/small/documents", json={"documents": [doc]})
+    assert written.status_code == 200, written.text
+    owner = shard_of("lagoon", 2)
+    shards = read_layout(root / "collections" / "small")
+    assert [contents(d)["documents"] != [] for d in shards] == [i == owner for i in range(2)]
+    small = served.get("/collections/small").json()
+    assert small["documents"] == 1
+    assert small["chunks"] > 3, "its own, smaller chunks"
+    hits = served.post("/collections/small/search", json={"query": QUESTION, "k": 3}).json()["hits"]
+    assert hits
+    assert {h["doc_id"] for h in hits} == {"lagoon"}
+    elsewhere = served.post("/search", json={"query": QUESTION}).json()["hits"]
+    assert all(h["doc_id"] != "lagoon" for h in elsewhere), "not in the default collection"
+
+    # Filled from the default collection's stored documents, re-chunked with its own settings.
+    assert (
+        served.put(
+            "/collections/rebuilt", json={"chunking": {"max_tokens": 48, "overlap_tokens": 0}}
+        ).status_code
+        == 201
+    )
+    started = served.post("/collections/rebuilt/reindex", json={"source": "default"})
+    assert started.status_code == 202, started.text
+    job = _until_done(served, "rebuilt")
+    default = served.get("/collections/default").json()
+    assert job["documents_done"] == default["documents"]
+    rebuilt = served.get("/collections/rebuilt").json()
+    assert rebuilt["documents"] == default["documents"]
+    assert rebuilt["chunks"] > default["chunks"]
+
+    assert served.put("/aliases/live", json={"collection": "small"}).status_code == 200
+    statuses: list[int] = []
+    found: set[str] = set()
+    done = threading.Event()
+
+    def search() -> None:
+        while not done.is_set():
+            response = served.post("/collections/live/search", json={"query": QUESTION, "k": 1})
+            statuses.append(response.status_code)
+            found.update(h["doc_id"] for h in response.json().get("hits", []))
+
+    searchers = [threading.Thread(target=search) for _ in range(3)]
+    for searcher in searchers:
+        searcher.start()
+    for i in range(10):
+        switched = served.put("/aliases/live", json={"collection": "rebuilt" if i % 2 == 0 else "small"})
+        assert switched.status_code == 200
+    done.set()
+    for searcher in searchers:
+        searcher.join()
+    assert len(statuses) > 10
+    assert set(statuses) == {200}
+    assert "lagoon" in found, "searches reached the small collection"
+    assert len(found) > 1, "and the rebuilt one"
+
+    assert served.delete("/collections/small").status_code == 409, "an alias points to it"
+    gone = served.delete("/collections/small", params={"force": "true"})
+    assert gone.status_code == 200
+    assert gone.json()["aliases"] == ["live"]
+    assert not (root / "collections" / "small").exists()
+    assert served.get("/collections/small/stats").status_code == 404
+    assert served.put("/collections/small").status_code == 201
+    again = served.post("/collections/small/search", json={"query": QUESTION, "k": 3})
+    assert again.status_code == 200
+    assert again.json()["hits"] == [], "a new, empty collection"
+    assert served.delete("/collections/rebuilt").status_code == 200
+    assert served.delete("/collections/small").status_code == 200
+
+
+def _until_done(client: httpx.Client, name: str) -> dict[str, Any]:
+    for _ in range(600):
+        job: dict[str, Any] = client.get(f"/collections/{name}/reindex").json()
+        if job["status"] != "running":
+            assert job["status"] == "done", job
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"the reindex of {name} did not finish in 2 minutes")
 
 
 def _hit(hit: Any) -> dict[str, Any]:
