@@ -41,9 +41,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(command: list[str], env: dict[str, str], ready_url: str) -> Iterator[None]:
+def serving(
+    command: list[str], env: dict[str, str], ready_url: str, cwd: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        command, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=cwd
     )
     try:
         deadline = time.monotonic() + 180
@@ -60,7 +62,7 @@ def serving(command: list[str], env: dict[str, str], ready_url: str) -> Iterator
                 time.sleep(0.2)
         else:
             raise RuntimeError(f"{command} not ready after 180 s")
-        yield
+        yield process
     finally:
         process.terminate()
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from index.collections import CollectionSet
 from index.errors import ReadOnlyIndexError, UnsupportedOperationError
@@ -15,32 +16,39 @@ from service.settings import Settings
 from service.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.semsearch
     return state
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_index(request: Request, state: Annotated[AppState, Depends(get_state)]) -> ServedIndex:
-    """The index a route acts on: the collection (or alias) named in its path, else the default one."""
+async def get_index(request: Request, state: Annotated[AppState, Depends(get_state)]) -> ServedIndex:
+    """The index a route acts on: the collection (or alias) named in its path, else the default one (a
+    collection not open yet is opened in a worker thread)."""
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
     name = request.path_params.get("collection")
     if name is None:
         return state.index
-    return get_collections(state).index(name)
+    return await run_in_threadpool(_collections(state).index, name)
 
 
-def get_collections(state: Annotated[AppState, Depends(get_state)]) -> CollectionSet:
+# The dependencies are coroutines: they do no blocking work, and FastAPI runs a plain function one in a
+# worker thread, a hop each that a search would pay for every one of them.
+async def get_collections(state: Annotated[AppState, Depends(get_state)]) -> CollectionSet:
+    return _collections(state)
+
+
+def _collections(state: AppState) -> CollectionSet:
     if state.index is None:
         raise NotReadyError(f"the index is not available yet: {state.detail}")
     if state.collections is None:
@@ -55,7 +63,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 
 
-def get_writable_collections(collections: CollectionsDep) -> CollectionSet:
+async def get_writable_collections(collections: CollectionsDep) -> CollectionSet:
     if collections.read_only:
         raise ReadOnlyIndexError("this service is a read-only replica: change collections on the writer")
     return collections

@@ -34,7 +34,7 @@ _bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <key>"
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="X-API-Key: <key>")
 
 
-def _presented(
+async def _presented(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
 ) -> str | None:
@@ -61,12 +61,12 @@ def _check(presented: str | None, allowed: list[SecretStr | None], what: str) ->
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the key sent is not a valid {what} key")
 
 
-def require_read(presented: Presented, settings: SettingsDep) -> None:
+async def require_read(presented: Presented, settings: SettingsDep) -> None:
     if settings.read_key is not None:
         _check(presented, [settings.read_key, settings.write_key], "read")
 
 
-def require_write(presented: Presented, settings: SettingsDep) -> None:
+async def require_write(presented: Presented, settings: SettingsDep) -> None:
     if settings.write_key is not None:
         _check(presented, [settings.write_key], "write")
 

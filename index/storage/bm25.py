@@ -187,8 +187,7 @@ class MemoryKeywordIndex:
         ids: NDArray[Any] = np.concatenate(found_ids)
         scores: NDArray[np.float64] = np.concatenate(found_scores)
         if len(found_ids) > 1:  # a chunk holding several terms: its scores add up
-            ids, inverse = np.unique(ids, return_inverse=True)
-            scores = np.bincount(inverse, weights=scores).astype(np.float64)
+            ids, scores = _sum_by_id(ids, scores, len(state.lengths))
         if len(ids) > limit:  # the best ``limit``, and every chunk tied with the last of them
             least = -np.partition(-scores, limit - 1)[limit - 1]
             best = scores >= least
@@ -242,6 +241,20 @@ class KeywordRows(Protocol):
     def chunk_id_array(self) -> NDArray[np.int64]: ...
 
     def keyword_rows(self, chunk_ids: Sequence[int]) -> list[Row]: ...
+
+
+def _sum_by_id(
+    ids: NDArray[Any], scores: NDArray[np.float64], space: int
+) -> tuple[NDArray[Any], NDArray[np.float64]]:
+    """Each distinct id of ``ids`` once, in id order, with the sum of its ``scores``. Postings that cover an
+    eighth of the id space or more are added up in place, over the whole space (linear; half the time of
+    sorting them for SciFact's queries); sparser ones are sorted (n log n in the postings alone)."""
+    if len(ids) * 8 >= space:
+        present = np.flatnonzero(np.bincount(ids, minlength=space))
+        summed = np.bincount(ids, weights=scores, minlength=space).astype(np.float64, copy=False)
+        return present, summed[present]
+    distinct, inverse = np.unique(ids, return_inverse=True)
+    return distinct, np.bincount(inverse, weights=scores).astype(np.float64)
 
 
 def _idf(rows: int, with_term: int) -> float:

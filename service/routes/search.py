@@ -3,7 +3,8 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from index import InvalidInputError, SearchRequest, SearchResult
 from index.protocol import ServedIndex
@@ -76,13 +77,20 @@ def _response(result: SearchResult) -> SearchResponse:
     )
 
 
-def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> SearchResponse:
+def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> Response:
     result = index.search_batch([_check(body, settings)])[0]
     metrics.observe_search(result.timings)
-    return _response(result)
+    return _json(_response(result))
 
 
-@router.get("/search", responses=_INVALID)
+def _json(model: BaseModel) -> Response:
+    """The response model as JSON, serialised once, here. Returned as it is, FastAPI would dump it to a
+    dict, validate that against the model again and serialise the result, in one more worker-thread hop:
+    0.5 ms of a search's 12 for the same bytes. The route's ``response_model`` still documents it."""
+    return Response(model.model_dump_json(), media_type="application/json")
+
+
+@router.get("/search", responses=_INVALID, response_model=SearchResponse)
 def search_get(
     index: IndexDep,
     settings: SettingsDep,
@@ -113,7 +121,7 @@ def search_get(
     like_chunk: Annotated[
         int | None, Query(ge=0, le=2**63 - 1, description="More like this chunk (instead of q).")
     ] = None,
-) -> SearchResponse:
+) -> Response:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
     parsed_filter = parse_filter(filter)
@@ -142,18 +150,16 @@ def search_get(
     return _search(index, body, settings, metrics)
 
 
-@router.post("/search", responses=_INVALID)
-def search_post(
-    body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
-) -> SearchResponse:
+@router.post("/search", responses=_INVALID, response_model=SearchResponse)
+def search_post(body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
     """The chunks closest in meaning to ``query`` (or to the example in ``like``), best first."""
     return _search(index, body, settings, metrics)
 
 
-@router.post("/search/batch", responses=_INVALID)
+@router.post("/search/batch", responses=_INVALID, response_model=BatchSearchResponse)
 def search_batch(
     body: BatchSearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
-) -> BatchSearchResponse:
+) -> Response:
     """Several searches in one request, encoded in one model call. Results follow the order of the queries."""
     started = time.perf_counter()
     check_limit(
@@ -162,6 +168,8 @@ def search_batch(
     results = index.search_batch([_check(query, settings) for query in body.queries])
     if results:
         metrics.observe_search(results[0].timings)
-    return BatchSearchResponse(
-        results=[_response(result) for result in results], took_ms=(time.perf_counter() - started) * 1000
+    return _json(
+        BatchSearchResponse(
+            results=[_response(result) for result in results], took_ms=(time.perf_counter() - started) * 1000
+        )
     )

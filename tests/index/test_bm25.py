@@ -8,12 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import Document, SearchIndex
-from index.storage.bm25 import K1, B, MemoryKeywordIndex, catch_up
+from index.storage.bm25 import K1, B, MemoryKeywordIndex, _sum_by_id, catch_up
 from index.storage.keyword import STOPWORDS_EN, indexed_form, query_terms, word_tokens
 
 OpenIndex = Callable[..., SearchIndex]
@@ -157,3 +158,22 @@ def test_catch_up_makes_memory_equal_the_store(open_index: OpenIndex) -> None:
     assert catch_up(memory, store) == (1, 6)
     assert set(memory.ids().tolist()) == index.consistency()["store"]
     assert index.wait_for_keyword_index() is False  # never built when turned off
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 199), st.floats(0.0, 10.0)), max_size=60),
+    st.integers(200, 4000),
+)
+def test_scores_of_one_chunk_add_up_whichever_way_they_are_summed(
+    postings: list[tuple[int, float]], space: int
+) -> None:
+    """Summed in place over the id space (many postings) or by sorting (few): the reference's sums, in id
+    order, a chunk whose scores are all 0 included."""
+    expected: dict[int, float] = {}
+    for chunk, score in postings:
+        expected[chunk] = expected.get(chunk, 0.0) + score
+    ids = np.array([chunk for chunk, _ in postings], dtype=np.int32)
+    scores = np.array([score for _, score in postings], dtype=np.float64)
+    got_ids, got_scores = _sum_by_id(ids, scores, space)
+    assert got_ids.tolist() == sorted(expected)
+    assert got_scores.tolist() == pytest.approx([expected[chunk] for chunk in sorted(expected)])
