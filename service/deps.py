@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
@@ -24,6 +26,17 @@ async def get_state(request: Request) -> AppState:
 async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+async def get_search_slots(request: Request) -> CapacityLimiter:
+    """The worker threads searches may use at once (``SEMSEARCH_SEARCH_CONCURRENCY``); a search waits for
+    one in the event loop, holding no thread."""
+    slots: CapacityLimiter | None = getattr(request.app.state, "search_slots", None)
+    if slots is None:  # made in the event loop, on the first search (no await in between: one is made)
+        settings = await get_settings(request)
+        slots = CapacityLimiter(settings.search_concurrency or 2 * (os.cpu_count() or 1))
+        request.app.state.search_slots = slots
+    return slots
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -60,6 +73,7 @@ StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+SearchSlotsDep = Annotated[CapacityLimiter, Depends(get_search_slots)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 
 

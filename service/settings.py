@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         "from queries that queue while the previous batch runs).",
     )
     query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in an LRU cache (0: off).")
+    search_concurrency: int | None = Field(
+        None,
+        ge=1,
+        le=1024,
+        description="Searches worked on at once, each on a worker thread; the others wait their turn without "
+        "a thread. Default: twice the cores (more threads contend for Python's lock and do less).",
+    )
     host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
     default_collection: str = Field(

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
@@ -10,7 +13,7 @@ from index import InvalidInputError, SearchRequest, SearchResult
 from index.protocol import ServedIndex
 from index.types import Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
-from service.deps import IndexDep, MetricsDep, SettingsDep, check_limit
+from service.deps import IndexDep, MetricsDep, SearchSlotsDep, SettingsDep, check_limit
 from service.observability import Metrics
 from service.routes.params import FilterQuery, parse_filter
 from service.schemas import (
@@ -83,6 +86,11 @@ def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: M
     return _json(_response(result))
 
 
+async def _in_slot(slots: CapacityLimiter, work: Callable[[], Response]) -> Response:
+    """``work`` on a worker thread once one of the search slots is free (waiting for it holds no thread)."""
+    return await to_thread.run_sync(work, limiter=slots)
+
+
 def _json(model: BaseModel) -> Response:
     """The response model as JSON, serialised once, here. Returned as it is, FastAPI would dump it to a
     dict, validate that against the model again and serialise the result, in one more worker-thread hop:
@@ -91,10 +99,11 @@ def _json(model: BaseModel) -> Response:
 
 
 @router.get("/search", responses=_INVALID, response_model=SearchResponse)
-def search_get(
+async def search_get(
     index: IndexDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    slots: SearchSlotsDep,
     q: Annotated[
         str | None,
         Query(
@@ -147,20 +156,28 @@ def search_get(
         ef_search=ef_search,
         exact=exact,
     )
-    return _search(index, body, settings, metrics)
+    return await _in_slot(slots, partial(_search, index, body, settings, metrics))
 
 
 @router.post("/search", responses=_INVALID, response_model=SearchResponse)
-def search_post(body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep) -> Response:
+async def search_post(
+    body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep, slots: SearchSlotsDep
+) -> Response:
     """The chunks closest in meaning to ``query`` (or to the example in ``like``), best first."""
-    return _search(index, body, settings, metrics)
+    return await _in_slot(slots, partial(_search, index, body, settings, metrics))
 
 
 @router.post("/search/batch", responses=_INVALID, response_model=BatchSearchResponse)
-def search_batch(
-    body: BatchSearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep
+async def search_batch(
+    body: BatchSearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep, slots: SearchSlotsDep
 ) -> Response:
     """Several searches in one request, encoded in one model call. Results follow the order of the queries."""
+    return await _in_slot(slots, partial(_search_batch, body, index, settings, metrics))
+
+
+def _search_batch(
+    body: BatchSearchBody, index: ServedIndex, settings: Settings, metrics: Metrics
+) -> Response:
     started = time.perf_counter()
     check_limit(
         "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
