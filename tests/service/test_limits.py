@@ -1,16 +1,20 @@
-"""Request body limits (413) and CORS (off unless configured)."""
+"""Request body limits (413), CORS (off unless configured) and how many searches run at once."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 from fastapi.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from index import SearchIndex
+from index import Document, SearchIndex
 from service.app import create_app
 from service.limits import ConcurrencyLimit
 from service.security import is_upload
@@ -98,3 +102,44 @@ def test_uploads_beyond_the_concurrency_limit_get_429_before_their_body_is_read(
 
     asyncio.run(run())
     assert entered == ["/documents", "/documents", "/search"]
+
+
+def test_searches_run_on_at_most_the_configured_slots_and_every_one_is_answered(
+    open_index: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """SEMSEARCH_SEARCH_CONCURRENCY: 12 searches at once run at most 2 at a time (the others wait their
+    turn) and all get their answer; uploads do not take a slot."""
+    index = open_index(data_dir=tmp_path / "data")
+    index.upsert([Document("a", "Tidal lagoons turn the sea's rise and fall into electricity.")])
+    running, most = 0, 0
+    lock = threading.Lock()
+    search_batch = index.search_batch
+
+    def counted(requests: Any) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # long enough for the others to arrive meanwhile
+        try:
+            return search_batch(requests)
+        finally:
+            with lock:
+                running -= 1
+
+    index.search_batch = counted  # type: ignore[method-assign]
+    config = Settings(data_dir=tmp_path / "data", seed_demo=False, search_concurrency=2)
+    app = create_app(config, index=index)
+
+    async def burst() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            searches = [client.get("/search", params={"q": f"tidal power {n}"}) for n in range(12)]
+            upload = client.post("/documents", json={"documents": [{"id": "b", "text": "Wind farms."}]})
+            answers = await asyncio.gather(*searches, upload)
+        return [answer.status_code for answer in answers]
+
+    with TestClient(app):  # runs the app's start-up
+        statuses = asyncio.run(burst())
+    assert statuses == [200] * 13
+    assert most == 2
