@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -236,17 +236,34 @@ def serve(
     )
 
 
-def _check_source(source: SourceFile, max_chars: int) -> int:
-    """The number of documents in ``source``; :class:`SourceError` if it cannot be indexed."""
-    count = 0
+def _checked(source: SourceFile, max_chars: int) -> Iterator[Document]:
+    """The documents of ``source``; :class:`SourceError` (once read that far) if it cannot be indexed."""
     for doc in read_documents(source):
         if len(doc.text) > max_chars:
             raise SourceError(
                 f"{source.path}: too large ({len(doc.text)} characters in {doc.id!r}; "
                 f"SEMSEARCH_MAX_TEXT_CHARS is {max_chars})"
             )
-        count += 1
-    return count
+        yield doc
+
+
+def _read_once(
+    sources: Sequence[SourceFile], checked: set[Path], max_chars: int, problems: list[str]
+) -> Iterator[Document]:
+    """The documents of ``sources``, each file extracted once. Those in ``checked`` were read whole before
+    (and passed); any other holds one document (a PDF, a page, a text file), read and checked here: one
+    that cannot be indexed is reported, added to ``problems`` and skipped."""
+    for source in sources:
+        if source.path in checked:
+            yield from read_documents(source)
+            continue
+        try:
+            documents = list(_checked(source, max_chars))
+        except SourceError as error:
+            problems.append(str(error))
+            typer.echo(f"skipped: {error}", err=True)
+            continue
+        yield from documents
 
 
 @app.command("index")
@@ -261,7 +278,11 @@ def index_files(
     collection: CollectionOption = None,
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="If any file cannot be indexed, index nothing (default: skip it)."),
+        typer.Option(
+            "--strict",
+            help="If any file cannot be indexed, index nothing (default: skip it). Reads every file "
+            "before writing, so each is extracted twice.",
+        ),
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per transaction.")] = DEFAULT_GROUP_SIZE,
     progress: ProgressOption = True,
@@ -300,13 +321,22 @@ def index_files(
         sources = discover(paths)
     except SourceError as error:
         _fail(str(error))
+    # Files of many documents (.jsonl) are read whole first, so that one bad line skips its whole file;
+    # with --strict every file is, so that nothing is written unless all can be. The others (one document
+    # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
     good: list[SourceFile] = []
     problems: list[str] = []
+    checked: set[Path] = set()
     total = 0
     for source in sources:
-        try:
-            total += _check_source(source, settings.max_text_chars)
+        if not strict and source.format != "jsonl":
             good.append(source)
+            total += 1
+            continue
+        try:
+            total += sum(1 for _ in _checked(source, settings.max_text_chars))
+            good.append(source)
+            checked.add(source.path)
         except SourceError as error:
             problems.append(str(error))
     for problem in problems:
@@ -317,13 +347,15 @@ def index_files(
         _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
 
     started = time.perf_counter()
-    documents = (doc for source in good for doc in read_documents(source))
+    documents = _read_once(good, checked, settings.max_text_chars, problems)
     if url is not None:
         results = _index_remote(url, collection, documents, total, progress)
     elif ray is not None:
         results = _index_on_ray(settings, documents, total, ray, workers, shards, batch_size, progress)
     else:
         results = _index_here(settings, documents, total, shards, batch_size, progress)
+    if not results and problems:
+        _fail(f"no documents to index: none of the {len(problems)} file(s) could be read")
     counts = {
         status: sum(r.status == status for r in results) for status in ("created", "updated", "unchanged")
     }

@@ -127,6 +127,45 @@ def test_bad_files_are_reported_one_by_one_and_skipped(tmp_path: Path) -> None:
         assert any(reason in problem for problem in summary["skipped"]), reason
 
 
+def test_each_file_is_extracted_once_unless_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big PDF costs its extraction once: files of one document are read as indexing reaches them, not
+    checked first and read again (--strict reads everything first, so twice)."""
+    from index.ingest import sources
+    from index.ingest.extract import extract as real
+
+    extracted: list[str] = []
+
+    def counting(data: bytes, name: str) -> Any:
+        extracted.append(Path(name).name)
+        return real(data, name)
+
+    monkeypatch.setattr(sources, "extract", counting)
+    folder = corpus(tmp_path)
+    (folder / "empty.md").write_bytes(b"")
+    result = run("index", str(folder), "--data-dir", str(tmp_path / "a"), "--no-progress", "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(extracted) == ["cats.md", "empty.md", "markets.txt"]
+    summary = json.loads(result.stdout)
+    assert (summary["documents"], summary["skipped_files"]) == (3, 1)
+    assert "skipped: " in result.stderr
+    assert "empty.md: the file is empty" in result.stderr
+
+    (folder / "empty.md").unlink()
+    extracted.clear()
+    result = run("index", str(folder), "--data-dir", str(tmp_path / "b"), "--no-progress", "--strict")
+    assert result.exit_code == 0, result.output
+    assert sorted(extracted) == ["cats.md", "cats.md", "markets.txt", "markets.txt"]
+
+
+def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "empty.md").write_bytes(b"")
+    result = run("index", str(folder), "--data-dir", str(tmp_path / "data"), "--no-progress")
+    assert result.exit_code == 2
+    assert "no documents to index" in result.stderr
+
+
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     result = run("search", "x", "--data-dir", str(tmp_path / "none"))
     assert result.exit_code == 2
