@@ -11,6 +11,7 @@ search mode (default hybrid). The data directory must hold a corpus indexed with
 
 ``--against PATH`` measures the server of another checkout too (a ``git worktree`` of the commit before a
 change, say), over HTTP, alternating with this one for ``--rounds`` rounds: a before-and-after in one run.
+``--against-env KEY=VALUE`` gives that server a setting of its own (``--against .`` then compares a setting).
 With ``--loadgen`` (peer-txtai's load generator) each round also drives each server with 8 clients, every
 query different and then every query cached, and reports requests per second and the server's CPU time
 per request (from /proc: all its threads).
@@ -73,8 +74,16 @@ def in_process(data_dir: Path, queries: list[str], mode: SearchMode, warm: int) 
         index.close()
 
 
-def server_env(data_dir: Path, model_cache: Path, port: int, tree: Path, cache: int = 0) -> dict[str, str]:
+def server_env(
+    data_dir: Path,
+    model_cache: Path,
+    port: int,
+    tree: Path,
+    cache: int = 0,
+    extra: dict[str, str] | None = None,
+) -> dict[str, str]:
     return {
+        **(extra or {}),
         "PYTHONPATH": str(tree),  # the checkout's code, with this one's virtual environment
         "SEMSEARCH_DATA_DIR": str(data_dir),
         "SEMSEARCH_READ_ONLY": "1",
@@ -96,11 +105,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def under_load(
-    data_dir: Path, model_cache: Path, loadgen: Path, queries: Path, tree: Path, cache: int
+    data_dir: Path,
+    model_cache: Path,
+    loadgen: Path,
+    queries: Path,
+    tree: Path,
+    cache: int,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, float]:
     """8 clients against the server of ``tree``: requests per second, p50, and server CPU per request."""
     port = free_port()
-    env = server_env(data_dir, model_cache, port, tree, cache)
+    env = server_env(data_dir, model_cache, port, tree, cache, extra)
     url = f"http://127.0.0.1:{port}"
     with serving(SERVE, env, url + "/readyz", cwd=tree) as server:
         time.sleep(5)  # the in-memory keyword index builds after start
@@ -113,10 +128,16 @@ def under_load(
 
 
 def over_http(
-    data_dir: Path, model_cache: Path, queries: list[str], mode: str, warm: int, tree: Path = ROOT
+    data_dir: Path,
+    model_cache: Path,
+    queries: list[str],
+    mode: str,
+    warm: int,
+    tree: Path = ROOT,
+    extra: dict[str, str] | None = None,
 ) -> dict[str, float]:
     port = free_port()
-    env = server_env(data_dir, model_cache, port, tree)
+    env = server_env(data_dir, model_cache, port, tree, extra=extra)
     phases: dict[str, list[float]] = {
         "client": [],
         "took": [],
@@ -165,6 +186,14 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="another checkout, measured over HTTP in turn")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each, with --against")
     parser.add_argument("--loadgen", type=Path, help="peer-txtai's loadgen.py: 8-client runs too")
+    parser.add_argument(
+        "--against-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the --against server only (repeatable): --against . --against-env "
+        "SEMSEARCH_SEARCH_CONCURRENCY=40 compares a setting on this checkout",
+    )
     args = parser.parse_args()
     os.environ.setdefault("SEMSEARCH_MODEL_CACHE_DIR", str(args.model_cache))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -190,19 +219,22 @@ def main() -> None:
 
 
 def compare(args: argparse.Namespace, queries: list[str]) -> None:
-    trees = {"this checkout": ROOT, f"{args.against}": args.against}
+    against = dict(item.split("=", 1) for item in args.against_env)
+    trees = {"this checkout": (ROOT, {}), f"{args.against} {against or ''}".strip(): (args.against, against)}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     loaded: dict[str, list[dict[str, float]]] = {}
     repeated = Path("/tmp/semsearch-bench-repeated.jsonl")
     repeated.write_text("".join(args.queries.open().readlines()[:50]))
     average = os.getloadavg()[0]
     for _ in range(args.rounds):
-        for name, tree in trees.items():
-            runs[name].append(over_http(args.data_dir, args.model_cache, queries, args.mode, args.warm, tree))
+        for name, (tree, extra) in trees.items():
+            runs[name].append(
+                over_http(args.data_dir, args.model_cache, queries, args.mode, args.warm, tree, extra)
+            )
             if args.loadgen is None:
                 continue
             for label, source, cache in (("uncached", args.queries, 0), ("cached", repeated, 4096)):
-                result = under_load(args.data_dir, args.model_cache, args.loadgen, source, tree, cache)
+                result = under_load(args.data_dir, args.model_cache, args.loadgen, source, tree, cache, extra)
                 loaded.setdefault(f"{name}, 8 clients, {label}", []).append(result)
     print(f"load average before: {average:.2f}; {len(queries) - args.warm} queries x {args.rounds} rounds")
     print("| server | client p50 | took_ms | around the index call | encode | search | rank |")

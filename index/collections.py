@@ -340,13 +340,13 @@ class CollectionSet:
 
     def index(self, name: str) -> ServedIndex:
         """The index a collection or alias name stands for (opened now if it is not yet)."""
-        collection = self.catalog.resolve(name)
-        return self._index_of(collection)
+        state = self.catalog.state  # one snapshot (one stat of the catalog file) for the whole lookup
+        return self._index_of(state.resolve(check_name(name)), state)
 
-    def _index_of(self, collection: str) -> ServedIndex:
+    def _index_of(self, collection: str, state: CatalogState) -> ServedIndex:
         if collection == self.catalog.default:
             return self._default
-        settings = self.catalog.state.collections.get(collection)
+        settings = state.collections.get(collection)
         if settings is None:
             raise CollectionNotFoundError(collection)
         opened = self._open.get(collection)
@@ -380,7 +380,7 @@ class CollectionSet:
         created = self.catalog.create(name, settings)
         if created:
             try:
-                self._index_of(name)
+                self._index_of(name, self.catalog.state)
             except BaseException:
                 self.catalog.delete(name, force=True)
                 self._remover(name, self.catalog.path_of(name))
