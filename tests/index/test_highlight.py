@@ -1,5 +1,6 @@
-"""The highlighter skips sentences that hold no prefix of a query stem; it must pick what scoring every
-sentence would (the simple reference below), including for words the stemmer rewrites."""
+"""The highlighter analyses a chunk's sentences once (shared by text across searches) and splits ASCII text
+into words without the regular expression; it must pick what scoring every sentence afresh would (the
+simple reference below), including for words the stemmer rewrites, and for chunks analysed before."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.ingest.chunking import trim_span
-from index.retrieval.highlight import _SENTENCE, _WORD, Highlighter
+from index.retrieval.highlight import _SENTENCE, _WORD, Highlighter, _words
 from index.storage.keyword import query_terms
 
 STEMMER = Stemmer.Stemmer("english")
@@ -50,3 +51,17 @@ def test_best_span_is_the_reference_s(query: str, chunks: list[str]) -> None:
     highlighter = Highlighter(query)  # one per search, reused across its hits
     for position, chunk in enumerate(chunks):
         assert highlighter.best_span(chunk, 10 * position) == reference(query, chunk, 10 * position)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=4).map(" ".join), st.lists(texts, min_size=1, max_size=4))
+def test_a_chunk_analysed_for_one_search_is_right_for_the_next(query: str, chunks: list[str]) -> None:
+    Highlighter("sea river").best_span(chunks[0], 0)  # analysed (and cached) for another query first
+    for position, chunk in enumerate(chunks):
+        assert Highlighter(query).best_span(chunk, position) == reference(query, chunk, position)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), max_size=200) | st.text(st.characters(max_codepoint=127)))
+def test_words_are_what_the_word_pattern_finds(text: str) -> None:
+    assert _words(text) == _WORD.findall(text)
