@@ -65,13 +65,14 @@ class _State:
     count: int  # live rows
     total: float  # tokens in live rows
     dead: int  # postings of removed rows still in segments
+    norms: NDArray[np.float64]  # BM25's length normalisation k1 * (1 - b + b * length / average), by chunk id
 
 
 class MemoryKeywordIndex:
     """BM25 over chunk rows in memory. Searches are lock-free; writes must be serialised by the caller."""
 
     def __init__(self) -> None:
-        self._state = _State(
+        self._state = _state(
             (), np.zeros(0, np.bool_), np.zeros(0, np.float32), np.zeros(0, np.uint32), 0, 0.0, 0
         )
         self._stems: dict[str, str] = {}
@@ -116,7 +117,7 @@ class MemoryKeywordIndex:
         )
         segments, dropped = _merged_tail([*state.segments, segment], live)
         count, total = state.count + len(analysed), state.total + added_tokens
-        self._state = _State(tuple(segments), live, lengths, distinct, count, total, state.dead - dropped)
+        self._state = _state(tuple(segments), live, lengths, distinct, count, total, state.dead - dropped)
 
     def remove(self, chunk_ids: Iterable[int]) -> None:
         """Take these chunks out (ids not in the index are ignored)."""
@@ -134,7 +135,7 @@ class MemoryKeywordIndex:
             dead = 0
         count = state.count - len(gone)
         total = max(0.0, state.total - float(state.lengths[gone].sum())) if count else 0.0
-        self._state = _State(tuple(segments), state.live, state.lengths, state.distinct, count, total, dead)
+        self._state = _state(tuple(segments), state.live, state.lengths, state.distinct, count, total, dead)
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -164,7 +165,6 @@ class MemoryKeywordIndex:
         state = self._state
         if not terms or limit <= 0 or state.count == 0:
             return [], 0.0
-        average = state.total / state.count or 1.0
         found_ids: list[NDArray[np.int32]] = []
         found_scores: list[NDArray[np.float64]] = []
         scale = 0.0
@@ -179,7 +179,7 @@ class MemoryKeywordIndex:
                 tf = body.astype(np.float64)
                 if title_weight:
                     tf += title_weight * title
-                norm = K1 * (1.0 - B + B * state.lengths[part_ids].astype(np.float64) / average)
+                norm = state.norms[part_ids]
                 found_ids.append(part_ids)
                 found_scores.append(idf * ((tf * (K1 + 1.0)) / (tf + norm)))  # FTS5's order of operations
         if not found_ids:
@@ -215,6 +215,22 @@ class MemoryKeywordIndex:
                     self._stems.clear()
                 self._stems[word] = stem
         return stem
+
+
+def _state(
+    segments: tuple[Segment, ...],
+    live: NDArray[np.bool_],
+    lengths: NDArray[np.float32],
+    distinct: NDArray[np.uint32],
+    count: int,
+    total: float,
+    dead: int,
+) -> _State:
+    """The state with its length normalisations worked out, once per write rather than per query term (the
+    same arithmetic, element by element, so the same scores)."""
+    average = (total / count or 1.0) if count else 1.0
+    norms = K1 * (1.0 - B + B * lengths.astype(np.float64) / average)
+    return _State(segments, live, lengths, distinct, count, total, dead, norms)
 
 
 def id_changes(held: NDArray[np.int64], stored: NDArray[np.int64]) -> tuple[NDArray[Any], NDArray[Any]]:
