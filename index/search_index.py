@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -118,6 +118,12 @@ class SearchIndex:
         self.background_merges = True
         self._merge_thread: threading.Thread | None = None
         self._merge_state = threading.Lock()
+        # A hybrid search that finds the index otherwise idle scans the vectors on this thread (FAISS lets
+        # go of the GIL) while it searches the keyword side itself; under load each search does both in
+        # turn, as the other cores are busy with other searches anyway.
+        self._dense_helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semsearch-dense")
+        self._searching = 0
+        self._searching_lock = threading.Lock()
         # Last: it may start running queued background upserts at once.
         self.tasks = TaskQueue(
             data_dir / DB_FILE,
@@ -453,11 +459,18 @@ class SearchIndex:
         """:meth:`candidates` with the filters compiled. A read-only index first catches up with its
         writer's commits (:meth:`refresh`)."""
         self.refresh()
-        found = []
-        for request, vector, allowed in zip(requests, query_vectors, filters, strict=True):
-            candidates = self._candidates(request, request.query.strip(), vector, allowed)
-            found.append(self._prefetch(request, candidates) if prefetch else candidates)
-        return found
+        with self._searching_lock:
+            self._searching += 1
+            alone = self._searching == 1 and len(requests) == 1
+        try:
+            found = []
+            for request, vector, allowed in zip(requests, query_vectors, filters, strict=True):
+                candidates = self._candidates(request, request.query.strip(), vector, allowed, alone=alone)
+                found.append(self._prefetch(request, candidates) if prefetch else candidates)
+            return found
+        finally:
+            with self._searching_lock:
+                self._searching -= 1
 
     def _prefetch(self, request: SearchRequest, candidates: Candidates) -> Candidates:
         """``candidates`` with the rows ranking will most likely read (see :class:`Candidates`)."""
@@ -487,12 +500,15 @@ class SearchIndex:
         query: str,
         query_vector: NDArray[np.float32] | None,
         allowed: SqlFilter | None,
+        *,
+        alone: bool = False,
     ) -> Candidates:
         """Each side's candidate chunks ``{chunk_id: score}`` (dense first), and, when grouping by document,
         the keyword side's whole-document scores. With a filter, the reads stop after
-        :attr:`filter_timeout` seconds (:class:`~index.errors.QueryTimeoutError`)."""
+        :attr:`filter_timeout` seconds (:class:`~index.errors.QueryTimeoutError`). ``alone``: no other
+        search is running, so the two sides of an unfiltered hybrid search may run side by side."""
         if allowed is None:
-            return self._candidates_within(request, query, query_vector, allowed)
+            return self._candidates_within(request, query, query_vector, allowed, alone=alone)
         with self._store.time_limit(self.filter_timeout):
             return self._candidates_within(request, query, query_vector, allowed)
 
@@ -502,26 +518,22 @@ class SearchIndex:
         query: str,
         query_vector: NDArray[np.float32] | None,
         allowed: SqlFilter | None,
+        *,
+        alone: bool = False,
     ) -> Candidates:
         depth = candidate_depth(request)
         excluded = set(self._store.document_chunk_ids(request.exclude_doc)) if request.exclude_doc else set()
         sides: list[dict[int, float]] = []
-        if query_vector is not None:
-            allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
-            scores, ids = self._vectors.search(
-                query_vector, depth, allowed_ids, ef_search=request.ef_search, exact=request.exact
-            )
-            # One row per query piece (max-similarity): a chunk scores by its best piece.
-            best: dict[int, float] = {}
-            for row_ids, row_scores in zip(ids, scores, strict=True):
-                for chunk, score in zip(row_ids.tolist(), row_scores.tolist(), strict=True):
-                    if chunk >= 0 and score > best.get(chunk, -np.inf) and chunk not in excluded:
-                        best[chunk] = score
-            sides.append(dict(top(best, depth)) if len(ids) > 1 else best)
-        if request.mode == "dense":
-            return Candidates(sides)
         weight = self.keyword_title_weight
         memory = self._keywords if self.keyword_memory and allowed is None else None
+        dense: Future[dict[int, float]] | None = None
+        if query_vector is not None and request.mode != "dense" and memory is not None and alone:
+            dense = self._dense_helper.submit(self._dense_side, request, query_vector, depth, None, excluded)
+        elif query_vector is not None:
+            allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
+            sides.append(self._dense_side(request, query_vector, depth, allowed_ids, excluded))
+        if request.mode == "dense":
+            return Candidates(sides)
         if memory is not None:
             terms = informative_terms(query_terms(query), memory.document_frequencies)
             found, memory_scale = memory.search(terms, depth, title_weight=weight)
@@ -532,6 +544,8 @@ class SearchIndex:
             scale = self._keyword_scale(
                 request, terms, self._fts_scale(terms, keyword.FTS_TABLE, self._chunks)
             )
+        if dense is not None:
+            sides.append(dense.result())  # dense first
         sides.append({chunk: score / scale for chunk, score in found if chunk not in excluded})
         if request.group_by != "document":
             return Candidates(sides)
@@ -543,6 +557,26 @@ class SearchIndex:
         )
         documents = {doc: score / scale for doc, score in found_documents if doc != request.exclude_doc}
         return Candidates(sides, documents)
+
+    def _dense_side(
+        self,
+        request: SearchRequest,
+        query_vector: NDArray[np.float32],
+        depth: int,
+        allowed_ids: NDArray[np.int64] | None,
+        excluded: set[int],
+    ) -> dict[int, float]:
+        """The dense side's candidates: the ``depth`` nearest chunks among ``allowed_ids`` (all if None)."""
+        scores, ids = self._vectors.search(
+            query_vector, depth, allowed_ids, ef_search=request.ef_search, exact=request.exact
+        )
+        # One row per query piece (max-similarity): a chunk scores by its best piece.
+        best: dict[int, float] = {}
+        for row_ids, row_scores in zip(ids, scores, strict=True):
+            for chunk, score in zip(row_ids.tolist(), row_scores.tolist(), strict=True):
+                if chunk >= 0 and score > best.get(chunk, -np.inf) and chunk not in excluded:
+                    best[chunk] = score
+        return dict(top(best, depth)) if len(ids) > 1 else best
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete every document whose metadata matches the filter, in one transaction; their ids."""
@@ -750,6 +784,7 @@ class SearchIndex:
             return
         self._closed = True
         self.tasks.close()
+        self._dense_helper.shutdown(wait=True)
         self.wait_for_merges()
         self.wait_for_keyword_index()
         try:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from index.retrieval.query import informative_terms
 from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
 from index.storage.vectors import VECTORS_DIR, VectorOptions
+from index.types import GroupBy
 from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]
@@ -497,3 +499,28 @@ def test_a_long_query_keeps_its_most_informative_terms() -> None:
     kept = informative_terms(terms, lambda ts: [frequencies[t] for t in ts], limit=5)
     assert kept == ["t1", "t2", "t3", "t4", "t5"]  # t0 occurs nowhere: it matches nothing
     assert informative_terms(terms[:5], lambda ts: [0] * len(ts), limit=5) == terms[:5]
+
+
+@pytest.mark.parametrize("group_by", ["chunk", "document"])
+def test_a_lone_hybrid_search_runs_its_sides_side_by_side_with_the_same_result(
+    open_index: OpenIndex, group_by: GroupBy
+) -> None:
+    index = open_index()
+    words = "river sediment sea delta mud stone bridge town salt mineral mountain mouth".split()
+    rng = random.Random(7)
+    index.upsert(
+        [
+            Document(
+                f"d{i}", " ".join(rng.choices(words, k=30)) + ".\n\n" + " ".join(rng.choices(words, k=20))
+            )
+            for i in range(30)
+        ]
+    )
+    assert index.wait_for_keyword_index()
+    queries = ["river sediment", "salt sea mineral", "stone bridge in town", "mud"]
+    requests = [SearchRequest(q, 5, group_by=group_by) for q in queries]
+    alone = [index.search_batch([request])[0].hits for request in requests]  # one search at a time
+    assert any(t.name.startswith("semsearch-dense") for t in threading.enumerate())
+    together = [result.hits for result in index.search_batch(requests)]  # a batch: each side in turn
+    assert alone == together
+    assert all(alone)
