@@ -44,7 +44,7 @@ _STEMS: dict[str, str] = {}
 _STEMS_BOUND = 200_000
 # Chunk text -> its sentences, each ``(start, end, its distinct word stems)``, shared by every thread: the
 # hits of popular chunks recur across searches, and a cached chunk is highlighted in a tenth of the time of
-# analysing it (about 4 against 40 microseconds). About 3 kB each for 600 characters of text (12 kB for the
+# analysing it (about 4 against 40 microseconds). About 3 kB each for 600 characters of text (9 kB for the
 # longest chunks); emptied when it reaches the bound.
 Sentences = tuple[tuple[int, int, tuple[str, ...]], ...]
 _SENTENCES: dict[str, Sentences] = {}
