@@ -132,10 +132,10 @@ class Settings(BaseSettings):
         description="Longest document text, in characters (a 2,000-page book is about 6 million).",
     )
     max_query_chars: int = Field(
-        4_000,
+        20_000,
         ge=1,
-        description="Longest query, in characters. A query longer than the model reads is searched in "
-        "pieces.",
+        description="Longest query, in characters (a pasted page or two; a query by example's text too). A "
+        "query longer than the model reads is searched in pieces.",
     )
     long_query: LongQuery = Field(
         DEFAULT_LONG_QUERY,

@@ -24,7 +24,8 @@ from index.types import SearchRequest
 LongQuery = Literal["first", "mean", "max"]
 DEFAULT_LONG_QUERY: LongQuery = "first"
 MAX_QUERY_TERMS = 32
-# Searches one max-similarity query makes at most (a query by example of a long document has many pieces).
+# Pieces of one query embedded at most (about 16,000 tokens), whatever the query length limit: the mean and
+# max-similarity use the first 64 (max-similarity searches once per piece).
 MAX_PIECES = 64
 
 QueryVectors = NDArray[np.float32]  # (pieces, dim): one row, or one per piece for max-similarity
@@ -51,7 +52,7 @@ def embed_queries(
     per piece; otherwise one row (the first piece's, or the normalised mean of all)."""
     pieces = [query_pieces(r.query.strip(), embedder.tokenizer) for r in requests]
     dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
-    wanted = pieces if strategy != "first" else [p[:1] for p in pieces]
+    wanted = [p[:1] if strategy == "first" else p[:MAX_PIECES] for p in pieces]
     texts = [text for i in dense for text in wanted[i]]
     vectors = embedder.embed_queries(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
     out: list[QueryVectors | None] = [None] * len(requests)

@@ -20,7 +20,7 @@ from index import (
 from index.encoders.base import Vectors
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.ingest.chunking import ChunkingOptions
-from index.retrieval.query import informative_terms
+from index.retrieval.query import MAX_PIECES, LongQuery, embed_queries, informative_terms
 from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
 from index.storage.vectors import VECTORS_DIR, VectorOptions
@@ -524,3 +524,23 @@ def test_a_lone_hybrid_search_runs_its_sides_side_by_side_with_the_same_result(
     together = [result.hits for result in index.search_batch(requests)]  # a batch: each side in turn
     assert alone == together
     assert all(alone)
+
+
+@pytest.mark.parametrize("strategy", ["mean", "max"])
+def test_a_query_embeds_at_most_max_pieces_windows_however_long(strategy: LongQuery) -> None:
+    """The length limit is a setting; the model's work for one query is not: 70 windows are counted, the
+    first MAX_PIECES embedded."""
+    embedder = FakeEmbedder(max_tokens=4)
+    seen: list[int] = []
+    embed = embedder.embed_queries
+
+    def counting(texts: Sequence[str]) -> Vectors:
+        seen.append(len(texts))
+        return embed(texts)
+
+    embedder.embed_queries = counting  # type: ignore[method-assign]
+    vectors, pieces = embed_queries(embedder, [SearchRequest("cats sleep all day " * 70)], strategy)
+    assert pieces == [70]
+    assert seen == [MAX_PIECES]
+    assert vectors[0] is not None
+    assert len(vectors[0]) == (1 if strategy == "mean" else MAX_PIECES)

@@ -94,6 +94,14 @@ def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, a
             hits = ok(client.post("/search", json={"query": question, "k": 3}))["hits"]
             answer_at = article.index(answer)
             assert any(h["doc_id"] == "lagoon" and h["start"] <= answer_at < h["end"] for h in hits), question
+        # A pasted page is a query like any other (searched by its first window), up to the length limit.
+        page = (article * 4)[:20_000]
+        pasted = ok(client.post("/search", json={"query": page, "k": 3}))
+        assert pasted["query_pieces"] > 1
+        assert pasted["hits"][0]["doc_id"] == "lagoon"
+        too_long = client.post("/search", json={"query": page + "x"})
+        assert too_long.status_code == 422
+        assert "SEMSEARCH_MAX_QUERY_CHARS" in too_long.text
         assert ok(client.delete("/documents/demo/faq.md"))["deleted"] is True
         assert client.post("/search", json={"query": "  "}).status_code == 422
 

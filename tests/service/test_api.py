@@ -140,7 +140,7 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "k": 21}}, 422, "SEMSEARCH_MAX_K"),
     ("get", "/search", {"params": {"q": "x", "k": "ten"}}, 422, None),
     ("get", "/search", {"params": {"q": "x", "offset": 5000}}, 422, "SEMSEARCH_MAX_OFFSET"),
-    ("get", "/search", {"params": {"q": "word " * 1000}}, 422, "SEMSEARCH_MAX_QUERY_CHARS"),
+    ("post", "/search", {"json": {"query": "word " * 4001}}, 422, "SEMSEARCH_MAX_QUERY_CHARS"),
     (
         "post",
         "/search",
