@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from index.collections import NAME_PATTERN
+from service.routes.params import GET_QUERY_CHARS
 from service.settings import Settings
 
 _INVALID = {"$ref": "#/components/schemas/InvalidOut"}
@@ -118,7 +119,7 @@ def _parameters(operation: dict[str, Any], settings: Settings) -> None:
     limits = {
         "k": {"maximum": settings.max_k},
         "offset": {"maximum": settings.max_offset},
-        "q": {"maxLength": settings.max_query_chars},
+        "q": {"maxLength": min(settings.max_query_chars, GET_QUERY_CHARS)},
     }
     for parameter in operation.get("parameters", []):
         extra = limits.get(parameter.get("name", "")) if parameter.get("in") == "query" else None

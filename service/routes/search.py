@@ -15,7 +15,7 @@ from index.types import Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, MetricsDep, SearchSlotsDep, SettingsDep, check_limit
 from service.observability import Metrics
-from service.routes.params import FilterQuery, parse_filter
+from service.routes.params import GET_QUERY_CHARS, FilterQuery, check_get_query, parse_filter
 from service.schemas import (
     SEARCH_DEFAULTS,
     BatchSearchBody,
@@ -108,7 +108,8 @@ async def search_get(
         str | None,
         Query(
             min_length=1,
-            description="The query (or like_id / like_chunk instead).",
+            description=f"The query (or like_id / like_chunk instead); at most {GET_QUERY_CHARS:,} "
+            "characters by GET, longer ones by POST.",
             examples=["when will the tram be built?"],
         ),
     ] = None,
@@ -133,6 +134,7 @@ async def search_get(
 ) -> Response:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
+    check_get_query(q, settings.max_query_chars)
     parsed_filter = parse_filter(filter)
     like = None
     if like_id is not None or like_chunk is not None:

@@ -141,6 +141,7 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "k": "ten"}}, 422, None),
     ("get", "/search", {"params": {"q": "x", "offset": 5000}}, 422, "SEMSEARCH_MAX_OFFSET"),
     ("post", "/search", {"json": {"query": "word " * 4001}}, 422, "SEMSEARCH_MAX_QUERY_CHARS"),
+    ("get", "/search", {"params": {"q": "word " * 801}}, 422, "send it by POST"),
     (
         "post",
         "/search",
