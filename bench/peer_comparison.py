@@ -71,6 +71,15 @@ def serving(
             process.kill()
 
 
+def repeated_queries(queries: Path) -> Path:
+    """The first 50 of ``queries``, for the load generator to cycle through: every search after the first
+    50 is one made before."""
+    repeated = Path("/tmp/semsearch-bench-repeated.jsonl")
+    with queries.open(encoding="utf-8") as lines:
+        repeated.write_text("".join(line for line, _ in zip(lines, range(50), strict=False)))
+    return repeated
+
+
 def load(
     loadgen: Path, url: str, queries: Path, clients: int, requests: int, seconds: int, param: str
 ) -> Any:
@@ -119,14 +128,17 @@ def main() -> None:
                 got = load(args.loadgen, target, queries, clients, args.requests, args.seconds, param)
                 results.setdefault(f"{name}, {clients} client{'s' if clients > 1 else ''}", []).append(got)
 
-    with serving(semsearch, {**base, "SEMSEARCH_QUERY_CACHE_SIZE": "0"}, url + "/readyz"):
+    uncached = {**base, "SEMSEARCH_QUERY_CACHE_SIZE": "0", "SEMSEARCH_RESULT_CACHE_MB": "0"}
+    with serving(semsearch, uncached, url + "/readyz"):
         time.sleep(5)  # the in-memory keyword index is built in the background after start
         measure("semsearch hybrid, uncached", url + "/search", args.queries, "q")
-    repeated = Path("/tmp/semsearch-bench-repeated.jsonl")
-    repeated.write_text("".join(args.queries.open().readlines()[:50]))
-    with serving(semsearch, base, url + "/readyz"):
+    repeated = repeated_queries(args.queries)
+    with serving(semsearch, {**base, "SEMSEARCH_RESULT_CACHE_MB": "0"}, url + "/readyz"):
         time.sleep(5)
-        measure("semsearch hybrid, every query cached", url + "/search", repeated, "q")
+        measure("semsearch hybrid, every query's embedding cached", url + "/search", repeated, "q")
+    with serving(semsearch, base, url + "/readyz"):  # the defaults: both caches on
+        time.sleep(5)
+        measure("semsearch hybrid, every result cached", url + "/search", repeated, "q")
     if args.peer_serve is not None and args.peer_dir is not None:
         peer_port = free_port()
         with serving(

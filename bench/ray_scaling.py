@@ -163,6 +163,7 @@ def main() -> None:
         env = {
             **os.environ,
             "SEMSEARCH_QUERY_CACHE_SIZE": "0",
+            "SEMSEARCH_RESULT_CACHE_MB": "0",
             "SEMSEARCH_MODEL_CACHE_DIR": str(args.model_cache),
         }
         server = subprocess.Popen(

@@ -12,9 +12,10 @@ search mode (default hybrid). The data directory must hold a corpus indexed with
 ``--against PATH`` measures the server of another checkout too (a ``git worktree`` of the commit before a
 change, say), over HTTP, alternating with this one for ``--rounds`` rounds: a before-and-after in one run.
 ``--against-env KEY=VALUE`` gives that server a setting of its own (``--against .`` then compares a setting).
-With ``--loadgen`` (peer-txtai's load generator) each round also drives each server with 8 clients, every
-query different and then every query cached, and reports requests per second and the server's CPU time
-per request (from /proc: all its threads).
+With ``--loadgen`` (peer-txtai's load generator) each round also drives each server with 8 clients: every
+query different (no caches), then 50 queries over and over with their embeddings cached, then the same with
+whole results cached too; it reports requests per second and the server's CPU time per request (from /proc:
+all its threads).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from peer_comparison import free_port, load, serving  # noqa: E402
+from peer_comparison import free_port, load, repeated_queries, serving  # noqa: E402
 
 
 def read_queries(path: Path, count: int) -> list[str]:
@@ -81,7 +83,10 @@ def server_env(
     tree: Path,
     cache: int = 0,
     extra: dict[str, str] | None = None,
+    results_mb: float = 0,
 ) -> dict[str, str]:
+    """A read-only server of ``tree`` on ``port``, with ``cache`` query embeddings cached and ``results_mb``
+    of whole results (both off by default: every search does all its work)."""
     return {
         **(extra or {}),
         "PYTHONPATH": str(tree),  # the checkout's code, with this one's virtual environment
@@ -91,6 +96,7 @@ def server_env(
         "SEMSEARCH_MODEL_CACHE_DIR": str(model_cache),
         "SEMSEARCH_LOG_LEVEL": "warning",
         "SEMSEARCH_QUERY_CACHE_SIZE": str(cache),
+        "SEMSEARCH_RESULT_CACHE_MB": str(results_mb),
         "HF_HUB_OFFLINE": "1",
     }
 
@@ -98,10 +104,26 @@ def server_env(
 SERVE = [str(ROOT / ".venv" / "bin" / "python"), "-m", "service", "serve"]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of the process ``pid``, all its threads, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def stat_cpu(stat: Path) -> float:
+    """User and system CPU seconds from a /proc ``stat`` file (a process's, or one thread's)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of the process ``pid``, all its threads (ended ones too)."""
+    return stat_cpu(Path(f"/proc/{pid}/stat"))
+
+
+def loop_cpu_seconds(pid: int) -> float:
+    """CPU time of the first thread of ``pid``: a uvicorn server's event loop."""
+    return stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def children_cpu() -> float:
+    """CPU time of this process's ended children (each run of the load generator)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def under_load(
@@ -112,19 +134,34 @@ def under_load(
     tree: Path,
     cache: int,
     extra: dict[str, str] | None = None,
+    *,
+    results_mb: float = 0,
+    path: str = "/search",
+    clients: int = 8,
+    requests: int = 1000,
+    seconds: int = 30,
 ) -> dict[str, float]:
-    """8 clients against the server of ``tree``: requests per second, p50, and server CPU per request."""
+    """``clients`` clients against ``path`` of the server of ``tree``: requests per second, p50, and CPU per
+    request of the server (``cpu_ms``), of its event loop's thread alone (``loop_ms``) and of the load
+    generator (``generator_ms``)."""
     port = free_port()
-    env = server_env(data_dir, model_cache, port, tree, cache, extra)
+    env = server_env(data_dir, model_cache, port, tree, cache, extra, results_mb)
     url = f"http://127.0.0.1:{port}"
     with serving(SERVE, env, url + "/readyz", cwd=tree) as server:
         time.sleep(5)  # the in-memory keyword index builds after start
-        load(loadgen, url + "/search", queries, 2, 100, 20, "q")  # warm up (and fill the cache)
-        before = cpu_seconds(server.pid)
-        got = load(loadgen, url + "/search", queries, 8, 1000, 30, "q")
-        used = cpu_seconds(server.pid) - before
-    requests = int(got["requests"])  # the ones answered
-    return {"rps": got["rps"], "p50": got["p50_ms"], "cpu_ms": used / max(requests, 1) * 1000}
+        load(loadgen, url + path, queries, 2, 100, 20, "q")  # warm up (and fill the caches)
+        before, loop, generator = cpu_seconds(server.pid), loop_cpu_seconds(server.pid), children_cpu()
+        got = load(loadgen, url + path, queries, clients, requests, seconds, "q")
+        used, loop = cpu_seconds(server.pid) - before, loop_cpu_seconds(server.pid) - loop
+        generator = children_cpu() - generator
+    answered = max(int(got["requests"]), 1)
+    return {
+        "rps": got["rps"],
+        "p50": got["p50_ms"],
+        "cpu_ms": used / answered * 1000,
+        "loop_ms": loop / answered * 1000,
+        "generator_ms": generator / answered * 1000,
+    }
 
 
 def over_http(
@@ -223,8 +260,7 @@ def compare(args: argparse.Namespace, queries: list[str]) -> None:
     trees = {"this checkout": (ROOT, {}), f"{args.against} {against or ''}".strip(): (args.against, against)}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     loaded: dict[str, list[dict[str, float]]] = {}
-    repeated = Path("/tmp/semsearch-bench-repeated.jsonl")
-    repeated.write_text("".join(args.queries.open().readlines()[:50]))
+    repeated = repeated_queries(args.queries)
     average = os.getloadavg()[0]
     for _ in range(args.rounds):
         for name, (tree, extra) in trees.items():
@@ -233,8 +269,14 @@ def compare(args: argparse.Namespace, queries: list[str]) -> None:
             )
             if args.loadgen is None:
                 continue
-            for label, source, cache in (("uncached", args.queries, 0), ("cached", repeated, 4096)):
-                result = under_load(args.data_dir, args.model_cache, args.loadgen, source, tree, cache, extra)
+            for label, source, cache, mb in (
+                ("uncached", args.queries, 0, 0),
+                ("query embeddings cached", repeated, 4096, 0),
+                ("results cached", repeated, 4096, 64),
+            ):
+                result = under_load(
+                    args.data_dir, args.model_cache, args.loadgen, source, tree, cache, extra, results_mb=mb
+                )
                 loaded.setdefault(f"{name}, 8 clients, {label}", []).append(result)
     print(f"load average before: {average:.2f}; {len(queries) - args.warm} queries x {args.rounds} rounds")
     print("| server | client p50 | took_ms | around the index call | encode | search | rank |")

@@ -39,6 +39,7 @@ from index.retrieval.fusion import top
 from index.retrieval.pipeline import search_in_phases
 from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, informative_terms
 from index.retrieval.ranking import candidate_depth
+from index.retrieval.result_cache import ResultCache, request_key
 from index.storage import keyword
 from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.bm25 import catch_up as catch_up_keywords
@@ -57,6 +58,7 @@ from index.types import (
     Like,
     SearchRequest,
     SearchResult,
+    SearchTimings,
     ShardHealth,
     StoredDocument,
     UpsertResult,
@@ -124,6 +126,11 @@ class SearchIndex:
         self._dense_helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semsearch-dense")
         self._searching = 0
         self._searching_lock = threading.Lock()
+        # Whole results of repeated searches (index.retrieval.result_cache); off unless given one. What a
+        # result depends on besides its request and the generation: moved on by a rebuilt vector index and
+        # by the in-memory keyword index coming into use.
+        self.result_cache: ResultCache | None = None
+        self._epoch = 0
         # Last: it may start running queued background upserts at once.
         self.tasks = TaskQueue(
             data_dir / DB_FILE,
@@ -329,9 +336,9 @@ class SearchIndex:
                 (chunk_id, title, text)
                 for chunk_id, (title, text) in zip(result.added_ids, texts, strict=True)
             )
-        self._advance(result.generation)
         self._documents += sum(result.created) - len(deletes)
         self._chunks += len(result.added_ids) - len(result.removed_ids)
+        self._advance(result.generation)  # last: a search that sees the new generation sees all of the write
         return result
 
     def export_prepared(self, batch_size: int = 256) -> Iterator[list[PreparedDocument]]:
@@ -392,7 +399,48 @@ class SearchIndex:
 
     def search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         """Several searches, their queries embedded in one model call. Each result's ``took_ms`` (and its
-        ``timings``: encoding, candidate search, ranking) is the time of the whole batch."""
+        ``timings``: encoding, candidate search, ranking) is the time of the whole batch. With a
+        :attr:`result_cache`, a search made before under the same generation is answered from it
+        (``cached``, zero timings) and the others are searched."""
+        cache = self.result_cache
+        if cache is None:
+            return self._search_batch(requests)
+        started = time.perf_counter()
+        self.refresh()  # a replica's generation is its writer's latest
+        state = self._result_state()
+        keys = [None if state is None else request_key(request) for request in requests]
+        results = [None if key is None else cache.get(state, key) for key in keys]
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:
+            searched = self._search_batch([requests[i] for i in missing])
+            for i, result in zip(missing, searched, strict=True):
+                results[i] = result
+                key = keys[i]
+                if key is not None:
+                    cache.put(state, key, result)
+        took_ms = (time.perf_counter() - started) * 1000
+        fresh = set(missing)
+        return [
+            result if i in fresh else _from_cache(result, took_ms)
+            for i, result in enumerate(results)
+            if result is not None
+        ]
+
+    def _result_state(self) -> tuple[Any, ...] | None:
+        """Everything besides a request that a search's result depends on; None when unknown (another
+        process wrote to the store behind this one's back)."""
+        if self._generation is None or self._closed:
+            return None
+        return (
+            self._generation,
+            self._epoch,
+            self.keyword_memory,
+            self.keyword_title_weight,
+            self.long_query,
+            self.filter_limits,
+        )
+
+    def _search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
         return search_in_phases(
             requests,
             self._embedder,
@@ -626,6 +674,7 @@ class SearchIndex:
                     return
                 catch_up_keywords(memory, self._store)
                 self._keywords = memory
+                self._epoch += 1
         except Exception:  # the database closed under us, or worse: FTS5 keeps answering either way
             if not self._closed:
                 log.exception("building the in-memory keyword index failed; FTS5 answers keyword searches")
@@ -691,8 +740,8 @@ class SearchIndex:
             gone, missing = catch_up(self._vectors, self._store, self._embedder.dim, stored)
             if self._keywords is not None:
                 catch_up_keywords(self._keywords, self._store, stored)
-            self._generation = generation
             self._documents, self._chunks = self._store.counts()
+            self._generation = generation  # last: a search that sees it sees all of the catch-up
         log.debug("caught up with generation %d: %d vectors out, %d in", generation, gone, missing)
         self._maybe_merge()
         return True
@@ -747,6 +796,7 @@ class SearchIndex:
             main = build_main(self._until_closed(batches), self._embedder.dim, count, self._vectors.options)
             with self._write_lock:
                 self._vectors.swap(main)
+                self._epoch += 1
                 if self._generation is not None and not self._closed and not self.read_only:
                     self._vectors.save(self.data_dir, self._generation)
             log.info(
@@ -820,6 +870,13 @@ class SearchIndex:
             self._generation = None
         elif self._generation is not None:
             self._generation = generation
+
+
+def _from_cache(result: SearchResult, took_ms: float) -> SearchResult:
+    """A kept result as the answer to a search now: its own list of hits, this search's time."""
+    return dataclasses.replace(
+        result, hits=list(result.hits), took_ms=took_ms, timings=SearchTimings(), cached=True
+    )
 
 
 class _VanishedError(Exception):

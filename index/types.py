@@ -209,6 +209,7 @@ class SearchResult:
     took_ms: float
     timings: SearchTimings = field(default_factory=SearchTimings)
     query_pieces: int = 1  # pieces the dense side cut the query into (index.retrieval.query)
+    cached: bool = False  # answered from the result cache (index.retrieval.result_cache); timings are zero
 
 
 @dataclass(frozen=True, slots=True)

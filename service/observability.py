@@ -23,10 +23,10 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
     from index.protocol import ServedIndex
-    from index.types import SearchTimings
+    from index.types import SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ class Metrics:
             buckets=(1, 2, 3, 4, 6, 8, 16, 32, 64),
             registry=r,
         )
+        self.cached_searches = Counter(
+            "semsearch_search_results_cached",
+            "Searches answered from the result cache (SEMSEARCH_RESULT_CACHE_MB), without the phases above.",
+            registry=r,
+        )
         self.errors = Counter("semsearch_errors", "Error responses, by kind.", ["type"], registry=r)
         self.unhandled = Counter(
             "semsearch_unhandled_errors",
@@ -82,7 +87,15 @@ class Metrics:
         """Report the size of each collection's index ``indexes`` returns at scrape time."""
         self._indexes = indexes
 
-    def observe_search(self, timings: SearchTimings) -> None:
+    def observe_searches(self, results: Sequence[SearchResult]) -> None:
+        """The phases of one call's searches (a batch's are the same for all, so observed once); those
+        answered from the result cache had none, and are counted instead."""
+        searched = [result for result in results if not result.cached]
+        if len(searched) < len(results):
+            self.cached_searches.inc(len(results) - len(searched))
+        if not searched:
+            return
+        timings = searched[0].timings
         self.search_phase.labels("encode").observe(timings.encode_ms / 1000)
         self.search_phase.labels("search").observe(timings.search_ms / 1000)
         self.search_phase.labels("rank").observe(timings.rank_ms / 1000)

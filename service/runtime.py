@@ -17,6 +17,7 @@ from index.encoders.sharing import Lease, SharedEmbedder
 from index.errors import InvalidInputError
 from index.ingest.sources import discover, read_documents
 from index.retrieval.filters import FilterLimits
+from index.retrieval.result_cache import ResultCache
 from index.storage.layout import DB_FILE
 from index.storage.tasks import TaskLimits
 from service.settings import Settings
@@ -78,6 +79,8 @@ def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
     index.filter_timeout = settings.filter_timeout_ms / 1000
     index.long_query = settings.long_query
+    cache_bytes = int(settings.result_cache_mb * 2**20)
+    index.result_cache = ResultCache(cache_bytes) if cache_bytes else None
     index.tasks.limits = TaskLimits(
         max_tasks=settings.max_queued_tasks,
         max_bytes=settings.max_queued_bytes,

@@ -399,6 +399,11 @@ class SearchResponse(BaseModel):
         "model reads (254 tokens for the default model), which is searched whole all the same; for a query "
         "by example, the example's chunks.",
     )
+    cached: bool = Field(
+        False,
+        description="Answered from the result cache: the same search was made before and nothing written "
+        "since (`SEMSEARCH_RESULT_CACHE_MB`); `timings` are then zero.",
+    )
 
 
 class BatchSearchBody(BaseModel):

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         "from queries that queue while the previous batch runs).",
     )
     query_cache_size: int = Field(4096, ge=0, description="Query embeddings kept in an LRU cache (0: off).")
+    result_cache_mb: float = Field(
+        64,
+        ge=0,
+        le=1_000_000,
+        description="Megabytes of whole search results kept per collection for searches that come again, "
+        "emptied by every write (0: off).",
+    )
     search_concurrency: int | None = Field(
         None,
         ge=1,

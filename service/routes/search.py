@@ -77,12 +77,13 @@ def _response(result: SearchResult) -> SearchResponse:
         took_ms=result.took_ms,
         timings=TimingsOut.model_validate(result.timings, from_attributes=True),
         query_pieces=result.query_pieces,
+        cached=result.cached,
     )
 
 
 def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> Response:
     result = index.search_batch([_check(body, settings)])[0]
-    metrics.observe_search(result.timings)
+    metrics.observe_searches([result])
     return _json(_response(result))
 
 
@@ -185,8 +186,7 @@ def _search_batch(
         "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
     )
     results = index.search_batch([_check(query, settings) for query in body.queries])
-    if results:
-        metrics.observe_search(results[0].timings)
+    metrics.observe_searches(results)
     return _json(
         BatchSearchResponse(
             results=[_response(result) for result in results], took_ms=(time.perf_counter() - started) * 1000

@@ -35,7 +35,7 @@ def document(n: int) -> dict[str, str]:
 def test_searches_answer_during_a_bulk_ingest(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--no-demo"]
-    env = server_env(tmp_path / "data", SEMSEARCH_QUERY_CACHE_SIZE="0")
+    env = server_env(tmp_path / "data", SEMSEARCH_QUERY_CACHE_SIZE="0", SEMSEARCH_RESULT_CACHE_MB="0")
     with running(command, port, env, tmp_path / "server.log") as client:
         assert (
             client.post("/documents", json={"documents": [document(n) for n in range(16)]}).status_code == 200

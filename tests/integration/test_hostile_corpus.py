@@ -60,7 +60,7 @@ def test_poison_documents_keep_search_within_ten_times_idle(
 ) -> None:
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--no-demo"]
-    env = server_env(tmp_path / "data", SEMSEARCH_QUERY_CACHE_SIZE="0")
+    env = server_env(tmp_path / "data", SEMSEARCH_QUERY_CACHE_SIZE="0", SEMSEARCH_RESULT_CACHE_MB="0")
     with running(command, port, env, tmp_path / "server.log") as client:
         assert client.post("/documents", json={"documents": ORDINARY}).status_code == 200
         timed_searches(client, QUERIES, 1)  # warm up

@@ -87,11 +87,17 @@ def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, a
             "hits"
         ]
         assert hits[0]["doc_id"] == "demo/operations.md"
+        # A search made again is answered from the result cache, until a write (next) moves it on.
+        before = [ok(client.post("/search", json={"query": QUESTIONS[0][0], "k": 3})) for _ in range(2)]
+        assert [b["cached"] for b in before] == [False, True]
+        assert before[1]["hits"] == before[0]["hits"]
 
         body = ok(client.post("/documents", json={"documents": [{"id": "lagoon", "text": article}]}))
         assert body["documents"][0]["status"] == "created"
         for question, answer in QUESTIONS[:3]:
-            hits = ok(client.post("/search", json={"query": question, "k": 3}))["hits"]
+            found = ok(client.post("/search", json={"query": question, "k": 3}))
+            assert not found["cached"]
+            hits = found["hits"]
             answer_at = article.index(answer)
             assert any(h["doc_id"] == "lagoon" and h["start"] <= answer_at < h["end"] for h in hits), question
         # A pasted page is a query like any other (searched by its first window), up to the length limit.

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from index import SearchIndex
+from index.retrieval.result_cache import ResultCache
+from service import runtime
+from service.app import create_app
 from service.observability import configure_logging, request_id
+from service.settings import Settings
+from tests.fakes import FakeEmbedder
 
 
 def metric(text: str, name: str) -> float:
@@ -60,3 +68,33 @@ def test_json_logs_carry_the_request_id(capsys: pytest.CaptureFixture[str]) -> N
     assert line["message"] == "indexed 3 documents"
     assert line["request_id"] == "req-7"
     assert line["level"] == "INFO"
+
+
+def test_searches_answered_from_the_result_cache_are_counted_not_timed(
+    open_index: Callable[..., SearchIndex], settings: Settings
+) -> None:
+    index = open_index()
+    index.result_cache = ResultCache(1 << 20)
+    with TestClient(create_app(settings, index=index)) as client:
+        client.post("/documents", json={"documents": [{"id": "a", "text": "Owls hunt at night."}]})
+        answers = [client.get("/search", params={"q": "owls"}).json() for _ in range(3)]
+        assert [a["cached"] for a in answers] == [False, True, True]
+        assert answers[2]["timings"] == {"encode_ms": 0.0, "search_ms": 0.0, "rank_ms": 0.0}
+        client.post("/documents", json={"documents": [{"id": "b", "text": "Owls nest in barns."}]})
+        after = client.get("/search", params={"q": "owls"}).json()
+        assert not after["cached"]
+        assert {h["doc_id"] for h in after["hits"]} == {"a", "b"}
+        text = client.get("/metrics").text
+    assert metric(text, "semsearch_search_results_cached_total") == 2
+    assert metric(text, 'semsearch_search_phase_seconds_count{phase="encode"}') == 2
+
+
+def test_the_result_cache_setting_reaches_every_opened_index(tmp_path: Path) -> None:
+    for megabytes, expected in ((0, None), (1.5, int(1.5 * 2**20))):
+        settings = Settings(data_dir=tmp_path / "d", seed_demo=False, result_cache_mb=megabytes)
+        (index,) = runtime.open_all(settings, [tmp_path / f"data-{megabytes}"], FakeEmbedder())
+        try:
+            cache = index.result_cache
+            assert (None if cache is None else cache.max_bytes) == expected
+        finally:
+            index.close()

@@ -1,0 +1,107 @@
+"""Whole search results kept for searches that come again, as Solr's query result cache and
+Elasticsearch's shard request cache keep them: a repeated search costs a dictionary lookup instead of an
+encode, a vector scan, a keyword search, fusion and highlighting.
+
+A result is kept under its request and the *state* of the index it was computed from: the store's generation,
+which every write moves on, and whatever else changes what a search returns without a write (a rebuilt vector
+index, the in-memory keyword index coming into use, the index's search settings). The cache holds results of
+one state only. A lookup under a new state empties it, and a result computed under a state that has since
+passed is not kept. A write's generation moves on before the write is acknowledged, so no search that starts
+after the acknowledgement can be answered from before the write.
+
+The cache is bounded by an estimate of its results' size in bytes; the least recently used go first. Results
+are shared between the searches they answer: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+from dataclasses import fields
+from typing import Any
+
+from cachetools import LRUCache
+
+from index.types import SearchRequest, SearchResult
+
+_FIELDS = tuple(f.name for f in fields(SearchRequest))
+# A hit's fixed cost (the dataclass, its numbers, its span), a matching chunk's, and a whole result's.
+_HIT_BYTES, _MATCH_BYTES, _RESULT_BYTES = 600, 120, 400
+
+
+def request_key(request: SearchRequest) -> Hashable | None:
+    """``request`` as a dictionary key: equal only for requests that search alike (``True``, ``1`` and
+    ``1.0`` in a filter stay apart, a filter's keys in any order alike); None if it cannot be one (a filter
+    holding something unhashable)."""
+    try:
+        key = tuple(
+            _frozen(getattr(request, name)) if name == "filter" else getattr(request, name)
+            for name in _FIELDS
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _frozen(value: Any) -> Hashable:
+    """A filter value as a hashable, type-tagged tree (``True == 1 == 1.0`` in Python, not in a filter)."""
+    if isinstance(value, dict):
+        items = [(_frozen(k), _frozen(v)) for k, v in value.items()]
+        return ("dict", frozenset(items))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_frozen(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def result_size(result: SearchResult) -> int:
+    """An estimate of the bytes ``result`` holds (its strings at one byte a character, as ASCII is)."""
+    size = _RESULT_BYTES
+    for hit in result.hits:
+        size += _HIT_BYTES + len(hit.text) + len(hit.doc_id) + len(hit.title or "")
+        size += len(repr(hit.metadata)) if hit.metadata else 0
+        size += _MATCH_BYTES * len(hit.matches)
+    return size
+
+
+class ResultCache:
+    """Search results of one index state, at most ``max_bytes`` of them (estimated); thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        if max_bytes < 1:
+            raise ValueError("max_bytes must be at least 1 (no cache at all is None)")
+        self.max_bytes = max_bytes
+        self._results: LRUCache[Hashable, SearchResult] = LRUCache(max_bytes, getsizeof=result_size)
+        self._state: Hashable = None
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, state: Hashable, key: Hashable) -> SearchResult | None:
+        """The result kept for ``key`` under ``state``, if any. A new state empties the cache."""
+        with self._lock:
+            if state != self._state:
+                self._results.clear()
+                self._state = state
+            found = self._results.get(key)
+            if found is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return found
+
+    def put(self, state: Hashable, key: Hashable, result: SearchResult) -> None:
+        """Keep ``result`` for ``key`` if ``state`` is still the cache's (and the result fits at all)."""
+        with self._lock:
+            if state == self._state and result_size(result) <= self.max_bytes:
+                self._results[key] = result
+
+    @property
+    def bytes(self) -> int:
+        """The estimated size of the results held."""
+        with self._lock:
+            return int(self._results.currsize)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._results)

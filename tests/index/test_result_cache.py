@@ -1,0 +1,225 @@
+"""The result cache: a search made again is answered from it, and never with a result from before a write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from index import Document, SearchIndex, SearchRequest
+from index.retrieval.result_cache import ResultCache, request_key, result_size
+from index.types import Hit, SearchResult, Span
+
+WORDS = ["cats", "dogs", "sleep", "bark", "tram", "harbour", "bridge", "rain"]
+DOCS = [
+    Document("a", "Cats sleep most of the day.\n\nDogs bark at the tram.", metadata={"lang": "en", "n": 1}),
+    Document("b", "The harbour bridge opened in rain.", metadata={"lang": "en", "n": 2}),
+    Document("c", "Dogs sleep when it rains on the harbour.", metadata={"lang": "de", "n": 3}),
+]
+
+
+def cached_index(open_index: Callable[..., SearchIndex], max_bytes: int = 1 << 20) -> SearchIndex:
+    index = open_index()
+    index.result_cache = ResultCache(max_bytes)
+    return index
+
+
+def uncached(index: SearchIndex, request: SearchRequest) -> SearchResult:
+    """The reference: the same search with the cache out of the way."""
+    cache, index.result_cache = index.result_cache, None
+    try:
+        return index.search_batch([request])[0]
+    finally:
+        index.result_cache = cache
+
+
+def hits(result: SearchResult) -> list[tuple[str, int, float, tuple[int, int]]]:
+    return [
+        (h.doc_id, h.chunk_id, round(h.score, 6), (h.highlight.start, h.highlight.end)) for h in result.hits
+    ]
+
+
+def test_a_search_made_again_is_answered_from_the_cache(open_index: Callable[..., SearchIndex]) -> None:
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    first = index.search("dogs sleep", k=3)
+    again = index.search("dogs sleep", k=3)
+    assert not first.cached
+    assert again.cached
+    assert hits(again) == hits(first)
+    assert again.timings.encode_ms == again.timings.search_ms == again.timings.rank_ms == 0
+    assert again.hits is not first.hits  # a list of its own: a caller's edits do not reach the cache
+    other = index.search("dogs sleep", k=2)  # another request: searched
+    assert not other.cached
+    assert hits(other) == hits(first)[:2]
+
+
+def test_every_write_moves_the_cache_on(open_index: Callable[..., SearchIndex]) -> None:
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    assert "d" not in {h.doc_id for h in index.search("tram harbour", k=5).hits}
+    index.upsert([Document("d", "The tram to the harbour.")])
+    after_upsert = index.search("tram harbour", k=5)
+    assert not after_upsert.cached
+    assert after_upsert.hits[0].doc_id == "d"
+    index.delete("d")
+    after_delete = index.search("tram harbour", k=5)
+    assert not after_delete.cached
+    assert "d" not in {h.doc_id for h in after_delete.hits}
+    index.delete_where({"field": "lang", "eq": "de"})
+    assert "c" not in {h.doc_id for h in index.search("dogs sleep", k=5).hits}
+
+
+def test_a_replica_sees_its_writers_commits_through_the_cache(
+    open_index: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    writer = open_index()
+    writer.upsert(DOCS)
+    replica = open_index(read_only=True)
+    replica.result_cache = ResultCache(1 << 20)
+    assert replica.search("tram harbour", k=5).hits[0].doc_id != "d"
+    assert replica.search("tram harbour", k=5).cached
+    writer.upsert([Document("d", "The tram to the harbour.")])
+    seen = replica.search("tram harbour", k=5)
+    assert not seen.cached
+    assert seen.hits[0].doc_id == "d"
+
+
+def test_an_index_search_setting_is_part_of_the_state(open_index: Callable[..., SearchIndex]) -> None:
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    index.search("harbour bridge", k=3, mode="keyword")
+    index.keyword_title_weight = 3.0
+    assert not index.search("harbour bridge", k=3, mode="keyword").cached
+
+
+def test_failed_searches_are_not_kept(open_index: Callable[..., SearchIndex]) -> None:
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    for _ in range(2):
+        with pytest.raises(Exception, match="filter"):
+            index.search("dogs", filter={"field": "lang", "nope": 1})
+    assert len(index.result_cache or []) == 0
+
+
+REQUESTS = st.builds(
+    SearchRequest,
+    query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).map(" ".join),
+    k=st.integers(1, 4),
+    offset=st.integers(0, 2),
+    mode=st.sampled_from(["dense", "keyword", "hybrid"]),
+    group_by=st.sampled_from(["chunk", "document"]),
+    filter=st.one_of(
+        st.none(), st.builds(lambda lang: {"field": "lang", "eq": lang}, st.sampled_from(["en", "de"]))
+    ),
+)
+WRITES = st.one_of(
+    st.tuples(
+        st.just("upsert"),
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=8).map(" ".join),
+        st.sampled_from(["en", "de"]),
+    ),
+    st.tuples(st.just("delete"), st.sampled_from(["a", "b", "c", "d"]), st.just(""), st.just("")),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(WRITES, REQUESTS), min_size=1, max_size=25))
+def test_cached_searches_match_fresh_ones_through_any_writes(
+    open_index: Callable[..., SearchIndex], tmp_path_factory: pytest.TempPathFactory, steps: list[Any]
+) -> None:
+    index = open_index(data_dir=tmp_path_factory.mktemp("data"))
+    index.result_cache = ResultCache(1 << 20)
+    index.upsert(DOCS)
+    for step in steps:
+        if isinstance(step, SearchRequest):
+            for _ in range(2):  # the second is most often from the cache
+                assert hits(index.search_batch([step])[0]) == hits(uncached(index, step))
+        elif step[0] == "upsert":
+            index.upsert([Document(step[1], step[2], metadata={"lang": step[3]})])
+        elif step[1] in {d.id for d in index.list_documents(limit=10)}:
+            index.delete(step[1])
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(-3, 3, allow_nan=False)
+    | st.sampled_from("ab"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from("xyz"), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def same(a: Any, b: Any) -> bool:
+    """The reference: equal as a filter reads them (of one type each, dictionaries in any order)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@given(JSON, JSON)
+def test_request_keys_are_equal_exactly_when_the_filters_are(a: Any, b: Any) -> None:
+    key_a = request_key(SearchRequest("q", filter={"f": a}))
+    key_b = request_key(SearchRequest("q", filter={"f": b}))
+    assert key_a is not None
+    assert key_b is not None
+    assert (key_a == key_b) == same(a, b)
+    if key_a == key_b:
+        assert hash(key_a) == hash(key_b)
+
+
+def test_request_keys_tell_every_field_apart() -> None:
+    base = request_key(SearchRequest("q"))
+    assert request_key(SearchRequest("q")) == base
+    for changed in (
+        SearchRequest("q "),
+        SearchRequest("q", k=11),
+        SearchRequest("q", offset=1),
+        SearchRequest("q", mode="dense"),
+        SearchRequest("q", weight=0.5),
+        SearchRequest("q", exact=True),
+        SearchRequest("q", exclude_doc="a"),
+        SearchRequest("q", filter={}),
+    ):
+        assert request_key(changed) != base
+    assert request_key(SearchRequest("q", filter={"a": {1, 2}})) is None  # not hashable: not kept
+
+
+def result(text: str, hits: int = 1) -> SearchResult:
+    hit = Hit("d", 1, 0, 1.0, text, None, {}, 0, len(text), Span(0, len(text)))
+    return SearchResult([hit] * hits, 1.0)
+
+
+def test_the_cache_holds_one_state_and_its_bytes_bound() -> None:
+    cache = ResultCache(5_000)
+    cache.put(1, "k", result("x"))  # no lookup under state 1 yet: not the cache's state
+    assert cache.get(1, "k") is None
+    cache.put(1, "k", result("x"))
+    assert cache.get(1, "k") is not None
+    assert cache.get(2, "k") is None
+    assert len(cache) == 0
+    cache.put(1, "k", result("x"))  # computed under a state that has passed: not kept
+    assert cache.get(2, "k") is None
+    for n in range(20):
+        cache.put(2, n, result("y" * 500))
+    assert 0 < cache.bytes <= 5_000
+    assert len(cache) < 20
+    assert cache.get(2, 19) is not None
+    assert cache.get(2, 0) is None
+    big = result("z" * 10_000)
+    assert result_size(big) > 5_000
+    cache.put(2, "big", big)
+    assert cache.get(2, "big") is None
+    with pytest.raises(ValueError, match="max_bytes"):
+        ResultCache(0)
