@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Annotated
 
 from anyio import CapacityLimiter
@@ -69,11 +70,31 @@ def _collections(state: AppState) -> CollectionSet:
     return state.collections
 
 
+@dataclass(frozen=True, slots=True)
+class Searching:
+    """What a search route needs, as one dependency: FastAPI solves every dependency anew for every
+    request, and four of them cost a cached search more than looking its result up."""
+
+    index: ServedIndex
+    settings: Settings
+    metrics: Metrics
+    slots: CapacityLimiter
+
+
+async def get_searching(request: Request, state: Annotated[AppState, Depends(get_state)]) -> Searching:
+    return Searching(
+        await get_index(request, state),
+        await get_settings(request),
+        await get_metrics(request),
+        await get_search_slots(request),
+    )
+
+
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-SearchSlotsDep = Annotated[CapacityLimiter, Depends(get_search_slots)]
+SearchingDep = Annotated[Searching, Depends(get_searching)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 
 

@@ -5,16 +5,14 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from index import InvalidInputError, SearchRequest, SearchResult
-from index.protocol import ServedIndex
 from index.types import Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
-from service.deps import IndexDep, MetricsDep, SearchSlotsDep, SettingsDep, check_limit
-from service.observability import Metrics
+from service.deps import Searching, SearchingDep, check_limit
 from service.routes.params import GET_QUERY_CHARS, FilterQuery, check_get_query, parse_filter
 from service.schemas import (
     SEARCH_DEFAULTS,
@@ -81,15 +79,15 @@ def _response(result: SearchResult) -> SearchResponse:
     )
 
 
-def _search(index: ServedIndex, body: SearchBody, settings: Settings, metrics: Metrics) -> Response:
-    result = index.search_batch([_check(body, settings)])[0]
-    metrics.observe_searches([result])
+def _search(body: SearchBody, searching: Searching) -> Response:
+    result = searching.index.search_batch([_check(body, searching.settings)])[0]
+    searching.metrics.observe_searches([result])
     return _json(_response(result))
 
 
-async def _in_slot(slots: CapacityLimiter, work: Callable[[], Response]) -> Response:
+async def _in_slot(searching: Searching, work: Callable[[], Response]) -> Response:
     """``work`` on a worker thread once one of the search slots is free (waiting for it holds no thread)."""
-    return await to_thread.run_sync(work, limiter=slots)
+    return await to_thread.run_sync(work, limiter=searching.slots)
 
 
 def _json(model: BaseModel) -> Response:
@@ -101,10 +99,7 @@ def _json(model: BaseModel) -> Response:
 
 @router.get("/search", responses=_INVALID, response_model=SearchResponse)
 async def search_get(
-    index: IndexDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    slots: SearchSlotsDep,
+    searching: SearchingDep,
     q: Annotated[
         str | None,
         Query(
@@ -135,7 +130,7 @@ async def search_get(
 ) -> Response:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
-    check_get_query(q, settings.max_query_chars)
+    check_get_query(q, searching.settings.max_query_chars)
     parsed_filter = parse_filter(filter)
     like = None
     if like_id is not None or like_chunk is not None:
@@ -159,28 +154,23 @@ async def search_get(
         ef_search=ef_search,
         exact=exact,
     )
-    return await _in_slot(slots, partial(_search, index, body, settings, metrics))
+    return await _in_slot(searching, partial(_search, body, searching))
 
 
 @router.post("/search", responses=_INVALID, response_model=SearchResponse)
-async def search_post(
-    body: SearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep, slots: SearchSlotsDep
-) -> Response:
+async def search_post(body: SearchBody, searching: SearchingDep) -> Response:
     """The chunks closest in meaning to ``query`` (or to the example in ``like``), best first."""
-    return await _in_slot(slots, partial(_search, index, body, settings, metrics))
+    return await _in_slot(searching, partial(_search, body, searching))
 
 
 @router.post("/search/batch", responses=_INVALID, response_model=BatchSearchResponse)
-async def search_batch(
-    body: BatchSearchBody, index: IndexDep, settings: SettingsDep, metrics: MetricsDep, slots: SearchSlotsDep
-) -> Response:
+async def search_batch(body: BatchSearchBody, searching: SearchingDep) -> Response:
     """Several searches in one request, encoded in one model call. Results follow the order of the queries."""
-    return await _in_slot(slots, partial(_search_batch, body, index, settings, metrics))
+    return await _in_slot(searching, partial(_search_batch, body, searching))
 
 
-def _search_batch(
-    body: BatchSearchBody, index: ServedIndex, settings: Settings, metrics: Metrics
-) -> Response:
+def _search_batch(body: BatchSearchBody, searching: Searching) -> Response:
+    index, settings, metrics = searching.index, searching.settings, searching.metrics
     started = time.perf_counter()
     check_limit(
         "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
