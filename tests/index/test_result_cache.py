@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,40 @@ def test_the_cache_holds_one_state_and_its_bytes_bound() -> None:
     assert cache.get(2, "big") is None
     with pytest.raises(ValueError, match="max_bytes"):
         ResultCache(0)
+
+
+def test_no_search_after_a_write_is_answered_from_before_it_under_concurrency(
+    open_index: Callable[..., SearchIndex],
+) -> None:
+    """Readers keep the cache busy with every state while a writer writes; each write, once acknowledged,
+    is found by the writer's very next search, and a deleted document never again."""
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                for n in range(0, 40, 7):
+                    index.search(f"word{n} harbour", k=3, mode="keyword")
+        except BaseException as error:  # reported below
+            failures.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    try:
+        for n in range(40):
+            query = f"word{n} harbour"
+            index.search(query, k=3, mode="keyword")  # kept under the state before the write
+            index.upsert([Document(f"w{n}", f"word{n} by the harbour")])
+            assert index.search(query, k=3, mode="keyword").hits[0].doc_id == f"w{n}"
+            if n % 3 == 0:
+                index.delete(f"w{n}")
+                assert f"w{n}" not in {h.doc_id for h in index.search(query, k=3, mode="keyword").hits}
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert not failures
