@@ -15,6 +15,7 @@ are shared between the searches they answer: treat them as read-only.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Hashable
 from dataclasses import fields
@@ -25,8 +26,9 @@ from cachetools import LRUCache
 from index.types import SearchRequest, SearchResult
 
 _FIELDS = tuple(f.name for f in fields(SearchRequest))
-# A hit's fixed cost (the dataclass, its numbers, its span), a matching chunk's, and a whole result's.
-_HIT_BYTES, _MATCH_BYTES, _RESULT_BYTES = 600, 120, 400
+# What a result holds besides its strings, in bytes, measured (bench/result_cache_memory.py): a hit's
+# objects (the hit, its numbers, its span, its empty containers), a matching chunk's, the result's own.
+_HIT_BYTES, _MATCH_BYTES, _RESULT_BYTES = 350, 200, 400
 
 
 def request_key(request: SearchRequest) -> Hashable | None:
@@ -55,12 +57,16 @@ def _frozen(value: Any) -> Hashable:
 
 
 def result_size(result: SearchResult) -> int:
-    """An estimate of the bytes ``result`` holds (its strings at one byte a character, as ASCII is)."""
+    """An estimate of the bytes ``result`` holds: its strings as Python stores them (one to four bytes a
+    character), and its other objects at their measured size."""
     size = _RESULT_BYTES
     for hit in result.hits:
-        size += _HIT_BYTES + len(hit.text) + len(hit.doc_id) + len(hit.title or "")
-        size += len(repr(hit.metadata)) if hit.metadata else 0
-        size += _MATCH_BYTES * len(hit.matches)
+        size += _HIT_BYTES + sys.getsizeof(hit.text) + sys.getsizeof(hit.doc_id)
+        size += 0 if hit.title is None else sys.getsizeof(hit.title)
+        if hit.metadata:
+            size += sys.getsizeof(hit.metadata) + 3 * len(repr(hit.metadata))  # keys and values: objects
+        for match in hit.matches:  # the first is the hit's own chunk, its text the same string
+            size += _MATCH_BYTES + (0 if match.text is hit.text else sys.getsizeof(match.text))
     return size
 
 
