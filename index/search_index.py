@@ -416,8 +416,8 @@ class SearchIndex:
             for i, result in zip(missing, searched, strict=True):
                 results[i] = result
                 key = keys[i]
-                if key is not None:
-                    cache.put(state, key, result)
+                if key is not None:  # a list of hits of its own: this caller's edits do not reach the cache
+                    cache.put(state, key, dataclasses.replace(result, hits=list(result.hits)))
         took_ms = (time.perf_counter() - started) * 1000
         fresh = set(missing)
         return [

@@ -15,6 +15,7 @@ are shared between the searches they answer: treat them as read-only.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections.abc import Hashable
@@ -99,8 +100,9 @@ class ResultCache:
     def put(self, state: Hashable, key: Hashable, result: SearchResult) -> None:
         """Keep ``result`` for ``key`` if ``state`` is still the cache's (and the result fits at all)."""
         with self._lock:
-            if state == self._state and result_size(result) <= self.max_bytes:
-                self._results[key] = result
+            if state == self._state:
+                with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
+                    self._results[key] = result
 
     @property
     def bytes(self) -> int:
