@@ -102,7 +102,8 @@ class Metrics:
 
 
 class _IndexCollector(Collector):
-    """Documents and chunks of each open collection, labelled ``collection``."""
+    """Documents and chunks of each open collection, and the bytes its result cache holds, labelled
+    ``collection``."""
 
     def __init__(self, indexes: Callable[[], Mapping[str, ServedIndex]]) -> None:
         self._indexes = indexes
@@ -112,7 +113,15 @@ class _IndexCollector(Collector):
             "semsearch_index_documents", "Documents in the index.", labels=["collection"]
         )
         chunks = GaugeMetricFamily("semsearch_index_chunks", "Chunks in the index.", labels=["collection"])
+        cached = GaugeMetricFamily(
+            "semsearch_result_cache_bytes",
+            "Estimated bytes of search results the collection keeps (SEMSEARCH_RESULT_CACHE_MB).",
+            labels=["collection"],
+        )
         for name, index in sorted(self._indexes().items()):
+            cache = getattr(index, "result_cache", None)  # a sharded index keeps none
+            if cache is not None:
+                cached.add_metric([name], cache.bytes)
             try:
                 stats = index.stats()
             except Exception:  # closed under a scrape: leave it out rather than fail the scrape
@@ -121,6 +130,7 @@ class _IndexCollector(Collector):
             chunks.add_metric([name], stats.chunks)
         yield documents
         yield chunks
+        yield cached
 
 
 class ObservabilityMiddleware:

@@ -86,6 +86,7 @@ def test_searches_answered_from_the_result_cache_are_counted_not_timed(
         assert {h["doc_id"] for h in after["hits"]} == {"a", "b"}
         text = client.get("/metrics").text
     assert metric(text, "semsearch_search_results_cached_total") == 2
+    assert metric(text, "semsearch_result_cache_bytes") > 0  # the last search's result, kept
     assert metric(text, 'semsearch_search_phase_seconds_count{phase="encode"}') == 2
 
 
