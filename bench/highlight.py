@@ -5,7 +5,8 @@ first time (the shared analysis emptied before every hit) and seen before (it ke
 
 The data directory is any indexed corpus (its chunks are read from the database). Run it on two checkouts
 (``git worktree``) one after the other to compare; a checkout without the shared analysis measures the same
-in both columns.
+in both columns. Then the memory the kept analysis takes when full (tracemalloc): the corpus's own chunks,
+and chunks of 3,000 characters (about the longest a chunk gets) made from them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import sqlite3
 import statistics
 import time
+import tracemalloc
 from pathlib import Path
 
 import index.retrieval.highlight as highlight
@@ -32,6 +34,21 @@ def per_hit_us(queries: list[str], chunks: list[str], *, first_time: bool) -> fl
             highlighter.best_span(chunk, 0)
             hits += 1
     return (time.perf_counter() - started) / hits * 1e6
+
+
+def kept_mb(chunks: list[str]) -> float:
+    """The memory the shared analysis of ``chunks`` (at most its bound) takes, in MB, the texts it is kept by
+    included."""
+    analysed = highlight._SENTENCES
+    analysed.clear()
+    highlighter = highlight.Highlighter("the effect of the treatment on patients")
+    tracemalloc.start()
+    for chunk in chunks[: highlight._SENTENCES_BOUND]:
+        highlighter.best_span(chunk + " ", 0)  # a string made here, as a hit's text is: the key is kept too
+    used = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    analysed.clear()
+    return used / 2**20
 
 
 def main() -> None:
@@ -54,6 +71,18 @@ def main() -> None:
     for label, first_time in (("seen for the first time", True), ("seen before", False)):
         rounds = [per_hit_us(queries, chunks, first_time=first_time) for _ in range(5)]
         print(f"| {label} | {statistics.median(rounds):.1f} | {min(rounds):.1f} |")
+    database = sqlite3.connect(f"file:{args.data_dir / 'semsearch.db'}?mode=ro", uri=True)
+    bound = highlight._SENTENCES_BOUND
+    corpus = [str(row[0]) for row in database.execute("SELECT text FROM chunks LIMIT ?", (bound,))]
+    database.close()
+    joined = " ".join(corpus)
+    step = (len(joined) - 3000) // bound  # overlapping windows: each one a different text
+    longest = [joined[i * step : i * step + 3000] for i in range(bound)]
+    print("| chunks kept | average characters | memory |")
+    print("|---|---|---|")
+    for kept in (corpus, longest):
+        average = sum(map(len, kept)) / len(kept)
+        print(f"| {len(kept):,} | {average:,.0f} | {kept_mb(kept):.1f} MB |")
 
 
 if __name__ == "__main__":
