@@ -390,9 +390,14 @@ def test_collections_on_the_sharded_service(served: httpx.Client, built: dict[st
     searchers = [threading.Thread(target=search) for _ in range(3)]
     for searcher in searchers:
         searcher.start()
-    for i in range(10):
+    # At least 10 switches, and on until searches have reached both collections (how the searches fall
+    # between the switches is up to the scheduler: a fixed number of switches made this test flaky).
+    for i in range(400):
         switched = served.put("/aliases/live", json={"collection": "rebuilt" if i % 2 == 0 else "small"})
         assert switched.status_code == 200
+        if i >= 9 and len(found) > 1:
+            break
+        time.sleep(0.005 * (i % 4))  # let a search or two land in this state
     done.set()
     for searcher in searchers:
         searcher.join()
