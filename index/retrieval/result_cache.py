@@ -20,11 +20,11 @@ import sys
 import threading
 from collections.abc import Hashable
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from cachetools import LRUCache
 
-from index.types import SearchRequest, SearchResult
+from index.types import Like, SearchRequest, SearchResult
 
 _FIELDS = tuple(f.name for f in fields(SearchRequest))
 # What a result holds besides its strings, in bytes, measured (bench/result_cache_memory.py): a hit's
@@ -71,14 +71,32 @@ def result_size(result: SearchResult) -> int:
     return size
 
 
+def key_size(key: Hashable) -> int:
+    """An estimate of the bytes a request key holds: its strings (a query may be a pasted page), the
+    tuples and sets of its filter, and an example's text, each at the size Python gives it."""
+    if isinstance(key, tuple | frozenset):
+        return sys.getsizeof(key) + sum(key_size(item) for item in key)
+    if isinstance(key, str):
+        return sys.getsizeof(key)
+    if isinstance(key, Like):
+        return 64 + sum(sys.getsizeof(text) for text in (key.doc_id, key.text) if text is not None)
+    return 32  # a number, None, a bool
+
+
+class _Kept(NamedTuple):
+    result: SearchResult
+    size: int  # of the result and its key
+
+
 class ResultCache:
-    """Search results of one index state, at most ``max_bytes`` of them (estimated); thread-safe."""
+    """Search results of one index state, at most ``max_bytes`` of them and their keys (estimated);
+    thread-safe."""
 
     def __init__(self, max_bytes: int) -> None:
         if max_bytes < 1:
             raise ValueError("max_bytes must be at least 1 (no cache at all is None)")
         self.max_bytes = max_bytes
-        self._results: LRUCache[Hashable, SearchResult] = LRUCache(max_bytes, getsizeof=result_size)
+        self._results: LRUCache[Hashable, _Kept] = LRUCache(max_bytes, getsizeof=lambda kept: kept.size)
         self._state: Hashable = None
         self._lock = threading.Lock()
         self.hits = 0
@@ -93,20 +111,21 @@ class ResultCache:
             found = self._results.get(key)
             if found is None:
                 self.misses += 1
-            else:
-                self.hits += 1
-            return found
+                return None
+            self.hits += 1
+            return found.result
 
     def put(self, state: Hashable, key: Hashable, result: SearchResult) -> None:
         """Keep ``result`` for ``key`` if ``state`` is still the cache's (and the result fits at all)."""
+        size = result_size(result) + key_size(key)  # outside the lock: a result's strings
         with self._lock:
             if state == self._state:
                 with contextlib.suppress(ValueError):  # larger than the whole cache: not kept
-                    self._results[key] = result
+                    self._results[key] = _Kept(result, size)
 
     @property
     def bytes(self) -> int:
-        """The estimated size of the results held."""
+        """The estimated size of the results held, and of their keys."""
         with self._lock:
             return int(self._results.currsize)
 

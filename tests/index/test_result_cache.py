@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import Document, SearchIndex, SearchRequest
-from index.retrieval.result_cache import ResultCache, request_key, result_size
-from index.types import Hit, SearchResult, Span
+from index.retrieval.result_cache import ResultCache, key_size, request_key, result_size
+from index.types import Hit, Like, SearchResult, Span
 
 WORDS = ["cats", "dogs", "sleep", "bark", "tram", "harbour", "bridge", "rain"]
 DOCS = [
@@ -264,3 +264,21 @@ def test_no_search_after_a_write_is_answered_from_before_it_under_concurrency(
         for reader in readers:
             reader.join()
     assert not failures
+
+
+def test_long_queries_count_against_the_bound() -> None:
+    """A key is a query up to a pasted page long: a cache of small results for long queries stays within
+    its bytes, keys and all."""
+    cache = ResultCache(200_000)
+    cache.get(1, None)
+    for n in range(100):
+        request = SearchRequest(f"{n} " + "a pasted page " * 1_400, k=1)  # 20,000 characters
+        key = request_key(request)
+        assert key is not None
+        assert key_size(key) > 20_000
+        cache.put(1, key, result("x"))
+    assert cache.bytes <= 200_000
+    assert len(cache) < 10
+    like = request_key(SearchRequest("", like=Like(text="p" * 20_000)))
+    assert like is not None
+    assert key_size(like) > 20_000
