@@ -35,14 +35,14 @@ _HIT_BYTES, _MATCH_BYTES, _RESULT_BYTES = 350, 200, 400
 def request_key(request: SearchRequest) -> Hashable | None:
     """``request`` as a dictionary key: equal only for requests that search alike (``True``, ``1`` and
     ``1.0`` in a filter stay apart, a filter's keys in any order alike); None if it cannot be one (a filter
-    holding something unhashable)."""
+    holding something unhashable, or nested deeper than any filter may be)."""
     try:
         key = tuple(
             _frozen(getattr(request, name)) if name == "filter" else getattr(request, name)
             for name in _FIELDS
         )
         hash(key)
-    except TypeError:
+    except (TypeError, RecursionError):  # unhashable, or nested past Python's stack (never a valid filter)
         return None
     return key
 

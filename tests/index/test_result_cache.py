@@ -198,6 +198,10 @@ def test_request_keys_tell_every_field_apart() -> None:
     ):
         assert request_key(changed) != base
     assert request_key(SearchRequest("q", filter={"a": {1, 2}})) is None  # not hashable: not kept
+    nested: dict[str, object] = {}
+    for _ in range(5_000):
+        nested = {"must": [nested]}
+    assert request_key(SearchRequest("q", filter=nested)) is None  # deeper than Python's stack
 
 
 def result(text: str, hits: int = 1) -> SearchResult:
