@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import tracemalloc
@@ -21,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from request_path import read_queries  # noqa: E402
 
 
 def main() -> None:
@@ -38,8 +40,7 @@ def main() -> None:
     from service import runtime
     from service.settings import Settings
 
-    with args.queries.open(encoding="utf-8") as lines:
-        queries = [json.loads(line)["text"] for line, _ in zip(lines, range(args.count), strict=False)]
+    queries = read_queries(args.queries, args.count)
     index = runtime.open_index(Settings(data_dir=args.data_dir, read_only=True, seed_demo=False))
     try:
         index.wait_for_keyword_index()

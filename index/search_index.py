@@ -401,12 +401,13 @@ class SearchIndex:
         """Several searches, their queries embedded in one model call. Each result's ``took_ms`` (and its
         ``timings``: encoding, candidate search, ranking) is the time of the whole batch. With a
         :attr:`result_cache`, a search made before under the same generation is answered from it
-        (``cached``, zero timings) and the others are searched."""
+        (``cached``, zero timings) and the others are searched. A read-only index first catches up with
+        its writer's commits (:meth:`refresh`)."""
+        started = time.perf_counter()
+        self.refresh()  # once per call: the cache's state and the search both read the generation it leaves
         cache = self.result_cache
         if cache is None:
             return self._search_batch(requests)
-        started = time.perf_counter()
-        self.refresh()  # a replica's generation is its writer's latest
         state = self._result_state()
         keys = [None if state is None else request_key(request) for request in requests]
         results = [None if key is None else cache.get(state, key) for key in keys]
@@ -494,6 +495,7 @@ class SearchIndex:
         filters = [
             None if r.filter is None else compile_filter(r.filter, self.filter_limits) for r in requests
         ]
+        self.refresh()
         return self._find(requests, query_vectors, filters, prefetch=prefetch)
 
     def _find(
@@ -504,9 +506,8 @@ class SearchIndex:
         *,
         prefetch: bool,
     ) -> list[Candidates]:
-        """:meth:`candidates` with the filters compiled. A read-only index first catches up with its
-        writer's commits (:meth:`refresh`)."""
-        self.refresh()
+        """:meth:`candidates` with the filters compiled, once the caller has caught a read-only index up
+        with its writer's commits (:meth:`refresh`)."""
         with self._searching_lock:
             self._searching += 1
             alone = self._searching == 1 and len(requests) == 1

@@ -93,7 +93,6 @@ async def get_searching(request: Request, state: Annotated[AppState, Depends(get
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
-MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SearchingDep = Annotated[Searching, Depends(get_searching)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 

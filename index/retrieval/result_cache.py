@@ -99,8 +99,6 @@ class ResultCache:
         self._results: LRUCache[Hashable, _Kept] = LRUCache(max_bytes, getsizeof=lambda kept: kept.size)
         self._state: Hashable = None
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, state: Hashable, key: Hashable) -> SearchResult | None:
         """The result kept for ``key`` under ``state``, if any. A new state empties the cache."""
@@ -109,11 +107,7 @@ class ResultCache:
                 self._results.clear()
                 self._state = state
             found = self._results.get(key)
-            if found is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-            return found.result
+            return None if found is None else found.result
 
     def put(self, state: Hashable, key: Hashable, result: SearchResult) -> None:
         """Keep ``result`` for ``key`` if ``state`` is still the cache's (and the result fits at all)."""
