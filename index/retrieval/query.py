@@ -32,11 +32,13 @@ QueryVectors = NDArray[np.float32]  # (pieces, dim): one row, or one per piece f
 
 
 def query_pieces(text: str, tokenizer: Tokenizer) -> list[str]:
-    """``text`` as pieces of at most the model's token budget (one piece if it fits)."""
+    """``text`` as pieces of at most the model's token budget (one piece if it fits), in order. The text is
+    tokenized once: counting its tokens first and then finding their spans cost a pasted page twice the
+    time (14 ms a pass for 20,000 characters with the default model)."""
     budget = tokenizer.max_tokens
-    if tokenizer.count_tokens([text])[0] <= budget:
-        return [text]
     spans = tokenizer.token_spans(text)
+    if len(spans) <= budget:
+        return [text]
     pieces = []
     for first in range(0, len(spans), budget):
         window = spans[first : first + budget]
