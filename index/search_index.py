@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -72,6 +72,8 @@ KEYWORD_TITLE_WEIGHT = 1.0
 # Most documents one listing page holds.
 MAX_LIST_LIMIT = 1000
 ProgressCallback = Callable[[int], object]
+# A keyword side: the query's terms, its best chunks with their BM25 scores, and what fusion divides them by.
+_KeywordSide = tuple[list[str], list[tuple[int, float]], float]
 
 
 class SearchIndex:
@@ -442,15 +444,39 @@ class SearchIndex:
         )
 
     def _search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+        early: dict[int, _KeywordSide] = {}  # keyword sides found while the queries were embedded
         return search_in_phases(
             requests,
             self._embedder,
             self.filter_limits,
-            lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False),
+            lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False, early=early),
             lambda _: self._store,
             self.example,
             self.long_query,
+            lambda found, filters: early.update(self._keyword_sides(found, filters)),
         )
+
+    def _keyword_sides(
+        self, requests: Sequence[SearchRequest], filters: Sequence[SqlFilter | None]
+    ) -> dict[int, _KeywordSide]:
+        """The in-memory keyword side of each unfiltered hybrid request, by position: it needs no embedding,
+        so a search finds it while its query is embedded, and a hybrid search takes about as long as a
+        dense one."""
+        memory = self._keywords if self.keyword_memory else None
+        if memory is None:
+            return {}
+        return {
+            i: self._memory_keyword_side(memory, request)
+            for i, (request, allowed) in enumerate(zip(requests, filters, strict=True))
+            if request.mode == "hybrid" and allowed is None
+        }
+
+    def _memory_keyword_side(self, memory: MemoryKeywordIndex, request: SearchRequest) -> _KeywordSide:
+        terms = informative_terms(query_terms(request.query.strip()), memory.document_frequencies)
+        found, memory_scale = memory.search(
+            terms, candidate_depth(request), title_weight=self.keyword_title_weight
+        )
+        return terms, found, self._keyword_scale(request, terms, lambda: memory_scale)
 
     def example(self, like: Like) -> Example:
         """A stored document (``like.doc_id``) or chunk (``like.chunk_id``) as a query
@@ -505,16 +531,21 @@ class SearchIndex:
         filters: Sequence[SqlFilter | None],
         *,
         prefetch: bool,
+        early: Mapping[int, _KeywordSide] | None = None,
     ) -> list[Candidates]:
         """:meth:`candidates` with the filters compiled, once the caller has caught a read-only index up
-        with its writer's commits (:meth:`refresh`)."""
+        with its writer's commits (:meth:`refresh`); ``early``: keyword sides already found, by position."""
         with self._searching_lock:
             self._searching += 1
             alone = self._searching == 1 and len(requests) == 1
         try:
             found = []
-            for request, vector, allowed in zip(requests, query_vectors, filters, strict=True):
-                candidates = self._candidates(request, request.query.strip(), vector, allowed, alone=alone)
+            searches = zip(requests, query_vectors, filters, strict=True)
+            for i, (request, vector, allowed) in enumerate(searches):
+                keyword_side = None if early is None else early.get(i)
+                candidates = self._candidates(
+                    request, request.query.strip(), vector, allowed, alone=alone, keyword_side=keyword_side
+                )
                 found.append(self._prefetch(request, candidates) if prefetch else candidates)
             return found
         finally:
@@ -551,13 +582,17 @@ class SearchIndex:
         allowed: SqlFilter | None,
         *,
         alone: bool = False,
+        keyword_side: _KeywordSide | None = None,
     ) -> Candidates:
         """Each side's candidate chunks ``{chunk_id: score}`` (dense first), and, when grouping by document,
         the keyword side's whole-document scores. With a filter, the reads stop after
         :attr:`filter_timeout` seconds (:class:`~index.errors.QueryTimeoutError`). ``alone``: no other
-        search is running, so the two sides of an unfiltered hybrid search may run side by side."""
+        search is running, so the two sides of an unfiltered hybrid search may run side by side (unless
+        ``keyword_side``, found while the query was embedded, is given)."""
         if allowed is None:
-            return self._candidates_within(request, query, query_vector, allowed, alone=alone)
+            return self._candidates_within(
+                request, query, query_vector, allowed, alone=alone, keyword_side=keyword_side
+            )
         with self._store.time_limit(self.filter_timeout):
             return self._candidates_within(request, query, query_vector, allowed)
 
@@ -569,6 +604,7 @@ class SearchIndex:
         allowed: SqlFilter | None,
         *,
         alone: bool = False,
+        keyword_side: _KeywordSide | None = None,
     ) -> Candidates:
         depth = candidate_depth(request)
         excluded = set(self._store.document_chunk_ids(request.exclude_doc)) if request.exclude_doc else set()
@@ -576,17 +612,18 @@ class SearchIndex:
         weight = self.keyword_title_weight
         memory = self._keywords if self.keyword_memory and allowed is None else None
         dense: Future[dict[int, float]] | None = None
-        if query_vector is not None and request.mode != "dense" and memory is not None and alone:
+        side_by_side = alone and keyword_side is None and memory is not None and request.mode != "dense"
+        if query_vector is not None and side_by_side:
             dense = self._dense_helper.submit(self._dense_side, request, query_vector, depth, None, excluded)
         elif query_vector is not None:
             allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
             sides.append(self._dense_side(request, query_vector, depth, allowed_ids, excluded))
         if request.mode == "dense":
             return Candidates(sides)
-        if memory is not None:
-            terms = informative_terms(query_terms(query), memory.document_frequencies)
-            found, memory_scale = memory.search(terms, depth, title_weight=weight)
-            scale = self._keyword_scale(request, terms, lambda: memory_scale)
+        if keyword_side is not None:
+            terms, found, scale = keyword_side
+        elif memory is not None:
+            terms, found, scale = self._memory_keyword_side(memory, request)
         else:
             terms = informative_terms(query_terms(query), self._store.document_frequencies)
             found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)

@@ -9,8 +9,9 @@ and :mod:`index.encoders.torch_encoder`; :func:`index.encoders.factory.load_embe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,6 +50,26 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Embeddings of queries: float32, shape ``(len(texts), dim)``, rows of norm 1."""
         ...
+
+
+@runtime_checkable
+class BackgroundEmbedder(Protocol):
+    """An embedder that can embed queries on a thread of its own, so that the caller works meanwhile (the
+    keyword side of a hybrid search, say); :class:`~index.encoders.batching.BatchingEmbedder` is one."""
+
+    def submit_queries(self, texts: Sequence[str]) -> Future[Vectors]:
+        """:meth:`Embedder.embed_queries`, begun now and answered by the returned future."""
+        ...
+
+
+def submit_queries(embedder: Embedder, texts: Sequence[str]) -> Future[Vectors]:
+    """``embedder``'s embeddings of the queries ``texts`` as a future: begun on its own thread if it is a
+    :class:`BackgroundEmbedder`, else computed here and now."""
+    if isinstance(embedder, BackgroundEmbedder):
+        return embedder.submit_queries(texts)
+    done: Future[Vectors] = Future()
+    done.set_result(embedder.embed_queries(texts))
+    return done
 
 
 def model_id(name_or_path: str) -> str:

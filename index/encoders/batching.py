@@ -92,6 +92,11 @@ class BatchingEmbedder:
         return self.inner.embed_documents(texts)
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return self.submit_queries(texts).result()
+
+    def submit_queries(self, texts: Sequence[str]) -> Future[Vectors]:
+        """The embeddings of ``texts`` as a future: cached ones at once, the others once a worker has
+        embedded them, while the caller goes on (:class:`~index.encoders.base.BackgroundEmbedder`)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         missing: list[int] = []
         with self._cache_lock:
@@ -102,18 +107,30 @@ class BatchingEmbedder:
                 else:
                     out[row] = cached
         self._count(cache_hits=len(texts) - len(missing))
-        if missing:
-            if self._closed:
-                raise RuntimeError("the query encoder is closed")
-            job = _Job([texts[row] for row in missing])
-            self._queue.put(job)
-            vectors = job.future.result()
-            out[missing] = vectors
-            if self._cache is not None:
-                with self._cache_lock:
-                    for text, vector in zip(job.texts, vectors, strict=True):
-                        self._cache[text] = vector.copy()
-        return out
+        done: Future[Vectors] = Future()
+        if not missing:
+            done.set_result(out)
+            return done
+        if self._closed:
+            raise RuntimeError("the query encoder is closed")
+        job = _Job([texts[row] for row in missing])
+
+        def fill(embedded: Future[Vectors]) -> None:  # on the worker's thread, once the model call is done
+            try:
+                vectors = embedded.result()
+                out[missing] = vectors
+                if self._cache is not None:
+                    with self._cache_lock:
+                        for text, vector in zip(job.texts, vectors, strict=True):
+                            self._cache[text] = vector.copy()
+            except BaseException as error:  # the caller gets it: nothing may leave its future unanswered
+                done.set_exception(error)
+                return
+            done.set_result(out)
+
+        job.future.add_done_callback(fill)
+        self._queue.put(job)
+        return done
 
     def stats(self) -> BatchStats:
         with self._stats_lock:

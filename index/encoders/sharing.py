@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 
-from index.encoders.base import Embedder, Vectors
+from index.encoders.base import Embedder, Vectors, submit_queries
 from index.ingest.chunking import Tokenizer
 
 
@@ -66,6 +67,9 @@ class Lease:
 
     def embed_queries(self, texts: Sequence[str]) -> Vectors:
         return self._shared.inner.embed_queries(texts)
+
+    def submit_queries(self, texts: Sequence[str]) -> Future[Vectors]:
+        return submit_queries(self._shared.inner, texts)
 
     def close(self) -> None:
         if not self._closed:

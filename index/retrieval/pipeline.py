@@ -17,7 +17,7 @@ from index.errors import (
 from index.retrieval.examples import ExampleSource
 from index.retrieval.examples import resolve as resolve_examples
 from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
-from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, embed_queries
+from index.retrieval.query import DEFAULT_LONG_QUERY, Embedding, LongQuery
 from index.retrieval.ranking import ChunkLookup, rank
 from index.types import (
     Candidates,
@@ -59,6 +59,7 @@ def validate_request(request: SearchRequest) -> None:
 FindCandidates = Callable[
     [Sequence[SearchRequest], list[NDArray[np.float32] | None], list[SqlFilter | None]], list[Candidates]
 ]
+Meanwhile = Callable[[Sequence[SearchRequest], list[SqlFilter | None]], object]
 
 
 def search_in_phases(
@@ -69,12 +70,15 @@ def search_in_phases(
     lookup: Callable[[Candidates], ChunkLookup],
     examples: ExampleSource,
     long_query: LongQuery = DEFAULT_LONG_QUERY,
+    meanwhile: Meanwhile | None = None,
 ) -> list[SearchResult]:
     """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
     (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
     ``long_query`` says), ``find`` the candidates (given the compiled filters), and each request ranked
     over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
-    ``examples`` instead of embedding a query (:mod:`index.retrieval.examples`)."""
+    ``examples`` instead of embedding a query (:mod:`index.retrieval.examples`). While the queries are
+    embedded on the encoder's thread, ``meanwhile(requests, filters)`` works on this one (an index's keyword
+    side, which needs no embedding); its time is inside the encode phase's."""
     started = time.perf_counter()
     if not requests:
         return []
@@ -84,7 +88,10 @@ def search_in_phases(
     encoding = time.perf_counter()
     requests, query_vectors, pieces = resolve_examples(requests, examples, long_query)
     to_embed = [i for i, count in enumerate(pieces) if count == 0]
-    embedded, embedded_pieces = embed_queries(embedder, [requests[i] for i in to_embed], long_query)
+    embedding = Embedding(embedder, [requests[i] for i in to_embed], long_query)
+    if meanwhile is not None and embedding.running():
+        meanwhile(requests, filters)
+    embedded, embedded_pieces = embedding.result()
     for i, vectors, count in zip(to_embed, embedded, embedded_pieces, strict=True):
         query_vectors[i], pieces[i] = vectors, count
     searching = time.perf_counter()

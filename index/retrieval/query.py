@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from index.encoders.base import Embedder
+from index.encoders.base import Embedder, submit_queries
 from index.ingest.chunking import Tokenizer
 from index.types import SearchRequest
 
@@ -46,23 +46,46 @@ def query_pieces(text: str, tokenizer: Tokenizer) -> list[str]:
     return [piece for piece in pieces if piece.strip()] or [text]
 
 
+Embedded = tuple[list[QueryVectors | None], list[int]]
+
+
 def embed_queries(
     embedder: Embedder, requests: Sequence[SearchRequest], strategy: LongQuery = DEFAULT_LONG_QUERY
-) -> tuple[list[QueryVectors | None], list[int]]:
+) -> Embedded:
     """Each request's query embedding (``None`` for keyword-only ones) and its number of pieces, every
     piece of every request embedded in one model call. With ``strategy="max"`` a long query keeps one row
     per piece; otherwise one row (the first piece's, or the normalised mean of all)."""
-    pieces = [query_pieces(r.query.strip(), embedder.tokenizer) for r in requests]
-    dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
-    wanted = [p[:1] if strategy == "first" else p[:MAX_PIECES] for p in pieces]
-    texts = [text for i in dense for text in wanted[i]]
-    vectors = embedder.embed_queries(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
-    out: list[QueryVectors | None] = [None] * len(requests)
-    row = 0
-    for i in dense:
-        out[i] = combine_pieces(vectors[row : row + len(wanted[i])], strategy)
-        row += len(wanted[i])
-    return out, [len(p) for p in pieces]
+    return Embedding(embedder, requests, strategy).result()
+
+
+class Embedding:
+    """:func:`embed_queries` begun: the queries are cut into pieces at once and, with a
+    :class:`~index.encoders.base.BackgroundEmbedder`, embedded on its thread while the caller works
+    (:meth:`running` says whether it still is); :meth:`result` waits for them. An embedder of no thread of
+    its own embeds them before the constructor returns."""
+
+    def __init__(self, embedder: Embedder, requests: Sequence[SearchRequest], strategy: LongQuery) -> None:
+        self._pieces = [query_pieces(r.query.strip(), embedder.tokenizer) for r in requests]
+        self._dense = [i for i, request in enumerate(requests) if request.mode != "keyword"]
+        self._wanted = [p[:1] if strategy == "first" else p[:MAX_PIECES] for p in self._pieces]
+        self._strategy = strategy
+        self._dim = embedder.dim
+        texts = [text for i in self._dense for text in self._wanted[i]]
+        self._pending = submit_queries(embedder, texts) if texts else None
+
+    def running(self) -> bool:
+        return self._pending is not None and not self._pending.done()
+
+    def result(self) -> Embedded:
+        """Each request's query embedding (``None`` for keyword-only ones) and its number of pieces."""
+        rows = np.zeros((0, self._dim), dtype=np.float32) if self._pending is None else self._pending.result()
+        out: list[QueryVectors | None] = [None] * len(self._pieces)
+        row = 0
+        for i in self._dense:
+            taken = len(self._wanted[i])
+            out[i] = combine_pieces(rows[row : row + taken], self._strategy)
+            row += taken
+        return out, [len(p) for p in self._pieces]
 
 
 def combine_pieces(rows: QueryVectors, strategy: LongQuery) -> QueryVectors:

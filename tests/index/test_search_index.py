@@ -5,6 +5,7 @@ import shutil
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,9 +19,11 @@ from index import (
     SearchRequest,
 )
 from index.encoders.base import Vectors
+from index.encoders.batching import BatchingEmbedder
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.ingest.chunking import ChunkingOptions
 from index.retrieval.query import MAX_PIECES, LongQuery, embed_queries, informative_terms
+from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
 from index.storage.vectors import VECTORS_DIR, VectorOptions
@@ -524,6 +527,61 @@ def test_a_lone_hybrid_search_runs_its_sides_side_by_side_with_the_same_result(
     together = [result.hits for result in index.search_batch(requests)]  # a batch: each side in turn
     assert alone == together
     assert all(alone)
+
+
+class _WatchingEmbedder(FakeEmbedder):
+    """A fake model call that waits (a little) for a keyword search to happen meanwhile, and notes whether
+    one did: ``keyword_searched`` is released once per keyword search."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyword_searched = threading.Semaphore(0)
+        self.saw: list[bool] = []
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        self.saw.append(self.keyword_searched.acquire(timeout=0.2))
+        return super().embed_queries(texts)
+
+
+@pytest.mark.parametrize("group_by", ["chunk", "document"])
+def test_a_hybrid_search_finds_its_keyword_side_while_its_query_embeds(
+    open_index: OpenIndex, tmp_path: Path, group_by: GroupBy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With an embedder that works on a thread of its own (as the service's does), an unfiltered hybrid
+    search's keyword side is searched while its query embeds; the results are those of an index whose
+    embedder has no thread."""
+    words = "river sediment sea delta mud stone bridge town salt mineral mountain mouth".split()
+    rng = random.Random(11)
+    documents = [
+        Document(f"d{i}", " ".join(rng.choices(words, k=30)) + ".\n\n" + " ".join(rng.choices(words, k=20)))
+        for i in range(30)
+    ]
+    plain = open_index(data_dir=tmp_path / "plain")
+    plain.upsert(documents)
+    watching = _WatchingEmbedder()
+    overlapped = open_index(BatchingEmbedder(watching, cache_size=0), data_dir=tmp_path / "overlapped")
+    overlapped.upsert(documents)
+    search = MemoryKeywordIndex.search
+
+    def noted(self: MemoryKeywordIndex, *args: Any, **kwargs: Any) -> Any:
+        if self is overlapped._keywords:
+            watching.keyword_searched.release()
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(MemoryKeywordIndex, "search", noted)
+    requests = [
+        SearchRequest("river sediment", 5, group_by=group_by),
+        SearchRequest("salt sea mineral", 3, offset=2, group_by=group_by),
+        SearchRequest("mud", 5, mode="dense", group_by=group_by),
+        SearchRequest("delta mouth", 5, filter={"field": "missing", "exists": False}, group_by=group_by),
+        SearchRequest("stone bridge in town", 4, mode="keyword", group_by=group_by),  # nothing to embed
+    ]
+    for request in requests:
+        assert overlapped.search_batch([request])[0].hits == plain.search_batch([request])[0].hits
+    together = [result.hits for result in overlapped.search_batch(requests)]
+    assert together == [result.hits for result in plain.search_batch(requests)]
+    # The two hybrid searches alone, the dense one, the filtered one (FTS5 answers it after), the batch.
+    assert watching.saw == [True, True, False, False, True]
 
 
 @pytest.mark.parametrize("strategy", ["mean", "max"])
