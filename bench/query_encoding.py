@@ -6,6 +6,10 @@
 With SciFact queries (about 19 tokens): one query at a time on 1 and on 2 threads; batches of 8 and 64 (cost
 per query); and the throughput of 2 concurrent callers on semsearch's embedder (a lone call on 2 threads, an
 overlapping one on a 1-thread session) against 2 callers on 1-thread sessions only.
+
+``--grid`` measures instead what one model call costs on one thread (CPU time, median of 3 rounds) by batch
+size and sequence length, with every token real (no padding): the fixed cost of a call against the cost of
+a token, which is what batching queries together could save.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import statistics
 import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 from index.encoders.onnx_encoder import OnnxEmbedder
 
@@ -43,13 +49,49 @@ def throughput(embedders: list[OnnxEmbedder], callers: int, queries: list[str]) 
     return len(queries) / (time.perf_counter() - started)
 
 
+def call_cost_grid(model_cache: Path) -> None:
+    """CPU time of one model call on a 1-thread session, by batch size and tokens per text."""
+    embedder = OnnxEmbedder("all-MiniLM-L6-v2", model_cache, threads=1)
+    session, names = embedder._narrow, embedder._info.input_names  # the raw model call
+    rng = np.random.default_rng(0)
+    sizes = (1, 2, 4, 8)
+    print("| tokens per text | " + " | ".join(f"batch of {b}" for b in sizes) + " |")
+    print("|---|" + "---|" * len(sizes))
+    for length in (8, 16, 24, 32, 48, 64):
+        cells = []
+        for size in sizes:
+            feeds = {
+                "input_ids": rng.integers(1000, 20000, (size, length)),
+                "attention_mask": np.ones((size, length), np.int64),
+                "token_type_ids": np.zeros((size, length), np.int64),
+            }
+            inputs = {name: feeds[name] for name in names}
+            for _ in range(3):
+                session.run(None, inputs)
+            repeats, rounds = max(5, 200 // size), []
+            for _ in range(3):
+                started = time.process_time()
+                for _ in range(repeats):
+                    session.run(None, inputs)
+                rounds.append((time.process_time() - started) / repeats * 1000)
+            per_call = statistics.median(rounds)
+            cells.append(f"{per_call:.2f} ms ({per_call / (size * length) * 1000:.0f} µs a token)")
+        print(f"| {length} | " + " | ".join(cells) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
-    parser.add_argument("--queries", type=Path, required=True, help="queries.jsonl of a BEIR folder")
+    parser.add_argument("--queries", type=Path, help="queries.jsonl of a BEIR folder")
+    parser.add_argument("--grid", action="store_true", help="the cost of one model call, by shape")
     args = parser.parse_args()
+    if args.grid:
+        call_cost_grid(args.model_cache)
+        return
+    if args.queries is None:
+        parser.error("--queries is required (unless --grid)")
     queries = [json.loads(line)["text"] for line in args.queries.read_text().splitlines() if line.strip()]
     model = "all-MiniLM-L6-v2"
     for threads in (1, 2):
