@@ -38,6 +38,8 @@ def measure(data_dir: Path, corpus: Path, strategy: str, repeats: int) -> dict[s
     index = runtime.open_index(settings)
     index.long_query = strategy  # type: ignore[assignment]
     index.wait_for_keyword_index()
+    # Read here, not with request_path.read_queries: importing request_path puts this checkout first on
+    # sys.path, and the child measuring --tree would then import this checkout's index instead of the tree's.
     with corpus.open(encoding="utf-8") as lines:
         text = " ".join(json.loads(line)["text"] for line, _ in zip(lines, range(400), strict=False))
     tokenizer = index.embedder.tokenizer  # what the search cuts queries with
