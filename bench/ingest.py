@@ -4,9 +4,10 @@ same chunk texts, in one run, and a check that both give the same embeddings.
     .venv/bin/python bench/ingest.py --corpus path/to/scifact/corpus.jsonl --documents 1000
 
 The corpus is the first --documents of SciFact (title + abstract). semsearch indexes them as `semsearch index`
-does (batches of 64 documents: chunking, ONNX embedding, SQLite + FTS5 + FAISS, one transaction per batch)
-into a scratch data directory. The baseline embeds exactly the chunks semsearch made, 64 documents' worth
-per `encode` call (torch, batch size 32, as a hand-written indexing script would), and nothing else.
+does (batches of 64 documents: chunking, embedding on ``--backend`` (default ONNX Runtime), SQLite + FTS5 +
+FAISS, one transaction per batch) into a scratch data directory. The baseline embeds exactly the chunks
+semsearch made, 64 documents' worth per `encode` call (torch, batch size 32, as a hand-written indexing
+script would), and nothing else.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 
 from index import Document, SearchIndex, load_embedder
+from index.encoders.base import Backend
 from index.ingest.preparation import with_header
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,13 +38,14 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, required=True, help="corpus.jsonl of a BEIR folder")
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
+    parser.add_argument("--backend", default="onnx", choices=get_args(Backend), help="semsearch's encoder")
     args = parser.parse_args()
     lines = args.corpus.read_text(encoding="utf-8").splitlines()[: args.documents]
     documents = [
         Document(str(raw["_id"]), raw["text"], raw.get("title") or None) for raw in map(json.loads, lines)
     ]
 
-    embedder = load_embedder(cache_dir=args.model_cache)
+    embedder = load_embedder(backend=args.backend, cache_dir=args.model_cache)
     groups = [documents[start : start + BATCH] for start in range(0, len(documents), BATCH)]
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as scratch:
         # The model alone on exactly the texts semsearch embeds (chunks with their title in front).
@@ -93,6 +97,7 @@ def main() -> None:
     cosine = np.sum(stored * reference, axis=1)
 
     result = {
+        "backend": args.backend,
         "documents": len(documents),
         "chunks": len(rows),
         "model_only_s": round(model_only, 1),

@@ -52,7 +52,7 @@ def throughput(embedders: list[OnnxEmbedder], callers: int, queries: list[str]) 
 def call_cost_grid(model_cache: Path) -> None:
     """CPU time of one model call on a 1-thread session, by batch size and tokens per text."""
     embedder = OnnxEmbedder("all-MiniLM-L6-v2", model_cache, threads=1)
-    session, names = embedder._narrow, embedder._info.input_names  # the raw model call
+    run, names = embedder._narrow, embedder._info.input_names  # the raw model call
     rng = np.random.default_rng(0)
     sizes = (1, 2, 4, 8)
     print("| tokens per text | " + " | ".join(f"batch of {b}" for b in sizes) + " |")
@@ -61,18 +61,18 @@ def call_cost_grid(model_cache: Path) -> None:
         cells = []
         for size in sizes:
             feeds = {
-                "input_ids": rng.integers(1000, 20000, (size, length)),
+                "input_ids": rng.integers(1000, 20000, (size, length), dtype=np.int64),
                 "attention_mask": np.ones((size, length), np.int64),
                 "token_type_ids": np.zeros((size, length), np.int64),
             }
             inputs = {name: feeds[name] for name in names}
             for _ in range(3):
-                session.run(None, inputs)
+                run(inputs)
             repeats, rounds = max(5, 200 // size), []
             for _ in range(3):
                 started = time.process_time()
                 for _ in range(repeats):
-                    session.run(None, inputs)
+                    run(inputs)
                 rounds.append((time.process_time() - started) / repeats * 1000)
             per_call = statistics.median(rounds)
             cells.append(f"{per_call:.2f} ms ({per_call / (size * length) * 1000:.0f} µs a token)")

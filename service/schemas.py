@@ -609,7 +609,7 @@ class CollectionIn(BaseModel):
     model: str | None = Field(
         None, min_length=1, max_length=1000, description="A sentence-transformers model by name or path."
     )
-    embed_backend: Literal["onnx", "onnx-int8", "torch"] | None = None
+    embed_backend: Literal["onnx", "onnx-int8", "openvino", "torch"] | None = None
     chunking: ChunkingIn = Field(default_factory=ChunkingIn)
     index: IndexIn = Field(default_factory=IndexIn)
 

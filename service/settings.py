@@ -29,15 +29,19 @@ class Settings(BaseSettings):
     embed_backend: Backend = Field(
         "onnx",
         description="Run the model with ONNX Runtime (exported once, verified against torch at every load; "
-        "3x faster queries), ONNX Runtime with int8 weights (faster, lossy), or sentence-transformers on "
-        "torch.",
+        "3x faster queries), ONNX Runtime with int8 weights (faster, lossy), OpenVINO (the same export, in "
+        "bfloat16 where the CPU has it and the probes agree; 3x faster documents there; the openvino "
+        "extra), or sentence-transformers on torch.",
     )
     model_cache_dir: Path | None = Field(
         None,
         description="Where the ONNX export of the model is kept; default: `models/` in the data directory.",
     )
     encode_threads: int | None = Field(
-        None, ge=1, description="Threads ONNX Runtime uses per model call; default: every core."
+        None,
+        ge=1,
+        description="Threads per model call that runs alone (ONNX Runtime's or OpenVINO's); default: every "
+        "core. Calls that overlap get one thread each.",
     )
     query_batch_size: int = Field(
         64, ge=1, le=1024, description="Most queries encoded in one model call when requests arrive together."

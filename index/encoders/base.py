@@ -2,8 +2,9 @@
 
 :class:`Embedder` is all the index needs of a model: a batch ``embed_documents``, a batch ``embed_queries``
 and the model's own :class:`~index.ingest.chunking.Tokenizer`. Vectors are float32 and L2-normalised, so
-inner product is cosine similarity. The implementations: :mod:`index.encoders.onnx_encoder` (the default)
-and :mod:`index.encoders.torch_encoder`; :func:`index.encoders.factory.load_embedder` picks one.
+inner product is cosine similarity. The implementations: :mod:`index.encoders.onnx_encoder` (the default),
+:mod:`index.encoders.openvino_encoder` (the same export on OpenVINO) and :mod:`index.encoders.torch_encoder`;
+:func:`index.encoders.factory.load_embedder` picks one.
 """
 
 from __future__ import annotations
@@ -101,4 +102,4 @@ def resolve_model(name_or_path: str) -> tuple[str, str]:
     return name_or_path, name_or_path
 
 
-Backend = Literal["onnx", "onnx-int8", "torch"]
+Backend = Literal["onnx", "onnx-int8", "openvino", "torch"]

@@ -1,4 +1,5 @@
-"""Which encoder a setting names: ONNX Runtime (the default, optionally with 8-bit weights) or torch."""
+"""Which encoder a setting names: ONNX Runtime (the default, optionally with 8-bit weights), OpenVINO or
+torch."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ def load_embedder(
     threads: int | None = None,
 ) -> Embedder:
     """The embedder for ``model`` on ``backend``: ONNX Runtime (exported once into ``cache_dir``, verified
-    against torch at every load; ``onnx-int8``: with 8-bit weights, lossy) or sentence-transformers on
-    torch."""
+    against torch at every load; ``onnx-int8``: with 8-bit weights, lossy), OpenVINO on the same export
+    (``openvino``: bfloat16 where the CPU has it and the probes agree) or sentence-transformers on torch."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, batch_size=batch_size)
     if cache_dir is None:
         raise ValueError("the onnx backend needs a cache_dir to keep the exported model in")
+    if backend == "openvino":
+        from index.encoders.openvino_encoder import OpenVinoEmbedder
+
+        return OpenVinoEmbedder(model, cache_dir, batch_size=batch_size, threads=threads)
     from index.encoders.onnx_encoder import OnnxEmbedder
 
     int8 = backend == "onnx-int8"

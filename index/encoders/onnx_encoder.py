@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,6 +33,10 @@ MIN_PROBE_COSINE = 0.9999
 
 MIN_INT8_PROBE_COSINE = 0.98
 
+Feeds = dict[str, NDArray[np.int64]]
+# One model call: the tokenized batch in, its normalised embeddings out. Safe to call from several threads.
+Runner = Callable[[Feeds], NDArray[np.float32]]
+
 
 class OnnxEmbedder:
     """An :class:`~index.encoders.base.Embedder` that runs an exported model with ONNX Runtime on the
@@ -48,6 +52,8 @@ class OnnxEmbedder:
     made once beside the export): faster, and lossy (the probe check then asks for cosine >=
     :data:`MIN_INT8_PROBE_COSINE`). docs/benchmarks.md has what it costs in retrieval quality.
     """
+
+    runtime: ClassVar[str] = "ONNX Runtime"  # what runs the graph, for messages
 
     def __init__(
         self,
@@ -74,14 +80,19 @@ class OnnxEmbedder:
                         "SEMSEARCH_MODEL_CACHE_DIR at a writable folder"
                     ) from error
         self._min_cosine = MIN_INT8_PROBE_COSINE if int8 else MIN_PROBE_COSINE
-        wide = threads or os.cpu_count() or 1
-        self._wide = _session(graph, wide)
-        self._narrow = _session(graph, 1) if wide > 1 else self._wide
+        self._threads = threads or os.cpu_count() or 1
         self._running = 0
         self._running_lock = threading.Lock()
         self._batch_size = batch_size
         self._encoder = _load_tokenizer(folder, self._info)
         self._tokenizer = _TokenCounter(_load_tokenizer(folder, None), self._info)
+        self._load(graph, folder)
+
+    def _load(self, graph: Path, folder: Path) -> None:
+        """Open the graph for calls that run alone (``_wide``, every thread) and for overlapping ones
+        (``_narrow``), and check the probes."""
+        self._wide = _session(graph, self._threads)
+        self._narrow = _session(graph, 1) if self._threads > 1 else self._wide
         self._verify(folder)
 
     @property
@@ -125,27 +136,35 @@ class OnnxEmbedder:
         }
         with self._running_lock:
             self._running += 1
-            session = self._wide if self._running == 1 else self._narrow
+            run = self._wide if self._running == 1 else self._narrow
         try:
-            (vectors,) = session.run(None, {name: feeds[name] for name in self._info.input_names})
+            vectors = run({name: feeds[name] for name in self._info.input_names})
         finally:
             with self._running_lock:
                 self._running -= 1
-        return np.asarray(vectors, dtype=np.float32)
+        return vectors
 
     def _verify(self, folder: Path) -> None:
+        """Raise :class:`ModelLoadError` unless the probes embed as torch embedded them at export time."""
+        cosine, kind = self.probe_cosine()
+        if not cosine >= self._min_cosine:
+            raise ModelLoadError(
+                f"the ONNX export of {self._model_id!r} in {folder} does not reproduce the model in "
+                f"{self.runtime}: {kind} probe cosine {cosine:.6f} < {self._min_cosine}. Delete that folder "
+                "to export again, or set SEMSEARCH_EMBED_BACKEND=torch to run the model in torch."
+            )
+
+    def probe_cosine(self) -> tuple[float, str]:
+        """The lowest cosine between the probes' embeddings here and torch's, and of which kind."""
         probes = list(PROBE_TEXTS)
+        found = []
         for kind, got, expected in (
             ("query", self.embed_queries(probes), self._info.probe_queries),
             ("document", self.embed_documents(probes), self._info.probe_documents),
         ):
-            cosine = float(np.min(np.sum(got * np.asarray(expected, dtype=np.float32), axis=1)))
-            if not cosine >= self._min_cosine:
-                raise ModelLoadError(
-                    f"the ONNX export of {self._model_id!r} in {folder} does not reproduce the model: "
-                    f"{kind} probe cosine {cosine:.6f} < {self._min_cosine}. Delete that folder to export "
-                    "again, or set SEMSEARCH_EMBED_BACKEND=torch to run the model in torch."
-                )
+            cosine = np.min(np.sum(got * np.asarray(expected, dtype=np.float32), axis=1))
+            found.append((float(np.nan_to_num(cosine, nan=-1.0)), kind))  # a NaN is as bad as it gets
+        return min(found)
 
 
 class _TokenCounter:
@@ -174,7 +193,17 @@ class _TokenCounter:
         return [(int(start), int(end)) for start, end in encoded.offsets]
 
 
-def _session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+def _session(path: Path, threads: int) -> Runner:
+    session = _ort_session(path, threads)
+
+    def run(feeds: Feeds) -> NDArray[np.float32]:
+        (vectors,) = session.run(None, feeds)
+        return np.asarray(vectors, dtype=np.float32)
+
+    return run
+
+
+def _ort_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()

@@ -99,7 +99,8 @@ def test_an_export_that_does_not_reproduce_the_model_is_refused(
     info["query_prompt"] = "query: "  # as if the export had mis-read the model's prompts
     info_path.write_text(json.dumps(info))
     with pytest.raises(
-        ModelLoadError, match=r"does not reproduce the model: query probe cosine .*EMBED_BACKEND"
+        ModelLoadError,
+        match=r"does not reproduce the model in ONNX Runtime: query probe cosine .*EMBED_BACKEND",
     ):
         OnnxEmbedder(DEFAULT_MODEL, tmp_path)
 

@@ -1,0 +1,95 @@
+"""The OpenVINO encoder runs the same export as ONNX Runtime: torch's embeddings within the probe bound, in
+bfloat16 only where the probes accept it, and the same answers whether calls overlap or not."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Chunker, Embedder, ModelLoadError, SentenceTransformerEmbedder
+from index.encoders import onnx_encoder
+from index.encoders.base import DEFAULT_MODEL
+from index.encoders.openvino_encoder import OpenVinoEmbedder
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def openvino_embedder(model_cache: Path, real_embedder: Embedder) -> OpenVinoEmbedder:
+    # real_embedder first: it makes the export that both backends read.
+    return OpenVinoEmbedder(DEFAULT_MODEL, model_cache)
+
+
+def test_openvino_embeddings_and_tokens_equal_torch(
+    openvino_embedder: OpenVinoEmbedder, torch_embedder: SentenceTransformerEmbedder, article: str
+) -> None:
+    chunks = [chunk.text for chunk in Chunker(torch_embedder.tokenizer).chunk(article)]
+    long_text = "Tidal barrages turn the sea's rise and fall into electricity. " * 80  # over the limit
+    documents = [*chunks, long_text, "  padded with spaces  ", "Ünïcödé ßtraße 東京 🚀"]
+    got, expected = openvino_embedder.embed_documents(documents), torch_embedder.embed_documents(documents)
+    assert got.dtype == np.float32
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
+    assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
+    queries = ["how much did it cost?", "x", "Straße", "what do tidal barrages cost to build and run?"]
+    got_q, expected_q = openvino_embedder.embed_queries(queries), torch_embedder.embed_queries(queries)
+    assert np.min(np.sum(got_q * expected_q, axis=1)) >= 0.9999
+    assert openvino_embedder.embed_queries([]).shape == (0, openvino_embedder.dim)
+    assert openvino_embedder.tokenizer.count_tokens(documents) == torch_embedder.tokenizer.count_tokens(
+        documents
+    )
+    assert openvino_embedder.precision in {"bf16", "f32"}
+
+
+def test_overlapping_calls_give_what_calls_one_at_a_time_give(
+    openvino_embedder: OpenVinoEmbedder, article: str
+) -> None:
+    """Overlapping calls run on the one-thread-per-stream model, each thread with its own infer request:
+    no thread may read another's output buffer."""
+    paragraphs = [p for p in article.split("\n\n") if p.strip()][:16]
+    texts = [f"{paragraph} ({n})" for n, paragraph in enumerate(paragraphs)]
+    alone = openvino_embedder.embed_queries(texts)
+    got: dict[int, np.ndarray] = {}
+    start = threading.Barrier(4)
+
+    def embed(worker: int) -> None:
+        start.wait()
+        for _ in range(3):
+            for row in range(worker, len(texts), 4):
+                got[row] = openvino_embedder.embed_queries([texts[row]])[0]
+
+    threads = [threading.Thread(target=embed, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    overlapped = np.stack([got[row] for row in range(len(texts))])
+    # The same arithmetic on one or two threads: equal up to the order of float additions.
+    assert np.min(np.sum(overlapped * alone, axis=1)) >= 0.9999
+    # Every row is its own text's embedding, not a neighbour's.
+    assert np.array_equal(np.argmax(overlapped @ alone.T, axis=1), np.arange(len(texts)))
+
+
+def test_bfloat16_gives_way_to_float32_when_the_probes_ask_for_more(
+    model_cache: Path,
+    openvino_embedder: OpenVinoEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """bfloat16 keeps about three significant digits: a bound it cannot meet (cosine 0.999999) leaves
+    float32, which meets it. Float32 failing too is the export's fault, refused as for ONNX Runtime."""
+    monkeypatch.setattr(onnx_encoder, "MIN_PROBE_COSINE", 0.999999)
+    with caplog.at_level(logging.WARNING, logger="index.encoders.openvino_encoder"):
+        strict = OpenVinoEmbedder(DEFAULT_MODEL, model_cache)
+    assert strict.precision == "f32"
+    assert strict.probe_cosine()[0] >= 0.999999
+    if openvino_embedder.precision == "bf16":  # a CPU with bfloat16: it was tried first, and said so
+        assert "trying float32" in caplog.text
+
+    monkeypatch.setattr(onnx_encoder, "MIN_PROBE_COSINE", 1.5)
+    with pytest.raises(ModelLoadError, match=r"does not reproduce the model in OpenVINO"):
+        OpenVinoEmbedder(DEFAULT_MODEL, model_cache)
