@@ -35,8 +35,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
 
     As in :class:`~index.encoders.onnx_encoder.OnnxEmbedder`, a call that runs alone gets ``threads``
     (default: every core) and calls that overlap get one each (here: a second compiled model, with one
-    stream per core). :attr:`precision`
-    says which arithmetic the probes accepted: ``"bf16"`` or ``"f32"``.
+    stream per core). :attr:`precision` says which arithmetic the probes accepted: ``"bf16"`` or ``"f32"``.
     """
 
     runtime: ClassVar[str] = "OpenVINO"
