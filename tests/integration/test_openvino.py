@@ -4,6 +4,8 @@ bfloat16 only where the probes accept it, and the same answers whether calls ove
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -93,3 +95,24 @@ def test_bfloat16_gives_way_to_float32_when_the_probes_ask_for_more(
     monkeypatch.setattr(onnx_encoder, "MIN_PROBE_COSINE", 1.5)
     with pytest.raises(ModelLoadError, match=r"does not reproduce the model in OpenVINO"):
         OpenVinoEmbedder(DEFAULT_MODEL, model_cache)
+
+
+def test_without_openvino_installed_the_backend_says_how_to_get_it(
+    model_cache: Path, real_embedder: Embedder
+) -> None:
+    """As in the image, which leaves the openvino extra out: the backend refuses with the fix, not an
+    ImportError (the service answers a collection that asks for it with a 422)."""
+    program = (
+        "import sys\n"
+        "sys.modules['openvino'] = None\n"
+        "from index import ModelLoadError, load_embedder\n"
+        "try:\n"
+        f"    load_embedder(backend='openvino', cache_dir={str(model_cache)!r})\n"
+        "except ModelLoadError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "SEMSEARCH_EMBED_BACKEND=openvino needs the openvino package: pip install 'semsearch[openvino]'"
+    )
