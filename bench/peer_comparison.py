@@ -12,6 +12,8 @@ loadgen.py; this script is given where they are, and starts and stops every serv
 
 The data directory must hold the same corpus indexed with the default model (``semsearch eval
 path/to/scifact --data-dir DIR`` makes one). Without ``--peer-serve`` only semsearch is measured.
+``--also-env KEY=VALUE`` (repeatable) measures semsearch uncached once more with those settings (another
+encoder backend, say), in the same run.
 """
 
 from __future__ import annotations
@@ -107,6 +109,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=800, help="per run: at most the number of queries")
     parser.add_argument("--seconds", type=int, default=40, help="longest run")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each; medians are reported")
+    parser.add_argument(
+        "--also-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="measure semsearch uncached once more with this setting too (repeatable): "
+        "--also-env SEMSEARCH_EMBED_BACKEND=openvino",
+    )
     args = parser.parse_args()
     port = free_port()
     semsearch = [str(ROOT / ".venv" / "bin" / "semsearch"), "serve"]
@@ -132,6 +142,12 @@ def main() -> None:
     with serving(semsearch, uncached, url + "/readyz"):
         time.sleep(5)  # the in-memory keyword index is built in the background after start
         measure("semsearch hybrid, uncached", url + "/search", args.queries, "q")
+    if args.also_env:
+        also = dict(item.split("=", 1) for item in args.also_env)
+        with serving(semsearch, {**uncached, **also}, url + "/readyz"):
+            time.sleep(5)
+            label = ", ".join(f"{key}={value}" for key, value in also.items())
+            measure(f"semsearch hybrid, uncached, {label}", url + "/search", args.queries, "q")
     repeated = repeated_queries(args.queries)
     with serving(semsearch, {**base, "SEMSEARCH_RESULT_CACHE_MB": "0"}, url + "/readyz"):
         time.sleep(5)
