@@ -73,6 +73,14 @@ def serving(
             process.kill()
 
 
+def env_settings(items: list[str]) -> dict[str, str]:
+    """``KEY=VALUE`` arguments (``--also-env`` here, ``--against-env`` in request_path.py) as a mapping."""
+    bad = [item for item in items if not item.partition("=")[0] or "=" not in item]
+    if bad:
+        sys.exit(f"settings are KEY=VALUE, got {bad}")
+    return dict(item.split("=", 1) for item in items)
+
+
 def repeated_queries(queries: Path) -> Path:
     """The first 50 of ``queries``, for the load generator to cycle through: every search after the first
     50 is one made before."""
@@ -143,7 +151,7 @@ def main() -> None:
         time.sleep(5)  # the in-memory keyword index is built in the background after start
         measure("semsearch hybrid, uncached", url + "/search", args.queries, "q")
     if args.also_env:
-        also = dict(item.split("=", 1) for item in args.also_env)
+        also = env_settings(args.also_env)
         with serving(semsearch, {**uncached, **also}, url + "/readyz"):
             time.sleep(5)
             label = ", ".join(f"{key}={value}" for key, value in also.items())

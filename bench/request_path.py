@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from peer_comparison import free_port, load, repeated_queries, serving  # noqa: E402
+from peer_comparison import env_settings, free_port, load, repeated_queries, serving  # noqa: E402
 
 
 def read_queries(path: Path, count: int) -> list[str]:
@@ -256,7 +256,7 @@ def main() -> None:
 
 
 def compare(args: argparse.Namespace, queries: list[str]) -> None:
-    against = dict(item.split("=", 1) for item in args.against_env)
+    against = env_settings(args.against_env)
     trees = {"this checkout": (ROOT, {}), f"{args.against} {against or ''}".strip(): (args.against, against)}
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
     loaded: dict[str, list[dict[str, float]]] = {}

@@ -4,6 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from index import Embedder
+from index.encoders.base import DEFAULT_MODEL
+from index.encoders.openvino_encoder import OpenVinoEmbedder
+
 ARTICLE_PATH = Path(__file__).resolve().parents[1] / "data" / "news_article.txt"
 
 # Paraphrased questions about the article, sharing few words with the answer, and a phrase of the paragraph
@@ -25,3 +29,9 @@ QUESTIONS = [
 @pytest.fixture(scope="session")
 def article() -> str:
     return ARTICLE_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def openvino_embedder(model_cache: Path, real_embedder: Embedder) -> OpenVinoEmbedder:
+    """The default model on OpenVINO, loaded once; real_embedder first, as it makes the export both read."""
+    return OpenVinoEmbedder(DEFAULT_MODEL, model_cache)

@@ -19,9 +19,12 @@ from index.encoders.onnx_export import model_cache_key
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.parametrize("runtime", ["real_embedder", "openvino_embedder"])
 def test_onnx_embeddings_and_tokens_equal_torch(
-    real_embedder: Embedder, torch_embedder: SentenceTransformerEmbedder, article: str
+    runtime: str, torch_embedder: SentenceTransformerEmbedder, article: str, request: pytest.FixtureRequest
 ) -> None:
+    """The export gives torch's embeddings and tokens on ONNX Runtime (the default) and on OpenVINO."""
+    real_embedder = request.getfixturevalue(runtime)
     assert isinstance(real_embedder, OnnxEmbedder)
     chunks = [chunk.text for chunk in Chunker(torch_embedder.tokenizer).chunk(article)]
     long_text = (
@@ -31,8 +34,9 @@ def test_onnx_embeddings_and_tokens_equal_torch(
     got, expected = real_embedder.embed_documents(documents), torch_embedder.embed_documents(documents)
     assert got.dtype == np.float32
     assert got.shape == expected.shape
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, rtol=1e-5)
     assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
-    queries = ["how much did it cost?", "x", "Straße"]
+    queries = ["how much did it cost?", "x", "Straße", "what do tidal barrages cost to build and run?"]
     got_q, expected_q = real_embedder.embed_queries(queries), torch_embedder.embed_queries(queries)
     assert np.min(np.sum(got_q * expected_q, axis=1)) >= 0.9999
     assert real_embedder.embed_queries([]).shape == (0, real_embedder.dim)
