@@ -7,7 +7,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.collections import CollectionSettings
-from index.encoders.base import Backend
 from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
 from index.validation import MAX_ID_LENGTH
 
@@ -610,7 +609,9 @@ class CollectionIn(BaseModel):
     model: str | None = Field(
         None, min_length=1, max_length=1000, description="A sentence-transformers model by name or path."
     )
-    embed_backend: Backend | None = None
+    # index.encoders.base.Backend's values, spelled out: importing that module would load numpy into
+    # service.client, which imports these schemas and must stay light (tests/integration/test_client.py).
+    embed_backend: Literal["onnx", "onnx-int8", "openvino", "torch"] | None = None
     chunking: ChunkingIn = Field(default_factory=ChunkingIn)
     index: IndexIn = Field(default_factory=IndexIn)
 

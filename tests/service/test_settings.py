@@ -52,3 +52,15 @@ def test_filter_limits_come_from_the_settings(tmp_path: Path, monkeypatch: pytes
         assert [hit.doc_id for hit in index.search("cats", filter=shallow).hits] == ["a"]
         with pytest.raises(InvalidInputError, match="deeper than 2 levels"):
             index.search("cats", filter={"must": [shallow]})
+
+
+def test_the_collection_schema_names_every_encoder_backend() -> None:
+    """service.schemas spells out index's Backend values (importing index would weigh down the client)."""
+    from typing import get_args
+
+    from index.encoders.base import Backend
+    from service.schemas import CollectionIn
+
+    literal, none = get_args(CollectionIn.model_fields["embed_backend"].annotation)
+    assert none is type(None)
+    assert get_args(literal) == get_args(Backend)
