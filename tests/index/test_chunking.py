@@ -110,6 +110,43 @@ def test_list_longer_than_budget_splits_between_items() -> None:
     assert all(chunk.text.startswith("- item") for chunk in chunks)
 
 
+def test_long_table_splits_between_rows() -> None:
+    rows = "\n".join(f"| row {i} | cell with several words | and another cell here |" for i in range(60))
+    text = (
+        f"A table follows.\n\n| name | first | second |\n|---|---|---|\n{rows}\n\nAnd a paragraph after it."
+    )
+    chunker = make_chunker(max_tokens=40, overlap_tokens=10)
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)
+    table = [chunk for chunk in chunks if "row" in chunk.text]
+    assert len(table) > 3
+    for chunk in table:  # whole rows: a row's cells are never cut apart from each other
+        lines = chunk.text.splitlines()
+        assert all(line.startswith("|") and line.endswith("|") for line in lines if "row" in line)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.text(alphabet="abcdefgh", min_size=1, max_size=6), min_size=1, max_size=8),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 6),
+)
+def test_lines_without_sentences_are_cut_between_lines(lines: list[list[str]], overlap: int) -> None:
+    # Code, logs, tables, verse: no sentence ends to cut at, but every line fits, so no line is cut.
+    text = "\n".join(" ".join(words) for words in lines)
+    chunker = make_chunker(max_tokens=16, overlap_tokens=overlap, min_tokens=4)
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)
+    line_starts = {0} | {m.end() for m in re.finditer("\n", text)}
+    line_ends = {m.start() for m in re.finditer("\n", text)} | {len(text)}
+    for chunk in chunks:
+        assert chunk.start in line_starts, chunk
+        assert chunk.end in line_ends, chunk
+
+
 def test_max_tokens_option_cannot_exceed_the_model() -> None:
     assert make_chunker(max_tokens=64).max_tokens == 64
     assert Chunker(WordTokenizer(64), ChunkingOptions(max_tokens=500)).max_tokens == 64
