@@ -3,13 +3,14 @@ python-pptx, openpyxl and pypdf; property tests for the page arithmetic and the 
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.ingest.extract import (
@@ -24,6 +25,8 @@ from index.ingest.extract import (
     page_starts,
     sniff,
 )
+from index.ingest.extract import text as text_extractors
+from index.ingest.extract.text import decode
 from index.storage.store import chunk_pages
 from index.types import ChunkSpan
 from tests.data.files.make import PAGES
@@ -122,6 +125,92 @@ def test_unreadable_files_say_what_is_wrong(
 ) -> None:
     with pytest.raises(error, match=message):
         extract(data, name)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_text_saved_as_unicode_by_windows_tools_is_read(encoding: str) -> None:
+    text = "Größe und Länge\n\nzweiter Absatz"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = codecs.BOM_UTF16_BE + data
+    assert extract(data, "notes.txt").text == text
+    assert extract(data, "notes").format == "text"
+
+
+@settings(max_examples=100)
+@given(
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\ufeff"), max_size=300).filter(
+        str.strip
+    ),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]),
+)
+def test_unicode_text_reads_back_as_written(text: str, encoding: str) -> None:
+    assert decode(text.encode(encoding), "x.txt") == text
+
+
+@pytest.mark.parametrize(
+    ("declaration", "encoding", "words"),
+    [
+        ('<meta charset="windows-1252">', "cp1252", "\u201csmart\u201d caf\u00e9 \u20ac5"),
+        # Latin-1 as declared by a browser's rules: Windows' quotes and the euro sign, not control codes.
+        ('<meta charset="ISO-8859-1">', "cp1252", "\u201csmart\u201d caf\u00e9 \u20ac5"),
+        (
+            '<meta http-equiv="Content-Type" content="text/html; charset=windows-1251">',
+            "cp1251",
+            "Привет мир",
+        ),
+        ('<meta charset="shift_jis">', "shift_jis", "日本語のテキスト"),
+    ],
+)
+def test_an_html_page_in_the_legacy_charset_it_declares_is_read(
+    declaration: str, encoding: str, words: str
+) -> None:
+    page = f"<html><head>{declaration}<title>T</title></head><body><p>{words}</p></body></html>"
+    assert extract(page.encode(encoding), "old.html").text.strip() == words
+
+
+@pytest.mark.parametrize(
+    "declared", ["bogus-charset", "utf-8", "utf-16-le", "base64", "unicode_escape", "idna"]
+)
+def test_an_undecodable_page_is_refused_whatever_it_declares(declared: str) -> None:
+    page = f'<html><head><meta charset="{declared}"></head><body><p>caf\u00e9 \\u0041</p></body></html>'
+    with pytest.raises(CorruptFileError, match=r"not valid UTF-8.*charset it declares"):
+        extract(page.encode("latin-1"), "page.html")
+
+
+def test_undeclared_legacy_text_is_refused_not_guessed() -> None:
+    with pytest.raises(CorruptFileError, match="convert it to UTF-8"):
+        extract("caf\u00e9 cr\u00e8me".encode("latin-1"), "menu.txt")
+
+
+def test_a_text_file_that_quotes_a_pdf_header_is_text() -> None:
+    notes = b"Notes on the format: every file begins with a header such as %PDF-1.7, then objects."
+    assert extract(notes, "pdf-notes.md").format == "markdown"
+    assert sniff(b"%PDF-1.7\n" + notes, "pdf-notes.md") == "pdf"  # it starts with one: a PDF
+    assert sniff(b"junk\n%PDF-1.7\n", "upload") == "pdf"  # no name to go by: the header decides
+
+
+def test_html_nested_deeper_than_the_converter_recurses_keeps_its_text() -> None:
+    depth = 5_000
+    page = (
+        "<html><body><h1>Top</h1>"
+        + "<div>" * depth
+        + "<p>deep words</p>"
+        + "</div>" * depth
+        + "</body></html>"
+    )
+    text = extract(page.encode(), "deep.html").text
+    assert "Top" in text
+    assert "deep words" in text
+
+
+def test_a_parser_out_of_stack_is_a_file_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def recurse(data: bytes, name: str) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(text_extractors, "extract_csv", recurse)
+    with pytest.raises(CorruptFileError, match="nested too deeply"):
+        extract(b"a,b\n1,2\n", "table.csv")
 
 
 def test_a_zip_that_is_no_office_file_is_unsupported() -> None:

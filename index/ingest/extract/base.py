@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import bisect
+import codecs
 from dataclasses import dataclass
 
 from index.errors import InvalidInputError
 
 PAGE_BREAK = "\f"
+
+# Byte order marks that name a text encoding with NUL bytes in it; UTF-32's first, as UTF-32-LE's begins with
+# UTF-16-LE's.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def wide_text_codec(data: bytes) -> str | None:
+    """``"utf-16"`` or ``"utf-32"`` if ``data`` starts with that encoding's byte order mark, else None: text
+    saved as "Unicode" by Windows tools, which is not binary for all its NUL bytes."""
+    return next((codec for bom, codec in _WIDE_BOMS if data.startswith(bom)), None)
 
 
 class ExtractionError(InvalidInputError):

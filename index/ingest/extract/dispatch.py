@@ -13,6 +13,7 @@ from index.ingest.extract.base import (
     EncryptedFileError,
     Extracted,
     UnsupportedFormatError,
+    wide_text_codec,
 )
 
 # File name suffixes and the format each names. Binary formats are recognised by their bytes whatever the
@@ -43,7 +44,9 @@ _SNIFF_BYTES = 8192
 def sniff(data: bytes, name: str) -> str:
     """The format of ``data`` (a key of the extractors), or :class:`UnsupportedFormatError`."""
     claimed = FORMATS.get(PurePath(name).suffix.lower())
-    if b"%PDF-" in data[:1024]:
+    # Readers accept a PDF header anywhere in the first KB; a text file that quotes one ("%PDF-1.7" in notes
+    # on the format) is still text when its name says so and it does not start with it.
+    if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and (claimed is None or claimed in BINARY)):
         return "pdf"
     if data.startswith(b"PK\x03\x04"):
         return _zip_format(data, name)
@@ -59,7 +62,7 @@ def sniff(data: bytes, name: str) -> str:
     if claimed in BINARY:
         raise CorruptFileError(f"{name}: named as {claimed.upper()} but the bytes are not; is it damaged?")
     head = data[:_SNIFF_BYTES]
-    if b"\x00" in head:
+    if b"\x00" in head and wide_text_codec(data) is None:
         what = (
             "looks like a binary file, not text"
             if claimed
@@ -84,7 +87,10 @@ def extract(data: bytes, name: str) -> Extracted:
     if not data.strip():
         raise CorruptFileError(f"{name}: the file is empty")
     fmt = sniff(data, name)
-    return _extractor(fmt)(data, name)
+    try:
+        return _extractor(fmt)(data, name)
+    except RecursionError:  # a parser that recurses per level of nesting, given a file nested deeper
+        raise CorruptFileError(f"{name}: nested too deeply to read ({fmt.upper()})") from None
 
 
 def _zip_format(data: bytes, name: str) -> str:

@@ -3,29 +3,52 @@ table (the standard library's csv)."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
 
 from bs4 import BeautifulSoup
-from markdownify import markdownify
+from bs4.dammit import EncodingDetector
+from markdownify import MarkdownConverter
 
-from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError, wide_text_codec
 
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 
 
-def decode(data: bytes, name: str) -> str:
-    """UTF-8 text (a byte order mark is dropped; UTF-16 with one is read too)."""
+# Labels that browsers read as windows-1252, as the WHATWG Encoding Standard says: pages that declare
+# Latin-1 hold Windows' quotes and dashes in 0x80-0x9F, which Latin-1 proper makes control characters.
+_WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii"}
+_NOT_CHARSETS = {"idna", "punycode", "undefined", "mbcs", "oem"}
+
+
+def decode(data: bytes, name: str, declared: str | None = None) -> str:
+    """The text of ``data``: UTF-8 (a byte order mark is dropped), UTF-16 or UTF-32 with a byte order mark,
+    or, if it is not valid UTF-8, the encoding the file itself ``declared`` (an HTML page's meta charset).
+    An undeclared legacy encoding is refused rather than guessed: a wrong guess indexes garbled text
+    without a word of warning, and guessing from a few hundred bytes is wrong often (charset-normalizer
+    read a line of Windows-1252 as code page 437)."""
     try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        return data.decode(wide_text_codec(data) or "utf-8-sig")
     except UnicodeDecodeError as error:
-        raise CorruptFileError(
-            f"{name}: not valid UTF-8 (bad byte at offset {error.start}); convert it to UTF-8 first"
-        ) from None
+        bad = error.start
+    codec = (declared or "").strip().lower()
+    codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
+    if codec:
+        try:
+            found = codecs.lookup(codec).name
+            # A legacy charset, as declared (a byte it leaves undefined becomes U+FFFD); not UTF-8 again, nor
+            # one of Python's codecs that are no charset ("unicode_escape", "idna"; "base64" fails decode).
+            if not found.startswith("utf") and "escape" not in found and found not in _NOT_CHARSETS:
+                return data.decode(codec, errors="replace")
+        except (LookupError, ValueError):
+            pass
+    raise CorruptFileError(
+        f"{name}: not valid UTF-8 (bad byte at offset {bad}); convert it to UTF-8 first"
+        + ("" if not declared else f" (nor is it in the charset it declares, {declared!r})")
+    ) from None
 
 
 def extract_text(data: bytes, name: str) -> Extracted:
@@ -41,7 +64,8 @@ def extract_markdown(data: bytes, name: str) -> Extracted:
 
 
 def extract_html(data: bytes, name: str) -> Extracted:
-    title, text = html_to_markdown(decode(data, name))
+    declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
+    title, text = html_to_markdown(decode(data, name, declared))
     return Extracted(text=_nonempty(text, name), title=title, format="html")
 
 
@@ -77,7 +101,13 @@ def html_to_markdown(html: str) -> tuple[str | None, str]:
     title = soup.title.get_text(strip=True) if soup.title else None
     for tag in soup(["script", "style", "head", "noscript", "template"]):
         tag.decompose()
-    markdown = markdownify(str(soup), heading_style="ATX", bullets="-")
+    try:
+        markdown = MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup)
+    except RecursionError:
+        # markdownify recurses a few frames per level of nesting, so a page nested more than about 300
+        # elements deep (generated HTML can be) runs out of Python's stack. Its text is still worth having,
+        # without the Markdown structure; BeautifulSoup walks the tree without recursing.
+        markdown = soup.get_text("\n")
     return title or None, _MANY_BLANK_LINES.sub("\n\n", markdown).strip() + "\n"
 
 
