@@ -411,6 +411,9 @@ class SearchIndex:
         if cache is None:
             return self._search_batch(requests)
         state = self._result_state()
+        for request in requests:  # a filter is refused before it is made a key: ten seconds for a huge one
+            if request.filter is not None:
+                compile_filter(request.filter, self.filter_limits)
         keys = [None if state is None else request_key(request) for request in requests]
         results = [None if key is None else cache.get(state, key) for key in keys]
         missing = [i for i, result in enumerate(results) if result is None]

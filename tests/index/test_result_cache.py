@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from index import Document, SearchIndex, SearchRequest
+from index.errors import InvalidInputError
 from index.retrieval.result_cache import ResultCache, key_size, request_key, result_size
 from index.types import Hit, Like, SearchResult, Span
 
@@ -108,6 +109,27 @@ def test_failed_searches_are_not_kept(open_index: Callable[..., SearchIndex]) ->
         with pytest.raises(Exception, match="filter"):
             index.search("dogs", filter={"field": "lang", "nope": 1})
     assert len(index.result_cache or []) == 0
+
+
+def test_a_filter_is_refused_before_it_is_made_a_key(
+    open_index: Callable[..., SearchIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Freezing a filter of 900,000 clauses into a key took ten seconds of the server's CPU, only to refuse it.
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    keyed: list[SearchRequest] = []
+
+    def spy(request: SearchRequest) -> object:
+        keyed.append(request)
+        return request_key(request)
+
+    monkeypatch.setattr("index.search_index.request_key", spy)
+    huge = {"should": [{"field": "n", "eq": i} for i in range(10_000)]}
+    with pytest.raises(InvalidInputError, match="more than 256 clauses"):
+        index.search("dogs", filter=huge)
+    assert keyed == []
+    assert index.search("dogs", filter={"field": "lang", "eq": "en"}).hits
+    assert len(keyed) == 1
 
 
 REQUESTS = st.builds(
