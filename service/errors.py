@@ -58,11 +58,22 @@ class LimitExceededError(Exception):
         super().__init__(f"{what} is {value}, above the limit of {limit} (setting {setting})")
 
 
-def _validation_detail(error: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_detail(error: RequestValidationError, request: Request) -> list[dict[str, Any]]:
     """Pydantic's errors without the offending input: it may be huge, or not even encodable as UTF-8."""
-    return [
+    detail = [
         {key: value for key, value in item.items() if key not in ("input", "url")} for item in error.errors()
     ]
+    content_type = request.headers.get("content-type", "")
+    if "json" not in content_type:
+        for item in detail:
+            if tuple(item.get("loc", ())) == ("body",) and item.get("type") == "model_attributes_type":
+                # A JSON body sent without saying so: curl -d sends application/x-www-form-urlencoded.
+                item["msg"] = (
+                    "the body must be JSON sent with the header content-type: application/json (this "
+                    f"request's content-type: {content_type or 'none'!r}; with curl, add "
+                    "-H 'content-type: application/json')"
+                )
+    return detail
 
 
 def _mark(request: Request, error: Exception) -> None:
@@ -96,7 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def request_invalid(request: Request, error: RequestValidationError) -> Response:
         _mark(request, error)
         # ensure_ascii: a lone surrogate in the request must not crash the error response.
-        body = json.dumps({"detail": _validation_detail(error)}, ensure_ascii=True, default=str)
+        body = json.dumps({"detail": _validation_detail(error, request)}, ensure_ascii=True, default=str)
         return Response(body, status_code=422, media_type="application/json")
 
     @app.exception_handler(ValidationError)

@@ -196,6 +196,18 @@ BAD_REQUESTS = [
         422,
         "unicode",
     ),
+    (  # curl -d without -H: its default content type
+        "post",
+        "/documents",
+        {
+            "content": b'{"documents": [{"id": "a", "text": "x"}]}',
+            "headers": {"content-type": "application/x-www-form-urlencoded"},
+        },
+        422,
+        "with curl, add -H 'content-type: application/json'",
+    ),
+    ("post", "/search", {"content": b'{"query": "x"}'}, 422, "content-type: application/json"),
+    ("post", "/search", {"json": ["x"]}, 422, "valid dictionary"),  # JSON, as said, but not an object
     ("get", "/documents/missing", {}, 404, "no document"),
     ("delete", "/documents/missing", {}, 404, "no document"),
 ]
