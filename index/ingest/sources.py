@@ -51,14 +51,21 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
                 if any(part.startswith(".") for part in relative.parts):
                     continue
                 if file.is_file() and file.suffix.lower() in FORMATS:
-                    found.append(SourceFile(file, relative.as_posix()))
+                    found.append(SourceFile(file, _readable(relative.as_posix())))
         elif path.is_file():
             if path.suffix.lower() not in FORMATS:
                 raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
-            found.append(SourceFile(path, path.name))
+            found.append(SourceFile(path, _readable(path.name)))
         else:
             raise SourceError(f"{path}: no such file or folder")
     return found
+
+
+def _readable(name: str) -> str:
+    """A file's path as a document id: as the file system gives it, except that a byte that is not UTF-8 (a
+    Latin-1 name from an old archive) is written ``\\xNN``, so that the id is valid text, and the same on
+    every run (``semsearch sync`` finds it again)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def read_documents(source: SourceFile) -> Iterator[Document]:
@@ -88,7 +95,7 @@ def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] 
     if extracted.pages is not None:
         recorded["pages"] = extracted.pages
     recorded["sha256"] = hashlib.sha256(data).hexdigest()
-    title = extracted.title or PurePath(name).stem
+    title = extracted.title or _readable(PurePath(name).stem)
     return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
 
+from index.ingest.preparation import validate_documents
 from index.ingest.sources import SourceError, count_documents, discover, read_documents
 
 
@@ -29,6 +31,20 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
     assert [(d.id, d.title) for d in docs] == [("a.txt", "a"), ("sub/b.md", "Bee")]
     digest = hashlib.sha256(b"# Bee\n\nbeta").hexdigest()
     assert docs[1].metadata == {"path": "sub/b.md", "format": "markdown", "sha256": digest}
+
+
+def test_a_file_name_that_is_not_utf8_gives_a_valid_stable_id(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, content in ((b"caf\xe9 notes.md", b"# Menu\n\ncoffee"), (b"r\xe9sum\xe9.txt", b"plain")):
+        (folder / os.fsdecode(name)).write_bytes(content)  # Latin-1 names, as an old archive unpacks them
+    sources = discover([folder])
+    ids = ["caf\\xe9 notes.md", "r\\xe9sum\\xe9.txt"]
+    assert [s.relative for s in sources] == ids
+    docs = [doc for source in sources for doc in read_documents(source)]
+    assert [(d.id, d.title) for d in docs] == [(ids[0], "Menu"), (ids[1], "r\\xe9sum\\xe9")]
+    validate_documents(docs)  # what the index checks before writing: valid text throughout
+    assert [s.relative for s in discover([folder])] == ids
 
 
 def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:
