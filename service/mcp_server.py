@@ -26,6 +26,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.client import AsyncSemsearchClient, SemsearchAPIError
@@ -191,6 +192,17 @@ class McpMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].rstrip("/") == McpEndpoint.PATH:
+            if scope["method"] != "POST":
+                # Stateless: no session to stream to (GET) or to end (DELETE). The SDK would hold a GET open
+                # as an event stream with nothing ever to send, a connection per client for good; the
+                # protocol lets a server answer 405 instead, and its clients expect that.
+                refusal = JSONResponse(
+                    {"detail": "/mcp takes JSON-RPC messages by POST only (stateless streamable HTTP)"},
+                    status_code=405,
+                    headers={"allow": "POST"},
+                )
+                await refusal(scope, receive, send)
+                return
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             scope = {**scope, "path": McpEndpoint.PATH}
             await self.endpoint.app_for(headers)(scope, receive, send)

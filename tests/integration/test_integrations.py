@@ -126,6 +126,13 @@ def test_mcp_over_http_gives_search_to_readers_and_writes_to_the_write_key(serve
     assert added.structured_content["documents"][0]["status"] == "created"
     assert searched.structured_content["hits"][0]["doc_id"] == "mcp-note"
     assert httpx.post(f"{url}/mcp", json={}).status_code == 401  # the read key guards /mcp too
+    # Stateless: nothing to stream by GET (the SDK held it open for good, with nothing to send) or end by
+    # DELETE. The protocol's answer for that is 405; the SDK's client opens no GET stream without a session.
+    for method in ("GET", "DELETE"):
+        headers = {"accept": "text/event-stream", "authorization": f"Bearer {READ}"}
+        refused = httpx.request(method, f"{url}/mcp", headers=headers, timeout=10)
+        assert refused.status_code == 405
+        assert refused.headers["allow"] == "POST"
 
 
 async def _mcp_stdio(args: list[str], env: dict[str, str]) -> tuple[list[str], Any]:
