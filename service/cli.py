@@ -24,7 +24,7 @@ from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, Up
 from index.distributed.sharding import ShardedIndex
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import SourceError, SourceFile, discover, read_documents
-from service.settings import Settings
+from service.settings import Settings, unknown_variables
 
 EXAMPLES = """Examples:
 
@@ -71,10 +71,19 @@ Model = Annotated[
 
 
 def _settings(**overrides: Any) -> Settings:
+    for name in unknown_variables(os.environ):
+        typer.echo(f"warning: {name} is not a setting, and is ignored (see docs/configuration.md)", err=True)
     try:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
-        _fail(f"invalid settings: {error}")
+        _fail("invalid settings: " + "; ".join(_setting_problem(item) for item in error.errors()))
+
+
+def _setting_problem(item: Any) -> str:
+    """One settings error, named by its variable: ``SEMSEARCH_PORT: ... (got 99999)``."""
+    field = ".".join(str(part) for part in item.get("loc", ())) or "settings"
+    got = f" (got {item['input']!r})" if "input" in item and not isinstance(item["input"], dict) else ""
+    return f"SEMSEARCH_{field.upper()}: {item['msg']}{got}"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -6,6 +6,8 @@ Never instantiated at import time: the app factory and the CLI build one when th
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -238,3 +240,21 @@ class Settings(BaseSettings):
             min_tokens=self.chunk_min_tokens,
             title_context=self.chunk_title_context,
         )
+
+
+# Variables of the prefix that are not settings but are read elsewhere (the CLI's --url).
+OTHER_VARIABLES = frozenset({"SEMSEARCH_URL"})
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """The ``SEMSEARCH_*`` variables in ``environ`` that no setting reads, each with the nearest setting's
+    name when one is close: a typo (``SEMSEARCH_MAXK``) would otherwise be ignored without a word."""
+    prefix = "SEMSEARCH_"
+    known = sorted({f"{prefix}{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES)
+    found = []
+    for name in sorted(environ):
+        if name.upper().startswith(prefix) and name.upper() not in known:
+            suffixes = [k.removeprefix(prefix) for k in known]
+            close = difflib.get_close_matches(name.upper().removeprefix(prefix), suffixes, n=1, cutoff=0.8)
+            found.append(f"{name} (did you mean {prefix}{close[0]}?)" if close else name)
+    return found

@@ -183,7 +183,16 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
 def test_invalid_settings_are_reported(tmp_path: Path) -> None:
     result = run("stats", "--data-dir", str(tmp_path), env={"SEMSEARCH_MAX_K": "zero"})
     assert result.exit_code == 2
-    assert "max_k" in result.stderr
+    assert "SEMSEARCH_MAX_K: Input should be a valid integer" in result.stderr
+    assert "(got 'zero')" in result.stderr
+
+
+def test_a_mistyped_variable_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    result = run("search", "cats", "--data-dir", data, env={"SEMSEARCH_MAXK": "5"})
+    assert result.exit_code == 0, result.output
+    assert "SEMSEARCH_MAXK (did you mean SEMSEARCH_MAX_K?) is not a setting" in result.stderr
 
 
 def test_help_lists_the_commands_with_examples() -> None:

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from index import Document, InvalidInputError
 from service import runtime
-from service.settings import Settings
+from service.settings import Settings, unknown_variables
 from tests.fakes import FakeEmbedder
 
 
@@ -64,3 +64,13 @@ def test_the_collection_schema_names_every_encoder_backend() -> None:
     literal, none = get_args(CollectionIn.model_fields["embed_backend"].annotation)
     assert none is type(None)
     assert get_args(literal) == get_args(Backend)
+
+
+def test_unknown_variables_are_those_no_setting_reads() -> None:
+    every = {f"SEMSEARCH_{name.upper()}": "1" for name in Settings.model_fields}
+    assert unknown_variables({**every, "SEMSEARCH_URL": "http://x", "HOME": "/root", "PATH": "/bin"}) == []
+    assert unknown_variables({"SEMSEARCH_MAXK": "5", "semsearch_data_dri": "x", "SEMSEARCH_BOGUS": "1"}) == [
+        "SEMSEARCH_BOGUS",
+        "SEMSEARCH_MAXK (did you mean SEMSEARCH_MAX_K?)",
+        "semsearch_data_dri (did you mean SEMSEARCH_DATA_DIR?)",
+    ]
