@@ -206,6 +206,11 @@ class Catalog:
         with self._changing() as state:
             if alias in state.collections:
                 raise CollectionConflictError(f"{alias!r} is a collection; an alias needs a name of its own")
+            if collection in state.aliases:  # one level only: moving an alias never moves another
+                raise CollectionConflictError(
+                    f"{collection!r} is an alias (of {state.aliases[collection]!r}); point {alias!r} at a "
+                    "collection"
+                )
             if collection not in state.collections:
                 raise CollectionNotFoundError(collection)
             previous = state.aliases.get(alias)

@@ -77,6 +77,8 @@ def test_aliases_switch_resolve_and_guard_their_collections(tmp_path: Path) -> N
         catalog.set_alias("v1", "v2")  # the name is a collection's
     with pytest.raises(CollectionNotFoundError):
         catalog.set_alias("other", "missing")
+    with pytest.raises(CollectionConflictError, match="'live' is an alias \\(of 'v2'\\)"):
+        catalog.set_alias("other", "live")  # an alias of an alias: one level only
     with pytest.raises(CollectionConflictError):
         catalog.delete("v2")  # "live" points to it
     assert catalog.delete("v2", force=True) == ["live"]
