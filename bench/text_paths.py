@@ -34,6 +34,9 @@ TEXTS = {
     "base64, 100,000 characters": "QUJDRA==" * 12_500,
     "minified code, 96,000 characters": "function(a){return a+1};" * 4_000,
     "three scripts, 115,000 characters": ("日本語テキストالعربيةΕλληνικά ") * 5_000,
+    "100,000 opening quotation marks": "\u201c" * 100_000,
+    "100,000 backticks": "`" * 100_000,
+    "a Markdown table of 20,000 rows": "| a | b |\n|---|---|\n" + "| x | y |\n" * 20_000,
     "ordinary prose, 100,000 characters": (
         "The council approved the new tram line on Tuesday. Construction starts in spring and is "
         "expected to take three years. Residents asked about noise; the mayor said work stops at night.\n\n"

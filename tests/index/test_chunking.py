@@ -5,9 +5,11 @@ import re
 from typing import Any
 
 import pytest
+import sentencex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.ingest import chunking
 from index.ingest.chunking import Chunker, ChunkingOptions
 from index.ingest.extract.text import html_to_markdown
 from index.types import ChunkSpan
@@ -145,6 +147,44 @@ def test_lines_without_sentences_are_cut_between_lines(lines: list[list[str]], o
     for chunk in chunks:
         assert chunk.start in line_starts, chunk
         assert chunk.end in line_ends, chunk
+
+
+def test_the_sentence_splitter_reads_bounded_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # sentencex is quadratic in a run of quotation marks: it must never see a whole megabyte of them.
+    seen: list[int] = []
+    segment = sentencex.segment
+
+    def spy(language: str, text: str) -> Any:
+        seen.append(len(text))
+        return segment(language, text)
+
+    monkeypatch.setattr(sentencex, "segment", spy)
+    for text in ("\u201c" * 20_000, "She said \u201cyes\u201d. " * 2_000):
+        chunker = make_chunker(max_tokens=64)
+        check_invariants(text, chunker.chunk(text), chunker)
+    assert seen
+    assert max(seen) <= chunking.SENTENCE_WINDOW
+
+
+@given(st.text(alphabet="ab .\n", max_size=400), st.integers(4, 60))
+def test_sentence_windows_cover_the_text_and_cut_after_whitespace(text: str, size: int) -> None:
+    ends = chunking._windows(text, 0, len(text), size)
+    starts = [0, *ends[:-1]]
+    assert ends[-1] == len(text)
+    for start, end in zip(starts, ends, strict=True):
+        assert 0 < end - start <= size or (start == end == len(text) == 0)
+        window = text[start:end]
+        if end < len(text) and any(c in " \n" for c in text[start + size // 2 : start + size]):
+            assert window[-1] in " \n"  # cut after the last whitespace of the window's second half
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=600))
+def test_chunks_stay_valid_when_sentences_are_read_in_small_windows(text: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunking, "SENTENCE_WINDOW", 24)
+        chunker = make_chunker(max_tokens=16, overlap_tokens=4, min_tokens=4)
+        check_invariants(text, chunker.chunk(text), chunker)
 
 
 def test_max_tokens_option_cannot_exceed_the_model() -> None:
