@@ -19,8 +19,10 @@ from index.ingest.extract import (
     EncryptedFileError,
     NoTextError,
     UnsupportedFormatError,
+    dispatch,
     extract,
     layout,
+    office,
     page_of,
     page_starts,
     sniff,
@@ -72,6 +74,48 @@ def test_a_workbook_becomes_one_table_per_sheet() -> None:
         extracted.text
         == "## Stations\n\n| Name | Range |\n| --- | --- |\n| North Point | 20 |\n| Gull Rock | 14.5 |\n"
     )
+
+
+def test_a_sheet_is_read_as_stored_not_as_wide_as_it_claims() -> None:
+    # One cell in the far corner made openpyxl pad a million rows to 16,384 columns: a 5 KB file that never
+    # finished extracting. Blank columns between tables are dropped too.
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet["A1"], sheet["C1"], sheet["B3"], sheet["XFD1048576"] = "name", "range", "Gull Rock", "corner"
+    data = io.BytesIO()
+    workbook.save(data)
+    text = extract(data.getvalue(), "sparse.xlsx").text
+    assert text.splitlines()[2:] == [
+        "| name |  | range |  |",
+        "| --- | --- | --- | --- |",
+        "|  | Gull Rock |  |  |",
+        "|  |  |  | corner |",
+    ]
+
+
+def test_an_office_file_that_unpacks_past_the_bound_is_refused_before_it_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    docx = docx_bytes("T", [("H", ["Body text. " * 200])])
+    assert "Body text." in extract(docx, "ok.docx").text
+    monkeypatch.setattr(dispatch, "MAX_UNZIPPED_BYTES", 2_000)  # the docx unpacks to more than that
+    read: list[str] = []
+    monkeypatch.setattr(dispatch, "_extractor", lambda fmt: read.append(fmt))
+    with pytest.raises(CorruptFileError, match=r"unpacks to [0-9,]+ bytes, more than the 2,000"):
+        extract(docx, "bomb.docx")
+    assert read == []
+
+
+def test_a_workbook_past_the_cell_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(office, "MAX_SHEET_CELLS", 100)
+    data = xlsx_bytes({"Big": [[f"r{r}c{c}" for c in range(10)] for r in range(11)]})
+    with pytest.raises(CorruptFileError, match="more than 100 cells"):
+        extract(data, "big.xlsx")
+    fits = xlsx_bytes({"Fits": [[f"r{r}c{c}" for c in range(10)] for r in range(10)]})  # 100 cells exactly
+    assert "r9c9" in extract(fits, "fits.xlsx").text
 
 
 def test_csv_becomes_a_markdown_table_and_pipes_are_escaped() -> None:

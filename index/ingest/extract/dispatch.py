@@ -39,6 +39,9 @@ BINARY = {"pdf", "docx", "pptx", "xlsx", "epub"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
 _SNIFF_BYTES = 8192
+# The most a ZIP-based file (DOCX, PPTX, XLSX, EPUB) may unpack to: a workbook that size holds more cells
+# than the sheet reader takes, a document more text than SEMSEARCH_MAX_TEXT_CHARS lets in.
+MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 
 
 def sniff(data: bytes, name: str) -> str:
@@ -97,10 +100,19 @@ def _zip_format(data: bytes, name: str) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == b"application/epub+zip":
-                return "epub"
+            # zipfile never inflates a member past the size its directory states, so the sum bounds what
+            # reading the file can cost: a 200 MB upload could otherwise inflate to 200 GB.
+            unzipped = sum(info.file_size for info in archive.infolist())
+            epub = "mimetype" in names and archive.read("mimetype").strip() == b"application/epub+zip"
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise CorruptFileError(f"{name}: a damaged ZIP archive ({error})") from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise CorruptFileError(
+            f"{name}: unpacks to {unzipped:,} bytes, more than the {MAX_UNZIPPED_BYTES:,} read from one file "
+            "(a ZIP bomb, or a document to split in parts)"
+        )
+    if epub:
+        return "epub"
     for part, fmt in _OOXML.items():
         if part in names:
             return fmt

@@ -92,24 +92,48 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
     )
 
 
+# The most cells (blank ones included) read from a workbook: 2,000,000 rows of 25 columns, far more text
+# than SEMSEARCH_MAX_TEXT_CHARS lets in; a few seconds of reading.
+MAX_SHEET_CELLS = 50_000_000
+
+
 def extract_xlsx(data: bytes, name: str) -> Extracted:
     import openpyxl
 
     workbook = _open(lambda f: openpyxl.load_workbook(f, read_only=True, data_only=True), data, name, "XLSX")
     try:
         blocks: list[str] = []
+        cells = 0
         for sheet in workbook.worksheets:
-            rows = [
-                ["" if value is None else str(value) for value in row]
-                for row in sheet.iter_rows(values_only=True)
-                if any(value is not None and str(value).strip() for value in row)
-            ]
+            # The sheet's stated dimensions are not trusted: a 5 KB file with one cell at XFD1048576 would
+            # have every row padded to 16,384 columns, a million of them. Rows are read as stored, each as
+            # wide as its last cell, and the cells read are counted against a bound.
+            sheet.reset_dimensions()
+            rows = []
+            for row in sheet.iter_rows(values_only=True):
+                cells += len(row)
+                if cells > MAX_SHEET_CELLS:
+                    raise CorruptFileError(
+                        f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, "
+                        "blank ones included); save the part to search as CSV"
+                    )
+                if row.count(None) < len(row):  # in C: most rows of a sparse sheet are blank
+                    texts = ["" if value is None else str(value) for value in row]
+                    if any(text.strip() for text in texts):
+                        rows.append(texts)
             if rows:
-                blocks.append(f"## {sheet.title}\n\n" + markdown_table(rows).rstrip("\n"))
+                blocks.append(f"## {sheet.title}\n\n" + markdown_table(_used_columns(rows)).rstrip("\n"))
         title = (workbook.properties.title or "").strip() or None
     finally:
         workbook.close()
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx")
+
+
+def _used_columns(rows: list[list[str]]) -> list[list[str]]:
+    """``rows`` without the columns that are blank in every row (a sheet's gaps between its tables)."""
+    width = max(len(row) for row in rows)
+    used = [c for c in range(width) if any(c < len(row) and row[c].strip() for row in rows)]
+    return [[row[c] if c < len(row) else "" for c in used] for row in rows]
 
 
 def _heading_level(style: str) -> int:
