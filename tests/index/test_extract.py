@@ -385,3 +385,18 @@ def test_hyphenated_line_ends_are_joined_and_real_compounds_kept() -> None:
     assert layout.paragraphs(["a long line that ends in exam-", "ple text"], set()) == [
         "a long line that ends in example text"
     ]
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="ab-_1 é\n", max_size=80))
+def test_hyphenated_words_are_those_the_plain_pattern_finds(text: str) -> None:
+    # The plain pattern is quadratic in a run of letters; the one in use must find exactly the same words.
+    plain = {word.lower() for word in re.findall(r"[^\W\d_]+-[^\W\d_]+", text)}
+    assert layout.hyphenated_forms(text) == plain
+
+
+def test_a_long_run_of_letters_is_scanned_once() -> None:
+    sequence = "ACGT" * 25_000  # a gene sequence in a paper: 100,000 letters, no hyphen
+    assert layout.hyphenated_forms(f"{sequence} and a self-priming pump") == {"self-priming"}
+    lines = [sequence[i : i + 80] for i in range(0, len(sequence), 80)]
+    assert layout.paragraphs(lines, set()) == [" ".join(lines)]
