@@ -163,6 +163,19 @@ def test_a_heading_line_of_spaces_is_read_in_linear_time() -> None:
     assert first_heading("## Stations ##\n# Later") == "Stations"
 
 
+def test_a_table_is_refused_before_it_is_padded_past_the_cell_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 300 KB of CSV: one line of 100,000 commas, 100,000 short lines. Padded to a table, ten billion cells
+    # (a MemoryError after 44 s under an 8 GB cap, before the bound).
+    bomb = ("x" + "," * 100_000 + "\n" + "a\n" * 100_000).encode()
+    with pytest.raises(CorruptFileError, match="100,001 rows by 100,001 columns"):
+        extract(bomb, "wide.csv")
+    monkeypatch.setattr(text_extractors, "MAX_TABLE_CELLS", 20)
+    sheet = [[f"r{r}c{c}" for c in range(5)] for r in range(5)]  # 25 cells, all used
+    with pytest.raises(CorruptFileError, match="5 rows by 5 columns"):
+        extract(xlsx_bytes({"S": sheet}), "wide.xlsx")
+    assert "r3c3" in extract(xlsx_bytes({"S": [row[:4] for row in sheet[:5]]}), "fits.xlsx").text
+
+
 def test_csv_becomes_a_markdown_table_and_pipes_are_escaped() -> None:
     extracted = extract(b"name;note\nNorth Point;a|b\nGull Rock;\n", "stations.csv")
     assert extracted.text == "| name | note |\n| --- | --- |\n| North Point | a\\|b |\n| Gull Rock |  |\n"
@@ -265,6 +278,12 @@ def test_an_undecodable_page_is_refused_whatever_it_declares(declared: str) -> N
     page = f'<html><head><meta charset="{declared}"></head><body><p>caf\u00e9 \\u0041</p></body></html>'
     with pytest.raises(CorruptFileError, match=r"not valid UTF-8.*charset it declares"):
         extract(page.encode("latin-1"), "page.html")
+
+
+def test_text_that_starts_as_utf16_and_is_not_says_so() -> None:
+    with pytest.raises(CorruptFileError, match="starts as UTF-16 but is not"):
+        # A lone surrogate after the byte order mark and two good characters.
+        extract(codecs.BOM_UTF16_LE + "ok".encode("utf-16-le") + b"\x00\xd8", "broken.txt")
 
 
 def test_undeclared_legacy_text_is_refused_not_guessed() -> None:

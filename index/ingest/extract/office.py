@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError
-from index.ingest.extract.text import markdown_table
+from index.ingest.extract.text import check_table, markdown_table
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ def extract_docx(data: bytes, name: str) -> Extracted:
         if isinstance(item, Table):
             rows = [[cell.text for cell in row.cells] for row in item.rows]
             if rows:
-                blocks.append(markdown_table(rows).rstrip("\n"))
+                blocks.append(markdown_table(rows, name).rstrip("\n"))
             continue
         assert isinstance(item, Paragraph)
         text = item.text.strip()
@@ -74,7 +74,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
                 continue
             if getattr(shape, "has_table", False) and shape.has_table:
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
-                blocks.append(markdown_table(rows).rstrip("\n"))
+                blocks.append(markdown_table(rows, name).rstrip("\n"))
             elif shape.has_text_frame:
                 for paragraph in shape.text_frame.paragraphs:
                     text = "".join(run.text for run in paragraph.runs).strip()
@@ -122,17 +122,18 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
                     if any(text.strip() for text in texts):
                         rows.append(texts)
             if rows:
-                blocks.append(f"## {sheet.title}\n\n" + markdown_table(_used_columns(rows)).rstrip("\n"))
+                table = markdown_table(_used_columns(rows, name), name)
+                blocks.append(f"## {sheet.title}\n\n" + table.rstrip("\n"))
         title = (workbook.properties.title or "").strip() or None
     finally:
         workbook.close()
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx")
 
 
-def _used_columns(rows: list[list[str]]) -> list[list[str]]:
+def _used_columns(rows: list[list[str]], name: str) -> list[list[str]]:
     """``rows`` without the columns that are blank in every row (a sheet's gaps between its tables)."""
-    width = max(len(row) for row in rows)
-    used = [c for c in range(width) if any(c < len(row) and row[c].strip() for row in rows)]
+    used = sorted({column for row in rows for column, text in enumerate(row) if text.strip()})
+    check_table(len(rows), len(used), name)  # before padding every row to the widest
     return [[row[c] if c < len(row) else "" for c in used] for row in rows]
 
 

@@ -23,6 +23,10 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 # regular expression holds Python's lock while it runs: 8,192 characters of '"\n' took 2.2 s, in which no
 # other request was served; 2,048 take a sixteenth of that, and still hold the header and a few rows.
 SNIFF_CHARS = 2048
+# The most cells a table is written out with, counting every row as wide as the widest: a 300 KB CSV of one
+# line of 100,000 commas and 100,000 short lines would make a table of ten billion. A table of this many
+# cells is more text than SEMSEARCH_MAX_TEXT_CHARS lets in anyway (three characters a cell at least).
+MAX_TABLE_CELLS = 10_000_000
 
 
 # Labels that browsers read as windows-1252, as the WHATWG Encoding Standard says: pages that declare
@@ -37,10 +41,13 @@ def decode(data: bytes, name: str, declared: str | None = None) -> str:
     An undeclared legacy encoding is refused rather than guessed: a wrong guess indexes garbled text
     without a word of warning, and guessing from a few hundred bytes is wrong often (charset-normalizer
     read a line of Windows-1252 as code page 437)."""
+    wide = wide_text_codec(data)
     try:
-        return data.decode(wide_text_codec(data) or "utf-8-sig")
+        return data.decode(wide or "utf-8-sig")
     except UnicodeDecodeError as error:
         bad = error.start
+    if wide is not None:  # it says which encoding it is in, and is not
+        raise CorruptFileError(f"{name}: starts as {wide.upper()} but is not (bad byte at offset {bad})")
     codec = (declared or "").strip().lower()
     codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
     if codec:
@@ -97,14 +104,25 @@ def extract_csv(data: bytes, name: str) -> Extracted:
         rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
     except csv.Error as error:
         raise CorruptFileError(f"{name}: not readable as CSV ({error})") from None
-    return Extracted(text=_nonempty(markdown_table(rows), name), title=None, format="csv")
+    return Extracted(text=_nonempty(markdown_table(rows, name), name), title=None, format="csv")
 
 
-def markdown_table(rows: list[list[str]]) -> str:
-    """``rows`` (the first one the header) as a Markdown table, one line per row."""
+def check_table(rows: int, width: int, name: str) -> None:
+    """Refuse a table of more than :data:`MAX_TABLE_CELLS` cells before it is written out."""
+    if rows * width > MAX_TABLE_CELLS:
+        raise CorruptFileError(
+            f"{name}: a table of {rows:,} rows by {width:,} columns, more than the {MAX_TABLE_CELLS:,} cells "
+            "read from one table; split it, or drop the columns not worth searching"
+        )
+
+
+def markdown_table(rows: list[list[str]], name: str) -> str:
+    """``rows`` (the first one the header) as a Markdown table, one line per row, each padded to the widest
+    (:func:`check_table` first: ``name`` is the file's, for its message)."""
     if not rows:
         return ""
     width = max(len(row) for row in rows)
+    check_table(len(rows), width, name)
 
     def line(row: list[str]) -> str:
         cells = [_cell(cell) for cell in row] + [""] * (width - len(row))
