@@ -80,8 +80,11 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _setting_problem(item: Any) -> str:
-    """One settings error, named by its variable: ``SEMSEARCH_PORT: ... (got 99999)``."""
-    field = ".".join(str(part) for part in item.get("loc", ())) or "settings"
+    """One settings error, named by its variable: ``SEMSEARCH_PORT: ... (got 99999)``; one between settings
+    (no single variable to name) as pydantic says it."""
+    field = ".".join(str(part) for part in item.get("loc", ()))
+    if not field:
+        return str(item["msg"])
     got = f" (got {item['input']!r})" if "input" in item and not isinstance(item["input"], dict) else ""
     return f"SEMSEARCH_{field.upper()}: {item['msg']}{got}"
 

@@ -185,6 +185,10 @@ def test_invalid_settings_are_reported(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "SEMSEARCH_MAX_K: Input should be a valid integer" in result.stderr
     assert "(got 'zero')" in result.stderr
+    between = {"SEMSEARCH_CHUNK_MAX_TOKENS": "64", "SEMSEARCH_CHUNK_OVERLAP_TOKENS": "40"}
+    result = run("stats", "--data-dir", str(tmp_path), env=between)
+    assert result.exit_code == 2
+    assert "invalid settings: Value error, chunk_overlap_tokens must be at most half" in result.stderr
 
 
 def test_a_mistyped_variable_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
