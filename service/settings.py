@@ -250,11 +250,11 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """The ``SEMSEARCH_*`` variables in ``environ`` that no setting reads, each with the nearest setting's
     name when one is close: a typo (``SEMSEARCH_MAXK``) would otherwise be ignored without a word."""
     prefix = "SEMSEARCH_"
-    known = sorted({f"{prefix}{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES)
+    known = {f"{prefix}{name.upper()}" for name in Settings.model_fields} | OTHER_VARIABLES
+    suffixes = sorted(name.removeprefix(prefix) for name in known)
     found = []
     for name in sorted(environ):
         if name.upper().startswith(prefix) and name.upper() not in known:
-            suffixes = [k.removeprefix(prefix) for k in known]
             close = difflib.get_close_matches(name.upper().removeprefix(prefix), suffixes, n=1, cutoff=0.8)
             found.append(f"{name} (did you mean {prefix}{close[0]}?)" if close else name)
     return found
