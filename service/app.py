@@ -22,6 +22,7 @@ from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
 from service.errors import install_error_handlers
+from service.head import HeadAsGet
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import Metrics, ObservabilityMiddleware
@@ -127,6 +128,7 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
+    app.add_middleware(HeadAsGet)  # HEAD is a GET without its body, to everything inside
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees every answer
     app.state.settings = settings
     app.state.metrics = metrics

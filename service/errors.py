@@ -81,13 +81,21 @@ def _mark(request: Request, error: Exception) -> None:
     request.state.error_type = type(error).__name__
 
 
+ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
-    """Every method some route of ``app`` answers at this request's path (not only the first route's)."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**scope, "method": "__none__"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    """Every method some route of ``app`` answers at this request's path (not only the first route's).
+
+    Each method is tried on the routes rather than read from them: FastAPI's router holds an included
+    router as one route of its own, which has no methods to read."""
+    methods = {
+        method
+        for method in ROUTED_METHODS
+        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")  # service.head answers it wherever GET is
     return sorted(methods)
 
 

@@ -83,6 +83,8 @@ def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, a
     with running(serve, port, server_env(data_dir), log) as client:
         stats = ok(client.get("/stats"))
         assert stats["documents"] == 5, "a new data directory starts with the demo corpus"
+        probe = client.head("/healthz")  # as uptime monitors and `curl -I` probe
+        assert (probe.status_code, probe.content) == (200, b"")
         hits = ok(client.get("/search", params={"q": "how do I make a copy of my data to be safe?", "k": 3}))[
             "hits"
         ]

@@ -27,6 +27,20 @@ def test_health_ready_and_stats(client: TestClient) -> None:
     assert stats["index_type"] == "flat"
 
 
+def test_head_is_answered_wherever_get_is_without_a_body(client: TestClient) -> None:
+    upsert(client, {"id": "a/b", "text": ARTICLE})
+    for path in ("/healthz", "/readyz", "/stats", "/documents/a/b", "/search?q=cats"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert int(head.headers["content-length"]) > 0
+    assert client.head("/documents/missing").status_code == 404
+    assert client.head("/search").status_code == 422  # as a GET without q
+    assert client.head("/search/batch").status_code == 405  # POST only: no GET, so no HEAD
+    assert client.put("/documents/a/b").headers["allow"] == "DELETE, GET, HEAD"
+
+
 def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     body = upsert(
         client, {"id": "a", "text": "Cats sleep sixteen hours a day.", "title": "Cats", "metadata": {"x": 1}}
