@@ -411,14 +411,14 @@ class SearchIndex:
         if cache is None:
             return self._search_batch(requests)
         state = self._result_state()
-        for request in requests:  # a filter is refused before it is made a key: ten seconds for a huge one
-            if request.filter is not None:
-                compile_filter(request.filter, self.filter_limits)
+        # A filter is refused before it is made a key (ten seconds for a huge one), and compiled once.
+        limits = self.filter_limits
+        filters = [None if r.filter is None else compile_filter(r.filter, limits) for r in requests]
         keys = [None if state is None else request_key(request) for request in requests]
         results = [None if key is None else cache.get(state, key) for key in keys]
         missing = [i for i, result in enumerate(results) if result is None]
         if missing:
-            searched = self._search_batch([requests[i] for i in missing])
+            searched = self._search_batch([requests[i] for i in missing], [filters[i] for i in missing])
             for i, result in zip(missing, searched, strict=True):
                 results[i] = result
                 key = keys[i]
@@ -446,17 +446,22 @@ class SearchIndex:
             self.filter_limits,
         )
 
-    def _search_batch(self, requests: Sequence[SearchRequest]) -> list[SearchResult]:
+    def _search_batch(
+        self, requests: Sequence[SearchRequest], filters: Sequence[SqlFilter | None] | None = None
+    ) -> list[SearchResult]:
         early: dict[int, _KeywordSide] = {}  # keyword sides found while the queries were embedded
         return search_in_phases(
             requests,
             self._embedder,
             self.filter_limits,
-            lambda found, vectors, filters: self._find(found, vectors, filters, prefetch=False, early=early),
+            lambda found, vectors, compiled: self._find(
+                found, vectors, compiled, prefetch=False, early=early
+            ),
             lambda _: self._store,
             self.example,
             self.long_query,
-            lambda found, filters: early.update(self._keyword_sides(found, filters)),
+            lambda found, compiled: early.update(self._keyword_sides(found, compiled)),
+            filters,
         )
 
     def _keyword_sides(

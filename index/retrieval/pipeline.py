@@ -71,6 +71,7 @@ def search_in_phases(
     examples: ExampleSource,
     long_query: LongQuery = DEFAULT_LONG_QUERY,
     meanwhile: Meanwhile | None = None,
+    filters: Sequence[SqlFilter | None] | None = None,
 ) -> list[SearchResult]:
     """A batch of searches in its three timed phases, for one index or a sharded one: every request checked
     (query, filter) before any work, the queries embedded in one call (long ones in pieces, combined as
@@ -78,13 +79,19 @@ def search_in_phases(
     over them, reading rows through ``lookup(candidates)``. A query by example reads its example from
     ``examples`` instead of embedding a query (:mod:`index.retrieval.examples`). While the queries are
     embedded on the encoder's thread, ``meanwhile(requests, filters)`` works on this one (an index's keyword
-    side, which needs no embedding); its time is inside the encode phase's."""
+    side, which needs no embedding); its time is inside the encode phase's. ``filters``: the requests'
+    filters, compiled already (by a caller that keyed a cache on them), instead of compiling them here."""
     started = time.perf_counter()
     if not requests:
         return []
     for request in requests:
         validate_request(request)
-    filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
+    if filters is None:
+        filters = [None if r.filter is None else compile_filter(r.filter, filter_limits) for r in requests]
+    elif len(filters) != len(requests):
+        raise ValueError(f"{len(filters)} compiled filters for {len(requests)} requests")
+    else:
+        filters = list(filters)
     encoding = time.perf_counter()
     requests, query_vectors, pieces = resolve_examples(requests, examples, long_query)
     to_embed = [i for i, count in enumerate(pieces) if count == 0]

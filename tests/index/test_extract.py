@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from index.ingest.extract import (
@@ -247,6 +247,9 @@ def test_text_saved_as_unicode_by_windows_tools_is_read(encoding: str) -> None:
     st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32"]),
 )
 def test_unicode_text_reads_back_as_written(text: str, encoding: str) -> None:
+    # UTF-16 that starts with a NUL character begins with the bytes of UTF-32's byte order mark (FF FE 00
+    # 00), and is read as UTF-32, as every BOM sniffer reads it.
+    assume(not (encoding == "utf-16" and text.startswith("\x00")))
     assert decode(text.encode(encoding), "x.txt") == text
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from index import Document, SearchIndex, SearchRequest
 from index.errors import InvalidInputError
+from index.retrieval.filters import compile_filter
 from index.retrieval.result_cache import ResultCache, key_size, request_key, result_size
 from index.types import Hit, Like, SearchResult, Span
 
@@ -130,6 +131,31 @@ def test_a_filter_is_refused_before_it_is_made_a_key(
     assert keyed == []
     assert index.search("dogs", filter={"field": "lang", "eq": "en"}).hits
     assert len(keyed) == 1
+
+
+def test_a_searched_filter_is_compiled_once(
+    open_index: Callable[..., SearchIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keying the cache compiles the filter; the search that follows a miss uses that, not a second compile.
+    index = cached_index(open_index)
+    index.upsert(DOCS)
+    expected = uncached(index, SearchRequest("dogs", filter={"field": "lang", "eq": "en"}))
+    compiled: list[object] = []
+
+    def spy(spec: Any, limits: Any) -> Any:
+        compiled.append(spec)
+        return compile_filter(spec, limits)
+
+    monkeypatch.setattr("index.search_index.compile_filter", spy)
+    monkeypatch.setattr("index.retrieval.pipeline.compile_filter", spy)
+    requests = [SearchRequest(q, filter={"field": "lang", "eq": "en"}) for q in ("dogs", "rain")]
+    first = index.search_batch(requests)
+    assert len(compiled) == 2
+    assert [h.chunk_id for h in first[0].hits] == [h.chunk_id for h in expected.hits]
+    assert {h.doc_id for r in first for h in r.hits} == {"a", "b"}
+    again = index.search_batch(requests)  # answered from the cache: compiled to be keyed, nothing more
+    assert [r.cached for r in again] == [True, True]
+    assert len(compiled) == 4
 
 
 REQUESTS = st.builds(
