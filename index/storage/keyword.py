@@ -26,16 +26,26 @@ FTS_TABLE = "chunk_fts"
 DOCUMENT_FTS_TABLE = "document_fts"
 _TOKENIZE = "tokenize = 'porter unicode61 remove_diacritics 2'"
 
-# Chunks: one row per chunk (rowid = chunk id), holding a copy of the title and the chunk text.
-# Documents: an external-content index over the documents table itself (rowid = documents.seq), so the
-# whole text is indexed without a second copy; it scores whole documents when results are grouped by them.
+DOCUMENT_KEYWORD_VIEW = "document_keyword_text"
+
+# Chunks: one row per chunk (rowid = chunk id), holding the keyword form (:func:`keyword_form`) of the title
+# and the chunk text. Documents: an external-content index over the documents table itself (rowid =
+# documents.seq), read through a view that gives the keyword forms the table keeps for the documents whose
+# forms differ (those with Chinese or Japanese text), so the whole text is indexed without a second copy of
+# every document; it scores whole documents when results are grouped by them.
+DOCUMENT_INDEX = (
+    f"""CREATE VIEW IF NOT EXISTS {DOCUMENT_KEYWORD_VIEW} AS SELECT seq,
+    COALESCE(keyword_title, title) AS title, COALESCE(keyword_text, text) AS text FROM documents""",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE} USING fts5(
+    title, text, content = '{DOCUMENT_KEYWORD_VIEW}', content_rowid = 'seq', {_TOKENIZE}
+)""",
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE}_vocab "
+    f"USING fts5vocab({DOCUMENT_FTS_TABLE}, 'row')",
+)
 SCHEMA = f"""
 CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(title, body, {_TOKENIZE});
-CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE} USING fts5(
-    title, text, content = 'documents', content_rowid = 'seq', {_TOKENIZE}
-);
 CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE}_vocab USING fts5vocab({FTS_TABLE}, 'row');
-CREATE VIRTUAL TABLE IF NOT EXISTS {DOCUMENT_FTS_TABLE}_vocab USING fts5vocab({DOCUMENT_FTS_TABLE}, 'row');
+{";".join(DOCUMENT_INDEX)};
 """
 
 # Lucene's default English stop set (EnglishAnalyzer), the classic BM25 baseline's choice.
@@ -46,7 +56,17 @@ STOPWORDS_EN = frozenset(
     ).split()
 )
 
-_WORD = re.compile(r"\w+")
+# Chinese characters and hiragana are one word each, as Lucene's standard tokenizer has them: those scripts
+# put no spaces between words, so FTS5's unicode61 tokenizer took a whole run of them ("東京は日本の首都で
+# す") for one word, and no query but that very run found it. Katakana and hangul runs stay words.
+_ONE_CHARACTER_WORDS = (
+    "\u3040-\u309f"  # hiragana
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # CJK unified ideographs, extension A, compatibility
+    "\U00020000-\U0002fa1f\U00030000-\U0003134f"  # CJK extensions B to G, compatibility supplement
+)
+_ONE_CHARACTER_WORD = re.compile(f"[{_ONE_CHARACTER_WORDS}]")
+# Letters and digits; not "_", which Python's \w counts and FTS5's tokenizer does not.
+WORD = re.compile(f"[^\\W_{_ONE_CHARACTER_WORDS}]+|[{_ONE_CHARACTER_WORDS}]")
 
 
 _stemmers = threading.local()
@@ -94,7 +114,24 @@ def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str]
 
 def word_tokens(text: str) -> list[str]:
     """The lower-cased words of ``text``, in order, stop words and repeats included."""
-    return _WORD.findall(text.lower())
+    return WORD.findall(text.lower())
+
+
+def keyword_form(text: str) -> str:
+    """``text`` as the FTS5 tables are given it: each one-character word (a Chinese character, a hiragana)
+    set apart by spaces, so that FTS5's tokenizer finds the words :func:`word_tokens` does; any other text
+    unchanged (the same string)."""
+    if _ONE_CHARACTER_WORD.search(text) is None:
+        return text
+    return _ONE_CHARACTER_WORD.sub(r" \g<0> ", text)
+
+
+def keyword_forms(title: str | None, text: str) -> tuple[str | None, str | None]:
+    """The keyword forms of a document's title and text where they differ from them, else None: what the
+    documents table keeps for the document keyword index to read (its ``document_keyword_text`` view)."""
+    title_form = None if title is None else keyword_form(title)
+    text_form = keyword_form(text)
+    return (None if title_form == title else title_form), (None if text_form == text else text_form)
 
 
 def words(text: str) -> list[str]:
@@ -114,7 +151,13 @@ def match_expression(terms: Sequence[str]) -> str:
 
 def add_chunks(cursor: sqlite3.Cursor, rows: Sequence[tuple[int, str | None, str]]) -> None:
     """Index ``(chunk_id, title, text)`` rows."""
-    cursor.executemany(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)", rows)
+    cursor.executemany(
+        f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
+        [
+            (chunk_id, None if title is None else keyword_form(title), keyword_form(text))
+            for chunk_id, title, text in rows
+        ],
+    )
 
 
 def remove_chunks(cursor: sqlite3.Cursor, chunk_ids: Sequence[int]) -> None:
@@ -122,18 +165,25 @@ def remove_chunks(cursor: sqlite3.Cursor, chunk_ids: Sequence[int]) -> None:
 
 
 def add_document(cursor: sqlite3.Cursor, seq: int, title: str | None, text: str) -> None:
+    """Index a document's title and text as its row of :data:`DOCUMENT_KEYWORD_VIEW` gives them."""
     cursor.execute(
         f"INSERT INTO {DOCUMENT_FTS_TABLE} (rowid, title, text) VALUES (?, ?, ?)", (seq, title, text)
     )
 
 
 def remove_document(cursor: sqlite3.Cursor, seq: int, title: str | None, text: str) -> None:
-    """Remove a document; an external-content index needs the values it indexed to remove them."""
+    """Remove a document; an external-content index needs the values it indexed to remove them (its row of
+    :data:`DOCUMENT_KEYWORD_VIEW`)."""
     cursor.execute(
         f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}, rowid, title, text) "
         "VALUES ('delete', ?, ?, ?)",
         (seq, title, text),
     )
+
+
+def rebuild_documents(connection: sqlite3.Connection) -> None:
+    """Index every document again, as :data:`DOCUMENT_KEYWORD_VIEW` gives it."""
+    connection.execute(f"INSERT INTO {DOCUMENT_FTS_TABLE} ({DOCUMENT_FTS_TABLE}) VALUES ('rebuild')")
 
 
 def check_documents(connection: sqlite3.Connection) -> None:

@@ -9,6 +9,7 @@ WAL, never wait for a writer.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -27,6 +28,8 @@ from index.retrieval.filters import SqlFilter, register_functions
 from index.storage import keyword
 from index.types import ChunkRow, ChunkSpan, Document, DocumentSummary, StoredChunk, StoredDocument
 
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
@@ -40,7 +43,9 @@ CREATE TABLE IF NOT EXISTS documents (
     metadata TEXT NOT NULL,
     content_hash TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    keyword_title TEXT,  -- the keyword forms of title and text where they differ (index.storage.keyword)
+    keyword_text TEXT
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -100,7 +105,9 @@ class Store:
                 self._writer.execute("SELECT COUNT(*) FROM documents").fetchone()
             else:
                 self._writer.execute("PRAGMA journal_mode=WAL")
-                self._writer.executescript(_SCHEMA + keyword.SCHEMA)
+                self._writer.executescript(_SCHEMA)
+                _add_keyword_forms(self._writer)
+                self._writer.executescript(keyword.SCHEMA)
                 _add_pages(self._writer)
             columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
         except sqlite3.DatabaseError as error:
@@ -241,7 +248,11 @@ class Store:
     def _unindex(cursor: sqlite3.Cursor, doc_id: str, removed: list[int]) -> bool:
         """Take a document's chunks and text out of the keyword indexes, appending its chunk ids to
         ``removed``; False if there is no such document."""
-        row = cursor.execute("SELECT seq, title, text FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        row = cursor.execute(
+            "SELECT seq, COALESCE(keyword_title, title), COALESCE(keyword_text, text) FROM documents "
+            "WHERE id = ?",
+            (doc_id,),
+        ).fetchone()
         if row is None:
             return False
         keyword.remove_document(cursor, int(row[0]), row[1], row[2])
@@ -256,11 +267,13 @@ class Store:
     def _replace(cursor: sqlite3.Cursor, prepared: PreparedDocument, now: float) -> list[int]:
         document = prepared.document
         cursor.execute("DELETE FROM chunks WHERE doc_id = ?", (document.id,))
+        forms = keyword.keyword_forms(document.title, document.text)
         cursor.execute(
-            "INSERT INTO documents (id, title, text, metadata, content_hash, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET title = excluded.title, "
-            "text = excluded.text, metadata = excluded.metadata, content_hash = excluded.content_hash, "
-            "updated_at = excluded.updated_at",
+            "INSERT INTO documents (id, title, text, metadata, content_hash, created_at, updated_at, "
+            "keyword_title, keyword_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "title = excluded.title, text = excluded.text, metadata = excluded.metadata, "
+            "content_hash = excluded.content_hash, updated_at = excluded.updated_at, "
+            "keyword_title = excluded.keyword_title, keyword_text = excluded.keyword_text",
             (
                 document.id,
                 document.title,
@@ -269,10 +282,11 @@ class Store:
                 prepared.content_hash,
                 now,
                 now,
+                *forms,
             ),
         )
         seq = int(cursor.execute("SELECT seq FROM documents WHERE id = ?", (document.id,)).fetchone()[0])
-        keyword.add_document(cursor, seq, document.title, document.text)
+        keyword.add_document(cursor, seq, forms[0] or document.title, forms[1] or document.text)
         ids: list[int] = []
         pages = chunk_pages(document.text, prepared.chunks)
         for chunk, vector, pages_of in zip(prepared.chunks, prepared.embeddings, pages, strict=True):
@@ -601,6 +615,55 @@ def chunk_pages(text: str, chunks: Sequence[ChunkSpan]) -> list[tuple[int | None
         return [(None, None)] * len(chunks)
     starts = page_starts(text)
     return [(page_of(starts, c.start), page_of(starts, max(c.start, c.end - 1))) for c in chunks]
+
+
+def _add_keyword_forms(connection: sqlite3.Connection) -> None:
+    """Give a database from before one-character words (:func:`index.storage.keyword.keyword_form`) their
+    keyword forms: the documents table's columns for them, the document keyword index read through its view
+    (built again), and the chunks with Chinese or Japanese text indexed again. One transaction: a database is
+    upgraded whole or not at all."""
+    columns = {str(row[1]) for row in connection.execute("PRAGMA table_info(documents)")}
+    if "keyword_text" in columns:
+        return
+    log.info(
+        "adding keyword forms to %s: the document keyword index is built again, once", _path_of(connection)
+    )
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("ALTER TABLE documents ADD COLUMN keyword_title TEXT")
+        connection.execute("ALTER TABLE documents ADD COLUMN keyword_text TEXT")
+        connection.execute(f"DROP TABLE IF EXISTS {keyword.DOCUMENT_FTS_TABLE}_vocab")
+        connection.execute(f"DROP TABLE IF EXISTS {keyword.DOCUMENT_FTS_TABLE}")
+        last = 0
+        while rows := connection.execute(
+            "SELECT d.seq, d.title, d.text FROM documents d WHERE d.seq > ? ORDER BY d.seq LIMIT 256", (last,)
+        ).fetchall():
+            last = int(rows[-1][0])
+            for seq, title, text in rows:
+                forms = keyword.keyword_forms(title, str(text))
+                if forms == (None, None):
+                    continue
+                connection.execute(
+                    "UPDATE documents SET keyword_title = ?, keyword_text = ? WHERE seq = ?", (*forms, seq)
+                )
+                chunks = connection.execute(
+                    "SELECT c.id, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE d.seq = ?",
+                    (seq,),
+                ).fetchall()
+                keyword.remove_chunks(connection.cursor(), [int(c[0]) for c in chunks])
+                keyword.add_chunks(connection.cursor(), [(int(c[0]), title, str(c[1])) for c in chunks])
+        for statement in keyword.DOCUMENT_INDEX:
+            connection.execute(statement)
+        keyword.rebuild_documents(connection)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _path_of(connection: sqlite3.Connection) -> str:
+    row = connection.execute("PRAGMA database_list").fetchone()
+    return str(row[2]) if row is not None else "the database"
 
 
 def _add_pages(connection: sqlite3.Connection) -> None:

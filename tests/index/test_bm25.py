@@ -4,6 +4,7 @@ SearchIndex, the same answers as FTS5 and the same chunks as the store."""
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import Document, SearchIndex
+from index.storage import keyword
 from index.storage.bm25 import K1, B, MemoryKeywordIndex, _sum_by_id, catch_up
 from index.storage.keyword import STOPWORDS_EN, indexed_form, query_terms, word_tokens
+from index.storage.store import Store
 
 OpenIndex = Callable[..., SearchIndex]
 
@@ -147,6 +150,108 @@ def test_memory_and_fts5_agree_and_follow_every_write(open_index: OpenIndex, tmp
     index.upsert([Document("mud", "Mud and sediment settle where the river slows.", None)])
     assert [h.doc_id for h in replica.search("sediment", mode="keyword").hits] == ["mud"]
     assert replica.consistency()["keyword_memory"] == index.consistency()["store"]
+
+
+JAPANESE = [
+    Document("tokyo", "東京は日本の首都です。人口が多い。", "東京", {"lang": "ja"}),
+    Document("osaka", "大阪は商業の中心地です。", None, {"lang": "ja"}),
+    Document("tower", "東京タワーへ行く。", None, {"lang": "ja"}),
+    Document("english", "Tokyo is the capital of Japan.", None, {"lang": "en"}),
+]
+
+
+def test_chinese_and_japanese_words_are_found_on_every_keyword_path(open_index: OpenIndex) -> None:
+    # Before, FTS5 took "東京は日本の首都です" for one word: no query found the document but that very run.
+    index = open_index()
+    index.upsert(JAPANESE)
+    assert index.wait_for_keyword_index()
+    fast = index.search("東京", mode="keyword").hits  # in memory
+    assert {h.doc_id for h in fast} == {"tokyo", "tower"}
+    index.keyword_memory = False
+    slow = index.search("東京", mode="keyword").hits  # FTS5
+    assert [h.chunk_id for h in slow] == [h.chunk_id for h in fast]
+    assert [h.score for h in slow] == pytest.approx([h.score for h in fast], rel=1e-3)
+    index.keyword_memory = True
+    filtered = index.search("首都", mode="keyword", filter={"field": "lang", "eq": "ja"}).hits
+    assert [h.doc_id for h in filtered] == ["tokyo"]
+    text = JAPANESE[0].text  # the sentence that holds the query's words is the one highlighted
+    assert text[filtered[0].highlight.start : filtered[0].highlight.end] == "東京は日本の首都です。"
+    later = index.search("人口", mode="keyword").hits[0].highlight
+    assert text[later.start : later.end] == "人口が多い。"
+    documents = index.search("商業", mode="keyword", group_by="document").hits  # the document index
+    assert [h.doc_id for h in documents] == ["osaka"]
+    index.upsert([Document("osaka", "大阪城は古い。", None, {"lang": "ja"})])
+    index.delete("tower")
+    assert index.search("商業", mode="keyword", group_by="document").hits == []
+    assert [h.doc_id for h in index.search("城", mode="keyword", group_by="document").hits] == ["osaka"]
+    assert index.keyword_documents_consistent()
+    assert index.consistency()["keyword_memory"] == index.consistency()["store"]
+
+
+# The tables as they were before keyword forms: the document keyword index read the documents table itself.
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, title TEXT, text TEXT NOT NULL,
+    metadata TEXT NOT NULL, content_hash TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, text TEXT NOT NULL,
+    embedding BLOB NOT NULL, page INTEGER, page_end INTEGER, UNIQUE (doc_id, ordinal)
+);
+CREATE VIRTUAL TABLE chunk_fts USING fts5(title, body, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE document_fts USING fts5(
+    title, text, content = 'documents', content_rowid = 'seq',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE chunk_fts_vocab USING fts5vocab(chunk_fts, 'row');
+CREATE VIRTUAL TABLE document_fts_vocab USING fts5vocab(document_fts, 'row');
+"""
+
+
+def test_a_database_from_before_keyword_forms_is_upgraded_whole(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(OLD_SCHEMA)
+    for seq, document in enumerate(JAPANESE, start=1):
+        old.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, '{}', 'hash', 0, 0)",
+            (seq, document.id, document.title, document.text),
+        )
+        old.execute(
+            "INSERT INTO document_fts (rowid, title, text) VALUES (?, ?, ?)",
+            (seq, document.title, document.text),
+        )
+        old.execute(
+            "INSERT INTO chunks VALUES (?, ?, 0, 0, ?, ?, x'00', NULL, NULL)",
+            (seq, document.id, len(document.text), document.text),
+        )
+        old.execute(
+            "INSERT INTO chunk_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (seq, document.title, document.text),
+        )
+    old.commit()
+    assert keyword.search(old, keyword.query_terms("東京"), 10, title_weight=1.0) == []  # the old words
+    old.close()
+
+    store = Store(path)
+    try:
+        reader = store._reader()
+        found = keyword.search(reader, keyword.query_terms("東京"), 10, title_weight=1.0)
+        assert sorted(c for c, _ in found) == [1, 3]
+        by_document = keyword.search_documents(reader, keyword.query_terms("商業"), 10, title_weight=1.0)
+        assert [d for d, _ in by_document] == ["osaka"]
+        assert keyword.search(reader, ["tokyo"], 10, title_weight=1.0)[0][0] == 4  # the rest as it was
+        assert store.keyword_documents_consistent()
+        store.write([], ["tokyo"])  # a delete takes out what the upgrade indexed
+        assert store.keyword_documents_consistent()
+        assert sorted(
+            c for c, _ in keyword.search(reader, keyword.query_terms("東京"), 10, title_weight=1.0)
+        ) == [3]
+    finally:
+        store.close()
+    Store(path).close()  # opened again: nothing left to upgrade
 
 
 def test_catch_up_makes_memory_equal_the_store(open_index: OpenIndex) -> None:

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.ingest.chunking import trim_span
-from index.retrieval.highlight import _SENTENCE, _WORD, Highlighter, _words
-from index.storage.keyword import query_terms
+from index.retrieval.highlight import _SENTENCE, Highlighter, _words
+from index.storage.keyword import WORD, query_terms
 
 STEMMER = Stemmer.Stemmer("english")
 
@@ -26,7 +26,7 @@ def reference(query: str, chunk_text: str, chunk_start: int) -> tuple[int, int]:
             continue
         if best is None:
             best = (start, end)
-        score = len(query_stems.intersection(STEMMER.stemWords(_WORD.findall(chunk_text[start:end].lower()))))
+        score = len(query_stems.intersection(STEMMER.stemWords(WORD.findall(chunk_text[start:end].lower()))))
         if score > best_score:
             best, best_score = (start, end), score
     if best is None:
@@ -64,4 +64,4 @@ def test_a_chunk_analysed_for_one_search_is_right_for_the_next(query: str, chunk
 @settings(max_examples=500, deadline=None)
 @given(st.text(st.characters(codec="utf-8"), max_size=200) | st.text(st.characters(max_codepoint=127)))
 def test_words_are_what_the_word_pattern_finds(text: str) -> None:
-    assert _words(text) == _WORD.findall(text)
+    assert _words(text) == WORD.findall(text)

@@ -4,6 +4,8 @@ import math
 import sqlite3
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.storage import keyword
 
@@ -11,7 +13,10 @@ from index.storage import keyword
 @pytest.fixture
 def db() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE documents (seq INTEGER PRIMARY KEY, id TEXT, title TEXT, text TEXT)")
+    connection.execute(
+        "CREATE TABLE documents (seq INTEGER PRIMARY KEY, id TEXT, title TEXT, text TEXT, "
+        "keyword_title TEXT, keyword_text TEXT)"
+    )
     connection.executescript(keyword.SCHEMA)
     rows = [(1, None, "Running dogs chase cats."), (2, None, "Cats sleep."), (3, "Cafés", "Coffee and cake.")]
     keyword.add_chunks(connection.cursor(), rows)
@@ -28,6 +33,48 @@ def test_user_text_is_never_fts5_syntax(db: sqlite3.Connection) -> None:
         terms = keyword.query_terms(text)
         keyword.search(db, terms, 10, title_weight=1.0)  # must not raise a syntax error
     assert keyword.match_expression(['say "hi"']) == '"say ""hi"""'
+
+
+# Letters and digits of several scripts, Chinese characters, kana, hangul, spaces and punctuation.
+TOKEN_TEXT = st.text(
+    alphabet=st.sampled_from(list("aZ9é ß.,-_!\n\t'\"「」。、東京都日本語のはをタワー한국어١٢")),
+    max_size=60,
+)
+
+
+def fts5_tokens(text: str) -> list[str]:
+    """The reference: the words FTS5's unicode61 tokenizer (case folded only) finds in ``text``, in order."""
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')")
+    connection.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    connection.execute("INSERT INTO t (rowid, body) VALUES (1, ?)", (text,))
+    return [str(row[0]) for row in connection.execute("SELECT term FROM v ORDER BY offset")]
+
+
+@settings(max_examples=300)
+@given(TOKEN_TEXT)
+def test_the_words_found_are_the_words_fts5_indexes(text: str) -> None:
+    # The in-memory index and the query side find words with word_tokens; FTS5 indexes keyword_form(text).
+    assert keyword.word_tokens(text) == fts5_tokens(keyword.keyword_form(text))
+
+
+@settings(max_examples=200)
+@given(TOKEN_TEXT)
+def test_keyword_form_only_spaces_out_one_character_words(text: str) -> None:
+    form = keyword.keyword_form(text)
+    assert form.replace(" ", "") == text.replace(" ", "")
+    assert (form == text) == (not any(c in "東京都日本語のはを" for c in text))
+
+
+def test_chinese_and_japanese_text_is_found_by_its_words(db: sqlite3.Connection) -> None:
+    rows = [(4, None, "東京は日本の首都です。"), (5, "大阪", "商業の中心地。"), (6, None, "東京タワーへ行く")]
+    keyword.add_chunks(db.cursor(), rows)
+    assert keyword.word_tokens("東京タワー") == ["東", "京", "タワー"]
+    found = [c for c, _ in keyword.search(db, keyword.query_terms("東京"), 10, title_weight=1.0)]
+    assert sorted(found) == [4, 6]
+    assert [c for c, _ in keyword.search(db, keyword.query_terms("首都"), 10, title_weight=1.0)] == [4]
+    assert [c for c, _ in keyword.search(db, keyword.query_terms("大阪"), 10, title_weight=1.0)] == [5]
+    assert [c for c, _ in keyword.search(db, keyword.query_terms("タワー"), 10, title_weight=1.0)] == [6]
 
 
 def test_search_stems_and_ranks(db: sqlite3.Connection) -> None:
