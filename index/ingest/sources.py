@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -51,21 +52,27 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
                 if any(part.startswith(".") for part in relative.parts):
                     continue
                 if file.is_file() and file.suffix.lower() in FORMATS:
-                    found.append(SourceFile(file, _readable(relative.as_posix())))
+                    found.append(SourceFile(file, file_id(relative.as_posix())))
         elif path.is_file():
             if path.suffix.lower() not in FORMATS:
                 raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
-            found.append(SourceFile(path, _readable(path.name)))
+            found.append(SourceFile(path, file_id(path.name)))
         else:
             raise SourceError(f"{path}: no such file or folder")
     return found
 
 
-def _readable(name: str) -> str:
-    """A file's path as a document id: as the file system gives it, except that a byte that is not UTF-8 (a
-    Latin-1 name from an old archive) is written ``\\xNN``, so that the id is valid text, and the same on
-    every run (``semsearch sync`` finds it again)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+def file_id(name: str) -> str:
+    """A file's path (or name) as a document id: as the file system or the browser gives it, except that
+
+    - a byte that is not UTF-8 (a Latin-1 name from an old archive) is written ``\\xNN``, so that the id is
+      valid text, and the same on every run (``semsearch sync`` finds it again);
+    - accents are composed (Unicode NFC): macOS (its older file system, and Safari's uploads) gives "café" as
+      "cafe" and a combining accent, and the id should be the one a user types, whichever machine the file
+      came from, as git's ``core.precomposeUnicode`` makes paths.
+    """
+    readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return unicodedata.normalize("NFC", readable)
 
 
 def read_documents(source: SourceFile) -> Iterator[Document]:
@@ -95,7 +102,7 @@ def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] 
     if extracted.pages is not None:
         recorded["pages"] = extracted.pages
     recorded["sha256"] = hashlib.sha256(data).hexdigest()
-    title = extracted.title or _readable(PurePath(name).stem)
+    title = extracted.title or file_id(PurePath(name).stem)
     return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from index import Document
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
-from index.ingest.sources import file_document
+from index.ingest.sources import file_document, file_id
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.errors import FilesRejectedError
 from service.routes.documents import store
@@ -118,7 +118,7 @@ def _documents(
             )
             continue
         try:
-            document = file_document(prefix + name, name, upload.file.read(), metadata)
+            document = file_document(prefix + file_id(name), name, upload.file.read(), metadata)
         except UnsupportedFormatError as error:
             problems.append({"file": name, "status": 415, "detail": str(error)})
             continue

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.ingest.preparation import validate_documents
-from index.ingest.sources import SourceError, count_documents, discover, read_documents
+from index.ingest.sources import SourceError, count_documents, discover, file_id, read_documents
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -45,6 +45,17 @@ def test_a_file_name_that_is_not_utf8_gives_a_valid_stable_id(tmp_path: Path) ->
     assert [(d.id, d.title) for d in docs] == [(ids[0], "Menu"), (ids[1], "r\\xe9sum\\xe9")]
     validate_documents(docs)  # what the index checks before writing: valid text throughout
     assert [s.relative for s in discover([folder])] == ids
+
+
+def test_a_decomposed_file_name_gives_the_composed_id(tmp_path: Path) -> None:
+    # macOS's older file system (and Safari's uploads) spell "é" as "e" and a combining accent.
+    folder = tmp_path / "docs"
+    (folder / "cafe\u0301").mkdir(parents=True)
+    (folder / "cafe\u0301" / "ne\u0301e.md").write_bytes(b"# Menu\n\ncoffee")
+    sources = discover([folder])
+    assert [s.relative for s in sources] == ["caf\u00e9/n\u00e9e.md"]
+    assert [d.id for d in read_documents(sources[0])] == ["caf\u00e9/n\u00e9e.md"]
+    assert file_id("cafe\u0301.pdf") == file_id("caf\u00e9.pdf") == "caf\u00e9.pdf"
 
 
 def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:

@@ -139,6 +139,13 @@ def test_files_are_indexed_with_pages_and_searchable(server: httpx.Client, pdfs:
     assert [d["id"] for d in listed["documents"]] == ["notes/harbour.docx", "notes/topics.pdf"]
 
 
+def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: httpx.Client) -> None:
+    # Safari on macOS sends "café" as "cafe" and a combining accent; the id is the composed form.
+    body = ok(upload(server, [("cafe\u0301 menu.txt", b"Espresso, cortado and flat white.")]))
+    assert [d["id"] for d in body["documents"]] == ["caf\u00e9 menu.txt"]
+    assert ok(server.get("/documents/caf\u00e9 menu.txt"))["title"] == "caf\u00e9 menu"
+
+
 def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
     server: httpx.Client, pdfs: dict[str, bytes]
 ) -> None:
