@@ -11,11 +11,15 @@ parsers disagree on, is refused with a message that names it).
   :data:`MAX_METADATA_BYTES` long as JSON.
 * An id has no ``.`` or ``..`` path segment: clients that normalise URLs (browsers, ``fetch``, most HTTP
   libraries) would turn ``/documents/a/../b`` into ``/documents/b`` and reach another document.
+* An id has no control character (a newline, a tab, ESC...): an id is a name that people type and read, and
+  one with a newline in it breaks every line of a log or a listing that shows it (and a tab pasted in from
+  a spreadsheet makes two ids that look alike).
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from index.errors import InvalidInputError
@@ -60,6 +64,12 @@ def check_id(what: str, doc_id: str) -> None:
     if len(doc_id) > MAX_ID_LENGTH:
         raise InvalidInputError(f"{what} is longer than {MAX_ID_LENGTH} characters")
     check_text(what, doc_id)
+    control = next((i for i, c in enumerate(doc_id) if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise InvalidInputError(
+            f"{what} holds a control character (U+{ord(doc_id[control]):04X} at position {control}); "
+            "an id is a name to type and read"
+        )
     if any(segment in (".", "..") for segment in doc_id.split("/")):
         raise InvalidInputError(
             f"{what} has a '.' or '..' segment, which clients that normalise URLs cannot reach"

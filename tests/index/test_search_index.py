@@ -125,6 +125,7 @@ def _nested(depth: int) -> dict[str, object]:
         ([Document("a/../b", "text")], "'..' segment"),
         ([Document("./a", "text")], "'..' segment"),
         ([Document("a\x00b", "text")], "NUL"),
+        ([Document("report\n2026", "text")], "control character"),
         ([Document("a", "text", metadata={"tenant": "acme\x00evil"})], "NUL"),
         ([Document("a", "text", metadata={"k\x00": 1})], "NUL"),
         ([Document("a", "text", title="t\x00")], "NUL"),

@@ -1,0 +1,116 @@
+"""Id and metadata validation against plain references (hypothesis): what is accepted can be stored, read
+back, reached by URL and compared exactly; everything else is refused with a message."""
+
+from __future__ import annotations
+
+import json
+import math
+import unicodedata
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.errors import InvalidInputError
+from index.validation import check_id, check_metadata
+
+
+def accepted(check: Any, value: Any) -> bool:
+    try:
+        check("it", value)
+    except InvalidInputError:
+        return False
+    return True
+
+
+def clean_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def id_ok(doc_id: str) -> bool:
+    return (
+        doc_id.strip() != ""
+        and len(doc_id) <= 512
+        and clean_text(doc_id)
+        and not any(unicodedata.category(c) == "Cc" for c in doc_id)
+        and all(segment not in (".", "..") for segment in doc_id.split("/"))
+    )
+
+
+# Characters the rules are about, among ordinary ones: path separators and dots, whitespace, control
+# characters (C0, DEL, C1), NUL, a lone surrogate, an accent, a bidirectional override, CJK.
+ID_CHARACTERS = [*"ab/. é東", "\n", "\t", "\r", "\x00", "\x1b", "\x7f", "\x85", "\u202e", "\ud800"]
+IDS = (
+    st.text(alphabet=st.sampled_from(ID_CHARACTERS), max_size=12)
+    | st.text(alphabet="ab/.é東 ", max_size=12)  # mostly fine: the dots and blanks are what counts
+    | st.integers(505, 520).map("ab/".__mul__)
+)
+
+
+@settings(max_examples=1000)
+@given(IDS)
+def test_an_id_is_accepted_exactly_when_the_reference_accepts_it(doc_id: str) -> None:
+    assert accepted(check_id, doc_id) == id_ok(doc_id)
+
+
+def metadata_ok(metadata: Any) -> bool:
+    def ok(value: Any, depth: int) -> bool:
+        if isinstance(value, dict | list) and depth > 32:
+            return False
+        if isinstance(value, dict):
+            return all(isinstance(k, str) and clean_text(k) and ok(v, depth + 1) for k, v in value.items())
+        if isinstance(value, list):
+            return all(ok(v, depth + 1) for v in value)
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, bool) or value is None:
+            return True
+        if isinstance(value, int):
+            return abs(value) <= 2**53 - 1
+        return isinstance(value, float) and math.isfinite(value)
+
+    return (
+        isinstance(metadata, dict)
+        and ok(metadata, 1)
+        and len(json.dumps(metadata, ensure_ascii=False).encode("utf-8")) <= 64 * 1024
+    )
+
+
+TEXT = st.text(alphabet=st.sampled_from([*"ab é", "\x00", "\ud800"]), max_size=4)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**54), 2**54)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | TEXT
+    | st.integers(65_500, 65_560).map("x".__mul__)  # about the size limit, once quoted and keyed
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def nested(depth: int, leaf: Any) -> Any:
+    value = leaf
+    for level in range(depth):
+        value = {"k": value} if level % 2 else [value]
+    return value
+
+
+METADATA = (
+    st.dictionaries(TEXT, VALUES, max_size=4)
+    | st.builds(lambda depth, leaf: {"deep": nested(depth, leaf)}, st.integers(28, 36), SCALARS)
+    | VALUES  # not always an object at the top
+)
+
+
+@settings(max_examples=600)
+@given(METADATA)
+def test_metadata_is_accepted_exactly_when_the_reference_accepts_it(metadata: Any) -> None:
+    assert accepted(check_metadata, metadata) == metadata_ok(metadata)
