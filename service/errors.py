@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,6 +22,7 @@ from index.errors import (
     ShardUnavailableError,
     UnsupportedOperationError,
 )
+from index.storage.faults import storage_fault
 from index.storage.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
 
 
@@ -163,6 +165,17 @@ def install_error_handlers(app: FastAPI) -> None:
     async def queue_full(request: Request, error: QueueFullError) -> JSONResponse:
         _mark(request, error)
         return JSONResponse({"detail": str(error)}, status_code=429, headers={"Retry-After": "5"})
+
+    @app.exception_handler(sqlite3.OperationalError)
+    @app.exception_handler(OSError)
+    async def storage_failed(request: Request, error: Exception) -> JSONResponse:
+        fault = storage_fault(error)
+        if fault is None:
+            raise error  # not the storage's fault: a bug, answered 500 with the request id
+        _mark(request, error)
+        if fault.kind == "full":  # 507 Insufficient Storage (RFC 4918): the operator must free space
+            return JSONResponse({"detail": fault.message}, status_code=507)
+        return JSONResponse({"detail": fault.message}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReadyError)
     @app.exception_handler(QueryTimeoutError)

@@ -7,7 +7,8 @@ error it answers. This adds them:
   length of a query, the documents of an upload and the length of their text, the queries of a batch;
 - every 422 as :class:`~service.schemas.InvalidOut` (a sentence from the index, or pydantic's list of
   problems for a malformed request), never FastAPI's list-only default;
-- 413 and 429 where the body-size and upload-concurrency limits answer them.
+- 413 and 429 where the body-size and upload-concurrency limits answer them;
+- 507 on every write, for a full disk (:mod:`index.storage.faults`; a locked or failing disk is a 503).
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def truthful(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 ("/documents", "/documents/files", "/embeddings")
             ):
                 responses.setdefault("429", _response("Too many uploads at once; retry shortly.", _ERROR))
+            if method in ("post", "put", "delete"):
+                responses.setdefault(
+                    "507", _response("The disk that holds the index is full; nothing changed.", _ERROR)
+                )
     return document
 
 

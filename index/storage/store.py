@@ -240,7 +240,7 @@ class Store:
                 generation = 0 if row is None else int(row[0])
                 cursor.execute("COMMIT")
             except BaseException:
-                cursor.execute("ROLLBACK")
+                _roll_back(cursor.connection)
                 raise
         return WriteResult(removed_ids=removed, added_ids=added, created=created, generation=generation)
 
@@ -617,6 +617,13 @@ def chunk_pages(text: str, chunks: Sequence[ChunkSpan]) -> list[tuple[int | None
     return [(page_of(starts, c.start), page_of(starts, max(c.start, c.end - 1))) for c in chunks]
 
 
+def _roll_back(connection: sqlite3.Connection) -> None:
+    """Roll back the transaction that failed, unless SQLite already has (it does so itself on a full disk
+    or an I/O error), so that the error raised is the one that stopped it, not "no transaction is active"."""
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
 def _add_keyword_forms(connection: sqlite3.Connection) -> None:
     """Give a database from before one-character words (:func:`index.storage.keyword.keyword_form`) their
     keyword forms: the documents table's columns for them, the document keyword index read through its view
@@ -657,7 +664,7 @@ def _add_keyword_forms(connection: sqlite3.Connection) -> None:
         keyword.rebuild_documents(connection)
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        _roll_back(connection)
         raise
 
 
@@ -688,5 +695,5 @@ def _add_pages(connection: sqlite3.Connection) -> None:
                 )
         connection.execute("COMMIT")
     except BaseException:
-        connection.execute("ROLLBACK")
+        _roll_back(connection)
         raise

@@ -1,0 +1,61 @@
+"""A full disk, a database locked by another program: a clear 507 or 503 that changes nothing, then the same
+request succeeds once the fault is mended (a real SQLite file, filled up with max_page_count)."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from index.storage.faults import storage_fault
+
+BIG = "words that fill pages " * 20_000
+
+
+def post(client: TestClient, doc_id: str, text: str = BIG, **params: str) -> Any:
+    return client.post("/documents", params=params, json={"documents": [{"id": doc_id, "text": text}]})
+
+
+def test_a_full_disk_is_a_507_that_changes_nothing_until_there_is_room(client: TestClient) -> None:
+    assert post(client, "first", "A small first document.").status_code == 200
+    writer = client.app.state.semsearch.index._store._writer  # type: ignore[attr-defined]
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages}")  # the database may not grow: as on a full disk
+    before = client.get("/stats").json()
+    for params in ({}, {"background": "true"}):  # a write, and an upload queued for later alike
+        refused = post(client, "second", **params)
+        assert refused.status_code == 507, refused.text
+        assert "the disk that holds the index is full" in refused.json()["detail"]
+    assert client.get("/stats").json() == before
+    assert client.get("/documents/second").status_code == 404
+    assert client.get("/search", params={"q": "first"}).status_code == 200  # reads go on
+
+    writer.execute(f"PRAGMA max_page_count = {pages * 1000}")  # space freed: the same request succeeds
+    assert post(client, "second").status_code == 200
+    assert client.get("/stats").json()["documents"] == before["documents"] + 1
+
+
+def test_a_database_locked_by_another_program_is_a_503_to_retry(client: TestClient) -> None:
+    index = client.app.state.semsearch.index  # type: ignore[attr-defined]
+    index._store._writer.execute("PRAGMA busy_timeout = 50")  # not the 30 s a server waits
+    other = sqlite3.connect(index._store.path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # a backup tool or a stray sqlite3 shell, holding the lock
+    try:
+        refused = post(client, "locked", "Written once the lock is gone.")
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["retry-after"] == "5"
+        assert "locked by another program" in refused.json()["detail"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert post(client, "locked", "Written once the lock is gone.").status_code == 200
+
+
+def test_only_storage_faults_are_called_so() -> None:
+    assert storage_fault(OSError(errno.ENOSPC, "No space left on device")).kind == "full"  # type: ignore[union-attr]
+    assert storage_fault(OSError(errno.EROFS, "Read-only file system")).kind == "unwritable"  # type: ignore[union-attr]
+    assert storage_fault(OSError(errno.ECONNRESET, "reset")) is None
+    assert storage_fault(sqlite3.OperationalError("no such table: x")) is None  # a bug, not the disk
+    assert storage_fault(ValueError("x")) is None
