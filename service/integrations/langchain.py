@@ -1,21 +1,31 @@
-"""A LangChain retriever over a semsearch service (``pip install 'semsearch[langchain]'``)::
+"""LangChain over a semsearch service (``pip install 'semsearch[langchain]'``): a retriever, and a vector
+store that LangChain's indexing API and chains can write to as well::
 
-from service.integrations.langchain import SemsearchRetriever
+from service.integrations.langchain import SemsearchRetriever, SemsearchVectorStore
 
 retriever = SemsearchRetriever(url="http://127.0.0.1:8000", k=4)
 docs = retriever.invoke("how do I back up the index?")
 docs[0].page_content, docs[0].metadata["doc_id"], docs[0].metadata["page"]
+
+store = SemsearchVectorStore("http://127.0.0.1:8000", api_key="the-write-key", collection="notes")
+ids = store.add_texts(["The tide turns twice a day."], metadatas=[{"source": "almanac"}])
+store.similarity_search_with_score("when does the sea come in?", k=2)
 """
 
 from __future__ import annotations
 
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.vectorstores import VectorStore
 
-from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, SemsearchClient
+from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
 from service.integrations._hits import hit_metadata
 from service.schemas import SearchResponse
 
@@ -53,3 +63,136 @@ class SemsearchRetriever(BaseRetriever):
 
 def _documents(result: SearchResponse) -> list[Document]:
     return [Document(page_content=hit.text, metadata=hit_metadata(hit)) for hit in result.hits]
+
+
+class SemsearchVectorStore(VectorStore):
+    """A semsearch service (or one of its collections) as a LangChain vector store.
+
+    The service embeds with its own model, so there is no ``embedding`` to give (``embeddings`` is None).
+    A text added is a semsearch document (split into chunks by the service), under the id given (a
+    ``Document``'s ``id``) or a new UUID; a ``"title"`` in its metadata is also its title. A search answers
+    chunks: each ``Document`` has the chunk's text, the document's id as its ``id``, and the retriever's
+    metadata (the document's own, then ``doc_id``, ``chunk_id``, ``title``, ``score``, ``start``, ``end``,
+    ``page``). ``mode`` and ``filter`` (the service's metadata filter language) pass through to searches;
+    ``batch_size`` texts go in each upload, each upload all or none.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        collection: str | None = None,
+        mode: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = 64,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.client = SemsearchClient(url, api_key=api_key, collection=collection, timeout=timeout)
+        self.mode = mode
+        self.batch_size = batch_size
+
+    @property
+    def embeddings(self) -> Embeddings | None:
+        return None  # the service embeds, with the model its index was built with
+
+    def close(self) -> None:
+        self.client.close()
+
+    def add_texts(
+        self,
+        texts: Iterable[str],
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        **kwargs: Any,
+    ) -> list[str]:
+        texts = list(texts)
+        metadatas = metadatas if metadatas is not None else [{} for _ in texts]
+        ids = (
+            [doc_id or uuid.uuid4().hex for doc_id in ids]
+            if ids is not None
+            else [uuid.uuid4().hex for _ in texts]
+        )
+        if not len(texts) == len(metadatas) == len(ids):
+            raise ValueError(
+                f"{len(texts)} texts, {len(metadatas)} metadatas and {len(ids)} ids: one of each"
+            )
+        documents = [
+            {"id": doc_id, "text": text, "metadata": metadata, "title": _title(metadata)}
+            for doc_id, text, metadata in zip(ids, texts, metadatas, strict=True)
+        ]
+        for start in range(0, len(documents), self.batch_size):
+            self.client.upsert(documents[start : start + self.batch_size])
+        return ids
+
+    def delete(self, ids: list[str] | None = None, **kwargs: Any) -> bool | None:
+        """Delete the documents with these ids (those already gone are skipped). Deleting everything is
+        not offered here: delete the collection instead."""
+        if ids is None:
+            raise ValueError("name the ids to delete; to delete everything, delete the collection")
+        for doc_id in ids:
+            try:
+                self.client.delete_document(doc_id)
+            except NotFoundError:
+                continue
+        return True
+
+    def get_by_ids(self, ids: Sequence[str], /) -> list[Document]:
+        """The whole documents with these ids (those that do not exist are left out)."""
+        found = []
+        for doc_id in ids:
+            try:
+                stored = self.client.get_document(doc_id)
+            except NotFoundError:
+                continue
+            metadata = {**stored.metadata, "doc_id": stored.id, "title": stored.title}
+            found.append(Document(id=stored.id, page_content=stored.text, metadata=metadata))
+        return found
+
+    def similarity_search(self, query: str, k: int = 4, **kwargs: Any) -> list[Document]:
+        return [document for document, _ in self.similarity_search_with_score(query, k, **kwargs)]
+
+    def similarity_search_with_score(
+        self, query: str, k: int = 4, filter: dict[str, Any] | None = None, **kwargs: Any
+    ) -> list[tuple[Document, float]]:
+        """The ``k`` best chunks and their scores (higher is better); ``kwargs`` pass other search fields
+        (``group_by``, ``min_score``, ``fusion``...)."""
+        result = self.client.search(query, k=k, mode=kwargs.pop("mode", self.mode), filter=filter, **kwargs)
+        return [
+            (Document(id=hit.doc_id, page_content=hit.text, metadata=hit_metadata(hit)), hit.score)
+            for hit in result.hits
+        ]
+
+    def _select_relevance_score_fn(self) -> Callable[[float], float]:
+        # Scores are similarities already, mostly within 0..1; a blended one can pass 1 (docs/api.md).
+        return lambda score: min(1.0, max(0.0, score))
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: list[str],
+        embedding: Embeddings | None = None,
+        metadatas: list[dict[str, Any]] | None = None,
+        *,
+        ids: list[str] | None = None,
+        url: str = "http://127.0.0.1:8000",
+        **kwargs: Any,
+    ) -> SemsearchVectorStore:
+        """A store on the service at ``url`` (``kwargs``: the other arguments of the constructor) holding
+        ``texts`` too. ``embedding`` is not used: the service embeds with its own model."""
+        if embedding is not None:
+            warnings.warn(
+                "SemsearchVectorStore ignores the embedding given: the service embeds with its own model",
+                stacklevel=2,
+            )
+        store = cls(url, **kwargs)
+        store.add_texts(texts, metadatas, ids=ids)
+        return store
+
+
+def _title(metadata: dict[str, Any]) -> str | None:
+    """A text's title, from its metadata (so that a hit's ``title`` key gives it back, not None)."""
+    title = metadata.get("title")
+    return title if isinstance(title, str) and title.strip() else None

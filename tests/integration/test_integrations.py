@@ -1,6 +1,6 @@
 """What builders plug in, each tested with its own real client against a real server (uvicorn on
 127.0.0.1, the real model, both API keys set): OpenAI's SDK on /v1/embeddings, the MCP SDK's client on /mcp
-and on `semsearch mcp` over stdio, and the LangChain and LlamaIndex retrievers."""
+and on `semsearch mcp` over stdio, the LangChain and LlamaIndex retrievers, and LangChain's vector store."""
 
 from __future__ import annotations
 
@@ -17,12 +17,15 @@ import httpx2
 import numpy as np
 import openai
 import pytest
+from langchain_core.documents import Document as LangChainDocument
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from index.encoders.base import Embedder
+from service.client import SemsearchClient
 from service.integrations.langchain import SemsearchRetriever as LangChainRetriever
+from service.integrations.langchain import SemsearchVectorStore
 from service.integrations.llamaindex import SemsearchRetriever as LlamaIndexRetriever
 from tests.integration.test_server import free_port, running, server_env
 
@@ -177,3 +180,62 @@ def test_langchain_and_llamaindex_retrievers_return_passages_with_their_source(
     assert nodes[0].node.metadata["doc_id"] == "lens"
     assert (nodes[0].score or 0.0) > 0.3
     assert nodes[0].node.get_content() == PASSAGES["lens"]
+
+
+def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
+    server: tuple[str, Path],
+) -> None:
+    url, _ = server
+    with SemsearchClient(url, api_key=WRITE) as admin:
+        admin.create_collection("langchain", None)  # beside the other tests' corpus, not in it
+    store = SemsearchVectorStore(url, api_key=WRITE, collection="langchain", batch_size=2)
+    try:
+        ids = store.add_texts(
+            [PASSAGES["tide"], PASSAGES["bread"], PASSAGES["lens"]],
+            metadatas=[{"title": "Tides", "shelf": "sea"}, {"shelf": "kitchen"}, {"shelf": "sea"}],
+        )
+        assert len(set(ids)) == 3  # new ids, in two uploads of at most two
+        added = store.add_documents(
+            [
+                LangChainDocument(
+                    page_content="Barometers fall before a storm.", metadata={"shelf": "sky"}, id="baro"
+                )
+            ]
+        )
+        assert added == ["baro"]
+
+        found = store.similarity_search_with_score("why does the sea rise and fall every day?", k=2)
+        top, score = found[0]
+        assert (top.id, top.page_content, top.metadata["title"], top.metadata["shelf"]) == (
+            ids[0],
+            PASSAGES["tide"],
+            "Tides",
+            "sea",
+        )
+        assert score > 0
+        assert score >= found[1][1]
+        sea = store.similarity_search("light", k=4, filter={"field": "shelf", "eq": "sea"})
+        assert {d.id for d in sea} == {ids[0], ids[2]}
+        assert [d.id for d in store.as_retriever(search_kwargs={"k": 1}).invoke("a storm is coming")] == [
+            "baro"
+        ]
+        assert [d.id for d in asyncio.run(store.asimilarity_search("sourdough yeast", k=1))] == [ids[1]]
+        relevant = store.similarity_search_with_relevance_scores("wild yeast", k=1)
+        assert relevant[0][0].id == ids[1]
+        assert 0 <= relevant[0][1] <= 1
+
+        whole = store.get_by_ids([ids[1], "no-such-id"])
+        assert [(d.id, d.page_content) for d in whole] == [(ids[1], PASSAGES["bread"])]
+        assert store.delete([ids[1], "no-such-id"]) is True
+        assert store.get_by_ids([ids[1]]) == []
+        assert ids[1] not in {d.id for d in store.similarity_search("sourdough yeast", k=4)}
+
+        more = SemsearchVectorStore.from_texts(
+            ["Lighthouses stand on headlands."], url=url, api_key=WRITE, collection="langchain", ids=["house"]
+        )
+        assert [d.id for d in more.similarity_search("a tower with a lamp by the sea", k=1)] == ["house"]
+        more.close()
+    finally:
+        store.close()
+    # The other tests' corpus is untouched.
+    assert LangChainRetriever(url=url, k=1, api_key=READ).invoke("storm")[0].metadata["doc_id"] in PASSAGES
