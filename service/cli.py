@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -24,6 +25,7 @@ from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, Up
 from index.distributed.sharding import ShardedIndex
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import SourceError, SourceFile, discover, read_documents
+from index.storage.faults import storage_fault
 from service.settings import Settings, unknown_variables
 
 EXAMPLES = """Examples:
@@ -163,6 +165,11 @@ def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Ite
         yield
     except SemsearchError as error:
         _fail(f"{error}{note() if note else ''}", code)
+    except (sqlite3.OperationalError, OSError) as error:  # a full disk, a locked database...
+        fault = storage_fault(error)
+        if fault is None:
+            raise
+        _fail(f"{fault.message}{note() if note else ''}", code)
 
 
 def _open(settings: Settings) -> SearchIndex:

@@ -173,9 +173,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if fault is None:
             raise error  # not the storage's fault: a bug, answered 500 with the request id
         _mark(request, error)
+        detail = f"{fault.message}; the request changed nothing: send it again once that is mended"
         if fault.kind == "full":  # 507 Insufficient Storage (RFC 4918): the operator must free space
-            return JSONResponse({"detail": fault.message}, status_code=507)
-        return JSONResponse({"detail": fault.message}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({"detail": detail}, status_code=507)
+        return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(NotReadyError)
     @app.exception_handler(QueryTimeoutError)

@@ -54,7 +54,4 @@ def storage_fault(error: BaseException) -> StorageFault | None:
         kind = _OS_KINDS.get(error.errno)
     if kind is None:
         return None
-    return StorageFault(
-        kind,
-        f"{_MESSAGES[kind]} ({error}); the request changed nothing: send it again once that is mended",
-    )
+    return StorageFault(kind, f"{_MESSAGES[kind]} ({error})")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from index import SearchIndex
+from index.storage.store import Store
 from service import runtime
 from service.cli import app
 from tests.fakes import FakeEmbedder
@@ -178,6 +180,27 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     result = run("search", "   ", "--data-dir", data)
     assert result.exit_code == 2
     assert "query is empty" in result.stderr
+
+
+def test_a_full_disk_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    connect = Store._connect
+
+    def full(store: Store) -> sqlite3.Connection:  # SQLite's own "database or disk is full", for real
+        connection = connect(store)
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+        return connection
+
+    monkeypatch.setattr(Store, "_connect", full)
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "long.txt").write_text("words that fill pages " * 20_000, encoding="utf-8")
+    result = run("index", str(more), "--data-dir", data, "--no-progress")
+    assert result.exit_code == 1
+    assert "the disk that holds the index is full" in result.stderr
+    assert "Traceback" not in result.output
 
 
 def test_invalid_settings_are_reported(tmp_path: Path) -> None:
