@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -84,21 +86,35 @@ def _mark(request: Request, error: Exception) -> None:
 
 
 ROUTED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_PARAMETER = re.compile(r"\\\{[^/]*?\\\}")  # a {name} of a path template, as re.escape leaves it
 
 
 def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
-    """Every method some route of ``app`` answers at this request's path (not only the first route's).
-
-    Each method is tried on the routes rather than read from them: FastAPI's router holds an included
-    router as one route of its own, which has no methods to read."""
-    methods = {
-        method
-        for method in ROUTED_METHODS
-        if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
-    }
+    """The methods of the resource at this request's path, as the OpenAPI document describes it: the
+    operations of the most specific path template that matches (``/documents/delete`` is its own
+    resource, though ``/documents/{doc_id}`` matches it too), or, for a path the document leaves out,
+    every method some route answers there. HEAD goes with GET."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    path = path[len(root) :] if root and path.startswith(root) else path  # behind a proxy's prefix
+    templates = [t for t in app.openapi().get("paths", {}) if _template(t).fullmatch(path)]
+    if templates:
+        best = max(templates, key=lambda t: len(_PARAMETER.sub("", re.escape(t))))
+        methods = {m.upper() for m in app.openapi()["paths"][best]} & set(ROUTED_METHODS)
+    else:  # routes are tried rather than read: FastAPI holds an included router as one route of its own
+        methods = {
+            method
+            for method in ROUTED_METHODS
+            if any(route.matches({**scope, "method": method})[0] == Match.FULL for route in app.router.routes)
+        }
     if "GET" in methods:
         methods.add("HEAD")  # service.head answers it wherever GET is
     return sorted(methods)
+
+
+@functools.cache
+def _template(template: str) -> re.Pattern[str]:
+    """A path template as a pattern; a parameter may span segments (document ids hold slashes)."""
+    return re.compile(_PARAMETER.sub(".+", re.escape(template)))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -39,6 +39,10 @@ def test_head_is_answered_wherever_get_is_without_a_body(client: TestClient) -> 
     assert client.head("/search").status_code == 422  # as a GET without q
     assert client.head("/search/batch").status_code == 405  # POST only: no GET, so no HEAD
     assert client.put("/documents/a/b").headers["allow"] == "DELETE, GET, HEAD"
+    # The resource's own methods, though /documents/{doc_id} matches /documents/delete too.
+    assert client.request("OPTIONS", "/documents/delete").headers["allow"] == "POST"
+    assert client.put("/collections/default/documents/delete").headers["allow"] == "POST"
+    assert client.put("/search").headers["allow"] == "GET, HEAD, POST"
 
 
 def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
