@@ -17,6 +17,7 @@ export HF_HUB_OFFLINE := 1
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "semsearch needs Python 3.11 or newer, and $(PYTHON) is " + sys.version.split()[0] + ": name another with make $(MAKECMDGOALS) PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS)
 	$(BIN)/pip install --quiet -e '.[dev,ray,openvino]'
