@@ -98,7 +98,8 @@ def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] 
     ``metadata`` with ``format``, ``pages`` (paged formats) and ``sha256`` added. Raises
     :class:`~index.ingest.extract.ExtractionError`."""
     extracted = extract(data, name)
-    recorded: dict[str, Any] = {**(metadata or {}), "format": extracted.format}
+    # The file's own fields (front matter), then the caller's metadata, then what is known of the file.
+    recorded: dict[str, Any] = {**extracted.fields, **(metadata or {}), "format": extracted.format}
     if extracted.pages is not None:
         recorded["pages"] = extracted.pages
     recorded["sha256"] = hashlib.sha256(data).hexdigest()

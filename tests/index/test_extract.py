@@ -30,6 +30,7 @@ from index.ingest.extract import (
     sniff,
 )
 from index.ingest.extract import text as text_extractors
+from index.ingest.extract.front_matter import block_end
 from index.ingest.extract.text import decode, first_heading
 from index.storage.store import chunk_pages
 from index.types import ChunkSpan
@@ -161,6 +162,94 @@ def test_a_heading_line_of_spaces_is_read_in_linear_time() -> None:
     markdown = "# a" + " " * 200_000 + "x\n\nbody"
     assert extract(markdown.encode(), "spaces.md").title == "a" + " " * 200_000 + "x"
     assert first_heading("## Stations ##\n# Later") == "Stations"
+
+
+PAGE = """---
+title: Backups, step by step
+date: 2024-05-01
+tags: [ops, sqlite]
+weight: 3
+big: 123456789012345678901
+draft: false
+author: {name: Ada, team: ops}
+---
+
+Copy the database with SQLite's online backup, then the vector files.
+"""
+
+
+def test_markdown_front_matter_gives_the_title_and_fields_and_leaves_the_text() -> None:
+    page = extract(PAGE.encode(), "backups.md")
+    assert page.title == "Backups, step by step"
+    assert page.text == "\nCopy the database with SQLite's online backup, then the vector files.\n"
+    assert page.fields == {
+        "title": "Backups, step by step",
+        "date": "2024-05-01",  # a YAML date, as ISO text
+        "tags": ["ops", "sqlite"],
+        "weight": 3,
+        "big": "123456789012345678901",  # past 2**53: text, as JSON parsers do not all hold it
+        "draft": False,
+        "author": {"name": "Ada", "team": "ops"},
+    }
+    hugo = extract(
+        b"\xef\xbb\xbf+++\r\ntitle = 'Hugo'\r\ntags = ['a']\r\n+++\r\n# Heading\r\nBody.\r\n", "h.md"
+    )
+    assert (hugo.title, hugo.fields, hugo.text) == (
+        "Hugo",
+        {"title": "Hugo", "tags": ["a"]},
+        "# Heading\r\nBody.\r\n",
+    )
+    no_title = extract(b"---\ntags: [x]\n---\n# From the heading\n", "n.md")
+    assert (no_title.title, no_title.fields) == ("From the heading", {"tags": ["x"]})
+
+
+@pytest.mark.parametrize(
+    ("markdown", "why"),
+    [
+        ("---\ntitle: never closed\n\nBody text.\n", "not closed"),
+        ("---\n[a, list]\n---\nBody text.\n", "not a mapping"),
+        ("---\ntitle: [unclosed\n---\nBody text.\n", "not YAML"),
+        ("+++\ntitle = \n+++\nBody text.\n", "not TOML"),
+        ("# Title\n\n---\nkey: value\n---\n", "not at the start"),
+        ("---\n" + "k: v\n" * 20_000 + "---\nBody text.\n", "longer than the bound"),
+        ("---\nk: " + "x" * 20_000 + "\n---\nBody text.\n", "fields too big"),
+        # An alias bomb: nine to the ninth "lol"s once expanded.
+        (
+            "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+            + "".join(
+                f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+            )
+            + "---\nBody text.\n",
+            "too many values",
+        ),
+    ],
+)
+def test_doubtful_front_matter_stays_text(markdown: str, why: str) -> None:
+    page = extract(markdown.encode(), "x.md")
+    assert page.text == markdown, why
+    assert page.fields == {}
+
+
+def reference_block(text: str) -> tuple[str, str] | None:
+    """A front matter block and the text after it, line by line, without the length bound."""
+    lines = text.split("\n")
+    if len(lines) < 2 or lines[0].rstrip("\r \t") not in ("---", "+++"):
+        return None
+    closers = ("---", "...") if lines[0].rstrip("\r \t") == "---" else ("+++",)
+    for j in range(1, len(lines)):
+        if lines[j].rstrip("\r \t") in closers:
+            block = "".join(line + "\n" for line in lines[1:j])
+            return block, "\n".join(lines[j + 1 :])
+    return None
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from(["---", "+++", "...", "--- ", "---\r", "a: 1", "", "x", "- y"]), max_size=8))
+def test_the_front_matter_block_is_found_as_a_line_reader_finds_it(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    found = block_end(text)
+    expected = reference_block(text)
+    assert (None if found is None else (found[0], text[found[2] :])) == expected
 
 
 def test_a_table_is_refused_before_it_is_padded_past_the_cell_bound(monkeypatch: pytest.MonkeyPatch) -> None:

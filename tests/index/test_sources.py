@@ -3,10 +3,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from index import SearchIndex
 from index.ingest.preparation import validate_documents
 from index.ingest.sources import SourceError, count_documents, discover, file_id, read_documents
 
@@ -56,6 +58,30 @@ def test_a_decomposed_file_name_gives_the_composed_id(tmp_path: Path) -> None:
     assert [s.relative for s in sources] == ["caf\u00e9/n\u00e9e.md"]
     assert [d.id for d in read_documents(sources[0])] == ["caf\u00e9/n\u00e9e.md"]
     assert file_id("cafe\u0301.pdf") == file_id("caf\u00e9.pdf") == "caf\u00e9.pdf"
+
+
+def test_a_docs_site_folder_is_searchable_by_its_front_matter(
+    tmp_path: Path, open_index: Callable[..., SearchIndex]
+) -> None:
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "backups.md").write_text(
+        "---\ntitle: Backups\ntags: [ops, sqlite]\n---\nCopy the database with the online backup.\n",
+        encoding="utf-8",
+    )
+    (folder / "tuning.md").write_text(
+        "---\ntitle: Tuning\ntags: [search]\n---\nRaise ef_search for better recall.\n", encoding="utf-8"
+    )
+    documents = [doc for source in discover([folder]) for doc in read_documents(source)]
+    assert [(d.title, d.metadata["tags"], d.metadata["path"]) for d in documents] == [
+        ("Backups", ["ops", "sqlite"], "backups.md"),
+        ("Tuning", ["search"], "tuning.md"),
+    ]
+    index = open_index()
+    index.upsert(documents)
+    hits = index.search("database backup recall", filter={"field": "tags", "eq": "ops"}).hits
+    assert [(h.doc_id, h.title) for h in hits] == [("backups.md", "Backups")]
+    assert "title:" not in index.get("backups.md").text  # the front matter is not indexed as prose
 
 
 def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:

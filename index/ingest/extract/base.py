@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bisect
 import codecs
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from index.errors import InvalidInputError
 
@@ -49,12 +50,14 @@ class CorruptFileError(ExtractionError):
 @dataclass(frozen=True, slots=True)
 class Extracted:
     """One file as a document: Markdown ``text`` (pages separated by :data:`PAGE_BREAK` when ``pages`` is
-    set), a ``title`` if the file names one, and the ``format`` read from its bytes."""
+    set), a ``title`` if the file names one, the ``format`` read from its bytes, and ``fields`` the file
+    states about itself (a Markdown file's front matter) as JSON values."""
 
     text: str
     title: str | None
     format: str
     pages: int | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def page_starts(text: str) -> list[int]:

@@ -13,6 +13,7 @@ from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError, wide_text_codec
+from index.ingest.extract.front_matter import read_front_matter
 
 # An ATX heading's line: up to 3 spaces, 1 to 6 #, a space or tab, the rest of the line. No quantifier here
 # can backtrack into another: the pattern it replaces (r"^#{1,6}\s+(.+?)\s*#*\s*$") took 15 s on "# a",
@@ -71,9 +72,15 @@ def extract_text(data: bytes, name: str) -> Extracted:
 
 
 def extract_markdown(data: bytes, name: str) -> Extracted:
-    text = _nonempty(decode(data, name), name)
-    title = first_heading(text)
-    return Extracted(text=text, title=title, format="markdown", pages=_pages(text))
+    text = decode(data, name)
+    front = read_front_matter(text.removeprefix("\ufeff"))
+    if front is None:
+        text = _nonempty(text, name)
+        return Extracted(text=text, title=first_heading(text), format="markdown", pages=_pages(text))
+    text = _nonempty(front.body, name)
+    title = front.fields.get("title")
+    title = title.strip() if isinstance(title, str) and title.strip() else first_heading(text)
+    return Extracted(text=text, title=title, format="markdown", pages=_pages(text), fields=front.fields)
 
 
 def first_heading(markdown: str) -> str | None:
