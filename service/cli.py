@@ -26,6 +26,7 @@ from index.distributed.sharding import ShardedIndex
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import SourceError, SourceFile, discover, read_documents
 from index.storage.faults import storage_fault
+from index.types import SearchMode
 from service.settings import Settings, unknown_variables
 
 EXAMPLES = """Examples:
@@ -731,6 +732,16 @@ def search(
     like_chunk: Annotated[
         int | None, typer.Option("--like-chunk", min=0, help="More like this stored chunk (its chunk id).")
     ] = None,
+    filter_json: Annotated[
+        str | None,
+        typer.Option(
+            "--filter",
+            help='Only documents whose metadata match (docs/api.md): \'{"field": "tags", "eq": "ops"}\'.',
+        ),
+    ] = None,
+    mode: Annotated[
+        SearchMode, typer.Option(help="hybrid (the default), dense (meaning) or keyword (words).")
+    ] = "hybrid",
     data_dir: DataDir = None,
     collection: CollectionOption = None,
     model: Model = None,
@@ -739,18 +750,27 @@ def search(
     """Search the index: a table of hits, or one JSON object per hit with --json.
 
     Examples: semsearch search "how do tides make electricity?" -k 5;
-    pbpaste | semsearch search -; semsearch search --like demo/faq.md"""
+    pbpaste | semsearch search -; semsearch search --like demo/faq.md;
+    semsearch search "restore" --filter '{"field": "tags", "eq": "ops"}' --mode keyword"""
     if query == "-":
         query = sys.stdin.read()
     given = [value for value in (query, like, like_chunk) if value is not None]
     if len(given) != 1:
         _fail("give a query, --like ID or --like-chunk N (exactly one)")
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
+    metadata_filter = None
+    if filter_json is not None:
+        try:
+            metadata_filter = json.loads(filter_json)
+        except json.JSONDecodeError as error:
+            _fail(f"--filter is not JSON ({error.msg} at character {error.pos}): {filter_json!r}")
     settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _reader(settings) as search_index, _library_errors():
-        result = search_index.search(query or "", k, min_score=min_score, like=example)
+        result = search_index.search(
+            query or "", k, min_score=min_score, like=example, filter=metadata_filter, mode=mode
+        )
     if as_json:
         for hit in result.hits:
             _echo_json(to_dict(hit))

@@ -59,6 +59,32 @@ def test_index_search_stats(tmp_path: Path) -> None:
     assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
 
 
+def test_search_with_a_metadata_filter_and_a_mode(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    folder = tmp_path / "site"
+    folder.mkdir()
+    for name, tags in (("backups", "[ops, sqlite]"), ("tuning", "[search]")):
+        text = f"---\ntitle: {name.title()}\ntags: {tags}\n---\nThe database and the index, {name}.\n"
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+    assert run("index", str(folder), "--data-dir", data, "--no-progress").exit_code == 0
+
+    found = run(
+        "search", "database index", "--filter", '{"field": "tags", "eq": "ops"}', "--data-dir", data, "--json"
+    )
+    assert found.exit_code == 0, found.output
+    assert [json.loads(line)["doc_id"] for line in found.stdout.splitlines()] == ["backups.md"]
+    keyword = run("search", "tuning", "--mode", "keyword", "--data-dir", data, "--json")
+    assert [json.loads(line)["title"] for line in keyword.stdout.splitlines()] == ["Tuning"]
+
+    broken = run("search", "x", "--filter", "{field: tags}", "--data-dir", data)
+    assert broken.exit_code == 2
+    assert "--filter is not JSON" in broken.stderr
+    unknown = run("search", "x", "--filter", '{"field": "tags", "like": "o"}', "--data-dir", data)
+    assert unknown.exit_code == 2
+    assert "filter" in unknown.stderr
+    assert run("search", "x", "--mode", "fuzzy", "--data-dir", data).exit_code == 2
+
+
 def test_search_like_a_document_and_from_stdin(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
