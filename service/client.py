@@ -109,9 +109,15 @@ class RateLimitedError(SemsearchAPIError):
 
 
 class ServiceUnavailableError(SemsearchAPIError):
-    """503: still loading, a search over its time limit, or a shard down; retry later."""
+    """503: still loading, a search over its time limit, a shard down, or the index's database locked or
+    failing; retry later."""
 
     retry_after: float | None = None
+
+
+class InsufficientStorageError(SemsearchAPIError):
+    """507: the disk that holds the index is full; nothing changed. Send the request again once an
+    operator has freed space."""
 
 
 class TaskFailedError(SemsearchAPIError):
@@ -132,6 +138,7 @@ _ERRORS: dict[int, type[SemsearchAPIError]] = {
     422: InvalidRequestError,
     429: RateLimitedError,
     503: ServiceUnavailableError,
+    507: InsufficientStorageError,
 }
 
 
@@ -685,6 +692,7 @@ __all__ = [
     "AsyncSemsearchClient",
     "AuthenticationError",
     "ConflictError",
+    "InsufficientStorageError",
     "InvalidRequestError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -7,9 +7,12 @@ import errno
 import sqlite3
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from index.storage.faults import storage_fault
+from service.client import InsufficientStorageError
+from service.client import _raise_for as raise_for
 
 BIG = "words that fill pages " * 20_000
 
@@ -28,6 +31,8 @@ def test_a_full_disk_is_a_507_that_changes_nothing_until_there_is_room(client: T
         refused = post(client, "second", **params)
         assert refused.status_code == 507, refused.text
         assert "the disk that holds the index is full" in refused.json()["detail"]
+    with pytest.raises(InsufficientStorageError, match="disk that holds the index is full"):
+        raise_for(refused)  # what the Python client makes of that answer
     assert client.get("/stats").json() == before
     assert client.get("/documents/second").status_code == 404
     assert client.get("/search", params={"q": "first"}).status_code == 200  # reads go on
