@@ -69,13 +69,13 @@ def test_a_docs_site_folder_is_searchable_by_its_front_matter(
         "---\ntitle: Backups\ntags: [ops, sqlite]\n---\nCopy the database with the online backup.\n",
         encoding="utf-8",
     )
-    (folder / "tuning.md").write_text(
+    (folder / "tuning.mdx").write_text(  # Docusaurus' Markdown
         "---\ntitle: Tuning\ntags: [search]\n---\nRaise ef_search for better recall.\n", encoding="utf-8"
     )
     documents = [doc for source in discover([folder]) for doc in read_documents(source)]
     assert [(d.title, d.metadata["tags"], d.metadata["path"]) for d in documents] == [
         ("Backups", ["ops", "sqlite"], "backups.md"),
-        ("Tuning", ["search"], "tuning.md"),
+        ("Tuning", ["search"], "tuning.mdx"),
     ]
     index = open_index()
     index.upsert(documents)

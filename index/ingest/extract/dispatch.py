@@ -31,9 +31,13 @@ FORMATS = {
     ".xhtml": "html",
     ".md": "markdown",
     ".markdown": "markdown",
+    ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
     ".txt": "text",
     ".text": "text",
     ".rst": "text",
+    ".adoc": "text",  # AsciiDoc and Org: plain text as far as reading goes
+    ".asciidoc": "text",
+    ".org": "text",
 }
 BINARY = {"pdf", "docx", "pptx", "xlsx", "epub"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
