@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime
 import os
 import sys
 from collections.abc import Iterator
@@ -195,6 +196,15 @@ def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
             metadatas=[{"title": "Tides", "shelf": "sea"}, {"shelf": "kitchen"}, {"shelf": "sea"}],
         )
         assert len(set(ids)) == 3  # new ids, in two uploads of at most two
+        loaded = store.add_texts(  # as LangChain's loaders leave metadata: dates, paths
+            ["Neap tides come at the quarter moons."],
+            metadatas=[
+                {"modified": datetime.datetime(2026, 3, 1, 9, 30), "source": Path("/notes/tides.txt")}
+            ],
+        )
+        stored = store.get_by_ids(loaded)[0].metadata
+        assert (stored["modified"], stored["source"]) == ("2026-03-01T09:30:00", "/notes/tides.txt")
+        store.delete(loaded)
         added = store.add_documents(
             [
                 LangChainDocument(
