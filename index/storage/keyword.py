@@ -5,9 +5,10 @@ transaction as the chunks themselves: the keyword side can never hold a chunk th
 one it does (see docs/retrieval.md for why FTS5 was chosen over tantivy and bm25s).
 
 Each row is one chunk (rowid = chunk id) with two columns: the document title and the chunk text, both
-tokenized by FTS5's ``unicode61`` tokenizer (diacritics folded) and English Porter stemming. Queries are
-parsed here, not by FTS5's query syntax: words are extracted, English stop words dropped, and the rest
-OR-ed, so no user input is ever interpreted as FTS5 operators.
+tokenized by FTS5's ``unicode61`` tokenizer (diacritics folded) and English Porter stemming, after
+:func:`keyword_form` has set each Chinese character and hiragana apart, as words of their own. Queries are
+parsed here, not by FTS5's query syntax: words are extracted (:data:`WORD`, the same words FTS5 finds),
+English stop words dropped, and the rest OR-ed, so no user input is ever interpreted as FTS5 operators.
 """
 
 from __future__ import annotations
