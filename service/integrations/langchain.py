@@ -201,7 +201,7 @@ def _json_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     def default(value: Any) -> Any:
         if isinstance(value, datetime.date | datetime.time):
             return value.isoformat()
-        if isinstance(value, set | frozenset | tuple):
+        if isinstance(value, set | frozenset):
             return list(value)
         return str(value)
 
