@@ -96,10 +96,11 @@ def allowed_methods(app: FastAPI, scope: Any) -> list[str]:
     every method some route answers there. HEAD goes with GET."""
     path, root = scope.get("path", ""), scope.get("root_path", "")
     path = path[len(root) :] if root and path.startswith(root) else path  # behind a proxy's prefix
-    templates = [t for t in app.openapi().get("paths", {}) if _template(t).fullmatch(path)]
+    paths: dict[str, Any] = app.openapi().get("paths", {})
+    templates = [t for t in paths if _template(t).fullmatch(path)]
     if templates:
         best = max(templates, key=lambda t: len(_PARAMETER.sub("", re.escape(t))))
-        methods = {m.upper() for m in app.openapi()["paths"][best]} & set(ROUTED_METHODS)
+        methods = {m.upper() for m in paths[best]} & set(ROUTED_METHODS)
     else:  # routes are tried rather than read: FastAPI holds an included router as one route of its own
         methods = {
             method

@@ -125,9 +125,9 @@ def keyword_form(text: str) -> str:
     unchanged (the same string)."""
     if _ONE_CHARACTER_WORD.search(text) is None:
         return text
-    # A run at a time, joined in C: a character at a time held Python's lock for 0.9 s per million
-    # characters of Chinese (17 s for the longest text a document may have); this takes an eighth of that,
-    # and lets other threads run between runs.
+    # A run at a time, joined in C: a character at a time held Python's lock for 0.65 s per million
+    # characters of Chinese (13 s for the longest text a document may have); this takes a sixth of that,
+    # and lets other threads run between runs (bench/keyword_text.py).
     return _ONE_CHARACTER_RUN.sub(_spaced, text)
 
 

@@ -23,11 +23,12 @@ from typing import Any
 
 import yaml
 
+from index.validation import MAX_SAFE_INTEGER
+
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_FIELDS_BYTES = 16 * 1024
 MAX_VALUES = 2_000
 _MAX_DEPTH = 8
-_MAX_SAFE_INTEGER = 2**53 - 1
 _DELIMITERS = {"---": ("---", "..."), "+++": ("+++",)}
 _YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -113,7 +114,7 @@ def _json_value(value: Any, budget: list[int], depth: int) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int):
-        return value if abs(value) <= _MAX_SAFE_INTEGER else str(value)
+        return value if abs(value) <= MAX_SAFE_INTEGER else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else _DROP
     if isinstance(value, str):
