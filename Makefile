@@ -42,9 +42,10 @@ pytest: install browser
 	$(BIN)/pytest
 
 # The search page's test drives Chromium: Playwright's own (`.venv/bin/playwright install chromium`) or the
-# system's. Says what to install, before the tests run, if there is neither.
+# system's. Without either, installs one (Playwright's download; as root, apt-get install chromium), else
+# says what to install, before the tests run.
 browser: install
-	@$(BIN)/python -m tests.integration.browser
+	@$(BIN)/python -m tests.integration.browser --install
 
 # Builds the Dockerfile unmodified with docker or podman (CONTAINER_ENGINE picks one; CONTAINER_BUILD_ARGS adds
 # build arguments), runs it on a new volume, smoke-tests it over HTTP, stops it with SIGTERM, starts a new
