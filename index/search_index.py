@@ -101,7 +101,7 @@ class SearchIndex:
         self._store = store
         self._vectors = vectors
         self._chunker = chunker
-        self.preparer = DocumentPreparer(embedder, chunker)
+        self.preparer = DocumentPreparer(embedder, chunker, stored=store.stored_chunks)
         self._write_lock = threading.Lock()
         self._closed = False
         # Row counts for the keyword side's IDF; kept up to date by our own writes (approximate if another

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from index.encoders.base import Embedder, Vectors
 from index.errors import InvalidInputError
@@ -29,6 +30,8 @@ PROGRESS_SLICE = 256
 DEFAULT_GROUP_SIZE = 64
 
 ChunkProgress = Callable[[int, int], object]
+# What is stored of some documents, by id: each one's title and its chunks' embeddings by chunk text.
+StoredChunks = Callable[[Sequence[str]], Mapping[str, tuple[str | None, Mapping[str, bytes]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +44,17 @@ class Chunked:
 
 
 class DocumentPreparer:
-    """Chunks documents and embeds their chunks (title in front) with one chunker and one embedder."""
+    """Chunks documents and embeds their chunks (title in front) with one chunker and one embedder.
 
-    def __init__(self, embedder: Embedder, chunker: Chunker) -> None:
+    Given ``stored`` (an index's store), a chunk that a stored copy of its document already has, with the
+    same text under the same title, keeps its stored embedding instead of being embedded again: changing a
+    document's metadata embeds nothing, and editing one paragraph of a long document embeds the chunks that
+    changed (the model's embedding depends only on the text it reads, and an index has one model)."""
+
+    def __init__(self, embedder: Embedder, chunker: Chunker, stored: StoredChunks | None = None) -> None:
         self.embedder = embedder
         self.chunker = chunker
+        self.stored = stored
         self.chunking_fingerprint = json.dumps(chunking_parameters(chunker), sort_keys=True)
 
     def content_hash(self, doc: Document) -> str:
@@ -67,7 +76,7 @@ class DocumentPreparer:
         """The first half of :meth:`prepare`: each document's chunks and the title put in front of them,
         with no model call (so it can run while another batch embeds). Raises :class:`InvalidInputError`
         for a document with nothing to search."""
-        headers = [self._title_header(doc) for doc in documents]
+        headers = [self._title_header(doc.title) for doc in documents]
         reserves = iter(self.embedder.tokenizer.count_tokens([h for h in headers if h]))
         chunked = [
             Chunked(
@@ -89,7 +98,13 @@ class DocumentPreparer:
         if not chunked:
             return []
         inputs = [with_header(item.header, chunk.text) for item in chunked for chunk in item.chunks]
-        embeddings = self._embed(inputs, progress)
+        known = self._stored_embeddings(chunked)
+        embeddings = np.empty((len(inputs), self.embedder.dim), dtype=np.float32)
+        missing = [i for i in range(len(inputs)) if i not in known]
+        if missing:
+            embeddings[missing] = self._embed([inputs[i] for i in missing], progress)
+        for i, vector in known.items():
+            embeddings[i] = vector
         prepared: list[PreparedDocument] = []
         row = 0
         for item in chunked:
@@ -99,6 +114,25 @@ class DocumentPreparer:
             )
             row += len(item.chunks)
         return prepared
+
+    def _stored_embeddings(self, chunked: Sequence[Chunked]) -> dict[int, NDArray[np.float32]]:
+        """The stored embedding of each chunk (by its position among all of ``chunked``'s chunks) whose
+        document is stored with the same title header and a chunk of the same text."""
+        if self.stored is None:
+            return {}
+        stored = self.stored([item.document.id for item in chunked])
+        size = self.embedder.dim * 4
+        known: dict[int, NDArray[np.float32]] = {}
+        row = 0
+        for item in chunked:
+            title, vectors = stored.get(item.document.id, (None, {}))
+            if vectors and self._title_header(title) == item.header:
+                for offset, chunk in enumerate(item.chunks):
+                    vector = vectors.get(chunk.text)
+                    if vector is not None and len(vector) == size:
+                        known[row + offset] = np.frombuffer(vector, dtype=np.float32)
+            row += len(item.chunks)
+        return known
 
     def _embed(self, inputs: list[str], progress: ChunkProgress | None) -> Vectors:
         if progress is None:
@@ -112,10 +146,10 @@ class DocumentPreparer:
             progress(min(start + PROGRESS_SLICE, len(order)), len(order))
         return out
 
-    def _title_header(self, doc: Document) -> str:
-        """The title to embed in front of each chunk of ``doc``, or "" for none (no title, option off, or a
-        title so long it would crowd out the chunk)."""
-        title = (doc.title or "").strip()
+    def _title_header(self, title: str | None) -> str:
+        """The title to embed in front of each chunk of a document, or "" for none (no title, option off,
+        or a title so long it would crowd out the chunk)."""
+        title = (title or "").strip()
         if not title or not self.chunker.options.title_context:
             return ""
         if self.embedder.tokenizer.count_tokens([title])[0] > self.chunker.max_tokens // TITLE_SHARE:

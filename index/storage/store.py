@@ -313,6 +313,21 @@ class Store:
         )
         return {str(doc_id): str(digest) for doc_id, digest in rows}
 
+    def stored_chunks(self, doc_ids: Sequence[str]) -> dict[str, tuple[str | None, dict[str, bytes]]]:
+        """Each of ``doc_ids`` that exists: its title and its chunks' embeddings by chunk text (what an
+        upsert of a new version reuses, :class:`~index.ingest.preparation.DocumentPreparer`)."""
+        found: dict[str, tuple[str | None, dict[str, bytes]]] = {}
+        if not doc_ids:
+            return found
+        rows = self._reader().execute(
+            "SELECT d.id, d.title, c.text, c.embedding FROM documents AS d "
+            "JOIN chunks AS c ON c.doc_id = d.id WHERE d.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(doc_ids)),),
+        )
+        for doc_id, title, text, embedding in rows:
+            found.setdefault(doc_id, (title, {}))[1][text] = embedding
+        return found
+
     def chunk_counts(self, doc_ids: Sequence[str], cursor: sqlite3.Cursor | None = None) -> dict[str, int]:
         """The number of chunks of each of ``doc_ids`` that exists (read through ``cursor``, inside a
         write's transaction, if given)."""
