@@ -498,6 +498,25 @@ def test_hyphenated_line_ends_are_joined_and_real_compounds_kept() -> None:
     ]
 
 
+def test_a_word_broken_across_a_page_break_is_joined_on_its_first_page() -> None:
+    pages = [
+        ["Field notes on the temp\u2010", ""],
+        ["", "erature of the river and the self-", "ish"],
+        ["Priming is not a word here-", "Next page starts with a capital."],
+        ["ends with a hyphen-"],
+        [],
+    ]
+    assert layout.join_across_pages(pages, {"self-ish"}) == [
+        ["Field notes on the temperature", ""],
+        ["", "of the river and the self-", "ish"],
+        ["Priming is not a word here-", "Next page starts with a capital."],
+        ["ends with a hyphen-"],
+        [],
+    ]
+    assert layout.join_across_pages([["a self-"], ["ish b"]], {"self-ish"}) == [["a self-ish"], ["b"]]
+    assert layout.join_across_pages([["a long-"], ["ish"]], set()) == [["a longish"], [""]]
+
+
 @settings(max_examples=300)
 @given(st.text(alphabet="ab-_1 é\n", max_size=80))
 def test_hyphenated_words_are_those_the_plain_pattern_finds(text: str) -> None:

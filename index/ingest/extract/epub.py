@@ -7,9 +7,10 @@ import io
 import posixpath
 import zipfile
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 
 from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.properties import file_fields
 from index.ingest.extract.text import html_to_markdown
 
 
@@ -26,6 +27,13 @@ def extract_epub(data: bytes, name: str) -> Extracted:
                 for item in package.find_all("item")
             }
             title_tag = package.find("dc:title")
+            fields = file_fields(
+                author=[tag.get_text(" ", strip=True) for tag in package.find_all("dc:creator")],
+                keywords=[tag.get_text(" ", strip=True) for tag in package.find_all("dc:subject")],
+                language=_text_of(package.find("dc:language")),
+                created=_text_of(package.find("dc:date")),
+                publisher=_text_of(package.find("dc:publisher")),
+            )
             chapters = []
             for ref in package.find_all("itemref"):
                 path = manifest.get(str(ref.get("idref")))
@@ -39,4 +47,8 @@ def extract_epub(data: bytes, name: str) -> Extracted:
     if not chapters:
         raise NoTextError(f"{name}: the book holds no text")
     title = title_tag.get_text(strip=True) if title_tag is not None else None
-    return Extracted(text="\n\n".join(chapters) + "\n", title=title or None, format="epub")
+    return Extracted(text="\n\n".join(chapters) + "\n", title=title or None, format="epub", fields=fields)
+
+
+def _text_of(tag: object) -> str | None:
+    return tag.get_text(" ", strip=True) if isinstance(tag, Tag) else None

@@ -4,7 +4,8 @@
   of 9" repeats) is the page's furniture, not its text, and is dropped.
 - **Hyphenation**: a word broken at a line end ("ampli-" / "fication") is joined. A typographic hyphen
   (U+2010, a soft hyphen) is always a break; a plain ``-`` is kept when the document writes the hyphenated
-  form elsewhere on one line ("self-priming").
+  form elsewhere on one line ("self-priming"). A word broken at the last line of a page, its end on the
+  next page, is joined on the page where it starts.
 - **Paragraphs**: a line much shorter than the page's full lines ends its paragraph when it ends a sentence
   or the next line starts one, as do bullets; other lines are joined with a space.
 - **Headings**: a short line standing alone, starting with a capital and not ending in punctuation, before
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -108,6 +110,24 @@ def _looks_like_heading(text: str, full: int) -> bool:
         and not _NOT_HEADING_END.search(text)
         and bool(_STARTS_SENTENCE.match(text))
     )
+
+
+def join_across_pages(pages: Sequence[Sequence[str]], hyphenated_words: set[str]) -> list[list[str]]:
+    """``pages`` (lines, furniture dropped) with each word broken from one page's last line to the next
+    page's first joined at the end of the first page, as a word broken within a page is."""
+    joined = [list(page) for page in pages]
+    for page, following in itertools.pairwise(joined):
+        last = next((i for i in range(len(page) - 1, -1, -1) if page[i].strip()), None)
+        first = next((i for i, line in enumerate(following) if line.strip()), None)
+        if last is None or first is None:
+            continue
+        end, start = page[last].rstrip(), following[first].lstrip()
+        if not (end.endswith(KEPT_HYPHEN) or _HYPHENATED.search(end[-2:])) or not start[:1].islower():
+            continue
+        word, _, rest = start.partition(" ")
+        page[last] = _join(end, word, hyphenated_words)
+        following[first] = rest
+    return joined
 
 
 def hyphenated_forms(text: str) -> set[str]:

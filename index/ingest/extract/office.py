@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.properties import file_fields, utc
 from index.ingest.extract.text import check_table, markdown_table
 
 T = TypeVar("T")
@@ -23,6 +24,27 @@ def _open(loader: Callable[[io.BytesIO], T], data: bytes, name: str, kind: str) 
     except Exception as error:  # lxml's parse errors and the libraries' own: a damaged part
         detail = f"{type(error).__name__}: {error}"
         raise CorruptFileError(f"{name}: the {kind} file is damaged ({detail})") from None
+
+
+def _core_fields(core: object, author: str) -> dict[str, Any]:
+    """An Office file's core properties (docProps/core.xml) as metadata fields
+    (:mod:`index.ingest.extract.properties`); ``author`` names the reader's attribute for dc:creator."""
+
+    def read(attribute: str) -> Any:
+        try:
+            return getattr(core, attribute, None)
+        except Exception:  # a damaged property (a date that does not parse) is left out, not the file
+            return None
+
+    return file_fields(
+        author=read(author),
+        subject=read("subject"),
+        keywords=read("keywords"),
+        language=read("language"),
+        created=utc(read("created")),
+        modified=utc(read("modified")),
+        category=read("category"),
+    )
 
 
 def extract_docx(data: bytes, name: str) -> Extracted:
@@ -53,7 +75,8 @@ def extract_docx(data: bytes, name: str) -> Extracted:
         else:
             blocks.append(text)
     title = (document.core_properties.title or "").strip() or first_heading
-    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx")
+    fields = _core_fields(document.core_properties, "author")
+    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx", fields=fields)
 
 
 def extract_pptx(data: bytes, name: str) -> Extracted:
@@ -88,7 +111,11 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
     if not any(slide.strip() for slide in slides):
         raise NoTextError(f"{name}: the presentation holds no text")
     return Extracted(
-        text=f"\n{PAGE_BREAK}\n".join(slides) + "\n", title=title, format="pptx", pages=len(slides)
+        text=f"\n{PAGE_BREAK}\n".join(slides) + "\n",
+        title=title,
+        format="pptx",
+        pages=len(slides),
+        fields=_core_fields(presentation.core_properties, "author"),
     )
 
 
@@ -125,9 +152,10 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
                 table = markdown_table(_used_columns(rows, name), name)
                 blocks.append(f"## {sheet.title}\n\n" + table.rstrip("\n"))
         title = (workbook.properties.title or "").strip() or None
+        fields = _core_fields(workbook.properties, "creator")
     finally:
         workbook.close()
-    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx")
+    return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx", fields=fields)
 
 
 def _used_columns(rows: list[list[str]], name: str) -> list[list[str]]:

@@ -16,6 +16,7 @@ from index.ingest.extract.base import (
     Extracted,
     NoTextError,
 )
+from index.ingest.extract.properties import file_fields, pdf_date
 
 _PDFIUM = threading.Lock()
 # Titles producers write when the source had none (Chrome prints "about:blank").
@@ -24,7 +25,7 @@ _PLACEHOLDER_TITLES = {"", "about:blank", "untitled", "untitled document", "micr
 
 def extract_pdf(data: bytes, name: str) -> Extracted:
     with _PDFIUM:
-        pages, title = _read(data, name)
+        pages, title, fields = _read(data, name)
     if not any(line.strip() for page in pages for line in page):
         raise NoTextError(
             f"{name}: the PDF has no text layer (a scanned image?); OCR is not supported, so run it through "
@@ -33,12 +34,13 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
     repeated = layout.furniture(pages)
     kept = [layout.strip_furniture(page, repeated) for page in pages]
     forms = layout.hyphenated_forms("\n".join(line for page in kept for line in page))
+    kept = layout.join_across_pages(kept, forms)
     texts = ["\n\n".join(layout.paragraphs(page, forms)) for page in kept]
     text = f"\n{PAGE_BREAK}\n".join(texts).replace(layout.KEPT_HYPHEN, "-") + "\n"
-    return Extracted(text=text, title=title, format="pdf", pages=len(pages))
+    return Extracted(text=text, title=title, format="pdf", pages=len(pages), fields=fields)
 
 
-def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None]:
+def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None, dict[str, object]]:
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
@@ -48,8 +50,16 @@ def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None]:
             ) from None
         raise CorruptFileError(f"{name}: not a readable PDF ({error})") from None
     try:
-        title = (document.get_metadata_dict().get("Title") or "").strip()
+        info = document.get_metadata_dict()
+        title = (info.get("Title") or "").strip()
         title = None if title.lower() in _PLACEHOLDER_TITLES else title
+        fields = file_fields(
+            author=info.get("Author"),
+            subject=info.get("Subject"),
+            keywords=info.get("Keywords"),
+            created=pdf_date(info.get("CreationDate")),
+            modified=pdf_date(info.get("ModDate")),
+        )
         pages: list[list[str]] = []
         for index in range(len(document)):
             page = document[index]
@@ -65,7 +75,7 @@ def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None]:
             # them again, so that a running footer glued on is seen (layout.paragraphs joins the word).
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "\ufffe\n")
             pages.append(text.split("\n"))
-        return pages, title
+        return pages, title, fields
     except pdfium.PdfiumError as error:
         raise CorruptFileError(f"{name}: the PDF is damaged ({error})") from None
     finally:

@@ -7,13 +7,15 @@ import codecs
 import csv
 import io
 import re
+from typing import Any
 
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError, wide_text_codec
 from index.ingest.extract.front_matter import read_front_matter
+from index.ingest.extract.properties import file_fields
 
 # An ATX heading's line: up to 3 spaces, 1 to 6 #, a space or tab, the rest of the line. No quantifier here
 # can backtrack into another: the pattern it replaces (r"^#{1,6}\s+(.+?)\s*#*\s*$") took 15 s on "# a",
@@ -97,8 +99,8 @@ def first_heading(markdown: str) -> str | None:
 
 def extract_html(data: bytes, name: str) -> Extracted:
     declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
-    title, text = html_to_markdown(decode(data, name, declared))
-    return Extracted(text=_nonempty(text, name), title=title, format="html")
+    title, text, fields = read_html(decode(data, name, declared))
+    return Extracted(text=_nonempty(text, name), title=title, format="html", fields=fields)
 
 
 def extract_csv(data: bytes, name: str) -> Extracted:
@@ -140,8 +142,16 @@ def markdown_table(rows: list[list[str]], name: str) -> str:
 
 def html_to_markdown(html: str) -> tuple[str | None, str]:
     """``(title, markdown)`` of an HTML page; scripts, styles and the head are dropped."""
+    title, markdown, _ = read_html(html)
+    return title, markdown
+
+
+def read_html(html: str) -> tuple[str | None, str, dict[str, Any]]:
+    """``(title, markdown, fields)`` of an HTML page: :func:`html_to_markdown`, and what its ``lang`` and
+    ``<meta>`` tags say of it as metadata fields (:mod:`index.ingest.extract.properties`)."""
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else None
+    fields = _html_fields(soup)
     for tag in soup(["script", "style", "head", "noscript", "template"]):
         tag.decompose()
     try:
@@ -151,7 +161,25 @@ def html_to_markdown(html: str) -> tuple[str | None, str]:
         # elements deep (generated HTML can be) runs out of Python's stack. Its text is still worth having,
         # without the Markdown structure; BeautifulSoup walks the tree without recursing.
         markdown = soup.get_text("\n")
-    return title or None, _MANY_BLANK_LINES.sub("\n\n", markdown).strip() + "\n"
+    return title or None, _MANY_BLANK_LINES.sub("\n\n", markdown).strip() + "\n", fields
+
+
+def _html_fields(soup: BeautifulSoup) -> dict[str, Any]:
+    meta: dict[str, str] = {}
+    for tag in soup.find_all("meta"):
+        key = tag.get("name") or tag.get("property")
+        content = tag.get("content")
+        if isinstance(key, str) and isinstance(content, str):
+            meta.setdefault(key.strip().lower(), content)
+    root = soup.find("html")
+    language = root.get("lang") if isinstance(root, Tag) else None
+    return file_fields(
+        author=meta.get("author") or meta.get("article:author"),
+        keywords=meta.get("keywords"),
+        language=language if isinstance(language, str) else None,
+        created=meta.get("article:published_time"),
+        modified=meta.get("article:modified_time"),
+    )
 
 
 def _cell(value: str) -> str:
