@@ -137,6 +137,11 @@ def test_files_are_indexed_with_pages_and_searchable(server: httpx.Client, pdfs:
 
     listed = ok(server.get("/documents", params={"filter": '{"field": "team", "eq": "field"}'}))
     assert [d["id"] for d in listed["documents"]] == ["notes/harbour.docx", "notes/topics.pdf"]
+    # What the files say of themselves: the Word file's core properties, the date Chromium printed the PDF.
+    by_author = ok(server.get("/documents", params={"filter": '{"field": "author", "eq": "python-docx"}'}))
+    assert [d["id"] for d in by_author["documents"]] == ["notes/harbour.docx"]
+    printed = ok(server.get("/documents", params={"filter": '{"field": "created", "gte": "2024-01-01"}'}))
+    assert [d["id"] for d in printed["documents"]] == ["notes/topics.pdf"]
 
 
 def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: httpx.Client) -> None:
