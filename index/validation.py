@@ -28,6 +28,9 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_METADATA_DEPTH = 32
 MAX_METADATA_BYTES = 64 * 1024
 MAX_ID_LENGTH = 512
+# A title is indexed with every chunk of its document (keyword side), so its length multiplies: a
+# million-character title made a 2,000-paragraph upsert take 9 s instead of 0.3 s.
+MAX_TITLE_LENGTH = 1_000
 
 
 def check_text(what: str, text: str) -> None:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.collections import CollectionSettings
 from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
-from index.validation import MAX_ID_LENGTH
+from index.validation import MAX_ID_LENGTH, MAX_TITLE_LENGTH
 
 _ARTICLE = (
     "The council approved the new tram line on Tuesday.\n\n"
@@ -31,7 +31,7 @@ class DocumentIn(BaseModel):
         min_length=1, max_length=MAX_ID_LENGTH, description="Your id; sending it again replaces it."
     )
     text: str = Field(min_length=1, description="The full text. Paragraphs are separated by blank lines.")
-    title: str | None = Field(None, max_length=1000)
+    title: str | None = Field(None, max_length=MAX_TITLE_LENGTH)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Any JSON object, returned with hits.")
 
 

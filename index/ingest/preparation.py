@@ -19,7 +19,7 @@ from index.errors import InvalidInputError
 from index.ingest.chunking import Chunker
 from index.storage.store import PreparedDocument
 from index.types import ChunkSpan, Document
-from index.validation import check_id, check_metadata, check_text
+from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, check_text
 
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
 TITLE_SHARE = 4
@@ -188,6 +188,11 @@ def validate_documents(documents: Sequence[Document]) -> None:
         check_text(f"{where}: the text", doc.text)
         if doc.title is not None:
             check_text(f"{where}: the title", doc.title)
+            if len(doc.title) > MAX_TITLE_LENGTH:
+                raise InvalidInputError(
+                    f"{where}: the title is {len(doc.title):,} characters, more than {MAX_TITLE_LENGTH:,}; "
+                    "put the rest in the text or the metadata"
+                )
         check_metadata(f"{where}: the metadata", doc.metadata)
 
 

@@ -20,8 +20,10 @@ from typing import Any
 from index.errors import InvalidInputError
 from index.ingest.extract import FORMATS as FILE_FORMATS
 from index.ingest.extract import ExtractionError, extract
+from index.ingest.extract.properties import clean
 from index.ingest.extract.text import decode
 from index.types import Document
+from index.validation import MAX_TITLE_LENGTH
 
 FORMATS = {**FILE_FORMATS, ".jsonl": "jsonl"}
 
@@ -103,7 +105,9 @@ def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] 
     if extracted.pages is not None:
         recorded["pages"] = extracted.pages
     recorded["sha256"] = hashlib.sha256(data).hexdigest()
-    title = extracted.title or file_id(PurePath(name).stem)
+    # A file's title is whatever its maker wrote (a PDF's Title can hold a whole abstract): one line, cut
+    # to fit MAX_TITLE_LENGTH, as its other properties are.
+    title = clean(extracted.title) or file_id(PurePath(name).stem)[:MAX_TITLE_LENGTH]
     return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 

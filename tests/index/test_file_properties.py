@@ -11,14 +11,15 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index import Document, SearchIndex
+from index import Document, InvalidInputError, SearchIndex
 from index.ingest.extract import extract
 from index.ingest.extract.properties import MAX_BYTES, MAX_CHARS, clean, file_fields, iso_date, pdf_date
 from index.ingest.sources import file_document
-from index.validation import check_metadata
+from index.validation import MAX_TITLE_LENGTH, check_metadata
 from tests.documents import docx_bytes, pptx_bytes, xlsx_bytes
 from tests.fakes import FakeEmbedder
 
@@ -260,3 +261,16 @@ def test_fields_are_always_storable_metadata(
     assert len(json.dumps(fields, ensure_ascii=False).encode("utf-8")) <= MAX_BYTES
     if "created" in fields:
         assert iso_date(fields["created"]) == fields["created"]
+
+
+def test_a_files_title_is_one_line_cut_to_fit_and_a_long_json_title_is_refused(tmp_path: Path) -> None:
+    data = pdf_with_info({"/Title": "A very\nlong title " + "word " * 5000})
+    stored = file_document("a.pdf", "a.pdf", data)
+    assert stored.title is not None
+    assert stored.title.startswith("A very long title word")
+    assert len(stored.title) <= MAX_TITLE_LENGTH
+    with SearchIndex.open(tmp_path / "data", FakeEmbedder()) as index:
+        index.upsert([stored])
+        with pytest.raises(InvalidInputError, match="the title is 1,001 characters, more than 1,000"):
+            index.upsert([Document("b", "text", "t" * 1001)])
+        assert index.stats().documents == 1

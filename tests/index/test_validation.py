@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
-from index.validation import check_id, check_metadata
+from index.ingest.preparation import validate_documents
+from index.types import Document
+from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata
 
 
 def accepted(check: Any, value: Any) -> bool:
@@ -114,3 +116,21 @@ METADATA = (
 @given(METADATA)
 def test_metadata_is_accepted_exactly_when_the_reference_accepts_it(metadata: Any) -> None:
     assert accepted(check_metadata, metadata) == metadata_ok(metadata)
+
+
+def title_ok(title: str | None) -> bool:
+    return title is None or (clean_text(title) and len(title) <= MAX_TITLE_LENGTH)
+
+
+@given(
+    st.one_of(
+        st.none(),
+        st.text(max_size=20),
+        st.integers(MAX_TITLE_LENGTH - 3, MAX_TITLE_LENGTH + 3).map(lambda n: "t" * n),
+        st.builds(
+            lambda n, c: "t" * n + c, st.integers(0, MAX_TITLE_LENGTH), st.sampled_from(["\x00", "\ud800"])
+        ),
+    )
+)
+def test_a_title_is_accepted_exactly_when_the_reference_accepts_it(title: str | None) -> None:
+    assert accepted(lambda _, t: validate_documents([Document("d", "text", t)]), title) == title_ok(title)

@@ -25,9 +25,11 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from index.validation import MAX_TITLE_LENGTH
+
 T = TypeVar("T")
 
-MAX_CHARS = 1_000
+MAX_CHARS = MAX_TITLE_LENGTH  # a value fits where a title does
 MAX_ITEMS = 64
 MAX_BYTES = 16 * 1024  # all the fields as JSON: the largest are left out until they fit
 
