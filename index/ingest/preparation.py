@@ -30,8 +30,8 @@ PROGRESS_SLICE = 256
 DEFAULT_GROUP_SIZE = 64
 
 ChunkProgress = Callable[[int, int], object]
-# What is stored of some documents, by id: each one's title and its chunks' embeddings by chunk text.
-StoredChunks = Callable[[Sequence[str]], Mapping[str, tuple[str | None, Mapping[str, bytes]]]]
+# What is stored of some documents, by id: each one, its content hash and its chunks' embeddings by text.
+StoredChunks = Callable[[Sequence[str]], Mapping[str, tuple[Document, str, Mapping[str, bytes]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,8 @@ class DocumentPreparer:
     Given ``stored`` (an index's store), a chunk that a stored copy of its document already has, with the
     same text under the same title, keeps its stored embedding instead of being embedded again: changing a
     document's metadata embeds nothing, and editing one paragraph of a long document embeds the chunks that
-    changed (the model's embedding depends only on the text it reads, and an index has one model)."""
+    changed (the model's embedding depends only on the text it reads, and an index has one model). Only a
+    document stored under the current chunking parameters is reused from (its content hash says so)."""
 
     def __init__(self, embedder: Embedder, chunker: Chunker, stored: StoredChunks | None = None) -> None:
         self.embedder = embedder
@@ -125,8 +126,14 @@ class DocumentPreparer:
         known: dict[int, NDArray[np.float32]] = {}
         row = 0
         for item in chunked:
-            title, vectors = stored.get(item.document.id, (None, {}))
-            if vectors and self._title_header(title) == item.header:
+            document, content_hash, vectors = stored.get(item.document.id, (None, "", {}))
+            # Stored under these chunking parameters (they may change between runs: a new title_context or
+            # token budget changes what is embedded in front of a chunk), with the title read the same way.
+            if (
+                document is not None
+                and self.content_hash(document) == content_hash
+                and self._title_header(document.title) == item.header
+            ):
                 for offset, chunk in enumerate(item.chunks):
                     vector = vectors.get(chunk.text)
                     if vector is not None and len(vector) == size:

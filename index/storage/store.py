@@ -313,19 +313,30 @@ class Store:
         )
         return {str(doc_id): str(digest) for doc_id, digest in rows}
 
-    def stored_chunks(self, doc_ids: Sequence[str]) -> dict[str, tuple[str | None, dict[str, bytes]]]:
-        """Each of ``doc_ids`` that exists: its title and its chunks' embeddings by chunk text (what an
-        upsert of a new version reuses, :class:`~index.ingest.preparation.DocumentPreparer`)."""
-        found: dict[str, tuple[str | None, dict[str, bytes]]] = {}
+    def stored_chunks(self, doc_ids: Sequence[str]) -> dict[str, tuple[Document, str, dict[str, bytes]]]:
+        """Each of ``doc_ids`` that exists: the stored document, its content hash and its chunks'
+        embeddings by chunk text (what an upsert of a new version reuses,
+        :class:`~index.ingest.preparation.DocumentPreparer`). Read in one snapshot."""
+        found: dict[str, tuple[Document, str, dict[str, bytes]]] = {}
         if not doc_ids:
             return found
-        rows = self._reader().execute(
-            "SELECT d.id, d.title, c.text, c.embedding FROM documents AS d "
-            "JOIN chunks AS c ON c.doc_id = d.id WHERE d.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(doc_ids)),),
-        )
-        for doc_id, title, text, embedding in rows:
-            found.setdefault(doc_id, (title, {}))[1][text] = embedding
+        ids = json.dumps(list(doc_ids))
+        reader = self._reader()
+        reader.execute("BEGIN")
+        try:
+            for doc_id, title, text, metadata, content_hash in reader.execute(
+                "SELECT id, title, text, metadata, content_hash FROM documents "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ):
+                found[doc_id] = (Document(doc_id, text, title, json.loads(metadata)), content_hash, {})
+            for doc_id, text, embedding in reader.execute(
+                "SELECT doc_id, text, embedding FROM chunks WHERE doc_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ):
+                found[doc_id][2][text] = embedding
+        finally:
+            reader.execute("COMMIT")
         return found
 
     def chunk_counts(self, doc_ids: Sequence[str], cursor: sqlite3.Cursor | None = None) -> dict[str, int]:

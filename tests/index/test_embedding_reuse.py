@@ -137,3 +137,24 @@ def test_reuse_stores_what_a_fresh_index_stores(
     finally:
         index.close()
         fresh.close()
+
+
+def test_nothing_is_reused_from_a_document_stored_under_other_chunking(
+    open_index: OpenIndex, tmp_path: Path
+) -> None:
+    """Chunking parameters may change between runs (with a warning): a document stored without its title in
+    front of its chunks has no embedding a run with titles embedded can reuse, whatever its chunks' text."""
+    before = open_index(RecordingEmbedder(), data_dir=tmp_path / "data", chunking=SMALL)
+    before.upsert([Document("a", paragraphs("north", "south"), "Rivers", {"v": 1})])
+    before.close()
+    embedder = RecordingEmbedder()
+    with_titles = ChunkingOptions(max_tokens=16, overlap_tokens=0, min_tokens=0, title_context=True)
+    after = open_index(embedder, data_dir=tmp_path / "data", chunking=with_titles)
+
+    edited = Document("a", paragraphs("north", "south"), "Rivers", {"v": 2})
+    after.upsert([edited])
+
+    assert len(embedder.embedded) == 2
+    fresh = open_index(data_dir=tmp_path / "fresh", chunking=with_titles)
+    fresh.upsert([edited])
+    assert stored(after) == stored(fresh)
