@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
-from index.encoders.base import ModelLoadError, Vectors
+from index.encoders.base import ModelLoadError, Vectors, fold_compatibility_forms
 from index.encoders.onnx_export import PROBE_TEXTS, ExportInfo, export_folder, quantize, read_info
 from index.ingest.chunking import Tokenizer
 
@@ -226,6 +226,7 @@ def _load_tokenizer(folder: Path, encoding: ExportInfo | None) -> FastTokenizer:
     from tokenizers import Tokenizer as FastTokenizer
 
     tokenizer = FastTokenizer.from_file(str(folder / "tokenizer.json"))
+    fold_compatibility_forms(tokenizer)
     tokenizer.no_padding()
     tokenizer.no_truncation()
     if encoding is not None:

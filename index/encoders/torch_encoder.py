@@ -19,7 +19,13 @@ from index.ingest.chunking import Tokenizer
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-from index.encoders.base import DEFAULT_MODEL, ModelLoadError, Vectors, resolve_model
+from index.encoders.base import (
+    DEFAULT_MODEL,
+    ModelLoadError,
+    Vectors,
+    fold_compatibility_forms,
+    resolve_model,
+)
 
 
 class SentenceTransformerEmbedder:
@@ -44,6 +50,9 @@ class SentenceTransformerEmbedder:
         if dim is None:
             raise ModelLoadError(f"the model {model!r} does not report its embedding dimension")
         self._dim = int(dim)
+        backend = getattr(self._model.tokenizer, "backend_tokenizer", None)  # a "fast" tokenizer's own
+        if backend is not None:
+            fold_compatibility_forms(backend)
         self._tokenizer = _ModelTokenizer(self._model)
 
     @property

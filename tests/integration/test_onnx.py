@@ -30,7 +30,10 @@ def test_onnx_embeddings_and_tokens_equal_torch(
     long_text = (
         "Tidal barrages turn the sea's rise and fall into electricity. " * 80
     )  # over the model's limit
-    documents = [*chunks, long_text, "  padded with spaces  ", "Ünïcödé ßtraße 東京 🚀"]
+    ligatures = (
+        "The e\ufb03cient o\ufb03ce reported pro\ufb01ts in the \ufb01rst quarter; ＦＵＬＬ width, x²."
+    )
+    documents = [*chunks, long_text, "  padded with spaces  ", "Ünïcödé ßtraße 東京 🚀", ligatures]
     got, expected = real_embedder.embed_documents(documents), torch_embedder.embed_documents(documents)
     assert got.dtype == np.float32
     assert got.shape == expected.shape
@@ -46,6 +49,24 @@ def test_onnx_embeddings_and_tokens_equal_torch(
     for text in documents:
         assert real_embedder.tokenizer.token_spans(text) == torch_embedder.tokenizer.token_spans(text)
     assert [c.text for c in Chunker(real_embedder.tokenizer).chunk(article)] == chunks
+
+
+def test_compatibility_forms_read_as_the_letters_they_stand_for(real_embedder: Embedder) -> None:
+    """PDF ligatures and full-width Latin embed as plain letters do (they were unknown tokens), and token
+    offsets still point into the text as written."""
+    written = "The e\ufb03cient o\ufb03ce reported pro\ufb01ts. ＦＵＬＬ ＷＩＤＴＨ"
+    plain = "The efficient office reported profits. FULL WIDTH"
+    vectors = real_embedder.embed_documents([written, plain])
+    assert float(vectors[0] @ vectors[1]) >= 0.9999
+    query = real_embedder.embed_queries(["e\ufb03cient o\ufb03ce"])[0]
+    assert float(query @ real_embedder.embed_queries(["efficient office"])[0]) >= 0.9999
+    spans = real_embedder.tokenizer.token_spans(written)
+    assert [written[start:end] for start, end in spans][:4] == [
+        "The",
+        "e\ufb03cient",
+        "o\ufb03ce",
+        "reported",
+    ]
 
 
 def test_a_cached_export_loads_without_torch(model_cache: Path, real_embedder: Embedder) -> None:
