@@ -48,7 +48,12 @@ def main() -> None:
     cases: tuple[tuple[str, Callable[[], object]], ...] = (
         ("words, `\\w+`", lambda: [plain.findall(t) for t in texts]),
         ("words, `keyword.WORD`", lambda: [keyword.WORD.findall(t) for t in texts]),
-        ("keyword_form (no such script: the check only)", lambda: [keyword.keyword_form(t) for t in texts]),
+        ("keyword_text (nothing to fold: the checks only)", lambda: [keyword.keyword_text(t) for t in texts]),
+        ("keyword_form (no such script: the checks only)", lambda: [keyword.keyword_form(t) for t in texts]),
+        (
+            "word_tokens (keyword_text, lower-casing, `keyword.WORD`)",
+            lambda: [keyword.word_tokens(t) for t in texts],
+        ),
     )
     for name, work in cases:
         print(f"| {name} | {best(work, args.rounds) * per_text:.1f} µs an abstract |")

@@ -67,6 +67,9 @@ _ONE_CHARACTER_WORDS = (
 )
 _ONE_CHARACTER_WORD = re.compile(f"[{_ONE_CHARACTER_WORDS}]")
 _ONE_CHARACTER_RUN = re.compile(f"[{_ONE_CHARACTER_WORDS}]+")
+# Invisible format characters found inside words: soft hyphen, Mongolian vowel separator, zero-width
+# non-joiner and joiner, word joiner, byte order mark (zero-width no-break space).
+_INSIDE_WORDS = re.compile("[\u00ad\u180e\u200c\u200d\u2060\ufeff]")
 # Letters and digits; not "_", which Python's \w counts and FTS5's tokenizer does not.
 WORD = re.compile(f"[^\\W_{_ONE_CHARACTER_WORDS}]+|[{_ONE_CHARACTER_WORDS}]")
 
@@ -115,15 +118,32 @@ def score_scale(connection: sqlite3.Connection, table: str, terms: Sequence[str]
 
 
 def word_tokens(text: str) -> list[str]:
-    """The lower-cased words of ``text``, in order, stop words and repeats included."""
-    return WORD.findall(text.lower())
+    """The lower-cased words of ``text`` (read as :func:`keyword_text` reads it), in order, stop words and
+    repeats included."""
+    return WORD.findall(keyword_text(text).lower())
+
+
+def keyword_text(text: str) -> str:
+    """``text`` as the keyword side reads it: without the invisible characters that sit inside words (soft
+    hyphens, which ebooks and web pages put at every hyphenation point, zero-width joiners, word joiners,
+    byte order marks), and with compatibility forms folded (NFKC: PDF ligatures, full-width letters), so
+    that "ex\u00adtra\u00adordinary" and "eﬃcient" are the words "extraordinary" and "efficient" for FTS5
+    as for the in-memory index. Text with neither is returned as it is (the same string)."""
+    if text.isascii():  # a flag of the string, read in constant time: nothing to fold
+        return text
+    if _INSIDE_WORDS.search(text) is not None:
+        text = _INSIDE_WORDS.sub("", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return text
 
 
 def keyword_form(text: str) -> str:
-    """``text`` as the FTS5 tables are given it: each one-character word (a Chinese character, a hiragana)
-    set apart by spaces, so that FTS5's tokenizer finds the words :func:`word_tokens` does; any other text
-    unchanged (the same string)."""
-    if _ONE_CHARACTER_WORD.search(text) is None:
+    """``text`` as the FTS5 tables are given it: :func:`keyword_text`, with each one-character word (a
+    Chinese character, a hiragana) set apart by spaces, so that FTS5's tokenizer finds the words
+    :func:`word_tokens` does; text that needs neither unchanged (the same string)."""
+    text = keyword_text(text)
+    if text.isascii() or _ONE_CHARACTER_WORD.search(text) is None:
         return text
     # A run at a time, joined in C: a character at a time held Python's lock for 0.65 s per million
     # characters of Chinese (13 s for the longest text a document may have); this takes a sixth of that,

@@ -108,6 +108,7 @@ class Store:
                 self._writer.executescript(_SCHEMA)
                 _add_keyword_forms(self._writer)
                 self._writer.executescript(keyword.SCHEMA)
+                _fold_keyword_text(self._writer)
                 _add_pages(self._writer)
             columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
         except sqlite3.DatabaseError as error:
@@ -286,7 +287,12 @@ class Store:
             ),
         )
         seq = int(cursor.execute("SELECT seq FROM documents WHERE id = ?", (document.id,)).fetchone()[0])
-        keyword.add_document(cursor, seq, forms[0] or document.title, forms[1] or document.text)
+        keyword.add_document(
+            cursor,
+            seq,
+            document.title if forms[0] is None else forms[0],
+            document.text if forms[1] is None else forms[1],
+        )
         ids: list[int] = []
         pages = chunk_pages(document.text, prepared.chunks)
         for chunk, vector, pages_of in zip(prepared.chunks, prepared.embeddings, pages, strict=True):
@@ -692,6 +698,60 @@ def _add_keyword_forms(connection: sqlite3.Connection) -> None:
     except BaseException:
         _roll_back(connection)
         raise
+
+
+# The version of :func:`index.storage.keyword.keyword_form` the keyword indexes were built with (meta key
+# ``keyword_text``): 2 reads text through ``keyword_text`` (NFKC, soft hyphens and joiners removed).
+KEYWORD_TEXT_VERSION = "2"
+
+
+def _fold_keyword_text(connection: sqlite3.Connection) -> None:
+    """Index again, as :func:`index.storage.keyword.keyword_text` reads them, the documents of a database
+    from before it whose keyword forms it changes (those with ligatures, full-width letters, soft hyphens
+    and the like; most have none), then record the version. One transaction."""
+    row = connection.execute("SELECT value FROM meta WHERE key = 'keyword_text'").fetchone()
+    if row is not None and row[0] == KEYWORD_TEXT_VERSION:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        cursor = connection.cursor()
+        last, changed = 0, 0
+        while rows := connection.execute(
+            "SELECT seq, id, title, text, keyword_title, keyword_text FROM documents WHERE seq > ? "
+            "ORDER BY seq LIMIT 256",
+            (last,),
+        ).fetchall():
+            last = int(rows[-1][0])
+            for seq, doc_id, title, text, title_form, text_form in rows:
+                forms = keyword.keyword_forms(title, str(text))
+                if forms == (title_form, text_form):
+                    continue
+                changed += 1
+                # As the view gives them: the form where there is one, else the text itself.
+                old_title = title if title_form is None else title_form
+                old_text = text if text_form is None else text_form
+                keyword.remove_document(cursor, seq, old_title, old_text)
+                cursor.execute(
+                    "UPDATE documents SET keyword_title = ?, keyword_text = ? WHERE seq = ?", (*forms, seq)
+                )
+                new_title = title if forms[0] is None else forms[0]
+                keyword.add_document(cursor, seq, new_title, text if forms[1] is None else forms[1])
+                chunks = cursor.execute("SELECT id, text FROM chunks WHERE doc_id = ?", (doc_id,)).fetchall()
+                keyword.remove_chunks(cursor, [int(c[0]) for c in chunks])
+                keyword.add_chunks(cursor, [(int(c[0]), title, str(c[1])) for c in chunks])
+        cursor.execute(
+            "INSERT INTO meta (key, value) VALUES ('keyword_text', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (KEYWORD_TEXT_VERSION,),
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        _roll_back(connection)
+        raise
+    if changed:
+        log.info(
+            "%s: %d documents indexed again for keyword search (text folded)", _path_of(connection), changed
+        )
 
 
 def _path_of(connection: sqlite3.Connection) -> str:

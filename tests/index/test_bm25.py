@@ -18,7 +18,9 @@ from index import Document, SearchIndex
 from index.storage import keyword
 from index.storage.bm25 import K1, B, MemoryKeywordIndex, _sum_by_id, catch_up
 from index.storage.keyword import STOPWORDS_EN, indexed_form, query_terms, word_tokens
+from index.storage.layout import DB_FILE
 from index.storage.store import Store
+from tests.fakes import FakeEmbedder
 
 OpenIndex = Callable[..., SearchIndex]
 
@@ -282,3 +284,66 @@ def test_scores_of_one_chunk_add_up_whichever_way_they_are_summed(
     got_ids, got_scores = _sum_by_id(ids, scores, space)
     assert got_ids.tolist() == sorted(expected)
     assert got_scores.tolist() == pytest.approx([expected[chunk] for chunk in sorted(expected)])
+
+
+FOLDED = [
+    Document("lig", "The \ufb01nance o\ufb03ce reported pro\ufb01ts.", "E\ufb03ciency"),
+    Document("full", "Ｆｕｌｌｗｉｄｔｈ text about ｒｏｂｏｔｓ."),
+    Document("soft", "An ex\u00adtra\u00adordinary hy\u00adphen\u00adated word."),
+    Document("plain", "Nothing to fold in this one."),
+]
+
+
+def test_filtered_and_unfiltered_keyword_searches_read_text_alike(open_index: OpenIndex) -> None:
+    """The in-memory index (unfiltered searches) and FTS5 (filtered ones) read ligatures, full-width
+    letters and soft hyphens as the plain words, whichever way the query is written."""
+    index = open_index()
+    index.upsert(FOLDED)
+    everything = {"field": "format", "exists": False}
+    for query, expected in [
+        ("finance", {"lig"}),
+        ("\ufb01nance", {"lig"}),
+        ("efficiency", {"lig"}),
+        ("robots", {"full"}),
+        ("ＲＯＢＯＴＳ", {"full"}),
+        ("extraordinary", {"soft"}),
+        ("hyphenated", {"soft"}),
+    ]:
+        unfiltered = {hit.doc_id for hit in index.search(query, k=5, mode="keyword").hits}
+        filtered = {hit.doc_id for hit in index.search(query, k=5, mode="keyword", filter=everything).hits}
+        assert unfiltered == filtered == expected, query
+
+
+def test_a_database_indexed_before_text_was_folded_is_indexed_again(tmp_path: Path) -> None:
+    path = tmp_path / "data" / DB_FILE
+    with SearchIndex.open(tmp_path / "data", FakeEmbedder()) as index:
+        index.upsert(FOLDED)
+    # As a database from before keyword_text: no forms for these documents, their raw text in FTS5.
+    old = sqlite3.connect(path)
+    for seq, title, text, title_form, text_form in old.execute(
+        "SELECT seq, title, text, keyword_title, keyword_text FROM documents"
+    ).fetchall():
+        keyword.remove_document(old.cursor(), seq, title_form or title, text_form or text)
+        keyword.add_document(old.cursor(), seq, title, text)
+    old.execute("UPDATE documents SET keyword_title = NULL, keyword_text = NULL")
+    for chunk_id, title, text in old.execute(
+        "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.id = c.doc_id"
+    ).fetchall():
+        old.execute("UPDATE chunk_fts SET title = ?, body = ? WHERE rowid = ?", (title, text, chunk_id))
+    old.execute("DELETE FROM meta WHERE key = 'keyword_text'")
+    old.commit()
+    assert keyword.search(old, ["finance"], 10, title_weight=1.0) == []  # the words as they were
+    old.close()
+
+    store = Store(path)
+    try:
+        reader = store._reader()
+        assert [c for c, _ in keyword.search(reader, ["finance"], 10, title_weight=1.0)] != []
+        by_document = keyword.search_documents(reader, ["extraordinary"], 10, title_weight=1.0)
+        assert [d for d, _ in by_document] == ["soft"]
+        assert store.keyword_documents_consistent()
+        assert reader.execute("SELECT value FROM meta WHERE key = 'keyword_text'").fetchone() == ("2",)
+        store.write([], ["lig", "soft"])  # a delete takes out what the upgrade indexed
+        assert store.keyword_documents_consistent()
+    finally:
+        store.close()
