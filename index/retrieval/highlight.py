@@ -15,7 +15,7 @@ import threading
 import Stemmer
 
 from index.ingest.chunking import trim_span
-from index.storage.keyword import WORD, query_terms
+from index.storage.keyword import WORD, keyword_text, query_terms
 
 # A run without sentence punctuation, then its terminators and closing quotes, if any. Every part after the
 # first always matches, so the engine never backtracks: linear in the text, whatever the text holds (an
@@ -29,11 +29,12 @@ _ASCII_WORDS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in
 
 
 def _words(text: str) -> list[str]:
-    """The words of ``text`` as the keyword side finds them (``WORD.findall(text)``); for ASCII text (most
-    text) by a translation and a split, a third of the time of the regular expression."""
+    """The words of ``text`` as the keyword side finds them (``WORD.findall(keyword_text(text))``: ligatures
+    and soft hyphens read through); for ASCII text (most text) by a translation and a split, a third of the
+    time of the regular expression."""
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    return WORD.findall(text)
+    return WORD.findall(keyword_text(text))
 
 
 _local = threading.local()

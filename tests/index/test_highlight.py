@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from index.ingest.chunking import trim_span
 from index.retrieval.highlight import _SENTENCE, Highlighter, _words
-from index.storage.keyword import WORD, query_terms
+from index.storage.keyword import WORD, keyword_text, query_terms
 
 STEMMER = Stemmer.Stemmer("english")
 
@@ -26,7 +26,8 @@ def reference(query: str, chunk_text: str, chunk_start: int) -> tuple[int, int]:
             continue
         if best is None:
             best = (start, end)
-        score = len(query_stems.intersection(STEMMER.stemWords(WORD.findall(chunk_text[start:end].lower()))))
+        words = WORD.findall(keyword_text(chunk_text[start:end].lower()))
+        score = len(query_stems.intersection(STEMMER.stemWords(words)))
         if score > best_score:
             best, best_score = (start, end), score
     if best is None:
@@ -34,10 +35,12 @@ def reference(query: str, chunk_text: str, chunk_start: int) -> tuple[int, int]:
     return chunk_start + best[0], chunk_start + best[1]
 
 
-# Words whose stems are not prefixes of them, irregular forms, diacritics, and plain ones.
+# Words whose stems are not prefixes of them, irregular forms, diacritics, a PDF ligature, a soft hyphen,
+# and plain ones.
 WORDS = (
     "dying die lying lie tying tie skies sky academy academies happy happiness ability able "
-    "generalization general relational relate news İstanbul naïve Café rivers river sediment sea x"
+    "generalization general relational relate news İstanbul naïve Café rivers river sediment sea x "
+    "pro\ufb01ts profits extra ex\u00adtra"
 ).split()
 sentences = st.lists(st.sampled_from(WORDS), max_size=6).map(" ".join)
 texts = st.lists(
@@ -64,4 +67,9 @@ def test_a_chunk_analysed_for_one_search_is_right_for_the_next(query: str, chunk
 @settings(max_examples=500, deadline=None)
 @given(st.text(st.characters(codec="utf-8"), max_size=200) | st.text(st.characters(max_codepoint=127)))
 def test_words_are_what_the_word_pattern_finds(text: str) -> None:
-    assert _words(text) == WORD.findall(text)
+    assert _words(text) == WORD.findall(keyword_text(text))
+
+
+def test_a_sentence_written_with_a_ligature_is_the_one_highlighted() -> None:
+    chunk = "Costs rose in the spring. Pro\ufb01ts fell in the autumn."
+    assert Highlighter("profits").best_span(chunk, 0) == (26, len(chunk))
