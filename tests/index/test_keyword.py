@@ -42,7 +42,7 @@ def test_user_text_is_never_fts5_syntax(db: sqlite3.Connection) -> None:
 TOKEN_TEXT = st.lists(
     st.sampled_from(
         list("aZ9é ß.,-_!\n\t'\"「」。、東京都日本語のはをタワー한국어١٢")
-        + list("ﬁﬃＦｏ²\u00ad\u200c\u200d\u2060\ufeff")
+        + list("ﬁﬃＦｏ²\u00ad\u200c\u200d\u2060\ufeff\u00a0…\u3000")
         + ["e\u0301", "i\u0308"]
     ),
     max_size=60,
@@ -69,12 +69,23 @@ def test_the_words_found_are_the_words_fts5_indexes(text: str) -> None:
 @given(TOKEN_TEXT)
 def test_keyword_form_only_spaces_out_one_character_words(text: str) -> None:
     form = keyword.keyword_form(text)
-    read = unicodedata.normalize(
-        "NFKC", "".join(c for c in text if c not in "\u00ad\u200c\u200d\u2060\ufeff")
-    )
+    stripped = "".join(c for c in text if c not in "\u00ad\u200c\u200d\u2060\ufeff")
+    # Folded, unless its only compatibility forms are word breaks (of this alphabet: no-break space,
+    # ellipsis, ideographic space), which are left as they are.
+    spaced = "".join(" " if c in "\u00a0…\u3000" else c for c in stripped)
+    read = stripped if unicodedata.is_normalized("NFKC", spaced) else unicodedata.normalize("NFKC", stripped)
     assert keyword.keyword_text(text) == read
     assert form.replace(" ", "") == read.replace(" ", "")
     assert (form == text) == (read == text and not any(c in "東京都日本語のはを" for c in text))
+
+
+def test_text_whose_only_compatibility_forms_are_word_breaks_is_kept_as_it_is() -> None:
+    """A no-break space or an ellipsis is a word break folded or not: no second copy of such a text."""
+    text = "Prices rose\u00a0sharply\u2026 then fell\u2003again."
+    assert keyword.keyword_text(text) is text
+    assert keyword.keyword_forms("A\u00a0title", text) == (None, None)
+    assert keyword.word_tokens(text) == keyword.word_tokens(unicodedata.normalize("NFKC", text))
+    assert keyword.keyword_text("pro\ufb01ts\u00a0rose") == "profits rose"
 
 
 def test_chinese_and_japanese_text_is_found_by_its_words(db: sqlite3.Connection) -> None:
