@@ -14,16 +14,22 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: install serve test check lint typecheck pytest test-fast container-check browser clean
 
+# `make serve` installs what the service needs; `make install` (and so `make test`) adds the tests' tools and
+# every extra (Ray, OpenVINO, the RAG frameworks): about 700 MB more that serving does not need.
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.service: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "semsearch needs Python 3.11 or newer, and $(PYTHON) is " + sys.version.split()[0] + ": name another with make $(MAKECMDGOALS) PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_PIP_ARGS)
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.service
 	$(BIN)/pip install --quiet -e '.[dev,ray,openvino]'
 	touch $@
 
-serve: install
+serve: $(VENV)/.service
 	$(BIN)/semsearch serve
 
 test: check container-check
