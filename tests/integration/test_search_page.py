@@ -96,6 +96,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
                 "id": "bread",
                 "title": "Sourdough",
                 "text": "Knead the dough and let it rise overnight.",
+                "metadata": {"author": "Ada Keeper", "created": "2024-03-01T09:15:00Z"},
             }
             assert api.post("/collections/recipes/documents", json={"documents": [recipe]}).status_code == 200
         page.reload()
@@ -109,6 +110,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         page.get_by_role("button", name="Search").click()
         expect(results).to_have_count(1)
         expect(results.first.locator("h2")).to_have_text("Sourdough")
+        expect(results.first.locator(".byline")).to_have_text("Ada Keeper · 2024-03-01")  # who and when
 
         # Files dropped on the page go into the collection picked, with their pages; a bad one adds nothing.
         page.get_by_text("Add files").click()
