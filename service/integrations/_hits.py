@@ -1,7 +1,10 @@
-"""What both retrievers make of a hit: its passage, and metadata saying where it comes from."""
+"""What both frameworks' retrievers make of a hit (its passage, and metadata saying where it comes from), and
+metadata from them as JSON."""
 
 from __future__ import annotations
 
+import datetime
+import json
 from typing import Any
 
 from service.schemas import HitOut
@@ -21,3 +24,18 @@ def hit_metadata(hit: HitOut) -> dict[str, Any]:
         "end": hit.end,
         "page": hit.page,
     }
+
+
+def json_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` as JSON: LangChain's loaders put dates and paths in it, which become ISO and plain text
+    (a filter compares ISO dates as dates)."""
+
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime.date | datetime.time):
+            return value.isoformat()
+        if isinstance(value, set | frozenset):
+            return list(value)
+        return str(value)
+
+    converted: dict[str, Any] = json.loads(json.dumps(metadata, default=default))
+    return converted

@@ -14,8 +14,6 @@ store.similarity_search_with_score("when does the sea come in?", k=2)
 
 from __future__ import annotations
 
-import datetime
-import json
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata
+from service.integrations._hits import hit_metadata, json_metadata
 from service.schemas import SearchResponse
 
 
@@ -122,7 +120,7 @@ class SemsearchVectorStore(VectorStore):
                 f"{len(texts)} texts, {len(metadatas)} metadatas and {len(ids)} ids: one of each"
             )
         documents = [
-            {"id": doc_id, "text": text, "metadata": _json_metadata(metadata), "title": _title(metadata)}
+            {"id": doc_id, "text": text, "metadata": json_metadata(metadata), "title": _title(metadata)}
             for doc_id, text, metadata in zip(ids, texts, metadatas, strict=True)
         ]
         for start in range(0, len(documents), self.batch_size):
@@ -192,21 +190,6 @@ class SemsearchVectorStore(VectorStore):
         store = cls(url, **kwargs)
         store.add_texts(texts, metadatas, ids=ids)
         return store
-
-
-def _json_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    """``metadata`` as JSON: LangChain's loaders put dates and paths in it, which become ISO and plain text
-    (a filter compares ISO dates as dates)."""
-
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime.date | datetime.time):
-            return value.isoformat()
-        if isinstance(value, set | frozenset):
-            return list(value)
-        return str(value)
-
-    converted: dict[str, Any] = json.loads(json.dumps(metadata, default=default))
-    return converted
 
 
 def _title(metadata: dict[str, Any]) -> str | None:

@@ -1,4 +1,4 @@
-"""A LlamaIndex retriever over a semsearch service (``pip install 'semsearch[llamaindex]'``)::
+"""A LlamaIndex retriever and vector store over semsearch (``pip install 'semsearch[llamaindex]'``)::
 
     from service.integrations.llamaindex import SemsearchRetriever
 
@@ -7,18 +7,30 @@
     nodes[0].score, nodes[0].node.get_content(), nodes[0].node.metadata["page"]
 
 It plugs into LlamaIndex's query engines (``RetrieverQueryEngine.from_args(retriever, llm=...)``).
+:class:`SemsearchVectorStore` is the service as a LlamaIndex vector store, for an index that writes too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryResult,
+)
 
-from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, SemsearchClient
-from service.integrations._hits import hit_metadata
+from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
+from service.integrations._hits import hit_metadata, json_metadata
 from service.schemas import SearchResponse
 
 
@@ -70,3 +82,159 @@ def _nodes(result: SearchResponse) -> list[NodeWithScore]:
         )
         for hit in result.hits
     ]
+
+
+class SemsearchVectorStore(BasePydanticVectorStore):
+    """A semsearch service (or one of its collections) as a LlamaIndex vector store.
+
+    The service embeds with its own model: queries go to it as text (``is_embedding_query`` is False, so a
+    ``VectorStoreIndex`` over this store never embeds a query), and the embeddings LlamaIndex computes for
+    nodes it adds are not used. A node added is a semsearch document under the node's id (the service cuts
+    it into chunks), its metadata the node's, with ``ref_doc_id`` (the node's source document) added, so
+    that :meth:`delete` removes every node of a source; a ``"title"`` in the metadata is also its title.
+    A query answers one hit per node (``group_by: document``), its text the node's best-matching chunk, its
+    metadata the retriever's (the node's own, then ``doc_id``, ``chunk_id``, ``title``, ``score``,
+    ``start``, ``end``, ``page``). LlamaIndex metadata filters become the service's filter language (``==``,
+    ``!=``, ``>``, ``>=``, ``<``, ``<=``, ``in``, ``nin``, ``any``, ``all``, ``is_empty``; ``and``, ``or``,
+    ``not``); others raise ``ValueError``.
+    """
+
+    stores_text: bool = True
+    is_embedding_query: bool = False
+    flat_metadata: bool = False
+
+    url: str
+    api_key: str | None = None
+    collection: str | None = None
+    mode: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    batch_size: int = 64
+    _client: SemsearchClient = PrivateAttr()
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        collection: str | None = None,
+        mode: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = 64,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        super().__init__(
+            stores_text=True,
+            url=url,
+            api_key=api_key,
+            collection=collection,
+            mode=mode,
+            timeout=timeout,
+            batch_size=batch_size,
+        )
+        self._client = SemsearchClient(url, api_key=api_key, collection=collection, timeout=timeout)
+
+    @property
+    def client(self) -> SemsearchClient:
+        return self._client
+
+    def close(self) -> None:
+        self._client.close()
+
+    def add(self, nodes: Sequence[BaseNode], **add_kwargs: Any) -> list[str]:
+        documents = []
+        for node in nodes:
+            metadata = json_metadata(node.metadata)
+            if node.ref_doc_id is not None:
+                metadata["ref_doc_id"] = node.ref_doc_id
+            title = node.metadata.get("title")
+            documents.append(
+                {
+                    "id": node.node_id,
+                    "text": node.get_content(metadata_mode=MetadataMode.NONE),
+                    "title": title if isinstance(title, str) and title.strip() else None,
+                    "metadata": metadata,
+                }
+            )
+        for start in range(0, len(documents), self.batch_size):
+            self._client.upsert(documents[start : start + self.batch_size])
+        return [node.node_id for node in nodes]
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """Delete every node of the source document ``ref_doc_id``."""
+        self._client.delete_where({"field": "ref_doc_id", "eq": ref_doc_id})
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        """Delete the nodes with these ids (those already gone are skipped), or those the filters match."""
+        if node_ids is None and filters is None:
+            raise ValueError("name the nodes or give filters; to delete everything, delete the collection")
+        for node_id in node_ids or []:
+            try:
+                self._client.delete_document(node_id)
+            except NotFoundError:
+                continue
+        if filters is not None:
+            self._client.delete_where(semsearch_filter(filters))
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        if not query.query_str:
+            raise ValueError("semsearch embeds queries itself: give the query as text (query_str)")
+        result = self._client.search(
+            query.query_str,
+            k=query.similarity_top_k,
+            mode=self.mode,
+            filter=None if query.filters is None else semsearch_filter(query.filters),
+            group_by="document",
+        )
+        nodes: list[BaseNode] = [
+            TextNode(id_=hit.doc_id, text=hit.text, metadata=hit_metadata(hit)) for hit in result.hits
+        ]
+        return VectorStoreQueryResult(
+            nodes=nodes,
+            similarities=[hit.score for hit in result.hits],
+            ids=[hit.doc_id for hit in result.hits],
+        )
+
+
+_COMPARISONS = {
+    FilterOperator.EQ: "eq",
+    FilterOperator.GT: "gt",
+    FilterOperator.GTE: "gte",
+    FilterOperator.LT: "lt",
+    FilterOperator.LTE: "lte",
+    FilterOperator.IN: "in",
+    FilterOperator.ANY: "in",
+}
+
+
+def semsearch_filter(filters: MetadataFilters) -> dict[str, Any]:
+    """LlamaIndex metadata filters in semsearch's filter language (docs/api.md)."""
+    clauses = [
+        semsearch_filter(item) if isinstance(item, MetadataFilters) else _clause(item)
+        for item in filters.filters
+    ]
+    if filters.condition == FilterCondition.OR:
+        return {"should": clauses}
+    if filters.condition == FilterCondition.NOT:
+        return {"must_not": clauses}
+    return {"must": clauses}
+
+
+def _clause(item: MetadataFilter) -> dict[str, Any]:
+    operator, field, value = item.operator, item.key, item.value
+    if operator in _COMPARISONS:
+        return {"field": field, _COMPARISONS[operator]: value}
+    if operator == FilterOperator.NE:
+        return {"must_not": [{"field": field, "eq": value}]}
+    if operator == FilterOperator.NIN:
+        return {"must_not": [{"field": field, "in": value}]}
+    if operator == FilterOperator.ALL and isinstance(value, list):
+        return {"must": [{"field": field, "eq": one} for one in value]}
+    if operator == FilterOperator.IS_EMPTY:
+        return {"field": field, "exists": False}
+    raise ValueError(f"semsearch's filters have no {operator.value!r} (metadata filter on {field!r})")

@@ -19,6 +19,15 @@ import numpy as np
 import openai
 import pytest
 from langchain_core.documents import Document as LangChainDocument
+from llama_index.core import Document as LlamaDocument
+from llama_index.core import StorageContext, VectorStoreIndex
+from llama_index.core.embeddings import MockEmbedding
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -28,6 +37,7 @@ from service.client import SemsearchClient
 from service.integrations.langchain import SemsearchRetriever as LangChainRetriever
 from service.integrations.langchain import SemsearchVectorStore
 from service.integrations.llamaindex import SemsearchRetriever as LlamaIndexRetriever
+from service.integrations.llamaindex import SemsearchVectorStore as LlamaIndexVectorStore
 from tests.integration.test_server import free_port, running, server_env
 
 pytestmark = pytest.mark.integration
@@ -249,3 +259,70 @@ def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
         store.close()
     # The other tests' corpus is untouched.
     assert LangChainRetriever(url=url, k=1, api_key=READ).invoke("storm")[0].metadata["doc_id"] in PASSAGES
+
+
+def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the_service(
+    server: tuple[str, Path],
+) -> None:
+    """A real LlamaIndex VectorStoreIndex over the store: documents in (LlamaIndex splits them into nodes,
+    the service embeds them), a retriever that never embeds a query, metadata filters, deletes by source."""
+    url, _ = server
+    with SemsearchClient(url, api_key=WRITE) as admin:
+        admin.create_collection("llamaindex", None)
+    store = LlamaIndexVectorStore(url, api_key=WRITE, collection="llamaindex", batch_size=1)
+    try:
+        sources = [
+            LlamaDocument(text=PASSAGES["tide"], id_="tides.md", metadata={"shelf": "sea", "year": 2024}),
+            LlamaDocument(
+                text=PASSAGES["bread"], id_="bread.md", metadata={"shelf": "kitchen", "year": 2019}
+            ),
+            LlamaDocument(text=PASSAGES["lens"], id_="lens.md", metadata={"shelf": "sea", "year": 2021}),
+        ]
+        # LlamaIndex asks its embedding model for the nodes it adds; the store does not use them (the
+        # service embeds), so a mock one is enough, and no query is ever embedded.
+        index = VectorStoreIndex.from_documents(
+            sources,
+            storage_context=StorageContext.from_defaults(vector_store=store),
+            embed_model=MockEmbedding(embed_dim=8),
+        )
+        with SemsearchClient(url, api_key=READ, collection="llamaindex") as reader:
+            assert reader.stats().documents == 3
+        retriever = index.as_retriever(similarity_top_k=2)
+        found = retriever.retrieve("why does the sea rise and fall every day?")
+        assert found[0].node.get_content() == PASSAGES["tide"]
+        assert found[0].node.metadata["ref_doc_id"] == "tides.md"
+        assert (found[0].score or 0.0) >= (found[1].score or 0.0)
+
+        sea = MetadataFilters(
+            filters=[
+                MetadataFilter(key="shelf", value="sea"),
+                MetadataFilter(key="year", value=2022, operator=FilterOperator.LT),
+            ]
+        )
+        filtered = index.as_retriever(similarity_top_k=3, filters=sea).retrieve("light")
+        assert [n.node.metadata["ref_doc_id"] for n in filtered] == ["lens.md"]
+        either = MetadataFilters(
+            filters=[MetadataFilter(key="year", value=[2019, 2024], operator=FilterOperator.IN)],
+        )
+        answer = store.query(VectorStoreQuery(query_str="x", similarity_top_k=3, filters=either))
+        assert {node.metadata["ref_doc_id"] for node in answer.nodes or []} == {"tides.md", "bread.md"}
+        assert answer.ids == [node.node_id for node in answer.nodes or []]
+        with pytest.raises(ValueError, match="no 'text_match'"):
+            store.query(
+                VectorStoreQuery(
+                    query_str="x",
+                    filters=MetadataFilters(
+                        filters=[MetadataFilter(key="shelf", value="se", operator=FilterOperator.TEXT_MATCH)]
+                    ),
+                )
+            )
+
+        index.delete_ref_doc("bread.md")
+        assert "bread.md" not in {
+            n.node.metadata["ref_doc_id"] for n in retriever.retrieve("sourdough yeast flour")
+        }
+        store.delete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="shelf", value="sea")]))
+        with SemsearchClient(url, api_key=READ, collection="llamaindex") as reader:
+            assert reader.stats().documents == 0
+    finally:
+        store.close()
