@@ -188,7 +188,9 @@ class SemsearchVectorStore(BasePydanticVectorStore):
             query.query_str,
             k=query.similarity_top_k,
             mode=self.mode,
-            filter=None if query.filters is None else semsearch_filter(query.filters),
+            filter=None
+            if query.filters is None or not query.filters.filters
+            else semsearch_filter(query.filters),
             group_by="document",
         )
         nodes: list[BaseNode] = [
@@ -235,6 +237,6 @@ def _clause(item: MetadataFilter) -> dict[str, Any]:
         return {"must_not": [{"field": field, "in": value}]}
     if operator == FilterOperator.ALL and isinstance(value, list):
         return {"must": [{"field": field, "eq": one} for one in value]}
-    if operator == FilterOperator.IS_EMPTY:
-        return {"field": field, "exists": False}
+    if operator == FilterOperator.IS_EMPTY:  # as LlamaIndex's own stores read it: missing, null or ""
+        return {"should": [{"field": field, "exists": False}, {"field": field, "in": [None, ""]}]}
     raise ValueError(f"semsearch's filters have no {operator.value!r} (metadata filter on {field!r})")
