@@ -79,6 +79,17 @@ def test_keyword_form_only_spaces_out_one_character_words(text: str) -> None:
     assert (form == text) == (read == text and not any(c in "東京都日本語のはを" for c in text))
 
 
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.sampled_from(["a", "e\u0301", "\u0301", " ", "\u00b4", "ﬁ", "Ｆ", "\u00a0", "\u3000", "²"])
+    ).map("".join),
+    st.integers(1, 8),
+)
+def test_nfkc_a_piece_at_a_time_is_nfkc_of_the_whole(text: str, piece: int) -> None:
+    assert keyword.nfkc(text, piece) == unicodedata.normalize("NFKC", text)
+
+
 def test_text_whose_only_compatibility_forms_are_word_breaks_is_kept_as_it_is() -> None:
     """A no-break space or an ellipsis is a word break folded or not: no second copy of such a text."""
     text = "Prices rose\u00a0sharply\u2026 then fell\u2003again."
