@@ -18,6 +18,7 @@ import os
 import sqlite3
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 from typing import get_args
 
@@ -95,6 +96,9 @@ def main() -> None:
     baseline = time.perf_counter() - started
     reference = np.concatenate(plain).astype(np.float32)
     cosine = np.sum(stored * reference, axis=1)
+    # semsearch's tokenizer reads NFKC (ligatures, superscripts, µ as the letters they stand for) and a plain
+    # encode loop does not: the chunks holding such characters are compared apart.
+    folded = np.array([not unicodedata.is_normalized("NFKC", text) for _, text, _ in rows], dtype=bool)
 
     result = {
         "backend": args.backend,
@@ -109,7 +113,9 @@ def main() -> None:
         "baseline_s": round(baseline, 1),
         "baseline_docs_per_s": round(len(documents) / baseline, 1),
         "speedup": round(baseline / ours, 2),
-        "min_cosine_to_baseline": round(float(cosine.min()), 6),
+        "min_cosine_to_baseline": round(float(cosine[~folded].min()), 6),
+        "chunks_with_compatibility_forms": int(folded.sum()),
+        "min_cosine_of_those": round(float(cosine[folded].min()), 6) if folded.any() else None,
     }
     print(json.dumps(result, indent=2))
 
