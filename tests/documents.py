@@ -1,9 +1,10 @@
 """Real files for tests and benchmarks, made on the spot: PDFs printed by headless Chromium from HTML, DOCX
-written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf."""
+written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf, EPUBs by zipfile."""
 
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -137,6 +138,29 @@ def xlsx_bytes(sheets: dict[str, Sequence[Sequence[object]]]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def epub_bytes(metadata: str, chapters: Sequence[tuple[str, str]], spine: Sequence[str] = ()) -> bytes:
+    """An EPUB: ``metadata`` (the package's Dublin Core elements, as XML), then each ``(file, XHTML)``
+    chapter, read in ``spine`` order (by default the order given)."""
+    ids = {name: f"c{number}" for number, (name, _) in enumerate(chapters)}
+    manifest = "".join(f'<item id="{ids[name]}" href="{name}"/>' for name, _ in chapters)
+    order = "".join(f'<itemref idref="{ids[name]}"/>' for name in (spine or [name for name, _ in chapters]))
+    book = io.BytesIO()
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("mimetype", "application/epub+zip")
+        archive.writestr(
+            "META-INF/container.xml",
+            '<container><rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles></container>',
+        )
+        archive.writestr(
+            "OEBPS/book.opf",
+            f"<package><metadata>{metadata}</metadata><manifest>{manifest}</manifest>"
+            f"<spine>{order}</spine></package>",
+        )
+        for name, xhtml in chapters:
+            archive.writestr(f"OEBPS/{name}", xhtml)
+    return book.getvalue()
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -35,7 +35,7 @@ from index.ingest.extract.text import decode, first_heading
 from index.storage.store import chunk_pages
 from index.types import ChunkSpan
 from tests.data.files.make import PAGES
-from tests.documents import docx_bytes, encrypt_pdf, image_only_pdf, pptx_bytes, xlsx_bytes
+from tests.documents import docx_bytes, encrypt_pdf, epub_bytes, image_only_pdf, pptx_bytes, xlsx_bytes
 
 FILES = Path(__file__).resolve().parents[1] / "data" / "files"
 
@@ -271,22 +271,15 @@ def test_csv_becomes_a_markdown_table_and_pipes_are_escaped() -> None:
 
 
 def test_an_epub_is_read_in_spine_order() -> None:
-    book = io.BytesIO()
-    with zipfile.ZipFile(book, "w") as archive:
-        archive.writestr("mimetype", "application/epub+zip")
-        archive.writestr(
-            "META-INF/container.xml",
-            '<container><rootfiles><rootfile full-path="OEBPS/book.opf"/></rootfiles></container>',
-        )
-        archive.writestr(
-            "OEBPS/book.opf",
-            "<package><metadata><dc:title>Lights</dc:title></metadata><manifest>"
-            '<item id="b" href="two.xhtml"/><item id="a" href="one.xhtml"/></manifest>'
-            '<spine><itemref idref="a"/><itemref idref="b"/></spine></package>',
-        )
-        archive.writestr("OEBPS/one.xhtml", "<html><body><h1>One</h1><p>First chapter.</p></body></html>")
-        archive.writestr("OEBPS/two.xhtml", "<html><body><h1>Two</h1><p>Second chapter.</p></body></html>")
-    extracted = extract(book.getvalue(), "lights.epub")
+    book = epub_bytes(
+        "<dc:title>Lights</dc:title>",
+        [
+            ("two.xhtml", "<html><body><h1>Two</h1><p>Second chapter.</p></body></html>"),
+            ("one.xhtml", "<html><body><h1>One</h1><p>First chapter.</p></body></html>"),
+        ],
+        spine=["one.xhtml", "two.xhtml"],
+    )
+    extracted = extract(book, "lights.epub")
     assert (extracted.format, extracted.title) == ("epub", "Lights")
     assert extracted.text.index("First chapter") < extracted.text.index("Second chapter")
 

@@ -20,7 +20,7 @@ from index.ingest.extract import extract
 from index.ingest.extract.properties import MAX_BYTES, MAX_CHARS, clean, file_fields, iso_date, pdf_date
 from index.ingest.sources import file_document
 from index.validation import MAX_TITLE_LENGTH, check_metadata
-from tests.documents import docx_bytes, pptx_bytes, xlsx_bytes
+from tests.documents import docx_bytes, epub_bytes, pptx_bytes, xlsx_bytes
 from tests.fakes import FakeEmbedder
 
 FILES = Path(__file__).resolve().parents[1] / "data" / "files"
@@ -102,23 +102,13 @@ def test_office_files_give_their_core_properties() -> None:
 
 
 def test_an_epub_gives_its_dublin_core() -> None:
-    book = io.BytesIO()
-    with zipfile.ZipFile(book, "w") as archive:
-        archive.writestr("mimetype", "application/epub+zip")
-        archive.writestr(
-            "META-INF/container.xml",
-            '<container><rootfiles><rootfile full-path="book.opf"/></rootfiles></container>',
-        )
-        archive.writestr(
-            "book.opf",
-            "<package><metadata><dc:title>Lights</dc:title><dc:creator>Ada Keeper</dc:creator>"
-            "<dc:creator>Tom Wick</dc:creator><dc:subject>Lighthouses</dc:subject>"
-            "<dc:language>en</dc:language><dc:date>2019-06-01</dc:date><dc:publisher>Harbour Press"
-            '</dc:publisher></metadata><manifest><item id="a" href="one.xhtml"/></manifest>'
-            '<spine><itemref idref="a"/></spine></package>',
-        )
-        archive.writestr("one.xhtml", "<html><body><p>First chapter.</p></body></html>")
-    assert extract(book.getvalue(), "lights.epub").fields == {
+    book = epub_bytes(
+        "<dc:title>Lights</dc:title><dc:creator>Ada Keeper</dc:creator><dc:creator>Tom Wick</dc:creator>"
+        "<dc:subject>Lighthouses</dc:subject><dc:language>en</dc:language><dc:date>2019-06-01</dc:date>"
+        "<dc:publisher>Harbour Press</dc:publisher>",
+        [("one.xhtml", "<html><body><p>First chapter.</p></body></html>")],
+    )
+    assert extract(book, "lights.epub").fields == {
         "author": ["Ada Keeper", "Tom Wick"],
         "keywords": ["Lighthouses"],
         "language": "en",
