@@ -163,6 +163,63 @@ def epub_bytes(metadata: str, chapters: Sequence[tuple[str, str]], spine: Sequen
     return book.getvalue()
 
 
+# The markup of three site generators' pages, cut down to their structure (Sphinx's Alabaster theme, Material
+# for MkDocs, WordPress' Twenty Twenty): the page's own text in {body}, the site's navigation beside it.
+SITE_THEMES = {
+    "sphinx": (
+        '<div class="related" role="navigation" aria-label="Related"><h3>Navigation</h3><ul>'
+        '<li class="right"><a href="genindex.html">index</a></li><li><a href="index.html">{site} '
+        "documentation</a></li></ul></div>"
+        '<div class="document"><div class="documentwrapper"><div class="bodywrapper">'
+        '<div class="body" role="main"><section><h1>{title}</h1>{body}</section></div></div></div>'
+        '<div class="sphinxsidebar" role="navigation" aria-label="Main"><div class="sphinxsidebarwrapper">'
+        '<h1 class="logo">{site}</h1><h3>Navigation</h3><ul>{menu}</ul>'
+        '<search id="searchbox" role="search"><h3>Quick search</h3><form class="search">'
+        '<input type="text" name="q"><input type="submit" value="Go"></form></search></div></div></div>'
+        '<div class="footer">&copy;2026, {site} developers. Powered by Sphinx and Alabaster.</div>'
+    ),
+    "mkdocs": (
+        '<div data-md-component="skip"><a href="#content" class="md-skip">Skip to content</a></div>'
+        '<header class="md-header"><nav class="md-header__inner" aria-label="Header">'
+        '<div class="md-header__title"><span>{site}</span><span>{title}</span></div>'
+        '<div class="md-search" role="dialog"><input type="text" placeholder="Search"></div></nav></header>'
+        '<div class="md-container"><main class="md-main"><div class="md-main__inner">'
+        '<div class="md-sidebar md-sidebar--primary"><nav class="md-nav md-nav--primary" '
+        'aria-label="Navigation"><label class="md-nav__title">{site}</label><ul>{menu}</ul></nav></div>'
+        '<div class="md-content"><article class="md-content__inner md-typeset"><h1>{title}</h1>{body}'
+        "</article></div></div></main>"
+        '<footer class="md-footer"><div class="md-copyright">Copyright &copy; 2026 {site}. Made with '
+        "Material for MkDocs</div></footer></div>"
+    ),
+    "wordpress": (
+        '<a class="skip-link screen-reader-text" href="#site-content">Skip to the content</a>'
+        '<header id="site-header"><div class="header-titles"><div class="site-title"><a href="/">{site}</a>'
+        '</div><div class="site-description">Notes from the lab</div></div>'
+        '<nav class="primary-menu-wrapper" aria-label="Horizontal"><ul>{menu}</ul></nav></header>'
+        '<main id="site-content"><article class="post"><header class="entry-header">'
+        '<h1 class="entry-title">{title}</h1><div class="post-meta">By the editors</div></header>'
+        '<div class="entry-content">{body}</div></article></main>'
+        '<aside id="secondary" class="widget-area"><section class="widget"><h2>Recent posts</h2>'
+        "<ul>{menu}</ul></section></aside>"
+        '<footer id="site-footer"><p>&copy; 2026 {site}. Proudly powered by WordPress.</p></footer>'
+    ),
+}
+
+
+def site_page(theme: str, site: str, title: str, paragraphs: Sequence[str], menu: Sequence[str]) -> str:
+    """A page of a ``site`` built with ``theme`` (a key of :data:`SITE_THEMES`): its ``title`` and
+    ``paragraphs``, and the site's ``menu`` (its pages' titles) in its navigation."""
+    import html
+
+    body = "".join(f"<p>{html.escape(text)}</p>" for text in paragraphs)
+    items = "".join(f'<li><a href="#">{html.escape(entry)}</a></li>' for entry in menu)
+    page = SITE_THEMES[theme].format(site=html.escape(site), title=html.escape(title), body=body, menu=items)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - '
+        f"{html.escape(site)}</title></head><body>{page}</body></html>"
+    )
+
+
 def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)

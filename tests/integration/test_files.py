@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from index.ingest.extract import extract
-from tests.documents import docx_bytes, encrypt_pdf, image_only_pdf, print_pdfs, running, two_column_html
+from tests.documents import (
+    docx_bytes,
+    encrypt_pdf,
+    image_only_pdf,
+    print_pdfs,
+    running,
+    site_page,
+    two_column_html,
+)
 from tests.integration.test_server import free_port, ok, server_env
 from tests.integration.test_server import running as serving
 
@@ -207,3 +215,29 @@ def test_background_uploads_and_collections_take_files_too(server: httpx.Client)
     assert ok(response)["documents"][0]["id"] == "p.txt"
     assert ok(server.get("/collections/papers/documents/p.txt"))["text"] == "Only in papers."
     assert server.get("/documents/p.txt").status_code == 404
+
+
+def test_a_saved_documentation_site_is_searched_by_its_pages_own_text(server: httpx.Client) -> None:
+    """Each page of a site generator's output holds the whole site's menu: read whole, every page matched a
+    search for any page's title."""
+    pages = {
+        "install.html": ("Installing the gauge", "Bolt the tide gauge to the pier at low tide."),
+        "tables.html": ("Reading the tide tables", "High water comes about fifty minutes later every day."),
+        "deploy.html": ("Deploying on Kubernetes", "The collector runs as one Kubernetes deployment."),
+    }
+    menu = [title for title, _ in pages.values()]
+    files = [
+        (name, site_page(theme, "Tidepool", title, [text], menu).encode())
+        for (name, (title, text)), theme in zip(pages.items(), ["mkdocs", "sphinx", "wordpress"], strict=True)
+    ]
+    ok(upload(server, files, id_prefix="site/", metadata='{"site": "tidepool"}'))
+    stored = ok(server.get("/documents/site/install.html"))
+    assert stored["title"] == "Installing the gauge - Tidepool"
+    assert "Kubernetes" not in stored["text"]
+    assert "Tidepool" not in stored["text"]
+    site = '{"field": "site", "eq": "tidepool"}'
+    for query, page in [("kubernetes", "deploy.html"), ("tables", "tables.html")]:
+        hits = ok(server.get("/search", params={"q": query, "mode": "keyword", "filter": site}))["hits"]
+        assert {hit["doc_id"] for hit in hits} == {f"site/{page}"}, query
+    hits = ok(server.get("/search", params={"q": "how do I deploy the collector", "filter": site}))["hits"]
+    assert hits[0]["doc_id"] == "site/deploy.html"

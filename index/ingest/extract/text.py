@@ -14,6 +14,7 @@ from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError, wide_text_codec
+from index.ingest.extract.boilerplate import strip_boilerplate
 from index.ingest.extract.front_matter import read_front_matter
 from index.ingest.extract.properties import file_fields
 
@@ -141,19 +142,23 @@ def markdown_table(rows: list[list[str]], name: str) -> str:
 
 
 def html_to_markdown(html: str) -> tuple[str | None, str]:
-    """``(title, markdown)`` of an HTML page; scripts, styles and the head are dropped."""
-    title, markdown, _ = read_html(html)
+    """``(title, markdown)`` of an HTML document read whole (an EPUB's chapter); scripts, styles and the
+    head are dropped."""
+    title, markdown, _ = read_html(html, page=False)
     return title, markdown
 
 
-def read_html(html: str) -> tuple[str | None, str, dict[str, Any]]:
-    """``(title, markdown, fields)`` of an HTML page: :func:`html_to_markdown`, and what its ``lang`` and
-    ``<meta>`` tags say of it as metadata fields (:mod:`index.ingest.extract.properties`)."""
+def read_html(html: str, *, page: bool = True) -> tuple[str | None, str, dict[str, Any]]:
+    """``(title, markdown, fields)`` of an HTML document, and what its ``lang`` and ``<meta>`` tags say of it
+    as metadata fields (:mod:`index.ingest.extract.properties`). A web ``page`` is read without its
+    navigation, site header and footer and the like (:mod:`index.ingest.extract.boilerplate`)."""
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else None
     fields = _html_fields(soup)
     for tag in soup(["script", "style", "head", "noscript", "template"]):
         tag.decompose()
+    if page:
+        strip_boilerplate(soup)
     try:
         markdown = MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup)
     except RecursionError:
