@@ -290,7 +290,9 @@ def _read_once(
 def index_files(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Files and folders (.pdf .docx .pptx .xlsx .csv .epub .html .md .txt .jsonl)."),
+        typer.Argument(
+            help="Files and folders (.pdf .docx .pptx .xlsx .odt .ods .odp .csv .epub .html .md .txt .jsonl)."
+        ),
     ],
     data_dir: DataDir = None,
     url: UrlOption = None,

@@ -1,5 +1,6 @@
 """Real files for tests and benchmarks, made on the spot: PDFs printed by headless Chromium from HTML, DOCX
-written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf, EPUBs by zipfile."""
+written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf, EPUBs by zipfile,
+OpenDocument files by odfpy; web pages in site generators' markup."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.integration.browser import find_browser
 
@@ -161,6 +163,120 @@ def epub_bytes(metadata: str, chapters: Sequence[tuple[str, str]], spine: Sequen
         for name, xhtml in chapters:
             archive.writestr(f"OEBPS/{name}", xhtml)
     return book.getvalue()
+
+
+def odf_bytes(document: Any) -> bytes:
+    """An odfpy document as the bytes of its file."""
+    out = io.BytesIO()
+    document.write(out)
+    return out.getvalue()
+
+
+def odf_meta(
+    document: Any, title: str | None = None, author: str | None = None, keywords: Sequence[str] = ()
+) -> None:
+    """Set an odfpy document's title, author (its initial creator) and keywords (meta.xml)."""
+    from odf import dc, meta
+
+    if title is not None:
+        document.meta.addElement(dc.Title(text=title))
+    if author is not None:
+        document.meta.addElement(meta.InitialCreator(text=author))
+    for keyword in keywords:
+        document.meta.addElement(meta.Keyword(text=keyword))
+
+
+def odt_document(blocks: Sequence[tuple[str, Any]]) -> Any:
+    """An odfpy text document of ``(kind, value)`` blocks: ``("h2", text)`` a heading of that level,
+    ``("p", text)``, ``("li", text)`` an item of a list, ``("table", rows)``."""
+    from odf import text
+    from odf.opendocument import OpenDocumentText
+
+    document = OpenDocumentText()
+    for kind, value in blocks:
+        if kind.startswith("h"):
+            document.text.addElement(text.H(outlinelevel=int(kind[1:]), text=value))
+        elif kind == "p":
+            document.text.addElement(text.P(text=value))
+        elif kind == "li":
+            items = text.List()
+            item = text.ListItem()
+            item.addElement(text.P(text=value))
+            items.addElement(item)
+            document.text.addElement(items)
+        else:
+            document.text.addElement(odf_table("Table", value))
+    return document
+
+
+def odf_table(name: str, rows: Sequence[Sequence[Any] | tuple[Sequence[Any], int]]) -> Any:
+    """An OpenDocument table; a cell given as ``(text, n)`` is repeated n times, a row given as
+    ``(row, n)`` too (as LibreOffice writes runs of blank cells and rows)."""
+    from odf import table, text
+
+    out = table.Table(name=name)
+    for given in rows:
+        cells, repeat = given if _repeated(given) else (given, 1)
+        element = table.TableRow(numberrowsrepeated=repeat) if repeat > 1 else table.TableRow()
+        for cell in cells:
+            value, times = cell if isinstance(cell, tuple) else (cell, 1)
+            made = table.TableCell(numbercolumnsrepeated=times) if times > 1 else table.TableCell()
+            if value:
+                made.addElement(text.P(text=str(value)))
+            element.addElement(made)
+        out.addElement(element)
+    return out
+
+
+def _repeated(row: object) -> bool:
+    return (
+        isinstance(row, tuple) and len(row) == 2 and isinstance(row[1], int) and not isinstance(row[0], str)
+    )
+
+
+def ods_bytes(sheets: dict[str, Sequence[Any]]) -> bytes:
+    """An OpenDocument spreadsheet, written by odfpy (cells and rows repeated as :func:`odf_table` says)."""
+    from odf.opendocument import OpenDocumentSpreadsheet
+
+    document = OpenDocumentSpreadsheet()
+    for name, rows in sheets.items():
+        document.spreadsheet.addElement(odf_table(name, rows))
+    return odf_bytes(document)
+
+
+def odp_bytes(slides: Sequence[tuple[str, Sequence[str], str]]) -> bytes:
+    """An OpenDocument presentation of ``(title, lines, notes)`` slides, written by odfpy."""
+    from odf import draw, style, text
+    from odf.namespaces import PRESENTATIONNS
+    from odf.opendocument import OpenDocumentPresentation
+    from odf.presentation import Notes
+
+    document = OpenDocumentPresentation()
+    layout = style.PageLayout(name="Layout")
+    document.automaticstyles.addElement(layout)
+    master = style.MasterPage(name="Master", pagelayoutname=layout)
+    document.masterstyles.addElement(master)
+
+    def frame(lines: Sequence[str], kind: str | None = None) -> Any:
+        made = draw.Frame(width="20cm", height="5cm", x="1cm", y="1cm")
+        if kind:
+            made.setAttrNS(PRESENTATIONNS, "class", kind)
+        box = draw.TextBox()
+        for line in lines:
+            box.addElement(text.P(text=line))
+        made.addElement(box)
+        return made
+
+    for title, lines, notes in slides:
+        page = draw.Page(masterpagename=master)
+        page.addElement(frame([title], "title"))
+        page.addElement(frame(lines))
+        if notes:
+            spoken = Notes()
+            spoken.addElement(frame([notes], "notes"))
+            page.addElement(spoken)
+        document.presentation.addElement(page)
+    return odf_bytes(document)
 
 
 # The markup of three site generators' pages, cut down to their structure (Sphinx's Alabaster theme, Material

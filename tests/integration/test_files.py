@@ -20,6 +20,11 @@ from tests.documents import (
     docx_bytes,
     encrypt_pdf,
     image_only_pdf,
+    odf_bytes,
+    odf_meta,
+    odp_bytes,
+    ods_bytes,
+    odt_document,
     print_pdfs,
     running,
     site_page,
@@ -241,3 +246,38 @@ def test_a_saved_documentation_site_is_searched_by_its_pages_own_text(server: ht
         assert {hit["doc_id"] for hit in hits} == {f"site/{page}"}, query
     hits = ok(server.get("/search", params={"q": "how do I deploy the collector", "filter": site}))["hits"]
     assert hits[0]["doc_id"] == "site/deploy.html"
+
+
+def test_libreoffice_files_are_indexed_and_searchable(server: httpx.Client) -> None:
+    manual = odt_document(
+        [
+            ("h1", "Harbour manual"),
+            ("p", "The lock gates close two hours before high water to keep the basin full."),
+        ]
+    )
+    odf_meta(manual, author="Ada Quay", keywords=["locks"])
+    sheet = ods_bytes({"Berths": [["Berth", "Vessel"], ["North quay", "The ferry Saint Brendan"]]})
+    talk = odp_bytes(
+        [
+            ("Opening", ["Welcome to the harbour board."], ""),
+            ("Dredging", ["Silt is dredged from the channel every autumn."], "Mention the costs"),
+        ]
+    )
+    files = [("manual.odt", odf_bytes(manual)), ("berths.ods", sheet), ("talk.odp", talk)]
+    body = ok(upload(server, files, id_prefix="odf/"))
+    assert [d["status"] for d in body["documents"]] == ["created"] * 3
+    stored = ok(server.get("/documents/odf/manual.odt"))
+    assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["author"]) == (
+        "Harbour manual",
+        "odt",
+        "Ada Quay",
+    )
+    for question, document in [
+        ("when do the lock gates shut", "odf/manual.odt"),
+        ("which ship is moored at the north quay", "odf/berths.ods"),
+        ("removing mud from the channel", "odf/talk.odp"),
+    ]:
+        hits = ok(server.get("/search", params={"q": question, "k": 1}))["hits"]
+        assert hits[0]["doc_id"] == document, question
+    hits = ok(server.get("/search", params={"q": "removing mud from the channel", "k": 1}))["hits"]
+    assert hits[0]["page"] == 2  # the slide

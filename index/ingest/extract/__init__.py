@@ -1,7 +1,8 @@
-"""Files to Markdown: the bytes of a PDF, DOCX, PPTX, XLSX, CSV, EPUB, HTML, Markdown or text file become one
-document's text, in Markdown so that the chunker's block rules (headings, lists, tables, paragraphs) apply.
+"""Files to Markdown: the bytes of a PDF, Office, OpenDocument, CSV, EPUB, HTML, Markdown or text file become
+one document's text, in Markdown so that the chunker's block rules (headings, lists, tables, paragraphs)
+apply.
 
-Paged formats (PDF, PPTX) separate their pages with a form feed (``\\f``, the page break of plain text):
+Paged formats (PDF, PPTX, ODP) separate their pages with a form feed (``\\f``, the page break of plain text):
 the page a chunk starts on is one plus the form feeds before it (:func:`page_of`), so pages survive every
 path a text takes (storage, export, reindexing) without a field of their own. docs/ingest.md says which
 library reads which format, and why.

@@ -24,6 +24,9 @@ FORMATS = {
     ".pptx": "pptx",
     ".xlsx": "xlsx",
     ".epub": "epub",
+    ".odt": "odt",
+    ".ods": "ods",
+    ".odp": "odp",
     ".csv": "csv",
     ".tsv": "csv",
     ".html": "html",
@@ -39,9 +42,14 @@ FORMATS = {
     ".asciidoc": "text",
     ".org": "text",
 }
-BINARY = {"pdf", "docx", "pptx", "xlsx", "epub"}
+BINARY = {"pdf", "docx", "pptx", "xlsx", "epub", "odt", "ods", "odp"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+OPENDOCUMENT = {
+    "application/vnd.oasis.opendocument.text": "odt",
+    "application/vnd.oasis.opendocument.spreadsheet": "ods",
+    "application/vnd.oasis.opendocument.presentation": "odp",
+}
 _SNIFF_BYTES = 8192
 # The most a ZIP-based file (DOCX, PPTX, XLSX, EPUB) may unpack to: a workbook that size holds more cells
 # than the sheet reader takes, a document more text than SEMSEARCH_MAX_TEXT_CHARS lets in.
@@ -107,7 +115,8 @@ def _zip_format(data: bytes, name: str) -> str:
             # zipfile never inflates a member past the size its directory states, so the sum bounds what
             # reading the file can cost: a 200 MB upload could otherwise inflate to 200 GB.
             unzipped = sum(info.file_size for info in archive.infolist())
-            epub = "mimetype" in names and archive.read("mimetype").strip() == b"application/epub+zip"
+            # EPUB and OpenDocument name their type in a first, stored member
+            mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise CorruptFileError(f"{name}: a damaged ZIP archive ({error})") from None
     if unzipped > MAX_UNZIPPED_BYTES:
@@ -115,12 +124,16 @@ def _zip_format(data: bytes, name: str) -> str:
             f"{name}: unpacks to {unzipped:,} bytes, more than the {MAX_UNZIPPED_BYTES:,} read from one file "
             "(a ZIP bomb, or a document to split in parts)"
         )
-    if epub:
+    if mimetype == b"application/epub+zip":
         return "epub"
+    if mimetype.decode("ascii", "replace") in OPENDOCUMENT:
+        return OPENDOCUMENT[mimetype.decode("ascii", "replace")]
     for part, fmt in _OOXML.items():
         if part in names:
             return fmt
-    raise UnsupportedFormatError(f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX or EPUB file")
+    raise UnsupportedFormatError(
+        f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX, EPUB or OpenDocument (ODT, ODS, ODP) file"
+    )
 
 
 def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
@@ -137,6 +150,11 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.epub import extract_epub
 
         return extract_epub
+    if fmt in ("odt", "ods", "odp"):
+        from index.ingest.extract import opendocument
+
+        readers = {"odt": opendocument.extract_odt, "ods": opendocument.extract_ods}
+        return readers.get(fmt, opendocument.extract_odp)
     from index.ingest.extract import text
 
     return {

@@ -149,7 +149,7 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
                     if any(text.strip() for text in texts):
                         rows.append(texts)
             if rows:
-                table = markdown_table(_used_columns(rows, name), name)
+                table = markdown_table(used_columns(rows, name), name)
                 blocks.append(f"## {sheet.title}\n\n" + table.rstrip("\n"))
         title = (workbook.properties.title or "").strip() or None
         fields = _core_fields(workbook.properties, "creator")
@@ -158,7 +158,7 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx", fields=fields)
 
 
-def _used_columns(rows: list[list[str]], name: str) -> list[list[str]]:
+def used_columns(rows: list[list[str]], name: str) -> list[list[str]]:
     """``rows`` without the columns that are blank in every row (a sheet's gaps between its tables)."""
     used = sorted({column for row in rows for column, text in enumerate(row) if text.strip()})
     check_table(len(rows), len(used), name)  # before padding every row to the widest
