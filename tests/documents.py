@@ -165,6 +165,20 @@ def epub_bytes(metadata: str, chapters: Sequence[tuple[str, str]], spine: Sequen
     return book.getvalue()
 
 
+def docx_of_empty_runs(runs: int) -> bytes:
+    """A Word file whose one paragraph holds ``runs`` empty runs after its text: a few bytes each once
+    compressed, a hundred each in a parsed tree."""
+    data = docx_bytes("Runs", [("Runs", ["Some text."])])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "word/document.xml":
+                part = part.replace(b"<w:t>Some text.</w:t>", b"<w:t>Some text.</w:t>" + b"<w:t/>" * runs)
+            target.writestr(info.filename, part, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def odf_bytes(document: Any) -> bytes:
     """An odfpy document as the bytes of its file."""
     out = io.BytesIO()

@@ -160,7 +160,7 @@ def test_nesting_deeper_than_python_recurses_is_refused_as_such() -> None:
     data = odf_bytes(odt_document([("p", "x")]))
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         content = archive.read("content.xml").decode()
-    nested = "<text:section>" * 5000 + "<text:p>x</text:p>" + "</text:section>" * 5000
+    nested = "<text:p>" + "<text:span>" * 5000 + "x" + "</text:span>" * 5000 + "</text:p>"
     deep = content.replace("<text:p>x</text:p>", nested)
     with pytest.raises(CorruptFileError, match="nested too deeply"):
         extract(rezip(data, {"content.xml": deep.encode()}), "deep.odt")
@@ -199,3 +199,21 @@ def test_repeated_rows_and_cells_read_as_if_written_out(
     table = [line for line in lines[2:] if line.startswith("|")]
     got = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
     assert [got[0], *got[2:]] == expected
+
+
+def test_a_block_of_more_elements_than_the_bound_is_refused_before_it_is_all_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A few hundred KB of ZIP can hold 500 MB of empty elements, 100 bytes each once parsed: a block past
+    the bound is refused while it is read. Blocks under it, however many, are read and dropped one by one."""
+    from index.ingest.extract import opendocument
+
+    monkeypatch.setattr(opendocument, "MAX_BLOCK_ELEMENTS", 1_000)
+    data = odf_bytes(odt_document([("p", "x")]))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        content = archive.read("content.xml").decode()
+    bomb = content.replace("<text:p>x</text:p>", "<text:p>" + "<text:s/>" * 5_000 + "x</text:p>")
+    with pytest.raises(CorruptFileError, match="more than 1,000 XML elements"):
+        extract(rezip(data, {"content.xml": bomb.encode()}), "bomb.odt")
+    many = content.replace("<text:p>x</text:p>", "<text:p>a <text:s/>b</text:p>" * 5_000)
+    assert extract(rezip(data, {"content.xml": many.encode()}), "many.odt").text.count("a b") == 5_000

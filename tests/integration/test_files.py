@@ -18,6 +18,7 @@ import pytest
 from index.ingest.extract import extract
 from tests.documents import (
     docx_bytes,
+    docx_of_empty_runs,
     encrypt_pdf,
     image_only_pdf,
     odf_bytes,
@@ -171,13 +172,19 @@ def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
     locked = encrypt_pdf(pdfs["topics.pdf"], "secret")
     response = upload(
         server,
-        [("good.txt", b"A perfectly fine note."), ("locked.pdf", locked), ("scan.pdf", image_only_pdf())],
+        [
+            ("good.txt", b"A perfectly fine note."),
+            ("locked.pdf", locked),
+            ("scan.pdf", image_only_pdf()),
+            ("runs.docx", docx_of_empty_runs(6_000_000)),  # 90 KB; parsed whole, more than a gigabyte
+        ],
     )
     assert response.status_code == 422, response.text
     problems = {item["file"]: item["detail"] for item in response.json()["files"]}
-    assert set(problems) == {"locked.pdf", "scan.pdf"}
+    assert set(problems) == {"locked.pdf", "scan.pdf", "runs.docx"}
     assert "password" in problems["locked.pdf"]
     assert "OCR is not supported" in problems["scan.pdf"]
+    assert "elements of markup" in problems["runs.docx"]
     assert server.get("/documents/good.txt").status_code == 404
     assert ok(server.get("/stats"))["documents"] == before
 

@@ -73,3 +73,20 @@ def page_starts(text: str) -> list[int]:
 def page_of(starts: list[int], offset: int) -> int:
     """The 1-based page holding character ``offset``, given :func:`page_starts` of the text."""
     return bisect.bisect_right(starts, offset) + 1
+
+
+def markup_elements(markup: str) -> int:
+    """At most how many elements HTML or XML ``markup`` holds: its ``<`` that do not end an element or open
+    a comment, declaration or processing instruction. Counted in C, before a parser builds a tree of them."""
+    return markup.count("<") - markup.count("</") - markup.count("<!") - markup.count("<?")
+
+
+def check_markup(elements: int, limit: int, name: str, what: str) -> None:
+    """Refuse a file whose markup holds more than ``limit`` elements before a tree of them is built: a tree
+    costs 100 bytes to a kilobyte an element, and a file of nothing but tags (or a ZIP of such a file, a
+    thousand times smaller) would take gigabytes and minutes to read. ``what`` names the file's kind."""
+    if elements > limit:
+        raise CorruptFileError(
+            f"{name}: the {what} holds more than {limit:,} elements of markup; split it into smaller files, "
+            "or save it as text"
+        )

@@ -9,9 +9,9 @@ import zipfile
 
 from bs4 import BeautifulSoup, Tag
 
-from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError, check_markup, markup_elements
 from index.ingest.extract.properties import file_fields
-from index.ingest.extract.text import html_to_markdown
+from index.ingest.extract.text import MAX_HTML_ELEMENTS, html_to_markdown
 
 
 def extract_epub(data: bytes, name: str) -> Extracted:
@@ -35,11 +35,15 @@ def extract_epub(data: bytes, name: str) -> Extracted:
                 publisher=_text_of(package.find("dc:publisher")),
             )
             chapters = []
+            elements = 0  # in the whole book: each chapter is read and dropped, but the time adds up
             for ref in package.find_all("itemref"):
                 path = manifest.get(str(ref.get("idref")))
                 if path is None:
                     continue
-                _, markdown = html_to_markdown(archive.read(path).decode("utf-8", errors="replace"))
+                xhtml = archive.read(path).decode("utf-8", errors="replace")
+                elements += markup_elements(xhtml)
+                check_markup(elements, MAX_HTML_ELEMENTS, name, "book")
+                _, markdown = html_to_markdown(xhtml)
                 if markdown.strip():
                     chapters.append(markdown.strip())
     except (KeyError, zipfile.BadZipFile, OSError, ValueError) as error:

@@ -6,17 +6,53 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError
+from index.ingest.extract.base import (
+    PAGE_BREAK,
+    CorruptFileError,
+    Extracted,
+    NoTextError,
+    check_markup,
+    markup_elements,
+)
 from index.ingest.extract.properties import file_fields, utc
 from index.ingest.extract.text import check_table, markdown_table
 
 T = TypeVar("T")
 
 
+# The most elements of XML a Word or PowerPoint file (or an Excel file's parts but its sheets, which are read
+# as a stream) may hold: python-docx and python-pptx parse every part whole with lxml, about 200 bytes and 1.4
+# microseconds an element (docs/benchmarks.md, "Markup bombs"), so at most 1 GB and 7 s. Word writes about
+# one element per five characters, so a document of SEMSEARCH_MAX_TEXT_CHARS (20 million) holds about four
+# million; a 60 KB ZIP of empty runs holds three million.
+MAX_XML_ELEMENTS = 5_000_000
+_STREAMED_PARTS = "xl/worksheets/"
+_COUNT_BYTES = 1024 * 1024
+
+
+def _check_elements(data: bytes, name: str, kind: str) -> None:
+    """Refuse an Office file whose XML parts hold more than :data:`MAX_XML_ELEMENTS` elements, counted a
+    megabyte at a time as they are unpacked (:func:`~index.ingest.extract.base.markup_elements`)."""
+    elements = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.filename.startswith(_STREAMED_PARTS) or not info.filename.endswith((".xml", ".rels")):
+                    continue
+                with archive.open(info) as part:
+                    while chunk := part.read(_COUNT_BYTES):
+                        elements += markup_elements(chunk.decode("latin-1"))
+                        check_markup(elements, MAX_XML_ELEMENTS, name, f"{kind} file")
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+        return  # damaged: the reader says how
+
+
 def _open(loader: Callable[[io.BytesIO], T], data: bytes, name: str, kind: str) -> T:
+    _check_elements(data, name, kind)
     try:
         return loader(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:

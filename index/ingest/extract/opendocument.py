@@ -16,7 +16,7 @@ import io
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, EncryptedFileError, Extracted, NoTextError
 from index.ingest.extract.office import MAX_SHEET_CELLS, used_columns
@@ -74,47 +74,76 @@ SKIPPED = frozenset(
 )
 
 
+MANIFEST = "META-INF/manifest.xml"
+CHUNK_BYTES = 16 * 1024  # about 2 ms of parsing at a time
+# Elements in one block: a top-level paragraph, list or table of a text document, a sheet's row, a slide. A
+# table of a million cells is about three million (some 300 MB while it is read).
+MAX_BLOCK_ELEMENTS = 4_000_000
+MAX_META_BYTES = 4 * 1024 * 1024
+# The elements whose children are read one at a time: a text document's body and its sections (a section
+# can hold the whole document), a sheet's rows, a presentation's slides.
+_ODT_CONTAINERS = frozenset({_q("office:text"), _q("text:section")})
+_ODS_CONTAINERS = frozenset({TABLE, *ROW_GROUPS})
+_ODP_CONTAINERS = frozenset({_q("office:presentation")})
+
+
 def extract_odt(data: bytes, name: str) -> Extracted:
-    content, meta = _open(data, name, "ODT")
-    writer = _Writer(name)
-    for body in content.iter(_q("office:text")):
-        writer.block(body)
+    with _Package(data, name, "ODT") as package:
+        writer = _Writer(name)
+        for _, block in package.blocks(_ODT_CONTAINERS):
+            writer.block(block)
+        meta = package.meta()
     title = _title(meta) or writer.first_heading
     return Extracted(text=_text(writer.blocks, name), title=title, format="odt", fields=_fields(meta))
 
 
 def extract_ods(data: bytes, name: str) -> Extracted:
-    content, meta = _open(data, name, "ODS")
-    blocks: list[str] = []
-    cells = [0]
-    for body in content.iter(_q("office:spreadsheet")):
-        for sheet in body.findall(TABLE):
-            rows = list(_sheet_rows(sheet, cells, name))
-            if rows:
-                table = markdown_table(used_columns(rows, name), name).rstrip("\n")
-                blocks.append(f"## {sheet.get(_q('table:name')) or 'Sheet'}\n\n{table}")
+    with _Package(data, name, "ODS") as package:
+        blocks: list[str] = []
+        cells = [0]
+        sheet: ET.Element | None = None
+        rows: list[list[str]] = []
+        for ancestors, row in package.blocks(_ODS_CONTAINERS):
+            if row.tag != ROW or any(a.tag in (CELL, COVERED) for a in ancestors):
+                continue  # columns' styles; a table inside a cell is read with its cell
+            table = next(a for a in reversed(ancestors) if a.tag == TABLE)
+            if table is not sheet:
+                _add_sheet(blocks, sheet, rows, name)
+                sheet, rows = table, []
+            rows.extend(_sheet_rows(row, cells, name))
+        _add_sheet(blocks, sheet, rows, name)
+        meta = package.meta()
     return Extracted(text=_text(blocks, name), title=_title(meta), format="ods", fields=_fields(meta))
 
 
+def _add_sheet(blocks: list[str], sheet: ET.Element | None, rows: list[list[str]], name: str) -> None:
+    if sheet is not None and rows:
+        table = markdown_table(used_columns(rows, name), name).rstrip("\n")
+        blocks.append(f"## {sheet.get(_q('table:name')) or 'Sheet'}\n\n{table}")
+
+
 def extract_odp(data: bytes, name: str) -> Extracted:
-    content, meta = _open(data, name, "ODP")
-    slides: list[str] = []
-    title = _title(meta)
-    for slide in content.iter(PAGE):
-        writer = _Writer(name)
-        for child in slide:
-            if child.tag == NOTES:
+    with _Package(data, name, "ODP") as package:
+        slides: list[str] = []
+        meta = package.meta()
+        title = _title(meta)
+        for _, slide in package.blocks(_ODP_CONTAINERS):
+            if slide.tag != PAGE:
                 continue
-            if child.tag == FRAME and child.get(_q("presentation:class")) == "title":
-                heading = _plain(child)
-                if heading:
-                    title = title or heading
-                    writer.blocks.append("## " + heading)
-                continue
-            writer.block(child)
-        for notes in slide.findall(NOTES):
-            writer.block(notes)
-        slides.append("\n\n".join(writer.blocks))
+            writer = _Writer(name)
+            for child in slide:
+                if child.tag == NOTES:
+                    continue
+                if child.tag == FRAME and child.get(_q("presentation:class")) == "title":
+                    heading = _plain(child)
+                    if heading:
+                        title = title or heading
+                        writer.blocks.append("## " + heading)
+                    continue
+                writer.block(child)
+            for notes in slide.findall(NOTES):
+                writer.block(notes)
+            slides.append("\n\n".join(writer.blocks))
     if not any(slide.strip() for slide in slides):
         raise NoTextError(f"{name}: the presentation holds no text")
     text = f"\n{PAGE_BREAK}\n".join(slides) + "\n"
@@ -204,29 +233,26 @@ def _plain(element: ET.Element) -> str:
     return " ".join(" ".join(writer.blocks).split())
 
 
-def _sheet_rows(sheet: ET.Element, cells: list[int], name: str) -> Iterator[list[str]]:
-    """A sheet's rows with a word in them, repeated rows and cells written out. A sheet states runs of blank
-    rows and cells as one element repeated (LibreOffice ends every row with a blank cell repeated to column
-    1,024, and a sheet with one repeated to row 1,048,576): blank runs at a row's end are dropped and blank
-    rows skipped before anything is written out, and the cells written out are counted against
-    :data:`~index.ingest.extract.office.MAX_SHEET_CELLS` (``cells`` holds the count across sheets)."""
-    for row in _rows(sheet):
-        runs = [(_plain(cell), _int(cell.get(COLUMNS_REPEATED), 1)) for cell in _cells(row)]
-        while runs and not runs[-1][0]:
-            runs.pop()
-        if not runs:
-            continue
-        repeat = _int(row.get(ROWS_REPEATED), 1)
-        width = sum(count for _, count in runs)
-        cells[0] += width * repeat
-        if cells[0] > MAX_SHEET_CELLS:
-            raise CorruptFileError(
-                f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, blank "
-                "ones included); save the part to search as CSV"
-            )
-        texts = [text for text, count in runs for _ in range(count)]
-        for _ in range(repeat):
-            yield texts
+def _sheet_rows(row: ET.Element, cells: list[int], name: str) -> list[list[str]]:
+    """A sheet's row as often as it is repeated, its repeated cells written out; none if it holds no word.
+    A sheet states runs of blank rows and cells as one element repeated (LibreOffice ends every row with a
+    blank cell repeated to column 1,024, and a sheet with one repeated to row 1,048,576): blank runs at a
+    row's end are dropped and blank rows skipped before anything is written out, and the cells written out
+    are counted against :data:`~index.ingest.extract.office.MAX_SHEET_CELLS` (``cells`` holds the count)."""
+    runs = [(_plain(cell), _int(cell.get(COLUMNS_REPEATED), 1)) for cell in _cells(row)]
+    while runs and not runs[-1][0]:
+        runs.pop()
+    if not runs:
+        return []
+    repeat = _int(row.get(ROWS_REPEATED), 1)
+    cells[0] += sum(count for _, count in runs) * repeat
+    if cells[0] > MAX_SHEET_CELLS:
+        raise CorruptFileError(
+            f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, blank "
+            "ones included); save the part to search as CSV"
+        )
+    texts = [text for text, count in runs for _ in range(count)]
+    return [texts] * repeat
 
 
 def _int(value: str | None, default: int) -> int:
@@ -236,23 +262,79 @@ def _int(value: str | None, default: int) -> int:
         return default
 
 
-def _open(data: bytes, name: str, kind: str) -> tuple[ET.Element, ET.Element | None]:
-    """The parsed content.xml and meta.xml (None if absent) of an OpenDocument file."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            manifest = archive.read("META-INF/manifest.xml") if "META-INF/manifest.xml" in names else b""
-            encrypted = b"encryption-data" in manifest
-            if not encrypted:
-                content = ET.fromstring(archive.read("content.xml"))
-                meta = ET.fromstring(archive.read("meta.xml")) if "meta.xml" in names else None
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError) as error:
-        raise CorruptFileError(f"{name}: not a readable {kind} file ({error})") from None
-    if encrypted:
-        raise EncryptedFileError(
-            f"{name}: the {kind} file is encrypted with a password; save an unprotected copy and upload that"
-        )
-    return content, meta
+class _Package:
+    """An OpenDocument file open for reading: its content.xml read a block at a time, its meta.xml."""
+
+    def __init__(self, data: bytes, name: str, kind: str) -> None:
+        self.name, self.kind = name, kind
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+            names = set(self.archive.namelist())
+            manifest = self.archive.read(MANIFEST) if MANIFEST in names else b""
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise self._damaged(error) from None
+        if b"encryption-data" in manifest:
+            self.archive.close()
+            raise EncryptedFileError(
+                f"{name}: the {kind} file is encrypted with a password; save an unprotected copy and upload "
+                "that"
+            )
+
+    def __enter__(self) -> _Package:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.archive.close()
+
+    def _damaged(self, error: Exception) -> CorruptFileError:
+        return CorruptFileError(f"{self.name}: not a readable {self.kind} file ({error})")
+
+    def blocks(self, containers: frozenset[str]) -> Iterator[tuple[list[ET.Element], ET.Element]]:
+        """Each element of content.xml whose parent is one of ``containers`` (and that no skipped element
+        holds), with its ancestors, once its end is read; then it is dropped from the tree.
+
+        content.xml is fed to the parser :data:`CHUNK_BYTES` at a time, so that a large document never
+        holds Python's lock for long (expat holds it while it parses), and only the block being read is kept
+        in memory: a tree of a whole document costs about 100 bytes an element, and a ZIP of a few hundred
+        KB can hold 500 MB of empty elements. A block of more than :data:`MAX_BLOCK_ELEMENTS` is refused."""
+        parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        stack: list[ET.Element] = []
+        pending = 0  # elements read since the last block was dropped
+        try:
+            with self.archive.open("content.xml") as stream:
+                while chunk := stream.read(CHUNK_BYTES):
+                    parser.feed(chunk)
+                    # start and end events only, each with its element
+                    for event, element in cast("Iterator[tuple[str, ET.Element]]", parser.read_events()):
+                        if event == "start":
+                            stack.append(element)
+                            pending += 1
+                            if pending > MAX_BLOCK_ELEMENTS:
+                                raise CorruptFileError(
+                                    f"{self.name}: one part of the {self.kind} file holds more than "
+                                    f"{MAX_BLOCK_ELEMENTS:,} XML elements; split the file"
+                                )
+                            continue
+                        stack.pop()
+                        if stack and stack[-1].tag in containers:
+                            if not any(a.tag in SKIPPED for a in stack):
+                                yield stack, element
+                            stack[-1].remove(element)  # parsed siblings may follow it already
+                            pending = 0
+                parser.close()
+        except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError) as error:
+            raise self._damaged(error) from None
+
+    def meta(self) -> ET.Element | None:
+        """meta.xml, parsed; None if it is missing, larger than :data:`MAX_META_BYTES` or damaged (the file's
+        properties are never a reason to refuse its text)."""
+        try:
+            info = self.archive.getinfo("meta.xml")
+            if info.file_size > MAX_META_BYTES:
+                return None
+            return ET.fromstring(self.archive.read(info))
+        except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError):
+            return None
 
 
 def _meta_text(meta: ET.Element | None, tag: str) -> str | None:

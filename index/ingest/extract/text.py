@@ -13,7 +13,15 @@ from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
-from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, Extracted, NoTextError, wide_text_codec
+from index.ingest.extract.base import (
+    PAGE_BREAK,
+    CorruptFileError,
+    Extracted,
+    NoTextError,
+    check_markup,
+    markup_elements,
+    wide_text_codec,
+)
 from index.ingest.extract.boilerplate import strip_boilerplate
 from index.ingest.extract.front_matter import read_front_matter
 from index.ingest.extract.properties import file_fields
@@ -31,6 +39,11 @@ SNIFF_CHARS = 2048
 # line of 100,000 commas and 100,000 short lines would make a table of ten billion. A table of this many
 # cells is more text than SEMSEARCH_MAX_TEXT_CHARS lets in anyway (three characters a cell at least).
 MAX_TABLE_CELLS = 10_000_000
+# The most elements an HTML page (or a whole EPUB book) may hold. BeautifulSoup's tree and the conversion take
+# about 2 KB and 75 microseconds an element on a real page (docs/benchmarks.md, "Markup bombs"): the largest
+# page of Rust's documentation, 8.5 MB and 154,000 elements, takes 11.5 s and 330 MB, so this is at most about
+# 1 GB and 40 s. A page of nothing but tags within the 200 MB upload limit would hold 25 million (30 GB).
+MAX_HTML_ELEMENTS = 500_000
 
 
 # Labels that browsers read as windows-1252, as the WHATWG Encoding Standard says: pages that declare
@@ -100,7 +113,9 @@ def first_heading(markdown: str) -> str | None:
 
 def extract_html(data: bytes, name: str) -> Extracted:
     declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
-    title, text, fields = read_html(decode(data, name, declared))
+    html = decode(data, name, declared)
+    check_markup(markup_elements(html), MAX_HTML_ELEMENTS, name, "page")
+    title, text, fields = read_html(html)
     return Extracted(text=_nonempty(text, name), title=title, format="html", fields=fields)
 
 
@@ -151,7 +166,8 @@ def html_to_markdown(html: str) -> tuple[str | None, str]:
 def read_html(html: str, *, page: bool = True) -> tuple[str | None, str, dict[str, Any]]:
     """``(title, markdown, fields)`` of an HTML document, and what its ``lang`` and ``<meta>`` tags say of it
     as metadata fields (:mod:`index.ingest.extract.properties`). A web ``page`` is read without its
-    navigation, site header and footer and the like (:mod:`index.ingest.extract.boilerplate`)."""
+    navigation, site header and footer and the like (:mod:`index.ingest.extract.boilerplate`). The caller
+    checks its size first (:data:`MAX_HTML_ELEMENTS`)."""
     soup = BeautifulSoup(html, "html.parser")
     title = soup.title.get_text(strip=True) if soup.title else None
     fields = _html_fields(soup)
