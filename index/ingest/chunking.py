@@ -76,6 +76,12 @@ class ChunkingOptions:
 MAX_CHARS_PER_TOKEN = 12
 # The most characters the sentence splitter reads at once (see Chunker._sentence_spans).
 SENTENCE_WINDOW = 4096
+# A text longer than this is parsed as Markdown this many characters at a time, cut at a blank line; a
+# stretch whose lines average fewer than DENSE_CHARS_PER_LINE characters is one block of pieces of about
+# PLAIN_BLOCK_CHARS cut between lines instead of parsed (Chunker._blocks).
+SEGMENT_CHARS = 65_536
+DENSE_CHARS_PER_LINE = 16
+PLAIN_BLOCK_CHARS = 64
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _LINE = re.compile(r"[^\r\n]+")
 _NON_SPACE = re.compile(r"\S")
@@ -142,30 +148,59 @@ class Chunker:
     # -- blocks -------------------------------------------------------------------------------------
 
     def _blocks(self, text: str) -> list[_Block]:
-        line_starts = [0] + [m.end() for m in _NEWLINE.finditer(text)]
+        """The text's blocks. A text longer than :data:`SEGMENT_CHARS` is parsed that much at a time (the
+        parser's tokens cost about 360 bytes each, several per line of a list), and a stretch of it whose
+        lines average under :data:`DENSE_CHARS_PER_LINE` characters is cut between lines without the parser
+        (it costs some 40 microseconds a block: 20 million characters of one-word list items took minutes
+        and gigabytes)."""
+        if len(text) <= SEGMENT_CHARS:
+            blocks, _ = self._markdown_blocks(text, 0, len(text))
+        else:
+            blocks = []
+            start = 0
+            while start < len(text):
+                end = _segment_end(text, start)
+                if text.count("\n", start, end) * DENSE_CHARS_PER_LINE > end - start:
+                    found, start = _plain_blocks(text, start, end), end
+                else:
+                    found, start = self._markdown_blocks(text, start, end)
+                blocks.extend(found)
+        blocks = [b for b in blocks if b.end > b.start]
+        return _cover_gaps(text, blocks)
+
+    def _markdown_blocks(self, text: str, start: int, end: int) -> tuple[list[_Block], int]:
+        """The blocks the parser finds in ``text[start:end]``, and where the next stretch starts: where the
+        last of them starts, which the end of the stretch may have cut short (unless it is the only one),
+        or ``end``."""
+        piece = text[start:end]
+        line_starts = [start] + [start + m.end() for m in _NEWLINE.finditer(piece)]
 
         def span(line_map: list[int]) -> tuple[int, int]:
             first, last = line_map
-            start = line_starts[first]
-            end = line_starts[last] if last < len(line_starts) else len(text)
-            return trim_span(text, start, end)
+            first_at = line_starts[first]
+            last_at = line_starts[last] if last < len(line_starts) else end
+            return trim_span(text, first_at, last_at)
 
         blocks: list[_Block] = []
+        firsts: list[int] = []  # where each block's first line starts
         current: _Block | None = None
-        for token in self._markdown.parse(text):
+        for token in self._markdown.parse(piece):
             if token.map is None or token.nesting == -1 or not token.block:
                 continue
             if token.level == 0:
                 if token.type == "hr":
                     current = None
                     continue
-                start, end = span(token.map)
-                current = _Block(start, end, is_heading=token.type == "heading_open")
+                block_start, block_end = span(token.map)
+                current = _Block(block_start, block_end, is_heading=token.type == "heading_open")
                 blocks.append(current)
+                firsts.append(line_starts[token.map[0]])
             elif token.level == 1 and current is not None and token.type != "inline":
                 current.parts.append(span(token.map))
-        blocks = [b for b in blocks if b.end > b.start]
-        return _cover_gaps(text, blocks)
+        if end < len(text) and len(blocks) > 1 and firsts[-1] > start:
+            blocks.pop()
+            return blocks, firsts[-1]
+        return blocks, end
 
     # -- packing ------------------------------------------------------------------------------------
 
@@ -326,6 +361,36 @@ def _in_order(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             continue
         result.append((start, end))
     return result
+
+
+def _segment_end(text: str, start: int) -> int:
+    """The end of the stretch of at most :data:`SEGMENT_CHARS` from ``start`` parsed at once: after the last
+    blank line in its second half, else after the last line break or space there, else at the limit."""
+    limit = start + SEGMENT_CHARS
+    if limit >= len(text):
+        return len(text)
+    half = start + SEGMENT_CHARS // 2
+    blank = text.rfind("\n\n", half, limit)
+    if blank >= 0:
+        return blank + 2
+    return _windows(text, start, len(text), SEGMENT_CHARS)[0]
+
+
+def _plain_blocks(text: str, start: int, end: int) -> list[_Block]:
+    """``text[start:end]`` as one block whose parts are pieces of about :data:`PLAIN_BLOCK_CHARS`, cut after a
+    line break or a space, for a stretch of so many short lines that parsing it as Markdown would cost more
+    than the rest of chunking together. The packer fills chunks with the pieces as it does with a list's
+    items."""
+    parts = []
+    cursor = start
+    for piece_end in _windows(text, start, end, PLAIN_BLOCK_CHARS):
+        piece = trim_span(text, cursor, piece_end)
+        if piece[1] > piece[0]:
+            parts.append(piece)
+        cursor = piece_end
+    if not parts:
+        return []
+    return [_Block(parts[0][0], parts[-1][1], parts=parts)]
 
 
 def _cover_gaps(text: str, blocks: list[_Block]) -> list[_Block]:

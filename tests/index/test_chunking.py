@@ -206,3 +206,58 @@ def test_any_unicode_text_gives_valid_chunks(text: str) -> None:
     chunker = make_chunker(max_tokens=16, overlap_tokens=4, min_tokens=4)
     chunks = chunker.chunk(text)
     check_invariants(text, chunks, chunker)
+
+
+# Long texts are parsed a stretch at a time, and stretches of very short lines are not parsed at all.
+
+blocks = st.one_of(
+    st.from_regex(r"#{1,3} [a-z]{1,5}( [a-z]{1,5}){0,2}", fullmatch=True),
+    st.from_regex(r"[a-z]{1,6}( [a-z]{1,6}){0,3}\.(\n[a-z]{1,6}( [a-z]{1,6}){0,2}\.)?", fullmatch=True),
+    st.from_regex(r"- [a-z]{1,5}\n- [a-z]{1,5}", fullmatch=True),
+    st.from_regex(r"```\n[a-z]{1,5}\n\n[a-z]{1,5}\n```", fullmatch=True),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(blocks, min_size=1, max_size=30), st.integers(48, 120))
+def test_a_text_parsed_a_stretch_at_a_time_chunks_as_parsed_whole(parts: list[str], segment: int) -> None:
+    """Every block shorter than half a stretch: cutting the parse changes nothing (a block a cut runs
+    through, a code fence with a blank line in it say, is parsed again with the next stretch)."""
+    text = "\n\nz.\n\n".join(parts) + "\n"  # a paragraph between: two lists side by side are one list
+    chunker = make_chunker(max_tokens=16, min_tokens=4)
+    whole = chunker.chunk(text)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunking, "SEGMENT_CHARS", segment)
+        patch.setattr(chunking, "DENSE_CHARS_PER_LINE", 0)  # every stretch parsed
+        assert chunker.chunk(text) == whole
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="ab #-`>\n.", max_size=600), st.integers(16, 80))
+def test_any_text_cut_into_stretches_gives_valid_chunks(text: str, segment: int) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunking, "SEGMENT_CHARS", segment)
+        patch.setattr(chunking, "PLAIN_BLOCK_CHARS", 12)
+        chunker = make_chunker(max_tokens=16, overlap_tokens=4, min_tokens=4)
+        check_invariants(text, chunker.chunk(text), chunker)
+
+
+def test_a_long_list_of_one_word_items_is_never_parsed_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """20 million characters of "- a" items took minutes and gigabytes of parser tokens; the parser now
+    sees at most a stretch at a time, and none of a stretch of such short lines."""
+    chunker = make_chunker(max_tokens=64)
+    parsed: list[int] = []
+    parse = chunker._markdown.parse
+
+    def spy(src: str) -> Any:
+        parsed.append(len(src))
+        return parse(src)
+
+    monkeypatch.setattr(chunker._markdown, "parse", spy)
+    prose = "\n\n".join(["A paragraph of ordinary prose that runs on for a while. " * 3] * 800)
+    text = prose + "\n\n" + "- a\n" * 100_000 + "\n" + prose
+    chunks = chunker.chunk(text)
+    check_invariants(text, chunks, chunker)
+    assert parsed
+    assert max(parsed) <= chunking.SEGMENT_CHARS
+    assert sum(parsed) < 2 * len(prose) + 2 * chunking.SEGMENT_CHARS  # the list's stretches were not parsed
