@@ -33,6 +33,13 @@ MAX_ID_LENGTH = 512
 MAX_TITLE_LENGTH = 1_000
 
 
+def is_blank(text: str) -> bool:
+    """Whether ``text`` holds nothing to read: only whitespace and format characters (zero-width spaces and
+    joiners, a byte order mark, a soft hyphen, direction marks), which show nothing and mean nothing to a
+    search. Stops at the first other character."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+
+
 def check_text(what: str, text: str) -> None:
     """Raise :class:`InvalidInputError` if ``text`` holds a NUL character or an unpaired surrogate."""
     position = text.find("\x00")
@@ -62,8 +69,8 @@ def check_number(what: str, value: int | float) -> None:
 
 def check_id(what: str, doc_id: str) -> None:
     """Raise :class:`InvalidInputError` unless ``doc_id`` can be stored and reached through a URL."""
-    if not doc_id or not doc_id.strip():
-        raise InvalidInputError(f"{what} is empty")
+    if is_blank(doc_id):
+        raise InvalidInputError(f"{what} is empty (or holds only spaces and invisible characters)")
     if len(doc_id) > MAX_ID_LENGTH:
         raise InvalidInputError(f"{what} is longer than {MAX_ID_LENGTH} characters")
     check_text(what, doc_id)

@@ -19,7 +19,7 @@ from index.errors import InvalidInputError
 from index.ingest.chunking import Chunker
 from index.storage.store import PreparedDocument
 from index.types import ChunkSpan, Document
-from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, check_text
+from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, check_text, is_blank
 
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
 TITLE_SHARE = 4
@@ -190,8 +190,11 @@ def validate_documents(documents: Sequence[Document]) -> None:
         if doc.id in seen:
             raise InvalidInputError(f"{where}: the id appears twice in one request")
         seen.add(doc.id)
-        if not doc.text.strip():
-            raise InvalidInputError(f"{where} has no text: send the text to index in 'text'")
+        if is_blank(doc.text):
+            raise InvalidInputError(
+                f"{where} has no text (or only spaces and invisible characters): send the text to index in "
+                "'text'"
+            )
         check_text(f"{where}: the text", doc.text)
         if doc.title is not None:
             check_text(f"{where}: the title", doc.title)

@@ -25,7 +25,9 @@ from index.types import (
     SearchResult,
     SearchTimings,
 )
-from index.validation import check_text
+from index.validation import check_text, is_blank
+
+_BLANK = " (or holds only spaces and invisible characters)"
 
 
 def validate_request(request: SearchRequest) -> None:
@@ -41,13 +43,13 @@ def validate_request(request: SearchRequest) -> None:
         if len(given) != 1:
             raise InvalidInputError("an example (like) is exactly one of a document id, a chunk id or a text")
         if like.text is not None:
-            if not like.text.strip():
-                raise InvalidInputError("the example text is empty: send some text to search for")
+            if is_blank(like.text):
+                raise InvalidInputError(f"the example text is empty{_BLANK}: send some text to search for")
             check_text("the example text", like.text)
         if like.doc_id is not None:
             check_text("the example's document id", like.doc_id)
-    elif not query:
-        raise InvalidInputError("the query is empty: send some text to search for")
+    elif is_blank(query):
+        raise InvalidInputError(f"the query is empty{_BLANK}: send some text to search for")
     else:
         check_text("the query", query)
     if request.k < 1:

@@ -8,13 +8,14 @@ import math
 import unicodedata
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
 from index.ingest.preparation import validate_documents
 from index.types import Document
-from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata
+from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, is_blank
 
 
 def accepted(check: Any, value: Any) -> bool:
@@ -33,9 +34,14 @@ def clean_text(text: str) -> bool:
     return "\x00" not in text
 
 
+def visible(text: str) -> bool:
+    """Something left once format characters are taken out and whitespace trimmed."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip() != ""
+
+
 def id_ok(doc_id: str) -> bool:
     return (
-        doc_id.strip() != ""
+        visible(doc_id)
         and len(doc_id) <= 512
         and clean_text(doc_id)
         and not any(unicodedata.category(c) == "Cc" for c in doc_id)
@@ -44,8 +50,22 @@ def id_ok(doc_id: str) -> bool:
 
 
 # Characters the rules are about, among ordinary ones: path separators and dots, whitespace, control
-# characters (C0, DEL, C1), NUL, a lone surrogate, an accent, a bidirectional override, CJK.
-ID_CHARACTERS = [*"ab/. é東", "\n", "\t", "\r", "\x00", "\x1b", "\x7f", "\x85", "\u202e", "\ud800"]
+# characters (C0, DEL, C1), NUL, a lone surrogate, an accent, a bidirectional override, CJK, a zero-width
+# space and a byte order mark.
+ID_CHARACTERS = [
+    *"ab/. é東",
+    "\n",
+    "\t",
+    "\r",
+    "\x00",
+    "\x1b",
+    "\x7f",
+    "\x85",
+    "\u202e",
+    "\ud800",
+    "\u200b",
+    "\ufeff",
+]
 IDS = (
     st.text(alphabet=st.sampled_from(ID_CHARACTERS), max_size=12)
     | st.text(alphabet="ab/.é東 ", max_size=12)  # mostly fine: the dots and blanks are what counts
@@ -134,3 +154,38 @@ def title_ok(title: str | None) -> bool:
 )
 def test_a_title_is_accepted_exactly_when_the_reference_accepts_it(title: str | None) -> None:
     assert accepted(lambda _, t: validate_documents([Document("d", "text", t)]), title) == title_ok(title)
+
+
+BLANK_CHARACTERS = [
+    *"a .",
+    "\t",
+    "\n",
+    "\u3000",
+    "\u00a0",
+    "\u200b",
+    "\u200d",
+    "\ufeff",
+    "\u00ad",
+    "\u202e",
+    "\u2060",
+]
+
+
+@settings(max_examples=500)
+@given(st.text(alphabet=st.sampled_from(BLANK_CHARACTERS), max_size=8))
+def test_blank_is_nothing_visible(text: str) -> None:
+    assert is_blank(text) == (not visible(text))
+
+
+def test_a_query_or_a_document_of_invisible_characters_is_refused_as_empty() -> None:
+    """A pasted zero-width space or byte order mark is no query: it answered arbitrary hits."""
+    from index.retrieval.pipeline import validate_request
+    from index.types import SearchRequest
+
+    for text in ["\u200b\u200b", "\ufeff", " \u00ad\u2060 "]:
+        with pytest.raises(InvalidInputError, match="the query is empty"):
+            validate_request(SearchRequest(text))
+        with pytest.raises(InvalidInputError, match="has no text"):
+            validate_documents([Document("d", text)])
+    validate_request(SearchRequest("\u200bhello"))
+    validate_documents([Document("d", "\ufeffhello")])

@@ -93,3 +93,17 @@ def test_a_bug_answers_json_500_with_the_request_id(
         "request_id": "probe-42",
     }
     assert client.app.state.metrics.unhandled._value.get() == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\ufeff\u200b", "\u00ad \u2060"])
+def test_a_query_or_document_of_invisible_characters_is_422_and_changes_nothing(
+    client: TestClient, text: str
+) -> None:
+    assert client.get("/search", params={"q": text}).status_code == 422
+    response = post(client, "/search", {"query": text})
+    assert response.status_code == 422
+    assert "empty" in response.json()["detail"]
+    before = client.get("/stats").json()["documents"]
+    assert post(client, "/documents", {"documents": [{"id": "blank", "text": text}]}).status_code == 422
+    assert post(client, "/documents", {"documents": [{"id": text, "text": "fine"}]}).status_code == 422
+    assert client.get("/stats").json()["documents"] == before
