@@ -291,7 +291,8 @@ def index_files(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Files and folders (.pdf .docx .pptx .xlsx .odt .ods .odp .csv .epub .html .md .txt .jsonl)."
+            help="Files and folders (.pdf .docx .pptx .xlsx .odt .ods .odp .csv .epub .html .eml .md .txt "
+            ".jsonl)."
         ),
     ],
     data_dir: DataDir = None,

@@ -10,6 +10,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -288,3 +289,17 @@ def test_libreoffice_files_are_indexed_and_searchable(server: httpx.Client) -> N
         assert hits[0]["doc_id"] == document, question
     hits = ok(server.get("/search", params={"q": "removing mud from the channel", "k": 1}))["hits"]
     assert hits[0]["page"] == 2  # the slide
+
+
+def test_a_saved_email_is_searchable_and_filterable_by_its_sender(server: httpx.Client) -> None:
+    mail = EmailMessage()
+    mail["Subject"] = "Dredging budget"
+    mail["From"] = "Ada Quay <ada@example.com>"
+    mail["Date"] = "Tue, 01 Dec 2026 09:30:00 +0000"
+    mail.set_content("The board approved money to remove silt from the harbour channel next spring.")
+    ok(upload(server, [("budget.eml", bytes(mail))], id_prefix="mail/"))
+    stored = ok(server.get("/documents/mail/budget.eml"))
+    assert (stored["title"], stored["metadata"]["format"]) == ("Dredging budget", "eml")
+    sender = '{"field": "author", "eq": "Ada Quay <ada@example.com>"}'
+    hits = ok(server.get("/search", params={"q": "paying to clear mud from the channel", "filter": sender}))
+    assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["mail/budget.eml"]

@@ -30,6 +30,7 @@ FORMATS = {
     ".csv": "csv",
     ".tsv": "csv",
     ".html": "html",
+    ".eml": "eml",
     ".htm": "html",
     ".xhtml": "html",
     ".md": "markdown",
@@ -155,6 +156,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
 
         readers = {"odt": opendocument.extract_odt, "ods": opendocument.extract_ods}
         return readers.get(fmt, opendocument.extract_odp)
+    if fmt == "eml":
+        from index.ingest.extract.mail import extract_eml
+
+        return extract_eml
     from index.ingest.extract import text
 
     return {
