@@ -1,9 +1,10 @@
 """Files of nothing but markup are refused before a tree of it is built (index/ingest/extract/base.py's
-check_markup): an HTML page, an EPUB book, an Office file. A property test holds the count to
-ElementTree's."""
+check_markup): an HTML page, an EPUB book, an Office file; and a PDF of more pages than the bound before its
+pages are read. A property test holds the count of elements to ElementTree's."""
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -79,3 +80,23 @@ def trees(draw: st.DrawFn, depth: int = 0) -> ET.Element:
 def test_the_count_is_the_number_of_elements(tree: ET.Element) -> None:
     markup = '<?xml version="1.0"?>' + ET.tostring(tree, encoding="unicode")
     assert markup_elements(markup) == sum(1 for _ in ET.fromstring(markup).iter())
+
+
+def test_a_pdf_of_more_pages_than_the_bound_is_refused_before_its_pages_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A page tree may name one page over and over, six bytes a page: the upload limit would let in 33
+    million pages."""
+    from pypdf import PdfWriter
+
+    from index.ingest.extract import pdf
+
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    for _ in range(60):
+        writer.add_page(writer.pages[0])
+    out = io.BytesIO()
+    writer.write(out)
+    monkeypatch.setattr(pdf, "MAX_PDF_PAGES", 50)
+    with pytest.raises(CorruptFileError, match="61 pages, more than the 50 read from one file"):
+        extract(out.getvalue(), "pages.pdf")
