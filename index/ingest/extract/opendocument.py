@@ -228,6 +228,10 @@ def _cells(row: ET.Element) -> Iterator[ET.Element]:
 
 def _plain(element: ET.Element) -> str:
     """The text of a table cell or a frame on one line."""
+    if len(element) == 0:
+        return ""
+    if len(element) == 1 and element[0].tag == P and len(element[0]) == 0:  # most cells: one plain paragraph
+        return " ".join((element[0].text or "").split())
     writer = _Writer("")
     writer.block(element)
     return " ".join(" ".join(writer.blocks).split())
