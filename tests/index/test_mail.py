@@ -45,11 +45,10 @@ def test_a_message_reads_with_its_headers_its_plain_body_and_its_attachments_nam
     )
 
 
-def test_an_html_only_message_is_read_without_what_it_hides() -> None:
+def test_an_html_only_message_is_read_as_a_page() -> None:
     mail = message(Subject="Newsletter", From="news@example.com")
     mail.set_content(
-        '<html><body><div style="display:none">Preview line for the inbox</div>'
-        "<h1>Harbour news</h1><p>The ferry runs again.</p></body></html>",
+        "<html><body><nav>Home | Archive</nav><h1>Harbour news</h1><p>The ferry runs again.</p></body>",
         subtype="html",
     )
     assert extract(bytes(mail), "news.eml").text == (

@@ -4,10 +4,10 @@ elements to ARIA roles), not guessed from class names or text density.
 Out: navigation (``nav``, role ``navigation``), the site's header and footer (``header`` and ``footer`` that
 are not inside ``article``, ``aside``, ``main``, ``nav`` or ``section``: roles ``banner`` and
 ``contentinfo``), sidebars (``aside`` that is not inside an ``article``, ``aside``, ``nav`` or ``section``:
-role ``complementary``), search forms, dialogs (cookie banners, pop-ups), menus and toolbars, form controls,
-and what the page hides (``hidden``, ``aria-hidden="true"``, ``display: none``). Where the page marks its main
-content (``main``, role ``main``), only that is read. A page with none of these marks is read whole, as
-before; one whose every word is in them (a site map) too.
+role ``complementary``), search forms, dialogs (cookie banners, pop-ups), menus and toolbars, and form
+controls. Where the page marks its main content (``main``, role ``main``), only that is read. A page with
+none of these marks is read whole, as before; one whose every word is in them (a site map) too. What a page
+hides is read: an accordion's closed panels (a FAQ's answers) are hidden until clicked.
 
 A documentation site built by Sphinx, MkDocs or Docusaurus puts the whole site's table of contents beside
 every page: read whole, every page got a chunk of every other page's title, and a search for any of them
@@ -15,8 +15,6 @@ found them all (docs/ingest.md, "Web pages"; docs/benchmarks.md, "Web page boile
 """
 
 from __future__ import annotations
-
-import re
 
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString, PageElement
@@ -43,7 +41,6 @@ _SECTIONING = frozenset({"article", "aside", "main", "nav", "section"})
 _SECTIONING_ROLES = frozenset({"article", "complementary", "main", "navigation", "region"})
 _ASIDE_SCOPES = _SECTIONING - {"main"}
 _ASIDE_SCOPE_ROLES = _SECTIONING_ROLES - {"main"}
-_DISPLAY_NONE = re.compile(r"(?:^|;)\s*display\s*:\s*none\b", re.IGNORECASE)
 
 
 def strip_boilerplate(soup: BeautifulSoup) -> bool:
@@ -97,11 +94,6 @@ def _is_boilerplate(tag: Tag, sectioned: bool, aside_scoped: bool) -> bool:
     """Whether ``tag`` is out, ``sectioned`` if sectioning content holds it, ``aside_scoped`` if an article,
     aside, nav or section does."""
     if tag.name in _NEVER or _role(tag) in _NEVER_ROLES:
-        return True
-    if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).strip().lower() == "true":
-        return True
-    style = tag.get("style")
-    if isinstance(style, str) and _DISPLAY_NONE.search(style):
         return True
     if tag.name in ("header", "footer"):
         return not sectioned

@@ -3,8 +3,8 @@
 
 The subject is the title; who wrote it and when are metadata (``author``, ``created``) and also the first
 lines of the text, with whom it went to, so that a search for a correspondent finds the message. The body is
-its plain-text part, or else its HTML part read as a web page (without what it hides: newsletters hide a
-preview line); attachments are named at the end, not read (upload them as files of their own).
+its plain-text part, or else its HTML part read as a web page (without a newsletter's menu); attachments
+are named at the end, not read (upload them as files of their own).
 """
 
 from __future__ import annotations
