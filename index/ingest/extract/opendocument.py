@@ -326,6 +326,8 @@ class _Package:
                             stack[-1].remove(element)  # parsed siblings may follow it already
                             pending = 0
                 parser.close()
+        except CorruptFileError:
+            raise  # a block past the bound: said as it is
         except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError) as error:
             raise self._damaged(error) from None
 
