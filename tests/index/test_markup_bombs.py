@@ -31,14 +31,14 @@ def test_an_epub_counts_its_chapters_together(monkeypatch: pytest.MonkeyPatch) -
     small = epub_bytes("<dc:title>Short</dc:title>", [("one.xhtml", chapter), ("two.xhtml", chapter)])
     assert extract(small, "short.epub").text.count("words") == 80
     long = epub_bytes("<dc:title>Long</dc:title>", [(f"{n}.xhtml", chapter) for n in range(3)])
-    with pytest.raises(CorruptFileError, match="the book holds more than 100 elements"):
+    with pytest.raises(CorruptFileError, match=r"^long\.epub: the book holds more than 100 elements"):
         extract(long, "long.epub")
 
 
 def test_an_office_file_of_empty_runs_is_refused_while_it_is_unpacked() -> None:
     bomb = docx_of_empty_runs(office.MAX_XML_ELEMENTS + 1)
     assert len(bomb) < 200_000  # an upload of 90 KB; parsed whole, more than a gigabyte
-    with pytest.raises(CorruptFileError, match="DOCX file holds more than 5,000,000 elements of markup"):
+    with pytest.raises(CorruptFileError, match=r"^runs\.docx: the DOCX file holds more than 5,000,000"):
         extract(bomb, "runs.docx")
     assert "Some text." in extract(docx_of_empty_runs(1_000), "few.docx").text
 

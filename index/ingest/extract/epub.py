@@ -46,6 +46,8 @@ def extract_epub(data: bytes, name: str) -> Extracted:
                 _, markdown = html_to_markdown(xhtml)
                 if markdown.strip():
                     chapters.append(markdown.strip())
+    except CorruptFileError:
+        raise  # a book past the markup bound: said as it is
     except (KeyError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CorruptFileError(f"{name}: not a readable EPUB ({error})") from None
     if not chapters:
