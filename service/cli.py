@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.distributed.sharding import ShardedIndex
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
-from index.ingest.sources import SourceError, SourceFile, discover, read_documents
+from index.ingest.sources import SourceError, SourceFile, describe_unsupported, discover, read_documents
 from index.storage.faults import storage_fault
 from index.types import SearchMode
 from service.settings import Settings, unknown_variables
@@ -340,10 +341,13 @@ def index_files(
     settings = _settings(data_dir=data_dir, model=model)
     if url is None:
         settings = _in_collection(settings, collection)
+    unsupported: Counter[str] = Counter()
     try:
-        sources = discover(paths)
+        sources = discover(paths, unsupported)
     except SourceError as error:
         _fail(str(error))
+    if unsupported:
+        typer.echo(f"not read: {describe_unsupported(unsupported)}", err=True)
     # Files of many documents (.jsonl) are read whole first, so that one bad line skips its whole file;
     # with --strict every file is, so that nothing is written unless all can be. The others (one document
     # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
@@ -388,13 +392,17 @@ def index_files(
         "chunks": sum(r.chunks for r in results),
         "skipped_files": len(problems),
         "skipped": problems,
+        "unsupported_files": dict(unsupported.most_common()),
         "seconds": round(time.perf_counter() - started, 2),
     }
     if as_json:
         _echo_json(summary)
         return
     where = url if url is not None else settings.data_dir
-    _fields(f"Indexed into {where}", {k: v for k, v in summary.items() if k != "skipped"})
+    _fields(
+        f"Indexed into {where}",
+        {k: v for k, v in summary.items() if k not in ("skipped", "unsupported_files")},
+    )
 
 
 def _index_remote(

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.ingest.sources import SourceError, discover, file_document
+from index.ingest.sources import SourceError, describe_unsupported, discover, file_document
 from index.ingest.sync import SyncPlan, plan_sync
 from index.search_index import SearchIndex
 from index.types import Document, UpsertResult
@@ -159,7 +160,11 @@ def scan(folder: Path, prefix: str) -> tuple[dict[str, FolderFile], list[str]]:
     """The folder's files by document id, and the files sync leaves alone (``.jsonl``: many documents)."""
     files: dict[str, FolderFile] = {}
     skipped: list[str] = []
-    for source in discover([folder]):
+    unsupported: Counter[str] = Counter()
+    sources = discover([folder], unsupported)
+    if unsupported:
+        skipped.append(describe_unsupported(unsupported))
+    for source in sources:
         if source.format == "jsonl":
             skipped.append(f"{source.relative}: a .jsonl holds many documents; use semsearch index for it")
             continue

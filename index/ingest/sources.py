@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -42,19 +43,22 @@ class SourceFile:
         return FORMATS[self.path.suffix.lower()]
 
 
-def discover(paths: Sequence[Path]) -> list[SourceFile]:
+def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> list[SourceFile]:
     """The supported files among ``paths`` and inside the folders among them (recursively, hidden ones
-    skipped), sorted. A missing path, or a file given by name in an unsupported format, is an error.
-    """
+    skipped), sorted. A missing path, or a file given by name in an unsupported format, is an error. The
+    files of other types found in the folders are counted by suffix into ``unsupported`` (``""`` for none),
+    for the caller to say what it left."""
     found: list[SourceFile] = []
     for path in paths:
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 relative = file.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts):
+                if any(part.startswith(".") for part in relative.parts) or not file.is_file():
                     continue
-                if file.is_file() and file.suffix.lower() in FORMATS:
+                if file.suffix.lower() in FORMATS:
                     found.append(SourceFile(file, file_id(relative.as_posix())))
+                elif unsupported is not None:
+                    unsupported[file.suffix.lower()] += 1
         elif path.is_file():
             if path.suffix.lower() not in FORMATS:
                 raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
@@ -62,6 +66,15 @@ def discover(paths: Sequence[Path]) -> list[SourceFile]:
         else:
             raise SourceError(f"{path}: no such file or folder")
     return found
+
+
+def describe_unsupported(unsupported: Counter[str]) -> str:
+    """``unsupported`` (from :func:`discover`) in a line: "12 files of types semsearch does not read (.doc 9,
+    .rtf 2, no suffix 1)"."""
+    order = sorted(unsupported.items(), key=lambda item: (-item[1], item[0] == "", item[0]))
+    kinds = ", ".join(f"{suffix or 'no suffix'} {count}" for suffix, count in order)
+    total = sum(unsupported.values())
+    return f"{total} file{'s' if total != 1 else ''} of types semsearch does not read ({kinds})"
 
 
 def file_id(name: str) -> str:

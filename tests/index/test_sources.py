@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import pytest
 
 from index import SearchIndex
 from index.ingest.preparation import validate_documents
-from index.ingest.sources import SourceError, count_documents, discover, file_id, read_documents
+from index.ingest.sources import (
+    SourceError,
+    count_documents,
+    describe_unsupported,
+    discover,
+    file_id,
+    read_documents,
+)
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -33,6 +41,18 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
     assert [(d.id, d.title) for d in docs] == [("a.txt", "a"), ("sub/b.md", "Bee")]
     digest = hashlib.sha256(b"# Bee\n\nbeta").hexdigest()
     assert docs[1].metadata == {"path": "sub/b.md", "format": "markdown", "sha256": digest}
+
+
+def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) -> None:
+    for name in ("a.md", "b.doc", "c.DOC", "d.rtf", "README", ".hidden/e.doc", "f.odt"):
+        write(tmp_path / "docs" / name, "x")
+    unsupported: Counter[str] = Counter()
+    sources = discover([tmp_path / "docs"], unsupported)
+    assert [s.relative for s in sources] == ["a.md", "f.odt"]
+    assert unsupported == Counter({".doc": 2, ".rtf": 1, "": 1})
+    assert describe_unsupported(unsupported) == (
+        "4 files of types semsearch does not read (.doc 2, .rtf 1, no suffix 1)"
+    )
 
 
 def test_a_file_name_that_is_not_utf8_gives_a_valid_stable_id(tmp_path: Path) -> None:

@@ -46,6 +46,7 @@ def folder_with_files(tmp_path: Path) -> Path:
     (folder / "lighthouse.docx").write_bytes((FILES / "lighthouse.docx").read_bytes())
     (folder / "sub" / "tide.md").write_text("# Tide notes\n\nThe tide turns twice a day.", encoding="utf-8")
     (folder / "corpus.jsonl").write_text('{"_id": "x", "text": "a line"}\n', encoding="utf-8")
+    (folder / "sub" / "budget.numbers").write_bytes(b"PK\x03\x04")  # Apple's, not read
     return folder
 
 
@@ -61,7 +62,8 @@ def test_sync_adds_replaces_and_deletes_only_what_came_from_the_folder(tmp_path:
 
     first = sync(folder, data)
     assert first["added"] == ["lighthouse.docx", "lighthouse.pdf", "sub/tide.md"]
-    assert [note.split(":")[0] for note in first["skipped"]] == ["corpus.jsonl"]
+    assert first["skipped"][0] == "1 file of types semsearch does not read (.numbers 1)"
+    assert [note.split(":")[0] for note in first["skipped"][1:]] == ["corpus.jsonl"]
     assert ids(data) == ["lighthouse.docx", "lighthouse.pdf", "other.md", "sub/tide.md"]
 
     assert sync(folder, data)["unchanged"] == 3  # nothing read or written again
