@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +27,11 @@ def wide_text_codec(data: bytes) -> str | None:
     """``"utf-16"`` or ``"utf-32"`` if ``data`` starts with that encoding's byte order mark, else None: text
     saved as "Unicode" by Windows tools, which is not binary for all its NUL bytes."""
     return next((codec for bom, codec in _WIDE_BOMS if data.startswith(bom)), None)
+
+
+# What reading a damaged ZIP-based file (Office, OpenDocument, EPUB) raises: a damaged archive or compressed
+# stream, a compression method zipfile does not have, a missing member, a member's bytes that do not decode.
+DAMAGED_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError, KeyError, ValueError)
 
 
 class ExtractionError(InvalidInputError):

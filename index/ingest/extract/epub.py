@@ -9,7 +9,14 @@ import zipfile
 
 from bs4 import BeautifulSoup, Tag
 
-from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError, check_markup, markup_elements
+from index.ingest.extract.base import (
+    DAMAGED_ZIP,
+    CorruptFileError,
+    Extracted,
+    NoTextError,
+    check_markup,
+    markup_elements,
+)
 from index.ingest.extract.properties import file_fields
 from index.ingest.extract.text import MAX_HTML_ELEMENTS, html_to_markdown
 
@@ -48,7 +55,7 @@ def extract_epub(data: bytes, name: str) -> Extracted:
                     chapters.append(markdown.strip())
     except CorruptFileError:
         raise  # a book past the markup bound: said as it is
-    except (KeyError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except DAMAGED_ZIP as error:
         raise CorruptFileError(f"{name}: not a readable EPUB ({error})") from None
     if not chapters:
         raise NoTextError(f"{name}: the book holds no text")

@@ -14,7 +14,14 @@ from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 
-from index.ingest.extract.base import Extracted, NoTextError, check_markup, markup_elements
+from index.ingest.extract.base import (
+    CorruptFileError,
+    Extracted,
+    ExtractionError,
+    NoTextError,
+    check_markup,
+    markup_elements,
+)
 from index.ingest.extract.properties import file_fields
 from index.ingest.extract.text import MAX_HTML_ELEMENTS, read_html
 
@@ -22,13 +29,18 @@ _HEADERS = ("From", "To", "Cc", "Date")
 
 
 def extract_eml(data: bytes, name: str) -> Extracted:
-    message = BytesParser(policy=email.policy.default).parsebytes(data)
-    assert isinstance(message, EmailMessage)  # the default policy's message class
-    subject = _header(message, "Subject")
-    lines = [f"{header}: {value}" for header in _HEADERS if (value := _header(message, header))]
-    body = _body(message, name)
-    attachments = [part.get_filename() or "" for part in message.iter_attachments()]
-    named = [attachment for attachment in attachments if attachment.strip()]
+    try:
+        message = BytesParser(policy=email.policy.default).parsebytes(data)
+        assert isinstance(message, EmailMessage)  # the default policy's message class
+        subject = _header(message, "Subject")
+        lines = [f"{header}: {value}" for header in _HEADERS if (value := _header(message, header))]
+        body = _body(message, name)
+        named = [str(a.get_filename() or "") for a in message.iter_attachments()]
+        named = [attachment for attachment in named if attachment.strip()]
+    except ExtractionError:
+        raise
+    except Exception as error:  # the email package's own, on MIME it cannot make sense of
+        raise CorruptFileError(f"{name}: not a readable e-mail ({type(error).__name__}: {error})") from None
     blocks = [block for block in ("\n".join(lines), body) if block.strip()]
     if named:
         blocks.append("Attachments: " + ", ".join(named))
@@ -42,9 +54,9 @@ def _header(message: Message, name: str) -> str | None:
     """A header's value as text, on one line; None if absent or unreadable."""
     try:
         value = message.get(name)
-    except (ValueError, IndexError, TypeError):  # a malformed header the parser could not fold
+        text = " ".join(str(value).split()) if value is not None else ""
+    except Exception:  # a header the email package cannot parse is left out, not the message
         return None
-    text = " ".join(str(value).split()) if value is not None else ""
     return text or None
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import io
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from index.ingest.extract.base import (
+    DAMAGED_ZIP,
     PAGE_BREAK,
     CorruptFileError,
     Extracted,
+    ExtractionError,
     NoTextError,
     check_markup,
     markup_elements,
@@ -47,7 +48,9 @@ def _check_elements(data: bytes, name: str, kind: str) -> None:
                     while chunk := part.read(_COUNT_BYTES):
                         elements += markup_elements(chunk.decode("latin-1"))
                         check_markup(elements, MAX_XML_ELEMENTS, name, f"{kind} file")
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error):
+    except CorruptFileError:
+        raise  # past the bound
+    except DAMAGED_ZIP:
         return  # damaged: the reader says how
 
 
@@ -60,6 +63,22 @@ def _open(loader: Callable[[io.BytesIO], T], data: bytes, name: str, kind: str) 
     except Exception as error:  # lxml's parse errors and the libraries' own: a damaged part
         detail = f"{type(error).__name__}: {error}"
         raise CorruptFileError(f"{name}: the {kind} file is damaged ({detail})") from None
+
+
+def _core(read: Callable[[], object]) -> object:
+    """An Office file's core properties, or None where that part is damaged (the text is still read)."""
+    try:
+        return read()
+    except Exception:  # a core-properties part of the wrong type or unparsable XML
+        return None
+
+
+def _core_title(core: object) -> str | None:
+    try:
+        title = getattr(core, "title", None)
+    except Exception:  # a damaged property
+        return None
+    return title.strip() or None if isinstance(title, str) else None
 
 
 def _core_fields(core: object, author: str) -> dict[str, Any]:
@@ -110,8 +129,9 @@ def extract_docx(data: bytes, name: str) -> Extracted:
             blocks.append("- " + text)
         else:
             blocks.append(text)
-    title = (document.core_properties.title or "").strip() or first_heading
-    fields = _core_fields(document.core_properties, "author")
+    core = _core(lambda: document.core_properties)
+    title = _core_title(core) or first_heading
+    fields = _core_fields(core, "author")
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx", fields=fields)
 
 
@@ -120,7 +140,8 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
 
     presentation = _open(pptx.Presentation, data, name, "PPTX")
     slides: list[str] = []
-    title: str | None = (presentation.core_properties.title or "").strip() or None
+    core = _core(lambda: presentation.core_properties)
+    title = _core_title(core)
     for slide in presentation.slides:
         blocks: list[str] = []
         heading = slide.shapes.title
@@ -151,7 +172,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
         title=title,
         format="pptx",
         pages=len(slides),
-        fields=_core_fields(presentation.core_properties, "author"),
+        fields=_core_fields(core, "author"),
     )
 
 
@@ -187,8 +208,15 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
             if rows:
                 table = markdown_table(used_columns(rows, name), name)
                 blocks.append(f"## {sheet.title}\n\n" + table.rstrip("\n"))
-        title = (workbook.properties.title or "").strip() or None
-        fields = _core_fields(workbook.properties, "creator")
+        core = _core(lambda: workbook.properties)
+        title = _core_title(core)
+        fields = _core_fields(core, "creator")
+    except ExtractionError:
+        raise
+    except Exception as error:  # a sheet's XML is read as it is iterated: damage shows up here
+        raise CorruptFileError(
+            f"{name}: the XLSX file is damaged ({type(error).__name__}: {error})"
+        ) from None
     finally:
         workbook.close()
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx", fields=fields)

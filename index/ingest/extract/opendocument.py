@@ -18,7 +18,14 @@ import zipfile
 from collections.abc import Iterator
 from typing import Any, cast
 
-from index.ingest.extract.base import PAGE_BREAK, CorruptFileError, EncryptedFileError, Extracted, NoTextError
+from index.ingest.extract.base import (
+    DAMAGED_ZIP,
+    PAGE_BREAK,
+    CorruptFileError,
+    EncryptedFileError,
+    Extracted,
+    NoTextError,
+)
 from index.ingest.extract.office import MAX_SHEET_CELLS, used_columns
 from index.ingest.extract.properties import file_fields
 from index.ingest.extract.text import markdown_table
@@ -74,6 +81,9 @@ SKIPPED = frozenset(
 )
 
 
+# What reading a damaged file raises: a damaged archive, XML that does not parse or declares an encoding
+# that does not exist.
+_DAMAGED = (*DAMAGED_ZIP, LookupError, ET.ParseError)
 MANIFEST = "META-INF/manifest.xml"
 CHUNK_BYTES = 16 * 1024  # about 2 ms of parsing at a time
 # Elements in one block: a top-level paragraph, list or table of a text document, a sheet's row, a slide. A
@@ -275,7 +285,7 @@ class _Package:
             self.archive = zipfile.ZipFile(io.BytesIO(data))
             names = set(self.archive.namelist())
             manifest = self.archive.read(MANIFEST) if MANIFEST in names else b""
-        except (zipfile.BadZipFile, OSError, ValueError) as error:
+        except _DAMAGED as error:
             raise self._damaged(error) from None
         if b"encryption-data" in manifest:
             self.archive.close()
@@ -328,7 +338,7 @@ class _Package:
                 parser.close()
         except CorruptFileError:
             raise  # a block past the bound: said as it is
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError) as error:
+        except _DAMAGED as error:
             raise self._damaged(error) from None
 
     def meta(self) -> ET.Element | None:
@@ -339,7 +349,7 @@ class _Package:
             if info.file_size > MAX_META_BYTES:
                 return None
             return ET.fromstring(self.archive.read(info))
-        except (KeyError, zipfile.BadZipFile, OSError, ValueError, ET.ParseError):
+        except _DAMAGED:
             return None
 
 
