@@ -373,7 +373,7 @@ def _segment_end(text: str, start: int) -> int:
     blank = text.rfind("\n\n", half, limit)
     if blank >= 0:
         return blank + 2
-    return _windows(text, start, len(text), SEGMENT_CHARS)[0]
+    return _windows(text, start, limit + 1, SEGMENT_CHARS)[0]  # one window's cut, not the whole text's
 
 
 def _plain_blocks(text: str, start: int, end: int) -> list[_Block]:
