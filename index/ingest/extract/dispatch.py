@@ -33,9 +33,9 @@ FORMATS = {
     ".csv": "csv",
     ".tsv": "csv",
     ".html": "html",
-    ".eml": "eml",
     ".htm": "html",
     ".xhtml": "html",
+    ".eml": "eml",
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
@@ -55,8 +55,8 @@ OPENDOCUMENT = {
     "application/vnd.oasis.opendocument.presentation": "odp",
 }
 _SNIFF_BYTES = 8192
-# The most a ZIP-based file (DOCX, PPTX, XLSX, EPUB) may unpack to: a workbook that size holds more cells
-# than the sheet reader takes, a document more text than SEMSEARCH_MAX_TEXT_CHARS lets in.
+# The most a ZIP-based file (DOCX, PPTX, XLSX, ODT, ODS, ODP, EPUB) may unpack to: a workbook that size holds
+# more cells than the sheet reader takes, a document more text than SEMSEARCH_MAX_TEXT_CHARS lets in.
 MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,8 @@ def _zip_format(data: bytes, name: str) -> str:
         )
     if mimetype == b"application/epub+zip":
         return "epub"
-    if mimetype.decode("ascii", "replace") in OPENDOCUMENT:
-        return OPENDOCUMENT[mimetype.decode("ascii", "replace")]
+    if opendocument := OPENDOCUMENT.get(mimetype.decode("ascii", "replace")):
+        return opendocument
     for part, fmt in _OOXML.items():
         if part in names:
             return fmt

@@ -58,7 +58,7 @@ def _open(loader: Callable[[io.BytesIO], T], data: bytes, name: str, kind: str) 
     _check_elements(data, name, kind)
     try:
         return loader(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except DAMAGED_ZIP as error:
         raise CorruptFileError(f"{name}: not a readable {kind} file ({error})") from None
     except Exception as error:  # lxml's parse errors and the libraries' own: a damaged part
         detail = f"{type(error).__name__}: {error}"
