@@ -1,5 +1,6 @@
 """What reading markup costs per element, and what a file of nothing but markup would cost without the bounds
-(index/ingest/extract/base.py's check_markup, MAX_HTML_ELEMENTS, MAX_XML_ELEMENTS; OpenDocument's streaming;
+(index/ingest/extract/base.py's check_markup, MAX_HTML_ELEMENTS, MAX_XML_ELEMENTS, MAX_NOTEBOOK_VALUES;
+OpenDocument's streaming;
 the chunker's Markdown parsed a stretch at a time, and not at all where lines are very short).
 
     .venv/bin/python bench/markup_bombs.py --model-cache DIR
@@ -10,7 +11,8 @@ an HTML page of N paragraphs, and one of N empty tags; a Word file of N empty ru
 lifted (as before) and with it (now); an OpenDocument spreadsheet of N rows, read a row at a time (now) and
 as one tree (ElementTree's whole-document parse, as a reader without streaming would); a text of one-word
 list items, and one of prose, chunked with the default model's tokenizer, parsed whole (as before) and a
-stretch at a time (now). Prints Markdown.
+stretch at a time (now); a Jupyter notebook whose chart holds N values (numbers), and one of N empty
+objects at the bound and beyond it. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -44,12 +46,27 @@ elif base == "html paragraphs":
     data, name = ("<html><body>" + "<p>word</p>" * n + "</body></html>").encode(), "page.html"
 elif base == "html empty tags":
     data, name = ("<html><body>" + "<b>" * n).encode(), "tags.html"
+elif base == "notebook chart":
+    import nbformat
+    from nbformat import v4
+    points = [i / n for i in range(n // 2)]
+    chart = {"application/vnd.plotly.v1+json": {"data": [{"x": points, "y": points}]}}
+    notebook = v4.new_notebook()
+    notebook.cells = [
+        v4.new_markdown_cell("# Ridership\n\nRiders per day since the line opened."),
+        v4.new_code_cell("fig.show()", outputs=[v4.new_output("display_data", data=chart)]),
+    ]
+    data, name = nbformat.writes(notebook).encode(), "chart.ipynb"
+elif base == "notebook empty objects":
+    # n values at most: two (a colon and a comma) a unit, and the colon after "cells"
+    data, name = b'{"cells": [' + b'{"a":{}},' * ((n - 1) // 2) + b"{}]}", "objects.ipynb"
 elif base == "docx empty runs":
     data, name = docx_of_empty_runs(n), "runs.docx"
 else:
     data, name = ods_bytes({"Rows": [[f"r{i}", "x", "y"] for i in range(n)]}), "rows.ods"
 if lifted:
-    office.MAX_XML_ELEMENTS = text.MAX_HTML_ELEMENTS = 10**12
+    from index.ingest.extract import notebook
+    office.MAX_XML_ELEMENTS = text.MAX_HTML_ELEMENTS = notebook.MAX_NOTEBOOK_VALUES = 10**12
 def status(field):
     line = next(l for l in open("/proc/self/status") if l.startswith(field + ":"))
     return int(line.split()[1]) / 1024
@@ -96,6 +113,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3_000_000, help="empty runs of the Word file")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the spreadsheet")
     parser.add_argument("--chars", type=int, default=2_000_000, help="characters of the texts chunked")
+    parser.add_argument("--values", type=int, default=2_000_000, help="JSON values of the notebook's chart")
+    parser.add_argument("--only", default="", help="run only the cases whose name holds this")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     args = parser.parse_args()
     cases = [
@@ -110,12 +129,17 @@ def main() -> None:
         ("chunk list items", args.chars),
         ("chunk prose, parsed whole", args.chars),
         ("chunk prose", args.chars),
+        ("notebook chart", args.values),
+        ("notebook empty objects", 10_000_000),
+        ("notebook empty objects, beyond the bound", 10_000_002),
     ]
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print()
     print("| file | elements (characters for a text) | file size | time | peak memory growth | outcome |")
     print("|---|---:|---:|---:|---:|---|")
     for kind, n in cases:
+        if args.only not in kind:
+            continue
         got = run(kind, n, args.model_cache)
         print(
             f"| {kind} | {n:,} | {got['bytes']:,} B | {got['seconds']:.2f} s | {got['mb']:.0f} MB | "

@@ -293,6 +293,28 @@ def odp_bytes(slides: Sequence[tuple[str, Sequence[str], str]]) -> bytes:
     return odf_bytes(document)
 
 
+def notebook_bytes(cells: Sequence[tuple[str, str]], metadata: dict[str, Any] | None = None) -> bytes:
+    """A Jupyter notebook (format 4) of ``(kind, source)`` cells (``markdown``, ``code``, ``raw``), written
+    by nbformat as Jupyter writes it; each code cell with a stream output and a figure."""
+    import nbformat
+    from nbformat import v4
+
+    notebook = v4.new_notebook(metadata=metadata or {})
+    for kind, source in cells:
+        if kind == "code":
+            outputs = [
+                v4.new_output("stream", name="stdout", text="epoch 1 loss 0.93\n"),
+                v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+            ]
+            notebook.cells.append(v4.new_code_cell(source, outputs=outputs, execution_count=1))
+        elif kind == "markdown":
+            notebook.cells.append(v4.new_markdown_cell(source))
+        else:
+            notebook.cells.append(v4.new_raw_cell(source))
+    written: str = nbformat.writes(notebook)
+    return written.encode()
+
+
 # The markup of three site generators' pages, cut down to their structure (Sphinx's Alabaster theme, Material
 # for MkDocs, WordPress' Twenty Twenty): the page's own text in {body}, the site's navigation beside it.
 SITE_THEMES = {

@@ -21,6 +21,7 @@ from tests.data.files.make import PAGES  # noqa: F401  (the sample files are mad
 from tests.documents import (
     docx_bytes,
     epub_bytes,
+    notebook_bytes,
     odf_bytes,
     odp_bytes,
     ods_bytes,
@@ -58,10 +59,17 @@ def samples() -> dict[str, bytes]:
         ),
         "sheet.ods": ods_bytes({"S": [["a", "b"], ["c", "d"]]}),
         "talk.odp": odp_bytes([("Title", ["A line."], "Notes")]),
+        "analysis.ipynb": notebook_bytes(
+            [("markdown", "# Title\n\nProse."), ("code", "x = '```'"), ("raw", "r")],
+            {"language_info": {"name": "python"}, "authors": [{"name": "A"}]},
+        ),
     }
 
 
-INSERTS = [b"<", b"</", b"<p>", b"=?utf-8?q?", b"\r\n\r\n", b"--", b"\x00", b"\xff\xfe", b'encoding="x-none"']
+INSERTS = [
+    *(b"<", b"</", b"<p>", b"=?utf-8?q?", b"\r\n\r\n", b"--", b"\x00", b"\xff\xfe", b'encoding="x-none"'),
+    *(b'{"', b"[", b'"cells":', b'"source": 7', b"1e999", b"18446744073709551616"),
+]
 edits = st.lists(
     st.tuples(
         st.sampled_from(["overwrite", "cut", "insert"]),

@@ -22,6 +22,7 @@ from tests.documents import (
     docx_of_empty_runs,
     encrypt_pdf,
     image_only_pdf,
+    notebook_bytes,
     odf_bytes,
     odf_meta,
     odp_bytes,
@@ -303,3 +304,27 @@ def test_a_saved_email_is_searchable_and_filterable_by_its_sender(server: httpx.
     sender = '{"field": "author", "eq": "Ada Quay <ada@example.com>"}'
     hits = ok(server.get("/search", params={"q": "paying to clear mud from the channel", "filter": sender}))
     assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["mail/budget.eml"]
+
+
+def test_a_notebook_is_found_by_its_prose_and_its_code_not_its_outputs(server: httpx.Client) -> None:
+    notebook = notebook_bytes(
+        [
+            ("markdown", "# Ferry delays\n\nWinter storms cancel the morning ferry more than anything."),
+            ("code", "cancelled = trips[trips.status == 'cancelled'].groupby('month').size()"),
+        ],
+        {"language_info": {"name": "python"}, "authors": [{"name": "Ada Quay"}]},
+    )
+    ok(upload(server, [("delays.ipynb", notebook)], id_prefix="nb/"))
+    stored = ok(server.get("/documents/nb/delays.ipynb"))
+    assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["programming_language"]) == (
+        "Ferry delays",
+        "ipynb",
+        "python",
+    )
+    python = '{"field": "programming_language", "eq": "python"}'
+    for question in ("why are boats called off in bad weather", "count cancelled trips per month"):
+        hits = ok(server.get("/search", params={"q": question, "filter": python}))["hits"]
+        assert [hit["doc_id"] for hit in hits][:1] == ["nb/delays.ipynb"], question
+    # The outputs (a training log in every code cell's) are not indexed
+    log = ok(server.get("/search", params={"q": "epoch 1 loss 0.93", "mode": "keyword"}))["hits"]
+    assert "nb/delays.ipynb" not in [hit["doc_id"] for hit in log]

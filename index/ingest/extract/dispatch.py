@@ -36,6 +36,7 @@ FORMATS = {
     ".htm": "html",
     ".xhtml": "html",
     ".eml": "eml",
+    ".ipynb": "ipynb",  # Jupyter notebooks: JSON
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
@@ -174,6 +175,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.mail import extract_eml
 
         return extract_eml
+    if fmt == "ipynb":
+        from index.ingest.extract.notebook import extract_ipynb
+
+        return extract_ipynb
     from index.ingest.extract import text
 
     return {

@@ -1,5 +1,6 @@
 """What a file says about itself, as metadata fields: a PDF's document information, an Office file's core
-properties, an EPUB's Dublin Core, an HTML page's ``<meta>`` tags and ``lang``.
+properties, an EPUB's Dublin Core, an HTML page's ``<meta>`` tags and ``lang``, a notebook's authors and
+kernel.
 
 Every format's properties are read into the same few fields, so one filter serves them all:
 
@@ -7,6 +8,7 @@ Every format's properties are read into the same few fields, so one filter serve
 * ``subject``, ``publisher``, ``category``: text;
 * ``keywords``: a list of text (a file's keywords split at commas and semicolons);
 * ``language``: text, as the file gives it (``en-GB``);
+* ``programming_language``: a notebook's kernel's (``python``);
 * ``created``, ``modified``: ISO 8601 text (a web page's ``article:published_time`` and
   ``article:modified_time``), which date filters compare as instants.
 
@@ -51,13 +53,19 @@ def file_fields(
     modified: datetime.date | str | None = None,
     publisher: str | None = None,
     category: str | None = None,
+    programming_language: str | None = None,
 ) -> dict[str, Any]:
     """The fields a file gives, cleaned (see the module's docstring); dates as ``datetime`` or ISO text."""
     fields: dict[str, Any] = {}
     authors = _texts([author] if author is None or isinstance(author, str) else author)
     if authors:
         fields["author"] = authors[0] if len(authors) == 1 else authors
-    for key, value in (("subject", subject), ("publisher", publisher), ("category", category)):
+    for key, value in (
+        ("subject", subject),
+        ("publisher", publisher),
+        ("category", category),
+        ("programming_language", programming_language),
+    ):
         text = clean(value)
         if text:
             fields[key] = text
