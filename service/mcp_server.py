@@ -65,7 +65,8 @@ def build_server(
     ) -> CallToolResult:
         """query: what to look for, in plain words; k: how many passages (1-100); mode: hybrid (default),
         dense (meaning only) or keyword (BM25); filter: a metadata filter such as
-        {"field": "lang", "eq": "en"}; collection: a collection or alias (default: the default one)."""
+        {"field": "lang", "eq": "en"}, or {"phrase": "exact words"} for documents that hold those words in
+        that order; collection: a collection or alias (default: the default one)."""
         client = client_for(ctx).in_collection(collection)
         result = await _call(lambda: client.search(query, k=k, mode=mode, filter=filter))
         return CallToolResult(

@@ -7,6 +7,7 @@ A filter is a *leaf* or a *bool* node::
     {"field": "year", "gte": 2020, "lt": 2025}          numeric range (gt, gte, lt, lte)
     {"field": "published", "gte": "2024-01-01"}         date range: ISO 8601 strings compare as instants
     {"field": "author.name", "exists": true}            the field is present (dotted paths reach inside)
+    {"phrase": "tide tables"}                          the title or text holds these words, in this order
     {"must": [...], "should": [...], "must_not": [...]} all of must, at least one of should, none of must_not
 
 A leaf on a field that holds a JSON array matches when any element matches (an object matches no
@@ -14,6 +15,11 @@ comparison, only ``exists``). Every value is bound as a SQL parameter; field nam
 strict pattern; depth and size are limited; strings and numbers obey :mod:`index.validation`, so every
 filter that compiles also runs. ``in`` compiles to one ``IN (SELECT value FROM json_each(?))`` per type of
 value, not to a chain of ``OR`` (1,024 values used to exceed SQLite's expression depth).
+
+A ``phrase`` is matched by the document keyword index (FTS5), word for word as keyword search reads words
+(:func:`index.storage.keyword.word_tokens`: case, accents and English word endings aside, stop words kept,
+since a phrase holds them), within the title or within the text. Its words are quoted one by one and joined
+with FTS5's ``+``, so nothing a user writes is read as an FTS5 operator.
 
 Dates compare as instants through :func:`instant`, registered in SQLite as ``semsearch_instant`` (see
 :func:`register_functions`): the bound and the stored value are read by the same Python code, so an offset
@@ -31,11 +37,14 @@ from datetime import datetime
 from typing import Any
 
 from index.errors import InvalidInputError
+from index.storage.keyword import DOCUMENT_FTS_TABLE, word_tokens
 from index.validation import check_number, check_text
 
 MAX_DEPTH = 8
 MAX_CLAUSES = 256
 MAX_IN_VALUES = 1024
+MAX_PHRASE_CHARS = 1_000
+MAX_PHRASE_WORDS = 64
 
 _FIELD = re.compile(r"^[\w-]+(\.[\w-]+)*$")
 _RANGE_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -102,11 +111,13 @@ class _Compiler:
             )
         if "field" in spec:
             return self.leaf(spec, where)
+        if "phrase" in spec:
+            return _phrase(spec, where)
         unknown = spec.keys() - _BOOL_KEYS
         if unknown:
             raise InvalidInputError(
                 f"{where}: unknown key(s) {sorted(unknown)}; a clause has 'field' and an operator "
-                "(eq, in, gt, gte, lt, lte, exists), or must / should / must_not lists"
+                "(eq, in, gt, gte, lt, lte, exists), a 'phrase', or must / should / must_not lists"
             )
         parts: list[str] = []
         params: list[object] = []
@@ -153,6 +164,28 @@ class _Compiler:
         if ranges:
             conditions.append(_any_element(path, _range(ranges, where)))
         return "(" + " AND ".join(sql for sql, _ in conditions) + ")", [p for _, ps in conditions for p in ps]
+
+
+def _phrase(spec: dict[str, Any], where: str) -> Sql:
+    """Documents whose title or text holds the phrase's words in order (the document keyword index)."""
+    if spec.keys() != {"phrase"}:
+        raise InvalidInputError(f"{where}: a 'phrase' clause has no other keys, not {sorted(spec.keys())}")
+    phrase = spec["phrase"]
+    if not isinstance(phrase, str) or len(phrase) > MAX_PHRASE_CHARS:
+        raise InvalidInputError(
+            f"{where}: 'phrase' must be a string of at most {MAX_PHRASE_CHARS} characters"
+        )
+    check_text(f"{where}: the phrase", phrase)
+    tokens = word_tokens(phrase)
+    if not tokens:
+        raise InvalidInputError(f"{where}: the phrase {phrase!r} has no words to match")
+    if len(tokens) > MAX_PHRASE_WORDS:
+        raise InvalidInputError(f"{where}: the phrase has more than {MAX_PHRASE_WORDS} words")
+    expression = " + ".join('"' + token.replace('"', '""') + '"' for token in tokens)
+    return (
+        f"d.seq IN (SELECT rowid FROM {DOCUMENT_FTS_TABLE} WHERE {DOCUMENT_FTS_TABLE} MATCH ?)",
+        [expression],
+    )
 
 
 def _any_element(path: str, condition: Sql) -> Sql:

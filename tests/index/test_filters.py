@@ -5,15 +5,19 @@ import math
 import operator
 import re
 import sqlite3
+import unicodedata
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+import Stemmer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.errors import InvalidInputError
 from index.retrieval.filters import MAX_DEPTH, FilterLimits, compile_filter, register_functions
+from index.storage import keyword
 
 DOCS = {
     "a": {"lang": "en", "year": 2020, "tags": ["news", "sport"], "published": "2024-01-15", "draft": False},
@@ -27,17 +31,45 @@ DOCS = {
     "c": {"lang": "en", "year": 2024.5, "published": "2023-12-31", "draft": True, "note": None},
     "d": {},
 }
+DOC_TEXTS = {
+    "a": ("Tide tables", "The tide turns twice a day at the harbour."),
+    "b": (None, "Ferries leave when the tides allow, and the café opens."),
+    "c": ("Storms", "Barometers fall before a storm."),
+    "d": ("", "東京は日本の首都です。"),
+}
+
+
+def documents_db(documents: Sequence[tuple[str, dict[str, Any], str | None, str]]) -> sqlite3.Connection:
+    """The documents table with the columns filters read, and its keyword index, as the store has them."""
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    register_functions(connection)
+    connection.execute(
+        "CREATE TABLE documents (seq INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, title TEXT, "
+        "text TEXT NOT NULL, keyword_title TEXT, keyword_text TEXT, metadata TEXT NOT NULL)"
+    )
+    for statement in keyword.DOCUMENT_INDEX:
+        connection.execute(statement)
+    connection.executemany(
+        "INSERT INTO documents (id, title, text, keyword_title, keyword_text, metadata) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                doc_id,
+                title,
+                text,
+                *keyword.keyword_forms(title, text),
+                json.dumps(metadata, ensure_ascii=False),
+            )
+            for doc_id, metadata, title, text in documents
+        ],
+    )
+    keyword.rebuild_documents(connection)
+    return connection
 
 
 @pytest.fixture(scope="module")
 def db() -> sqlite3.Connection:
-    connection = sqlite3.connect(":memory:", check_same_thread=False)
-    register_functions(connection)
-    connection.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
-    connection.executemany(
-        "INSERT INTO documents VALUES (?, ?)", [(k, json.dumps(v)) for k, v in DOCS.items()]
-    )
-    return connection
+    return documents_db([(k, v, *DOC_TEXTS[k]) for k, v in DOCS.items()])
 
 
 def matching(db: sqlite3.Connection, spec: Any) -> list[str]:
@@ -74,6 +106,20 @@ def matching(db: sqlite3.Connection, spec: Any) -> list[str]:
             },
             ["b"],
         ),
+        # Phrases: words in order, in the title or in the text, as keyword search reads words
+        ({"phrase": "tide tables"}, ["a"]),
+        ({"phrase": "TIDE"}, ["a", "b"]),  # "tides" too: English endings aside
+        ({"phrase": "the tides"}, ["a", "b"]),
+        ({"phrase": "tides the"}, []),
+        ({"phrase": "fall before a storm"}, ["c"]),  # stop words are words of a phrase
+        ({"phrase": "fall, before... a STORM!"}, ["c"]),
+        ({"phrase": "tables the tide"}, []),  # not across the title and the text
+        ({"phrase": "cafe opens"}, ["b"]),  # accents aside
+        ({"phrase": "日本"}, ["d"]),
+        ({"phrase": "本日"}, []),
+        ({"must": [{"phrase": "tide"}, {"field": "lang", "eq": "en"}]}, ["a"]),
+        ({"must_not": [{"phrase": "tide"}]}, ["c", "d"]),
+        ({"should": [{"phrase": "storm"}, {"phrase": "ferries"}]}, ["b", "c"]),
     ],
 )
 def test_filters_select_by_hand(db: sqlite3.Connection, spec: Any, expected: list[str]) -> None:
@@ -96,6 +142,14 @@ def test_filters_select_by_hand(db: sqlite3.Connection, spec: Any, expected: lis
         ({"must": {"field": "a", "eq": 1}}, "non-empty list"),
         ({"maybe": []}, "unknown key"),
         ({"field": "a", "exists": "yes"}, "true or false"),
+        ({"phrase": ""}, "no words"),
+        ({"phrase": "?!  -"}, "no words"),
+        ({"phrase": 3}, "must be a string"),
+        ({"phrase": "x" * 1_001}, "at most 1000 characters"),
+        ({"phrase": "a " * 65}, "more than 64 words"),
+        ({"phrase": "tide", "must": [{"phrase": "x"}]}, "no other keys"),
+        ({"phrase": "tide\x00"}, "NUL"),
+        ({"field": "a", "phrase": "tide"}, "unknown operator"),
     ],
 )
 def test_invalid_filters_name_the_problem(spec: Any, message: str) -> None:
@@ -131,6 +185,18 @@ def test_any_json_is_compiled_or_rejected_cleanly(db: sqlite3.Connection, spec: 
     """Arbitrary JSON either compiles to SQL that runs, or raises InvalidInputError; nothing else."""
     try:
         compiled = compile_filter(spec)
+    except InvalidInputError:
+        return
+    sql, params = compiled.document_ids_sql()
+    db.execute(sql, params).fetchall()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40) | st.text(st.sampled_from('"*^:+-()NEARORAND{} 東京x'), max_size=20))
+def test_any_phrase_runs_or_is_refused_cleanly(db: sqlite3.Connection, phrase: str) -> None:
+    """No text is read as FTS5's query syntax: quotes, stars, column filters, NEAR, AND, OR, braces."""
+    try:
+        compiled = compile_filter({"phrase": phrase})
     except InvalidInputError:
         return
     sql, params = compiled.document_ids_sql()
@@ -191,6 +257,16 @@ def ref_same(element: object, value: object) -> bool:
 OPS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 
 
+PORTER = Stemmer.Stemmer("porter")
+
+
+def ref_words(text: str) -> list[str]:
+    """The words of ``text`` as a phrase compares them (for text of Latin letters, digits and punctuation):
+    runs of letters and digits, lower-cased, accents dropped, Porter-stemmed."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return [PORTER.stemWord(word) for word in re.findall(r"[^\W_]+", plain)]
+
+
 class Reference:
     def __init__(self, limits: FilterLimits) -> None:
         self.limits = limits
@@ -203,6 +279,14 @@ class Reference:
         self.clauses += 1
         if self.clauses > self.limits.max_clauses:
             raise RefInvalidError
+        if "phrase" in spec and "field" not in spec:
+            phrase = spec["phrase"]
+            if set(spec) != {"phrase"} or not isinstance(phrase, str) or len(phrase) > 1000:
+                raise RefInvalidError
+            ref_check_value(phrase)
+            if not 1 <= len(ref_words(phrase)) <= 64:
+                raise RefInvalidError
+            return
         if "field" not in spec:
             if not set(spec) <= {"must", "should", "must_not"}:
                 raise RefInvalidError
@@ -235,11 +319,20 @@ class Reference:
             elif not all(isinstance(b, str) and ref_instant(b) is not None for b in bounds):
                 raise RefInvalidError
 
-    def matches(self, spec: dict[str, Any], metadata: dict[str, Any]) -> bool:
+    def matches(
+        self, spec: dict[str, Any], metadata: dict[str, Any], texts: Sequence[str | None] = ()
+    ) -> bool:
+        """Whether a document of ``metadata`` matches, ``texts`` its title and text."""
+        if "phrase" in spec and "field" not in spec:
+            words = ref_words(spec["phrase"])
+            return any(
+                any(found[i : i + len(words)] == words for i in range(len(found)))
+                for found in (ref_words(text or "") for text in texts)
+            )
         if "field" not in spec:
-            must = all(self.matches(c, metadata) for c in spec.get("must", []))
-            should = "should" not in spec or any(self.matches(c, metadata) for c in spec["should"])
-            must_not = any(self.matches(c, metadata) for c in spec.get("must_not", []))
+            must = all(self.matches(c, metadata, texts) for c in spec.get("must", []))
+            should = "should" not in spec or any(self.matches(c, metadata, texts) for c in spec["should"])
+            must_not = any(self.matches(c, metadata, texts) for c in spec.get("must_not", []))
             return must and should and not must_not
         value: Any = metadata
         for segment in spec["field"].split("."):
@@ -337,8 +430,23 @@ def leaves(draw: st.DrawFn) -> dict[str, Any]:
     return leaf
 
 
+# Phrases and texts from a few words, some differing only in ending, case or accent, with punctuation between
+VOCABULARY = ["tide", "tides", "Tide", "turns", "turn", "the", "a", "storm", "STORMS", "café", "cafe", "x2"]
+SEPARATORS = [" ", " ", ", ", ". ", " - ", "\n\n", " (", ") "]
+
+
+@st.composite
+def passages(draw: st.DrawFn, max_words: int = 8) -> str:
+    words = draw(st.lists(st.sampled_from(VOCABULARY), min_size=0, max_size=max_words))
+    return "".join(word + draw(st.sampled_from(SEPARATORS)) for word in words)
+
+
+PHRASES = st.one_of(
+    passages(4).map(lambda phrase: {"phrase": phrase}),
+    st.sampled_from([{"phrase": "?!"}, {"phrase": 7}, {"phrase": "tide\x00"}, {"phrase": "tide", "eq": 1}]),
+)
 FILTERS = st.recursive(
-    leaves(),
+    leaves() | PHRASES,
     lambda inner: st.dictionaries(
         st.sampled_from(["must", "should", "must_not"]), st.lists(inner, min_size=1, max_size=3), min_size=1
     ),
@@ -347,8 +455,15 @@ FILTERS = st.recursive(
 
 
 @settings(max_examples=600, deadline=None)
-@given(documents=st.lists(METADATA, min_size=2, max_size=10), spec=FILTERS)
-def test_compiled_filters_match_the_reference(documents: list[dict[str, Any]], spec: Any) -> None:
+@given(
+    documents=st.lists(
+        st.tuples(METADATA, st.none() | passages(3), passages().filter(str.strip)), min_size=2, max_size=10
+    ),
+    spec=FILTERS,
+)
+def test_compiled_filters_match_the_reference(
+    documents: list[tuple[dict[str, Any], str | None, str]], spec: Any
+) -> None:
     """Every filter either compiles and selects exactly what the reference selects, or both refuse it."""
     limits = FilterLimits(max_depth=4, max_clauses=20)
     reference = Reference(limits)
@@ -363,16 +478,10 @@ def test_compiled_filters_match_the_reference(documents: list[dict[str, Any]], s
         assert not valid, f"the compiler refused a valid filter {spec!r}"
         return
     assert valid, f"the compiler accepted an invalid filter {spec!r}"
-    connection = sqlite3.connect(":memory:")
-    register_functions(connection)
-    connection.execute("CREATE TABLE documents (id TEXT PRIMARY KEY, metadata TEXT NOT NULL)")
-    connection.executemany(
-        "INSERT INTO documents VALUES (?, ?)",
-        [(str(i), json.dumps(m, ensure_ascii=False)) for i, m in enumerate(documents)],
-    )
+    connection = documents_db([(str(i), m, title, text) for i, (m, title, text) in enumerate(documents)])
     sql, params = compiled.document_ids_sql()
     found = sorted(int(row[0]) for row in connection.execute(sql, params))
-    expected = [i for i, m in enumerate(documents) if reference.matches(spec, m)]
+    expected = [i for i, (m, *texts) in enumerate(documents) if reference.matches(spec, m, texts)]
     assert found == expected
 
 

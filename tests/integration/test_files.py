@@ -5,6 +5,7 @@ encrypted PDF written by pypdf, uploaded with multipart/form-data to uvicorn on 
 from __future__ import annotations
 
 import difflib
+import json
 import random
 import re
 import sys
@@ -328,3 +329,22 @@ def test_a_notebook_is_found_by_its_prose_and_its_code_not_its_outputs(server: h
     # The outputs (a training log in every code cell's) are not indexed
     log = ok(server.get("/search", params={"q": "epoch 1 loss 0.93", "mode": "keyword"}))["hits"]
     assert "nb/delays.ipynb" not in [hit["doc_id"] for hit in log]
+
+
+def test_a_phrase_filter_by_get_and_post(server: httpx.Client) -> None:
+    documents = [
+        {"id": "ph/1", "text": "The ferry to the island leaves at dawn.", "metadata": {"shelf": "ph"}},
+        {"id": "ph/2", "text": "An island ferry was cancelled at dawn.", "metadata": {"shelf": "ph"}},
+    ]
+    ok(server.post("/documents", json={"documents": documents}, headers=WRITE))
+    shelf = {"field": "shelf", "eq": "ph"}
+    spec = {"must": [shelf, {"phrase": "ferry to the island"}]}
+    by_get = ok(server.get("/search", params={"q": "boats at sunrise", "filter": json.dumps(spec)}))
+    by_post = ok(server.post("/search", json={"query": "boats at sunrise", "filter": spec}))
+    assert [hit["doc_id"] for hit in by_get["hits"]] == [hit["doc_id"] for hit in by_post["hits"]] == ["ph/1"]
+    refused = server.post("/search", json={"query": "boats", "filter": {"phrase": "?!"}})
+    assert refused.status_code == 422
+    assert "no words" in refused.text
+    cancelled = {"must": [shelf, {"phrase": "cancelled"}]}
+    deleted = ok(server.post("/documents/delete", json={"filter": cancelled}, headers=WRITE))
+    assert deleted["deleted"] == ["ph/2"]

@@ -55,3 +55,18 @@ def test_hybrid_finds_a_paraphrase_that_keyword_misses(index: SearchIndex) -> No
     assert "pets" not in top_ids(index, query, "keyword", k=8), "the premise: no shared word"
     assert top_ids(index, query, "dense") == ["pets"]
     assert top_ids(index, query, "hybrid") == ["pets"]
+
+
+def test_a_phrase_filter_keeps_the_documents_that_hold_the_words_in_order(index: SearchIndex) -> None:
+    # A search by meaning for a printer fault, kept to the documents naming one code (or not naming it)
+    query = "the printer shows a hardware fault, what should I do"
+    only = index.search(query, k=8, filter={"phrase": "E4721"}).hits
+    assert {hit.doc_id for hit in only} == {"err-5"}
+    others = index.search(query, k=8, filter={"must_not": [{"phrase": "e4721"}]}).hits
+    assert "err-5" not in {hit.doc_id for hit in others}
+    assert {"err-1", "err-2"} <= {hit.doc_id for hit in others}
+    # Words in that order: "toner cartridge" is in err-2, "cartridge toner" nowhere; endings aside
+    assert [h.doc_id for h in index.search(query, k=8, filter={"phrase": "toner cartridges"}).hits] == [
+        "err-2"
+    ]
+    assert index.search(query, k=8, filter={"phrase": "cartridge toner"}).hits == []
