@@ -33,6 +33,7 @@ from index.ingest.preparation import (
     DocumentPreparer,
     validate_documents,
 )
+from index.merge_patch import merge_patch
 from index.retrieval.examples import Example, characteristic_terms
 from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
 from index.retrieval.fusion import top
@@ -64,6 +65,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
+from index.validation import check_metadata
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +378,26 @@ class SearchIndex:
             result = self._apply([], deletes=[doc_id])
         self._maybe_merge()
         return len(result.removed_ids)
+
+    def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
+        """Change a document's metadata by a JSON Merge Patch (:mod:`index.merge_patch`: keys set, objects
+        merged, ``null`` removing a key), in one transaction: its text, chunks and vectors stay as they are,
+        so nothing is embedded or re-indexed, and the next search filters by the new metadata. The document
+        as listed. Raises :class:`InvalidInputError` (and changes nothing) if the patch or the metadata it
+        makes is invalid, :class:`~index.errors.DocumentNotFoundError` if there is no such document."""
+        self._check_writable()
+        check_metadata("the metadata patch", patch)
+        self.tasks.wait_for_ids([doc_id])
+
+        def change(title: str | None, text: str, metadata: dict[str, Any]) -> tuple[dict[str, Any], str]:
+            merged = merge_patch(metadata, patch)
+            check_metadata(f"the metadata of {doc_id!r} once patched", merged)
+            return merged, self.preparer.content_hash(Document(doc_id, text, title, merged))
+
+        with self._write_lock:
+            summary, generation = self._store.update_metadata(doc_id, change)
+            self._advance(generation)
+        return summary
 
     # -- reads --------------------------------------------------------------------------------------
 

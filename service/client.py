@@ -259,6 +259,10 @@ class _Api:
     def delete_document(self, doc_id: str) -> _Call[DeleteResponse]:
         return _Call("DELETE", self._data(f"/documents/{_id_path(doc_id)}"), _model(DeleteResponse))
 
+    def update_metadata(self, doc_id: str, patch: Mapping[str, Any]) -> _Call[DocumentSummaryOut]:
+        path = self._data(f"/documents/{_id_path(doc_id)}")
+        return _Call("PATCH", path, _model(DocumentSummaryOut), json={"metadata": patch})
+
     def delete_where(self, filter: Mapping[str, Any]) -> _Call[DeleteByFilterResponse]:
         return _Call(
             "POST", self._data("/documents/delete"), _model(DeleteByFilterResponse), json={"filter": filter}
@@ -456,6 +460,11 @@ class SemsearchClient:
     def delete_document(self, doc_id: str) -> DeleteResponse:
         return self._run(self._api.delete_document(doc_id))
 
+    def update_metadata(self, doc_id: str, patch: Mapping[str, Any]) -> DocumentSummaryOut:
+        """Change a document's metadata by a JSON Merge Patch (keys set, objects merged, a None removing a
+        key), without sending its text; nothing is embedded again."""
+        return self._run(self._api.update_metadata(doc_id, patch))
+
     def delete_where(self, filter: Mapping[str, Any]) -> DeleteByFilterResponse:
         return self._run(self._api.delete_where(filter))
 
@@ -613,6 +622,9 @@ class AsyncSemsearchClient:
 
     async def delete_document(self, doc_id: str) -> DeleteResponse:
         return await self._run(self._api.delete_document(doc_id))
+
+    async def update_metadata(self, doc_id: str, patch: Mapping[str, Any]) -> DocumentSummaryOut:
+        return await self._run(self._api.update_metadata(doc_id, patch))
 
     async def delete_where(self, filter: Mapping[str, Any]) -> DeleteByFilterResponse:
         return await self._run(self._api.delete_where(filter))

@@ -89,14 +89,14 @@ def truthful(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
                     "description": described,
                     "content": {"application/json": {"schema": _INVALID}},
                 }
-            if method in ("post", "put") and operation.get("requestBody"):
+            if method in ("post", "put", "patch") and operation.get("requestBody"):
                 responses.setdefault("413", _response("The request body is over a size limit.", _ERROR))
                 responses.setdefault("400", _response("The body is not valid JSON (or form data).", _ERROR))
             if method == "post" and path.rstrip("/").endswith(
                 ("/documents", "/documents/files", "/embeddings")
             ):
                 responses.setdefault("429", _response("Too many uploads at once; retry shortly.", _ERROR))
-            if method in ("post", "put", "delete"):
+            if method in ("post", "put", "patch", "delete"):
                 responses.setdefault(
                     "507", _response("The disk that holds the index is full; nothing changed.", _ERROR)
                 )

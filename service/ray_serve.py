@@ -221,6 +221,11 @@ class ShardServer:
     def delete_where(self, ref: CollectionRef | None, filter_spec: dict[str, Any]) -> list[str]:
         return self._writer(ref).delete_where(filter_spec)
 
+    def update_metadata(
+        self, ref: CollectionRef | None, doc_id: str, patch: dict[str, Any]
+    ) -> DocumentSummary:
+        return self._writer(ref).update_metadata(doc_id, patch)
+
     def _writer(self, ref: CollectionRef | None) -> LocalShardWriter:
         if self.writer is None:
             raise RuntimeError("a write was sent to a read replica")  # the router never does
@@ -352,6 +357,10 @@ class RemoteShard:
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         result: list[str] = self._call("delete_where", filter_spec)
+        return result
+
+    def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
+        result: DocumentSummary = self._call("update_metadata", doc_id, patch)
         return result
 
 

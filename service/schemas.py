@@ -431,6 +431,19 @@ class BatchSearchResponse(BaseModel):
     took_ms: float
 
 
+class MetadataPatchBody(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"metadata": {"tags": ["reviewed"], "draft": None}}]},
+    )
+
+    metadata: dict[str, Any] = Field(
+        description="A JSON Merge Patch (RFC 7396) of the document's metadata: each key set (objects merged "
+        "key by key), a key whose value is null removed, the other keys left as they are."
+    )
+
+
 class DeleteByFilterBody(BaseModel):
     model_config = ConfigDict(
         strict=True,

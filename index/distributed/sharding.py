@@ -247,6 +247,8 @@ class ShardWriter(Protocol):
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]: ...
 
+    def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary: ...
+
     def stats(self) -> IndexStats: ...
 
 
@@ -286,6 +288,9 @@ class LocalShardWriter:
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         return self.index.delete_where(filter_spec)
+
+    def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
+        return self.index.update_metadata(doc_id, patch)
 
     def stats(self) -> IndexStats:
         return self.index.stats()
@@ -478,6 +483,9 @@ class ShardedIndex:
 
     def delete(self, doc_id: str) -> int:
         return self._writable()[shard_of(doc_id, self._shards)].delete(doc_id)
+
+    def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
+        return self._writable()[shard_of(doc_id, self._shards)].update_metadata(doc_id, patch)
 
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]:
         """Delete the matching documents in every shard (one transaction per shard)."""

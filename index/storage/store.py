@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -232,18 +233,47 @@ class Store:
                     added.extend(self._replace(cursor, prepared, now))
                 if finish is not None:
                     finish(cursor, created)
-                if upserts or deletes:
-                    cursor.execute(
-                        "INSERT INTO meta (key, value) VALUES ('generation', '1') "
-                        "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-                    )
-                row = cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                generation = 0 if row is None else int(row[0])
+                generation = _generation(cursor, advance=bool(upserts or deletes))
                 cursor.execute("COMMIT")
             except BaseException:
                 _roll_back(cursor.connection)
                 raise
         return WriteResult(removed_ids=removed, added_ids=added, created=created, generation=generation)
+
+    def update_metadata(
+        self,
+        doc_id: str,
+        change: Callable[[str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
+    ) -> tuple[DocumentSummary, int]:
+        """Replace a document's metadata and content hash with what ``change`` makes of its title, text and
+        metadata, in one transaction (its text, chunks and their vectors stay as they are): the document as
+        listed, and the generation after the write. Whatever ``change`` raises rolls it back.
+
+        Raises :class:`DocumentNotFoundError` (and changes nothing) if there is no such document.
+        """
+        with self._write_lock:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                row = cursor.execute(
+                    "SELECT title, text, metadata, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) "
+                    "FROM documents d WHERE id = ?",
+                    (doc_id,),
+                ).fetchone()
+                if row is None:
+                    raise DocumentNotFoundError(doc_id)
+                metadata, content_hash = change(row[0], str(row[1]), json.loads(row[2]))
+                now = time.time()
+                cursor.execute(
+                    "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps(metadata, ensure_ascii=False, sort_keys=True), content_hash, now, doc_id),
+                )
+                generation = _generation(cursor, advance=True)
+                cursor.execute("COMMIT")
+            except BaseException:
+                _roll_back(cursor.connection)
+                raise
+        return DocumentSummary(doc_id, row[0], metadata, int(row[3]), now), generation
 
     @staticmethod
     def _unindex(cursor: sqlite3.Cursor, doc_id: str, removed: list[int]) -> bool:
@@ -647,6 +677,17 @@ def chunk_pages(text: str, chunks: Sequence[ChunkSpan]) -> list[tuple[int | None
         return [(None, None)] * len(chunks)
     starts = page_starts(text)
     return [(page_of(starts, c.start), page_of(starts, max(c.start, c.end - 1))) for c in chunks]
+
+
+def _generation(cursor: sqlite3.Cursor, *, advance: bool) -> int:
+    """The store's generation in the write transaction of ``cursor``, moved on by one first if ``advance``."""
+    if advance:
+        cursor.execute(
+            "INSERT INTO meta (key, value) VALUES ('generation', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+    row = cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

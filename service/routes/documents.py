@@ -21,6 +21,7 @@ from service.schemas import (
     DocumentSummaryOut,
     ErrorOut,
     InvalidOut,
+    MetadataPatchBody,
     TaskOut,
     UpsertItem,
     UpsertRequest,
@@ -167,6 +168,25 @@ def list_documents(
 def get_document(doc_id: DocId, index: IndexDep) -> DocumentOut:
     """A document with its chunks and their character offsets."""
     return DocumentOut.model_validate(to_dict(index.get(doc_id)))
+
+
+@router.patch(
+    "/documents/{doc_id:path}",
+    dependencies=[Depends(require_write)],
+    responses={
+        **_NOT_FOUND,
+        422: {
+            "model": InvalidOut,
+            "description": "An invalid patch, or metadata it would make; nothing changed.",
+        },
+        **_AUTH,
+    },
+)
+def patch_document(doc_id: DocId, body: MetadataPatchBody, index: IndexDep) -> DocumentSummaryOut:
+    """Change a document's metadata without sending its text again: ``metadata`` is a JSON Merge Patch
+    (keys set, objects merged, a null removing a key). Nothing is embedded again; the next search filters
+    by the new metadata. ``application/merge-patch+json`` is taken as well as JSON."""
+    return DocumentSummaryOut.model_validate(to_dict(index.update_metadata(doc_id, body.metadata)))
 
 
 @router.delete(

@@ -23,6 +23,7 @@ from index.encoders.batching import BatchingEmbedder
 from index.errors import QueryTimeoutError, ReadOnlyIndexError
 from index.ingest.chunking import ChunkingOptions
 from index.retrieval.query import MAX_PIECES, LongQuery, embed_queries, informative_terms
+from index.retrieval.result_cache import ResultCache
 from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
@@ -603,3 +604,39 @@ def test_a_query_embeds_at_most_max_pieces_windows_however_long(strategy: LongQu
     assert seen == [MAX_PIECES]
     assert vectors[0] is not None
     assert len(vectors[0]) == (1 if strategy == "mean" else MAX_PIECES)
+
+
+def test_a_metadata_patch_changes_only_the_metadata(open_index: OpenIndex, tmp_path: Path) -> None:
+    index = open_index()
+    index.result_cache = ResultCache(1 << 20)
+    index.upsert([Document("cats", CATS, metadata={"kind": "pets", "draft": True, "source": {"page": 1}})])
+    index.upsert([Document("rivers", RIVERS, metadata={"kind": "nature"})])
+    reviewed = {"field": "tags", "eq": "reviewed"}
+    assert index.search("cats", filter=reviewed).hits == []  # and now the result is in the cache
+    chunk_ids = [chunk.chunk_id for chunk in index.get("cats").chunks]
+
+    summary = index.update_metadata("cats", {"tags": ["reviewed"], "draft": None, "source": {"line": 3}})
+    expected = {"kind": "pets", "tags": ["reviewed"], "source": {"page": 1, "line": 3}}
+    assert (summary.id, summary.metadata, summary.chunks) == ("cats", expected, len(chunk_ids))
+    stored = index.get("cats")
+    assert stored.metadata == expected
+    assert [chunk.chunk_id for chunk in stored.chunks] == chunk_ids  # nothing re-chunked or re-embedded
+    assert [hit.doc_id for hit in index.search("cats", filter=reviewed).hits] == ["cats"]  # not the cached
+    # The content hash follows: the document as patched is unchanged, as it was is a change
+    assert index.upsert([Document("cats", CATS, metadata=expected)])[0].status == "unchanged"
+    old = {"kind": "pets", "draft": True, "source": {"page": 1}}
+    assert index.upsert([Document("cats", CATS, metadata=old)])[0].status == "updated"
+
+    # Refused, changing nothing: a bad patch, metadata too large once patched, a document that is not there
+    with pytest.raises(InvalidInputError, match="NUL"):
+        index.update_metadata("cats", {"a": "x\x00"})
+    with pytest.raises(InvalidInputError, match="65536"):
+        index.update_metadata("cats", {f"k{i}": "x" * 1000 for i in range(70)})
+    with pytest.raises(DocumentNotFoundError):
+        index.update_metadata("dogs", {"kind": "pets"})
+    assert index.get("cats").metadata == old
+    index.close()
+    reopened = open_index(data_dir=tmp_path / "data", read_only=True)
+    assert reopened.get("cats").metadata == old
+    with pytest.raises(ReadOnlyIndexError):
+        reopened.update_metadata("cats", {"kind": "x"})

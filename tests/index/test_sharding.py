@@ -203,6 +203,11 @@ def test_writes_go_to_the_owning_shard_and_ids_are_global(
     assert cluster.stats().documents == 20
     with pytest.raises(UnsupportedOperationError):
         cluster.submit_upsert(documents[:1])
+    # A metadata patch goes to the owning shard too
+    assert cluster.update_metadata("doc-12", {"n": None, "tag": "x"}).metadata["tag"] == "x"
+    assert shards[shard_of("doc-12", 2)].get("doc-12").metadata.get("tag") == "x"
+    assert "n" not in cluster.get("doc-12").metadata
+    assert [d.id for d in cluster.list_documents(filter_spec={"field": "tag", "eq": "x"})] == ["doc-12"]
 
 
 def test_a_batch_one_shard_refuses_changes_no_shard(

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from service.client import (
@@ -149,3 +150,33 @@ def test_the_cli_indexes_and_syncs_into_a_running_service(url: str, tmp_path: Pa
     )
     assert refused.returncode == 1
     assert "401" in refused.stderr
+
+
+def test_a_document_is_retagged_without_sending_its_text(url: str) -> None:
+    with SemsearchClient(url, api_key=KEY) as client:
+        client.upsert([{"id": "tags/ferry", "text": "The ferry leaves at dawn.", "metadata": {"lane": "a"}}])
+        before = client.get_document("tags/ferry")
+        patched = client.update_metadata("tags/ferry", {"reviewed": True, "lane": None})
+        assert (patched.id, patched.metadata, patched.chunks) == ("tags/ferry", {"reviewed": True}, 1)
+        after = client.get_document("tags/ferry")
+        assert after.metadata == {"reviewed": True}
+        assert [c.chunk_id for c in after.chunks] == [c.chunk_id for c in before.chunks]
+        hits = client.search("boats at sunrise", filter={"field": "reviewed", "eq": True}).hits
+        assert [hit.doc_id for hit in hits] == ["tags/ferry"]
+        with pytest.raises(NotFoundError):
+            client.update_metadata("tags/none", {"reviewed": True})
+        with pytest.raises(InvalidRequestError):
+            client.update_metadata("tags/ferry", {"bad": "\x00"})
+    # As RFC 7396 sends it, and refusals that change nothing
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/merge-patch+json"}
+    with httpx.Client(base_url=url, headers=headers) as http:
+        answer = http.patch("/documents/tags/ferry", content=json.dumps({"metadata": {"lane": "b"}}))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["metadata"] == {"reviewed": True, "lane": "b"}
+        assert http.patch("/documents/tags/ferry", json={"text": "new"}).status_code == 422
+        assert http.patch("/documents/tags/ferry", json={"metadata": ["x"]}).status_code == 422
+        unauthorised = http.patch(
+            "/documents/tags/ferry", json={"metadata": {}}, headers={"Authorization": ""}
+        )
+        assert unauthorised.status_code == 401
+        assert http.get("/documents/tags/ferry").json()["metadata"] == {"reviewed": True, "lane": "b"}
