@@ -1,5 +1,5 @@
 """``POST /documents/files``: files in (PDF, Office, OpenDocument, EPUB, CSV, HTML, e-mail, Jupyter notebooks,
-Markdown, text), documents out.
+transcripts, Markdown, text), documents out.
 
 The whole upload is checked before anything is written: every file is extracted (in the worker thread, so
 the event loop keeps answering), and if any cannot be, the answer names each bad file and nothing changes.

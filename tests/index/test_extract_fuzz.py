@@ -59,6 +59,10 @@ def samples() -> dict[str, bytes]:
         ),
         "sheet.ods": ods_bytes({"S": [["a", "b"], ["c", "d"]]}),
         "talk.odp": odp_bytes([("Title", ["A line."], "Notes")]),
+        "talk.vtt": b"WEBVTT\n\n00:00:01.000 --> 00:00:04.000 align:start\n"
+        b"<v Ada>Hi &amp; <b>welcome</b>.\n\n00:01.000 --> 00:05.000\nSecond <c.x>cue</c>\n",
+        "film.srt": b"1\r\n00:00:01,000 --> 00:00:04,000\r\n<i>Hello</i>\r\n\r\n"
+        b"2\r\n00:00:05,000 --> 00:00:06,000\r\n- Bye.\r\n",
         "analysis.ipynb": notebook_bytes(
             [("markdown", "# Title\n\nProse."), ("code", "x = '```'"), ("raw", "r")],
             {"language_info": {"name": "python"}, "authors": [{"name": "A"}]},
@@ -69,6 +73,7 @@ def samples() -> dict[str, bytes]:
 INSERTS = [
     *(b"<", b"</", b"<p>", b"=?utf-8?q?", b"\r\n\r\n", b"--", b"\x00", b"\xff\xfe", b'encoding="x-none"'),
     *(b'{"', b"[", b'"cells":', b'"source": 7', b"1e999", b"18446744073709551616"),
+    *(b" --> ", b"99:99:99.999", b"<v ", b"\n\n", b"&#x110000;", b"00:00:01,000 --> 00:00:00,000"),
 ]
 edits = st.lists(
     st.tuples(

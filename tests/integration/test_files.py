@@ -348,3 +348,20 @@ def test_a_phrase_filter_by_get_and_post(server: httpx.Client) -> None:
     cancelled = {"must": [shelf, {"phrase": "cancelled"}]}
     deleted = ok(server.post("/documents/delete", json={"filter": cancelled}, headers=WRITE))
     assert deleted["deleted"] == ["ph/2"]
+
+
+def test_a_meeting_transcript_is_found_by_what_was_said_and_by_whom(server: httpx.Client) -> None:
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n<v Ada Quay>The dredger arrives in April to clear the "
+        "channel.\n\n00:07:30.000 --> 00:07:34.000\n<v Brendan Ferry>Ticket prices for the ferry stay the "
+        "same next year.\n"
+    )
+    ok(upload(server, [("board.vtt", vtt.encode())], id_prefix="meetings/"))
+    stored = ok(server.get("/documents/meetings/board.vtt"))
+    assert stored["metadata"]["speakers"] == ["Ada Quay", "Brendan Ferry"]
+    ada = json.dumps({"field": "speakers", "eq": "Ada Quay"})
+    hits = ok(server.get("/search", params={"q": "when is the mud removed from the harbour", "filter": ada}))
+    assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["meetings/board.vtt"]
+    hits = ok(server.get("/search", params={"q": "will boat fares go up", "k": 1}))["hits"]
+    assert hits[0]["doc_id"] == "meetings/board.vtt"
+    assert hits[0]["text"].startswith("[00:07:30] Brendan Ferry: Ticket prices")

@@ -37,6 +37,8 @@ FORMATS = {
     ".xhtml": "html",
     ".eml": "eml",
     ".ipynb": "ipynb",  # Jupyter notebooks: JSON
+    ".vtt": "vtt",  # transcripts and subtitles: WebVTT, SubRip
+    ".srt": "srt",
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
@@ -179,6 +181,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.notebook import extract_ipynb
 
         return extract_ipynb
+    if fmt in ("vtt", "srt"):
+        from index.ingest.extract import transcript
+
+        return transcript.extract_vtt if fmt == "vtt" else transcript.extract_srt
     from index.ingest.extract import text
 
     return {

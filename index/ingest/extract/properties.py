@@ -1,6 +1,6 @@
 """What a file says about itself, as metadata fields: a PDF's document information, an Office file's core
 properties, an EPUB's Dublin Core, an HTML page's ``<meta>`` tags and ``lang``, a notebook's authors and
-kernel.
+kernel, a transcript's speakers.
 
 Every format's properties are read into the same few fields, so one filter serves them all:
 
@@ -9,6 +9,7 @@ Every format's properties are read into the same few fields, so one filter serve
 * ``keywords``: a list of text (a file's keywords split at commas and semicolons);
 * ``language``: text, as the file gives it (``en-GB``);
 * ``programming_language``: a notebook's kernel's (``python``);
+* ``speakers``: a list of text, who speaks in a transcript;
 * ``created``, ``modified``: ISO 8601 text (a web page's ``article:published_time`` and
   ``article:modified_time``), which date filters compare as instants.
 
@@ -54,6 +55,7 @@ def file_fields(
     publisher: str | None = None,
     category: str | None = None,
     programming_language: str | None = None,
+    speakers: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The fields a file gives, cleaned (see the module's docstring); dates as ``datetime`` or ISO text."""
     fields: dict[str, Any] = {}
@@ -74,6 +76,8 @@ def file_fields(
         found = _texts(parts)
         if found:
             fields["keywords"] = found
+    if found := _texts(speakers):
+        fields["speakers"] = found
     language_text = clean(language)
     if language_text:
         fields["language"] = language_text
