@@ -120,6 +120,13 @@ def loop_cpu_seconds(pid: int) -> float:
     return stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
 
 
+def machine_idle() -> tuple[int, int]:
+    """The machine's idle and total CPU time so far, in clock ticks (/proc/stat): over a run, the share of
+    the cores nothing used."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)  # idle and iowait, of all
+
+
 def children_cpu() -> float:
     """CPU time of this process's ended children (each run of the load generator)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -143,7 +150,7 @@ def under_load(
 ) -> dict[str, float]:
     """``clients`` clients against ``path`` of the server of ``tree``: requests per second, p50, and CPU per
     request of the server (``cpu_ms``), of its event loop's thread alone (``loop_ms``) and of the load
-    generator (``generator_ms``)."""
+    generator (``generator_ms``), and the share of the machine's cores left idle meanwhile (``idle``)."""
     port = free_port()
     env = server_env(data_dir, model_cache, port, tree, cache, extra, results_mb)
     url = f"http://127.0.0.1:{port}"
@@ -151,7 +158,9 @@ def under_load(
         time.sleep(5)  # the in-memory keyword index builds after start
         load(loadgen, url + path, queries, 2, 100, 20, "q")  # warm up (and fill the caches)
         before, loop, generator = cpu_seconds(server.pid), loop_cpu_seconds(server.pid), children_cpu()
+        idle_before = machine_idle()
         got = load(loadgen, url + path, queries, clients, requests, seconds, "q")
+        idle_after = machine_idle()
         used, loop = cpu_seconds(server.pid) - before, loop_cpu_seconds(server.pid) - loop
         generator = children_cpu() - generator
     answered = max(int(got["requests"]), 1)
@@ -161,6 +170,7 @@ def under_load(
         "cpu_ms": used / answered * 1000,
         "loop_ms": loop / answered * 1000,
         "generator_ms": generator / answered * 1000,
+        "idle": (idle_after[0] - idle_before[0]) / max(idle_after[1] - idle_before[1], 1),
     }
 
 

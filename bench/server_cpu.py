@@ -1,7 +1,9 @@
 """Where a server's CPU goes per request, and what the load generator itself costs: for each path, number of
 clients and result cache size, a fresh read-only server on 127.0.0.1, 50 queries over and over with their
-embeddings cached, the CPU time of the server's event loop thread and of all its threads read from /proc
-before and after the run, and the load generator's own CPU time (its process's rusage).
+embeddings cached (or, with ``--distinct``, every request a different query and nothing cached), the CPU time
+of the server's event loop thread and of all its threads read from /proc before and after the run, the load
+generator's own CPU time (its process's rusage), and the share of the machine's cores that nothing used
+meanwhile (/proc/stat).
 
     .venv/bin/python bench/server_cpu.py --data-dir /var/tmp/scifact-eval \\
         --queries path/to/scifact/queries.jsonl --loadgen path/to/peer-txtai/loadgen.py
@@ -39,14 +41,19 @@ def main() -> None:
     parser.add_argument("--result-cache-mb", type=float, nargs="+", default=[0.0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument(
+        "--distinct",
+        action="store_true",
+        help="every request a different query of --queries, no embedding cached (the uncached case)",
+    )
     args = parser.parse_args()
-    repeated = repeated_queries(args.queries)
+    queries = args.queries if args.distinct else repeated_queries(args.queries)
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print(
         "| path | result cache | clients | req/s | event loop thread | other threads | server in all "
-        "| load generator |"
+        "| load generator | cores idle |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for path in args.paths:
         for results_mb in args.result_cache_mb if path == "/search" else [0.0]:
             for clients in args.clients:
@@ -54,9 +61,9 @@ def main() -> None:
                     args.data_dir,
                     args.model_cache,
                     args.loadgen,
-                    repeated,
+                    queries,
                     ROOT,
-                    4096,
+                    0 if args.distinct else 4096,
                     results_mb=results_mb,
                     path=path,
                     clients=clients,
@@ -67,7 +74,7 @@ def main() -> None:
                 print(
                     f"| {path} | {cache} | {clients} | {m['rps']:.0f} "
                     f"| {m['loop_ms']:.2f} ms | {m['cpu_ms'] - m['loop_ms']:.2f} ms | {m['cpu_ms']:.2f} ms "
-                    f"| {m['generator_ms']:.2f} ms |"
+                    f"| {m['generator_ms']:.2f} ms | {m['idle']:.0%} |"
                 )
 
 

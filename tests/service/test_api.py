@@ -38,7 +38,7 @@ def test_head_is_answered_wherever_get_is_without_a_body(client: TestClient) -> 
     assert client.head("/documents/missing").status_code == 404
     assert client.head("/search").status_code == 422  # as a GET without q
     assert client.head("/search/batch").status_code == 405  # POST only: no GET, so no HEAD
-    assert client.put("/documents/a/b").headers["allow"] == "DELETE, GET, HEAD"
+    assert client.put("/documents/a/b").headers["allow"] == "DELETE, GET, HEAD, PATCH"
     # The resource's own methods, though /documents/{doc_id} matches /documents/delete too.
     assert client.request("OPTIONS", "/documents/delete").headers["allow"] == "POST"
     assert client.put("/collections/default/documents/delete").headers["allow"] == "POST"
@@ -263,7 +263,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 38  # 15; 9 for collections, aliases, reindex; 2 for /v1; 12 under a collection
+    assert len(operations) == 40  # 16; 9 for collections, aliases, reindex; 2 for /v1; 13 under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200
