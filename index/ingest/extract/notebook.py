@@ -32,7 +32,7 @@ from index.ingest.extract.text import decode, first_heading
 # The most JSON values (counted as the commas and colons between them, in C) read from one notebook. Every
 # value is an event for the reader's loop, in Python: a 45 MB notebook of nothing but empty objects, at this
 # bound, takes about 6 s (bench/markup_bombs.py). A notebook's outputs are most of its values: a chart of a
-# million points is two million, and reads in 0.6 s.
+# million points is two million, and reads in 0.4 s.
 MAX_NOTEBOOK_VALUES = 10_000_000
 # The most cells with text read from one notebook (a long one has a few hundred).
 MAX_CELLS = 100_000
