@@ -207,3 +207,9 @@ def test_any_json_is_read_as_a_notebook_or_refused_as_one(notebook: dict[str, ob
     # refused by the reader's own rule, not by extract's last resort for errors no rule foresaw
     assert not unforeseen.records, unforeseen.records[0].exc_info
     assert read is None or (read.text.strip() and (read.title is None or read.title.strip()))
+
+
+def test_a_notebook_keeps_its_first_authors_up_to_the_fields_limit() -> None:
+    authors = [{"name": f"Author {i}"} for i in range(1_000)]
+    read = extract(notebook_bytes([("markdown", "Text.")], {"authors": authors}), "many.ipynb")
+    assert read.fields["author"] == [f"Author {i}" for i in range(64)]

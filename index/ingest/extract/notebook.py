@@ -26,7 +26,7 @@ from typing import Any
 import ijson
 
 from index.ingest.extract.base import CorruptFileError, Extracted, NoTextError, wide_text_codec
-from index.ingest.extract.properties import clean, file_fields
+from index.ingest.extract.properties import MAX_ITEMS, clean, file_fields
 from index.ingest.extract.text import decode, first_heading
 
 # The most JSON values (counted as the commas and colons between them, in C) read from one notebook. Every
@@ -158,7 +158,7 @@ def _read(events: Iterator[tuple[str, Any]], name: str) -> tuple[list[dict[str, 
                 lines.write(value)
         elif (key := _METADATA.get(where)) and isinstance(value, str):
             metadata[key] = value
-        elif where == _AUTHOR and isinstance(value, str):
+        elif where == _AUTHOR and isinstance(value, str) and len(metadata["authors"]) < MAX_ITEMS:
             metadata["authors"].append(value)
     return cells, metadata
 

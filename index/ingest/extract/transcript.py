@@ -53,7 +53,7 @@ def _extract(data: bytes, name: str, claimed: str) -> Extracted:
             "'00:00:01.000 --> 00:00:04.000' followed by its text)"
         )
     paragraphs: list[str] = []
-    speakers: list[str] = []
+    speakers: dict[str, None] = {}  # in the order they first speak; a dict, as a file may name 300,000
     recent: list[str] = []
     words: list[str] = []
     start = last_end = 0.0
@@ -78,13 +78,13 @@ def _extract(data: bytes, name: str, claimed: str) -> Extracted:
             start, current = begins, speaker
         words.extend(fresh)
         last_end = max(last_end, caption.end_in_seconds)
-        if speaker is not None and speaker not in speakers:
-            speakers.append(speaker)
+        if speaker is not None:
+            speakers.setdefault(speaker)
     if words:
         paragraphs.append(_paragraph(start, current, words))
     if not paragraphs:
         raise NoTextError(f"{name}: the transcript has no text (its cues are empty)")
-    fields = file_fields(speakers=speakers)
+    fields = file_fields(speakers=list(speakers))
     return Extracted(text="\n\n".join(paragraphs) + "\n", title=None, format=claimed, fields=fields)
 
 
