@@ -256,9 +256,7 @@ class Store:
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 row = cursor.execute(
-                    "SELECT title, text, metadata, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) "
-                    "FROM documents d WHERE id = ?",
-                    (doc_id,),
+                    "SELECT title, text, metadata FROM documents WHERE id = ?", (doc_id,)
                 ).fetchone()
                 if row is None:
                     raise DocumentNotFoundError(doc_id)
@@ -269,11 +267,12 @@ class Store:
                     (json.dumps(metadata, ensure_ascii=False, sort_keys=True), content_hash, now, doc_id),
                 )
                 generation = _generation(cursor, advance=True)
+                chunks = self.chunk_counts([doc_id], cursor).get(doc_id, 0)
                 cursor.execute("COMMIT")
             except BaseException:
                 _roll_back(cursor.connection)
                 raise
-        return DocumentSummary(doc_id, row[0], metadata, int(row[3]), now), generation
+        return DocumentSummary(doc_id, row[0], metadata, chunks, now), generation
 
     @staticmethod
     def _unindex(cursor: sqlite3.Cursor, doc_id: str, removed: list[int]) -> bool:

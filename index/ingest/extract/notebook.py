@@ -116,6 +116,9 @@ def _read(events: Iterator[tuple[str, Any]], name: str) -> tuple[list[dict[str, 
             if depth < _DEEPEST:
                 path.pop()
             if opened.pop() in _CELL_AT and cell is not None and cells is not None:
+                for field in ("source", "input"):  # the lines of a list, joined once
+                    if isinstance(cell.get(field), io.StringIO):
+                        cell[field] = cell[field].getvalue()
                 if _source(cell.get("source")).strip() or _source(cell.get("input")).strip():
                     if len(cells) == MAX_CELLS:
                         raise CorruptFileError(
@@ -199,9 +202,5 @@ def _block(cell: dict[str, Any], language: str | None) -> str:
 
 
 def _source(value: Any) -> str:
-    """A cell's source: text, or (as Jupyter writes it) a list of its lines, joined as they were read."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, io.StringIO):
-        return value.getvalue()
-    return ""
+    """A cell's source as read (a list of lines joined as :func:`_read` finished the cell), or ''."""
+    return value if isinstance(value, str) else ""
