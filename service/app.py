@@ -22,6 +22,7 @@ from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
 from service.errors import install_error_handlers
+from service.forwarding import Forwarder, ForwardToWriter
 from service.head import HeadAsGet
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
@@ -50,6 +51,7 @@ def create_app(
     *,
     index: ServedIndex | None = None,
     collections: CollectionSet | None = None,
+    writer_socket: str | None = None,
 ) -> FastAPI:
     """A new application. With ``index`` the app serves that index (the caller closes it) as the default
     collection, and the others of its data directory (``collections`` if given: the sharded ones of a
@@ -58,15 +60,24 @@ def create_app(
     database stops the start), then loads the model and the index in the background: ``/healthz`` answers
     at once, ``/readyz`` and the API answer 503 until the index is loaded (and a new data directory seeded
     with the demo corpus). At shutdown it closes the index.
+
+    With ``writer_socket`` the app is a read replica of ``semsearch serve --workers`` (service.workers):
+    what it does not answer itself goes to the writer process listening on that Unix socket.
     """
     settings = settings or Settings()
     state = AppState()
     mcp = McpEndpoint(settings, lambda: app)
 
+    forwarder = Forwarder(writer_socket) if writer_socket else None
+
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-        async with serving(application), mcp.running():
-            yield
+        try:
+            async with serving(application), mcp.running():
+                yield
+        finally:
+            if forwarder is not None:
+                await forwarder.aclose()
 
     @asynccontextmanager
     async def serving(_: FastAPI) -> AsyncIterator[None]:
@@ -129,7 +140,9 @@ def create_app(
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     app.add_middleware(HeadAsGet)  # HEAD is a GET without its body, to everything inside
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # outermost: sees every answer
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # sees every answer of this process
+    if forwarder is not None:  # a replica: what it does not answer goes to the writer, which counts it
+        app.add_middleware(ForwardToWriter, forwarder=forwarder, ready=lambda: state.status == "ready")
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.semsearch = state

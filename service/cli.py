@@ -237,6 +237,14 @@ def serve(
     demo: Annotated[
         bool | None, typer.Option("--demo/--no-demo", help="Seed a new data directory with the demo corpus.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes on the port: the writer and read replicas beside it [env: SEMSEARCH_WORKERS].",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
@@ -244,8 +252,15 @@ def serve(
     from service.app import create_app
     from service.observability import configure_logging
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo, workers=workers
+    )
     configure_logging(settings.log_level, settings.log_json)
+    if settings.workers > 1:
+        from service import workers as worker_processes
+
+        worker_processes.serve(settings, GRACEFUL_SHUTDOWN_SECONDS)
+        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,

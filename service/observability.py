@@ -3,7 +3,10 @@
 Every request gets an id: the client's ``X-Request-ID`` if it sent a sane one, else a new one. It is
 returned in the ``X-Request-ID`` response header and put on every log record written while the request is
 handled (``request_id``), so a client's report can be found in the logs. ``GET /metrics`` serves the
-Prometheus text format from a registry of the app's own (several apps in one process never mix).
+Prometheus text format from a registry of the app's own (several apps in one process never mix). Under
+``semsearch serve --workers N`` (service.workers) the counters and histograms are those of all the processes
+summed (prometheus_client's multiprocess mode, which the supervisor turns on for its workers), whichever
+process answers the scrape.
 """
 
 from __future__ import annotations
@@ -11,14 +14,16 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
 import uuid
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,11 +82,24 @@ class Metrics:
             "Requests that raised an unexpected exception (answered 500 by the last-resort handler): a bug.",
             registry=r,
         )
-        Info("semsearch_build", "Version, model and encoder.", registry=r).info(
-            {"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]}
-        )
+        build = Info("semsearch_build", "Version, model and encoder.", registry=r)
+        build.info({"version": version, "model": model, "backend": backend, "python": sys.version.split()[0]})
         self._indexes: Callable[[], Mapping[str, ServedIndex]] = dict
-        r.register(_IndexCollector(lambda: self._indexes()))
+        sizes = _IndexCollector(lambda: self._indexes())
+        r.register(sizes)
+        self._own = (build, sizes)  # not counted across processes: the same in each, or the answerer's
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus' text format: this app's, or with several worker processes (the
+        environment names a multiprocess directory) their counters and histograms summed, beside this
+        process's build info and index sizes."""
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not shared:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
+        registry.register(_Collected(self._own))
+        return generate_latest(registry)
 
     def watch(self, indexes: Callable[[], Mapping[str, ServedIndex]]) -> None:
         """Report the size of each collection's index ``indexes`` returns at scrape time."""
@@ -99,6 +117,17 @@ class Metrics:
         self.search_phase.labels("encode").observe(timings.encode_ms / 1000)
         self.search_phase.labels("search").observe(timings.search_ms / 1000)
         self.search_phase.labels("rank").observe(timings.rank_ms / 1000)
+
+
+class _Collected(Collector):
+    """Other collectors' metrics, as one collector."""
+
+    def __init__(self, collectors: tuple[Collector, ...]) -> None:
+        self._collectors = collectors
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self._collectors:
+            yield from collector.collect()
 
 
 class _IndexCollector(Collector):

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `semsearch serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `semsearch serve` listens on.")
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes `semsearch serve` runs on the port: the writer and read replicas beside it, "
+        "which answer searches and reads themselves and pass the rest to the writer (docs/scaling.md).",
+    )
     default_collection: str = Field(
         "default",
         pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",

@@ -99,7 +99,10 @@ def load_index_vectors(
     if loaded is not None:
         vectors = loaded.index
         gone, missing = catch_up(vectors, store, dim)
-        log.warning(
+        # For the writer that means a crash or another writer's commits; a replica of a live writer is
+        # behind as a rule (the writer saves its vectors when it stops).
+        log.log(
+            logging.WARNING if save else logging.INFO,
             "the saved vector index was behind the store (generation %d, store %d): removed %d vectors and "
             "added %d from the store in %.1f s",
             loaded.generation,

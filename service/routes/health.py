@@ -4,7 +4,7 @@ import dataclasses
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from index import to_dict
 from service.deps import IndexDep, StateDep
@@ -67,5 +67,4 @@ def stats(index: IndexDep) -> StatsOut:
 def metrics(request: Request) -> PlainTextResponse:
     """Prometheus metrics: requests and latencies per route, time per search phase (encode, search, rank),
     query batch sizes, index size, errors by type, build info."""
-    registry = request.app.state.metrics.registry
-    return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return PlainTextResponse(request.app.state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,155 @@
+"""``semsearch serve --workers N``: one port served by N processes, one writer and N - 1 read replicas.
+
+One process serves searches from many threads, but Python runs one of them at a time: under 8 clients on two
+cores about a sixth of the CPU stays idle while the event loop and the search threads wait for each other
+(docs/benchmarks.md). Processes do not wait for each other. What they must not do is all write: a data
+directory has one writer (docs/operations.md). So:
+
+* This process, the supervisor, binds the port and a Unix socket in a private directory, and starts the
+  **writer**: the service as ``semsearch serve`` runs it, on both.
+* Once the writer is ready (its ``/readyz``), it starts the **replicas**: read-only processes on the same
+  data directory, on the same port. The kernel gives each new connection to one of the processes.
+* A replica answers searches and reads itself, after catching up with the writer's commits (the check
+  before every search that any read replica makes, so an acknowledged write is visible to the next search
+  on every process). Writes and the rest go to the writer over the Unix socket (service.forwarding).
+* Metrics are summed over the processes (prometheus_client's multiprocess mode, in the private directory).
+* A process that dies is started again. SIGTERM or SIGINT stops them all, each finishing what it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+from typing import Literal
+
+import httpx
+import uvicorn
+
+from service.settings import Settings
+
+log = logging.getLogger("semsearch.workers")
+
+Role = Literal["writer", "replica"]
+
+# A process that dies is started again after this long, so one that fails at once does not spin.
+RESTART_DELAY_SECONDS = 1.0
+
+
+def serve(settings: Settings, graceful_seconds: int) -> None:
+    """Serve ``settings.workers`` processes on ``settings.host:settings.port`` until SIGTERM or SIGINT."""
+    _quiet_http_client()
+    private = Path(tempfile.mkdtemp(prefix="semsearch-"))
+    metrics = private / "metrics"
+    metrics.mkdir()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the workers inherit it
+    writer_path = str(private / "writer.sock")
+    public = _bind(uvicorn.Config("service.app:create_app", host=settings.host, port=settings.port))
+    private_socket = _bind(uvicorn.Config("service.app:create_app", uds=writer_path))
+    stopping = threading.Event()
+
+    def stop(signum: int, _: FrameType | None) -> None:
+        log.info("stopping %d worker processes (%s)", settings.workers, signal.Signals(signum).name)
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    context = multiprocessing.get_context("spawn")
+    processes: dict[int, BaseProcess] = {}
+
+    def start(slot: int) -> None:
+        role: Role = "writer" if slot == 0 else "replica"
+        sockets = [public, private_socket] if role == "writer" else [public]
+        process = context.Process(
+            target=_run,
+            args=(settings, role, sockets, writer_path, graceful_seconds),
+            name=f"semsearch-{role}-{slot}",
+        )
+        process.start()
+        processes[slot] = process
+
+    try:
+        start(0)
+        if not _wait_ready(writer_path, processes[0], stopping):
+            if not stopping.is_set():
+                log.error(
+                    "the writer process ended before it was ready (exit code %s)", processes[0].exitcode
+                )
+                raise SystemExit(1)
+            return
+        for slot in range(1, settings.workers):
+            start(slot)
+        log.info(
+            "serving with %d processes: one writer, %d read replicas", settings.workers, settings.workers - 1
+        )
+        while not stopping.wait(0.5):
+            for slot, process in list(processes.items()):
+                if not process.is_alive() and not stopping.is_set():
+                    log.warning("%s ended (exit code %s); starting it again", process.name, process.exitcode)
+                    time.sleep(RESTART_DELAY_SECONDS)
+                    start(slot)
+    finally:
+        for process in processes.values():
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        for process in processes.values():
+            process.join(graceful_seconds + 5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        public.close()
+        private_socket.close()
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def _quiet_http_client() -> None:
+    """httpx logs every request at INFO: the supervisor's readiness polls and each forwarded request."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _bind(config: uvicorn.Config) -> socket.socket:
+    sock = config.bind_socket()
+    sock.set_inheritable(True)
+    return sock
+
+
+def _wait_ready(writer_path: str, writer: BaseProcess, stopping: threading.Event) -> bool:
+    """Wait for the writer to answer ``/readyz`` with 200; False if it ended first or we are stopping."""
+    with httpx.Client(transport=httpx.HTTPTransport(uds=writer_path), base_url="http://writer") as client:
+        while not stopping.is_set() and writer.is_alive():
+            try:
+                if client.get("/readyz", timeout=5).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            stopping.wait(0.2)
+    return False
+
+
+def _run(
+    settings: Settings, role: Role, sockets: list[socket.socket], writer_path: str, graceful: int
+) -> None:
+    """One worker process: the app as ``role``, served on ``sockets`` until SIGTERM."""
+    from service.app import create_app
+    from service.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    _quiet_http_client()
+    if role == "writer":
+        app = create_app(settings)
+    else:
+        app = create_app(
+            settings.model_copy(update={"read_only": True, "seed_demo": False}), writer_socket=writer_path
+        )
+    config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=graceful)
+    uvicorn.Server(config).run(sockets=sockets)
