@@ -396,7 +396,8 @@ class SearchIndex:
 
         with self._write_lock:
             summary, generation = self._store.update_metadata(doc_id, change)
-            self._advance(generation)
+            if generation != self._generation:  # a patch that changed nothing wrote nothing
+                self._advance(generation)
         return summary
 
     # -- reads --------------------------------------------------------------------------------------

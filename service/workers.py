@@ -26,7 +26,6 @@ import signal
 import socket
 import tempfile
 import threading
-import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
@@ -53,8 +52,7 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
     metrics.mkdir()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the workers inherit it
     writer_path = str(private / "writer.sock")
-    public = _bind(uvicorn.Config("service.app:create_app", host=settings.host, port=settings.port))
-    private_socket = _bind(uvicorn.Config("service.app:create_app", uds=writer_path))
+    sockets: list[socket.socket] = []
     stopping = threading.Event()
 
     def stop(signum: int, _: FrameType | None) -> None:
@@ -67,16 +65,26 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
 
     def start(slot: int) -> None:
         role: Role = "writer" if slot == 0 else "replica"
-        sockets = [public, private_socket] if role == "writer" else [public]
         process = context.Process(
             target=_run,
-            args=(settings, role, sockets, writer_path, graceful_seconds),
+            args=(
+                settings,
+                role,
+                sockets if role == "writer" else sockets[:1],
+                writer_path,
+                graceful_seconds,
+            ),
             name=f"semsearch-{role}-{slot}",
         )
         process.start()
         processes[slot] = process
 
     try:
+        # The port first: the writer serves it and the Unix socket, the replicas the port alone.
+        sockets.append(
+            _bind(uvicorn.Config("service.app:create_app", host=settings.host, port=settings.port))
+        )
+        sockets.append(_bind(uvicorn.Config("service.app:create_app", uds=writer_path)))
         start(0)
         if not _wait_ready(writer_path, processes[0], stopping):
             if not stopping.is_set():
@@ -94,8 +102,8 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
             for slot, process in list(processes.items()):
                 if not process.is_alive() and not stopping.is_set():
                     log.warning("%s ended (exit code %s); starting it again", process.name, process.exitcode)
-                    time.sleep(RESTART_DELAY_SECONDS)
-                    start(slot)
+                    if not stopping.wait(RESTART_DELAY_SECONDS):
+                        start(slot)
     finally:
         for process in processes.values():
             if process.is_alive() and process.pid is not None:
@@ -107,8 +115,8 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
                 process.join()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        public.close()
-        private_socket.close()
+        for sock in sockets:
+            sock.close()
         shutil.rmtree(private, ignore_errors=True)
 
 

@@ -247,7 +247,9 @@ class Store:
     ) -> tuple[DocumentSummary, int]:
         """Replace a document's metadata and content hash with what ``change`` makes of its title, text and
         metadata, in one transaction (its text, chunks and their vectors stay as they are): the document as
-        listed, and the generation after the write. Whatever ``change`` raises rolls it back.
+        listed, and the generation after the write. Whatever ``change`` raises rolls it back. A change that
+        leaves the metadata as it was (the same JSON) writes nothing: the generation stays, and with it every
+        cache and replica.
 
         Raises :class:`DocumentNotFoundError` (and changes nothing) if there is no such document.
         """
@@ -256,17 +258,22 @@ class Store:
             cursor.execute("BEGIN IMMEDIATE")
             try:
                 row = cursor.execute(
-                    "SELECT title, text, metadata FROM documents WHERE id = ?", (doc_id,)
+                    "SELECT title, text, metadata, updated_at FROM documents WHERE id = ?", (doc_id,)
                 ).fetchone()
                 if row is None:
                     raise DocumentNotFoundError(doc_id)
-                metadata, content_hash = change(row[0], str(row[1]), json.loads(row[2]))
-                now = time.time()
-                cursor.execute(
-                    "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
-                    (json.dumps(metadata, ensure_ascii=False, sort_keys=True), content_hash, now, doc_id),
-                )
-                generation = _generation(cursor, advance=True)
+                before = json.loads(row[2])
+                metadata, content_hash = change(row[0], str(row[1]), before)
+                stored = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+                # Compared as JSON, not as Python values: 1 and true are equal in Python.
+                changed = stored != json.dumps(before, ensure_ascii=False, sort_keys=True)
+                now = time.time() if changed else float(row[3])
+                if changed:
+                    cursor.execute(
+                        "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                        (stored, content_hash, now, doc_id),
+                    )
+                generation = _generation(cursor, advance=changed)
                 chunks = self.chunk_counts([doc_id], cursor).get(doc_id, 0)
                 cursor.execute("COMMIT")
             except BaseException:

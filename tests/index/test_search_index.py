@@ -627,6 +627,17 @@ def test_a_metadata_patch_changes_only_the_metadata(open_index: OpenIndex, tmp_p
     old = {"kind": "pets", "draft": True, "source": {"page": 1}}
     assert index.upsert([Document("cats", CATS, metadata=old)])[0].status == "updated"
 
+    # A patch that changes nothing writes nothing: cached results (and replicas) stay valid, the time stays
+    index.search("cats")
+    listed = index.list_documents(limit=10)
+    for same in ({}, {"kind": "pets"}, {"absent": None}, {"source": {"page": 1}}):
+        assert index.update_metadata("cats", same).metadata == old
+    assert index.list_documents(limit=10) == listed
+    assert index.search("cats").cached
+    assert index.update_metadata("cats", {"draft": 1}).metadata["draft"] == 1  # 1 is not true
+    assert not index.search("cats").cached
+    index.update_metadata("cats", {"draft": True})
+
     # Refused, changing nothing: a bad patch, metadata too large once patched, a document that is not there
     with pytest.raises(InvalidInputError, match="NUL"):
         index.update_metadata("cats", {"a": "x\x00"})

@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -192,3 +193,22 @@ def test_a_killed_process_is_started_again_and_nothing_acknowledged_is_lost(
             found = fresh("GET", f"{url}/documents/{doc['id']}")
             assert found.status_code == 200, found.text
         assert fresh("GET", f"{url}/documents/heron-39").status_code == 200
+
+
+def test_a_port_in_use_stops_the_start_with_the_reason(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"]
+        done = subprocess.run(
+            command,
+            env=server_env(tmp_path / "data"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "address already in use" in (done.stdout + done.stderr).lower()
+    assert not (tmp_path / "data").exists()  # no process was started
