@@ -7,10 +7,22 @@ call the same app, so their writes are forwarded in turn)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from starlette.responses import PlainTextResponse
+from starlette.types import Receive, Scope, Send
 
-from service.forwarding import answered_locally
+from service.forwarding import Forwarder, ForwardToWriter, answered_locally
 
 _SEGMENTS = ["search", "batch", "documents", "collections", "tasks", "reindex", "mcp", "metrics", "healthz"]
 _SEGMENTS += [
@@ -87,3 +99,99 @@ def test_writes_tasks_and_sessions_always_go_to_the_writer() -> None:
         ("GET", "/metrics"),
     ]:
         assert answered_locally(method, path), (method, path)
+
+
+async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
+    """A writer that answers with what it was sent."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    seen = {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": scope["query_string"].decode(),
+        "headers": {name.decode(): value.decode() for name, value in scope["headers"]},
+        "body": body.decode(),
+    }
+    headers = [(b"content-type", b"application/json"), (b"x-writer", b"yes")]
+    await send({"type": "http.response.start", "status": 201, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
+
+
+@pytest.fixture
+def writer_socket(tmp_path: Path) -> Iterator[str]:
+    """The echoing writer, served by uvicorn on a Unix socket (as `serve --workers` serves the writer)."""
+    path = str(tmp_path / "writer.sock")
+    server = uvicorn.Server(uvicorn.Config(_echo, uds=path, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    yield path
+    server.should_exit = True
+    thread.join(10)
+
+
+def _replica(writer: str, ready: bool, answered: list[str]) -> tuple[ForwardToWriter, Forwarder]:
+    async def local(scope: Scope, receive: Receive, send: Send) -> None:
+        answered.append(scope["path"])
+        await PlainTextResponse("answered here")(scope, receive, send)
+
+    forwarder = Forwarder(writer)
+    return ForwardToWriter(local, forwarder, ready=lambda: ready), forwarder
+
+
+async def _requests(
+    app: ForwardToWriter, forwarder: Forwarder, *calls: tuple[str, str]
+) -> list[httpx.Response]:
+    body = "é" * 50_000
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://replica") as client:
+        answers = [
+            await client.request(
+                method, url, content=body if method == "POST" else None, headers={"X-API-Key": "k"}
+            )
+            for method, url in calls
+        ]
+    await forwarder.aclose()
+    return answers
+
+
+def test_a_replica_passes_what_it_does_not_answer_to_the_writer_as_it_came(writer_socket: str) -> None:
+    answered: list[str] = []
+    app, forwarder = _replica(writer_socket, True, answered)
+    written, searched, head = asyncio.run(
+        _requests(
+            app,
+            forwarder,
+            ("POST", "/documents?wait=false&id=a%2Fb"),
+            ("GET", "/search?q=x"),
+            ("HEAD", "/tasks/1"),
+        )
+    )
+    assert (written.status_code, written.headers["x-writer"]) == (201, "yes")
+    seen = written.json()
+    assert (seen["method"], seen["path"], seen["query"]) == ("POST", "/documents", "wait=false&id=a%2Fb")
+    assert seen["body"] == "é" * 50_000
+    assert seen["headers"]["x-api-key"] == "k"
+    assert searched.text == "answered here"
+    assert answered == ["/search"]
+    assert (head.status_code, head.content) == (201, b"")  # HEAD is passed on as HEAD
+
+    answered.clear()
+    app, forwarder = _replica(writer_socket, False, answered)  # still loading: everything goes on
+    (searched,) = asyncio.run(_requests(app, forwarder, ("GET", "/search?q=x")))
+    assert searched.json()["path"] == "/search"
+    assert answered == []
+
+
+def test_a_writer_that_does_not_answer_is_a_503_to_retry(tmp_path: Path) -> None:
+    app, forwarder = _replica(str(tmp_path / "nobody.sock"), True, [])
+    (refused,) = asyncio.run(_requests(app, forwarder, ("POST", "/documents")))
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert "writer" in refused.json()["detail"]
