@@ -153,7 +153,8 @@ def main() -> None:
     if args.also_env:
         also = env_settings(args.also_env)
         with serving(semsearch, {**uncached, **also}, url + "/readyz"):
-            time.sleep(5)
+            # Replicas (SEMSEARCH_WORKERS) start once the writer is ready, then load for a few seconds.
+            time.sleep(12 if "SEMSEARCH_WORKERS" in also else 5)
             label = ", ".join(f"{key}={value}" for key, value in also.items())
             measure(f"semsearch hybrid, uncached, {label}", url + "/search", args.queries, "q")
     repeated = repeated_queries(args.queries)
