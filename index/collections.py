@@ -41,6 +41,7 @@ from index.protocol import ServedIndex
 if TYPE_CHECKING:
     from index.types import Document
 from index.storage.files import atomic_write_text
+from index.storage.layout import DB_FILE
 
 log = logging.getLogger(__name__)
 
@@ -339,7 +340,8 @@ class CollectionSet:
         self._default = default
         self._opener = opener
         self._remover = remover
-        self._open: dict[str, tuple[CollectionSettings, ServedIndex]] = {}
+        # Each open collection's settings, index, and the identity of its database file when opened.
+        self._open: dict[str, tuple[CollectionSettings, ServedIndex, _FileIdentity]] = {}
         self._retired: list[ServedIndex] = []
         self._lock = threading.Lock()
 
@@ -355,18 +357,23 @@ class CollectionSet:
         if settings is None:
             raise CollectionNotFoundError(collection)
         opened = self._open.get(collection)
-        # Settings that differ: another process deleted the collection and made a new one of that name.
+        # The catalog as this index was opened with (the same object): nothing changed since.
         if opened is not None and opened[0] is settings:
             return opened[1]
         with self._lock:
             opened = self._open.get(collection)
-            if opened is not None and opened[0] == settings:  # the same, read again: remember this copy
-                self._open[collection] = (settings, opened[1])
+            path = self.catalog.path_of(collection)
+            # Read again after another process changed the catalog: the same collection if its settings
+            # and its database file are the same. Another process may have deleted it and made a new one
+            # of that name, with the same settings; the file then differs (the old one is still open here,
+            # so its inode cannot have been given to the new one).
+            if opened is not None and opened[0] == settings and opened[2] == _identity(path):
+                self._open[collection] = (settings, opened[1], opened[2])  # remember this copy
                 return opened[1]
             if opened is not None:
                 self._retire(opened[1])
-            index = self._opener(collection, self.catalog.path_of(collection), settings)
-            self._open[collection] = (settings, index)
+            index = self._opener(collection, path, settings)
+            self._open[collection] = (settings, index, _identity(path))
             return index
 
     @property
@@ -377,7 +384,7 @@ class CollectionSet:
     def opened(self) -> dict[str, ServedIndex]:
         """The collections open now, by name, the default one included."""
         with self._lock:
-            return {self.catalog.default: self._default, **{n: i for n, (_, i) in self._open.items()}}
+            return {self.catalog.default: self._default, **{n: i for n, (_, i, _) in self._open.items()}}
 
     def create(self, name: str, settings: CollectionSettings) -> bool:
         """Create (and open) the collection; True if it is new, False if it existed with these settings.
@@ -421,12 +428,25 @@ class CollectionSet:
     def close(self) -> None:
         """Close every collection opened here (not the default one, which its owner closes)."""
         with self._lock:
-            opened, self._open = [index for _, index in self._open.values()], {}
+            opened, self._open = [index for _, index, _ in self._open.values()], {}
             retired, self._retired = self._retired, []
         for index in opened:
             index.close()
         for index in retired:
             _close_deleted(index)
+
+
+_FileIdentity = tuple[int, int] | None
+
+
+def _identity(data_dir: Path) -> _FileIdentity:
+    """The device and inode of a collection's database file; None where it is not on this machine (the
+    shards of a sharded collection are elsewhere)."""
+    try:
+        stat = (data_dir / DB_FILE).stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _close_deleted(index: ServedIndex) -> None:

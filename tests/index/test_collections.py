@@ -201,3 +201,35 @@ def test_a_deleted_collection_stays_readable_for_searches_already_under_way(tmp_
         collections.close()
         default.close()
     assert all(index._closed for index in opened)
+
+
+def _found(collections: CollectionSet, name: str, query: str) -> list[str]:
+    index = collections.index(name)
+    assert isinstance(index, SearchIndex)
+    return [hit.doc_id for hit in index.search(query).hits]
+
+
+def test_a_replica_sees_a_collection_deleted_and_made_again_with_the_same_settings(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    writer_default = SearchIndex.open(root, FakeEmbedder())
+    replica_default = SearchIndex.open(root, FakeEmbedder(), read_only=True)
+
+    def opener(read_only: bool) -> Any:
+        return lambda name, data_dir, settings: SearchIndex.open(
+            data_dir, FakeEmbedder(), read_only=read_only
+        )
+
+    writer = CollectionSet(Catalog(root), writer_default, opener(False))
+    replica = CollectionSet(Catalog(root), replica_default, opener(True))
+    try:
+        writer.create("news", CollectionSettings())
+        writer.index("news").upsert([Document("old", "Cats sleep sixteen hours a day.")])
+        assert _found(replica, "news", "cats") == ["old"]
+        writer.delete("news")
+        writer.create("news", CollectionSettings())  # the same name and settings, a new collection
+        writer.index("news").upsert([Document("new", "Cats hunt at dawn and dusk.")])
+        assert _found(replica, "news", "cats") == ["new"]
+    finally:
+        for collections, default in ((replica, replica_default), (writer, writer_default)):
+            collections.close()
+            default.close()

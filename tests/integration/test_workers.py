@@ -124,6 +124,27 @@ def test_writes_through_any_process_are_found_by_the_next_search_on_any(
     assert "nope" in missing.json()["detail"]
 
 
+def test_collections_made_deleted_and_made_again_through_any_process(
+    served: tuple[str, subprocess.Popen[bytes], Path],
+) -> None:
+    url, _, _ = served
+    for text in ("Penguins huddle against the antarctic wind.", "Penguins dive for krill under the ice."):
+        assert fresh("PUT", f"{url}/collections/birds", json={}).status_code in (200, 201)
+        doc = {"id": text.split()[2], "text": text}
+        written = fresh("POST", f"{url}/collections/birds/documents", json={"documents": [doc]})
+        assert written.status_code == 200, written.text
+        for _ in range(6):  # on either process: this collection's document, never the deleted one's
+            found = fresh(
+                "GET", f"{url}/collections/birds/search", params={"q": "penguins", "mode": "keyword"}
+            )
+            assert [hit["doc_id"] for hit in found.json()["hits"]] == [doc["id"]], found.text
+        assert fresh("DELETE", f"{url}/collections/birds").status_code == 200
+        for _ in range(6):
+            assert (
+                fresh("GET", f"{url}/collections/birds/search", params={"q": "penguins"}).status_code == 404
+            )
+
+
 def test_metrics_count_the_requests_of_every_process(
     served: tuple[str, subprocess.Popen[bytes], Path],
 ) -> None:
