@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from pathlib import Path
@@ -112,3 +113,14 @@ def test_a_read_only_replica_serves_searches_and_refuses_writes(
         assert "read-only" in refused.json()["detail"]
         assert client.delete("/documents/owls").status_code == 409
         assert client.get("/stats").json()["documents"] == 1
+
+
+def test_what_loading_made_is_left_out_of_garbage_collections_until_shutdown(
+    tmp_path: Path, fake_model: threading.Event
+) -> None:
+    gc.unfreeze()
+    fake_model.set()
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data", seed_demo=False))) as client:
+        assert wait_ready(client)["status"] == "ready"
+        assert gc.get_freeze_count() > 10_000  # the libraries, the app, the index
+    assert gc.get_freeze_count() == 0
