@@ -10,6 +10,9 @@ count follow.
     .venv/bin/python bench/workers.py --data-dir /var/tmp/scifact-eval \\
         --queries path/to/scifact/queries.jsonl --loadgen path/to/peer-txtai/loadgen.py \\
         --model-cache /var/tmp/semsearch-models --workers 1 2 --rounds 3
+
+A ``--workers`` entry may carry settings of its own: ``2:SEMSEARCH_ENCODE_THREADS=1`` is two workers with
+one encoder thread each (several settings separated by commas).
 """
 
 from __future__ import annotations
@@ -55,7 +58,15 @@ class Run:
     rss_mb: list[float]  # the supervisor's, then each worker's
 
 
-def run(args: argparse.Namespace, workers: int) -> Run:
+def parse_variant(spec: str) -> tuple[int, dict[str, str]]:
+    """``N`` or ``N:KEY=VALUE,KEY=VALUE``: a worker count and settings for that run."""
+    count, _, settings = spec.partition(":")
+    pairs = [item.partition("=") for item in settings.split(",") if item]
+    return int(count), {key: value for key, _, value in pairs}
+
+
+def run(args: argparse.Namespace, spec: str) -> Run:
+    workers, extra = parse_variant(spec)
     port = free_port()
     env = {
         "SEMSEARCH_DATA_DIR": str(args.data_dir),
@@ -67,6 +78,7 @@ def run(args: argparse.Namespace, workers: int) -> Run:
         "SEMSEARCH_QUERY_CACHE_SIZE": "0",
         "SEMSEARCH_RESULT_CACHE_MB": "0",
         "HF_HUB_OFFLINE": "1",
+        **extra,
     }
     url = f"http://127.0.0.1:{port}"
     with serving([str(ROOT / ".venv" / "bin" / "semsearch"), "serve"], env, url + "/readyz") as server:
@@ -95,20 +107,20 @@ def main() -> None:
     parser.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--loadgen", type=Path, required=True, help="peer-txtai's loadgen.py")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", nargs="+", default=["1", "2"], help="N or N:KEY=VALUE,...")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=800)
     parser.add_argument("--seconds", type=int, default=40)
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f}")
-    runs: dict[int, list[Run]] = {}
+    runs: dict[str, list[Run]] = {}
     for round_ in range(args.rounds):
         for workers in args.workers:
             got = run(args, workers)
             runs.setdefault(workers, []).append(got)
             memory = " + ".join(f"{mb:.0f}" for mb in got.rss_mb)
             print(
-                f"round {round_ + 1}, {workers} worker(s): {got.rps:.1f} req/s, p50 {got.p50:.1f} ms, "
+                f"round {round_ + 1}, workers {workers}: {got.rps:.1f} req/s, p50 {got.p50:.1f} ms, "
                 f"{got.cpu_ms:.2f} ms of CPU a request, {got.idle:.0%} idle, RSS {memory} MB",
                 flush=True,
             )
