@@ -41,7 +41,6 @@ from index.protocol import ServedIndex
 if TYPE_CHECKING:
     from index.types import Document
 from index.storage.files import atomic_write_text
-from index.storage.layout import DB_FILE
 
 log = logging.getLogger(__name__)
 
@@ -442,6 +441,8 @@ _FileIdentity = tuple[int, int] | None
 def _identity(data_dir: Path) -> _FileIdentity:
     """The device and inode of a collection's database file; None where it is not on this machine (the
     shards of a sharded collection are elsewhere)."""
+    from index.storage.layout import DB_FILE  # here: the client imports this module, and layout numpy
+
     try:
         stat = (data_dir / DB_FILE).stat()
     except OSError:
