@@ -206,9 +206,10 @@ def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> 
 
 
 def _freeze_heap() -> None:
-    """Leave what loading made (the libraries, the model, the index: about 150,000 objects) out of Python's
-    garbage collections from now on. A full collection over them took 78 ms with the interpreter's lock
-    held, a stall for every request in flight, and 0.4 ms once they were frozen (docs/benchmarks.md,
-    "Garbage collection"). What is garbage already goes first; shutdown hands the rest back."""
+    """Leave what loading made (the libraries, the model, the index: about 165,000 objects) out of Python's
+    garbage collections from now on. A full collection over them took 85-89 ms with the interpreter's lock
+    held, a stall for every request in flight, and next to nothing once they were frozen
+    (docs/benchmarks.md, "Garbage collection"). What is garbage already goes first; shutdown hands the rest
+    back."""
     gc.collect()
     gc.freeze()
