@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import statistics
 import sys
@@ -23,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from request_path import read_queries  # noqa: E402
 
 
 def full_collection_ms(rounds: int = 5) -> float:
@@ -58,8 +60,7 @@ def main() -> None:
         seed_demo=False,
         model_cache_dir=args.model_cache,
     )
-    with args.queries.open(encoding="utf-8") as lines:
-        queries = [json.loads(line)["text"] for line in lines][: args.searches + 50]
+    queries = read_queries(args.queries, args.searches + 50)
     index = runtime.open_index(settings)
     try:
         index.wait_for_keyword_index()

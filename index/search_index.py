@@ -396,8 +396,7 @@ class SearchIndex:
 
         with self._write_lock:
             summary, generation = self._store.update_metadata(doc_id, change)
-            if generation != self._generation:  # a patch that changed nothing wrote nothing
-                self._advance(generation)
+            self._advance(generation)
         return summary
 
     # -- reads --------------------------------------------------------------------------------------
@@ -933,7 +932,10 @@ class SearchIndex:
             )
 
     def _advance(self, generation: int) -> None:
-        """Record our own write; notice if another process wrote in between (the vectors miss its changes)."""
+        """Record our own write; notice if another process wrote in between (the vectors miss its changes).
+        An unchanged generation is a write that changed nothing (a metadata patch to the same metadata)."""
+        if generation == self._generation:
+            return
         if self._generation is not None and generation != self._generation + 1:
             log.warning("another process wrote to %s; its changes appear here after a restart", self.data_dir)
             self._generation = None

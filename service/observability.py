@@ -22,7 +22,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, Info, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -98,7 +98,8 @@ class Metrics:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=shared)  # type: ignore[no-untyped-call]
-        registry.register(_Collected(self._own))
+        for collector in self._own:
+            registry.register(collector)
         return generate_latest(registry)
 
     def watch(self, indexes: Callable[[], Mapping[str, ServedIndex]]) -> None:
@@ -117,17 +118,6 @@ class Metrics:
         self.search_phase.labels("encode").observe(timings.encode_ms / 1000)
         self.search_phase.labels("search").observe(timings.search_ms / 1000)
         self.search_phase.labels("rank").observe(timings.rank_ms / 1000)
-
-
-class _Collected(Collector):
-    """Other collectors' metrics, as one collector."""
-
-    def __init__(self, collectors: tuple[Collector, ...]) -> None:
-        self._collectors = collectors
-
-    def collect(self) -> Iterator[Metric]:
-        for collector in self._collectors:
-            yield from collector.collect()
 
 
 class _IndexCollector(Collector):
