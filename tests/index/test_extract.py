@@ -397,6 +397,57 @@ def test_html_nested_deeper_than_the_converter_recurses_keeps_its_text() -> None
     assert "deep words" in text
 
 
+def test_an_html_page_s_links_are_their_text_and_its_images_their_alternative_text() -> None:
+    page = (
+        "<html><body><h2><a href='#intro'>Introduction</a></h2><p>Plants use "
+        "<a href='https://en.wikipedia.org/wiki/Photosynthesis_(biology)' title='Photosynthesis'>"
+        "photosynthesis</a> to make sugar.<sup><a href='#cite_note-1'>[1]</a></sup> "
+        "<img src='https://example.org/leaf.png' alt='a green leaf'> <img src='spacer.gif'> "
+        "Read <a href='https://example.org/more'>https://example.org/more</a>.</p>"
+        "<ul><li><a href='/a'><b>Bold</b> entry</a></li></ul></body></html>"
+    )
+    text = extract(page.encode(), "page.html").text
+    assert "## Introduction" in text
+    assert "Plants use photosynthesis to make sugar.[1]" in text
+    assert "a green leaf" in text
+    assert "Read https://example.org/more." in text  # a link whose text is its address keeps it
+    assert "- **Bold** entry" in text
+    for address in ("wikipedia", "leaf.png", "spacer.gif", "cite_note", "#intro", "](", "!["):
+        assert address not in text
+
+
+_LINK_WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
+
+
+@given(
+    st.lists(
+        st.tuples(_LINK_WORD, st.one_of(st.none(), _LINK_WORD), st.sampled_from(["a", "img", "text"])),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_a_paragraph_of_links_and_images_reads_as_its_visible_words(
+    parts: list[tuple[str, str | None, str]],
+) -> None:
+    """Against a reference: the words a reader sees, in order (a link's text, an image's alternative text,
+    plain words), and no address."""
+    markup, seen = [], []
+    for n, (word, alt, kind) in enumerate(parts):
+        if kind == "a":
+            markup.append(f'<a href="https://SITE{n}.test/ADDR{n}">{word}</a>')
+            seen.append(word)
+        elif kind == "img":
+            markup.append(f'<img src="https://SITE{n}.test/ADDR{n}.png"' + (f' alt="{alt}">' if alt else ">"))
+            seen.extend([alt] if alt else [])
+        else:
+            markup.append(word)
+            seen.append(word)
+    _, text, _ = text_extractors.read_html(f"<p>{' '.join(markup)}</p>", page=False)
+    assert text.split() == seen
+    assert "SITE" not in text
+
+
 def test_a_parser_out_of_stack_is_a_file_error_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
     def recurse(data: bytes, name: str) -> None:
         raise RecursionError("maximum recursion depth exceeded")

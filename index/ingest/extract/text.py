@@ -176,13 +176,28 @@ def read_html(html: str, *, page: bool = True) -> tuple[str | None, str, dict[st
     if page:
         strip_boilerplate(soup)
     try:
-        markdown = MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup)
+        markdown = _PlainLinks(heading_style="ATX", bullets="-").convert_soup(soup)
     except RecursionError:
         # markdownify recurses a few frames per level of nesting, so a page nested more than about 300
         # elements deep (generated HTML can be) runs out of Python's stack. Its text is still worth having,
         # without the Markdown structure; BeautifulSoup walks the tree without recursing.
         markdown = soup.get_text("\n")
     return title or None, _MANY_BLANK_LINES.sub("\n\n", markdown).strip() + "\n", fields
+
+
+class _PlainLinks(MarkdownConverter):
+    """markdownify, with a link written as its text and an image as its alternative text: what a reader of
+    the page sees. Written as Markdown, ``[photosynthesis](https://en.wikipedia.org/wiki/Photosynthesis)``
+    puts a dozen word pieces of address before the model for every link, and "wiki", "https" and "org" in
+    the keyword index; a link-heavy page loses paragraphs off the end of the model's window to them
+    (``bench/html_links.py``, docs/ingest.md). A link whose text is its address keeps it (it is the text)."""
+
+    def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        return text
+
+    def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        alt = el.attrs.get("alt")
+        return alt if isinstance(alt, str) else ""
 
 
 def _html_fields(soup: BeautifulSoup) -> dict[str, Any]:
