@@ -295,8 +295,24 @@ def test_the_type_comes_from_the_bytes_not_the_name() -> None:
 @pytest.mark.parametrize(
     ("data", "name", "error", "message"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", UnsupportedFormatError, "does not read"),
-        (b"hello", "archive.7z", UnsupportedFormatError, "unsupported file type"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", UnsupportedFormatError, "an image; .*no OCR"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", UnsupportedFormatError, "does not read"),
+        (b"hello", "archive.7z", UnsupportedFormatError, "an archive; unpack it"),
+        (b"hello", "notes.xyz", UnsupportedFormatError, "unsupported file type; semsearch reads .adoc"),
+        (b"{\\rtf1\\ansi Hello}", "letter.rtf", UnsupportedFormatError, "RTF document; save it as .docx"),
+        (
+            b"From a@example.org\nSubject: hi\n\nbody\n",
+            "inbox.mbox",
+            UnsupportedFormatError,
+            "save its messages as .eml",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            "mail.msg",
+            UnsupportedFormatError,
+            "Outlook message",
+        ),
+        (b"\x00\x00\x00 ftypisom", "talk.mp4", UnsupportedFormatError, "transcript or subtitles"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "old.doc", UnsupportedFormatError, "legacy"),
         (b"just text", "report.pdf", CorruptFileError, "named as PDF"),
         (b"%PDF-1.7\nnot really", "broken.pdf", CorruptFileError, "not a readable PDF"),
@@ -309,6 +325,18 @@ def test_unreadable_files_say_what_is_wrong(
 ) -> None:
     with pytest.raises(error, match=message):
         extract(data, name)
+
+
+def test_an_apple_iwork_file_is_named_as_such_and_a_renamed_office_file_is_read() -> None:
+    iwork = io.BytesIO()
+    with zipfile.ZipFile(iwork, "w") as archive:
+        archive.writestr("Index/Document.iwa", b"\x00" * 16)
+    with pytest.raises(UnsupportedFormatError, match=r"Apple Pages document; export it as \.docx"):
+        extract(iwork.getvalue(), "plan.pages")
+    with pytest.raises(UnsupportedFormatError, match="a ZIP archive, not a DOCX"):
+        extract(iwork.getvalue(), "plan.bin")
+    docx = docx_bytes("Plan", [("Goals", ["Ship the tram line."])])
+    assert "Ship the tram line." in extract(docx, "plan.zip").text  # the bytes decide, not the name
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
@@ -461,8 +489,10 @@ def test_a_zip_that_is_no_office_file_is_unsupported() -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("readme.txt", "hi")
-    with pytest.raises(UnsupportedFormatError, match="ZIP archive"):
+    with pytest.raises(UnsupportedFormatError, match="an archive; unpack it"):
         extract(archive.getvalue(), "bundle.zip")
+    with pytest.raises(UnsupportedFormatError, match="ZIP archive, not a DOCX"):
+        extract(archive.getvalue(), "bundle")
 
 
 def test_an_encrypted_pdf_asks_for_an_unprotected_copy() -> None:

@@ -50,6 +50,27 @@ FORMATS = {
     ".org": "text",
 }
 BINARY = {"pdf", "docx", "pptx", "xlsx", "epub", "odt", "ods", "odp"}
+# Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
+# what the file is and how to get its text in, rather than only listing the formats read.
+_IMAGE = (
+    "an image; semsearch reads text, not pictures of it (no OCR): upload the text, or a PDF with a text layer"
+)
+_ARCHIVE = "an archive; unpack it and upload the files in it, or index the folder with `semsearch index`"
+_MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
+NOT_READ = {
+    ".rtf": "an RTF document; save it as .docx, .odt or .txt first",
+    ".doc": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
+    ".xls": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
+    ".ppt": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
+    ".msg": "an Outlook message; save it as .eml (or the message as text) first",
+    ".mbox": "an mbox mail archive; save its messages as .eml files, one document each, and upload those",
+    ".pages": "an Apple Pages document; export it as .docx or PDF first",
+    ".numbers": "an Apple Numbers spreadsheet; export it as .xlsx or .csv first",
+    ".key": "an Apple Keynote presentation; export it as .pptx or PDF first",
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp", ".heic", ".bmp"), _IMAGE),
+    **dict.fromkeys((".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz"), _ARCHIVE),
+    **dict.fromkeys((".mp3", ".wav", ".m4a", ".ogg", ".flac", ".mp4", ".mov", ".mkv", ".webm"), _MEDIA),
+}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _OOXML = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
 OPENDOCUMENT = {
@@ -72,6 +93,9 @@ def sniff(data: bytes, name: str) -> str:
     # on the format) is still text when its name says so and it does not start with it.
     if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and (claimed is None or claimed in BINARY)):
         return "pdf"
+    suffix = PurePath(name).suffix.lower()
+    if suffix in NOT_READ and not _is_office(data):
+        raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
     if data.startswith(b"PK\x03\x04"):
         return _zip_format(data, name)
     if data.startswith(_OLE):
@@ -80,9 +104,7 @@ def sniff(data: bytes, name: str) -> str:
                 f"{name}: the Office file is encrypted with a password; save an unprotected copy and "
                 "upload that"
             )
-        raise UnsupportedFormatError(
-            f"{name}: a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first"
-        )
+        raise UnsupportedFormatError(f"{name}: {NOT_READ.get(suffix, NOT_READ['.doc'])}")  # .msg is OLE too
     if claimed in BINARY:
         raise CorruptFileError(f"{name}: named as {claimed.upper()} but the bytes are not; is it damaged?")
     head = data[:_SNIFF_BYTES]
@@ -103,6 +125,12 @@ def sniff(data: bytes, name: str) -> str:
             f"{name}: unsupported file type; semsearch reads {', '.join(sorted(set(FORMATS)))}"
         )
     return "text"
+
+
+def _is_office(data: bytes) -> bool:
+    """Whether ``data`` is a ZIP or OLE file, read by its bytes whatever its name (a .docx renamed .zip is
+    read; an encrypted .doc is said to be encrypted)."""
+    return data.startswith((b"PK\x03\x04", _OLE))
 
 
 def extract(data: bytes, name: str) -> Extracted:
@@ -149,8 +177,11 @@ def _zip_format(data: bytes, name: str) -> str:
     for part, fmt in _OOXML.items():
         if part in names:
             return fmt
+    known = NOT_READ.get(PurePath(name).suffix.lower())  # an Apple iWork file is a ZIP too
     raise UnsupportedFormatError(
-        f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX, EPUB or OpenDocument (ODT, ODS, ODP) file"
+        f"{name}: {known}"
+        if known
+        else f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX, EPUB or OpenDocument (ODT, ODS, ODP) file"
     )
 
 
