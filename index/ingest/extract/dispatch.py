@@ -94,7 +94,7 @@ def sniff(data: bytes, name: str) -> str:
     if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and (claimed is None or claimed in BINARY)):
         return "pdf"
     suffix = PurePath(name).suffix.lower()
-    if suffix in NOT_READ and not _is_office(data):
+    if suffix in NOT_READ and not _is_zip_or_ole(data):
         raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
     if data.startswith(b"PK\x03\x04"):
         return _zip_format(data, name)
@@ -127,9 +127,9 @@ def sniff(data: bytes, name: str) -> str:
     return "text"
 
 
-def _is_office(data: bytes) -> bool:
-    """Whether ``data`` is a ZIP or OLE file, read by its bytes whatever its name (a .docx renamed .zip is
-    read; an encrypted .doc is said to be encrypted)."""
+def _is_zip_or_ole(data: bytes) -> bool:
+    """Whether ``data`` is a ZIP or OLE container: then its bytes say what it is, whatever its name (a .docx
+    renamed .zip is read, an encrypted .doc is said to be encrypted), and the name only words the refusal."""
     return data.startswith((b"PK\x03\x04", _OLE))
 
 

@@ -189,7 +189,7 @@ class _PlainLinks(MarkdownConverter):
     """markdownify, with a link written as its text and an image as its alternative text: what a reader of
     the page sees. Written as Markdown, ``[photosynthesis](https://en.wikipedia.org/wiki/Photosynthesis)``
     puts a dozen word pieces of address before the model for every link, and "wiki", "https" and "org" in
-    the keyword index; a link-heavy page loses paragraphs off the end of the model's window to them
+    the keyword index; a link-heavy page took two to three times the chunks, each with more noise in it
     (``bench/html_links.py``, docs/ingest.md). A link whose text is its address keeps it (it is the text)."""
 
     def convert_a(self, el: Tag, text: str, parent_tags: set[str]) -> str:
