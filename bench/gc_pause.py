@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from request_path import read_queries  # noqa: E402
+from request_path import data_arguments, read_queries  # noqa: E402
 
 
 def full_collection_ms(rounds: int = 5) -> float:
@@ -40,9 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
+    data_arguments(parser)
     parser.add_argument("--searches", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()

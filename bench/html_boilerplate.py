@@ -59,16 +59,22 @@ def pages(documents: list[Document], site_size: int) -> list[tuple[str, str]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def sample_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments :func:`sample` and the model take: the BEIR folder and split, how many queries and
+    documents, where the model's export is kept."""
     parser.add_argument("--dataset", type=Path, required=True, help="a BEIR folder (SciFact)")
     parser.add_argument("--split", default="train")
     parser.add_argument("--queries", type=int, default=150)
     parser.add_argument("--documents", type=int, default=600)
-    parser.add_argument("--site-size", type=int, default=30)
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sample_arguments(parser)
+    parser.add_argument("--site-size", type=int, default=30)
     args = parser.parse_args()
     dataset, documents = sample(load_dataset(args.dataset, args.split), args.queries, args.documents)
     site = pages(documents, args.site_size)

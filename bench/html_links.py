@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from html_boilerplate import MODES, sample  # noqa: E402
+from html_boilerplate import MODES, sample, sample_arguments  # noqa: E402
 
 from index import Document, SearchIndex, load_embedder  # noqa: E402
 from index.ingest.extract.text import read_html  # noqa: E402
@@ -82,13 +82,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--dataset", type=Path, required=True, help="a BEIR folder (SciFact)")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--queries", type=int, default=150)
-    parser.add_argument("--documents", type=int, default=600)
+    sample_arguments(parser)
     parser.add_argument("--link-every", type=int, default=6, help="link every Nth word of 5+ letters")
     parser.add_argument("--addresses", choices=["article", "opaque"], default="article")
-    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     args = parser.parse_args()
     dataset, documents = sample(load_dataset(args.dataset, args.split), args.queries, args.documents)
     pages = [

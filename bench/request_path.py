@@ -220,13 +220,19 @@ def over_http(
     return {name: median(values) for name, values in phases.items()}
 
 
+def data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of a benchmark over an indexed SciFact data directory: the directory, the queries
+    file, where the model's export is kept."""
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--queries", type=Path, required=True)
+    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
+    data_arguments(parser)
     parser.add_argument("--mode", default="hybrid", choices=["dense", "keyword", "hybrid"])
     parser.add_argument("--count", type=int, default=400, help="queries measured, after --warm more")
     parser.add_argument("--warm", type=int, default=50)

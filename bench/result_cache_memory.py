@@ -22,16 +22,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from request_path import read_queries  # noqa: E402
+from request_path import data_arguments, read_queries  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--queries", type=Path, required=True)
-    parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-models"))
+    data_arguments(parser)
     parser.add_argument("--count", type=int, default=400, help="queries, each searched four ways")
     args = parser.parse_args()
     os.environ.setdefault("SEMSEARCH_MODEL_CACHE_DIR", str(args.model_cache))
