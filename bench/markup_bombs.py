@@ -12,7 +12,9 @@ lifted (as before) and with it (now); an OpenDocument spreadsheet of N rows, rea
 as one tree (ElementTree's whole-document parse, as a reader without streaming would); a text of one-word
 list items, and one of prose, chunked with the default model's tokenizer, parsed whole (as before) and a
 stretch at a time (now); a Jupyter notebook whose chart holds N values (numbers), and one of N empty
-objects at the bound and beyond it. Prints Markdown.
+objects at the bound and beyond it; RTF files of N page-number fields on one line, of a font table of N
+entries without a character set, of N characters of picture data, read by striprtf alone and as semsearch
+reads them (index/ingest/extract/rtf.py), and of N characters of text. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -60,6 +62,19 @@ elif base == "notebook chart":
 elif base == "notebook empty objects":
     # n values at most: two (a colon and a comma) a unit, and the colon after "cells"
     data, name = b'{"cells": [' + b'{"a":{}},' * ((n - 1) // 2) + b"{}]}", "objects.ipynb"
+elif base.startswith("rtf"):
+    head = "{\\rtf1\\ansi\\ansicpg1252{\\fonttbl\\f0\\fswiss\\fcharset0 Helvetica;}\\f0 "
+    if base == "rtf page fields":
+        body = "Page {\\field{\\*\\fldinst{ PAGE }}{\\fldrslt 1}} text. " * n
+    elif base == "rtf font table without charsets":
+        head, body = "{\\rtf1{\\fonttbl" + "\\f1 Arial;" * n + "}", "Text."
+    elif base == "rtf pictures":
+        picture = ("89504e470d0a1a0a" * 8 + "\n") * (n // 129)
+        body = "Before.\\par {\\*\\shppict{\\pict\\pngblip " + picture + "}}"
+    else:
+        sentence = "The council approved the new tram line on Tuesday, and construction starts in spring."
+        body = (sentence + "\\par\n") * (n // 92)
+    data, name = (head + body + "}").encode(), "document.rtf"
 elif base == "docx empty runs":
     data, name = docx_of_empty_runs(n), "runs.docx"
 else:
@@ -83,6 +98,9 @@ elif base == "ods as one tree":
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         tree = ET.fromstring(archive.read("content.xml"))
     outcome = f"{sum(1 for _ in tree.iter()):,} elements parsed"
+elif kind.endswith("striprtf alone"):
+    from striprtf.striprtf import rtf_to_text
+    outcome = f"read, {len(rtf_to_text(data.decode())):,} characters (striprtf alone)"
 else:
     try:
         outcome = f"read, {len(extract(data, name).text):,} characters"
@@ -114,6 +132,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the spreadsheet")
     parser.add_argument("--chars", type=int, default=2_000_000, help="characters of the texts chunked")
     parser.add_argument("--values", type=int, default=2_000_000, help="JSON values of the notebook's chart")
+    parser.add_argument("--fields", type=int, default=8_000, help="fields (and fonts) of the RTF files")
     parser.add_argument("--only", default="", help="run only the cases whose name holds this")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     args = parser.parse_args()
@@ -132,6 +151,13 @@ def main() -> None:
         ("notebook chart", args.values),
         ("notebook empty objects", 10_000_000),
         ("notebook empty objects, beyond the bound", 10_000_002),
+        ("rtf page fields, striprtf alone", args.fields),
+        ("rtf page fields", args.fields),
+        ("rtf font table without charsets, striprtf alone", args.fields),
+        ("rtf font table without charsets", args.fields),
+        ("rtf pictures, striprtf alone", args.chars * 2),
+        ("rtf pictures", args.chars * 2),
+        ("rtf text", args.chars),
     ]
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print()

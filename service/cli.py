@@ -307,7 +307,7 @@ def index_files(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Files and folders (.pdf .docx .pptx .xlsx .odt .ods .odp .csv .epub .html .eml .ipynb "
+            help="Files and folders (.pdf .docx .pptx .xlsx .odt .ods .odp .rtf .csv .epub .html .eml .ipynb "
             ".vtt .srt .md .txt .jsonl)."
         ),
     ],

@@ -290,6 +290,7 @@ def test_the_type_comes_from_the_bytes_not_the_name() -> None:
     assert sniff((FILES / "lighthouse.pdf").read_bytes(), "upload.bin") == "pdf"
     assert sniff(b"<!DOCTYPE html><html><p>x</p></html>", "page") == "html"
     assert sniff(b"plain words", "README") == "text"
+    assert sniff(b"\r\n{\\rtf1\\ansi Hello}", "letter.txt") == "rtf"
 
 
 @pytest.mark.parametrize(
@@ -299,7 +300,8 @@ def test_the_type_comes_from_the_bytes_not_the_name() -> None:
         (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", UnsupportedFormatError, "does not read"),
         (b"hello", "archive.7z", UnsupportedFormatError, "an archive; unpack it"),
         (b"hello", "notes.xyz", UnsupportedFormatError, "unsupported file type; semsearch reads .adoc"),
-        (b"{\\rtf1\\ansi Hello}", "letter.rtf", UnsupportedFormatError, "RTF document; save it as .docx"),
+        (b"Dear Ada,", "letter.rtf", CorruptFileError, "named as RTF but does not start as one"),
+        (b"{\\rtf1 \\uc Hello}", "letter.rtf", CorruptFileError, "cannot read this RTF file"),
         (
             b"From a@example.org\nSubject: hi\n\nbody\n",
             "inbox.mbox",

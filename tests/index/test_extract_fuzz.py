@@ -63,6 +63,10 @@ def samples() -> dict[str, bytes]:
         b"<v Ada>Hi &amp; <b>welcome</b>.\n\n00:01.000 --> 00:05.000\nSecond <c.x>cue</c>\n",
         "film.srt": b"1\r\n00:00:01,000 --> 00:00:04,000\r\n<i>Hello</i>\r\n\r\n"
         b"2\r\n00:00:05,000 --> 00:00:06,000\r\n- Bye.\r\n",
+        "letter.rtf": b"{\\rtf1\\ansi\\ansicpg1252{\\fonttbl\\f0\\fswiss\\fcharset0 Helvetica;}"
+        b"{\\info{\\title T}}"
+        b'\\f0 Caf\\\'e9 {\\field{\\*\\fldinst{HYPERLINK "https://x.org"}}{\\fldrslt link}}\\par '
+        b"{\\*\\shppict{\\pict\\pngblip 89504e47}}\\u8364 ?\\par}",
         "analysis.ipynb": notebook_bytes(
             [("markdown", "# Title\n\nProse."), ("code", "x = '```'"), ("raw", "r")],
             {"language_info": {"name": "python"}, "authors": [{"name": "A"}]},
@@ -74,6 +78,7 @@ INSERTS = [
     *(b"<", b"</", b"<p>", b"=?utf-8?q?", b"\r\n\r\n", b"--", b"\x00", b"\xff\xfe", b'encoding="x-none"'),
     *(b'{"', b"[", b'"cells":', b'"source": 7', b"1e999", b"18446744073709551616"),
     *(b" --> ", b"99:99:99.999", b"<v ", b"\n\n", b"&#x110000;", b"00:00:01,000 --> 00:00:00,000"),
+    *(b"{", b"}", b"\\", b"\\u", b"\\'", b"\\bin9 ", b"\\uc", b"\\fcharset78 ", b"{\\pict ", b"\\u-10179?"),
 ]
 edits = st.lists(
     st.tuples(

@@ -44,14 +44,14 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
 
 
 def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) -> None:
-    for name in ("a.md", "b.doc", "c.DOC", "d.rtf", "README", ".hidden/e.doc", "f.odt"):
+    for name in ("a.md", "b.doc", "c.DOC", "d.key", "README", ".hidden/e.doc", "f.odt", "g.rtf"):
         write(tmp_path / "docs" / name, "x")
     unsupported: Counter[str] = Counter()
     sources = discover([tmp_path / "docs"], unsupported)
-    assert [s.relative for s in sources] == ["a.md", "f.odt"]
-    assert unsupported == Counter({".doc": 2, ".rtf": 1, "": 1})
+    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf"]
+    assert unsupported == Counter({".doc": 2, ".key": 1, "": 1})
     assert describe_unsupported(unsupported) == (
-        "4 files of types semsearch does not read (.doc 2, .rtf 1, no suffix 1)"
+        "4 files of types semsearch does not read (.doc 2, .key 1, no suffix 1)"
     )
 
 

@@ -365,3 +365,26 @@ def test_a_meeting_transcript_is_found_by_what_was_said_and_by_whom(server: http
     hits = ok(server.get("/search", params={"q": "will boat fares go up", "k": 1}))["hits"]
     assert hits[0]["doc_id"] == "meetings/board.vtt"
     assert hits[0]["text"].startswith("[00:07:30] Brendan Ferry: Ticket prices")
+
+
+def test_an_rtf_letter_is_found_by_its_meaning_and_its_author(server: httpx.Client) -> None:
+    """As macOS TextEdit saves a letter: an accented name, a link, a Word-style picture, the author's name."""
+    letter = (
+        b"{\\rtf1\\ansi\\ansicpg1252\\cocoartf2761{\\fonttbl\\f0\\fswiss\\fcharset0 Helvetica;}\n"
+        b"{\\info{\\title Harbour letter}{\\author Zo\\'eb Quay}}\\f0\\fs24 Dear council,\\\n\\\n"
+        b"the harbour master asks for the silt to be dredged from the channel before the "
+        b'{\\field{\\*\\fldinst{HYPERLINK "https://example.org/regatta"}}{\\fldrslt summer regatta}}.\\\n'
+        b"{\\*\\shppict{\\pict\\pngblip 89504e470d0a1a0a}}}"
+    )
+    ok(upload(server, [("letter.rtf", letter)], id_prefix="letters/"))
+    stored = ok(server.get("/documents/letters/letter.rtf"))
+    assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["author"]) == (
+        "Harbour letter",
+        "rtf",
+        "Zoë Quay",
+    )
+    assert "summer regatta" in stored["text"]
+    assert "example.org" not in stored["text"]
+    zoe = json.dumps({"field": "author", "eq": "Zoë Quay"})
+    hits = ok(server.get("/search", params={"q": "removing mud before the boat race", "filter": zoe}))["hits"]
+    assert [hit["doc_id"] for hit in hits][:1] == ["letters/letter.rtf"]

@@ -39,6 +39,7 @@ FORMATS = {
     ".ipynb": "ipynb",  # Jupyter notebooks: JSON
     ".vtt": "vtt",  # transcripts and subtitles: WebVTT, SubRip
     ".srt": "srt",
+    ".rtf": "rtf",  # Rich Text Format: TextEdit, WordPad
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
@@ -58,7 +59,6 @@ _IMAGE = (
 _ARCHIVE = "an archive; unpack it and upload the files in it, or index the folder with `semsearch index`"
 _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
 NOT_READ = {
-    ".rtf": "an RTF document; save it as .docx, .odt or .txt first",
     ".doc": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
     ".xls": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
     ".ppt": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
@@ -93,6 +93,10 @@ def sniff(data: bytes, name: str) -> str:
     # on the format) is still text when its name says so and it does not start with it.
     if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and (claimed is None or claimed in BINARY)):
         return "pdf"
+    if data[:_SNIFF_BYTES].lstrip().startswith(b"{\\rtf"):  # whatever the name, as a PDF is
+        return "rtf"
+    if claimed == "rtf":
+        raise CorruptFileError(f"{name}: named as RTF but does not start as one ('{{\\rtf'); is it damaged?")
     suffix = PurePath(name).suffix.lower()
     if suffix in NOT_READ and not _is_zip_or_ole(data):
         raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
@@ -204,6 +208,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
 
         readers = {"odt": opendocument.extract_odt, "ods": opendocument.extract_ods}
         return readers.get(fmt, opendocument.extract_odp)
+    if fmt == "rtf":
+        from index.ingest.extract.rtf import extract_rtf
+
+        return extract_rtf
     if fmt == "eml":
         from index.ingest.extract.mail import extract_eml
 
