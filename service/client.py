@@ -431,8 +431,8 @@ class SemsearchClient:
         id_prefix: str = "",
         wait: bool = True,
     ) -> UpsertResponse | TaskOut:
-        """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, ODT, ODS, ODP, RTF, CSV, EPUB,
-        HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown, text.
+        """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF,
+        CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown, text.
         All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says why)."""
         result: UpsertResponse | TaskOut = self._run(self._api.upload_files(files, metadata, id_prefix, wait))
         return result

@@ -69,7 +69,7 @@ def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> 
 
 
 def describe_unsupported(unsupported: Counter[str]) -> str:
-    """``unsupported`` (from :func:`discover`) in a line: "12 files of types semsearch does not read (.doc 9,
+    """``unsupported`` (from :func:`discover`) in a line: "12 files of types semsearch does not read (.ppt 9,
     .key 2, no suffix 1)"."""
     order = sorted(unsupported.items(), key=lambda item: (-item[1], item[0] == "", item[0]))
     kinds = ", ".join(f"{suffix or 'no suffix'} {count}" for suffix, count in order)

@@ -48,6 +48,8 @@ def samples() -> dict[str, bytes]:
         "notes.md": b"---\ntitle: Notes\ntags: [a]\n---\n# Heading\n\n- item\n\n| a | b |\n|---|---|\n",
         "table.csv": b'a,b,"c d"\n1,2,3\n',
         "lighthouse.pdf": (FILES / "lighthouse.pdf").read_bytes(),
+        "lighthouse.doc": (FILES / "lighthouse.doc").read_bytes(),
+        "stations.xls": (FILES / "stations.xls").read_bytes(),
         "report.docx": docx_bytes("Report", [("Heading", ["A paragraph."])]),
         "slides.pptx": pptx_bytes([("Title", ["A line."])]),
         "sheet.xlsx": xlsx_bytes({"S": [["a", 1], ["b", 2]]}),

@@ -44,14 +44,14 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
 
 
 def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) -> None:
-    for name in ("a.md", "b.doc", "c.DOC", "d.key", "README", ".hidden/e.doc", "f.odt", "g.rtf"):
+    for name in ("a.md", "b.ppt", "c.PPT", "d.key", "README", ".hidden/e.ppt", "f.odt", "g.rtf", "h.doc"):
         write(tmp_path / "docs" / name, "x")
     unsupported: Counter[str] = Counter()
     sources = discover([tmp_path / "docs"], unsupported)
-    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf"]
-    assert unsupported == Counter({".doc": 2, ".key": 1, "": 1})
+    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf", "h.doc"]
+    assert unsupported == Counter({".ppt": 2, ".key": 1, "": 1})
     assert describe_unsupported(unsupported) == (
-        "4 files of types semsearch does not read (.doc 2, .key 1, no suffix 1)"
+        "4 files of types semsearch does not read (.ppt 2, .key 1, no suffix 1)"
     )
 
 

@@ -34,6 +34,7 @@ from tests.documents import (
     site_page,
     two_column_html,
 )
+from tests.index.test_extract import FILES
 from tests.integration.test_server import free_port, ok, server_env
 from tests.integration.test_server import running as serving
 
@@ -388,3 +389,18 @@ def test_an_rtf_letter_is_found_by_its_meaning_and_its_author(server: httpx.Clie
     zoe = json.dumps({"field": "author", "eq": "Zoë Quay"})
     hits = ok(server.get("/search", params={"q": "removing mud before the boat race", "filter": zoe}))["hits"]
     assert [hit["doc_id"] for hit in hits][:1] == ["letters/letter.rtf"]
+
+
+def test_word_and_excel_97_files_are_found_by_meaning_and_by_their_cells(server: httpx.Client) -> None:
+    """The real files LibreOffice saved (tests/data/files/make.py): a .doc and an .xls, over HTTP."""
+    files = [(name, (FILES / name).read_bytes()) for name in ("lighthouse.doc", "stations.xls")]
+    ok(upload(server, files, id_prefix="old/"))
+    stored = ok(server.get("/documents/old/lighthouse.doc"))
+    assert (stored["title"], stored["metadata"]["format"]) == ("Coastal notes", "doc")
+    hits = ok(
+        server.get("/search", params={"q": "who looked after the light before it was automatic", "k": 1})
+    )
+    assert hits["hits"][0]["doc_id"] == "old/lighthouse.doc"
+    hits = ok(server.get("/search", params={"q": "South Point light range", "mode": "keyword", "k": 1}))
+    assert hits["hits"][0]["doc_id"] == "old/stations.xls"
+    assert "| South Point | Oc R 5s | 12.5 | 1902-11-12 |" in hits["hits"][0]["text"]

@@ -12,7 +12,6 @@ from pathlib import PurePath
 from index.ingest.extract.base import (
     DAMAGED_ZIP,
     CorruptFileError,
-    EncryptedFileError,
     Extracted,
     ExtractionError,
     UnsupportedFormatError,
@@ -26,6 +25,8 @@ FORMATS = {
     ".docx": "docx",
     ".pptx": "pptx",
     ".xlsx": "xlsx",
+    ".doc": "doc",  # Word and Excel 97-2003
+    ".xls": "xls",
     ".epub": "epub",
     ".odt": "odt",
     ".ods": "ods",
@@ -50,7 +51,7 @@ FORMATS = {
     ".asciidoc": "text",
     ".org": "text",
 }
-BINARY = {"pdf", "docx", "pptx", "xlsx", "epub", "odt", "ods", "odp"}
+BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
 _IMAGE = (
@@ -59,9 +60,7 @@ _IMAGE = (
 _ARCHIVE = "an archive; unpack it and upload the files in it, or index the folder with `semsearch index`"
 _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
 NOT_READ = {
-    ".doc": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
-    ".xls": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
-    ".ppt": "a legacy Office file (.doc, .xls, .ppt); save it as .docx, .xlsx or .pptx first",
+    ".ppt": "a PowerPoint 97-2003 presentation (.ppt); save it as .pptx first",
     ".msg": "an Outlook message; save it as .eml (or the message as text) first",
     ".mbox": "an mbox mail archive; save its messages as .eml files, one document each, and upload those",
     ".pages": "an Apple Pages document; export it as .docx or PDF first",
@@ -102,16 +101,28 @@ def sniff(data: bytes, name: str) -> str:
         raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
     if data.startswith(b"PK\x03\x04"):
         return _zip_format(data, name)
-    if data.startswith(_OLE):
-        if "EncryptionInfo".encode("utf-16-le") in data:
-            raise EncryptedFileError(
-                f"{name}: the Office file is encrypted with a password; save an unprotected copy and "
-                "upload that"
-            )
-        raise UnsupportedFormatError(f"{name}: {NOT_READ.get(suffix, NOT_READ['.doc'])}")  # .msg is OLE too
+    if data.startswith(_OLE):  # Word or Excel 97-2003; PowerPoint, Outlook and encrypted files are OLE2 too
+        from index.ingest.extract.legacy_office import ole_format, open_ole
+
+        try:
+            ole = open_ole(data, name)
+        except CorruptFileError:
+            if suffix in NOT_READ:  # an Outlook message, a .ppt: what it is says more than that it is damaged
+                raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}") from None
+            raise
+        try:
+            return ole_format(ole, name)
+        finally:
+            ole.close()
+    head = data[:_SNIFF_BYTES]
+    if claimed in ("doc", "xls") and b"\x00" not in head:
+        # Not OLE2: what many programs save under these names. A web page (Word's and Excel's own HTML), or
+        # text: an "export to Excel" that is a tab-separated table, notes named .doc.
+        if head.lstrip()[:100].lower().startswith((b"<!doctype html", b"<html")):
+            return "html"
+        return "csv" if claimed == "xls" else "text"
     if claimed in BINARY:
         raise CorruptFileError(f"{name}: named as {claimed.upper()} but the bytes are not; is it damaged?")
-    head = data[:_SNIFF_BYTES]
     if b"\x00" in head and wide_text_codec(data) is None:
         what = (
             "looks like a binary file, not text"
@@ -195,6 +206,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.pdf import extract_pdf
 
         return extract_pdf
+    if fmt in ("doc", "xls"):
+        from index.ingest.extract import legacy_office
+
+        return legacy_office.extract_doc if fmt == "doc" else legacy_office.extract_xls
     if fmt in ("docx", "pptx", "xlsx"):
         from index.ingest.extract import office
 

@@ -3,11 +3,17 @@
     python -m tests.data.files.make
 
 lighthouse.pdf is printed by headless Chromium, three pages with a running header and footer; the DOCX and
-PPTX are written by python-docx and python-pptx. The text is the project's own.
+PPTX are written by python-docx and python-pptx. lighthouse.doc and stations.xls, Word and Excel 97-2003
+files, are the DOCX and a CSV saved in those formats by LibreOffice (``soffice --headless --convert-to``),
+where it is installed (Debian: libreoffice-writer-nogui, libreoffice-calc-nogui). The text is the project's
+own.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from tests.documents import docx_bytes, pptx_bytes, print_pdfs, running, write
@@ -57,6 +63,27 @@ def main() -> None:
         ),
     )
     write(HERE / "lighthouse.pptx", pptx_bytes([(head, text.split(". ")) for head, text in PAGES]))
+    if shutil.which("soffice"):
+        write(HERE / "lighthouse.doc", converted(HERE / "lighthouse.docx", "doc"))
+        write(HERE / "stations.xls", converted(STATIONS, "xls", "stations.csv"))
+
+
+STATIONS = (
+    b"Station,Light,Range (nmi),First lit\n"
+    b"North Head,Fl W 10s,20,1861-05-01\n"
+    b"South Point,Oc R 5s,12.5,1902-11-12\n"
+)
+
+
+def converted(source: Path | bytes, suffix: str, name: str = "") -> bytes:
+    """``source`` (a file, or bytes to save as ``name``) as LibreOffice saves it as ``suffix``."""
+    with tempfile.TemporaryDirectory() as folder:
+        if isinstance(source, bytes):
+            (Path(folder) / name).write_bytes(source)
+            source = Path(folder) / name
+        command = ["soffice", "--headless", "--convert-to", suffix, "--outdir", folder, str(source)]
+        subprocess.run(command, check=True, capture_output=True, timeout=300)
+        return (Path(folder) / f"{source.stem}.{suffix}").read_bytes()
 
 
 if __name__ == "__main__":
