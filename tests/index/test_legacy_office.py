@@ -64,6 +64,12 @@ def test_what_programs_save_as_doc_and_xls_that_is_not_ole2_is_read_as_what_it_i
     assert sniff(data, name) == fmt
 
 
+def test_the_bytes_decide_whatever_the_name() -> None:
+    doc = (FILES / "lighthouse.doc").read_bytes()
+    assert (sniff(doc, "letter.rtf"), sniff(doc, "minutes.xls"), sniff(doc, "notes")) == ("doc", "doc", "doc")
+    assert sniff((FILES / "stations.xls").read_bytes(), "stations.doc") == "xls"
+
+
 def test_a_binary_doc_that_is_not_ole2_is_refused() -> None:
     with pytest.raises(CorruptFileError, match="named as DOC"):
         extract(b"\x00\x01binary\x00" * 10, "old.doc")

@@ -94,7 +94,7 @@ def sniff(data: bytes, name: str) -> str:
         return "pdf"
     if data[:_SNIFF_BYTES].lstrip().startswith(b"{\\rtf"):  # whatever the name, as a PDF is
         return "rtf"
-    if claimed == "rtf":
+    if claimed == "rtf" and not _is_zip_or_ole(data):  # a Word file named .rtf is read as what it is
         raise CorruptFileError(f"{name}: named as RTF but does not start as one ('{{\\rtf'); is it damaged?")
     suffix = PurePath(name).suffix.lower()
     if suffix in NOT_READ and not _is_zip_or_ole(data):
