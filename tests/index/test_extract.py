@@ -293,6 +293,9 @@ def test_the_type_comes_from_the_bytes_not_the_name() -> None:
     assert sniff(b"\r\n{\\rtf1\\ansi Hello}", "letter.txt") == "rtf"
 
 
+EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signature, no container
+
+
 @pytest.mark.parametrize(
     ("data", "name", "error", "message"),
     [
@@ -309,20 +312,20 @@ def test_the_type_comes_from_the_bytes_not_the_name() -> None:
             "save its messages as .eml",
         ),
         (
-            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            EMPTY_OLE,
             "mail.msg",
             UnsupportedFormatError,
             "Outlook message",
         ),
         (b"\x00\x00\x00 ftypisom", "talk.mp4", UnsupportedFormatError, "transcript or subtitles"),
         (
-            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            EMPTY_OLE,
             "old.doc",
             CorruptFileError,
             "damaged Office 97",
         ),
         (
-            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            EMPTY_OLE,
             "deck.ppt",
             UnsupportedFormatError,
             "save it as .pptx",

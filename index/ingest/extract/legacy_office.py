@@ -34,9 +34,8 @@ from index.ingest.extract.base import (
     NoTextError,
     UnsupportedFormatError,
 )
-from index.ingest.extract.office import MAX_SHEET_CELLS, used_columns
+from index.ingest.extract.office import check_sheet_cells, sheet_block
 from index.ingest.extract.properties import clean, file_fields
-from index.ingest.extract.text import markdown_table
 
 # Pieces in one document's piece table: Word writes one per stretch of text edited since the last full
 # save, tens to thousands.
@@ -310,19 +309,14 @@ def extract_xls(data: bytes, name: str) -> Extracted:
             for index in range(book.nsheets):
                 sheet = book.sheet_by_index(index)
                 cells += sheet.nrows * sheet.ncols
-                if cells > MAX_SHEET_CELLS:
-                    raise CorruptFileError(
-                        f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, "
-                        "blank ones included); save the part to search as CSV"
-                    )
+                check_sheet_cells(cells, name)
                 rows = []
                 for r in range(sheet.nrows):
                     texts = [_cell_text(sheet.cell(r, c), book.datemode) for c in range(sheet.ncols)]
                     if any(text.strip() for text in texts):
                         rows.append(texts)
                 if rows:
-                    table = markdown_table(used_columns(rows, name), name)
-                    blocks.append(f"## {sheet.name}\n\n" + table.rstrip("\n"))
+                    blocks.append(sheet_block(sheet.name, rows, name))
                 book.unload_sheet(index)
         finally:
             book.release_resources()

@@ -196,18 +196,13 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
             rows = []
             for row in sheet.iter_rows(values_only=True):
                 cells += len(row)
-                if cells > MAX_SHEET_CELLS:
-                    raise CorruptFileError(
-                        f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, "
-                        "blank ones included); save the part to search as CSV"
-                    )
+                check_sheet_cells(cells, name)
                 if row.count(None) < len(row):  # in C: most rows of a sparse sheet are blank
                     texts = ["" if value is None else str(value) for value in row]
                     if any(text.strip() for text in texts):
                         rows.append(texts)
             if rows:
-                table = markdown_table(used_columns(rows, name), name)
-                blocks.append(f"## {sheet.title}\n\n" + table.rstrip("\n"))
+                blocks.append(sheet_block(sheet.title, rows, name))
         core = _core(lambda: workbook.properties)
         title = _core_title(core)
         fields = _core_fields(core, "creator")
@@ -220,6 +215,20 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
     finally:
         workbook.close()
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx", fields=fields)
+
+
+def check_sheet_cells(cells: int, name: str) -> None:
+    """Refuse a workbook once the cells read from its sheets pass :data:`MAX_SHEET_CELLS`."""
+    if cells > MAX_SHEET_CELLS:
+        raise CorruptFileError(
+            f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, blank ones "
+            "included); save the part to search as CSV"
+        )
+
+
+def sheet_block(title: str, rows: list[list[str]], name: str) -> str:
+    """A sheet as a workbook's document shows it: a heading, then its rows as a Markdown table."""
+    return f"## {title}\n\n" + markdown_table(used_columns(rows, name), name).rstrip("\n")
 
 
 def used_columns(rows: list[list[str]], name: str) -> list[list[str]]:

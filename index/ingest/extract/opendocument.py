@@ -26,7 +26,7 @@ from index.ingest.extract.base import (
     Extracted,
     NoTextError,
 )
-from index.ingest.extract.office import MAX_SHEET_CELLS, used_columns
+from index.ingest.extract.office import check_sheet_cells, sheet_block
 from index.ingest.extract.properties import file_fields
 from index.ingest.extract.text import markdown_table
 
@@ -128,8 +128,7 @@ def extract_ods(data: bytes, name: str) -> Extracted:
 
 def _add_sheet(blocks: list[str], sheet: ET.Element | None, rows: list[list[str]], name: str) -> None:
     if sheet is not None and rows:
-        table = markdown_table(used_columns(rows, name), name).rstrip("\n")
-        blocks.append(f"## {sheet.get(_q('table:name')) or 'Sheet'}\n\n{table}")
+        blocks.append(sheet_block(sheet.get(_q("table:name")) or "Sheet", rows, name))
 
 
 def extract_odp(data: bytes, name: str) -> Extracted:
@@ -260,11 +259,7 @@ def _sheet_rows(row: ET.Element, cells: list[int], name: str) -> list[list[str]]
         return []
     repeat = _int(row.get(ROWS_REPEATED), 1)
     cells[0] += sum(count for _, count in runs) * repeat
-    if cells[0] > MAX_SHEET_CELLS:
-        raise CorruptFileError(
-            f"{name}: its sheets span more than {MAX_SHEET_CELLS:,} cells (rows times columns, blank "
-            "ones included); save the part to search as CSV"
-        )
+    check_sheet_cells(cells[0], name)
     texts = [text for text, count in runs for _ in range(count)]
     return [texts] * repeat
 

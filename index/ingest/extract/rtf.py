@@ -58,7 +58,7 @@ def extract_rtf(data: bytes, name: str) -> Extracted:
     body = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
     if not body:
         raise NoTextError(f"{name}: the RTF document holds no text")
-    info = _info(rtf)
+    info = _info(rtf, name)
     fields = file_fields(
         author=info.get("author"), subject=info.get("subject"), keywords=info.get("keywords")
     )
@@ -153,13 +153,13 @@ def _escaped(rtf: str, at: int) -> bool:
     return (at - start) % 2 == 1
 
 
-def _info(rtf: str) -> dict[str, str]:
+def _info(rtf: str, name: str) -> dict[str, str]:
     """The document's title, author, subject and keywords, from its ``{\\info ...}`` group (first of each)."""
     found: dict[str, str] = {}
     for match in _INFO.finditer(rtf):
         key = match.group(1)
         if key not in found:
-            value = _to_text("{\\rtf1 " + match.group(2) + "}", "").strip()
+            value = _to_text("{\\rtf1 " + match.group(2) + "}", name).strip()
             if value:
                 found[key] = value
     return found
