@@ -169,7 +169,12 @@ class Settings(BaseSettings):
         "in the background after start (about 8 bytes per chunk and distinct word); FTS5 answers the rest, "
         "and everything until it is built.",
     )
-    max_k: int = Field(100, ge=1, description="Largest k a search may ask for.")
+    max_k: int = Field(
+        1_000,
+        ge=1,
+        description="Largest k a search may ask for (1,000: BEIR's evaluation depth, a reranker's input); "
+        "the k of one batch's queries add up to at most ten times this.",
+    )
     max_offset: int = Field(1_000, ge=0, description="Largest offset a search may ask for.")
     max_filter_depth: int = Field(8, ge=1, le=64, description="Deepest nesting of a metadata filter.")
     max_filter_clauses: int = Field(256, ge=1, description="Most clauses (objects) in one metadata filter.")

@@ -175,6 +175,9 @@ def _search_batch(body: BatchSearchBody, searching: Searching) -> Response:
     check_limit(
         "the number of queries", len(body.queries), settings.max_batch_queries, "SEMSEARCH_MAX_BATCH_QUERIES"
     )
+    # Each hit costs its ranking and its bytes: one batch may not ask for more than ten deepest searches.
+    hits = sum(query.k for query in body.queries)
+    check_limit("k summed over the queries", hits, settings.max_k * 10, "SEMSEARCH_MAX_K (times 10)")
     results = index.search_batch([_check(query, settings) for query in body.queries])
     metrics.observe_searches(results)
     return _json(

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
+from index import SearchIndex
+from service.app import create_app
+from service.settings import Settings
 
 ARTICLE = "Cats sleep sixteen hours a day.\n\nStock markets fell sharply on Monday.\n\nRivers carry sediment."
 
@@ -142,6 +147,23 @@ def test_batch_search(client: TestClient) -> None:
     assert len(results[1]["hits"]) == 1
 
 
+def test_the_default_limits_take_a_thousand_hits(
+    open_index: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """BEIR's evaluation depth and a reranker's input: k=1,000 by default, a batch of ten such searches."""
+    settings = Settings(data_dir=tmp_path / "data", seed_demo=False)
+    with TestClient(create_app(settings, index=open_index())) as client:
+        upsert(client, *({"id": f"d{i}", "text": f"Topic {i} about cats."} for i in range(3)))
+        assert len(client.get("/search", params={"q": "cats", "k": 1000}).json()["hits"]) == 3
+        assert client.get("/search", params={"q": "cats", "k": 1001}).status_code == 422
+        batch = {"queries": [{"query": "cats", "k": 1000}] * 10}
+        assert [len(r["hits"]) for r in client.post("/search/batch", json=batch).json()["results"]] == [
+            3
+        ] * 10
+        batch["queries"].append({"query": "cats", "k": 1})
+        assert client.post("/search/batch", json=batch).status_code == 422
+
+
 def test_offset_and_min_score(client: TestClient) -> None:
     upsert(client, *({"id": f"d{i}", "text": f"Topic {i} about cats."} for i in range(4)))
     all_hits = client.get("/search", params={"q": "cats", "k": 4}).json()["hits"]
@@ -185,6 +207,13 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "min_score": "nan"}}, 422, None),
     ("post", "/documents/delete", {"json": {"filter": {"must": []}}}, 422, "non-empty list"),
     ("post", "/search/batch", {"json": {"queries": []}}, 422, None),
+    (
+        "post",
+        "/search/batch",
+        {"json": {"queries": [{"query": "x", "k": 20}] * 10 + [{"query": "y", "k": 1}]}},
+        422,
+        "k summed over the queries is 201, above the limit of 200 (setting SEMSEARCH_MAX_K (times 10))",
+    ),
     ("post", "/documents", {"json": {"documents": []}}, 422, None),
     ("post", "/documents", {"json": {"documents": [{"id": "a"}]}}, 422, None),
     ("post", "/documents", {"json": {"documents": [{"id": "a", "text": " \n "}]}}, 422, "no text"),
