@@ -53,6 +53,12 @@ def check_text(what: str, text: str) -> None:
         ) from error
 
 
+def storable_text(text: str) -> str:
+    """``text`` as :func:`check_text` accepts it: without NUL characters, and with "?" for unpaired
+    surrogates (JSON's and YAML's ``"\\ud800"``), for readers of files that may hold them."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
 def check_number(what: str, value: int | float) -> None:
     """Raise :class:`InvalidInputError` unless ``value`` is finite and, if an integer, exactly representable
     by every JSON parser."""

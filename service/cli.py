@@ -58,6 +58,8 @@ app = typer.Typer(
 )
 
 _SEARCH_DEFAULTS = SearchRequest("")
+# Records `semsearch eval` leaves out, named one by one up to this many (then counted).
+_NOTES_SHOWN = 20
 
 T = TypeVar("T")
 
@@ -172,6 +174,10 @@ def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Ite
         if fault is None:
             raise
         _fail(f"{fault.message}{note() if note else ''}", code)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _open(settings: Settings) -> SearchIndex:
@@ -938,9 +944,17 @@ def evaluate(
         if collection is not None and data_dir is None:
             _fail("--collection names a collection of --data-dir: give both")
         settings = _in_collection(settings, collection)
+        left_out: list[str] = []
         with _open(settings) as search_index:
-            with tqdm(total=dataset.corpus_size(), unit="doc", disable=not progress, file=sys.stderr) as bar:
-                index_dataset(search_index, dataset, on_progress=bar.update)
+            with (
+                tqdm(total=dataset.corpus_size(), unit="doc", disable=not progress, file=sys.stderr) as bar,
+                _library_errors(),
+            ):
+                index_dataset(search_index, dataset, on_progress=bar.update, on_skip=left_out.append)
+            for note in left_out[:_NOTES_SHOWN]:
+                typer.echo(f"skipped: {note}", err=True)
+            if len(left_out) > _NOTES_SHOWN:
+                typer.echo(f"skipped: {_plural(len(left_out) - _NOTES_SHOWN, 'more document')}", err=True)
             templates = [
                 (mode, SearchRequest("", mode=mode, fusion=fusion, weight=weight, rrf_k=rrf_k))  # type: ignore[arg-type]
                 for mode in wanted
@@ -953,7 +967,14 @@ def evaluate(
                 run_file = run_dir / f"{dataset_dir.name}-{split}-{result.mode}.trec"
                 write_trec_run(run_file, run, f"semsearch-{result.mode}")
                 if as_json:
-                    _echo_json({**to_dict(result), "split": split, "run_file": str(run_file)})
+                    _echo_json(
+                        {
+                            **to_dict(result),
+                            "split": split,
+                            "run_file": str(run_file),
+                            "skipped_documents": len(left_out),
+                        }
+                    )
                 rows.append(
                     [
                         result.mode,
@@ -966,7 +987,8 @@ def evaluate(
                 )
     if not as_json:
         columns = ["mode", "nDCG@10", "Recall@100", "MRR@10", "queries/s", "run file"]
-        _table(f"{dataset_dir.name}, {split} split ({len(dataset.queries)} queries)", columns, rows)
+        skipped = f", {_plural(len(left_out), 'document')} left out" if left_out else ""
+        _table(f"{dataset_dir.name}, {split} split ({len(dataset.queries)} queries{skipped})", columns, rows)
 
 
 @app.command("compare")

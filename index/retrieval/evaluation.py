@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import pytrec_eval
 
@@ -22,6 +22,7 @@ from index.errors import InvalidInputError, UnsupportedOperationError
 from index.ingest.preparation import batches
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
+from index.validation import MAX_TITLE_LENGTH, check_id, is_blank, storable_text
 
 METRICS = ("ndcg_cut_10", "recall_100", "recip_rank")
 RUN_DEPTH = 100
@@ -33,19 +34,34 @@ class Dataset:
     queries: dict[str, str]
     qrels: dict[str, dict[str, int]]
 
-    def corpus(self) -> Iterator[Document]:
-        """The corpus documents, text = title + blank line + text."""
+    def corpus(self, on_skip: Callable[[str], object] | None = None) -> Iterator[Document]:
+        """The corpus documents, text = title + blank line + text.
+
+        What the index would refuse as it is, BEIR's own loader takes, so it is mended here: NUL characters
+        are dropped and unpaired surrogates (JSON's ``"\\ud800"``) become "?", and a title too long to be
+        one stays in the text only. A record with no text, or with an id no document can have (see
+        :func:`~index.validation.check_id`), is left out with a note to ``on_skip``: it could never be
+        found. A line that is not a JSON object with an ``_id`` stops the reading (a truncated file, say)."""
         with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
-                record = json.loads(line)
-                title = (record.get("title") or "").strip()
-                text = record.get("text") or ""
+                record = _record(line, f"corpus.jsonl:{number}")
+                doc_id = str(record["_id"])
+                title = storable_text(str(record.get("title") or "")).strip()
+                text = storable_text(str(record.get("text") or ""))
                 body = f"{title}\n\n{text}" if title else text
-                if not body.strip():
-                    raise InvalidInputError(f"corpus.jsonl:{number}: document {record.get('_id')!r} is empty")
-                yield Document(id=str(record["_id"]), text=body, title=title or None)
+                try:
+                    check_id("its id", doc_id)
+                    if is_blank(body):
+                        raise InvalidInputError("it has no text")
+                except InvalidInputError as error:
+                    if on_skip is not None:
+                        on_skip(f"corpus.jsonl:{number}: document {doc_id!r} left out: {error}")
+                    continue
+                yield Document(
+                    id=doc_id, text=body, title=title if 0 < len(title) <= MAX_TITLE_LENGTH else None
+                )
 
     def corpus_size(self) -> int:
         with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
@@ -80,12 +96,23 @@ def load_dataset(directory: Path, split: str = "test") -> Dataset:
             qrels.setdefault(query_id, {})[doc_id] = score
     queries: dict[str, str] = {}
     with (directory / "queries.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
+        for number, line in enumerate(lines, start=1):
             if line.strip():
-                record = json.loads(line)
+                record = _record(line, f"queries.jsonl:{number}")
                 if str(record["_id"]) in qrels:
-                    queries[str(record["_id"])] = str(record["text"])
+                    queries[str(record["_id"])] = storable_text(str(record.get("text") or ""))
     return Dataset(directory, queries, {q: qrels[q] for q in queries})
+
+
+def _record(line: str, where: str) -> dict[str, Any]:
+    """One line of a BEIR JSON Lines file: an object with an ``_id``."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"{where} is not JSON ({error.msg}): a truncated or damaged file?") from None
+    if not isinstance(record, dict) or "_id" not in record:
+        raise InvalidInputError(f"{where} is not a JSON object with an _id")
+    return record
 
 
 Run = dict[str, dict[str, float]]
@@ -107,10 +134,11 @@ def run_queries(
 ) -> tuple[Run, float]:
     """Every query through ``index`` with the ``template`` request's settings (its query is replaced);
     the top ``RUN_DEPTH`` documents of each, and the queries per second. ``ignore_identical_ids`` leaves out
-    a document whose id is the query's (BEIR's convention for datasets whose queries are also documents)."""
+    a document whose id is the query's (BEIR's convention for datasets whose queries are also documents).
+    A query with no text finds nothing (and scores 0)."""
     request = replace(template, k=RUN_DEPTH + int(ignore_identical_ids), offset=0, group_by="document")
-    ids = list(dataset.queries)
-    run: Run = {}
+    run: Run = {q: {} for q, text in dataset.queries.items() if is_blank(text)}
+    ids = [q for q in dataset.queries if q not in run]
     started = time.perf_counter()
     for first in range(0, len(ids), batch_size):
         batch = ids[first : first + batch_size]
@@ -238,10 +266,12 @@ def index_dataset(
     *,
     batch_size: int = 64,
     on_progress: Callable[[int], object] | None = None,
+    on_skip: Callable[[str], object] | None = None,
 ) -> None:
     """Upsert the corpus (documents already indexed unchanged are skipped, so re-runs are cheap), and wait
-    for the in-memory keyword index."""
-    for _ in index.upsert_stream(batches(dataset.corpus(), batch_size), on_embedded=on_progress):
+    for the in-memory keyword index. Records that cannot be indexed go to ``on_skip``
+    (:meth:`Dataset.corpus`)."""
+    for _ in index.upsert_stream(batches(dataset.corpus(on_skip), batch_size), on_embedded=on_progress):
         pass
     index.wait_for_keyword_index()  # every query then meets the same keyword engine
 

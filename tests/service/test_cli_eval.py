@@ -167,3 +167,63 @@ def test_eval_into_a_collection_measures_its_settings(tmp_path: Path) -> None:
     alone = CliRunner().invoke(app, [*args, "--collection", "small"])
     assert alone.exit_code != 0
     assert "give both" in alone.output
+
+
+def test_eval_reads_the_records_real_corpora_hold_and_says_what_it_left_out(tmp_path: Path) -> None:
+    """What BEIR's own loader takes: ids as numbers, an id twice (the later wins), no text, NUL characters,
+    escaped lone surrogates, a title longer than a title may be, an id no URL can reach, a blank query."""
+    folder = tmp_path / "odd"
+    (folder / "qrels").mkdir(parents=True)
+    corpus = [
+        '{"_id": 1, "title": "Cats", "text": "cats sleep all day"}',
+        '{"_id": "2", "title": "", "text": ""}',
+        '{"_id": "3", "title": null, "text": "markets fell"}',
+        '{"_id": "3", "title": "", "text": "markets rose"}',
+        '{"_id": "4", "title": "", "text": "rivers carry\\u0000 sediment \\ud800 south"}',
+        json.dumps({"_id": "5", "title": "birds " * 300, "text": "they fly"}),
+        '{"_id": "a/../b", "text": "unreachable"}',
+        '{"_id": "6", "text": " \\u200b "}',
+    ]
+    (folder / "corpus.jsonl").write_text("\n".join(corpus))
+    queries = [
+        {"_id": 10, "text": "cats"},
+        {"_id": "11", "text": "markets rose"},
+        {"_id": "12", "text": "sediment"},
+        {"_id": "13", "text": "birds"},
+        {"_id": "14", "text": "  "},
+    ]
+    (folder / "queries.jsonl").write_text("\n".join(json.dumps(q) for q in queries))
+    qrels = "query-id\tcorpus-id\tscore\n10\t1\t1\n11\t3\t1\n12\t4\t1\n13\t5\t1\n14\t1\t1\n"
+    (folder / "qrels" / "test.tsv").write_text(qrels)
+    args = ["eval", str(folder), "--modes", "keyword", "--run-dir", str(tmp_path / "runs")]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line.startswith("skipped")] == [
+        "skipped: corpus.jsonl:2: document '2' left out: it has no text",
+        "skipped: corpus.jsonl:7: document 'a/../b' left out: its id has a '.' or '..' segment, which "
+        "clients that normalise URLs cannot reach",
+        "skipped: corpus.jsonl:8: document '6' left out: it has no text",
+    ]
+    (keyword,) = (json.loads(line) for line in result.stdout.splitlines())
+    assert keyword["skipped_documents"] == 3
+    assert keyword["queries"] == 5
+    # Each of the four queries with text finds its document first; the blank one finds nothing.
+    assert keyword["mrr_at_10"] == pytest.approx(4 / 5)
+    run = (tmp_path / "runs" / "odd-test-keyword.trec").read_text().splitlines()
+    assert {line.split()[0]: line.split()[2] for line in run if line.split()[3] == "1"} == {
+        "10": "1",
+        "11": "3",
+        "12": "4",
+        "13": "5",
+    }
+
+
+def test_eval_stops_at_a_damaged_line_with_its_number(tmp_path: Path) -> None:
+    folder = tiny_beir(tmp_path / "cut")
+    with (folder / "corpus.jsonl").open("a") as corpus:
+        corpus.write('\n{"_id": "d5", "text": "trunc')
+    result = CliRunner().invoke(app, ["eval", str(folder), "--split", "dev", "--run-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "corpus.jsonl:5 is not JSON (Unterminated string starting at): a truncated or damaged file?" in (
+        result.stderr
+    )

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from index.validation import MAX_SAFE_INTEGER
+from index.validation import MAX_SAFE_INTEGER, storable_text
 
 MAX_FRONT_MATTER_CHARS = 64 * 1024
 MAX_FIELDS_BYTES = 16 * 1024
@@ -92,7 +92,7 @@ def _json_mapping(mapping: dict[Any, Any], budget: list[int], depth: int) -> dic
     parsers all hold exactly, text free of NUL; at most ``budget[0]`` values in all."""
     out: dict[str, Any] = {}
     for key, value in mapping.items():
-        if isinstance(key, str) and _clean(key) == key:
+        if isinstance(key, str) and storable_text(key) == key:
             converted = _json_value(value, budget, depth + 1)
             if converted is not _DROP:
                 out[key] = converted
@@ -100,11 +100,6 @@ def _json_mapping(mapping: dict[Any, Any], budget: list[int], depth: int) -> dic
 
 
 _DROP = object()
-
-
-def _clean(text: str) -> str:
-    """``text`` without NUL characters, and with "?" for unpaired surrogates (YAML's "\\ud800")."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def _json_value(value: Any, budget: list[int], depth: int) -> Any:
@@ -118,7 +113,7 @@ def _json_value(value: Any, budget: list[int], depth: int) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else _DROP
     if isinstance(value, str):
-        return _clean(value)
+        return storable_text(value)
     if isinstance(value, datetime.date | datetime.time):  # datetime is a date
         return value.isoformat()
     if isinstance(value, dict):
