@@ -1,5 +1,6 @@
-"""What a deep page of hits costs: a search's latency and response size by k, chunks and documents, and what
-deep searches running alongside do to an ordinary one (k=10).
+"""What a deep page of hits costs: a search's latency and response size by k, chunks and documents, what
+deep searches running alongside do to an ordinary one (k=10), and what diverse hits cost (maximal marginal
+relevance over pools of 30 to 1,000 hits).
 
 A fresh read-only server on 127.0.0.1 over a data directory (SciFact, say), whole results not cached and the
 queries' embeddings cached first, so that what is measured is finding, ranking and sending the hits:
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from peer_comparison import free_port, serving  # noqa: E402
 
 DEEPEST = {"k": 1000, "offset": 1000, "group_by": "document", "candidates": 10_000}
+# (k, diversity, diversity_pool): the plain search, then diverse ones over the default pool and larger ones.
+DIVERSE = [(10, 0.0, None), (10, 0.5, None), (10, 0.5, 100), (10, 0.5, 1000), (100, 0.5, None)]
 
 
 def timed(client: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float, httpx.Response]:
@@ -85,6 +88,19 @@ def main() -> None:
                         f"| {statistics.median(t['rank_ms'] for t in timings):.1f} ms "
                         f"| {statistics.median(len(r.content) for _, r in runs) / 1000:,.0f} KB |"
                     )
+            print()
+            print("| k | diversity | pool | p50 | rank |")
+            print("|---|---|---|---|---|")
+            for k, diversity, pool in DIVERSE:
+                body: dict[str, Any] = {"k": k, "diversity": diversity}
+                if pool is not None:
+                    body["diversity_pool"] = pool
+                runs = [timed(client, url, {"query": q, **body}) for q in queries[: args.count]]
+                shown = "default" if pool is None else f"{pool:,}"
+                print(
+                    f"| {k} | {diversity} | {shown} | {statistics.median(t for t, _ in runs):.1f} ms "
+                    f"| {statistics.median(r.json()['timings']['rank_ms'] for _, r in runs):.1f} ms |"
+                )
             print()
             print("| deep searches alongside | k=10 p50 | k=10 p90 |")
             print("|---|---|---|")

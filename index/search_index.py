@@ -604,6 +604,9 @@ class SearchIndex:
     def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, int]:
         return self._store.first_chunks(doc_ids)
 
+    def embeddings(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
+        return self._store.embeddings(chunk_ids)
+
     def _candidates(
         self,
         request: SearchRequest,

@@ -141,7 +141,8 @@ class SearchRequest:
     :mod:`index.retrieval.filters`) applied before ranking. ``candidates`` is how deep each side looks before
     fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact`` scans every vector
     instead. ``like`` searches by example instead of ``query`` (then empty). ``exclude_doc`` and
-    ``exclude_chunk`` leave that document or chunk out of the hits."""
+    ``exclude_chunk`` leave that document or chunk out of the hits. ``diversity`` above 0 picks the hits
+    from the best ``diversity_pool`` by maximal marginal relevance (:mod:`index.retrieval.diversity`)."""
 
     query: str
     k: int = 10
@@ -159,6 +160,8 @@ class SearchRequest:
     like: Like | None = None
     exclude_doc: str | None = None
     exclude_chunk: int | None = None
+    diversity: float = 0.0
+    diversity_pool: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

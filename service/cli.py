@@ -774,6 +774,12 @@ def search(
     mode: Annotated[
         SearchMode, typer.Option(help="hybrid (the default), dense (meaning) or keyword (words).")
     ] = "hybrid",
+    diversity: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Above 0: hits relevant and unlike each other (maximal marginal relevance)."
+        ),
+    ] = 0.0,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
     model: Model = None,
@@ -801,7 +807,13 @@ def search(
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _reader(settings) as search_index, _library_errors():
         result = search_index.search(
-            query or "", k, min_score=min_score, like=example, filter=metadata_filter, mode=mode
+            query or "",
+            k,
+            min_score=min_score,
+            like=example,
+            filter=metadata_filter,
+            mode=mode,
+            diversity=diversity,
         )
     if as_json:
         for hit in result.hits:

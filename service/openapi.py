@@ -53,6 +53,7 @@ def truthful(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
     bound("SearchBody", "k", maximum=settings.max_k)
     bound("SearchBody", "offset", maximum=settings.max_offset)
     bound("SearchBody", "candidates", maximum=settings.max_k * 10)
+    bound("SearchBody", "diversity_pool", maximum=settings.max_k)
     bound("SearchBody", "query", maxLength=settings.max_query_chars)
     bound("UpsertRequest", "documents", maxItems=settings.max_documents_per_request)
     bound("DocumentIn", "text", maxLength=settings.max_text_chars)

@@ -172,6 +172,11 @@ class ShardServer:
     def first_chunks(self, ref: CollectionRef | None, doc_ids: Sequence[str]) -> dict[str, int]:
         return self._index(ref).first_chunks(doc_ids)
 
+    def embeddings(
+        self, ref: CollectionRef | None, chunk_ids: Sequence[int]
+    ) -> dict[int, NDArray[np.float32]]:
+        return self._index(ref).embeddings(chunk_ids)
+
     def get(self, ref: CollectionRef | None, doc_id: str) -> StoredDocument:
         return self._index(ref).get(doc_id)  # read from the database: always current, no catching up
 
@@ -310,6 +315,10 @@ class RemoteShard:
 
     def first_chunks(self, doc_ids: Sequence[str]) -> dict[str, int]:
         result: dict[str, int] = self._call("first_chunks", list(doc_ids))
+        return result
+
+    def embeddings(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
+        result: dict[int, NDArray[np.float32]] = self._call("embeddings", list(chunk_ids))
         return result
 
     def get(self, doc_id: str) -> StoredDocument:

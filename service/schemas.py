@@ -313,6 +313,21 @@ class SearchBody(BaseModel):
         strict=True,
         description="Scan every vector instead of the approximate index (slow on large corpora).",
     )
+    diversity: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Above 0: hits relevant and unlike each other, picked by maximal marginal relevance "
+        "from the best `diversity_pool` hits (0: plain ranking; 1: most diverse; LangChain's lambda_mult "
+        "is 1 - diversity). Scores stay the hits' relevance.",
+    )
+    diversity_pool: int | None = Field(
+        None,
+        ge=1,
+        description="How many of the best hits a diverse search picks from (default 3 x (offset + k), at "
+        "least 20, at most 1,000; never fewer than offset + k; at most SEMSEARCH_MAX_K).",
+    )
 
     @model_validator(mode="after")
     def _query_or_like(self) -> SearchBody:

@@ -217,6 +217,8 @@ class ShardReader(Protocol):
 
     def first_chunks(self, doc_ids: Sequence[str]) -> Mapping[str, int]: ...
 
+    def embeddings(self, chunk_ids: Sequence[int]) -> Mapping[int, NDArray[np.float32]]: ...
+
     def get(self, doc_id: str) -> StoredDocument: ...
 
     def list_documents(
@@ -591,6 +593,15 @@ class _ShardedLookup:
             global_id(local, shard, n): placed
             for shard, placed_of in zip(groups, found, strict=True)
             for local, placed in placed_of.items()
+        }
+
+    def embeddings(self, chunk_ids: Sequence[int]) -> Mapping[int, NDArray[np.float32]]:
+        groups = self._by_shard(chunk_ids)
+        found = self._fan_out([partial(self._readers[s].embeddings, groups[s]) for s in groups])
+        return {
+            global_id(local, shard, self._shards): vector
+            for shard, vectors in zip(groups, found, strict=True)
+            for local, vector in vectors.items()
         }
 
     def first_chunks(self, doc_ids: Sequence[str]) -> Mapping[str, int]:

@@ -56,6 +56,10 @@ def validate_request(request: SearchRequest) -> None:
         raise InvalidInputError(f"k must be at least 1, got {request.k}")
     if request.offset < 0:
         raise InvalidInputError(f"offset must not be negative, got {request.offset}")
+    if not 0 <= request.diversity <= 1:
+        raise InvalidInputError(f"diversity lies between 0 and 1, got {request.diversity}")
+    if request.diversity_pool is not None and request.diversity_pool < 1:
+        raise InvalidInputError(f"diversity_pool must be at least 1, got {request.diversity_pool}")
 
 
 FindCandidates = Callable[

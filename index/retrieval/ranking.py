@@ -7,8 +7,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Protocol
 
+import numpy as np
+from numpy.typing import NDArray
+
+from index.retrieval.diversity import mmr_order, pool_size
 from index.retrieval.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
 from index.retrieval.highlight import Highlighter
 from index.storage.keyword import query_terms
@@ -31,8 +36,9 @@ GROUPING_DEPTH_FACTOR = 3
 
 
 def candidate_depth(request: SearchRequest) -> int:
-    """How many candidates each side fetches: enough for the page, and for grouping by document."""
-    wanted = request.k + request.offset
+    """How many candidates each side fetches: enough for the page (or the pool a diverse search picks
+    from), and for grouping by document."""
+    wanted = pool_size(request) if request.diversity > 0 else request.k + request.offset
     depth = max(request.candidates or DEFAULT_CANDIDATES, wanted)
     return max(depth, GROUPING_DEPTH_FACTOR * wanted) if request.group_by == "document" else depth
 
@@ -79,12 +85,23 @@ class ChunkLookup(Protocol):
         """``{doc_id: chunk_id}`` of each existing document's first chunk."""
         ...
 
+    def embeddings(self, chunk_ids: Sequence[int]) -> Mapping[int, NDArray[np.float32]]:
+        """``{chunk_id: embedding}`` of those chunks that still exist (for a diverse search)."""
+        ...
+
 
 class MappingLookup:
-    """A :class:`ChunkLookup` over rows at hand (tests, and callers that already hold the rows)."""
+    """A :class:`ChunkLookup` over rows (and embeddings) at hand (tests, and callers that already hold
+    them)."""
 
-    def __init__(self, rows: Mapping[int, ChunkRow]) -> None:
+    def __init__(
+        self, rows: Mapping[int, ChunkRow], embeddings: Mapping[int, NDArray[np.float32]] | None = None
+    ) -> None:
         self._rows = rows
+        self._embeddings = embeddings or {}
+
+    def embeddings(self, chunk_ids: Sequence[int]) -> Mapping[int, NDArray[np.float32]]:
+        return {c: self._embeddings[c] for c in chunk_ids if c in self._embeddings}
 
     def rows(self, chunk_ids: Sequence[int]) -> Mapping[int, ChunkRow]:
         return {c: self._rows[c] for c in chunk_ids if c in self._rows}
@@ -113,6 +130,8 @@ def rank(
     without any candidate chunk is represented by its first chunk. Chunks deleted since the candidates were
     found are dropped.
     """
+    if request.diversity > 0:
+        return _diverse(request, sides, lookup, document_keyword)
     highlighter = Highlighter(request.query)
     wanted = request.offset + request.k
     if request.exclude_chunk is not None:
@@ -155,6 +174,26 @@ def rank(
         matches = [_match(rows[chunk], chunk_scores.get(chunk, 0.0), highlighter) for chunk in present]
         hits.append(_hit(rows[present[0]], score, highlighter, matches))
     return hits
+
+
+def _diverse(
+    request: SearchRequest,
+    sides: list[dict[int, float]],
+    lookup: ChunkLookup,
+    document_keyword: Mapping[str, float] | None,
+) -> list[Hit]:
+    """The page of a diverse search: the plain ranking's best :func:`pool_size` hits, picked from by
+    maximal marginal relevance over their (best) chunks' embeddings."""
+    plain = replace(request, k=pool_size(request), offset=0, diversity=0.0)
+    pool = rank(plain, sides, lookup, document_keyword)
+    vectors = lookup.embeddings([hit.chunk_id for hit in pool])
+    pool = [hit for hit in pool if hit.chunk_id in vectors]  # deleted since the search
+    if not pool:
+        return []
+    relevance = np.array([hit.score for hit in pool], dtype=np.float64)
+    stacked = np.stack([vectors[hit.chunk_id] for hit in pool])
+    order = mmr_order(relevance, stacked, request.diversity, request.offset + request.k)
+    return [pool[i] for i in order][request.offset :]
 
 
 def _above(ranked: list[tuple[Key, float]], min_score: float | None) -> list[tuple[Key, float]]:

@@ -626,6 +626,16 @@ class Store:
     # The store is the ranking's ChunkLookup (see index.retrieval.ranking).
     documents = chunk_documents
 
+    def embeddings(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
+        """``{chunk_id: embedding}`` of those chunks that exist."""
+        if not chunk_ids:
+            return {}
+        rows = self._reader().execute(
+            "SELECT id, embedding FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(c) for c in chunk_ids]),),
+        )
+        return {int(r[0]): np.frombuffer(r[1], dtype=np.float32) for r in rows}
+
     def chunk_ids_matching(self, allowed: SqlFilter) -> NDArray[np.int64]:
         """The ids of every chunk of the documents that ``allowed`` keeps."""
         sql, params = allowed.chunk_ids_sql()

@@ -165,6 +165,25 @@ class SemsearchVectorStore(VectorStore):
             for hit in result.hits
         ]
 
+    def max_marginal_relevance_search(
+        self,
+        query: str,
+        k: int = 4,
+        fetch_k: int = 20,
+        lambda_mult: float = 0.5,
+        filter: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> list[Document]:
+        """``k`` chunks relevant to ``query`` and unlike each other, picked by the service by maximal
+        marginal relevance from its best ``fetch_k`` (``as_retriever(search_type="mmr")``). ``lambda_mult``
+        is relevance's share, 1 the plain ranking (the service's ``diversity`` is ``1 - lambda_mult``)."""
+        if not 0 <= lambda_mult <= 1:
+            raise ValueError(f"lambda_mult lies between 0 and 1, got {lambda_mult}")
+        found = self.similarity_search_with_score(
+            query, k, filter=filter, diversity=1.0 - lambda_mult, diversity_pool=fetch_k, **kwargs
+        )
+        return [document for document, _ in found]
+
     def _select_relevance_score_fn(self) -> Callable[[float], float]:
         # Scores are similarities already, mostly within 0..1; a blended one can pass 1 (docs/api.md).
         return lambda score: min(1.0, max(0.0, score))

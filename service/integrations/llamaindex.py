@@ -26,12 +26,17 @@ from llama_index.core.vector_stores.types import (
     MetadataFilter,
     MetadataFilters,
     VectorStoreQuery,
+    VectorStoreQueryMode,
     VectorStoreQueryResult,
 )
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
 from service.integrations._hits import hit_metadata, json_metadata
 from service.schemas import SearchResponse
+
+# LlamaIndex's defaults for maximal marginal relevance (its mmr_threshold; its stores' mmr_prefetch_factor).
+MMR_THRESHOLD = 0.5
+MMR_PREFETCH_FACTOR = 4.0
 
 
 class SemsearchRetriever(BaseRetriever):
@@ -182,8 +187,24 @@ class SemsearchVectorStore(BasePydanticVectorStore):
             self._client.delete_where(semsearch_filter(filters))
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """The best documents for ``query.query_str``. In MMR mode (``as_retriever(
+        vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.5})``) the service picks
+        them by maximal marginal relevance from its best ``mmr_prefetch_k`` (or ``mmr_prefetch_factor``
+        times ``similarity_top_k``, default 4); ``mmr_threshold`` is relevance's share (default 0.5; the
+        service's ``diversity`` is one minus it)."""
         if not query.query_str:
             raise ValueError("semsearch embeds queries itself: give the query as text (query_str)")
+        options: dict[str, Any] = {}
+        if query.mode == VectorStoreQueryMode.MMR:
+            threshold = kwargs.get("mmr_threshold", query.mmr_threshold)
+            threshold = MMR_THRESHOLD if threshold is None else float(threshold)
+            if not 0 <= threshold <= 1:
+                raise ValueError(f"mmr_threshold lies between 0 and 1, got {threshold}")
+            factor = float(kwargs.get("mmr_prefetch_factor", MMR_PREFETCH_FACTOR))
+            options["diversity"] = 1.0 - threshold
+            options["diversity_pool"] = int(
+                kwargs.get("mmr_prefetch_k") or max(1, round(factor * query.similarity_top_k))
+            )
         result = self._client.search(
             query.query_str,
             k=query.similarity_top_k,
@@ -192,6 +213,7 @@ class SemsearchVectorStore(BasePydanticVectorStore):
             if query.filters is None or not query.filters.filters
             else semsearch_filter(query.filters),
             group_by="document",
+            **options,
         )
         nodes: list[BaseNode] = [
             TextNode(id_=hit.doc_id, text=hit.text, metadata=hit_metadata(hit)) for hit in result.hits

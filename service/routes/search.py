@@ -50,6 +50,8 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
     check_limit("offset", body.offset, settings.max_offset, "SEMSEARCH_MAX_OFFSET")
     if body.candidates is not None:
         check_limit("candidates", body.candidates, settings.max_k * 10, "SEMSEARCH_MAX_K (times 10)")
+    if body.diversity_pool is not None:
+        check_limit("diversity_pool", body.diversity_pool, settings.max_k, "SEMSEARCH_MAX_K")
     return SearchRequest(
         body.query or "",
         body.k,
@@ -65,6 +67,8 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
         ef_search=body.ef_search,
         exact=body.exact,
         like=None if body.like is None else body.like.to_like(),
+        diversity=body.diversity,
+        diversity_pool=body.diversity_pool,
     )
 
 

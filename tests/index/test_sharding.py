@@ -137,13 +137,22 @@ def test_two_shards_return_the_same_dense_top_k_as_one_index(
 ) -> None:
     single, cluster, shards = both(opened, tmp_path, corpus(120), 2)
     assert all(s.stats().documents > 30 for s in shards), "both shards hold a fair part"
+    pages: dict[float, list[Any]] = {0.0: [], 0.5: []}
     for query in QUERIES:
         for k, offset in ((10, 0), (5, 3)):
-            options: dict[str, Any] = {"mode": "dense", "group_by": group_by, "offset": offset}
-            expected = single.search(query, k, **options).hits
-            got = cluster.search(query, k, **options).hits
-            assert len(got) == k
-            assert view(got) == view(expected), query
+            for diversity in pages:
+                options: dict[str, Any] = {
+                    "mode": "dense",
+                    "group_by": group_by,
+                    "offset": offset,
+                    "diversity": diversity,
+                }
+                expected = single.search(query, k, **options).hits
+                got = cluster.search(query, k, **options).hits
+                assert len(got) == k
+                assert view(got) == view(expected), query
+                pages[diversity].append(view(got))
+    assert pages[0.5] != pages[0.0]  # the diverse pages are other pages (their embeddings read from shards)
 
 
 def test_one_shard_answers_exactly_like_the_index_in_every_mode(

@@ -49,6 +49,7 @@ PASSAGES = {
     "tide": "The tide turns twice a day, pulled by the moon and, less, by the sun.",
     "bread": "Sourdough rises because wild yeast ferments the flour for many hours.",
 }
+AGAIN = "The tide turns twice each day, pulled by the moon and, to a lesser degree, by the sun."
 
 
 @pytest.fixture(scope="module")
@@ -224,6 +225,20 @@ def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
         )
         assert added == ["baro"]
 
+        # Maximal marginal relevance: a near-copy of the best passage waits behind something new.
+        store.add_texts([AGAIN], ids=["tide-again"])
+        question = "why does the sea rise and fall every day?"
+        assert [d.id for d in store.similarity_search(question, k=2)] == [ids[0], "tide-again"]
+        mmr = store.as_retriever(search_type="mmr", search_kwargs={"k": 2, "fetch_k": 4, "lambda_mult": 0.3})
+        picked = [d.id for d in mmr.invoke(question)]
+        assert picked[0] == ids[0]
+        assert picked[1] not in (ids[0], "tide-again")
+        assert [d.id for d in store.max_marginal_relevance_search(question, k=2, lambda_mult=1.0)] == [
+            ids[0],
+            "tide-again",
+        ]
+        store.delete(["tide-again"])
+
         found = store.similarity_search_with_score("why does the sea rise and fall every day?", k=2)
         top, score = found[0]
         assert (top.id, top.page_content, top.metadata["title"], top.metadata["shelf"]) == (
@@ -292,6 +307,18 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
         assert found[0].node.get_content() == PASSAGES["tide"]
         assert found[0].node.metadata["ref_doc_id"] == "tides.md"
         assert (found[0].score or 0.0) >= (found[1].score or 0.0)
+
+        # Maximal marginal relevance: a near-copy of the best passage waits behind something new.
+        index.insert(LlamaDocument(text=AGAIN, id_="tides-again.md", metadata={"shelf": "sea", "year": 2025}))
+        plain = [n.node.metadata["ref_doc_id"] for n in retriever.retrieve("why does the sea rise and fall?")]
+        assert plain == ["tides.md", "tides-again.md"]
+        mmr = index.as_retriever(
+            similarity_top_k=2, vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.3}
+        )
+        picked = [n.node.metadata["ref_doc_id"] for n in mmr.retrieve("why does the sea rise and fall?")]
+        assert picked[0] == "tides.md"
+        assert picked[1] not in ("tides.md", "tides-again.md")
+        index.delete_ref_doc("tides-again.md")
 
         sea = MetadataFilters(
             filters=[

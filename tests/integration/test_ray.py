@@ -255,6 +255,14 @@ def test_two_shards_on_ray_serve_return_the_same_top_k_as_one_index(
             hybrid = served.post("/search", json={"query": query, "k": 10})
             assert hybrid.status_code == 200
             assert len(hybrid.json()["hits"]) == 10
+            # A diverse search reads its pool's embeddings from the replicas of the shards that hold them.
+            diverse = served.post(
+                "/search", json={"query": query, "k": 10, "mode": "dense", "diversity": 0.5}
+            )
+            assert diverse.status_code == 200, diverse.text
+            assert ranking(diverse.json()["hits"]) == ranking(
+                [_hit(h) for h in single.search(query, 10, mode="dense", diversity=0.5).hits]
+            )
         # Query by example: the example is read from the replica of the shard that holds it.
         example = expected_docs[0]
         liked = served.post("/search", json={"like": {"id": example}, "k": 10, "mode": "dense"})
@@ -262,6 +270,7 @@ def test_two_shards_on_ray_serve_return_the_same_top_k_as_one_index(
         expected = ranking(
             [_hit(h) for h in single.search("", 10, like=Like(doc_id=example), mode="dense").hits]
         )
+        assert ranking(liked.json()["hits"]) == expected
 
 
 def test_ready_reports_every_shard(served: httpx.Client) -> None:

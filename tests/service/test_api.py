@@ -164,6 +164,32 @@ def test_the_default_limits_take_a_thousand_hits(
         assert client.post("/search/batch", json=batch).status_code == 422
 
 
+def test_diversity_puts_a_near_duplicate_behind_something_new(client: TestClient) -> None:
+    upsert(
+        client,
+        {"id": "a", "text": "cats sleep all day long"},
+        {"id": "b", "text": "cats sleep all day long indeed"},
+        {"id": "c", "text": "cats chase mice at night"},
+        {"id": "d", "text": "dogs bark at the postman"},
+    )
+
+    def ranked(**options: Any) -> list[tuple[str, float]]:
+        response = client.post("/search", json={"query": "cats sleep", "k": 3, **options})
+        assert response.status_code == 200, response.text
+        return [(hit["doc_id"], hit["score"]) for hit in response.json()["hits"]]
+
+    plain = ranked()
+    assert [doc for doc, _ in plain] == ["a", "b", "c"]
+    diverse = ranked(diversity=0.6)
+    assert [doc for doc, _ in diverse] == ["a", "c", "b"]
+    assert dict(diverse) == dict(plain)  # a hit's score stays its relevance
+    assert ranked(diversity=0.6, k=2, offset=1) == diverse[1:]  # pages of one ordering
+    assert [doc for doc, _ in ranked(diversity=0.6, group_by="document")] == ["a", "c", "b"]
+    assert ranked(diversity=0.6, diversity_pool=2, k=2) == plain[:2]  # picked from the best two only
+    for refused in ({"diversity": 1.5}, {"diversity": -0.1}, {"diversity_pool": 0}, {"diversity_pool": 21}):
+        assert client.post("/search", json={"query": "cats", **refused}).status_code == 422
+
+
 def test_offset_and_min_score(client: TestClient) -> None:
     upsert(client, *({"id": f"d{i}", "text": f"Topic {i} about cats."} for i in range(4)))
     all_hits = client.get("/search", params={"q": "cats", "k": 4}).json()["hits"]

@@ -92,6 +92,28 @@ def test_search_with_a_metadata_filter_and_a_mode(tmp_path: Path) -> None:
     assert run("search", "x", "--mode", "fuzzy", "--data-dir", data).exit_code == 2
 
 
+def test_search_with_diversity_puts_a_near_copy_behind_something_new(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in (
+        ("a", "cats sleep all day long"),
+        ("b", "cats sleep all day long indeed"),
+        ("c", "cats chase mice"),
+    ):
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    assert run("index", str(folder), "--data-dir", data, "--no-progress").exit_code == 0
+
+    def found(*options: str) -> list[str]:
+        result = run("search", "cats sleep", "-k", "3", "--data-dir", data, "--json", *options)
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)["doc_id"] for line in result.stdout.splitlines()]
+
+    assert found() == ["a.txt", "b.txt", "c.txt"]
+    assert found("--diversity", "0.6") == ["a.txt", "c.txt", "b.txt"]
+    assert run("search", "x", "--diversity", "2", "--data-dir", data).exit_code == 2
+
+
 def test_search_like_a_document_and_from_stdin(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
