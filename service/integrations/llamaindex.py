@@ -191,9 +191,13 @@ class SemsearchVectorStore(BasePydanticVectorStore):
         vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.5})``) the service picks
         them by maximal marginal relevance from its best ``mmr_prefetch_k`` (or ``mmr_prefetch_factor``
         times ``similarity_top_k``, default 4); ``mmr_threshold`` is relevance's share (default 0.5; the
-        service's ``diversity`` is one minus it)."""
+        service's ``diversity`` is one minus it). The text modes search the words (``mode="keyword"``), the
+        hybrid mode both sides; the default mode is the store's ``mode``. The learner modes (SVM,
+        regressions) and semantic hybrid raise ``ValueError``."""
         if not query.query_str:
             raise ValueError("semsearch embeds queries itself: give the query as text (query_str)")
+        if query.mode not in _MODES:
+            raise ValueError(f"semsearch does not offer LlamaIndex's {query.mode.value!r} query mode")
         options: dict[str, Any] = {}
         if query.mode == VectorStoreQueryMode.MMR:
             threshold = kwargs.get("mmr_threshold", query.mmr_threshold)
@@ -208,7 +212,7 @@ class SemsearchVectorStore(BasePydanticVectorStore):
         result = self._client.search(
             query.query_str,
             k=query.similarity_top_k,
-            mode=self.mode,
+            mode=_MODES[query.mode] or self.mode,
             filter=None
             if query.filters is None or not query.filters.filters
             else semsearch_filter(query.filters),
@@ -224,6 +228,15 @@ class SemsearchVectorStore(BasePydanticVectorStore):
             ids=[hit.doc_id for hit in result.hits],
         )
 
+
+# LlamaIndex's query modes that semsearch answers, and the search mode each asks for (None: the store's).
+_MODES: dict[VectorStoreQueryMode, str | None] = {
+    VectorStoreQueryMode.DEFAULT: None,
+    VectorStoreQueryMode.MMR: None,
+    VectorStoreQueryMode.HYBRID: "hybrid",
+    VectorStoreQueryMode.TEXT_SEARCH: "keyword",
+    VectorStoreQueryMode.SPARSE: "keyword",
+}
 
 _COMPARISONS = {
     FilterOperator.EQ: "eq",

@@ -27,6 +27,7 @@ from llama_index.core.vector_stores.types import (
     MetadataFilter,
     MetadataFilters,
     VectorStoreQuery,
+    VectorStoreQueryMode,
 )
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
@@ -334,6 +335,12 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
         answer = store.query(VectorStoreQuery(query_str="x", similarity_top_k=3, filters=either))
         assert {node.metadata["ref_doc_id"] for node in answer.nodes or []} == {"tides.md", "bread.md"}
         assert answer.ids == [node.node_id for node in answer.nodes or []]
+        # The text modes search the words: a word no passage holds finds nothing; meaning finds the nearest.
+        for mode, found_count in ((VectorStoreQueryMode.TEXT_SEARCH, 0), (VectorStoreQueryMode.DEFAULT, 1)):
+            answer = store.query(VectorStoreQuery(query_str="zqxjv", similarity_top_k=1, mode=mode))
+            assert len(answer.nodes or []) == found_count, mode
+        with pytest.raises(ValueError, match="'svm' query mode"):
+            store.query(VectorStoreQuery(query_str="x", mode=VectorStoreQueryMode.SVM))
         with pytest.raises(ValueError, match="no 'text_match'"):
             store.query(
                 VectorStoreQuery(
