@@ -128,7 +128,14 @@ def install_error_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope))
         if error.status_code in (204, 304):
             return Response(status_code=error.status_code, headers=headers)
-        return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=headers)
+        detail = error.detail
+        if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
+            # FastAPI's "There was an error parsing the body" for JSON in Latin-1 or Windows-1252, say.
+            detail = (
+                f"the body is not UTF-8 text (byte 0x{error.__cause__.object[error.__cause__.start]:02X} at "
+                f"{error.__cause__.start}): send JSON in UTF-8"
+            )
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, error: RequestValidationError) -> Response:

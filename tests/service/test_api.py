@@ -215,6 +215,13 @@ BAD_REQUESTS = [
         422,
         None,
     ),
+    (
+        "post",
+        "/search",
+        {"content": '{"query": "café"}'.encode("latin-1"), "headers": {"content-type": "application/json"}},
+        400,
+        "the body is not UTF-8 text (byte 0xE9 at 14): send JSON in UTF-8",
+    ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
     ("post", "/search", {"json": {"query": "x", "weight": 2}}, 422, None),
     ("post", "/search", {"json": {"query": "x", "mode": "fuzzy"}}, 422, None),
