@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from index.encoders.base import Embedder
 from index.errors import InvalidInputError
@@ -61,6 +61,25 @@ class EmbeddingsIn(BaseModel):
         "query prompts).",
     )
     user: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_token_ids(cls, data: Any) -> Any:
+        """Token ids (OpenAI takes lists of them) are another model's: say so, and what sends them."""
+        given = data.get("input") if isinstance(data, dict) else None
+        if isinstance(given, list) and given and all(_is_token_ids(item) for item in given[:8]):
+            raise ValueError(
+                "input holds token ids, which are another model's tokens: send the texts themselves "
+                "(LangChain's OpenAIEmbeddings sends token ids unless check_embedding_ctx_length=False)"
+            )
+        return data
+
+
+def _is_token_ids(item: Any) -> bool:
+    """An int, or a non-empty list of ints (bool is not one)."""
+    if isinstance(item, list):
+        return bool(item) and all(isinstance(i, int) and not isinstance(i, bool) for i in item[:8])
+    return isinstance(item, int) and not isinstance(item, bool)
 
 
 class EmbeddingOut(BaseModel):

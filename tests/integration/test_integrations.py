@@ -89,6 +89,10 @@ def test_openai_sdk_embeds_with_the_model_the_service_indexes_with(
         client.embeddings.create(input="x", model="text-embedding-3-small")
     with pytest.raises(openai.UnprocessableEntityError):
         client.embeddings.create(input=["fine", "  "], model="default")
+    for tokens in ([[1820, 3290]], [1820, 3290]):  # the SDK sends token ids as they are
+        with pytest.raises(openai.UnprocessableEntityError) as refused:
+            client.embeddings.create(input=tokens, model="default")
+        assert "input holds token ids" in str(refused.value.body)
     with pytest.raises(openai.PermissionDeniedError):  # a wrong key; none at all is 401
         openai.OpenAI(base_url=f"{url}/v1", api_key="wrong-key-0123456789").embeddings.create(
             input="x", model="default"
