@@ -125,6 +125,7 @@ def _parameters(operation: dict[str, Any], settings: Settings) -> None:
     limits = {
         "k": {"maximum": settings.max_k},
         "offset": {"maximum": settings.max_offset},
+        "diversity_pool": {"maximum": settings.max_k},
         "q": {"maxLength": min(settings.max_query_chars, GET_QUERY_CHARS)},
     }
     for parameter in operation.get("parameters", []):

@@ -36,6 +36,13 @@ FusionQuery = Query(description="Hybrid fusion: blend or rrf.", examples=["blend
 WeightQuery = Query(ge=0, le=1, description="Blend: weight of the dense side.")
 RrfKQuery = Query(ge=0, le=10_000, description="RRF: the constant k.")
 GroupByQuery = Query(description="chunk or document.", examples=["document"])
+DiversityQuery = Query(
+    ge=0,
+    le=1,
+    allow_inf_nan=False,
+    description="Above 0: hits unlike each other (maximal marginal relevance).",
+)
+DiversityPoolQuery = Query(ge=1, description="How many of the best hits a diverse search picks from.")
 
 _INVALID: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "The example of a query by example (like) does not exist."},
@@ -131,6 +138,8 @@ async def search_get(
     like_chunk: Annotated[
         int | None, Query(ge=0, le=2**63 - 1, description="More like this chunk (instead of q).")
     ] = None,
+    diversity: Annotated[float, DiversityQuery] = 0.0,
+    diversity_pool: Annotated[int | None, DiversityPoolQuery] = None,
 ) -> Response:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
@@ -157,6 +166,8 @@ async def search_get(
         filter=parsed_filter,
         ef_search=ef_search,
         exact=exact,
+        diversity=diversity,
+        diversity_pool=diversity_pool,
     )
     return await _in_slot(searching, partial(_search, body, searching))
 

@@ -188,6 +188,9 @@ def test_diversity_puts_a_near_duplicate_behind_something_new(client: TestClient
     assert ranked(diversity=0.6, diversity_pool=2, k=2) == plain[:2]  # picked from the best two only
     for refused in ({"diversity": 1.5}, {"diversity": -0.1}, {"diversity_pool": 0}, {"diversity_pool": 21}):
         assert client.post("/search", json={"query": "cats", **refused}).status_code == 422
+        assert client.get("/search", params={"q": "cats", **refused}).status_code == 422
+    by_get = client.get("/search", params={"q": "cats sleep", "k": 3, "diversity": 0.6}).json()["hits"]
+    assert [(hit["doc_id"], hit["score"]) for hit in by_get] == diverse
 
 
 def test_offset_and_min_score(client: TestClient) -> None:
