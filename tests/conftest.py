@@ -9,6 +9,9 @@ import pytest
 from index import Embedder, SearchIndex, SentenceTransformerEmbedder, load_embedder
 from tests.fakes import FakeEmbedder
 
+# Haystack sends usage statistics to its makers unless told not to: the tests send nothing beyond 127.0.0.1.
+os.environ["HAYSTACK_TELEMETRY_ENABLED"] = "False"
+
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -1,3 +1,4 @@
-"""semsearch as a retriever of RAG frameworks: :mod:`.langchain` (``pip install 'semsearch[langchain]'``)
-and :mod:`.llamaindex` (``pip install 'semsearch[llamaindex]'``). Both speak to a running service over HTTP
-through :mod:`service.client`."""
+"""semsearch in RAG frameworks: :mod:`.langchain` (``pip install 'semsearch[langchain]'``),
+:mod:`.llamaindex` (``pip install 'semsearch[llamaindex]'``) and :mod:`.haystack`
+(``pip install 'semsearch[haystack]'``). Each speaks to a running service over HTTP through
+:mod:`service.client`."""

@@ -26,6 +26,12 @@ def hit_metadata(hit: HitOut) -> dict[str, Any]:
     }
 
 
+def metadata_title(metadata: dict[str, Any]) -> str | None:
+    """A text's title, from its metadata (so that a hit's ``title`` key gives it back, not None)."""
+    title = metadata.get("title")
+    return title if isinstance(title, str) and title.strip() else None
+
+
 def json_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     """``metadata`` as JSON: LangChain's loaders put dates and paths in it, which become ISO and plain text
     (a filter compares ISO dates as dates)."""

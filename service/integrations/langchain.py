@@ -26,7 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata
+from service.integrations._hits import hit_metadata, json_metadata, metadata_title
 from service.schemas import SearchResponse
 
 
@@ -120,7 +120,12 @@ class SemsearchVectorStore(VectorStore):
                 f"{len(texts)} texts, {len(metadatas)} metadatas and {len(ids)} ids: one of each"
             )
         documents = [
-            {"id": doc_id, "text": text, "metadata": json_metadata(metadata), "title": _title(metadata)}
+            {
+                "id": doc_id,
+                "text": text,
+                "metadata": json_metadata(metadata),
+                "title": metadata_title(metadata),
+            }
             for doc_id, text, metadata in zip(ids, texts, metadatas, strict=True)
         ]
         for start in range(0, len(documents), self.batch_size):
@@ -209,9 +214,3 @@ class SemsearchVectorStore(VectorStore):
         store = cls(url, **kwargs)
         store.add_texts(texts, metadatas, ids=ids)
         return store
-
-
-def _title(metadata: dict[str, Any]) -> str | None:
-    """A text's title, from its metadata (so that a hit's ``title`` key gives it back, not None)."""
-    title = metadata.get("title")
-    return title if isinstance(title, str) and title.strip() else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -18,6 +19,12 @@ import httpx2
 import numpy as np
 import openai
 import pytest
+from haystack import Document as HaystackDocument
+from haystack import Pipeline
+from haystack.components.writers import DocumentWriter
+from haystack.document_stores.types import DocumentStore
+from haystack.testing.document_store import CountDocumentsTest, DeleteDocumentsTest, WriteDocumentsTest
+from haystack.utils import Secret
 from langchain_core.documents import Document as LangChainDocument
 from llama_index.core import Document as LlamaDocument
 from llama_index.core import StorageContext, VectorStoreIndex
@@ -35,6 +42,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from index.encoders.base import Embedder
 from service.client import SemsearchClient
+from service.integrations.haystack import SemsearchDocumentStore
+from service.integrations.haystack import SemsearchRetriever as HaystackRetriever
 from service.integrations.langchain import SemsearchRetriever as LangChainRetriever
 from service.integrations.langchain import SemsearchVectorStore
 from service.integrations.llamaindex import SemsearchRetriever as LlamaIndexRetriever
@@ -362,5 +371,103 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
         store.delete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="shelf", value="sea")]))
         with SemsearchClient(url, api_key=READ, collection="llamaindex") as reader:
             assert reader.stats().documents == 0
+    finally:
+        store.close()
+
+
+_HAYSTACK_STORES = itertools.count()
+
+
+class TestHaystackDocumentStore(CountDocumentsTest, DeleteDocumentsTest, WriteDocumentsTest):
+    """Haystack's own tests of a document store (haystack.testing), against the service: each on a new
+    collection."""
+
+    @pytest.fixture
+    def document_store(self, server: tuple[str, Path]) -> Iterator[SemsearchDocumentStore]:
+        url, _ = server
+        name = f"haystack-{next(_HAYSTACK_STORES)}"
+        with SemsearchClient(url, api_key=WRITE) as admin:
+            admin.create_collection(name, None)
+        store = SemsearchDocumentStore(url, api_key=Secret.from_token(WRITE), collection=name)
+        yield store
+        store.close()
+        with SemsearchClient(url, api_key=WRITE) as admin:
+            admin.delete_collection(name, force=True)
+
+    def test_write_documents(self, document_store: DocumentStore) -> None:
+        """The default policy (NONE) overwrites, as the service's upserts do (Haystack lets stores choose)."""
+        document = HaystackDocument(content="test doc", meta={"shelf": "sea"})
+        assert document_store.write_documents([document]) == 1
+        assert document_store.write_documents([document]) == 1
+        self.assert_documents_are_equal(document_store.filter_documents(), [document])
+
+
+def test_haystack_pipelines_write_and_retrieve_through_the_service(
+    server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An indexing pipeline (Haystack's DocumentWriter) and a query pipeline (the retriever), with no
+    embedder in either (the service embeds); filters in Haystack's language; a pipeline saved as YAML and
+    loaded again, its key read from the environment."""
+    url, _ = server
+    with SemsearchClient(url, api_key=WRITE) as admin:
+        admin.create_collection("haystack", None)
+    monkeypatch.setenv("SEMSEARCH_API_KEY", WRITE)
+    store = SemsearchDocumentStore(url, collection="haystack")
+    try:
+        indexing = Pipeline()
+        indexing.add_component("writer", DocumentWriter(document_store=store))
+        written = indexing.run(
+            {
+                "writer": {
+                    "documents": [
+                        HaystackDocument(
+                            id="tides", content=PASSAGES["tide"], meta={"shelf": "sea", "title": "Tides"}
+                        ),
+                        HaystackDocument(id="bread", content=PASSAGES["bread"], meta={"shelf": "kitchen"}),
+                        HaystackDocument(
+                            id="lens", content=PASSAGES["lens"], meta={"shelf": "sea", "year": 2021}
+                        ),
+                    ]
+                }
+            }
+        )
+        assert written["writer"]["documents_written"] == 3
+        assert store.count_documents() == 3
+
+        querying = Pipeline()
+        querying.add_component("retriever", HaystackRetriever(document_store=store, top_k=2))
+        found = querying.run({"retriever": {"query": "why does the sea rise and fall every day?"}})
+        top = found["retriever"]["documents"][0]
+        assert (top.content, top.meta["doc_id"], top.meta["title"], top.meta["shelf"]) == (
+            PASSAGES["tide"],
+            "tides",
+            "Tides",
+            "sea",
+        )
+        assert top.id == f"tides#{top.meta['chunk_id']}"
+        assert (top.score or 0.0) > 0
+
+        sea = {"field": "meta.shelf", "operator": "==", "value": "sea"}
+        filtered = querying.run({"retriever": {"query": "sourdough bread", "filters": sea, "top_k": 5}})
+        assert {d.meta["doc_id"] for d in filtered["retriever"]["documents"]} == {"tides", "lens"}
+        not_sea = store.filter_documents({"operator": "NOT", "conditions": [sea]})
+        assert [(d.id, d.content, d.meta) for d in not_sea] == [
+            ("bread", PASSAGES["bread"], {"shelf": "kitchen"})
+        ]
+        with pytest.raises(ValueError, match="metadata fields only"):
+            store.filter_documents({"field": "content", "operator": "==", "value": "x"})
+
+        loaded = Pipeline.loads(querying.dumps(), allowed_modules=["service.integrations.haystack"])
+        again = loaded.run({"retriever": {"query": "why does the sea rise and fall every day?"}})
+        assert [d.id for d in again["retriever"]["documents"]] == [
+            d.id for d in found["retriever"]["documents"]
+        ]
+        saved = querying.dumps()
+        assert "SEMSEARCH_API_KEY" in saved
+        assert WRITE not in saved
+
+        with pytest.raises(ValueError, match="no text to index"):
+            store.write_documents([HaystackDocument(id="empty", content="  ")])
+        assert store.count_documents() == 3
     finally:
         store.close()

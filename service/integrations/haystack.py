@@ -1,0 +1,243 @@
+"""Haystack over a semsearch service: a document store for indexing pipelines (``DocumentWriter``) and a
+retriever component that searches it. The service embeds, with its index's model: no embedder component is
+needed on either side, and no query is embedded in the pipeline.
+
+    from haystack import Pipeline
+    from service.integrations.haystack import SemsearchDocumentStore, SemsearchRetriever
+
+    store = SemsearchDocumentStore("http://127.0.0.1:8000", collection="notes")
+    pipeline = Pipeline()
+    pipeline.add_component("retriever", SemsearchRetriever(document_store=store, top_k=5))
+    pipeline.run({"retriever": {"query": "when does the sea come in?"}})
+
+Filters are Haystack's (``{"field": "meta.shelf", "operator": "==", "value": "sea"}``, and ``AND``, ``OR``,
+``NOT``), translated into the service's filter language by :func:`semsearch_filter`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from haystack import Document, component, default_from_dict, default_to_dict
+from haystack.document_stores.errors import DuplicateDocumentError
+from haystack.document_stores.types import DuplicatePolicy
+from haystack.utils import Secret, deserialize_secrets_inplace
+
+from service.client import DEFAULT_TIMEOUT, NotFoundError, SemsearchClient
+from service.integrations._hits import hit_metadata, json_metadata, metadata_title
+
+
+class SemsearchDocumentStore:
+    """A Haystack ``DocumentStore`` whose documents are a semsearch collection's (the default one unless
+    ``collection``). A Haystack ``Document`` is a semsearch document under the same id, with its ``content``
+    as the text (split into chunks by the service) and its ``meta`` as the metadata (a string ``"title"`` in
+    it is also the title). Documents without text (a ``blob`` only) cannot be indexed and raise
+    ``ValueError``; embeddings sent along are not used (the service embeds). ``write_documents`` with
+    ``DuplicatePolicy.NONE`` overwrites, as the service's upserts do. ``api_key``: the write key for writes
+    (the read key suffices to search), by default from ``SEMSEARCH_API_KEY``."""
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:8000",
+        *,
+        api_key: Secret | None = Secret.from_env_var("SEMSEARCH_API_KEY", strict=False),
+        collection: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = 64,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.url = url
+        self.api_key = api_key
+        self.collection = collection
+        self.timeout = timeout
+        self.batch_size = batch_size
+        key = api_key.resolve_value() if api_key is not None else None
+        self.client = SemsearchClient(url, api_key=key, collection=collection, timeout=timeout)
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self,
+            url=self.url,
+            api_key=self.api_key.to_dict() if self.api_key is not None else None,
+            collection=self.collection,
+            timeout=self.timeout,
+            batch_size=self.batch_size,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SemsearchDocumentStore:
+        deserialize_secrets_inplace(data["init_parameters"], keys=["api_key"])
+        store: SemsearchDocumentStore = default_from_dict(cls, data)
+        return store
+
+    def close(self) -> None:
+        self.client.close()
+
+    def count_documents(self) -> int:
+        return self.client.stats().documents
+
+    def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
+        """The documents matching ``filters`` (all of them without), whole, in id order."""
+        matching = self.client.iter_documents(filter=semsearch_filter(filters) if filters else None)
+        found = []
+        for summary in matching:
+            try:
+                stored = self.client.get_document(summary.id)
+            except NotFoundError:  # deleted since it was listed
+                continue
+            found.append(Document(id=stored.id, content=stored.text, meta=stored.metadata))
+        return found
+
+    def write_documents(
+        self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE
+    ) -> int:
+        """Write ``documents`` (all or none per batch of ``batch_size``); how many were written. ``SKIP``
+        leaves documents whose id exists alone; ``FAIL`` raises ``DuplicateDocumentError`` before writing
+        anything if one exists; ``NONE`` and ``OVERWRITE`` replace them."""
+        if not isinstance(documents, list):
+            raise ValueError(f"write_documents takes a list of Documents, got {type(documents).__name__}")
+        for document in documents:
+            if not isinstance(document, Document):
+                raise ValueError(f"write_documents takes Haystack Documents, got {type(document).__name__}")
+            if document.content is None or not document.content.strip():
+                raise ValueError(f"document {document.id!r} has no text to index (a blob is not read)")
+        unique = list({document.id: document for document in documents}.values())
+        if policy in (DuplicatePolicy.SKIP, DuplicatePolicy.FAIL):
+            existing = {document.id for document in unique if self._exists(document.id)}
+            if existing and policy == DuplicatePolicy.FAIL:
+                raise DuplicateDocumentError(f"documents with these ids exist already: {sorted(existing)}")
+            unique = [document for document in unique if document.id not in existing]
+        payload = [
+            {
+                "id": document.id,
+                "text": document.content,
+                "metadata": json_metadata(document.meta),
+                "title": metadata_title(document.meta),
+            }
+            for document in unique
+        ]
+        for start in range(0, len(payload), self.batch_size):
+            self.client.upsert(payload[start : start + self.batch_size])
+        return len(payload)
+
+    def delete_documents(self, document_ids: list[str]) -> None:
+        """Delete the documents with these ids (those that do not exist are skipped)."""
+        for doc_id in document_ids:
+            try:
+                self.client.delete_document(doc_id)
+            except NotFoundError:
+                continue
+
+    def _exists(self, doc_id: str) -> bool:
+        try:
+            self.client.get_document(doc_id)
+        except NotFoundError:
+            return False
+        return True
+
+
+@component
+class SemsearchRetriever:
+    """The ``top_k`` best passages for a query from a :class:`SemsearchDocumentStore`'s service, each a
+    Haystack ``Document`` with id ``<doc_id>#<chunk_id>``, the passage as ``content``, its ``score``, and as
+    ``meta`` the document's metadata with ``doc_id``, ``chunk_id``, ``title``, ``score``, ``start``, ``end``
+    and ``page``. ``mode`` (hybrid, dense, keyword) and ``diversity`` (maximal marginal relevance, 0 to 1)
+    pass through to the search; ``filters`` given to ``run`` replace those given here."""
+
+    def __init__(
+        self,
+        document_store: SemsearchDocumentStore,
+        *,
+        filters: dict[str, Any] | None = None,
+        top_k: int = 10,
+        mode: str | None = None,
+        diversity: float = 0.0,
+    ) -> None:
+        if not isinstance(document_store, SemsearchDocumentStore):
+            raise ValueError("SemsearchRetriever searches a SemsearchDocumentStore")
+        self.document_store = document_store
+        self.filters = filters
+        self.top_k = top_k
+        self.mode = mode
+        self.diversity = diversity
+
+    def to_dict(self) -> dict[str, Any]:
+        return default_to_dict(
+            self,
+            document_store=self.document_store.to_dict(),
+            filters=self.filters,
+            top_k=self.top_k,
+            mode=self.mode,
+            diversity=self.diversity,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SemsearchRetriever:
+        parameters = data["init_parameters"]
+        parameters["document_store"] = SemsearchDocumentStore.from_dict(parameters["document_store"])
+        retriever: SemsearchRetriever = default_from_dict(cls, data)
+        return retriever
+
+    @component.output_types(documents=list[Document])
+    def run(
+        self, query: str, filters: dict[str, Any] | None = None, top_k: int | None = None
+    ) -> dict[str, list[Document]]:
+        chosen = filters if filters is not None else self.filters
+        result = self.document_store.client.search(
+            query,
+            k=top_k or self.top_k,
+            mode=self.mode,
+            filter=semsearch_filter(chosen) if chosen else None,
+            diversity=self.diversity,
+        )
+        return {
+            "documents": [
+                Document(
+                    id=f"{hit.doc_id}#{hit.chunk_id}",
+                    content=hit.text,
+                    meta=hit_metadata(hit),
+                    score=hit.score,
+                )
+                for hit in result.hits
+            ]
+        }
+
+
+_COMPARISONS = {"==": "eq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "in": "in"}
+
+
+def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any]:
+    """A Haystack filter in semsearch's filter language (docs/api.md). Fields are ``meta.<key>`` (dots reach
+    into nested objects); ``content`` and ``id`` cannot be filtered on and raise ``ValueError``, as do
+    unknown operators. Where a field holds a list, semsearch matches an element (``==`` is "holds"), where
+    Haystack compares the whole list."""
+    if "conditions" in filters:
+        operator = filters.get("operator")
+        clauses = [semsearch_filter(condition) for condition in filters["conditions"]]
+        if operator == "AND":
+            return {"must": clauses}
+        if operator == "OR":
+            return {"should": clauses}
+        if operator == "NOT":  # Haystack's NOT negates the conjunction of its conditions
+            return {"must_not": [{"must": clauses}]}
+        raise ValueError(f"unknown logical operator {operator!r} in a Haystack filter")
+    field, operator, value = filters.get("field"), filters.get("operator"), filters.get("value")
+    if not isinstance(field, str) or not field.startswith("meta."):
+        raise ValueError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
+    key = field.removeprefix("meta.")
+    if operator == "==" and value is None:  # Haystack: a missing field is None
+        return {"should": [{"field": key, "exists": False}, {"field": key, "eq": None}]}
+    if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None
+        return {"must": [{"field": key, "exists": True}, {"field": key, "exists": False}]}
+    if operator in _COMPARISONS:
+        if operator == "in" and not isinstance(value, list):
+            raise ValueError(f"'in' takes a list of values (filter on {field!r})")
+        return {"field": key, _COMPARISONS[operator]: value}
+    if operator == "!=":
+        return {"must_not": [semsearch_filter({"field": field, "operator": "==", "value": value})]}
+    if operator == "not in":
+        if not isinstance(value, list):
+            raise ValueError(f"'not in' takes a list of values (filter on {field!r})")
+        return {"must_not": [{"field": key, "in": value}]}
+    raise ValueError(f"unknown comparison operator {operator!r} in a Haystack filter (on {field!r})")

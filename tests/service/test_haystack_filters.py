@@ -1,0 +1,85 @@
+"""Haystack filters, translated to semsearch's filter language, select what Haystack's own reference selects
+(``document_matches_filter``, which its in-memory store uses), over scalar fields: text, numbers, ISO dates,
+null and missing, nested objects, with AND, OR and NOT at any depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from haystack import Document
+from haystack.utils.filters import document_matches_filter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.integrations.haystack import semsearch_filter
+from tests.service.test_llamaindex_filters import selected
+
+SHELVES = ["sea", "kitchen", ""]
+DATES = ["2021-03-01", "2022-07-15", "2024-01-31T12:00:00"]
+
+METADATA = st.fixed_dictionaries(
+    {},
+    optional={
+        "shelf": st.one_of(st.sampled_from(SHELVES), st.none()),
+        "year": st.one_of(st.integers(2018, 2024), st.none()),
+        "published": st.sampled_from(DATES),
+        "author": st.fixed_dictionaries({}, optional={"name": st.sampled_from(["ann", "bo"])}),
+    },
+)
+
+
+def comparison(field: str, values: st.SearchStrategy[Any], operators: list[str]) -> st.SearchStrategy[Any]:
+    return st.fixed_dictionaries(
+        {"field": st.just(field), "operator": st.sampled_from(operators), "value": values}
+    )
+
+
+EQUALITY = ["==", "!="]
+ORDER = [">", ">=", "<", "<="]
+MEMBERSHIP = ["in", "not in"]
+COMPARISONS = st.one_of(
+    comparison("meta.shelf", st.one_of(st.sampled_from(SHELVES), st.none()), EQUALITY),
+    comparison("meta.year", st.one_of(st.integers(2018, 2024), st.none()), EQUALITY + ORDER),
+    comparison("meta.published", st.sampled_from(["2021-12-31", "2022-07-15", "2023-06-01"]), ORDER),
+    comparison("meta.author.name", st.sampled_from(["ann", "bo"]), EQUALITY),
+    comparison("meta.shelf", st.lists(st.sampled_from(SHELVES), min_size=1, max_size=2), MEMBERSHIP),
+    comparison("meta.year", st.lists(st.integers(2018, 2024), min_size=1, max_size=3), MEMBERSHIP),
+)
+FILTERS = st.recursive(
+    COMPARISONS,
+    lambda inner: st.fixed_dictionaries(
+        {
+            "operator": st.sampled_from(["AND", "OR", "NOT"]),
+            "conditions": st.lists(inner, min_size=1, max_size=3),
+        }
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(documents=st.lists(METADATA, min_size=1, max_size=8), filters=FILTERS)
+def test_translated_filters_select_what_haystack_selects(
+    documents: list[dict[str, Any]], filters: dict[str, Any]
+) -> None:
+    expected = [
+        i
+        for i, meta in enumerate(documents)
+        if document_matches_filter(filters, Document(content="x", meta=meta))
+    ]
+    assert selected(documents, semsearch_filter(filters)) == expected
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        ({"field": "content", "operator": "==", "value": "x"}, "metadata fields only"),
+        ({"field": "meta.a", "operator": "~", "value": "x"}, "unknown comparison operator '~'"),
+        ({"field": "meta.a", "operator": "in", "value": "x"}, "'in' takes a list"),
+        ({"operator": "XOR", "conditions": []}, "unknown logical operator 'XOR'"),
+    ],
+)
+def test_filters_semsearch_cannot_apply_raise(filters: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        semsearch_filter(filters)
