@@ -68,6 +68,15 @@ def _validation_detail(error: RequestValidationError, request: Request) -> list[
         {key: value for key, value in item.items() if key not in ("input", "url")} for item in error.errors()
     ]
     content_type = request.headers.get("content-type", "")
+    for item in detail:
+        loc = tuple(item.get("loc", ()))
+        if loc[:2] == ("body", "files") and "Expected UploadFile" in str(item.get("msg", "")):
+            # A form field where a file belongs: curl -F files=report.pdf, without the @ that sends the file.
+            item["msg"] = (
+                "a form field, not a file: send each file as a file part (with curl, -F files=@report.pdf: "
+                "the @ sends the file, without it curl sends the name as text)"
+            )
+            item.pop("ctx", None)
     if "json" not in content_type:
         for item in detail:
             if tuple(item.get("loc", ())) == ("body",) and item.get("type") == "model_attributes_type":

@@ -226,6 +226,13 @@ BAD_REQUESTS = [
         "the body is not UTF-8 text (byte 0xE9 at 14): send JSON in UTF-8",
     ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
+    (  # curl -F files=report.pdf: the name sent as text, without the @ that sends the file
+        "post",
+        "/documents/files",
+        {"files": [("files", (None, "report.pdf"))]},
+        422,
+        "a form field, not a file: send each file as a file part (with curl, -F files=@report.pdf",
+    ),
     ("post", "/search", {"json": {"query": "x", "weight": 2}}, 422, None),
     ("post", "/search", {"json": {"query": "x", "mode": "fuzzy"}}, 422, None),
     ("post", "/search", {"json": {"query": "x", "candidates": 5000}}, 422, "candidates"),
