@@ -33,7 +33,7 @@ from service.schemas import SearchResponse
 class SemsearchRetriever(BaseRetriever):
     """The ``k`` best passages of a semsearch service for a query, as LangChain ``Document`` objects whose
     metadata holds ``doc_id``, ``chunk_id``, ``title``, ``score``, ``start``, ``end`` and ``page`` (over the
-    document's own metadata). ``mode`` (hybrid, dense, keyword), ``filter`` (the metadata filter language)
+    document's own metadata). ``mode`` (hybrid, dense, keyword), ``filter`` (:func:`semsearch_filter`)
     and ``collection`` (a collection or alias) pass through to the search."""
 
     url: str
@@ -50,7 +50,8 @@ class SemsearchRetriever(BaseRetriever):
         with SemsearchClient(
             self.url, api_key=self.api_key, collection=self.collection, timeout=self.timeout
         ) as client:
-            return _documents(client.search(query, k=self.k, mode=self.mode, filter=self.filter))
+            found = client.search(query, k=self.k, mode=self.mode, filter=semsearch_filter(self.filter))
+            return _documents(found)
 
     async def _aget_relevant_documents(
         self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun
@@ -58,7 +59,8 @@ class SemsearchRetriever(BaseRetriever):
         async with AsyncSemsearchClient(
             self.url, api_key=self.api_key, collection=self.collection, timeout=self.timeout
         ) as client:
-            return _documents(await client.search(query, k=self.k, mode=self.mode, filter=self.filter))
+            found = await client.search(query, k=self.k, mode=self.mode, filter=semsearch_filter(self.filter))
+            return _documents(found)
 
 
 def _documents(result: SearchResponse) -> list[Document]:
@@ -73,7 +75,7 @@ class SemsearchVectorStore(VectorStore):
     ``Document``'s ``id``) or a new UUID; a ``"title"`` in its metadata is also its title. A search answers
     chunks: each ``Document`` has the chunk's text, the document's id as its ``id``, and the retriever's
     metadata (the document's own, then ``doc_id``, ``chunk_id``, ``title``, ``score``, ``start``, ``end``,
-    ``page``). ``mode`` and ``filter`` (the service's metadata filter language) pass through to searches;
+    ``page``). ``mode`` and ``filter`` (:func:`semsearch_filter`) pass through to searches;
     ``batch_size`` texts go in each upload, each upload all or none.
     """
 
@@ -164,7 +166,9 @@ class SemsearchVectorStore(VectorStore):
     ) -> list[tuple[Document, float]]:
         """The ``k`` best chunks and their scores (higher is better); ``kwargs`` pass other search fields
         (``group_by``, ``min_score``, ``fusion``...)."""
-        result = self.client.search(query, k=k, mode=kwargs.pop("mode", self.mode), filter=filter, **kwargs)
+        result = self.client.search(
+            query, k=k, mode=kwargs.pop("mode", self.mode), filter=semsearch_filter(filter), **kwargs
+        )
         return [
             (Document(id=hit.doc_id, page_content=hit.text, metadata=hit_metadata(hit)), hit.score)
             for hit in result.hits
@@ -214,3 +218,79 @@ class SemsearchVectorStore(VectorStore):
         store = cls(url, **kwargs)
         store.add_texts(texts, metadatas, ids=ids)
         return store
+
+
+# The clauses of semsearch's own filter language: a filter holding one of them is passed as it is.
+_NATIVE_KEYS = frozenset(("field", "must", "should", "must_not", "phrase"))
+# MongoDB's order operators, as LangChain's stores take them (Chroma, PGVector...), and semsearch's.
+_MONGO_ORDER = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
+
+
+def semsearch_filter(filter: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A filter as LangChain users write them, in semsearch's filter language (docs/api.md): semsearch's own
+    (``{"field": ...}``, ``must``...) as it is; ``{"source": "a.pdf"}`` (a value, or a list of values: any of
+    them) as equality, as LangChain's in-memory stores take it; MongoDB's operators as Chroma and PGVector
+    take them: ``{"year": {"$gte": 2020}}``, ``$eq``, ``$ne``, ``$gt``, ``$gte``, ``$lt``, ``$lte``,
+    ``$in``, ``$nin``, ``$exists``, and ``$and`` / ``$or`` of such filters. Several keys must all match. As in
+    MongoDB, a field holding a list matches when an element does. Other ``$`` operators raise ValueError."""
+    if filter is None or not filter:
+        return None
+    if _NATIVE_KEYS & filter.keys():
+        return filter
+    return _mongo(filter)
+
+
+def _mongo(filter: dict[str, Any]) -> dict[str, Any]:
+    clauses: list[dict[str, Any]] = []
+    for key, value in filter.items():
+        if key in ("$and", "$or"):
+            if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+                raise ValueError(f"{key} takes a non-empty list of filters")
+            clauses.append({"must" if key == "$and" else "should": [_mongo(v) for v in value]})
+        elif key.startswith("$"):
+            raise ValueError(f"semsearch's filters have no {key!r}")
+        elif isinstance(value, dict):
+            clauses.extend(_field_operators(key, value))
+        elif isinstance(value, list):
+            clauses.append(_in(key, value))
+        else:
+            clauses.append(_eq(key, value))
+    return clauses[0] if len(clauses) == 1 else {"must": clauses}
+
+
+def _eq(field: str, value: Any) -> dict[str, Any]:
+    """Equality, MongoDB's way: None matches null and a missing field."""
+    if value is None:
+        return {"should": [{"field": field, "exists": False}, {"field": field, "eq": None}]}
+    return {"field": field, "eq": value}
+
+
+def _in(field: str, values: Any) -> dict[str, Any]:
+    """One of ``values``, MongoDB's way: None among them matches null and a missing field."""
+    if not isinstance(values, list):
+        raise ValueError(f"$in and $nin take a list of values (filter on {field!r})")
+    if None in values:
+        return {"should": [{"field": field, "exists": False}, {"field": field, "in": values}]}
+    return {"field": field, "in": values}
+
+
+def _field_operators(field: str, operators: dict[str, Any]) -> list[dict[str, Any]]:
+    if not operators:
+        raise ValueError(f"the filter on {field!r} names no operator")
+    clauses: list[dict[str, Any]] = []
+    for operator, value in operators.items():
+        if operator in _MONGO_ORDER:
+            clauses.append({"field": field, _MONGO_ORDER[operator]: value})
+        elif operator == "$eq":
+            clauses.append(_eq(field, value))
+        elif operator == "$in":
+            clauses.append(_in(field, value))
+        elif operator == "$ne":
+            clauses.append({"must_not": [_eq(field, value)]})
+        elif operator == "$nin":
+            clauses.append({"must_not": [_in(field, value)]})
+        elif operator == "$exists":
+            clauses.append({"field": field, "exists": value})
+        else:
+            raise ValueError(f"semsearch's filters have no {operator!r} (filter on {field!r})")
+    return clauses

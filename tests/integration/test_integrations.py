@@ -265,6 +265,13 @@ def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
         assert score >= found[1][1]
         sea = store.similarity_search("light", k=4, filter={"field": "shelf", "eq": "sea"})
         assert {d.id for d in sea} == {ids[0], ids[2]}
+        # As LangChain users write filters for Chroma, PGVector or the in-memory stores:
+        written = {"shelf": {"$in": ["sea", "sky"]}, "title": {"$ne": "Tides"}}
+        assert {d.id for d in store.similarity_search("light", k=4, filter=written)} == {ids[2], "baro"}
+        assert {d.id for d in store.similarity_search("light", k=4, filter={"shelf": "sea"})} == {
+            ids[0],
+            ids[2],
+        }
         assert [d.id for d in store.as_retriever(search_kwargs={"k": 1}).invoke("a storm is coming")] == [
             "baro"
         ]
