@@ -26,6 +26,12 @@ def hit_metadata(hit: HitOut) -> dict[str, Any]:
     }
 
 
+def or_missing(field: str, operator: str, value: Any) -> dict[str, Any]:
+    """A semsearch filter clause ``{"field": field, operator: value}`` that also matches documents without
+    the field: how the frameworks' filters read null (a missing field is null to them)."""
+    return {"should": [{"field": field, "exists": False}, {"field": field, operator: value}]}
+
+
 def metadata_title(metadata: dict[str, Any]) -> str | None:
     """A text's title, from its metadata (so that a hit's ``title`` key gives it back, not None)."""
     title = metadata.get("title")

@@ -24,7 +24,7 @@ from haystack.document_stores.types import DuplicatePolicy
 from haystack.utils import Secret, deserialize_secrets_inplace
 
 from service.client import DEFAULT_TIMEOUT, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata, metadata_title
+from service.integrations._hits import hit_metadata, json_metadata, metadata_title, or_missing
 
 
 class SemsearchDocumentStore:
@@ -227,7 +227,7 @@ def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
     key = field.removeprefix("meta.")
     if operator == "==" and value is None:  # Haystack: a missing field is None
-        return {"should": [{"field": key, "exists": False}, {"field": key, "eq": None}]}
+        return or_missing(key, "eq", None)
     if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None
         return {"must": [{"field": key, "exists": True}, {"field": key, "exists": False}]}
     if operator in _COMPARISONS:

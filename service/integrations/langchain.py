@@ -26,7 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata, metadata_title
+from service.integrations._hits import hit_metadata, json_metadata, metadata_title, or_missing
 from service.schemas import SearchResponse
 
 
@@ -261,7 +261,7 @@ def _mongo(filter: dict[str, Any]) -> dict[str, Any]:
 def _eq(field: str, value: Any) -> dict[str, Any]:
     """Equality, MongoDB's way: None matches null and a missing field."""
     if value is None:
-        return {"should": [{"field": field, "exists": False}, {"field": field, "eq": None}]}
+        return or_missing(field, "eq", None)
     return {"field": field, "eq": value}
 
 
@@ -270,7 +270,7 @@ def _in(field: str, values: Any) -> dict[str, Any]:
     if not isinstance(values, list):
         raise ValueError(f"$in and $nin take a list of values (filter on {field!r})")
     if None in values:
-        return {"should": [{"field": field, "exists": False}, {"field": field, "in": values}]}
+        return or_missing(field, "in", values)
     return {"field": field, "in": values}
 
 

@@ -31,7 +31,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata
+from service.integrations._hits import hit_metadata, json_metadata, or_missing
 from service.schemas import SearchResponse
 
 # LlamaIndex's defaults for maximal marginal relevance (its mmr_threshold; its stores' mmr_prefetch_factor).
@@ -273,5 +273,5 @@ def _clause(item: MetadataFilter) -> dict[str, Any]:
     if operator == FilterOperator.ALL and isinstance(value, list):
         return {"must": [{"field": field, "eq": one} for one in value]}
     if operator == FilterOperator.IS_EMPTY:  # as LlamaIndex's own stores read it: missing, null or ""
-        return {"should": [{"field": field, "exists": False}, {"field": field, "in": [None, ""]}]}
+        return or_missing(field, "in", [None, ""])
     raise ValueError(f"semsearch's filters have no {operator.value!r} (metadata filter on {field!r})")
