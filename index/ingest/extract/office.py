@@ -142,8 +142,10 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
     slides: list[str] = []
     core = _core(lambda: presentation.core_properties)
     title = _core_title(core)
-    for slide in presentation.slides:
+    for number, slide in enumerate(presentation.slides, start=1):
         blocks: list[str] = []
+        if not hasattr(slide.element, "spTree"):  # a damaged slide part whose root is not a slide
+            raise CorruptFileError(f"{name}: slide {number} is damaged (its XML is not a slide's)")
         heading = slide.shapes.title
         if heading is not None and heading.has_text_frame and heading.text_frame.text.strip():
             text = heading.text_frame.text.strip()
