@@ -205,23 +205,67 @@ class SemsearchRetriever:
 
 
 _COMPARISONS = {"==": "eq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "in": "in"}
+# Clauses true of every document and of none ("meta" stands for any key: it exists or it does not).
+_EITHER_WAY = [{"field": "meta", "exists": True}, {"field": "meta", "exists": False}]
+_EVERYTHING: dict[str, Any] = {"should": _EITHER_WAY}
+_NOTHING: dict[str, Any] = {"must": _EITHER_WAY}
 
 
-def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any]:
-    """A Haystack filter in semsearch's filter language (docs/api.md). Fields are ``meta.<key>`` (dots reach
-    into nested objects); ``content`` and ``id`` cannot be filtered on and raise ``ValueError``, as do
-    unknown operators. Where a field holds a list, semsearch matches an element (``==`` is "holds"), where
-    Haystack compares the whole list."""
+def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any] | None:
+    """A Haystack filter in semsearch's filter language (docs/api.md), or None where it keeps every document
+    (an empty ``AND``). Fields are ``meta.<key>`` (dots reach into nested objects); ``content`` and ``id``
+    cannot be filtered on and raise ``ValueError``, as do unknown operators. Where a field holds a list,
+    semsearch matches an element (``==`` is "holds"), where Haystack compares the whole list.
+
+    ``NOT`` is pushed down to the comparisons and nested ``AND`` / ``OR`` are merged, so the translation is
+    no deeper than the filter plus one: a Haystack filter does not run into the service's nesting limit
+    (SEMSEARCH_MAX_FILTER_DEPTH) sooner than its own depth says."""
+    translated = _translate(filters, negated=False)
+    return None if translated is _EVERYTHING else translated
+
+
+def _translate(filters: dict[str, Any], negated: bool) -> dict[str, Any]:
     if "conditions" in filters:
         operator = filters.get("operator")
-        clauses = [semsearch_filter(condition) for condition in filters["conditions"]]
-        if operator == "AND":
-            return {"must": clauses}
-        if operator == "OR":
-            return {"should": clauses}
-        if operator == "NOT":  # Haystack's NOT negates the conjunction of its conditions
-            return {"must_not": [{"must": clauses}]}
-        raise ValueError(f"unknown logical operator {operator!r} in a Haystack filter")
+        if operator not in ("AND", "OR", "NOT"):
+            raise ValueError(f"unknown logical operator {operator!r} in a Haystack filter")
+        # Haystack's NOT negates the conjunction of its conditions; De Morgan swaps AND and OR under it.
+        inner_negated = negated != (operator == "NOT")
+        conjunction = (operator == "AND") != negated
+        clauses = [_translate(condition, inner_negated) for condition in filters["conditions"]]
+        return _all_of(clauses) if conjunction else _any_of(clauses)
+    clause = _comparison(filters)
+    return _negation(clause) if negated else clause
+
+
+def _all_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(clause is _NOTHING for clause in clauses):
+        return _NOTHING
+    kept = [part for clause in clauses if clause is not _EVERYTHING for part in _parts(clause, "must")]
+    return _EVERYTHING if not kept else kept[0] if len(kept) == 1 else {"must": kept}
+
+
+def _any_of(clauses: list[dict[str, Any]]) -> dict[str, Any]:
+    if any(clause is _EVERYTHING for clause in clauses):
+        return _EVERYTHING
+    kept = [part for clause in clauses if clause is not _NOTHING for part in _parts(clause, "should")]
+    return _NOTHING if not kept else kept[0] if len(kept) == 1 else {"should": kept}
+
+
+def _parts(clause: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """The clauses of ``clause`` if it is only a ``key`` list (merged into the list being built), else it."""
+    return list(clause[key]) if clause.keys() == {key} else [clause]
+
+
+def _negation(clause: dict[str, Any]) -> dict[str, Any]:
+    if clause is _EVERYTHING or clause is _NOTHING:
+        return _NOTHING if clause is _EVERYTHING else _EVERYTHING
+    if clause.keys() == {"must_not"}:  # none of these, negated: any of them
+        return _any_of(clause["must_not"])
+    return {"must_not": _parts(clause, "should")}  # none of: a negated OR keeps its own list
+
+
+def _comparison(filters: dict[str, Any]) -> dict[str, Any]:
     field, operator, value = filters.get("field"), filters.get("operator"), filters.get("value")
     if not isinstance(field, str) or not field.startswith("meta."):
         raise ValueError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
@@ -229,15 +273,17 @@ def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any]:
     if operator == "==" and value is None:  # Haystack: a missing field is None
         return or_missing(key, "eq", None)
     if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None
-        return {"must": [{"field": key, "exists": True}, {"field": key, "exists": False}]}
+        return _NOTHING
     if operator in _COMPARISONS:
         if operator == "in" and not isinstance(value, list):
             raise ValueError(f"'in' takes a list of values (filter on {field!r})")
+        if operator == "in" and not value:
+            return _NOTHING
         return {"field": key, _COMPARISONS[operator]: value}
     if operator == "!=":
-        return {"must_not": [semsearch_filter({"field": field, "operator": "==", "value": value})]}
+        return _negation(_comparison({"field": field, "operator": "==", "value": value}))
     if operator == "not in":
         if not isinstance(value, list):
             raise ValueError(f"'not in' takes a list of values (filter on {field!r})")
-        return {"must_not": [{"field": key, "in": value}]}
+        return _negation(_comparison({"field": field, "operator": "in", "value": value}))
     raise ValueError(f"unknown comparison operator {operator!r} in a Haystack filter (on {field!r})")
