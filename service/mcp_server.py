@@ -62,13 +62,18 @@ def build_server(
         mode: Literal["hybrid", "dense", "keyword"] = "hybrid",
         filter: dict[str, Any] | None = None,
         collection: str | None = None,
+        diversity: float = 0.0,
     ) -> CallToolResult:
         """query: what to look for, in plain words; k: how many passages (1-100); mode: hybrid (default),
         dense (meaning only) or keyword (BM25); filter: a metadata filter such as
         {"field": "lang", "eq": "en"}, or {"phrase": "exact words"} for documents that hold those words in
-        that order; collection: a collection or alias (default: the default one)."""
+        that order; collection: a collection or alias (default: the default one); diversity: 0 (default)
+        to 1, how strongly passages that repeat ones above them are pushed down (0.3 suits gathering
+        material for an answer)."""
         client = client_for(ctx).in_collection(collection)
-        result = await _call(lambda: client.search(query, k=k, mode=mode, filter=filter))
+        result = await _call(
+            lambda: client.search(query, k=k, mode=mode, filter=filter, diversity=diversity or None)
+        )
         return CallToolResult(
             content=[TextContent(type="text", text=format_hits(result))],
             structured_content=result.model_dump(mode="json"),

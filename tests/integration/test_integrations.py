@@ -141,19 +141,26 @@ def test_mcp_over_http_gives_search_to_readers_and_writes_to_the_write_key(serve
     assert "404" in missing.content[0].text
 
     note = {"id": "mcp-note", "text": "Agents can add notes about glaciers carving valleys."}
-    tools, (added, searched) = asyncio.run(
+    again = {"id": "mcp-again", "text": "Agents can add notes about the glaciers that carve valleys."}
+    question = "what shapes valleys made by ice"
+    tools, (added, searched, diverse) = asyncio.run(
         _mcp_http(
             url,
             WRITE,
             [
-                ("add_documents", {"documents": [note]}),
-                ("search", {"query": "what shapes valleys made by ice", "k": 1}),
+                ("add_documents", {"documents": [note, again]}),
+                ("search", {"query": question, "k": 2}),
+                ("search", {"query": question, "k": 2, "diversity": 0.7}),
             ],
         )
     )
     assert "add_documents" in tools
-    assert added.structured_content["documents"][0]["status"] == "created"
-    assert searched.structured_content["hits"][0]["doc_id"] == "mcp-note"
+    assert [d["status"] for d in added.structured_content["documents"]] == ["created", "created"]
+    assert {h["doc_id"] for h in searched.structured_content["hits"]} == {"mcp-note", "mcp-again"}
+    # Diverse: the near-copy of the best passage waits behind something new.
+    best, second = (h["doc_id"] for h in diverse.structured_content["hits"])
+    assert best in ("mcp-note", "mcp-again")
+    assert second not in ("mcp-note", "mcp-again")
     assert httpx.post(f"{url}/mcp", json={}).status_code == 401  # the read key guards /mcp too
     # Stateless: nothing to stream by GET (the SDK held it open for good, with nothing to send) or end by
     # DELETE. The protocol's answer for that is 405; the SDK's client opens no GET stream without a session.
