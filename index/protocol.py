@@ -57,7 +57,12 @@ class ServedIndex(Protocol):
     def get(self, doc_id: str) -> StoredDocument: ...
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]: ...
 
     def delete(self, doc_id: str) -> int: ...

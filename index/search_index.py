@@ -73,6 +73,9 @@ log = logging.getLogger(__name__)
 KEYWORD_TITLE_WEIGHT = 1.0
 # Most documents one listing page holds.
 MAX_LIST_LIMIT = 1000
+# Characters of text a listing page with texts holds, about (it ends with the document that reaches this, so
+# one document of SEMSEARCH_MAX_TEXT_CHARS still fits): tens of MB of JSON at most, however large the limit.
+PAGE_TEXT_CHARS = 8_000_000
 ProgressCallback = Callable[[int], object]
 # A keyword side: the query's terms, its best chunks with their BM25 scores, and what fusion divides them by.
 _KeywordSide = tuple[list[str], list[tuple[int, float]], float]
@@ -406,15 +409,23 @@ class SearchIndex:
         return self._store.get_document(doc_id)
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]:
         """Up to ``limit`` documents in id order, starting after the id ``after`` (a page's last id is the
-        next page's ``after``), only those whose metadata matches ``filter_spec`` if one is given."""
+        next page's ``after``), only those whose metadata matches ``filter_spec`` if one is given. With
+        ``with_text``, each with its text, and the page ends early at the document whose text brings it to
+        :data:`PAGE_TEXT_CHARS` (:func:`page_may_continue` tells a page that may have more after it)."""
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidInputError(f"limit must be between 1 and {MAX_LIST_LIMIT}")
         allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
+        budget = PAGE_TEXT_CHARS if with_text else None
         with self._store.time_limit(self.filter_timeout):
-            return self._store.list_documents(after, limit, allowed)
+            return self._store.list_documents(after, limit, allowed, text_budget=budget)
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
         """The chunks (or documents) that best match ``query``, best first; ``options`` are the other fields
@@ -944,6 +955,22 @@ class SearchIndex:
             self._generation = None
         elif self._generation is not None:
             self._generation = generation
+
+
+def within_text_budget(page: list[DocumentSummary]) -> list[DocumentSummary]:
+    """``page`` up to the document whose text brings it to :data:`PAGE_TEXT_CHARS`, as a store cuts one."""
+    characters = 0
+    for position, document in enumerate(page):
+        characters += len(document.text or "")
+        if characters >= PAGE_TEXT_CHARS:
+            return page[: position + 1]
+    return page
+
+
+def page_may_continue(page: Sequence[DocumentSummary], limit: int) -> bool:
+    """Whether documents may follow a page of :meth:`SearchIndex.list_documents`: it is full, or its texts
+    reached :data:`PAGE_TEXT_CHARS` (a page that ends there by chance is answered by an empty next one)."""
+    return len(page) >= limit or sum(len(d.text or "") for d in page) >= PAGE_TEXT_CHARS
 
 
 def _from_cache(result: SearchResult, took_ms: float) -> SearchResult:

@@ -64,13 +64,14 @@ class StoredDocument:
 
 @dataclass(frozen=True, slots=True)
 class DocumentSummary:
-    """A document in a listing: who it is and where it came from, without its text."""
+    """A document in a listing: who it is and where it came from; its text only where asked for."""
 
     id: str
     title: str | None
     metadata: dict[str, Any]
     chunks: int
     updated_at: float
+    text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from pydantic import ValidationError
@@ -41,6 +41,7 @@ EXAMPLES = """Examples:
   semsearch stats --json                            # counts, model, index type
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
   semsearch restore /backups/today                  # put it back (service stopped)
+  semsearch export -o corpus.jsonl                  # every document as JSON Lines, to index anywhere
   semsearch eval path/to/beir-dataset --split train     # nDCG@10, Recall@100, MRR@10
   semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local   # embed on Ray, 2 shards
   semsearch serve-ray /data/sharded --replicas 2    # replicated, sharded serving on Ray Serve
@@ -58,6 +59,8 @@ app = typer.Typer(
 )
 
 _SEARCH_DEFAULTS = SearchRequest("")
+# Documents a page of `semsearch export` asks for (a page also ends early at a few million characters).
+_EXPORT_PAGE = 500
 # Records `semsearch eval` leaves out, named one by one up to this many (then counted).
 _NOTES_SHOWN = 20
 
@@ -124,15 +127,18 @@ def _keys() -> tuple[str | None, str | None]:
 
 
 @contextmanager
-def _remote(url: str, collection: str | None) -> Iterator[Any]:
-    """A client of the service at ``url`` with the write key of the environment; API errors become messages
-    and exit code 1, an unreachable service exit code 2."""
+def _remote(url: str, collection: str | None, read_only: bool = False) -> Iterator[Any]:
+    """A client of the service at ``url`` with the write key of the environment (``read_only``: the read key
+    where no write key is set); API errors become messages and exit code 1, an unreachable service exit
+    code 2."""
     import httpx
 
     from service.client import SemsearchAPIError, SemsearchClient
 
+    write_key, read_key = _keys()
+    key = write_key or read_key if read_only else write_key
     try:
-        with SemsearchClient(url, api_key=_keys()[0], collection=collection) as client:
+        with SemsearchClient(url, api_key=key, collection=collection) as client:
             yield client
     except SemsearchAPIError as error:
         _fail(f"the service answered {error.status}: {error.detail}", 1)
@@ -796,12 +802,7 @@ def search(
     if len(given) != 1:
         _fail("give a query, --like ID or --like-chunk N (exactly one)")
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
-    metadata_filter = None
-    if filter_json is not None:
-        try:
-            metadata_filter = json.loads(filter_json)
-        except json.JSONDecodeError as error:
-            _fail(f"--filter is not JSON ({error.msg} at character {error.pos}): {filter_json!r}")
+    metadata_filter = _filter_option(filter_json)
     settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     if not (settings.data_dir).exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
@@ -849,6 +850,75 @@ def stats(
         _echo_json(values)
     else:
         _fields("Index", values)
+
+
+def _filter_option(filter_json: str | None) -> Any:
+    """The metadata filter given as ``--filter`` JSON, or None."""
+    if filter_json is None:
+        return None
+    try:
+        return json.loads(filter_json)
+    except json.JSONDecodeError as error:
+        _fail(f"--filter is not JSON ({error.msg} at character {error.pos}): {filter_json!r}")
+
+
+@app.command("export")
+def export_documents(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write here (default: standard output).", show_default=False),
+    ] = None,
+    filter_json: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="Only documents whose metadata match (docs/api.md).", show_default=False
+        ),
+    ] = None,
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+) -> None:
+    """Every document as it was sent (id, title, text, metadata), one JSON object a line, in id order: the
+    corpus in a form any tool reads, and that 'semsearch index FILE.jsonl' indexes again (page breaks and
+    all). From a running service with --url (the read key will do), else from the data directory, beside a
+    running service too.
+
+    Examples: semsearch export -o corpus.jsonl; semsearch export --url http://127.0.0.1:8000 > corpus.jsonl;
+    semsearch export --filter '{"field": "lang", "eq": "en"}' -o english.jsonl"""
+    metadata_filter = _filter_option(filter_json)
+    with contextlib.ExitStack() as stack:
+        if url is not None:
+            client = stack.enter_context(_remote(url, collection, read_only=True))
+
+            def page(after: str | None) -> Sequence[Any]:
+                listed = client.list_documents(
+                    after=after, limit=_EXPORT_PAGE, filter=metadata_filter, include_text=True
+                )
+                return cast(Sequence[Any], listed.documents)
+
+        else:
+            settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+            if not settings.data_dir.exists():
+                _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+            reader = stack.enter_context(_reader(settings))
+            stack.enter_context(_library_errors())
+
+            def page(after: str | None) -> Sequence[Any]:
+                return reader.list_documents(
+                    after=after, limit=_EXPORT_PAGE, filter_spec=metadata_filter, with_text=True
+                )
+
+        sink = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        count = 0
+        after: str | None = None
+        while documents := page(after):
+            for document in documents:
+                record = {"id": document.id, "title": document.title, "text": document.text}
+                sink.write(json.dumps({**record, "metadata": document.metadata}, ensure_ascii=False) + "\n")
+            count += len(documents)
+            after = documents[-1].id
+    typer.echo(f"exported {_plural(count, 'document')}" + (f" to {output}" if output else ""), err=True)
 
 
 @app.command("snapshot")

@@ -246,9 +246,14 @@ class _Api:
         return _Call("GET", self._data(f"/documents/{_id_path(doc_id)}"), _model(DocumentOut))
 
     def list_documents(
-        self, after: str | None, limit: int, filter: Mapping[str, Any] | None
+        self, after: str | None, limit: int, filter: Mapping[str, Any] | None, include_text: bool
     ) -> _Call[DocumentListOut]:
-        params = {"after": after, "limit": limit, "filter": _json_param(filter)}
+        params = {
+            "after": after,
+            "limit": limit,
+            "filter": _json_param(filter),
+            "include_text": "true" if include_text else None,
+        }
         return _Call(
             "GET",
             self._data("/documents"),
@@ -441,17 +446,23 @@ class SemsearchClient:
         return self._run(self._api.get_document(doc_id))
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter: Mapping[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter: Mapping[str, Any] | None = None,
+        include_text: bool = False,
     ) -> DocumentListOut:
-        return self._run(self._api.list_documents(after, limit, filter))
+        return self._run(self._api.list_documents(after, limit, filter, include_text))
 
     def iter_documents(
-        self, *, filter: Mapping[str, Any] | None = None, page_size: int = 500
+        self, *, filter: Mapping[str, Any] | None = None, page_size: int = 500, include_text: bool = False
     ) -> Iterator[DocumentSummaryOut]:
-        """Every document (only those matching ``filter`` if given), in id order, a page at a time."""
+        """Every document (only those matching ``filter`` if given), in id order, a page at a time; with
+        ``include_text``, each with its text (an export)."""
         after: str | None = None
         while True:
-            page = self.list_documents(after=after, limit=page_size, filter=filter)
+            page = self.list_documents(after=after, limit=page_size, filter=filter, include_text=include_text)
             yield from page.documents
             if page.next is None:
                 return
@@ -616,9 +627,14 @@ class AsyncSemsearchClient:
         return await self._run(self._api.get_document(doc_id))
 
     async def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter: Mapping[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter: Mapping[str, Any] | None = None,
+        include_text: bool = False,
     ) -> DocumentListOut:
-        return await self._run(self._api.list_documents(after, limit, filter))
+        return await self._run(self._api.list_documents(after, limit, filter, include_text))
 
     async def delete_document(self, doc_id: str) -> DeleteResponse:
         return await self._run(self._api.delete_document(doc_id))

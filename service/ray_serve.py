@@ -186,8 +186,11 @@ class ShardServer:
         after: str | None = None,
         limit: int = 100,
         filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]:
-        return self._index(ref).list_documents(after=after, limit=limit, filter_spec=filter_spec)
+        return self._index(ref).list_documents(
+            after=after, limit=limit, filter_spec=filter_spec, with_text=with_text
+        )
 
     def export_page(self, ref: CollectionRef | None, after: str | None, limit: int) -> list[Document]:
         return self._index(ref).export_page(after, limit)
@@ -326,9 +329,14 @@ class RemoteShard:
         return result
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]:
-        result: list[DocumentSummary] = self._call("list_documents", after, limit, filter_spec)
+        result: list[DocumentSummary] = self._call("list_documents", after, limit, filter_spec, with_text)
         return result
 
     def example(self, like: Like) -> Example:

@@ -131,6 +131,9 @@ class DocumentSummaryOut(BaseModel):
     metadata: dict[str, Any]
     chunks: int
     updated_at: float
+    text: str | None = Field(
+        default=None, description="The document's text, as sent: only in a listing with `include_text`."
+    )
 
 
 class DocumentListOut(BaseModel):

@@ -52,7 +52,7 @@ from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
 from index.retrieval.fusion import top
 from index.retrieval.pipeline import search_in_phases
 from index.retrieval.ranking import candidate_depth
-from index.search_index import SearchIndex
+from index.search_index import SearchIndex, within_text_budget
 from index.storage.files import atomic_write_text
 from index.storage.store import PreparedDocument
 from index.storage.tasks import Task, TaskNotFoundError
@@ -222,7 +222,12 @@ class ShardReader(Protocol):
     def get(self, doc_id: str) -> StoredDocument: ...
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]: ...
 
     def example(self, like: Like) -> Example: ...
@@ -385,17 +390,27 @@ class ShardedIndex:
         ]
 
     def list_documents(
-        self, *, after: str | None = None, limit: int = 100, filter_spec: dict[str, Any] | None = None
+        self,
+        *,
+        after: str | None = None,
+        limit: int = 100,
+        filter_spec: dict[str, Any] | None = None,
+        with_text: bool = False,
     ) -> list[DocumentSummary]:
         """Each shard's page after ``after``, merged in id order: the first ``limit`` of them are the first
-        ``limit`` of the whole index, since each shard's page is its own first ``limit``."""
+        ``limit`` of the whole index, since each shard's page is its own first ``limit``. A page of texts
+        then ends at the text budget as one index's does, which also ends it before the documents of a
+        shard whose page ended early at the budget (its texts alone reach the budget by its last id)."""
         pages = self._fan_out(
             [
-                partial(r.list_documents, after=after, limit=limit, filter_spec=filter_spec)
+                partial(
+                    r.list_documents, after=after, limit=limit, filter_spec=filter_spec, with_text=with_text
+                )
                 for r in self._readers
             ]
         )
-        return heapq.nsmallest(limit, (d for page in pages for d in page), key=lambda d: d.id)
+        merged = heapq.nsmallest(limit, (d for page in pages for d in page), key=lambda d: d.id)
+        return within_text_budget(merged) if with_text else merged
 
     def get(self, doc_id: str) -> StoredDocument:
         shard = shard_of(doc_id, self._shards)

@@ -419,21 +419,34 @@ class Store:
         )
 
     def list_documents(
-        self, after: str | None, limit: int, allowed: SqlFilter | None
+        self, after: str | None, limit: int, allowed: SqlFilter | None, text_budget: int | None = None
     ) -> list[DocumentSummary]:
-        """Up to ``limit`` documents whose id sorts after ``after``, in id order, those ``allowed`` keeps."""
+        """Up to ``limit`` documents whose id sorts after ``after``, in id order, those ``allowed`` keeps.
+        With a ``text_budget``, each with its text, ending with the document whose text brings the page's
+        characters to the budget (rows are read one at a time, so a page of long texts stops early)."""
         where = "d.id > ?"
         params: list[object] = [after or ""]
         if allowed is not None:
             where += f" AND ({allowed.where})"
             params.extend(allowed.params)
+        text = "NULL" if text_budget is None else "d.text"
         rows = self._reader().execute(
-            "SELECT d.id, d.title, d.metadata, d.updated_at, "
+            f"SELECT d.id, d.title, d.metadata, d.updated_at, {text}, "
             "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) "
             f"FROM documents d WHERE {where} ORDER BY d.id LIMIT ?",
             [*params, limit],
         )
-        return [DocumentSummary(str(r[0]), r[1], json.loads(r[2]), int(r[4]), float(r[3])) for r in rows]
+        page: list[DocumentSummary] = []
+        characters = 0
+        try:
+            for r in rows:
+                page.append(DocumentSummary(str(r[0]), r[1], json.loads(r[2]), int(r[5]), float(r[3]), r[4]))
+                characters += len(r[4] or "")
+                if text_budget is not None and characters >= text_budget:
+                    break
+        finally:
+            rows.close()  # a statement left unfinished would hold its read snapshot open
+        return page
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""

@@ -79,15 +79,10 @@ class SemsearchDocumentStore:
 
     def filter_documents(self, filters: dict[str, Any] | None = None) -> list[Document]:
         """The documents matching ``filters`` (all of them without), whole, in id order."""
-        matching = self.client.iter_documents(filter=semsearch_filter(filters) if filters else None)
-        found = []
-        for summary in matching:
-            try:
-                stored = self.client.get_document(summary.id)
-            except NotFoundError:  # deleted since it was listed
-                continue
-            found.append(Document(id=stored.id, content=stored.text, meta=stored.metadata))
-        return found
+        matching = self.client.iter_documents(
+            filter=semsearch_filter(filters) if filters else None, include_text=True
+        )
+        return [Document(id=d.id, content=d.text, meta=d.metadata) for d in matching]
 
     def write_documents(
         self, documents: list[Document], policy: DuplicatePolicy = DuplicatePolicy.NONE

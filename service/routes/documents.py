@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
 from index.protocol import ServedIndex
-from index.search_index import MAX_LIST_LIMIT
+from index.search_index import MAX_LIST_LIMIT, PAGE_TEXT_CHARS, page_may_continue
 from index.storage.tasks import Task
 from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, SettingsDep, check_limit
@@ -141,6 +141,7 @@ def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilte
     "/documents",
     dependencies=[Depends(require_read)],
     responses={422: {"model": InvalidOut, "description": "Invalid filter or paging."}, **_AUTH},
+    response_model_exclude_unset=True,  # no "text": null in a listing that did not ask for texts
 )
 def list_documents(
     index: IndexDep,
@@ -152,13 +153,27 @@ def list_documents(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT, description="Documents per page.")] = 100,
     filter: FilterQuery = None,
+    include_text: Annotated[
+        bool,
+        Query(
+            description="Each document with its text, as sent: an export (`semsearch export`). A page "
+            f"then also ends at the document whose text brings it to {PAGE_TEXT_CHARS:,} characters."
+        ),
+    ] = False,
 ) -> DocumentListOut:
-    """The documents, in id order, a page at a time, without their text; only those whose metadata matches
-    `filter` if one is given (`{"field": "path", "prefix": "reports/"}`, say)."""
-    found = index.list_documents(after=after, limit=limit, filter_spec=parse_filter(filter))
+    """The documents, in id order, a page at a time, without their text unless `include_text`; only those
+    whose metadata matches `filter` if one is given (`{"field": "path", "prefix": "reports/"}`, say).
+    Follow `next` until it is null: a page may hold fewer than `limit` documents and still have a next."""
+    found = index.list_documents(
+        after=after, limit=limit, filter_spec=parse_filter(filter), with_text=include_text
+    )
+    listed = [to_dict(d) for d in found]
+    if not include_text:
+        for item in listed:
+            del item["text"]
     return DocumentListOut(
-        documents=[DocumentSummaryOut.model_validate(to_dict(d)) for d in found],
-        next=found[-1].id if len(found) == limit else None,
+        documents=[DocumentSummaryOut.model_validate(item) for item in listed],
+        next=found[-1].id if page_may_continue(found, limit) else None,
     )
 
 

@@ -7,8 +7,11 @@ import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index import Document, DocumentNotFoundError, IncompatibleIndexError, InvalidInputError, SearchIndex
 from index.distributed.sharding import (
@@ -21,6 +24,7 @@ from index.distributed.sharding import (
     split_by_shard,
 )
 from index.errors import ReadOnlyIndexError, UnsupportedOperationError
+from index.search_index import page_may_continue
 from index.types import Hit, Like
 from tests.fakes import FakeEmbedder
 
@@ -302,3 +306,46 @@ def test_query_by_example_over_shards_finds_what_one_index_finds(
             single.search("", 8, like=Like(chunk_id=single_chunk), mode="dense").hits
         )
         assert chunk not in [h.chunk_id for h in by_chunk]
+
+
+def test_pages_with_texts_hold_every_document_once_in_id_order(
+    opened: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """Listing with texts (an export) ends a page early at the text budget; followed while a page may
+    continue, the pages give every document once, in id order, from one index and from shards merged
+    (where one shard's page ending early must end the merged page too), with or without a filter."""
+    rng = random.Random(3)
+    documents = [
+        Document(f"doc-{i:02}", " ".join(rng.choices(WORDS, k=rng.randint(1, 300))), None, {"n": i % 3})
+        for i in range(40)
+    ]
+    single, cluster, _ = both(opened, tmp_path, documents, 3)
+    texts = {d.id: d.text for d in documents}
+
+    @settings(max_examples=150, deadline=None)
+    @given(
+        limit=st.integers(1, 12),
+        budget=st.integers(1, 6000),
+        only=st.sampled_from([None, 1]),
+        sharded_side=st.booleans(),
+    )
+    def paging(limit: int, budget: int, only: int | None, sharded_side: bool) -> None:
+        listing = cluster if sharded_side else single
+        spec = None if only is None else {"field": "n", "eq": only}
+        expected = [d.id for d in documents if only is None or d.metadata["n"] == only]
+        seen: list[str] = []
+        after = None
+        with mock.patch("index.search_index.PAGE_TEXT_CHARS", budget):
+            while True:
+                page = listing.list_documents(after=after, limit=limit, filter_spec=spec, with_text=True)
+                assert len(page) <= limit
+                assert sum(len(d.text or "") for d in page[:-1]) < budget  # ends at the budget
+                assert all(d.text == texts[d.id] for d in page)
+                seen.extend(d.id for d in page)
+                if not page_may_continue(page, limit):
+                    break
+                after = page[-1].id
+        assert seen == expected
+
+    paging()
+    assert all(d.text is None for d in single.list_documents(limit=5))  # no texts unless asked

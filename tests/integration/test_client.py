@@ -152,6 +152,50 @@ def test_the_cli_indexes_and_syncs_into_a_running_service(url: str, tmp_path: Pa
     assert "401" in refused.stderr
 
 
+def test_an_export_indexes_again_into_the_same_documents_pages_included(url: str, tmp_path: Path) -> None:
+    with SemsearchClient(url, api_key=KEY) as admin:
+        admin.create_collection("exports")
+    with SemsearchClient(url, api_key=KEY, collection="exports") as client:
+        client.upload_files([FILES / "lighthouse.pptx"])
+        client.upsert([{"id": "tides", "text": "The tide turns twice a day.", "metadata": {"sea": "north"}}])
+        plain = httpx.get(f"{url}/collections/exports/documents").json()["documents"]
+        assert [("text" in d) for d in plain] == [False, False]  # no texts unless asked
+        listed = client.list_documents(include_text=True).documents
+        assert [(d.id, d.text) for d in listed][1] == ("tides", "The tide turns twice a day.")
+    env = {**os.environ, "SEMSEARCH_URL": "", "SEMSEARCH_WRITE_KEY": ""}  # reading needs no write key
+    cli = [sys.executable, "-m", "service"]
+
+    def run(*args: str) -> str:
+        done = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    exported = tmp_path / "exports.jsonl"
+    assert "exported 2 documents" in run(
+        "export", "--url", url, "--collection", "exports", "-o", str(exported)
+    )
+    records = [json.loads(line) for line in exported.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["metadata"].get("pages")) for r in records] == [
+        ("lighthouse.pptx", 3),
+        ("tides", None),
+    ]
+    local = tmp_path / "local"
+    run("index", str(exported), "--data-dir", str(local), "--no-progress")
+    again = tmp_path / "again.jsonl"
+    run("export", "--data-dir", str(local), "-o", str(again))
+    assert again.read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
+    # The slides' pages come back too: the same passages on the same pages, searched here and there.
+    question = "glass rings of prisms that bend the light"
+    with SemsearchClient(url, collection="exports") as client:
+        served = [(h.doc_id, h.page, h.text) for h in client.search(question, k=3).hits]
+    found = subprocess.run(
+        [*cli, "search", question, "-k", "3", "--data-dir", str(local), "--json"],
+        env=env, capture_output=True, text=True, timeout=300, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    assert [(h["doc_id"], h["page"], h["text"]) for h in map(json.loads, found)] == served
+    assert served[0][:2] == ("lighthouse.pptx", 2)
+
+
 def test_a_document_is_retagged_without_sending_its_text(url: str) -> None:
     with SemsearchClient(url, api_key=KEY) as client:
         client.upsert([{"id": "tags/ferry", "text": "The ferry leaves at dawn.", "metadata": {"lane": "a"}}])
