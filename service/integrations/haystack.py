@@ -16,11 +16,13 @@ Filters are Haystack's (``{"field": "meta.shelf", "operator": "==", "value": "se
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from haystack import Document, component, default_from_dict, default_to_dict
 from haystack.document_stores.errors import DuplicateDocumentError
 from haystack.document_stores.types import DuplicatePolicy
+from haystack.errors import FilterError
 from haystack.utils import Secret, deserialize_secrets_inplace
 
 from service.client import DEFAULT_TIMEOUT, NotFoundError, SemsearchClient
@@ -124,6 +126,36 @@ class SemsearchDocumentStore:
             except NotFoundError:
                 continue
 
+    def delete_all_documents(self, recreate_index: bool = False) -> None:
+        """Delete every document of the collection (in one transaction). The collection and its settings stay
+        either way: semsearch has no index schema to recreate (``recreate_index`` is Haystack's name)."""
+        self.client.delete_where(_EVERYTHING)
+
+    def delete_by_filter(self, filters: dict[str, Any]) -> int:
+        """Delete the documents matching ``filters`` (in one transaction); how many went."""
+        return self.client.delete_where(semsearch_filter(filters) or _EVERYTHING).count
+
+    def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
+        """How many documents match ``filters``."""
+        return sum(1 for _ in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000))
+
+    def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
+        """Set the ``meta`` fields of every document matching ``filters`` (its other fields stay; nothing is
+        embedded again); how many were updated. A field set to None is removed (JSON Merge Patch), which
+        reads the same to a Haystack filter (a missing field is None)."""
+        patch = json_metadata(meta)
+        matching = [
+            d.id for d in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000)
+        ]
+        updated = 0
+        for doc_id in matching:
+            try:
+                self.client.update_metadata(doc_id, patch)
+            except NotFoundError:  # deleted since it was listed
+                continue
+            updated += 1
+        return updated
+
     def _exists(self, doc_id: str) -> bool:
         try:
             self.client.get_document(doc_id)
@@ -206,11 +238,18 @@ _EVERYTHING: dict[str, Any] = {"should": _EITHER_WAY}
 _NOTHING: dict[str, Any] = {"must": _EITHER_WAY}
 
 
+class SemsearchFilterError(FilterError, ValueError):
+    """A Haystack filter that is malformed, or that semsearch cannot apply: Haystack's ``FilterError``, as its
+    document stores raise, and a ``ValueError``."""
+
+
 def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any] | None:
     """A Haystack filter in semsearch's filter language (docs/api.md), or None where it keeps every document
     (an empty ``AND``). Fields are ``meta.<key>`` (dots reach into nested objects); ``content`` and ``id``
-    cannot be filtered on and raise ``ValueError``, as do unknown operators. Where a field holds a list,
-    semsearch matches an element (``==`` is "holds"), where Haystack compares the whole list.
+    cannot be filtered on. Where a field holds a list, semsearch matches an element (``==`` is "holds"),
+    where Haystack compares the whole list. A filter Haystack refuses (a key missing, an unknown operator,
+    ``in`` without a list, ``>`` with a value that is neither a number nor an ISO date) raises
+    :class:`SemsearchFilterError`, a ``FilterError`` as from Haystack's own stores.
 
     ``NOT`` is pushed down to the comparisons and nested ``AND`` / ``OR`` are merged, so the translation is
     no deeper than the filter plus one: a Haystack filter does not run into the service's nesting limit
@@ -220,10 +259,14 @@ def semsearch_filter(filters: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _translate(filters: dict[str, Any], negated: bool) -> dict[str, Any]:
+    if not isinstance(filters, dict):
+        raise SemsearchFilterError(f"a Haystack filter is a dict, not {filters!r}")
     if "conditions" in filters:
         operator = filters.get("operator")
         if operator not in ("AND", "OR", "NOT"):
-            raise ValueError(f"unknown logical operator {operator!r} in a Haystack filter")
+            raise SemsearchFilterError(f"unknown logical operator {operator!r} in a Haystack filter")
+        if not isinstance(filters["conditions"], list):
+            raise SemsearchFilterError(f"a {operator} filter's conditions are a list")
         # Haystack's NOT negates the conjunction of its conditions; De Morgan swaps AND and OR under it.
         inner_negated = negated != (operator == "NOT")
         conjunction = (operator == "AND") != negated
@@ -261,17 +304,27 @@ def _negation(clause: dict[str, Any]) -> dict[str, Any]:
 
 
 def _comparison(filters: dict[str, Any]) -> dict[str, Any]:
-    field, operator, value = filters.get("field"), filters.get("operator"), filters.get("value")
+    missing = [key for key in ("field", "operator", "value") if key not in filters]
+    if missing:
+        raise SemsearchFilterError(
+            f"a Haystack comparison has field, operator and value (and a logical filter operator and "
+            f"conditions); {filters!r} has no {' or '.join(missing)}"
+        )
+    field, operator, value = filters["field"], filters["operator"], filters["value"]
     if not isinstance(field, str) or not field.startswith("meta."):
-        raise ValueError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
+        raise SemsearchFilterError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
     key = field.removeprefix("meta.")
     if operator == "==" and value is None:  # Haystack: a missing field is None
         return or_missing(key, "eq", None)
     if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None
         return _NOTHING
+    if operator in (">", ">=", "<", "<=") and not _orderable(value):
+        raise SemsearchFilterError(
+            f"'{operator}' compares numbers and ISO dates (like '2024-05-01'), not {value!r} (on {field!r})"
+        )
     if operator in _COMPARISONS:
         if operator == "in" and not isinstance(value, list):
-            raise ValueError(f"'in' takes a list of values (filter on {field!r})")
+            raise SemsearchFilterError(f"'in' takes a list of values (filter on {field!r})")
         if operator == "in" and not value:
             return _NOTHING
         return {"field": key, _COMPARISONS[operator]: value}
@@ -279,6 +332,19 @@ def _comparison(filters: dict[str, Any]) -> dict[str, Any]:
         return _negation(_comparison({"field": field, "operator": "==", "value": value}))
     if operator == "not in":
         if not isinstance(value, list):
-            raise ValueError(f"'not in' takes a list of values (filter on {field!r})")
+            raise SemsearchFilterError(f"'not in' takes a list of values (filter on {field!r})")
         return _negation(_comparison({"field": field, "operator": "in", "value": value}))
-    raise ValueError(f"unknown comparison operator {operator!r} in a Haystack filter (on {field!r})")
+    raise SemsearchFilterError(f"unknown comparison operator {operator!r} in a Haystack filter ({field!r})")
+
+
+def _orderable(value: Any) -> bool:
+    """What Haystack orders: numbers, and strings that are ISO dates."""
+    if isinstance(value, int | float):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import datetime
 import itertools
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -23,7 +24,16 @@ from haystack import Document as HaystackDocument
 from haystack import Pipeline
 from haystack.components.writers import DocumentWriter
 from haystack.document_stores.types import DocumentStore
-from haystack.testing.document_store import CountDocumentsTest, DeleteDocumentsTest, WriteDocumentsTest
+from haystack.testing.document_store import (
+    CountDocumentsByFilterTest,
+    CountDocumentsTest,
+    DeleteAllTest,
+    DeleteByFilterTest,
+    DeleteDocumentsTest,
+    FilterDocumentsTest,
+    UpdateByFilterTest,
+    WriteDocumentsTest,
+)
 from haystack.utils import Secret
 from langchain_core.documents import Document as LangChainDocument
 from llama_index.core import Document as LlamaDocument
@@ -392,9 +402,30 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
 _HAYSTACK_STORES = itertools.count()
 
 
-class TestHaystackDocumentStore(CountDocumentsTest, DeleteDocumentsTest, WriteDocumentsTest):
+class TestHaystackDocumentStore(
+    CountDocumentsTest,
+    DeleteDocumentsTest,
+    WriteDocumentsTest,
+    FilterDocumentsTest,
+    CountDocumentsByFilterTest,
+    DeleteAllTest,
+    DeleteByFilterTest,
+    UpdateByFilterTest,
+):
     """Haystack's own tests of a document store (haystack.testing), against the service: each on a new
     collection."""
+
+    @staticmethod
+    def assert_documents_are_equal(
+        received: list[HaystackDocument], expected: list[HaystackDocument]
+    ) -> None:
+        """The service embeds texts itself and keeps no embedding sent along, so documents compare by id,
+        content and metadata, in any order (as Haystack's stores that drop embeddings do)."""
+
+        def view(documents: list[HaystackDocument]) -> list[tuple[str, str | None, str]]:
+            return sorted((d.id, d.content, json.dumps(d.meta, sort_keys=True)) for d in documents)
+
+        assert view(received) == view(expected)
 
     @pytest.fixture
     def document_store(self, server: tuple[str, Path]) -> Iterator[SemsearchDocumentStore]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from haystack import Document
+from haystack.errors import FilterError
 from haystack.utils.filters import document_matches_filter
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,8 +94,17 @@ def test_translated_filters_select_what_haystack_selects(
         ({"field": "meta.a", "operator": "~", "value": "x"}, "unknown comparison operator '~'"),
         ({"field": "meta.a", "operator": "in", "value": "x"}, "'in' takes a list"),
         ({"operator": "XOR", "conditions": []}, "unknown logical operator 'XOR'"),
+        ({"conditions": []}, "unknown logical operator None"),
+        ({"field": "meta.a", "operator": "=="}, "has no value"),
+        ({"field": "meta.a", "operator": ">", "value": "1"}, "compares numbers and ISO dates"),
+        ({"field": "meta.a", "operator": "<=", "value": [1]}, "compares numbers and ISO dates"),
+        ({"field": "meta.a", "operator": "not in", "value": (1, 2)}, "'not in' takes a list"),
     ],
 )
-def test_filters_semsearch_cannot_apply_raise(filters: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+def test_filters_haystack_refuses_or_semsearch_cannot_apply_raise(
+    filters: dict[str, Any], message: str
+) -> None:
+    """As Haystack's own stores: a FilterError (which is also a ValueError here)."""
+    with pytest.raises(FilterError, match=message) as raised:
         semsearch_filter(filters)
+    assert isinstance(raised.value, ValueError)
