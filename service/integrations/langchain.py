@@ -73,10 +73,11 @@ class SemsearchVectorStore(VectorStore):
     The service embeds with its own model, so there is no ``embedding`` to give (``embeddings`` is None).
     A text added is a semsearch document (split into chunks by the service), under the id given (a
     ``Document``'s ``id``) or a new UUID; a ``"title"`` in its metadata is also its title. A search answers
-    chunks: each ``Document`` has the chunk's text, the document's id as its ``id``, and the retriever's
-    metadata (the document's own, then ``doc_id``, ``chunk_id``, ``title``, ``score``, ``start``, ``end``,
-    ``page``). ``mode`` and ``filter`` (:func:`semsearch_filter`) pass through to searches;
-    ``batch_size`` texts go in each upload, each upload all or none.
+    chunks: each ``Document`` has the chunk's text, the document's id as its ``id``, and the document's
+    metadata as it was added (LangChain's convention, which its standard tests hold stores to); with
+    ``hit_details``, the retriever's keys after it: ``doc_id``, ``chunk_id``, ``title``, ``score``,
+    ``start``, ``end``, ``page``. ``mode`` and ``filter`` (:func:`semsearch_filter`) pass through to
+    searches; ``batch_size`` texts go in each upload, each upload all or none.
     """
 
     def __init__(
@@ -88,12 +89,14 @@ class SemsearchVectorStore(VectorStore):
         mode: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         batch_size: int = 64,
+        hit_details: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.client = SemsearchClient(url, api_key=api_key, collection=collection, timeout=timeout)
         self.mode = mode
         self.batch_size = batch_size
+        self.hit_details = hit_details
 
     @property
     def embeddings(self) -> Embeddings | None:
@@ -154,7 +157,9 @@ class SemsearchVectorStore(VectorStore):
                 stored = self.client.get_document(doc_id)
             except NotFoundError:
                 continue
-            metadata = {**stored.metadata, "doc_id": stored.id, "title": stored.title}
+            metadata = dict(stored.metadata)
+            if self.hit_details:
+                metadata.update(doc_id=stored.id, title=stored.title)
             found.append(Document(id=stored.id, page_content=stored.text, metadata=metadata))
         return found
 
@@ -170,7 +175,14 @@ class SemsearchVectorStore(VectorStore):
             query, k=k, mode=kwargs.pop("mode", self.mode), filter=semsearch_filter(filter), **kwargs
         )
         return [
-            (Document(id=hit.doc_id, page_content=hit.text, metadata=hit_metadata(hit)), hit.score)
+            (
+                Document(
+                    id=hit.doc_id,
+                    page_content=hit.text,
+                    metadata=hit_metadata(hit) if self.hit_details else dict(hit.metadata),
+                ),
+                hit.score,
+            )
             for hit in result.hits
         ]
 

@@ -36,6 +36,7 @@ from haystack.testing.document_store import (
 )
 from haystack.utils import Secret
 from langchain_core.documents import Document as LangChainDocument
+from langchain_tests.integration_tests import VectorStoreIntegrationTests
 from llama_index.core import Document as LlamaDocument
 from llama_index.core import StorageContext, VectorStoreIndex
 from llama_index.core.embeddings import MockEmbedding
@@ -280,6 +281,12 @@ def test_langchain_vector_store_writes_searches_and_deletes_through_the_service(
         )
         assert score > 0
         assert score >= found[1][1]
+        assert top.metadata == {"title": "Tides", "shelf": "sea"}  # as added (LangChain's convention)
+        detailed = SemsearchVectorStore(url, api_key=WRITE, collection="langchain", hit_details=True)
+        hit = detailed.similarity_search("why does the sea rise and fall every day?", k=1)[0].metadata
+        assert (hit["shelf"], hit["doc_id"], hit["start"], hit["page"]) == ("sea", ids[0], 0, None)
+        assert detailed.get_by_ids([ids[0]])[0].metadata["doc_id"] == ids[0]
+        detailed.close()
         sea = store.similarity_search("light", k=4, filter={"field": "shelf", "eq": "sea"})
         assert {d.id for d in sea} == {ids[0], ids[2]}
         # As LangChain users write filters for Chroma, PGVector or the in-memory stores:
@@ -397,6 +404,26 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
             assert reader.stats().documents == 0
     finally:
         store.close()
+
+
+_LANGCHAIN_STORES = itertools.count()
+
+
+class TestLangChainVectorStore(VectorStoreIntegrationTests):
+    """LangChain's own tests of a vector store (langchain-tests' standard suite), sync and async, against
+    the service: each on a new collection."""
+
+    @pytest.fixture
+    def vectorstore(self, server: tuple[str, Path]) -> Iterator[SemsearchVectorStore]:
+        url, _ = server
+        name = f"langchain-{next(_LANGCHAIN_STORES)}"
+        with SemsearchClient(url, api_key=WRITE) as admin:
+            admin.create_collection(name, None)
+        store = SemsearchVectorStore(url, api_key=WRITE, collection=name)
+        yield store
+        store.close()
+        with SemsearchClient(url, api_key=WRITE) as admin:
+            admin.delete_collection(name, force=True)
 
 
 _HAYSTACK_STORES = itertools.count()
