@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import datetime
 import itertools
 import json
@@ -406,7 +407,20 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
         store.close()
 
 
-_LANGCHAIN_STORES = itertools.count()
+_COLLECTIONS = itertools.count()
+
+
+@contextlib.contextmanager
+def new_collection(url: str) -> Iterator[str]:
+    """A new, empty collection of the service for one framework test, deleted after it."""
+    name = f"framework-{next(_COLLECTIONS)}"
+    with SemsearchClient(url, api_key=WRITE) as admin:
+        admin.create_collection(name, None)
+    try:
+        yield name
+    finally:
+        with SemsearchClient(url, api_key=WRITE) as admin:
+            admin.delete_collection(name, force=True)
 
 
 class TestLangChainVectorStore(VectorStoreIntegrationTests):
@@ -415,18 +429,10 @@ class TestLangChainVectorStore(VectorStoreIntegrationTests):
 
     @pytest.fixture
     def vectorstore(self, server: tuple[str, Path]) -> Iterator[SemsearchVectorStore]:
-        url, _ = server
-        name = f"langchain-{next(_LANGCHAIN_STORES)}"
-        with SemsearchClient(url, api_key=WRITE) as admin:
-            admin.create_collection(name, None)
-        store = SemsearchVectorStore(url, api_key=WRITE, collection=name)
-        yield store
-        store.close()
-        with SemsearchClient(url, api_key=WRITE) as admin:
-            admin.delete_collection(name, force=True)
-
-
-_HAYSTACK_STORES = itertools.count()
+        with new_collection(server[0]) as name:
+            store = SemsearchVectorStore(server[0], api_key=WRITE, collection=name)
+            yield store
+            store.close()
 
 
 class TestHaystackDocumentStore(
@@ -456,15 +462,10 @@ class TestHaystackDocumentStore(
 
     @pytest.fixture
     def document_store(self, server: tuple[str, Path]) -> Iterator[SemsearchDocumentStore]:
-        url, _ = server
-        name = f"haystack-{next(_HAYSTACK_STORES)}"
-        with SemsearchClient(url, api_key=WRITE) as admin:
-            admin.create_collection(name, None)
-        store = SemsearchDocumentStore(url, api_key=Secret.from_token(WRITE), collection=name)
-        yield store
-        store.close()
-        with SemsearchClient(url, api_key=WRITE) as admin:
-            admin.delete_collection(name, force=True)
+        with new_collection(server[0]) as name:
+            store = SemsearchDocumentStore(server[0], api_key=Secret.from_token(WRITE), collection=name)
+            yield store
+            store.close()
 
     def test_write_documents(self, document_store: DocumentStore) -> None:
         """The default policy (NONE) overwrites, as the service's upserts do (Haystack lets stores choose)."""
