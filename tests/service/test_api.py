@@ -80,6 +80,30 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert client.get("/documents/a").status_code == 404
 
 
+def test_a_listing_with_texts_ends_its_pages_at_the_text_budget_and_says_what_follows(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = {"a": "Cats sleep all day.", "b": "Rivers carry sand.", "c": "Markets fell.", "d": "Owls hunt."}
+    upsert(client, *({"id": doc_id, "text": text} for doc_id, text in texts.items()))
+    assert "text" not in client.get("/documents").json()["documents"][0]  # no texts unless asked
+    monkeypatch.setattr("index.search_index.PAGE_TEXT_CHARS", 30)  # two of these texts reach it
+    pages: list[list[tuple[str, str]]] = []
+    after: str | None = None
+    while True:
+        params: dict[str, str | int] = {
+            "include_text": "true",
+            "limit": 3,
+            **({"after": after} if after else {}),
+        }
+        page = client.get("/documents", params=params).json()
+        pages.append([(d["id"], d["text"]) for d in page["documents"]])
+        if page["next"] is None:
+            break
+        after = page["next"]
+    assert [len(page) for page in pages] == [2, 2]  # fewer than the limit, and a next all the same
+    assert [item for page in pages for item in page] == list(texts.items())
+
+
 def test_upsert_replaces_and_reports_unchanged(client: TestClient) -> None:
     upsert(client, {"id": "a", "text": ARTICLE})
     assert upsert(client, {"id": "a", "text": ARTICLE})["documents"][0]["status"] == "unchanged"
