@@ -9,6 +9,7 @@ from index import Document, to_dict
 from index.protocol import ServedIndex
 from index.search_index import MAX_LIST_LIMIT, PAGE_TEXT_CHARS, page_may_continue
 from index.storage.tasks import Task
+from index.types import DocumentSummary
 from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.routes.params import FilterQuery, parse_filter
@@ -141,7 +142,7 @@ def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilte
     "/documents",
     dependencies=[Depends(require_read)],
     responses={422: {"model": InvalidOut, "description": "Invalid filter or paging."}, **_AUTH},
-    response_model_exclude_unset=True,  # no "text": null in a listing that did not ask for texts
+    response_model_exclude_unset=True,  # see summary_out
 )
 def list_documents(
     index: IndexDep,
@@ -167,14 +168,19 @@ def list_documents(
     found = index.list_documents(
         after=after, limit=limit, filter_spec=parse_filter(filter), with_text=include_text
     )
-    listed = [to_dict(d) for d in found]
-    if not include_text:
-        for item in listed:
-            del item["text"]
     return DocumentListOut(
-        documents=[DocumentSummaryOut.model_validate(item) for item in listed],
+        documents=[summary_out(d) for d in found],
         next=found[-1].id if page_may_continue(found, limit) else None,
     )
+
+
+def summary_out(summary: DocumentSummary) -> DocumentSummaryOut:
+    """A listed document as answered: its text only where it was asked for (the routes answering these
+    leave out what was not set, so a listing without texts has no ``"text": null`` in it)."""
+    fields = to_dict(summary)
+    if fields["text"] is None:
+        del fields["text"]
+    return DocumentSummaryOut.model_validate(fields)
 
 
 @router.get(
@@ -196,12 +202,13 @@ def get_document(doc_id: DocId, index: IndexDep) -> DocumentOut:
         },
         **_AUTH,
     },
+    response_model_exclude_unset=True,
 )
 def patch_document(doc_id: DocId, body: MetadataPatchBody, index: IndexDep) -> DocumentSummaryOut:
     """Change a document's metadata without sending its text again: ``metadata`` is a JSON Merge Patch
     (keys set, objects merged, a null removing a key). Nothing is embedded again; the next search filters
     by the new metadata. ``application/merge-patch+json`` is taken as well as JSON."""
-    return DocumentSummaryOut.model_validate(to_dict(index.update_metadata(doc_id, body.metadata)))
+    return summary_out(index.update_metadata(doc_id, body.metadata))
 
 
 @router.delete(

@@ -217,6 +217,7 @@ def test_a_document_is_retagged_without_sending_its_text(url: str) -> None:
         answer = http.patch("/documents/tags/ferry", content=json.dumps({"metadata": {"lane": "b"}}))
         assert answer.status_code == 200, answer.text
         assert answer.json()["metadata"] == {"reviewed": True, "lane": "b"}
+        assert set(answer.json()) == {"id", "title", "metadata", "chunks", "updated_at"}  # no text: null
         assert http.patch("/documents/tags/ferry", json={"text": "new"}).status_code == 422
         assert http.patch("/documents/tags/ferry", json={"metadata": ["x"]}).status_code == 422
         unauthorised = http.patch(
