@@ -141,8 +141,9 @@ class SemsearchDocumentStore:
 
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Set the ``meta`` fields of every document matching ``filters`` (its other fields stay; nothing is
-        embedded again); how many were updated. A field set to None is removed (JSON Merge Patch), which
-        reads the same to a Haystack filter (a missing field is None)."""
+        embedded again); how many were updated. It is a JSON Merge Patch: a field set to None is removed,
+        which reads the same to a Haystack filter (a missing field is None), and an object is merged into
+        the field's object where there is one."""
         patch = json_metadata(meta)
         matching = [
             d.id for d in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000)
