@@ -11,6 +11,7 @@ from index.storage.tasks import Task
 from index.types import (
     Document,
     DocumentSummary,
+    Facet,
     IndexStats,
     SearchRequest,
     SearchResult,
@@ -64,6 +65,8 @@ class ServedIndex(Protocol):
         filter_spec: dict[str, Any] | None = None,
         with_text: bool = False,
     ) -> list[DocumentSummary]: ...
+
+    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet: ...
 
     def delete(self, doc_id: str) -> int: ...
 

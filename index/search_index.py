@@ -35,7 +35,7 @@ from index.ingest.preparation import (
 )
 from index.merge_patch import merge_patch
 from index.retrieval.examples import Example, characteristic_terms
-from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
+from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter, json_path
 from index.retrieval.fusion import top
 from index.retrieval.pipeline import search_in_phases
 from index.retrieval.query import DEFAULT_LONG_QUERY, LongQuery, informative_terms
@@ -55,6 +55,8 @@ from index.types import (
     ChunkRow,
     Document,
     DocumentSummary,
+    Facet,
+    FacetCount,
     IndexStats,
     Like,
     SearchRequest,
@@ -73,6 +75,8 @@ log = logging.getLogger(__name__)
 KEYWORD_TITLE_WEIGHT = 1.0
 # Most documents one listing page holds.
 MAX_LIST_LIMIT = 1000
+# Most values one facet answers.
+MAX_FACET_LIMIT = 1000
 # Characters of text a listing page with texts holds, about (it ends with the document that reaches this, so
 # one document of SEMSEARCH_MAX_TEXT_CHARS still fits): tens of MB of JSON at most, however large the limit.
 PAGE_TEXT_CHARS = 8_000_000
@@ -426,6 +430,29 @@ class SearchIndex:
         budget = PAGE_TEXT_CHARS if with_text else None
         with self._store.time_limit(self.filter_timeout):
             return self._store.list_documents(after, limit, allowed, text_budget=budget)
+
+    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
+        """The values of the metadata key ``field`` (``author.name`` reaches into objects; each element of a
+        list counts) with how many documents hold each, most first, over the documents ``filter_spec``
+        keeps if given; at most ``limit`` values, and how many different ones there are in all."""
+        return Facet(field, *facet_counts(self._facet_rows(field, filter_spec, limit), limit))
+
+    def facet_values(
+        self, field: str, filter_spec: dict[str, Any] | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        """All of :meth:`facet`'s values and counts, for a sharded index to add up."""
+        return self._facet_rows(field, filter_spec, None)
+
+    def _facet_rows(
+        self, field: str, filter_spec: dict[str, Any] | None, limit: int | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        """:meth:`facet`'s values and count of different values, all of them if ``limit`` is None."""
+        if limit is not None and not 1 <= limit <= MAX_FACET_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
+        path = json_path(field)
+        allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
+        with self._store.time_limit(self.filter_timeout):
+            return self._store.facet(path, allowed, limit)
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
         """The chunks (or documents) that best match ``query``, best first; ``options`` are the other fields
@@ -955,6 +982,26 @@ class SearchIndex:
             self._generation = None
         elif self._generation is not None:
             self._generation = generation
+
+
+def facet_counts(
+    rows: tuple[list[tuple[str | int | float | bool, int]], int], limit: int
+) -> tuple[list[FacetCount], int]:
+    """A store's facet rows as :class:`FacetCount` values, the first ``limit``, and the different values."""
+    values, distinct = rows
+    return [FacetCount(value, count) for value, count in values[:limit]], distinct
+
+
+def facet_order(value: str | int | float | bool, count: int) -> tuple[int, str, Any]:
+    """The order of a store's facet values: most held first, then by JSON type as SQLite names it, then by
+    value (to merge shards' facets as one index would order them)."""
+    if isinstance(value, bool):
+        return (-count, "true" if value else "false", 0)
+    return (
+        -count,
+        "integer" if isinstance(value, int) else "real" if isinstance(value, float) else "text",
+        value,
+    )
 
 
 def within_text_budget(page: list[DocumentSummary]) -> list[DocumentSummary]:

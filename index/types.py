@@ -75,6 +75,24 @@ class DocumentSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class FacetCount:
+    """One value of a metadata field and how many documents hold it."""
+
+    value: str | int | float | bool
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Facet:
+    """A metadata field's values over the documents (those a filter keeps), the most held first:
+    ``values`` up to the limit asked for, ``distinct`` how many different values there are in all."""
+
+    field: str
+    values: list[FacetCount]
+    distinct: int
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """Character offsets ``[start, end)`` into a document's text."""
 

@@ -45,6 +45,7 @@ from service.schemas import (
     DocumentListOut,
     DocumentOut,
     DocumentSummaryOut,
+    FacetOut,
     ReadyOut,
     ReindexOut,
     SearchResponse,
@@ -261,6 +262,15 @@ class _Api:
             params={k: v for k, v in params.items() if v is not None},
         )
 
+    def facets(self, field: str, filter: Mapping[str, Any] | None, limit: int) -> _Call[FacetOut]:
+        params = {"field": field, "limit": limit, "filter": _json_param(filter)}
+        return _Call(
+            "GET",
+            self._data("/facets"),
+            _model(FacetOut),
+            params={k: v for k, v in params.items() if v is not None},
+        )
+
     def delete_document(self, doc_id: str) -> _Call[DeleteResponse]:
         return _Call("DELETE", self._data(f"/documents/{_id_path(doc_id)}"), _model(DeleteResponse))
 
@@ -468,6 +478,11 @@ class SemsearchClient:
                 return
             after = page.next
 
+    def facets(self, field: str, *, filter: Mapping[str, Any] | None = None, limit: int = 100) -> FacetOut:
+        """The values of the metadata key ``field`` with how many documents hold each, most first (over the
+        documents matching ``filter`` if given), at most ``limit``; ``distinct`` counts them all."""
+        return self._run(self._api.facets(field, filter, limit))
+
     def delete_document(self, doc_id: str) -> DeleteResponse:
         return self._run(self._api.delete_document(doc_id))
 
@@ -635,6 +650,11 @@ class AsyncSemsearchClient:
         include_text: bool = False,
     ) -> DocumentListOut:
         return await self._run(self._api.list_documents(after, limit, filter, include_text))
+
+    async def facets(
+        self, field: str, *, filter: Mapping[str, Any] | None = None, limit: int = 100
+    ) -> FacetOut:
+        return await self._run(self._api.facets(field, filter, limit))
 
     async def delete_document(self, doc_id: str) -> DeleteResponse:
         return await self._run(self._api.delete_document(doc_id))

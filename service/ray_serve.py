@@ -56,11 +56,13 @@ from index.distributed.sharding import LocalShardWriter, ShardedIndex, create_la
 from index.errors import SemsearchError, ShardUnavailableError
 from index.retrieval.examples import Example
 from index.retrieval.filters import FilterLimits
+from index.search_index import facet_counts
 from index.types import (
     Candidates,
     ChunkRow,
     Document,
     DocumentSummary,
+    Facet,
     IndexStats,
     Like,
     SearchRequest,
@@ -194,6 +196,11 @@ class ShardServer:
 
     def export_page(self, ref: CollectionRef | None, after: str | None, limit: int) -> list[Document]:
         return self._index(ref).export_page(after, limit)
+
+    def facet_values(
+        self, ref: CollectionRef | None, field: str, filter_spec: dict[str, Any] | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        return self._index(ref).facet_values(field, filter_spec)
 
     def example(self, ref: CollectionRef | None, like: Like) -> Example:
         return self._index(ref).example(like)
@@ -345,6 +352,18 @@ class RemoteShard:
 
     def export_page(self, after: str | None = None, limit: int = 64) -> list[Document]:
         result: list[Document] = self._call("export_page", after, limit)
+        return result
+
+    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
+        result = self._call("facet_values", field, filter_spec)
+        return Facet(field, *facet_counts(result, limit))
+
+    def facet_values(
+        self, field: str, filter_spec: dict[str, Any] | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        result: tuple[list[tuple[str | int | float | bool, int]], int] = self._call(
+            "facet_values", field, filter_spec
+        )
         return result
 
     def stats(self) -> IndexStats:

@@ -160,6 +160,29 @@ class DocumentListOut(BaseModel):
     next: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
 
 
+class FacetCountOut(BaseModel):
+    value: str | int | float | bool = Field(description="A value of the field (an element, for lists).")
+    count: int = Field(description="How many documents hold it.")
+
+
+class FacetOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "field": "author",
+                    "values": [{"value": "Ada Lovelace", "count": 12}, {"value": "Alan Turing", "count": 7}],
+                    "distinct": 2,
+                }
+            ]
+        }
+    )
+
+    field: str
+    values: list[FacetCountOut] = Field(description="The values, the most held first, at most `limit`.")
+    distinct: int = Field(description="How many different values the field has over these documents.")
+
+
 class DocumentOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

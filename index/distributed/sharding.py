@@ -52,7 +52,13 @@ from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
 from index.retrieval.fusion import top
 from index.retrieval.pipeline import search_in_phases
 from index.retrieval.ranking import candidate_depth
-from index.search_index import SearchIndex, within_text_budget
+from index.search_index import (
+    MAX_FACET_LIMIT,
+    SearchIndex,
+    facet_counts,
+    facet_order,
+    within_text_budget,
+)
 from index.storage.files import atomic_write_text
 from index.storage.store import PreparedDocument
 from index.storage.tasks import Task, TaskNotFoundError
@@ -61,6 +67,7 @@ from index.types import (
     ChunkRow,
     Document,
     DocumentSummary,
+    Facet,
     IndexStats,
     Like,
     SearchRequest,
@@ -229,6 +236,12 @@ class ShardReader(Protocol):
         filter_spec: dict[str, Any] | None = None,
         with_text: bool = False,
     ) -> list[DocumentSummary]: ...
+
+    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet: ...
+
+    def facet_values(
+        self, field: str, filter_spec: dict[str, Any] | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]: ...
 
     def example(self, like: Like) -> Example: ...
 
@@ -411,6 +424,21 @@ class ShardedIndex:
         )
         merged = heapq.nsmallest(limit, (d for page in pages for d in page), key=lambda d: d.id)
         return within_text_budget(merged) if with_text else merged
+
+    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
+        """Each shard's values of ``field`` (all of them: a value's count is the sum over the shards, each
+        document on one shard), added up, in the order one index gives them."""
+        if not 1 <= limit <= MAX_FACET_LIMIT:
+            raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
+        per_shard = self._fan_out([partial(r.facet_values, field, filter_spec) for r in self._readers])
+        counts: dict[tuple[type, str | int | float | bool], int] = {}  # 1, 1.0 and true apart
+        for rows, _ in per_shard:
+            for value, count in rows:
+                counts[type(value), value] = counts.get((type(value), value), 0) + count
+        merged = sorted(
+            ((value, count) for (_, value), count in counts.items()), key=lambda vc: facet_order(*vc)
+        )
+        return Facet(field, *facet_counts((merged, len(merged)), limit))
 
     def get(self, doc_id: str) -> StoredDocument:
         shard = shard_of(doc_id, self._shards)

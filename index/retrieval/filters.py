@@ -140,9 +140,7 @@ class _Compiler:
         if unknown:
             raise InvalidInputError(f"{where}: unknown operator(s) {sorted(unknown)}")
         field = spec["field"]
-        if not isinstance(field, str) or len(field) > 256 or not _FIELD.match(field):
-            raise InvalidInputError(f"{where}: 'field' must be a metadata key like 'lang' or 'author.name'")
-        path = "$" + "".join(f'."{segment}"' for segment in field.split("."))
+        path = json_path(field, f"{where}: 'field'")
         where = f"{where} ({field})"
         if len(spec) == 1:
             raise InvalidInputError(f"{where}: add an operator: eq, in, gt, gte, lt, lte or exists")
@@ -164,6 +162,14 @@ class _Compiler:
         if ranges:
             conditions.append(_any_element(path, _range(ranges, where)))
         return "(" + " AND ".join(sql for sql, _ in conditions) + ")", [p for _, ps in conditions for p in ps]
+
+
+def json_path(field: Any, what: str = "'field'") -> str:
+    """The SQLite JSON path of a metadata key (``author.name``: ``$."author"."name"``), or
+    :class:`InvalidInputError` naming ``what`` if it is not one."""
+    if not isinstance(field, str) or len(field) > 256 or not _FIELD.match(field):
+        raise InvalidInputError(f"{what} must be a metadata key like 'lang' or 'author.name'")
+    return "$" + "".join(f'."{segment}"' for segment in field.split("."))
 
 
 def _phrase(spec: dict[str, Any], where: str) -> Sql:

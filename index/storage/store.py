@@ -448,6 +448,29 @@ class Store:
             rows.close()  # a statement left unfinished would hold its read snapshot open
         return page
 
+    def facet(
+        self, path: str, allowed: SqlFilter | None, limit: int | None
+    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        """The values at the JSON ``path`` of the documents' metadata (each element of a list; objects and
+        nulls left out), with how many documents ``allowed`` keeps hold each, most first (then by value),
+        at most ``limit`` of them (all if None), and how many different values there are."""
+        where, params = ("", []) if allowed is None else (f"AND ({allowed.where})", list(allowed.params))
+        values = (
+            "SELECT DISTINCT j.type AS type, j.value AS value, d.seq AS seq "
+            "FROM documents d, json_each(d.metadata, ?) AS j "
+            f"WHERE typeof(j.key) <> 'text' AND j.type NOT IN ('object', 'array', 'null') {where}"
+        )
+        reader = self._reader()
+        rows = reader.execute(
+            f"SELECT type, value, COUNT(*) AS n FROM ({values}) GROUP BY type, value "
+            "ORDER BY n DESC, type, value LIMIT ?",
+            [path, *params, -1 if limit is None else limit],
+        ).fetchall()
+        (distinct,) = reader.execute(
+            f"SELECT COUNT(*) FROM (SELECT DISTINCT type, value FROM ({values}))", [path, *params]
+        ).fetchone()
+        return [(_json_scalar(kind, value), int(n)) for kind, value, n in rows], int(distinct)
+
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""
         if not chunk_ids:
@@ -698,6 +721,13 @@ class _ThreadConnection:
 
     def __del__(self) -> None:
         self.connection.close()
+
+
+def _json_scalar(kind: str, value: Any) -> str | int | float | bool:
+    """A JSON scalar as ``json_each`` gives it (its type, and 1 or 0 for true and false) in Python."""
+    if kind in ("true", "false"):
+        return kind == "true"
+    return float(value) if kind == "real" else value
 
 
 def chunk_pages(text: str, chunks: Sequence[ChunkSpan]) -> list[tuple[int | None, int | None]]:

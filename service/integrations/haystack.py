@@ -139,6 +139,17 @@ class SemsearchDocumentStore:
         """How many documents match ``filters``."""
         return sum(1 for _ in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000))
 
+    def count_unique_metadata_by_filter(
+        self, filters: dict[str, Any], metadata_fields: list[str]
+    ) -> dict[str, int]:
+        """How many different values each of ``metadata_fields`` has over the documents matching ``filters``
+        (all documents for ``{}``), from the service's facets (``GET /facets``)."""
+        chosen = semsearch_filter(filters) if filters else None
+        return {
+            field: self.client.facets(field.removeprefix("meta."), filter=chosen, limit=1).distinct
+            for field in metadata_fields
+        }
+
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Set the ``meta`` fields of every document matching ``filters`` (its other fields stay; nothing is
         embedded again); how many were updated. It is a JSON Merge Patch: a field set to None is removed,

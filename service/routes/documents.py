@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
 from index.protocol import ServedIndex
-from index.search_index import MAX_LIST_LIMIT, PAGE_TEXT_CHARS, page_may_continue
+from index.search_index import MAX_FACET_LIMIT, MAX_LIST_LIMIT, PAGE_TEXT_CHARS, page_may_continue
 from index.storage.tasks import Task
 from index.types import DocumentSummary
 from index.validation import MAX_ID_LENGTH
@@ -21,6 +21,7 @@ from service.schemas import (
     DocumentOut,
     DocumentSummaryOut,
     ErrorOut,
+    FacetOut,
     InvalidOut,
     MetadataPatchBody,
     TaskOut,
@@ -172,6 +173,33 @@ def list_documents(
         documents=[summary_out(d) for d in found],
         next=found[-1].id if page_may_continue(found, limit) else None,
     )
+
+
+@router.get(
+    "/facets",
+    dependencies=[Depends(require_read)],
+    responses={
+        422: {"model": InvalidOut, "description": "Not a metadata key, or an invalid filter."},
+        **_AUTH,
+    },
+)
+def facets(
+    index: IndexDep,
+    field: Annotated[
+        str,
+        Query(
+            max_length=256,
+            description="A metadata key (`author`; `author.name` reaches into an object).",
+            examples=["author"],
+        ),
+    ],
+    filter: FilterQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FACET_LIMIT, description="Most values answered.")] = 100,
+) -> FacetOut:
+    """The values of a metadata field with how many documents hold each, the most held first (then by
+    value): what to offer as filters beside a search box. Each element of a list counts, once per document;
+    objects and nulls do not. Only over the documents `filter` keeps, if one is given."""
+    return FacetOut.model_validate(to_dict(index.facet(field, filter_spec=parse_filter(filter), limit=limit)))
 
 
 def summary_out(summary: DocumentSummary) -> DocumentSummaryOut:

@@ -28,6 +28,7 @@ from haystack.document_stores.types import DocumentStore
 from haystack.testing.document_store import (
     CountDocumentsByFilterTest,
     CountDocumentsTest,
+    CountUniqueMetadataByFilterTest,
     DeleteAllTest,
     DeleteByFilterTest,
     DeleteDocumentsTest,
@@ -441,6 +442,7 @@ class TestHaystackDocumentStore(
     WriteDocumentsTest,
     FilterDocumentsTest,
     CountDocumentsByFilterTest,
+    CountUniqueMetadataByFilterTest,
     DeleteAllTest,
     DeleteByFilterTest,
     UpdateByFilterTest,

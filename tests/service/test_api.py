@@ -104,6 +104,48 @@ def test_a_listing_with_texts_ends_its_pages_at_the_text_budget_and_says_what_fo
     assert [item for page in pages for item in page] == list(texts.items())
 
 
+def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(client: TestClient) -> None:
+    upsert(
+        client,
+        {"id": "a", "text": "Tides turn.", "metadata": {"shelf": "sea", "tags": ["moon", "sea", "sea"]}},
+        {
+            "id": "b",
+            "text": "Bread rises.",
+            "metadata": {"shelf": "kitchen", "tags": ["yeast"], "year": 2024},
+        },
+        {"id": "c", "text": "Waves break.", "metadata": {"shelf": "sea", "tags": [], "year": 2024.5}},
+        {"id": "d", "text": "Owls hunt.", "metadata": {"shelf": {"room": "attic"}, "year": True}},
+    )
+    shelves = client.get("/facets", params={"field": "shelf"}).json()
+    assert shelves == {
+        "field": "shelf",
+        "values": [{"value": "sea", "count": 2}, {"value": "kitchen", "count": 1}],  # an object is no value
+        "distinct": 2,
+    }
+    tags = client.get("/facets", params={"field": "tags", "limit": 2}).json()  # each element, once a document
+    assert (tags["values"], tags["distinct"]) == (
+        [{"value": "moon", "count": 1}, {"value": "sea", "count": 1}],
+        3,
+    )
+    years = client.get("/facets", params={"field": "year"}).json()["values"]  # JSON's types kept apart
+    assert [(v["value"], type(v["value"])) for v in years] == [(2024, int), (2024.5, float), (True, bool)]
+    at_sea = client.get(
+        "/facets", params={"field": "tags", "filter": '{"field": "shelf", "eq": "sea"}'}
+    ).json()
+    assert [v["value"] for v in at_sea["values"]] == ["moon", "sea"]  # ties by value
+    assert client.get("/facets", params={"field": "shelf.room"}).json()["values"] == [
+        {"value": "attic", "count": 1}
+    ]
+    refused: list[dict[str, str | int]] = [
+        {"field": "a b"},
+        {},
+        {"field": "shelf", "limit": 0},
+        {"field": "shelf", "filter": "{"},
+    ]
+    for params in refused:
+        assert client.get("/facets", params=params).status_code == 422
+
+
 def test_upsert_replaces_and_reports_unchanged(client: TestClient) -> None:
     upsert(client, {"id": "a", "text": ARTICLE})
     assert upsert(client, {"id": "a", "text": ARTICLE})["documents"][0]["status"] == "unchanged"
@@ -359,7 +401,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 40  # 16; 9 for collections, aliases, reindex; 2 for /v1; 13 under a collection
+    assert len(operations) == 42  # 17; 9 for collections, aliases, reindex; 2 for /v1; 14 under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

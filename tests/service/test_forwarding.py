@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from service.forwarding import Forwarder, ForwardToWriter, answered_locally
 
 _SEGMENTS = ["search", "batch", "documents", "collections", "tasks", "reindex", "mcp", "metrics", "healthz"]
+_SEGMENTS += ["facets"]
 _SEGMENTS += [
     "readyz",
     "models",
@@ -50,7 +51,9 @@ def reference(method: str, path: str) -> bool:
     if method in ("GET", "HEAD"):
         if path in ("/", "/healthz", "/readyz", "/metrics", "/models"):
             return True
-        return rest == ["search"] or (rest[0] == "documents" and (len(rest) == 1 or "/".join(rest[1:]) != ""))
+        if rest in (["search"], ["facets"]):
+            return True
+        return rest[0] == "documents" and (len(rest) == 1 or "/".join(rest[1:]) != "")
     if method == "POST":
         return rest in (["search"], ["search", "batch"]) or path in ("/embeddings", "/mcp", "/mcp/")
     return False
