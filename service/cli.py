@@ -39,6 +39,7 @@ EXAMPLES = """Examples:
   semsearch mcp --url http://127.0.0.1:8000         # MCP tools over stdio, for desktop agents
   semsearch search "how do tides make power?" -k 5  # search from the shell (add --json for programs)
   semsearch stats --json                            # counts, model, index type
+  semsearch facets author                           # a metadata field's values, most held first
   semsearch snapshot /backups/today                 # consistent copy, even while the service runs
   semsearch restore /backups/today                  # put it back (service stopped)
   semsearch export -o corpus.jsonl                  # every document as JSON Lines, to index anywhere
@@ -831,6 +832,48 @@ def search(
         what = f"for {shown[:60] + '...' if len(shown) > 60 else shown!r}"
     pieces = f" (searched in {result.query_pieces} pieces)" if result.query_pieces > 1 else ""
     _table(f"{len(rows)} hits {what}{pieces}", ["#", "score", "title", "id", "best sentence"], rows)
+
+
+@app.command()
+def facets(
+    field: Annotated[
+        str, typer.Argument(help="A metadata key (author; author.name reaches into an object).")
+    ],
+    filter_json: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="Count only documents whose metadata match (api.md).", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most values shown.")] = 20,
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A metadata field's values with how many documents hold each, the most held first (from a running
+    service with --url, else the data directory).
+
+    Examples: semsearch facets author; semsearch facets tags --filter '{"field": "lang", "eq": "en"}'"""
+    metadata_filter = _filter_option(filter_json)
+    if url is not None:
+        with _remote(url, collection, read_only=True) as client:
+            found = client.facets(field, filter=metadata_filter, limit=limit).model_dump()
+    else:
+        settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+        if not settings.data_dir.exists():
+            _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+        with _reader(settings) as search_index, _library_errors():
+            found = to_dict(search_index.facet(field, filter_spec=metadata_filter, limit=limit))
+    if as_json:
+        _echo_json(found)
+        return
+    rows = [[v["value"], v["count"]] for v in found["values"]]
+    title = f"{field}: {_plural(found['distinct'], 'value')}" + (
+        f", the first {len(rows)}" if len(rows) < found["distinct"] else ""
+    )
+    _table(title, ["value", "documents"], rows)
 
 
 @app.command()

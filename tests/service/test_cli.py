@@ -66,6 +66,33 @@ def test_index_search_stats(tmp_path: Path) -> None:
     assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
 
 
+def test_facets_from_the_command_line(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    lines = [
+        {"id": "a", "text": "Tides turn twice a day.", "metadata": {"shelf": "sea", "tags": ["moon", "sea"]}},
+        {"id": "b", "text": "Bread rises with yeast.", "metadata": {"shelf": "kitchen", "tags": ["yeast"]}},
+        {"id": "c", "text": "Waves break on rocks.", "metadata": {"shelf": "sea"}},
+    ]
+    notes = tmp_path / "notes.jsonl"
+    notes.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    assert run("index", str(notes), "--data-dir", data, "--no-progress").exit_code == 0
+    found = json.loads(run("facets", "shelf", "--data-dir", data, "--json").stdout)
+    assert found == {
+        "field": "shelf",
+        "values": [{"value": "sea", "count": 2}, {"value": "kitchen", "count": 1}],
+        "distinct": 2,
+    }
+    at_sea = run(
+        "facets", "tags", "--filter", '{"field": "shelf", "eq": "sea"}', "--limit", "1", "--data-dir", data
+    )
+    assert at_sea.exit_code == 0, at_sea.output
+    assert "tags: 2 values, the first 1" in " ".join(at_sea.stdout.split())  # the title wraps
+    assert "moon" in at_sea.stdout
+    refused = run("facets", "not a key", "--data-dir", data)
+    assert refused.exit_code == 2
+    assert "must be a metadata key" in refused.stderr
+
+
 def test_search_with_a_metadata_filter_and_a_mode(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     folder = tmp_path / "site"
