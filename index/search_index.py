@@ -451,7 +451,10 @@ class SearchIndex:
             raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
         path = json_path(field)
         allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
-        with self._store.time_limit(self.filter_timeout):
+        doing = f"counting the values of {field!r} over the documents" + (
+            " the filter keeps" if allowed else ""
+        )
+        with self._store.time_limit(self.filter_timeout, doing):
             return self._store.facet(path, allowed, limit)
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:

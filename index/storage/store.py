@@ -148,9 +148,9 @@ class Store:
         return int(deadline is not None and time.monotonic() > deadline)
 
     @contextmanager
-    def time_limit(self, seconds: float | None) -> Iterator[None]:
+    def time_limit(self, seconds: float | None, doing: str = "evaluating the filter") -> Iterator[None]:
         """Reads on this thread within the block stop after ``seconds`` in all, raising
-        :class:`QueryTimeoutError` (no limit if None)."""
+        :class:`QueryTimeoutError` that says what was being done (no limit if None)."""
         if seconds is None:
             yield
             return
@@ -161,7 +161,7 @@ class Store:
             if "interrupt" not in str(error):
                 raise
             raise QueryTimeoutError(
-                f"evaluating the filter took longer than {seconds * 1000:.0f} ms "
+                f"{doing} took longer than {seconds * 1000:.0f} ms "
                 "(SEMSEARCH_FILTER_TIMEOUT_MS); narrow it, or raise the limit"
             ) from error
         finally:
@@ -460,16 +460,17 @@ class Store:
             "FROM documents d, json_each(d.metadata, ?) AS j "
             f"WHERE typeof(j.key) <> 'text' AND j.type NOT IN ('object', 'array', 'null') {where}"
         )
-        reader = self._reader()
-        rows = reader.execute(
-            f"SELECT type, value, COUNT(*) AS n FROM ({values}) GROUP BY type, value "
-            "ORDER BY n DESC, type, value LIMIT ?",
-            [path, *params, -1 if limit is None else limit],
-        ).fetchall()
-        (distinct,) = reader.execute(
-            f"SELECT COUNT(*) FROM (SELECT DISTINCT type, value FROM ({values}))", [path, *params]
-        ).fetchone()
-        return [(_json_scalar(kind, value), int(n)) for kind, value, n in rows], int(distinct)
+        rows = (
+            self._reader()
+            .execute(  # one pass: each row also says how many groups there are
+                f"SELECT type, value, COUNT(*) AS n, COUNT(*) OVER () FROM ({values}) GROUP BY type, value "
+                "ORDER BY n DESC, type, value LIMIT ?",
+                [path, *params, -1 if limit is None else limit],
+            )
+            .fetchall()
+        )
+        distinct = int(rows[0][3]) if rows else 0
+        return [(_json_scalar(kind, value), int(n)) for kind, value, n, _ in rows], distinct
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""

@@ -459,9 +459,12 @@ def test_a_filter_that_takes_too_long_is_stopped(open_index: Callable[..., Searc
         index.search("rivers", k=5, mode="keyword", filter=heavy)
     with pytest.raises(QueryTimeoutError):
         index.delete_where(heavy)
+    with pytest.raises(QueryTimeoutError, match="counting the values of 'n' over the documents took"):
+        index.facet("n")  # a facet reads every document's metadata: under the same limit
     assert index.stats().documents == 600
     index.filter_timeout = 5.0
     assert len(index.search("rivers", k=5, mode="hybrid", filter=heavy).hits) == 5
+    assert index.facet("n", filter_spec=heavy, limit=1).distinct == 600
 
 
 @pytest.mark.parametrize("strategy", ["first", "mean", "max"])
