@@ -136,7 +136,9 @@ class SemsearchDocumentStore:
         return self.client.delete_where(semsearch_filter(filters) or _EVERYTHING).count
 
     def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
-        """How many documents match ``filters``."""
+        """How many documents match ``filters`` (all of them for ``{}``)."""
+        if not filters:
+            return self.count_documents()
         return sum(1 for _ in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000))
 
     def count_unique_metadata_by_filter(

@@ -508,6 +508,7 @@ def test_haystack_pipelines_write_and_retrieve_through_the_service(
         )
         assert written["writer"]["documents_written"] == 3
         assert store.count_documents() == 3
+        assert store.count_documents_by_filter({}) == 3  # no filter: all of them, as Haystack's own stores
 
         querying = Pipeline()
         querying.add_component("retriever", HaystackRetriever(document_store=store, top_k=2))
