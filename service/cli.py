@@ -952,7 +952,7 @@ def export_documents(
                     after=after, limit=_EXPORT_PAGE, filter_spec=metadata_filter, with_text=True
                 )
 
-        sink = stack.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        sink = stack.enter_context(_whole_or_nothing(output)) if output else sys.stdout
         count = 0
         after: str | None = None
         while documents := page(after):
@@ -962,6 +962,23 @@ def export_documents(
             count += len(documents)
             after = documents[-1].id
     typer.echo(f"exported {_plural(count, 'document')}" + (f" to {output}" if output else ""), err=True)
+
+
+@contextmanager
+def _whole_or_nothing(path: Path) -> Iterator[Any]:
+    """A text file written beside ``path`` that becomes ``path`` only once complete: an export cut short
+    (a service gone, Ctrl-C) leaves no file that looks whole."""
+    partial_path = path.with_name(f".{path.name}.partial")
+    try:
+        sink = partial_path.open("w", encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot write {path}: {error.strerror or error}")
+    try:
+        with sink:
+            yield sink
+        os.replace(partial_path, path)
+    finally:
+        partial_path.unlink(missing_ok=True)
 
 
 @app.command("snapshot")

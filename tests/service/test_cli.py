@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from index import SearchIndex
+from index import InvalidInputError, SearchIndex
 from index.storage.store import Store
 from service import runtime
 from service.cli import app
@@ -64,6 +64,33 @@ def test_index_search_stats(tmp_path: Path) -> None:
 
     stats = json.loads(run("stats", "--data-dir", data, "--json").stdout)
     assert (stats["documents"], stats["model_id"]) == (3, "fake/bag-of-words")
+
+
+def test_an_export_cut_short_leaves_no_file_that_looks_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+    whole = tmp_path / "whole.jsonl"
+    assert run("export", "--data-dir", data, "-o", str(whole)).exit_code == 0
+    exported = [json.loads(line)["id"] for line in whole.read_text(encoding="utf-8").splitlines()]
+    assert exported == ["cats.md", "markets.txt", "r1"]
+    listing = SearchIndex.list_documents
+    calls = iter(range(10))
+
+    def failing(self: SearchIndex, **kwargs: Any) -> Any:
+        if next(calls) > 0:  # the first page is written, then the source fails
+            raise InvalidInputError("the disk went away")
+        return listing(self, **kwargs)
+
+    monkeypatch.setattr(SearchIndex, "list_documents", failing)
+    cut = tmp_path / "cut.jsonl"
+    result = run("export", "--data-dir", data, "-o", str(cut))
+    assert result.exit_code == 2
+    assert "the disk went away" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus", "data", "whole.jsonl"]
+    refused = run("export", "--data-dir", data, "-o", str(tmp_path / "missing" / "x.jsonl"))
+    assert (refused.exit_code, "cannot write" in refused.stderr) == (2, True)
 
 
 def test_facets_from_the_command_line(tmp_path: Path) -> None:
