@@ -294,6 +294,7 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
         "id": "ray/tidal",
         "title": "Tidal power",
         "text": "The tidal lagoon turns the sea's rise and fall into electricity.",
+        "metadata": {"sea": "north"},
     }
     response = served.post("/documents", json={"documents": [doc]})
     assert response.status_code == 200, response.text
@@ -310,6 +311,11 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     stored = served.get("/documents/ray/tidal")
     assert stored.status_code == 200
     assert stored.json()["title"] == "Tidal power"
+    # Facets and a listing with texts, through the shards' remote readers
+    facet = served.get("/facets", params={"field": "sea"}).json()
+    assert (facet["values"], facet["distinct"]) == ([{"value": "north", "count": 1}], 1)
+    listed = served.get("/documents", params={"include_text": "true", "limit": 1000}).json()["documents"]
+    assert {d["id"]: d["text"] for d in listed}["ray/tidal"] == doc["text"]
     with SearchIndex.open(
         read_layout(built["ray-sharded"])[owner], _fake_for(built), read_only=True
     ) as shard:
