@@ -175,6 +175,11 @@ def list_documents(
     )
 
 
+# What GET /facets takes as a field, stated in the OpenAPI document (the library also takes other letters,
+# which regular expression engines class as word characters differently: this is what all of them agree on).
+FACET_FIELD = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+
+
 @router.get(
     "/facets",
     dependencies=[Depends(require_read)],
@@ -189,7 +194,9 @@ def facets(
         str,
         Query(
             max_length=256,
-            description="A metadata key (`author`; `author.name` reaches into an object).",
+            pattern=FACET_FIELD,
+            description="A metadata key (`author`; `author.name` reaches into an object): ASCII letters, "
+            "digits, `_` and `-`, dots between.",
             examples=["author"],
         ),
     ],
