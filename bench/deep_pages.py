@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from peer_comparison import free_port, serving  # noqa: E402
+from peer_comparison import read_only_server, serving  # noqa: E402
 
 DEEPEST = {"k": 1000, "offset": 1000, "group_by": "document", "candidates": 10_000}
 # (k, diversity, diversity_pool): the plain search, then diverse ones over the default pool and larger ones.
@@ -58,17 +58,8 @@ def main() -> None:
     queries = [json.loads(line)["text"] for line in args.queries.open() if line.strip()][
         : max(args.count, 30)
     ]
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "SEMSEARCH_DATA_DIR": str(args.data_dir),
-        "SEMSEARCH_READ_ONLY": "1",
-        "SEMSEARCH_PORT": str(port),
-        "SEMSEARCH_MODEL_CACHE_DIR": str(args.model_cache),
-        "SEMSEARCH_LOG_LEVEL": "warning",
-        "SEMSEARCH_RESULT_CACHE_MB": "0",
-    }
-    with serving([str(ROOT / ".venv" / "bin" / "semsearch"), "serve"], env, base + "/readyz"):
+    base, command, env = read_only_server(args.data_dir, args.model_cache)
+    with serving(command, env, base + "/readyz"):
         url = base + "/search"
         with httpx.Client(timeout=120) as client:
             for query in queries:  # the embeddings into the query cache

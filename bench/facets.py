@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from peer_comparison import free_port, serving  # noqa: E402
+from peer_comparison import read_only_server, serving  # noqa: E402
 
 from service.runtime import open_index  # noqa: E402
 from service.settings import Settings  # noqa: E402
@@ -137,17 +137,7 @@ def main() -> None:
         started = time.perf_counter()
         documents = give_metadata(data_dir, args.model_cache)
         print(f"{documents} documents given metadata in {time.perf_counter() - started:.1f} s\n")
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {
-            "SEMSEARCH_DATA_DIR": str(data_dir),
-            "SEMSEARCH_READ_ONLY": "1",
-            "SEMSEARCH_PORT": str(port),
-            "SEMSEARCH_MODEL_CACHE_DIR": str(args.model_cache),
-            "SEMSEARCH_LOG_LEVEL": "warning",
-            "SEMSEARCH_RESULT_CACHE_MB": "0",
-        }
-        command = [str(ROOT / ".venv" / "bin" / "semsearch"), "serve"]
+        base, command, env = read_only_server(data_dir, args.model_cache)
         with serving(command, env, base + "/readyz"), httpx.Client(base_url=base, timeout=120) as client:
             facet_rows(client, args.count)
             searches_alongside(client, base, queries)

@@ -73,6 +73,21 @@ def serving(
             process.kill()
 
 
+def read_only_server(data_dir: Path, model_cache: Path) -> tuple[str, list[str], dict[str, str]]:
+    """A read-only semsearch server over ``data_dir`` on a free port, whole results not cached: its base
+    URL, command and environment, for :func:`serving`."""
+    port = free_port()
+    env = {
+        "SEMSEARCH_DATA_DIR": str(data_dir),
+        "SEMSEARCH_READ_ONLY": "1",
+        "SEMSEARCH_PORT": str(port),
+        "SEMSEARCH_MODEL_CACHE_DIR": str(model_cache),
+        "SEMSEARCH_LOG_LEVEL": "warning",
+        "SEMSEARCH_RESULT_CACHE_MB": "0",
+    }
+    return f"http://127.0.0.1:{port}", [str(ROOT / ".venv" / "bin" / "semsearch"), "serve"], env
+
+
 def env_settings(items: list[str]) -> dict[str, str]:
     """``KEY=VALUE`` arguments (``--also-env`` here, ``--against-env`` in request_path.py) as a mapping."""
     bad = [item for item in items if not item.partition("=")[0] or "=" not in item]
