@@ -65,7 +65,11 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="a SciFact data directory")
     parser.add_argument("--vectors", type=int, default=1_000_000)
     parser.add_argument("--queries", type=Path, required=True, help="queries.jsonl of a BEIR folder")
-    parser.add_argument("--kinds", default="flat,hnsw-float16,hnsw-int8,hnsw-float32")
+    parser.add_argument(
+        "--kinds",
+        default="flat,hnsw-float16,hnsw-int8,hnsw-float32",
+        help="flat: exact, float32; flat-float16: exact scan of float16 vectors",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-results/scale.json"))
     args = parser.parse_args()
 
@@ -78,14 +82,15 @@ def main() -> None:
     ids = np.arange(args.vectors, dtype=np.int64)
     print(f"{args.vectors} vectors from {len(real)} real embeddings; {len(queries)} real queries", flush=True)
 
-    flat = VectorOptions(kind="flat")
+    flat = VectorOptions(kind="flat", flat_storage="float32")  # the truth: exact scores
     exact = VectorIndex(real.shape[1], flat, build_main([(ids, vectors)], real.shape[1], len(ids), flat))
     _, truth = exact.search(queries, 100)
     del exact
     results: dict[str, Any] = {"vectors": args.vectors, "queries": len(queries), "kinds": {}}
     for kind in args.kinds.split(","):
         name, _, storage = kind.partition("-")
-        options = VectorOptions(kind=name, storage=storage or "float16")
+        kept = storage or ("float32" if name == "flat" else "float16")
+        options = VectorOptions(kind=name, storage=kept, flat_storage=kept)  # type: ignore[arg-type]
         gc.collect()
         started = time.perf_counter()
         main_index = build_main([(ids, vectors)], real.shape[1], len(ids), options)

@@ -511,7 +511,7 @@ class StatsOut(BaseModel):
                     "chunks": 140,
                     "model_id": "sentence-transformers/all-MiniLM-L6-v2",
                     "dimension": 384,
-                    "index_type": "flat",
+                    "index_type": "flat-float16",
                     "data_dir": "/data",
                 }
             ]
@@ -646,6 +646,7 @@ class IndexIn(BaseModel):
     index_kind: Literal["auto", "flat", "hnsw"] | None = None
     ann_threshold: int | None = Field(None, ge=1)
     hnsw_storage: Literal["float32", "float16", "int8"] | None = None
+    flat_storage: Literal["float32", "float16", "int8"] | None = None
     hnsw_m: int | None = Field(None, ge=4, le=128)
     hnsw_ef_construction: int | None = Field(None, ge=8, le=1024)
     hnsw_ef_search: int | None = Field(None, ge=1, le=4096)
@@ -688,7 +689,7 @@ class CollectionOut(BaseModel):
                     "chunks": 13680,
                     "model_id": "sentence-transformers/all-MiniLM-L6-v2",
                     "dimension": 384,
-                    "index_type": "flat",
+                    "index_type": "flat-float16",
                     "settings": {"model": None, "embed_backend": None, "chunking": {}, "index": {}},
                 }
             ]

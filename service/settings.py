@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         "float16",
         description="How HNSW keeps vectors: float32, float16 (half the memory) or int8 (a quarter).",
     )
+    flat_storage: Storage = Field(
+        "float16",
+        description="How exact search (below SEMSEARCH_ANN_THRESHOLD) keeps vectors: float16 (half the "
+        "memory and half the scan time of float32, scores within about 1e-3), float32 (the model's "
+        "scores exactly) or int8.",
+    )
     hnsw_m: int = Field(
         32, ge=4, le=128, description="HNSW graph degree: more is better recall, more memory."
     )
@@ -240,6 +246,7 @@ class Settings(BaseSettings):
             kind=self.index_kind,
             ann_threshold=self.ann_threshold,
             storage=self.hnsw_storage,
+            flat_storage=self.flat_storage,
             hnsw_m=self.hnsw_m,
             ef_construction=self.hnsw_ef_construction,
             ef_search=self.hnsw_ef_search,

@@ -2,10 +2,13 @@
 
 The index is tiered, as log-structured stores are:
 
-* a **main** index, immutable once built: exact (``IndexFlatIP``) below ``ann_threshold`` vectors, HNSW at
-  or above it (vectors kept as float32, float16 or int8). Built from the store in id order, so its internal
-  positions map to chunk ids through one sorted array; searched with no lock at all;
-* a small, mutable, exact **delta** (``IndexIDMap2(IndexFlatIP)``) that receives every add;
+* a **main** index, immutable once built: exact (a scan of every vector) below ``ann_threshold`` vectors,
+  HNSW at or above it, each keeping its vectors as float32, float16 or int8 (float16 by default: half the
+  memory, and the scan, which reads every vector, in half the time). Built from the store in id order, so its
+  internal positions map to chunk ids through one sorted array; searched with no lock at all;
+* a small, mutable, exact **delta** (``IndexIDMap2`` over a scan) that receives every add, keeping its
+  vectors as the exact index does (float16, unless that is float32), so that a chunk scores the same before
+  and after a merge moves it into a float16 main index;
 * **tombstones**: a bitmap over the main index's positions for chunks deleted since it was built, applied
   inside FAISS's scan by an ``IDSelectorNot(IDSelectorBitmap)``. The main index, its tombstones and their
   bitmap are one immutable value, replaced by reference, never edited: a search holds on to the one it
@@ -69,15 +72,17 @@ class VectorOptions:
     """How the vector index is built.
 
     ``kind="auto"`` is exact search below ``ann_threshold`` vectors and HNSW from there on. ``storage`` is how
-    HNSW keeps vectors (exact search always uses float32): float16 halves memory at no measurable cost in
-    recall; int8 quarters it, with some. ``ef_search`` is HNSW's default search breadth (a request may raise
-    it). The delta and tombstones are folded into a new main index once they pass ``merge_fraction`` of it
-    (and at least ``merge_minimum``).
+    HNSW keeps vectors, ``flat_storage`` how the exact index does: float16 halves memory (and an exact scan's
+    time, which reading the vectors bounds) at no measurable cost in recall, scores within about 1e-3 of
+    float32's; int8 quarters it, with some. ``ef_search`` is HNSW's default search breadth (a request may
+    raise it). The delta and tombstones are folded into a new main index once they pass ``merge_fraction``
+    of it (and at least ``merge_minimum``).
     """
 
     kind: IndexKind = "auto"
     ann_threshold: int = 50_000
     storage: Storage = "float16"
+    flat_storage: Storage = "float16"
     hnsw_m: int = 32
     ef_construction: int = 80
     ef_search: int = 256
@@ -89,8 +94,8 @@ class VectorOptions:
             return self.kind
         return "hnsw" if count >= self.ann_threshold else "flat"
 
-    def label(self, kind: str) -> str:
-        return kind if kind == "flat" else f"{kind}-{self.storage}"
+    def storage_for(self, kind: Literal["flat", "hnsw"]) -> Storage:
+        return self.flat_storage if kind == "flat" else self.storage
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +107,23 @@ class MainIndex:
     kind: Literal["flat", "hnsw"]
 
     @classmethod
-    def empty(cls, dim: int) -> MainIndex:
-        return cls(faiss.IndexFlatIP(dim), np.zeros(0, dtype=np.int64), "flat")
+    def empty(cls, dim: int, storage: Storage = "float32") -> MainIndex:
+        return cls(_empty_index("flat", storage, dim, 0), np.zeros(0, dtype=np.int64), "flat")
+
+    @property
+    def storage(self) -> Storage:
+        """How this index keeps its vectors (read from the index itself, which may predate the settings)."""
+        index: Any = faiss.downcast_index(self.index)  # FAISS's type stubs lack the HNSW classes
+        if self.kind == "hnsw":
+            index = faiss.downcast_index(index.storage)
+        if isinstance(index, faiss.IndexScalarQuantizer):
+            return "float16" if index.sq.qtype == faiss.ScalarQuantizer.QT_fp16 else "int8"
+        return "float32"
+
+    @property
+    def label(self) -> str:
+        """``flat`` (float32), ``flat-float16``, ``hnsw-float16``...: what the index is, for /stats."""
+        return "flat" if self.kind == "flat" and self.storage == "float32" else f"{self.kind}-{self.storage}"
 
 
 def build_main(
@@ -113,14 +133,7 @@ def build_main(
     kind = options.kind_for(count)
     faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is parallel (on this thread's OpenMP team)
     _threads.single = False
-    index: faiss.Index
-    if kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif options.storage == "float32":
-        index = faiss.IndexHNSWFlat(dim, options.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-    else:
-        quantizer: Any = _QUANTIZERS[options.storage]  # FAISS's type stubs lack the HNSW classes
-        index = faiss.IndexHNSWSQ(dim, quantizer, options.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    index = _empty_index(kind, options.storage_for(kind), dim, options.hnsw_m)
     if kind == "hnsw":
         graph: Any = faiss.downcast_index(index)
         graph.hnsw.efConstruction = options.ef_construction
@@ -135,6 +148,52 @@ def build_main(
     if len(all_ids) > 1 and not bool(np.all(all_ids[1:] > all_ids[:-1])):
         raise ValueError("vectors must come in strictly ascending id order")
     return MainIndex(index, all_ids, kind)
+
+
+def _empty_index(kind: Literal["flat", "hnsw"], storage: Storage, dim: int, hnsw_m: int) -> faiss.Index:
+    quantizer: Any = _QUANTIZERS.get(storage)  # FAISS's type stubs lack the HNSW classes
+    if kind == "flat" and storage == "float32":
+        return faiss.IndexFlatIP(dim)
+    if kind == "flat":
+        return faiss.IndexScalarQuantizer(dim, quantizer, faiss.METRIC_INNER_PRODUCT)
+    if storage == "float32":
+        return faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    return faiss.IndexHNSWSQ(dim, quantizer, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+
+
+def new_delta(dim: int, options: VectorOptions) -> faiss.Index:
+    """An empty delta index: float32 if exact search keeps float32, else float16 (int8 would need training
+    before the first add)."""
+    storage: Storage = "float32" if options.flat_storage == "float32" else "float16"
+    return faiss.IndexIDMap2(_empty_index("flat", storage, dim, options.hnsw_m))
+
+
+def restored_delta(delta: faiss.Index, options: VectorOptions) -> faiss.Index:
+    """``delta`` keeping its vectors as :func:`new_delta` would (see :func:`restored_flat`)."""
+    fresh = new_delta(delta.d, options)
+    inner: Any = faiss.downcast_index(cast(faiss.IndexIDMap2, delta).index)
+    if type(inner) is type(faiss.downcast_index(cast(faiss.IndexIDMap2, fresh).index)):
+        return delta
+    if delta.ntotal:
+        ids = np.asarray(faiss.vector_to_array(cast(faiss.IndexIDMap2, delta).id_map), dtype=np.int64)
+        fresh.add_with_ids(inner.reconstruct_n(0, delta.ntotal), ids)
+    return fresh
+
+
+def restored_flat(main: MainIndex, storage: Storage) -> MainIndex:
+    """``main`` as the settings ask, if it is an exact index keeping its vectors otherwise (one saved before
+    float16 became the default, or under other settings): its vectors read back and stored anew, in memory,
+    in milliseconds for the sizes an exact index serves (the next save writes it). An HNSW index is kept as it
+    is: rebuilding its graph is a background job for the next merge."""
+    if main.kind != "flat" or main.storage == storage:
+        return main
+    vectors = main.index.reconstruct_n(0, main.index.ntotal) if main.index.ntotal else None
+    return build_main(
+        [] if vectors is None else [(main.ids, vectors)],
+        main.index.d,
+        len(main.ids),
+        VectorOptions(kind="flat", flat_storage=storage),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,9 +266,10 @@ class VectorIndex:
         self._dim = dim
         self.options = options or VectorOptions()
         self._published = _Published.of(
-            main if main is not None else MainIndex.empty(dim), np.zeros(0, dtype=np.int64)
+            main if main is not None else MainIndex.empty(dim, self.options.flat_storage),
+            np.zeros(0, dtype=np.int64),
         )
-        self._delta = delta if delta is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._delta = delta if delta is not None else new_delta(dim, self.options)
         self._delta_lock = _ReadWriteLock()  # the delta is the only part that changes in place
         self._rebuild_deletes: list[Ids] | None = None  # deletes seen while a new main index is built
         self._saved_main: tuple[MainIndex, tuple[str, str]] | None = None
@@ -222,7 +282,7 @@ class VectorIndex:
 
     @property
     def index_type(self) -> str:
-        return self.options.label(self._published.main.kind)
+        return self._published.main.label
 
     def __len__(self) -> int:
         published = self._published
@@ -440,13 +500,17 @@ def load_vectors(directory: Path, dim: int, options: VectorOptions | None = None
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
         index = faiss.read_index(str(folder / files["main.faiss"]), flags)
         ids = np.fromfile(folder / files["ids.npy"], dtype=np.int64)
-        delta = faiss.read_index(str(folder / files["delta.faiss"]))
+        delta = restored_delta(
+            faiss.read_index(str(folder / files["delta.faiss"])), options or VectorOptions()
+        )
         tombstones = np.fromfile(folder / files["tombstones.npy"], dtype=np.int64)
         if index.ntotal != len(ids) or index.d != dim or delta.d != dim:
             raise ValueError(f"{index.ntotal} vectors for {len(ids)} ids")
-        main = MainIndex(index, ids, "hnsw" if state["kind"] == "hnsw" else "flat")
+        saved = MainIndex(index, ids, "hnsw" if state["kind"] == "hnsw" else "flat")
+        main = restored_flat(saved, (options or VectorOptions()).flat_storage)
         vectors = VectorIndex(dim, options, main, delta, _positions(ids, tombstones))
-        vectors._saved_main = (main, (files["main.faiss"], files["ids.npy"]))
+        if main is saved:
+            vectors._saved_main = (main, (files["main.faiss"], files["ids.npy"]))
         if len(vectors) != state.get("count"):
             raise ValueError(f"it holds {len(vectors)} vectors, its state says {state.get('count')}")
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as error:

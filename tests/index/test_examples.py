@@ -63,7 +63,7 @@ def test_include_self_keeps_the_example_first(open_index: OpenIndex) -> None:
     index = seeded(open_index)
     hits = index.search("", k=3, like=Like(doc_id="rivers", include_self=True), mode="dense").hits
     assert hits[0].doc_id == "rivers"
-    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].score == pytest.approx(1.0, abs=1e-3)  # vectors kept as float16
 
 
 def test_like_a_chunk_leaves_out_only_that_chunk(open_index: OpenIndex) -> None:

@@ -314,7 +314,7 @@ def test_vector_index_rebuilds_to_hnsw_and_back_keep_every_write(
             sides = index.consistency()
             assert sides["store"] == sides["vectors"]
     index.wait_for_merges()
-    assert {"flat", "hnsw-float16"} <= kinds
+    assert {"flat-float16", "hnsw-float16"} <= kinds
     sides = index.consistency()
     assert sides["store"] == sides["keyword"] == sides["vectors"]
     exact = index.search("alpha beta gamma", k=5, mode="dense", exact=True).hits

@@ -4,6 +4,7 @@ import json
 import threading
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -40,13 +41,64 @@ def exact_top(vectors: NDArray[np.float32], ids: Ids, queries: NDArray[np.float3
     return ids[np.argsort(-scores, axis=1, kind="stable")[:, :k]]
 
 
-def test_search_finds_each_vector_under_its_id() -> None:
-    index = VectorIndex(8)
+@pytest.mark.parametrize(("storage", "tolerance"), [("float32", 1e-6), ("float16", 1e-3)])
+def test_search_finds_each_vector_under_its_id(storage: str, tolerance: float) -> None:
+    index = VectorIndex(8, VectorOptions(flat_storage=storage))  # type: ignore[arg-type]
     vectors = unit_rows(20)
     index.add(np.arange(100, 120, dtype=np.int64), vectors)
     scores, found = index.search(vectors[:3], 1)
     assert found[:, 0].tolist() == [100, 101, 102]
-    np.testing.assert_allclose(scores[:, 0], 1.0, rtol=1e-5)
+    np.testing.assert_allclose(scores[:, 0], 1.0, atol=tolerance)
+
+
+@pytest.mark.parametrize(
+    ("storage", "label", "bytes_per_vector"), [("float32", "flat", 32), ("float16", "flat-float16", 16)]
+)
+def test_exact_search_keeps_vectors_as_asked_and_scores_alike_in_main_and_delta(
+    storage: str, label: str, bytes_per_vector: int
+) -> None:
+    options = VectorOptions(flat_storage=storage)  # type: ignore[arg-type]
+    vectors, queries = unit_rows(50), unit_rows(5, seed=1)
+    ids = np.arange(50, dtype=np.int64)
+    in_delta = VectorIndex(8, options)
+    in_delta.add(ids, vectors)
+    in_main = VectorIndex(8, options, main=main_over(ids, vectors, options))
+    assert in_main.index_type == label
+    assert faiss.serialize_index(in_main._published.main.index).nbytes < 50 * bytes_per_vector + 200
+    main_scores, main_ids = in_main.search(queries, 10)
+    delta_scores, delta_ids = in_delta.search(queries, 10)
+    np.testing.assert_array_equal(main_ids, delta_ids)
+    np.testing.assert_array_equal(main_scores, delta_scores)  # a merge changes no score
+    np.testing.assert_array_equal(main_ids, exact_top(vectors, ids, queries, 10))
+    np.testing.assert_allclose(main_scores, np.sort(queries @ vectors.T, axis=1)[:, ::-1][:, :10], atol=1e-3)
+
+
+def test_an_index_saved_as_float32_opens_as_the_settings_ask(tmp_path: Path) -> None:
+    vectors = unit_rows(30)
+    old = VectorOptions(flat_storage="float32")
+    saved = VectorIndex(8, old, main=main_over(np.arange(20, dtype=np.int64), vectors[:20], old))
+    saved.add(np.arange(20, 30, dtype=np.int64), vectors[20:])
+    saved.remove(ids_of(3, 25))
+    saved.save(tmp_path, generation=1)
+    state = json.loads((tmp_path / VECTORS_STATE_FILE).read_text())
+    loaded = load_vectors(tmp_path, 8, VectorOptions())
+    assert loaded is not None
+    index = loaded.index
+    assert index.index_type == "flat-float16"
+    live = np.array([i for i in range(30) if i not in (3, 25)], dtype=np.int64)
+    assert index.ids().tolist() == live.tolist()
+    np.testing.assert_array_equal(index.search(vectors[live], 1)[1][:, 0], live)
+    same = load_vectors(tmp_path, 8, old)  # opened as saved: nothing converted
+    assert same is not None
+    assert same.index.index_type == "flat"
+    index.save(tmp_path, generation=2)  # the converted main index is written, not the old file named again
+    assert (
+        json.loads((tmp_path / VECTORS_STATE_FILE).read_text())["files"]["main.faiss"]
+        != state["files"]["main.faiss"]
+    )
+    reopened = load_vectors(tmp_path, 8, VectorOptions())
+    assert reopened is not None
+    assert reopened.index.index_type == "flat-float16"
 
 
 def test_k_is_clamped_and_empty_index_returns_nothing() -> None:

@@ -29,7 +29,7 @@ def test_health_ready_and_stats(client: TestClient) -> None:
     assert stats["documents"] == 0
     assert stats["model_id"] == "fake/bag-of-words"
     assert stats["dimension"] == 64
-    assert stats["index_type"] == "flat"
+    assert stats["index_type"] == "flat-float16"
 
 
 def test_head_is_answered_wherever_get_is_without_a_body(client: TestClient) -> None:
