@@ -13,6 +13,7 @@ from index.types import (
     DocumentSummary,
     Facet,
     IndexStats,
+    MetadataUpdate,
     SearchRequest,
     SearchResult,
     ShardHealth,
@@ -73,6 +74,10 @@ class ServedIndex(Protocol):
     def delete_where(self, filter_spec: dict[str, Any]) -> list[str]: ...
 
     def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary: ...
+
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], *, check_only: bool = False
+    ) -> MetadataUpdate: ...
 
     def stats(self) -> IndexStats: ...
 

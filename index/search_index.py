@@ -59,6 +59,7 @@ from index.types import (
     FacetCount,
     IndexStats,
     Like,
+    MetadataUpdate,
     SearchRequest,
     SearchResult,
     SearchTimings,
@@ -405,6 +406,33 @@ class SearchIndex:
             summary, generation = self._store.update_metadata(doc_id, change)
             self._advance(generation)
         return summary
+
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], *, check_only: bool = False
+    ) -> MetadataUpdate:
+        """:meth:`update_metadata` for every document whose metadata matches the filter, in one
+        transaction: all of them or, if the patch makes any one's metadata invalid, none (raising
+        :class:`InvalidInputError`). With ``check_only``, that is found out and nothing written (a sharded
+        index checks every shard before any commits)."""
+        self._check_writable()
+        check_metadata("the metadata patch", patch)
+        allowed = compile_filter(filter_spec, self.filter_limits)
+        self.tasks.wait_for_ids(None)  # the documents it matches may be in any earlier background upload
+
+        def change(
+            doc_id: str, title: str | None, text: str, metadata: dict[str, Any]
+        ) -> tuple[dict[str, Any], str]:
+            merged = merge_patch(metadata, patch)
+            check_metadata(f"the metadata of {doc_id!r} once patched", merged)
+            return merged, self.preparer.content_hash(Document(doc_id, text, title, merged))
+
+        with self._write_lock:
+            with self._store.time_limit(self.filter_timeout):
+                doc_ids = self._store.document_ids_matching(allowed)
+            updated, generation = self._store.update_metadata_of(doc_ids, change, check_only=check_only)
+            if not check_only:
+                self._advance(generation)
+        return MetadataUpdate(len(doc_ids), updated)
 
     # -- reads --------------------------------------------------------------------------------------
 

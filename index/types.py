@@ -75,6 +75,15 @@ class DocumentSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class MetadataUpdate:
+    """What an update by filter did: how many documents the filter matched, and the ids of those whose
+    metadata it changed (in id order; a patch that leaves a document as it was changes nothing)."""
+
+    matched: int
+    updated: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class FacetCount:
     """One value of a metadata field and how many documents hold it."""
 

@@ -52,6 +52,7 @@ from service.schemas import (
     SnapshotOut,
     StatsOut,
     TaskOut,
+    UpdateByFilterResponse,
     UpsertResponse,
 )
 
@@ -283,6 +284,12 @@ class _Api:
             "POST", self._data("/documents/delete"), _model(DeleteByFilterResponse), json={"filter": filter}
         )
 
+    def update_where(
+        self, filter: Mapping[str, Any], patch: Mapping[str, Any]
+    ) -> _Call[UpdateByFilterResponse]:
+        body = {"filter": filter, "metadata": patch}
+        return _Call("POST", self._data("/documents/update"), _model(UpdateByFilterResponse), json=body)
+
     def task(self, task_id: str) -> _Call[TaskOut]:
         return _Call("GET", self._data(f"/tasks/{_segment(task_id)}"), _model(TaskOut))
 
@@ -494,6 +501,11 @@ class SemsearchClient:
     def delete_where(self, filter: Mapping[str, Any]) -> DeleteByFilterResponse:
         return self._run(self._api.delete_where(filter))
 
+    def update_where(self, filter: Mapping[str, Any], patch: Mapping[str, Any]) -> UpdateByFilterResponse:
+        """Change the metadata of every document matching ``filter`` by a JSON Merge Patch, in one
+        transaction: all of them, or none if the patch would make any one's metadata invalid."""
+        return self._run(self._api.update_where(filter, patch))
+
     def task(self, task_id: str) -> TaskOut:
         return self._run(self._api.task(task_id))
 
@@ -664,6 +676,11 @@ class AsyncSemsearchClient:
 
     async def delete_where(self, filter: Mapping[str, Any]) -> DeleteByFilterResponse:
         return await self._run(self._api.delete_where(filter))
+
+    async def update_where(
+        self, filter: Mapping[str, Any], patch: Mapping[str, Any]
+    ) -> UpdateByFilterResponse:
+        return await self._run(self._api.update_where(filter, patch))
 
     async def task(self, task_id: str) -> TaskOut:
         return await self._run(self._api.task(task_id))

@@ -65,6 +65,7 @@ from index.types import (
     Facet,
     IndexStats,
     Like,
+    MetadataUpdate,
     SearchRequest,
     StoredDocument,
     UpsertResult,
@@ -241,6 +242,11 @@ class ShardServer:
     ) -> DocumentSummary:
         return self._writer(ref).update_metadata(doc_id, patch)
 
+    def update_where(
+        self, ref: CollectionRef | None, filter_spec: dict[str, Any], patch: dict[str, Any], check_only: bool
+    ) -> MetadataUpdate:
+        return self._writer(ref).update_where(filter_spec, patch, check_only)
+
     def _writer(self, ref: CollectionRef | None) -> LocalShardWriter:
         if self.writer is None:
             raise RuntimeError("a write was sent to a read replica")  # the router never does
@@ -397,6 +403,12 @@ class RemoteShard:
 
     def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
         result: DocumentSummary = self._call("update_metadata", doc_id, patch)
+        return result
+
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], check_only: bool
+    ) -> MetadataUpdate:
+        result: MetadataUpdate = self._call("update_where", filter_spec, patch, check_only)
         return result
 
 

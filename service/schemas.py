@@ -495,6 +495,32 @@ class DeleteByFilterBody(BaseModel):
     filter: dict[str, Any] = Field(description="Metadata filter; every matching document is deleted.")
 
 
+class UpdateByFilterBody(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"filter": {"field": "source", "eq": "demo"}, "metadata": {"reviewed": True}}]
+        },
+    )
+
+    filter: dict[str, Any] = Field(description="Metadata filter; every matching document is patched.")
+    metadata: dict[str, Any] = Field(
+        description="A JSON Merge Patch (RFC 7396) applied to each matching document's metadata, as "
+        "PATCH /documents/{doc_id} applies it to one."
+    )
+
+
+class UpdateByFilterResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"matched": 2, "updated": ["demo/faq.md"], "count": 1}]}
+    )
+
+    matched: int = Field(description="Documents the filter matched.")
+    updated: list[str] = Field(description="Those whose metadata the patch changed, in id order.")
+    count: int = Field(description="How many it changed.")
+
+
 class DeleteByFilterResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"deleted": ["demo/faq.md"], "count": 1}]})
 

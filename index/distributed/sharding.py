@@ -70,12 +70,14 @@ from index.types import (
     Facet,
     IndexStats,
     Like,
+    MetadataUpdate,
     SearchRequest,
     SearchResult,
     ShardHealth,
     StoredDocument,
     UpsertResult,
 )
+from index.validation import check_metadata
 
 SHARDS_FILE = "shards.json"
 LAYOUT_VERSION = 1
@@ -269,6 +271,10 @@ class ShardWriter(Protocol):
 
     def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary: ...
 
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], check_only: bool
+    ) -> MetadataUpdate: ...
+
     def stats(self) -> IndexStats: ...
 
 
@@ -311,6 +317,11 @@ class LocalShardWriter:
 
     def update_metadata(self, doc_id: str, patch: dict[str, Any]) -> DocumentSummary:
         return self.index.update_metadata(doc_id, patch)
+
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], check_only: bool
+    ) -> MetadataUpdate:
+        return self.index.update_where(filter_spec, patch, check_only=check_only)
 
     def stats(self) -> IndexStats:
         return self.index.stats()
@@ -538,6 +549,20 @@ class ShardedIndex:
         compile_filter(filter_spec, self.filter_limits)
         deleted = self._fan_out([partial(w.delete_where, filter_spec) for w in writers])
         return [doc_id for ids in deleted for doc_id in ids]
+
+    def update_where(
+        self, filter_spec: dict[str, Any], patch: dict[str, Any], *, check_only: bool = False
+    ) -> MetadataUpdate:
+        """Patch the matching documents in every shard (one transaction per shard), once every shard has
+        found the patch valid for each of its documents: a patch one shard refuses changes no shard (unless
+        a write between the check and the commit makes it invalid there)."""
+        writers = self._writable()
+        compile_filter(filter_spec, self.filter_limits)
+        check_metadata("the metadata patch", patch)
+        if not check_only:
+            self._fan_out([partial(w.update_where, filter_spec, patch, True) for w in writers])
+        done = self._fan_out([partial(w.update_where, filter_spec, patch, check_only) for w in writers])
+        return MetadataUpdate(sum(d.matched for d in done), sorted(i for d in done for i in d.updated))
 
     def save(self) -> None:
         raise UnsupportedOperationError(

@@ -65,6 +65,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 
 # SQLite virtual machine steps between two looks at the clock while a read runs under a time limit.
 _PROGRESS_STEPS = 20_000
+# Documents read per statement by a write over many of them (a bound on the statement's variables).
+_ID_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +282,32 @@ class Store:
                 _roll_back(cursor.connection)
                 raise
         return DocumentSummary(doc_id, row[0], metadata, chunks, now), generation
+
+    def update_metadata_of(
+        self,
+        doc_ids: Sequence[str],
+        change: Callable[[str, str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
+        *,
+        check_only: bool = False,
+    ) -> tuple[list[str], int]:
+        """:meth:`update_metadata` for each of ``doc_ids`` that exists, in one transaction (``change`` gets
+        the document's id first): the ids whose metadata changed, in id order, and the generation after the
+        write. Whatever ``change`` raises for any document rolls back all of them. With ``check_only``,
+        every change is worked out and none written."""
+        with self._write_lock:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                changed: list[str] = []
+                ordered = sorted(set(doc_ids))
+                for first in range(0, len(ordered), _ID_BATCH):
+                    changed += _patch_metadata(cursor, ordered[first : first + _ID_BATCH], change, check_only)
+                generation = _generation(cursor, advance=bool(changed) and not check_only)
+                cursor.execute("ROLLBACK" if check_only else "COMMIT")
+            except BaseException:
+                _roll_back(cursor.connection)
+                raise
+        return changed, generation
 
     @staticmethod
     def _unindex(cursor: sqlite3.Cursor, doc_id: str, removed: list[int]) -> bool:
@@ -748,6 +776,34 @@ def _generation(cursor: sqlite3.Cursor, *, advance: bool) -> int:
         )
     row = cursor.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
     return 0 if row is None else int(row[0])
+
+
+def _patch_metadata(
+    cursor: sqlite3.Cursor,
+    doc_ids: list[str],
+    change: Callable[[str, str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
+    check_only: bool,
+) -> list[str]:
+    """Apply ``change`` to the metadata of those of ``doc_ids`` that exist (unless ``check_only``); the ids
+    it changed, in id order. Compared as JSON, not as Python values: 1 and true are equal in Python."""
+    marks = ",".join("?" * len(doc_ids))
+    rows = cursor.execute(
+        f"SELECT id, title, text, metadata FROM documents WHERE id IN ({marks}) ORDER BY id", doc_ids
+    ).fetchall()
+    changed, now = [], time.time()
+    for doc_id, title, text, raw in rows:
+        before = json.loads(raw)
+        metadata, content_hash = change(str(doc_id), title, str(text), before)
+        stored = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+        if stored == json.dumps(before, ensure_ascii=False, sort_keys=True):
+            continue
+        changed.append(str(doc_id))
+        if not check_only:
+            cursor.execute(
+                "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                (stored, content_hash, now, doc_id),
+            )
+    return changed
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

@@ -156,19 +156,8 @@ class SemsearchDocumentStore:
         """Set the ``meta`` fields of every document matching ``filters`` (its other fields stay; nothing is
         embedded again); how many were updated. It is a JSON Merge Patch: a field set to None is removed,
         which reads the same to a Haystack filter (a missing field is None), and an object is merged into
-        the field's object where there is one."""
-        patch = json_metadata(meta)
-        matching = [
-            d.id for d in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000)
-        ]
-        updated = 0
-        for doc_id in matching:
-            try:
-                self.client.update_metadata(doc_id, patch)
-            except NotFoundError:  # deleted since it was listed
-                continue
-            updated += 1
-        return updated
+        the field's object where there is one. One request, one transaction (``POST /documents/update``)."""
+        return self.client.update_where(semsearch_filter(filters) or _EVERYTHING, json_metadata(meta)).matched
 
     def _exists(self, doc_id: str) -> bool:
         try:

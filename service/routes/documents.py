@@ -25,6 +25,8 @@ from service.schemas import (
     InvalidOut,
     MetadataPatchBody,
     TaskOut,
+    UpdateByFilterBody,
+    UpdateByFilterResponse,
     UpsertItem,
     UpsertRequest,
     UpsertResponse,
@@ -137,6 +139,26 @@ def delete_by_filter(body: DeleteByFilterBody, index: IndexDep) -> DeleteByFilte
     transaction. Returns the deleted ids."""
     deleted = index.delete_where(body.filter)
     return DeleteByFilterResponse(deleted=deleted, count=len(deleted))
+
+
+@router.post(
+    "/documents/update",
+    dependencies=[Depends(require_write)],
+    responses={
+        422: {
+            "model": InvalidOut,
+            "description": "An invalid filter or patch, or metadata it would make for any document; nothing "
+            "changed.",
+        },
+        **_AUTH,
+    },
+)
+def update_by_filter(body: UpdateByFilterBody, index: IndexDep) -> UpdateByFilterResponse:
+    """Patch the metadata of every document whose metadata matches the filter (the filter language of
+    search), in one transaction: ``metadata`` is a JSON Merge Patch, as for one document. Nothing is embedded
+    again. If the patch would make any document's metadata invalid, no document changes."""
+    done = index.update_where(body.filter, body.metadata)
+    return UpdateByFilterResponse(matched=done.matched, updated=done.updated, count=len(done.updated))
 
 
 @router.get(

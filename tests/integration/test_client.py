@@ -79,6 +79,13 @@ def test_the_client_covers_documents_files_search_tasks_and_collections(url: str
         queued = client.upsert([{"id": "later", "text": "Written in the background."}], wait=False)
         assert isinstance(queued, TaskOut)
         assert client.wait_for_task(queued.task_id, timeout=60).status == "done"
+        updated = client.update_where({"field": "kind", "eq": "pets"}, {"checked": True, "kind": "pets"})
+        assert (updated.matched, updated.count) == (2, 2)
+        assert client.get_document("dogs/rex").metadata["checked"] is True
+        assert (
+            client.search("dogs walk", k=1, filter={"field": "checked", "eq": True}).hits[0].doc_id
+            == "dogs/rex"
+        )
         assert client.delete_where({"field": "kind", "eq": "pets"}).count == 2
 
         client.create_collection("papers", {"chunking": {"max_tokens": 128}})

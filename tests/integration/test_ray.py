@@ -316,6 +316,11 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     assert (facet["values"], facet["distinct"]) == ([{"value": "north", "count": 1}], 1)
     listed = served.get("/documents", params={"include_text": "true", "limit": 1000}).json()["documents"]
     assert {d["id"]: d["text"] for d in listed}["ray/tidal"] == doc["text"]
+    # An update by filter, checked by every shard's remote writer before any writes
+    patch = {"filter": {"field": "sea", "eq": "north"}, "metadata": {"reviewed": True}}
+    updated = served.post("/documents/update", json=patch)
+    assert updated.json() == {"matched": 1, "updated": ["ray/tidal"], "count": 1}, updated.text
+    assert served.get("/documents/ray/tidal").json()["metadata"] == {"sea": "north", "reviewed": True}
     with SearchIndex.open(
         read_layout(built["ray-sharded"])[owner], _fake_for(built), read_only=True
     ) as shard:

@@ -47,6 +47,7 @@ def test_head_is_answered_wherever_get_is_without_a_body(client: TestClient) -> 
     # The resource's own methods, though /documents/{doc_id} matches /documents/delete too.
     assert client.request("OPTIONS", "/documents/delete").headers["allow"] == "POST"
     assert client.put("/collections/default/documents/delete").headers["allow"] == "POST"
+    assert client.request("OPTIONS", "/documents/update").headers["allow"] == "POST"
     assert client.put("/search").headers["allow"] == "GET, HEAD, POST"
 
 
@@ -315,6 +316,9 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "mode": "fuzzy"}}, 422, None),
     ("get", "/search", {"params": {"q": "x", "min_score": "nan"}}, 422, None),
     ("post", "/documents/delete", {"json": {"filter": {"must": []}}}, 422, "non-empty list"),
+    ("post", "/documents/update", {"json": {"filter": {"must": []}, "metadata": {}}}, 422, "non-empty list"),
+    ("post", "/documents/update", {"json": {"filter": {"field": "x", "eq": 1}}}, 422, None),
+    ("post", "/documents/update", {"json": {"filter": {"field": "x", "eq": 1}, "metadata": []}}, 422, None),
     ("post", "/search/batch", {"json": {"queries": []}}, 422, None),
     (
         "post",
@@ -401,7 +405,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 42  # 17; 9 for collections, aliases, reindex; 2 for /v1; 14 under a collection
+    assert len(operations) == 44  # 18; 9 for collections, aliases, reindex; 2 for /v1; 15 under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

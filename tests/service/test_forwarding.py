@@ -78,6 +78,7 @@ def test_writes_tasks_and_sessions_always_go_to_the_writer() -> None:
         ("POST", "/documents"),
         ("POST", "/documents/files"),
         ("POST", "/documents/delete"),
+        ("POST", "/documents/update"),
         ("PATCH", "/documents/a"),
         ("DELETE", "/documents/a"),
         ("GET", "/tasks/t1"),

@@ -45,6 +45,8 @@ def test_filter_probes_answer_4xx_or_work_on_every_route(
     if status == 422:
         deleted = post(client, "/documents/delete", {"filter": spec})
         assert deleted.status_code == 422, deleted.text
+        updated = post(client, "/documents/update", {"filter": spec, "metadata": {"probe": 1}})
+        assert updated.status_code == 422, updated.text
     assert client.get("/stats").json()["documents"] == 2
     assert client.app.state.metrics.unhandled._value.get() == 0  # type: ignore[attr-defined]
 

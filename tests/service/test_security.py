@@ -39,6 +39,10 @@ def test_writes_need_the_write_key(client: TestClient) -> None:
     assert client.post("/documents", json=DOC, headers=bearer(WRITE_KEY)).status_code == 200
     assert client.delete("/documents/a", headers={"X-API-Key": READ_KEY}).status_code == 403
     assert client.post("/documents/delete", json={"filter": {"field": "x", "eq": 1}}).status_code == 401
+    update = {"filter": {"field": "x", "eq": 1}, "metadata": {"y": 2}}
+    assert client.post("/documents/update", json=update).status_code == 401
+    assert client.post("/documents/update", json=update, headers=bearer(READ_KEY)).status_code == 403
+    assert client.post("/documents/update", json=update, headers=bearer(WRITE_KEY)).status_code == 200
     assert client.post("/admin/snapshot").status_code == 401
     assert client.post("/admin/snapshot", headers=bearer(READ_KEY)).status_code == 403
     assert client.delete("/documents/a", headers={"X-API-Key": WRITE_KEY}).status_code == 200
