@@ -459,6 +459,12 @@ class SearchIndex:
         with self._store.time_limit(self.filter_timeout):
             return self._store.list_documents(after, limit, allowed, text_budget=budget)
 
+    def count(self, filter_spec: dict[str, Any] | None = None) -> int:
+        """How many documents ``filter_spec`` keeps (all of them if None), under the filter's time limit."""
+        allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
+        with self._store.time_limit(self.filter_timeout, "counting the documents the filter keeps"):
+            return self._store.count_documents(allowed)
+
     def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
         """The values of the metadata key ``field`` (``author.name`` reaches into objects; each element of a
         list counts) with how many documents hold each, most first, over the documents ``filter_spec``

@@ -40,6 +40,7 @@ from service.schemas import (
     CollectionDeletedOut,
     CollectionOut,
     CollectionsOut,
+    CountOut,
     DeleteByFilterResponse,
     DeleteResponse,
     DocumentListOut,
@@ -272,6 +273,10 @@ class _Api:
             params={k: v for k, v in params.items() if v is not None},
         )
 
+    def count(self, filter: Mapping[str, Any] | None) -> _Call[CountOut]:
+        params = {} if filter is None else {"filter": _json_param(filter)}
+        return _Call("GET", self._data("/count"), _model(CountOut), params=params)
+
     def delete_document(self, doc_id: str) -> _Call[DeleteResponse]:
         return _Call("DELETE", self._data(f"/documents/{_id_path(doc_id)}"), _model(DeleteResponse))
 
@@ -490,6 +495,10 @@ class SemsearchClient:
         documents matching ``filter`` if given), at most ``limit``; ``distinct`` counts them all."""
         return self._run(self._api.facets(field, filter, limit))
 
+    def count(self, filter: Mapping[str, Any] | None = None) -> int:
+        """How many documents match ``filter`` (all of them without one), counted by the service."""
+        return self._run(self._api.count(filter)).count
+
     def delete_document(self, doc_id: str) -> DeleteResponse:
         return self._run(self._api.delete_document(doc_id))
 
@@ -667,6 +676,9 @@ class AsyncSemsearchClient:
         self, field: str, *, filter: Mapping[str, Any] | None = None, limit: int = 100
     ) -> FacetOut:
         return await self._run(self._api.facets(field, filter, limit))
+
+    async def count(self, filter: Mapping[str, Any] | None = None) -> int:
+        return (await self._run(self._api.count(filter))).count
 
     async def delete_document(self, doc_id: str) -> DeleteResponse:
         return await self._run(self._api.delete_document(doc_id))

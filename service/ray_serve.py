@@ -203,6 +203,9 @@ class ShardServer:
     ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
         return self._index(ref).facet_values(field, filter_spec)
 
+    def count(self, ref: CollectionRef | None, filter_spec: dict[str, Any] | None) -> int:
+        return self._index(ref).count(filter_spec)
+
     def example(self, ref: CollectionRef | None, like: Like) -> Example:
         return self._index(ref).example(like)
 
@@ -363,6 +366,10 @@ class RemoteShard:
     def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
         result = self._call("facet_values", field, filter_spec)
         return Facet(field, *facet_counts(result, limit))
+
+    def count(self, filter_spec: dict[str, Any] | None = None) -> int:
+        result: int = self._call("count", filter_spec)
+        return result
 
     def facet_values(
         self, field: str, filter_spec: dict[str, Any] | None

@@ -165,6 +165,12 @@ class FacetCountOut(BaseModel):
     count: int = Field(description="How many documents hold it.")
 
 
+class CountOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 42}]})
+
+    count: int = Field(description="How many documents the filter keeps (all of them without one).")
+
+
 class FacetOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -241,6 +241,8 @@ class ShardReader(Protocol):
 
     def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet: ...
 
+    def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
+
     def facet_values(
         self, field: str, filter_spec: dict[str, Any] | None
     ) -> tuple[list[tuple[str | int | float | bool, int]], int]: ...
@@ -435,6 +437,12 @@ class ShardedIndex:
         )
         merged = heapq.nsmallest(limit, (d for page in pages for d in page), key=lambda d: d.id)
         return within_text_budget(merged) if with_text else merged
+
+    def count(self, filter_spec: dict[str, Any] | None = None) -> int:
+        """Each shard's count, added up (each document is on one shard)."""
+        if filter_spec is not None:
+            compile_filter(filter_spec, self.filter_limits)  # refused here, before any shard is asked
+        return sum(self._fan_out([partial(r.count, filter_spec) for r in self._readers]))
 
     def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
         """Each shard's values of ``field`` (all of them: a value's count is the sum over the shards, each

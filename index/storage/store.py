@@ -476,6 +476,11 @@ class Store:
             rows.close()  # a statement left unfinished would hold its read snapshot open
         return page
 
+    def count_documents(self, allowed: SqlFilter | None) -> int:
+        """How many documents ``allowed`` keeps (all of them if None)."""
+        where, params = ("", []) if allowed is None else (f"WHERE {allowed.where}", list(allowed.params))
+        return int(self._reader().execute(f"SELECT COUNT(*) FROM documents d {where}", params).fetchone()[0])
+
     def facet(
         self, path: str, allowed: SqlFilter | None, limit: int | None
     ) -> tuple[list[tuple[str | int | float | bool, int]], int]:

@@ -137,9 +137,7 @@ class SemsearchDocumentStore:
 
     def count_documents_by_filter(self, filters: dict[str, Any]) -> int:
         """How many documents match ``filters`` (all of them for ``{}``)."""
-        if not filters:
-            return self.count_documents()
-        return sum(1 for _ in self.client.iter_documents(filter=semsearch_filter(filters), page_size=1000))
+        return self.client.count(semsearch_filter(filters) if filters else None)
 
     def count_unique_metadata_by_filter(
         self, filters: dict[str, Any], metadata_fields: list[str]

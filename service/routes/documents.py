@@ -14,6 +14,7 @@ from index.validation import MAX_ID_LENGTH
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.routes.params import FilterQuery, parse_filter
 from service.schemas import (
+    CountOut,
     DeleteByFilterBody,
     DeleteByFilterResponse,
     DeleteResponse,
@@ -229,6 +230,17 @@ def facets(
     value): what to offer as filters beside a search box. Each element of a list counts, once per document;
     objects and nulls do not. Only over the documents `filter` keeps, if one is given."""
     return FacetOut.model_validate(to_dict(index.facet(field, filter_spec=parse_filter(filter), limit=limit)))
+
+
+@router.get(
+    "/count",
+    dependencies=[Depends(require_read)],
+    responses={422: {"model": InvalidOut, "description": "An invalid filter."}, **_AUTH},
+)
+def count(index: IndexDep, filter: FilterQuery = None) -> CountOut:
+    """How many documents the filter keeps (all of them without one): one SQL count, where listing them
+    would read every page."""
+    return CountOut(count=index.count(parse_filter(filter)))
 
 
 def summary_out(summary: DocumentSummary) -> DocumentSummaryOut:

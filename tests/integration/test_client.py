@@ -79,6 +79,7 @@ def test_the_client_covers_documents_files_search_tasks_and_collections(url: str
         queued = client.upsert([{"id": "later", "text": "Written in the background."}], wait=False)
         assert isinstance(queued, TaskOut)
         assert client.wait_for_task(queued.task_id, timeout=60).status == "done"
+        assert (client.count(), client.count({"field": "kind", "eq": "pets"})) == (4, 2)
         updated = client.update_where({"field": "kind", "eq": "pets"}, {"checked": True, "kind": "pets"})
         assert (updated.matched, updated.count) == (2, 2)
         assert client.get_document("dogs/rex").metadata["checked"] is True

@@ -321,6 +321,7 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     updated = served.post("/documents/update", json=patch)
     assert updated.json() == {"matched": 1, "updated": ["ray/tidal"], "count": 1}, updated.text
     assert served.get("/documents/ray/tidal").json()["metadata"] == {"sea": "north", "reviewed": True}
+    assert served.get("/count", params={"filter": '{"field": "reviewed", "eq": true}'}).json() == {"count": 1}
     with SearchIndex.open(
         read_layout(built["ray-sharded"])[owner], _fake_for(built), read_only=True
     ) as shard:

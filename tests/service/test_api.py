@@ -145,6 +145,11 @@ def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(cl
     ]
     for params in refused:
         assert client.get("/facets", params=params).status_code == 422
+    assert client.get("/count").json() == {"count": client.get("/stats").json()["documents"]}
+    assert client.get("/count", params={"filter": '{"field": "shelf", "eq": "sea"}'}).json() == {"count": 2}
+    assert client.get("/collections/default/count", params={"filter": '{"field": "x", "eq": 1}'}).json() == {
+        "count": 0
+    }
 
 
 def test_upsert_replaces_and_reports_unchanged(client: TestClient) -> None:
@@ -316,6 +321,8 @@ BAD_REQUESTS = [
     ("get", "/search", {"params": {"q": "x", "mode": "fuzzy"}}, 422, None),
     ("get", "/search", {"params": {"q": "x", "min_score": "nan"}}, 422, None),
     ("post", "/documents/delete", {"json": {"filter": {"must": []}}}, 422, "non-empty list"),
+    ("get", "/count", {"params": {"filter": '{"must": []}'}}, 422, "non-empty list"),
+    ("get", "/count", {"params": {"filter": "{oops"}}, 422, "not valid JSON"),
     ("post", "/documents/update", {"json": {"filter": {"must": []}, "metadata": {}}}, 422, "non-empty list"),
     ("post", "/documents/update", {"json": {"filter": {"field": "x", "eq": 1}}}, 422, None),
     ("post", "/documents/update", {"json": {"filter": {"field": "x", "eq": 1}, "metadata": []}}, 422, None),
@@ -405,7 +412,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 44  # 18; 9 for collections, aliases, reindex; 2 for /v1; 15 under a collection
+    assert len(operations) == 46  # 19; 9 for collections, aliases, reindex; 2 for /v1; 16 under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from service.forwarding import Forwarder, ForwardToWriter, answered_locally
 
 _SEGMENTS = ["search", "batch", "documents", "collections", "tasks", "reindex", "mcp", "metrics", "healthz"]
-_SEGMENTS += ["facets"]
+_SEGMENTS += ["facets", "count", "update"]
 _SEGMENTS += [
     "readyz",
     "models",
@@ -51,7 +51,7 @@ def reference(method: str, path: str) -> bool:
     if method in ("GET", "HEAD"):
         if path in ("/", "/healthz", "/readyz", "/metrics", "/models"):
             return True
-        if rest in (["search"], ["facets"]):
+        if rest in (["search"], ["facets"], ["count"]):
             return True
         return rest[0] == "documents" and (len(rest) == 1 or "/".join(rest[1:]) != "")
     if method == "POST":
@@ -79,6 +79,7 @@ def test_writes_tasks_and_sessions_always_go_to_the_writer() -> None:
         ("POST", "/documents/files"),
         ("POST", "/documents/delete"),
         ("POST", "/documents/update"),
+        ("POST", "/count"),
         ("PATCH", "/documents/a"),
         ("DELETE", "/documents/a"),
         ("GET", "/tasks/t1"),
