@@ -12,6 +12,7 @@ from index.types import (
     Document,
     DocumentSummary,
     Facet,
+    FacetOrder,
     IndexStats,
     MetadataUpdate,
     SearchRequest,
@@ -67,7 +68,16 @@ class ServedIndex(Protocol):
         with_text: bool = False,
     ) -> list[DocumentSummary]: ...
 
-    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet: ...
+    def facet(
+        self,
+        field: str,
+        *,
+        filter_spec: dict[str, Any] | None = None,
+        limit: int = 100,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> Facet: ...
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
 

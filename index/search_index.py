@@ -57,6 +57,9 @@ from index.types import (
     DocumentSummary,
     Facet,
     FacetCount,
+    FacetOrder,
+    FacetRows,
+    FacetValue,
     IndexStats,
     Like,
     MetadataUpdate,
@@ -68,7 +71,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
-from index.validation import check_metadata
+from index.validation import check_metadata, check_text
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ KEYWORD_TITLE_WEIGHT = 1.0
 MAX_LIST_LIMIT = 1000
 # Most values one facet answers.
 MAX_FACET_LIMIT = 1000
+# Longest search term over a facet's values.
+MAX_FACET_CONTAINS = 256
 # Characters of text a listing page with texts holds, about (it ends with the document that reaches this, so
 # one document of SEMSEARCH_MAX_TEXT_CHARS still fits): tens of MB of JSON at most, however large the limit.
 PAGE_TEXT_CHARS = 8_000_000
@@ -465,31 +470,49 @@ class SearchIndex:
         with self._store.time_limit(self.filter_timeout, "counting the documents the filter keeps"):
             return self._store.count_documents(allowed)
 
-    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
+    def facet(
+        self,
+        field: str,
+        *,
+        filter_spec: dict[str, Any] | None = None,
+        limit: int = 100,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> Facet:
         """The values of the metadata key ``field`` (``author.name`` reaches into objects; each element of a
-        list counts) with how many documents hold each, most first, over the documents ``filter_spec``
-        keeps if given; at most ``limit`` values, and how many different ones there are in all."""
-        return Facet(field, *facet_counts(self._facet_rows(field, filter_spec, limit), limit))
+        list counts) with how many documents hold each, over the documents ``filter_spec`` keeps if given:
+        most held first, or by value (``order="value"``: numbers, strings, false, true); ``offset`` values
+        skipped and at most ``limit`` answered; only strings holding ``contains`` (case folded) if given.
+        Also how many different values there are in all, and the least and greatest number."""
+        check_facet_page(limit, offset, contains)
+        rows = self._facet_rows(field, filter_spec, limit, order=order, offset=offset, contains=contains)
+        return Facet(field, [FacetCount(v, c) for v, c in rows.values], rows.distinct, rows.min, rows.max)
 
     def facet_values(
-        self, field: str, filter_spec: dict[str, Any] | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        self, field: str, filter_spec: dict[str, Any] | None, contains: str | None = None
+    ) -> FacetRows:
         """All of :meth:`facet`'s values and counts, for a sharded index to add up."""
-        return self._facet_rows(field, filter_spec, None)
+        return self._facet_rows(field, filter_spec, None, contains=contains)
 
     def _facet_rows(
-        self, field: str, filter_spec: dict[str, Any] | None, limit: int | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
-        """:meth:`facet`'s values and count of different values, all of them if ``limit`` is None."""
-        if limit is not None and not 1 <= limit <= MAX_FACET_LIMIT:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
+        self,
+        field: str,
+        filter_spec: dict[str, Any] | None,
+        limit: int | None,
+        *,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> FacetRows:
+        """:meth:`facet`'s rows, all of them if ``limit`` is None."""
         path = json_path(field)
         allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
         doing = f"counting the values of {field!r} over the documents" + (
             " the filter keeps" if allowed else ""
         )
         with self._store.time_limit(self.filter_timeout, doing):
-            return self._store.facet(path, allowed, limit)
+            return self._store.facet(path, allowed, limit, order=order, offset=offset, contains=contains)
 
     def search(self, query: str, k: int = 10, **options: Any) -> SearchResult:
         """The chunks (or documents) that best match ``query``, best first; ``options`` are the other fields
@@ -1021,12 +1044,34 @@ class SearchIndex:
             self._generation = generation
 
 
-def facet_counts(
-    rows: tuple[list[tuple[str | int | float | bool, int]], int], limit: int
-) -> tuple[list[FacetCount], int]:
-    """A store's facet rows as :class:`FacetCount` values, the first ``limit``, and the different values."""
-    values, distinct = rows
-    return [FacetCount(value, count) for value, count in values[:limit]], distinct
+def check_facet_page(limit: int, offset: int, contains: str | None) -> None:
+    """Raise :class:`InvalidInputError` unless a facet's page is one a store can answer."""
+    if not 1 <= limit <= MAX_FACET_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
+    if offset < 0:
+        raise InvalidInputError(f"offset must not be negative, got {offset}")
+    if contains is not None:
+        if not contains or len(contains) > MAX_FACET_CONTAINS:
+            raise InvalidInputError(f"contains holds 1 to {MAX_FACET_CONTAINS} characters")
+        check_text("contains", contains)
+
+
+def facet_page(field: str, rows: FacetRows, order: FacetOrder, offset: int, limit: int) -> Facet:
+    """A :class:`Facet` from all of a field's rows (those shards added up), ordered and cut as a store
+    would answer it."""
+    key = (lambda vc: facet_order(*vc)) if order == "count" else (lambda vc: value_order(vc[0]))
+    ordered = sorted(rows.values, key=key)[offset : offset + limit]
+    return Facet(field, [FacetCount(v, c) for v, c in ordered], rows.distinct, rows.min, rows.max)
+
+
+def value_order(value: FacetValue) -> tuple[int, Any, str]:
+    """Facet values in value order, as a store gives them: numbers (1 before 1.0), then strings (by code
+    point), then false, then true."""
+    if isinstance(value, bool):
+        return (3 if value else 2, 0, "")
+    if isinstance(value, int | float):
+        return (0, value, "integer" if isinstance(value, int) else "real")
+    return (1, value, "text")
 
 
 def facet_order(value: str | int | float | bool, count: int) -> tuple[int, str, Any]:

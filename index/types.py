@@ -93,12 +93,31 @@ class FacetCount:
 
 @dataclass(frozen=True, slots=True)
 class Facet:
-    """A metadata field's values over the documents (those a filter keeps), the most held first:
-    ``values`` up to the limit asked for, ``distinct`` how many different values there are in all."""
+    """A metadata field's values over the documents (those a filter keeps), the most held first (or in
+    value order): ``values`` the page asked for, ``distinct`` how many different values there are in all
+    (strings holding the search term, if one was given), ``min`` and ``max`` the least and greatest number
+    among all the values (None if none is a number)."""
 
     field: str
     values: list[FacetCount]
     distinct: int
+    min: int | float | None = None
+    max: int | float | None = None
+
+
+FacetValue = str | int | float | bool
+# How facet values are ordered: most held first, or by value (numbers, then strings, then false and true).
+FacetOrder = Literal["count", "value"]
+
+
+@dataclass(frozen=True, slots=True)
+class FacetRows:
+    """A store's facet values and counts (a page of them, or all), with :class:`Facet`'s other figures."""
+
+    values: list[tuple[FacetValue, int]]
+    distinct: int
+    min: int | float | None
+    max: int | float | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from index.distributed.sharding import ShardedIndex
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import SourceError, SourceFile, describe_unsupported, discover, read_documents
 from index.storage.faults import storage_fault
-from index.types import SearchMode
+from index.types import FacetOrder, SearchMode
 from service.settings import Settings, unknown_variables
 
 EXAMPLES = """Examples:
@@ -846,6 +846,13 @@ def facets(
         ),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Most values shown.")] = 20,
+    order: Annotated[
+        FacetOrder, typer.Option(help="count: the most held first; value: numbers, strings, false, true.")
+    ] = "count",
+    contains: Annotated[
+        str | None,
+        typer.Option(help="Only string values holding this, case aside.", show_default=False),
+    ] = None,
     url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
@@ -859,13 +866,19 @@ def facets(
     metadata_filter = _filter_option(filter_json)
     if url is not None:
         with _remote(url, collection, read_only=True) as client:
-            found = client.facets(field, filter=metadata_filter, limit=limit).model_dump()
+            found = client.facets(
+                field, filter=metadata_filter, limit=limit, order=order, contains=contains
+            ).model_dump()
     else:
         settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
         if not settings.data_dir.exists():
             _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
         with _reader(settings) as search_index, _library_errors():
-            found = to_dict(search_index.facet(field, filter_spec=metadata_filter, limit=limit))
+            found = to_dict(
+                search_index.facet(
+                    field, filter_spec=metadata_filter, limit=limit, order=order, contains=contains
+                )
+            )
     if as_json:
         _echo_json(found)
         return

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -264,8 +264,17 @@ class _Api:
             params={k: v for k, v in params.items() if v is not None},
         )
 
-    def facets(self, field: str, filter: Mapping[str, Any] | None, limit: int) -> _Call[FacetOut]:
-        params = {"field": field, "limit": limit, "filter": _json_param(filter)}
+    def facets(
+        self,
+        field: str,
+        filter: Mapping[str, Any] | None,
+        limit: int,
+        order: str = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> _Call[FacetOut]:
+        params = {"field": field, "limit": limit, "order": order, "offset": offset}
+        params |= {"filter": _json_param(filter), "contains": contains}
         return _Call(
             "GET",
             self._data("/facets"),
@@ -490,10 +499,21 @@ class SemsearchClient:
                 return
             after = page.next
 
-    def facets(self, field: str, *, filter: Mapping[str, Any] | None = None, limit: int = 100) -> FacetOut:
-        """The values of the metadata key ``field`` with how many documents hold each, most first (over the
-        documents matching ``filter`` if given), at most ``limit``; ``distinct`` counts them all."""
-        return self._run(self._api.facets(field, filter, limit))
+    def facets(
+        self,
+        field: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        order: Literal["count", "value"] = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> FacetOut:
+        """The values of the metadata key ``field`` with how many documents hold each, most first or in
+        value order (over the documents matching ``filter`` if given), ``offset`` skipped and at most
+        ``limit``, only strings holding ``contains`` (case aside) if given; ``distinct`` counts them all,
+        ``min`` and ``max`` are the least and greatest number among them."""
+        return self._run(self._api.facets(field, filter, limit, order, offset, contains))
 
     def count(self, filter: Mapping[str, Any] | None = None) -> int:
         """How many documents match ``filter`` (all of them without one), counted by the service."""
@@ -673,9 +693,16 @@ class AsyncSemsearchClient:
         return await self._run(self._api.list_documents(after, limit, filter, include_text))
 
     async def facets(
-        self, field: str, *, filter: Mapping[str, Any] | None = None, limit: int = 100
+        self,
+        field: str,
+        *,
+        filter: Mapping[str, Any] | None = None,
+        limit: int = 100,
+        order: Literal["count", "value"] = "count",
+        offset: int = 0,
+        contains: str | None = None,
     ) -> FacetOut:
-        return await self._run(self._api.facets(field, filter, limit))
+        return await self._run(self._api.facets(field, filter, limit, order, offset, contains))
 
     async def count(self, filter: Mapping[str, Any] | None = None) -> int:
         return (await self._run(self._api.count(filter))).count

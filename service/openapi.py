@@ -82,7 +82,7 @@ def truthful(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
         for method, operation in item.items():
             if path.startswith("/collections/{collection}/"):
                 _declare_collection(operation)
-            _parameters(operation, settings)
+            _parameters(operation, settings, searches=path.endswith("/search"))
             responses = operation.setdefault("responses", {})
             if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
                 described = responses.get("422", {}).get("description", "Invalid input; nothing changed.")
@@ -121,13 +121,16 @@ def _declare_collection(operation: dict[str, Any]) -> None:
         )
 
 
-def _parameters(operation: dict[str, Any], settings: Settings) -> None:
+def _parameters(operation: dict[str, Any], settings: Settings, *, searches: bool) -> None:
+    """The settings' limits on a search's query parameters (``offset`` of GET /facets is another one), and
+    the pattern of a collection name in a path."""
     limits = {
         "k": {"maximum": settings.max_k},
         "offset": {"maximum": settings.max_offset},
         "diversity_pool": {"maximum": settings.max_k},
         "q": {"maxLength": min(settings.max_query_chars, GET_QUERY_CHARS)},
     }
+    limits = limits if searches else {}
     for parameter in operation.get("parameters", []):
         extra = limits.get(parameter.get("name", "")) if parameter.get("in") == "query" else None
         if extra:

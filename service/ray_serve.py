@@ -56,13 +56,15 @@ from index.distributed.sharding import LocalShardWriter, ShardedIndex, create_la
 from index.errors import SemsearchError, ShardUnavailableError
 from index.retrieval.examples import Example
 from index.retrieval.filters import FilterLimits
-from index.search_index import facet_counts
+from index.search_index import check_facet_page, facet_page
 from index.types import (
     Candidates,
     ChunkRow,
     Document,
     DocumentSummary,
     Facet,
+    FacetOrder,
+    FacetRows,
     IndexStats,
     Like,
     MetadataUpdate,
@@ -199,9 +201,9 @@ class ShardServer:
         return self._index(ref).export_page(after, limit)
 
     def facet_values(
-        self, ref: CollectionRef | None, field: str, filter_spec: dict[str, Any] | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
-        return self._index(ref).facet_values(field, filter_spec)
+        self, ref: CollectionRef | None, field: str, filter_spec: dict[str, Any] | None, contains: str | None
+    ) -> FacetRows:
+        return self._index(ref).facet_values(field, filter_spec, contains)
 
     def count(self, ref: CollectionRef | None, filter_spec: dict[str, Any] | None) -> int:
         return self._index(ref).count(filter_spec)
@@ -363,20 +365,27 @@ class RemoteShard:
         result: list[Document] = self._call("export_page", after, limit)
         return result
 
-    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
-        result = self._call("facet_values", field, filter_spec)
-        return Facet(field, *facet_counts(result, limit))
+    def facet(
+        self,
+        field: str,
+        *,
+        filter_spec: dict[str, Any] | None = None,
+        limit: int = 100,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> Facet:
+        check_facet_page(limit, offset, contains)
+        return facet_page(field, self.facet_values(field, filter_spec, contains), order, offset, limit)
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int:
         result: int = self._call("count", filter_spec)
         return result
 
     def facet_values(
-        self, field: str, filter_spec: dict[str, Any] | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
-        result: tuple[list[tuple[str | int | float | bool, int]], int] = self._call(
-            "facet_values", field, filter_spec
-        )
+        self, field: str, filter_spec: dict[str, Any] | None, contains: str | None = None
+    ) -> FacetRows:
+        result: FacetRows = self._call("facet_values", field, filter_spec, contains)
         return result
 
     def stats(self) -> IndexStats:

@@ -179,14 +179,23 @@ class FacetOut(BaseModel):
                     "field": "author",
                     "values": [{"value": "Ada Lovelace", "count": 12}, {"value": "Alan Turing", "count": 7}],
                     "distinct": 2,
+                    "min": None,
+                    "max": None,
                 }
             ]
         }
     )
 
     field: str
-    values: list[FacetCountOut] = Field(description="The values, the most held first, at most `limit`.")
-    distinct: int = Field(description="How many different values the field has over these documents.")
+    values: list[FacetCountOut] = Field(
+        description="The values asked for, in the order asked, at most `limit`."
+    )
+    distinct: int = Field(
+        description="How many different values the field has over these documents (with `contains`: "
+        "how many strings hold it)."
+    )
+    min: int | float | None = Field(description="The least number among the values; null if none is one.")
+    max: int | float | None = Field(description="The greatest number among the values; null if none is one.")
 
 
 class DocumentOut(BaseModel):

@@ -53,10 +53,9 @@ from index.retrieval.fusion import top
 from index.retrieval.pipeline import search_in_phases
 from index.retrieval.ranking import candidate_depth
 from index.search_index import (
-    MAX_FACET_LIMIT,
     SearchIndex,
-    facet_counts,
-    facet_order,
+    check_facet_page,
+    facet_page,
     within_text_budget,
 )
 from index.storage.files import atomic_write_text
@@ -68,6 +67,9 @@ from index.types import (
     Document,
     DocumentSummary,
     Facet,
+    FacetOrder,
+    FacetRows,
+    FacetValue,
     IndexStats,
     Like,
     MetadataUpdate,
@@ -239,13 +241,22 @@ class ShardReader(Protocol):
         with_text: bool = False,
     ) -> list[DocumentSummary]: ...
 
-    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet: ...
+    def facet(
+        self,
+        field: str,
+        *,
+        filter_spec: dict[str, Any] | None = None,
+        limit: int = 100,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> Facet: ...
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
 
     def facet_values(
-        self, field: str, filter_spec: dict[str, Any] | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]: ...
+        self, field: str, filter_spec: dict[str, Any] | None, contains: str | None = None
+    ) -> FacetRows: ...
 
     def example(self, like: Like) -> Example: ...
 
@@ -444,20 +455,35 @@ class ShardedIndex:
             compile_filter(filter_spec, self.filter_limits)  # refused here, before any shard is asked
         return sum(self._fan_out([partial(r.count, filter_spec) for r in self._readers]))
 
-    def facet(self, field: str, *, filter_spec: dict[str, Any] | None = None, limit: int = 100) -> Facet:
+    def facet(
+        self,
+        field: str,
+        *,
+        filter_spec: dict[str, Any] | None = None,
+        limit: int = 100,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> Facet:
         """Each shard's values of ``field`` (all of them: a value's count is the sum over the shards, each
-        document on one shard), added up, in the order one index gives them."""
-        if not 1 <= limit <= MAX_FACET_LIMIT:
-            raise InvalidInputError(f"limit must be between 1 and {MAX_FACET_LIMIT}")
-        per_shard = self._fan_out([partial(r.facet_values, field, filter_spec) for r in self._readers])
-        counts: dict[tuple[type, str | int | float | bool], int] = {}  # 1, 1.0 and true apart
-        for rows, _ in per_shard:
-            for value, count in rows:
-                counts[type(value), value] = counts.get((type(value), value), 0) + count
-        merged = sorted(
-            ((value, count) for (_, value), count in counts.items()), key=lambda vc: facet_order(*vc)
+        document on one shard), added up, ordered and cut as one index answers them; the least and
+        greatest numbers over all shards."""
+        check_facet_page(limit, offset, contains)
+        per_shard = self._fan_out(
+            [partial(r.facet_values, field, filter_spec, contains) for r in self._readers]
         )
-        return Facet(field, *facet_counts((merged, len(merged)), limit))
+        counts: dict[tuple[type, FacetValue], int] = {}  # 1, 1.0 and true apart
+        for rows in per_shard:
+            for value, count in rows.values:
+                counts[type(value), value] = counts.get((type(value), value), 0) + count
+        numbers = [n for rows in per_shard for n in (rows.min, rows.max) if n is not None]
+        merged = FacetRows(
+            [(value, count) for (_, value), count in counts.items()],
+            len(counts),
+            min(numbers, default=None),
+            max(numbers, default=None),
+        )
+        return facet_page(field, merged, order, offset, limit)
 
     def get(self, doc_id: str) -> StoredDocument:
         shard = shard_of(doc_id, self._shards)

@@ -27,7 +27,16 @@ from index.errors import CorruptIndexError, DocumentNotFoundError, QueryTimeoutE
 from index.ingest.extract.base import PAGE_BREAK, page_of, page_starts
 from index.retrieval.filters import SqlFilter, register_functions
 from index.storage import keyword
-from index.types import ChunkRow, ChunkSpan, Document, DocumentSummary, StoredChunk, StoredDocument
+from index.types import (
+    ChunkRow,
+    ChunkSpan,
+    Document,
+    DocumentSummary,
+    FacetOrder,
+    FacetRows,
+    StoredChunk,
+    StoredDocument,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +74,13 @@ CREATE TABLE IF NOT EXISTS chunks (
 
 # SQLite virtual machine steps between two looks at the clock while a read runs under a time limit.
 _PROGRESS_STEPS = 20_000
+# The orders of facet values (``{p}``: a table alias), as :func:`index.search_index.facet_order` and
+# :func:`index.search_index.value_order` give them in Python.
+_FACET_ORDERS: dict[str, str] = {
+    "count": "{p}n DESC, {p}type, {p}value",
+    "value": "CASE {p}type WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 WHEN 'false' THEN 2 "
+    "ELSE 3 END, {p}value, {p}type",
+}
 # Documents read per statement by a write over many of them (a bound on the statement's variables).
 _ID_BATCH = 500
 
@@ -129,6 +145,7 @@ class Store:
         # FULL: a commit is on disk before it is acknowledged, even across a power loss.
         connection.execute("PRAGMA synchronous=FULL")
         register_functions(connection)
+        connection.create_function("casefold", 1, _casefold, deterministic=True)
         return connection
 
     def _reader(self) -> sqlite3.Connection:
@@ -482,28 +499,54 @@ class Store:
         return int(self._reader().execute(f"SELECT COUNT(*) FROM documents d {where}", params).fetchone()[0])
 
     def facet(
-        self, path: str, allowed: SqlFilter | None, limit: int | None
-    ) -> tuple[list[tuple[str | int | float | bool, int]], int]:
+        self,
+        path: str,
+        allowed: SqlFilter | None,
+        limit: int | None,
+        *,
+        order: FacetOrder = "count",
+        offset: int = 0,
+        contains: str | None = None,
+    ) -> FacetRows:
         """The values at the JSON ``path`` of the documents' metadata (each element of a list; objects and
-        nulls left out), with how many documents ``allowed`` keeps hold each, most first (then by value),
-        at most ``limit`` of them (all if None), and how many different values there are."""
+        nulls left out), with how many documents ``allowed`` keeps hold each: most held first (then by JSON
+        type and value) or, with ``order="value"``, in :func:`value_order`; ``offset`` of them skipped and
+        at most ``limit`` answered (all if None); only strings holding ``contains`` (case folded) if given.
+        Also how many values there are (those ``contains`` keeps) and the least and greatest number among
+        them all (None if none is a number). One pass over the documents, whatever is asked."""
         where, params = ("", []) if allowed is None else (f"AND ({allowed.where})", list(allowed.params))
-        values = (
-            "SELECT DISTINCT j.type AS type, j.value AS value, d.seq AS seq "
-            "FROM documents d, json_each(d.metadata, ?) AS j "
-            f"WHERE typeof(j.key) <> 'text' AND j.type NOT IN ('object', 'array', 'null') {where}"
+        kept, term = (
+            ("1", [])
+            if contains is None
+            else ("type = 'text' AND instr(casefold(value), ?) > 0", [contains.casefold()])
         )
-        rows = (
-            self._reader()
-            .execute(  # one pass: each row also says how many groups there are
-                f"SELECT type, value, COUNT(*) AS n, COUNT(*) OVER () FROM ({values}) GROUP BY type, value "
-                "ORDER BY n DESC, type, value LIMIT ?",
-                [path, *params, -1 if limit is None else limit],
+        inner, outer = _FACET_ORDERS[order].format(p=""), _FACET_ORDERS[order].format(p="p.")
+        sql = f"""
+            WITH g AS MATERIALIZED (
+                SELECT type, value, COUNT(*) AS n FROM (
+                    SELECT DISTINCT j.type AS type, j.value AS value, d.seq AS seq
+                    FROM documents d, json_each(d.metadata, ?) AS j
+                    WHERE typeof(j.key) <> 'text' AND j.type NOT IN ('object', 'array', 'null') {where}
+                ) GROUP BY type, value
             )
-            .fetchall()
+            SELECT s.distinct_values, s.lo, s.hi, p.type, p.value, p.n FROM (
+                SELECT (SELECT COUNT(*) FROM g WHERE {kept}) AS distinct_values,
+                       (SELECT MIN(value) FROM g WHERE type IN ('integer', 'real')) AS lo,
+                       (SELECT MAX(value) FROM g WHERE type IN ('integer', 'real')) AS hi
+            ) AS s LEFT JOIN (
+                SELECT type, value, n FROM g WHERE {kept} ORDER BY {inner} LIMIT ? OFFSET ?
+            ) AS p ON 1
+            ORDER BY {outer}
+        """
+        rows = self._reader().execute(
+            sql, [path, *params, *term, *term, -1 if limit is None else limit, offset]
         )
-        distinct = int(rows[0][3]) if rows else 0
-        return [(_json_scalar(kind, value), int(n)) for kind, value, n, _ in rows], distinct
+        fetched = rows.fetchall()
+        distinct, lo, hi = fetched[0][:3]
+        values = [
+            (_json_scalar(kind, value), int(n)) for _, _, _, kind, value, n in fetched if kind is not None
+        ]
+        return FacetRows(values, int(distinct), lo, hi)
 
     def rows(self, chunk_ids: Sequence[int]) -> dict[int, ChunkRow]:
         """The chunks with these ids that still exist, keyed by id."""
@@ -809,6 +852,11 @@ def _patch_metadata(
                 (stored, content_hash, now, doc_id),
             )
     return changed
+
+
+def _casefold(value: str | int | float | None) -> str | int | float | None:
+    """SQL ``casefold(x)``: Python's case folding of a string (SQLite's own ``lower`` folds ASCII only)."""
+    return value.casefold() if isinstance(value, str) else value
 
 
 def _roll_back(connection: sqlite3.Connection) -> None:

@@ -150,6 +150,42 @@ class SemsearchDocumentStore:
             for field in metadata_fields
         }
 
+    def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
+        """The least and greatest number ``metadata_field`` holds over all documents (``None`` for both if
+        it holds none), from the service's facets."""
+        found = self.client.facets(metadata_field.removeprefix("meta."), limit=1)
+        return {"min": found.min, "max": found.max}
+
+    def get_metadata_field_unique_values(
+        self,
+        metadata_field: str,
+        search_term: str | None = None,
+        from_: int = 0,
+        size: int = 10,
+        filters: dict[str, Any] | None = None,
+    ) -> tuple[list[Any], int]:
+        """The different values of ``metadata_field`` in value order (numbers, strings, false, true), the
+        ``size`` from ``from_`` on, over the documents matching ``filters``; only strings holding
+        ``search_term`` (case aside) if given; and how many such values there are in all. From the service's
+        facets (``GET /facets?order=value``), a page of up to 1,000 values a request."""
+        field, chosen = metadata_field.removeprefix("meta."), semsearch_filter(filters) if filters else None
+        values: list[Any] = []
+        total = 0
+        while True:
+            wanted = min(size - len(values), _FACET_PAGE)
+            found = self.client.facets(
+                field,
+                filter=chosen,
+                limit=max(wanted, 1),
+                order="value",
+                offset=from_ + len(values),
+                contains=search_term or None,
+            )
+            total = found.distinct
+            values += [v.value for v in found.values][:wanted]
+            if wanted < _FACET_PAGE or len(found.values) < wanted or len(values) >= size:
+                return values, total
+
     def update_by_filter(self, filters: dict[str, Any], meta: dict[str, Any]) -> int:
         """Set the ``meta`` fields of every document matching ``filters`` (its other fields stay; nothing is
         embedded again); how many were updated. It is a JSON Merge Patch: a field set to None is removed,
@@ -236,6 +272,8 @@ _COMPARISONS = {"==": "eq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "in"
 # Clauses true of every document and of none ("meta" stands for any key: it exists or it does not).
 _EITHER_WAY = [{"field": "meta", "exists": True}, {"field": "meta", "exists": False}]
 _EVERYTHING: dict[str, Any] = {"should": _EITHER_WAY}
+# Most facet values one request answers (the service's limit).
+_FACET_PAGE = 1000
 _NOTHING: dict[str, Any] = {"must": _EITHER_WAY}
 
 

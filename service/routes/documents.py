@@ -1,13 +1,19 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
 from index import Document, to_dict
 from index.protocol import ServedIndex
-from index.search_index import MAX_FACET_LIMIT, MAX_LIST_LIMIT, PAGE_TEXT_CHARS, page_may_continue
+from index.search_index import (
+    MAX_FACET_CONTAINS,
+    MAX_FACET_LIMIT,
+    MAX_LIST_LIMIT,
+    PAGE_TEXT_CHARS,
+    page_may_continue,
+)
 from index.storage.tasks import Task
 from index.types import DocumentSummary
 from index.validation import MAX_ID_LENGTH
@@ -225,11 +231,34 @@ def facets(
     ],
     filter: FilterQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_FACET_LIMIT, description="Most values answered.")] = 100,
+    order: Annotated[
+        Literal["count", "value"],
+        Query(description="`count`: the most held first; `value`: numbers, strings, false, true."),
+    ] = "count",
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Values skipped (paging).")] = 0,
+    contains: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_FACET_CONTAINS,
+            description="Only string values holding this, case aside (a search box over the values).",
+        ),
+    ] = None,
 ) -> FacetOut:
     """The values of a metadata field with how many documents hold each, the most held first (then by
-    value): what to offer as filters beside a search box. Each element of a list counts, once per document;
-    objects and nulls do not. Only over the documents `filter` keeps, if one is given."""
-    return FacetOut.model_validate(to_dict(index.facet(field, filter_spec=parse_filter(filter), limit=limit)))
+    value) or in value order: what to offer as filters beside a search box. Each element of a list counts,
+    once per document; objects and nulls do not. Only over the documents `filter` keeps, if one is given;
+    only the strings holding `contains`, if given. `min` and `max`: the least and greatest number among the
+    values (for a range slider)."""
+    found = index.facet(
+        field,
+        filter_spec=parse_filter(filter),
+        limit=limit,
+        order=order,
+        offset=offset,
+        contains=contains,
+    )
+    return FacetOut.model_validate(to_dict(found))
 
 
 @router.get(

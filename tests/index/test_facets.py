@@ -15,10 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index import Document, InvalidInputError, SearchIndex
-from index.search_index import facet_order
+from index.types import FacetOrder
 from tests.index.test_sharding import both
 
-VALUES: list[Any] = ["sea", "Sea", "café", "", 1, 2, 10, 1.0, 2.5, True, False, None, {"x": 1}, [1, "sea"]]
+VALUES: list[Any] = ["sea", "Sea", "café", "CAFÉ", "Straße", "", 1, 2, 10, 1.0, 2.5, -3, True, False, None]
+VALUES += [{"x": 1}, [1, "sea"]]
 
 
 def metadata(rng: random.Random) -> dict[str, Any]:
@@ -34,7 +35,11 @@ def metadata(rng: random.Random) -> dict[str, Any]:
 
 
 def reference(
-    documents: list[Document], field: str, keep: Callable[[dict[str, Any]], bool]
+    documents: list[Document],
+    field: str,
+    keep: Callable[[dict[str, Any]], bool],
+    order: str = "count",
+    contains: str | None = None,
 ) -> list[tuple[Any, int]]:
     counts: dict[tuple[type, Any], int] = {}
     for document in documents:
@@ -47,7 +52,27 @@ def reference(
         held = {(type(e), e) for e in elements if e is not None and not isinstance(e, dict | list)}
         for kind_and_value in held:
             counts[kind_and_value] = counts.get(kind_and_value, 0) + 1
-    return sorted(((value, count) for (_, value), count in counts.items()), key=lambda vc: facet_order(*vc))
+    pairs = [(value, count) for (_, value), count in counts.items()]
+    if contains is not None:
+        pairs = [(v, c) for v, c in pairs if isinstance(v, str) and contains.casefold() in v.casefold()]
+    if order == "count":
+        return sorted(pairs, key=lambda vc: (-vc[1], type_name(vc[0]), vc[0]))
+    # Numbers by value (1 before 1.0), then strings by code point, then false, then true.
+    rank = {int: 0, float: 0, str: 1}
+    return sorted(
+        pairs, key=lambda vc: (rank.get(type(vc[0]), 2 + int(vc[0] is True)), vc[0], type_name(vc[0]))
+    )
+
+
+def type_name(value: Any) -> str:
+    """How SQLite's json_each names a value's JSON type (the order of ties)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {int: "integer", float: "real", str: "text"}[type(value)]
+
+
+def numbers(values: list[tuple[Any, int]]) -> list[Any]:
+    return [v for v, _ in values if isinstance(v, int | float) and not isinstance(v, bool)]
 
 
 def test_facets_count_what_the_definition_counts(
@@ -62,22 +87,38 @@ def test_facets_count_what_the_definition_counts(
     ]
     single, cluster, _ = both(lambda folder: open_index(data_dir=folder), tmp_path, documents, 3)
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=120, deadline=None)
     @given(
         field=st.sampled_from(["tag", "author.name", "keep", "missing"]),
         limit=st.integers(1, 20),
+        offset=st.integers(0, 12),
+        order=st.sampled_from(["count", "value"]),
+        contains=st.sampled_from([None, "sea", "SEA", "é", "a", "SS", "1"]),
         filtered=st.booleans(),
         sharded_side=st.booleans(),
     )
-    def check(field: str, limit: int, filtered: bool, sharded_side: bool) -> None:
+    def check(
+        field: str,
+        limit: int,
+        offset: int,
+        order: FacetOrder,
+        contains: str | None,
+        filtered: bool,
+        sharded_side: bool,
+    ) -> None:
         index = cluster if sharded_side else single
         spec = {"field": "keep", "eq": True} if filtered else None
-        expected = reference(documents, field, lambda m: not filtered or m["keep"] is True)
-        found = index.facet(field, filter_spec=spec, limit=limit)
+        keep = lambda m: not filtered or m["keep"] is True  # noqa: E731
+        expected = reference(documents, field, keep, order, contains)
+        found = index.facet(
+            field, filter_spec=spec, limit=limit, order=order, offset=offset, contains=contains
+        )
         assert [(v.value, type(v.value), v.count) for v in found.values] == [
-            (value, type(value), count) for value, count in expected[:limit]
+            (value, type(value), count) for value, count in expected[offset : offset + limit]
         ]
         assert found.distinct == len(expected)
+        every_number = numbers(reference(documents, field, keep))
+        assert (found.min, found.max) == (min(every_number, default=None), max(every_number, default=None))
 
     check()
 

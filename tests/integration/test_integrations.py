@@ -33,6 +33,8 @@ from haystack.testing.document_store import (
     DeleteByFilterTest,
     DeleteDocumentsTest,
     FilterDocumentsTest,
+    GetMetadataFieldMinMaxTest,
+    GetMetadataFieldUniqueValuesTest,
     UpdateByFilterTest,
     WriteDocumentsTest,
 )
@@ -446,6 +448,8 @@ class TestHaystackDocumentStore(
     DeleteAllTest,
     DeleteByFilterTest,
     UpdateByFilterTest,
+    GetMetadataFieldMinMaxTest,
+    GetMetadataFieldUniqueValuesTest,
 ):
     """Haystack's own tests of a document store (haystack.testing), against the service: each on a new
     collection."""

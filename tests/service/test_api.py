@@ -122,7 +122,19 @@ def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(cl
         "field": "shelf",
         "values": [{"value": "sea", "count": 2}, {"value": "kitchen", "count": 1}],  # an object is no value
         "distinct": 2,
+        "min": None,
+        "max": None,
     }
+    years = client.get("/facets", params={"field": "year", "order": "value"}).json()
+    assert ([v["value"] for v in years["values"]], years["min"], years["max"]) == (
+        [2024, 2024.5, True],
+        2024,
+        2024.5,
+    )
+    typed = client.get(
+        "/facets", params={"field": "tags", "order": "value", "offset": 1, "contains": "E"}
+    ).json()
+    assert (typed["values"], typed["distinct"]) == ([{"value": "yeast", "count": 1}], 2)  # sea, yeast
     tags = client.get("/facets", params={"field": "tags", "limit": 2}).json()  # each element, once a document
     assert (tags["values"], tags["distinct"]) == (
         [{"value": "moon", "count": 1}, {"value": "sea", "count": 1}],
@@ -142,6 +154,10 @@ def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(cl
         {},
         {"field": "shelf", "limit": 0},
         {"field": "shelf", "filter": "{"},
+        {"field": "shelf", "order": "size"},
+        {"field": "shelf", "offset": -1},
+        {"field": "shelf", "contains": ""},
+        {"field": "shelf", "contains": "x" * 257},
     ]
     for params in refused:
         assert client.get("/facets", params=params).status_code == 422

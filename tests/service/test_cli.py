@@ -108,7 +108,11 @@ def test_facets_from_the_command_line(tmp_path: Path) -> None:
         "field": "shelf",
         "values": [{"value": "sea", "count": 2}, {"value": "kitchen", "count": 1}],
         "distinct": 2,
+        "min": None,
+        "max": None,
     }
+    sorted_tags = run("facets", "tags", "--order", "value", "--contains", "S", "--data-dir", data, "--json")
+    assert [v["value"] for v in json.loads(sorted_tags.stdout)["values"]] == ["sea", "yeast"]
     at_sea = run(
         "facets", "tags", "--filter", '{"field": "shelf", "eq": "sea"}', "--limit", "1", "--data-dir", data
     )
