@@ -46,6 +46,8 @@ ROWS: list[tuple[str, dict[str, Any]]] = [
     ("author, all 500", {"field": "author", "limit": 1000}),
     ("tags (lists)", {"field": "tags"}),
     ("tags, year >= 2015", {"field": "tags", "filter": json.dumps({"field": "year", "gte": 2015})}),
+    ("author, by value, values 41-60", {"field": "author", "order": "value", "offset": 40, "limit": 20}),
+    ("author, holding '-4'", {"field": "author", "order": "value", "contains": "-4"}),
 ]
 
 
