@@ -47,7 +47,7 @@ from index.storage.bm25 import catch_up as catch_up_keywords
 from index.storage.keyword import query_terms
 from index.storage.layout import DB_FILE, catch_up, check_or_write_manifest, load_index_vectors
 from index.storage.locking import WriterLock
-from index.storage.store import PreparedDocument, Store, WriteResult
+from index.storage.store import MetadataChange, PreparedDocument, Store, WriteResult
 from index.storage.tasks import CommitHook, Task, TaskQueue
 from index.storage.vectors import VectorIndex, VectorOptions, build_main, discard_vectors
 from index.types import (
@@ -401,14 +401,8 @@ class SearchIndex:
         self._check_writable()
         check_metadata("the metadata patch", patch)
         self.tasks.wait_for_ids([doc_id])
-
-        def change(title: str | None, text: str, metadata: dict[str, Any]) -> tuple[dict[str, Any], str]:
-            merged = merge_patch(metadata, patch)
-            check_metadata(f"the metadata of {doc_id!r} once patched", merged)
-            return merged, self.preparer.content_hash(Document(doc_id, text, title, merged))
-
         with self._write_lock:
-            summary, generation = self._store.update_metadata(doc_id, change)
+            summary, generation = self._store.update_metadata(doc_id, self._patcher(patch))
             self._advance(generation)
         return summary
 
@@ -423,6 +417,19 @@ class SearchIndex:
         check_metadata("the metadata patch", patch)
         allowed = compile_filter(filter_spec, self.filter_limits)
         self.tasks.wait_for_ids(None)  # the documents it matches may be in any earlier background upload
+        with self._write_lock:
+            with self._store.time_limit(self.filter_timeout):
+                doc_ids = self._store.document_ids_matching(allowed)
+            updated, generation = self._store.update_metadata_of(
+                doc_ids, self._patcher(patch), check_only=check_only
+            )
+            if not check_only:
+                self._advance(generation)
+        return MetadataUpdate(len(doc_ids), updated)
+
+    def _patcher(self, patch: dict[str, Any]) -> MetadataChange:
+        """What a metadata patch makes of a document: its metadata merged (and checked) and its new content
+        hash, for the store to write."""
 
         def change(
             doc_id: str, title: str | None, text: str, metadata: dict[str, Any]
@@ -431,13 +438,7 @@ class SearchIndex:
             check_metadata(f"the metadata of {doc_id!r} once patched", merged)
             return merged, self.preparer.content_hash(Document(doc_id, text, title, merged))
 
-        with self._write_lock:
-            with self._store.time_limit(self.filter_timeout):
-                doc_ids = self._store.document_ids_matching(allowed)
-            updated, generation = self._store.update_metadata_of(doc_ids, change, check_only=check_only)
-            if not check_only:
-                self._advance(generation)
-        return MetadataUpdate(len(doc_ids), updated)
+        return change
 
     # -- reads --------------------------------------------------------------------------------------
 

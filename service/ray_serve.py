@@ -56,14 +56,11 @@ from index.distributed.sharding import LocalShardWriter, ShardedIndex, create_la
 from index.errors import SemsearchError, ShardUnavailableError
 from index.retrieval.examples import Example
 from index.retrieval.filters import FilterLimits
-from index.search_index import check_facet_page, facet_page
 from index.types import (
     Candidates,
     ChunkRow,
     Document,
     DocumentSummary,
-    Facet,
-    FacetOrder,
     FacetRows,
     IndexStats,
     Like,
@@ -364,19 +361,6 @@ class RemoteShard:
     def export_page(self, after: str | None = None, limit: int = 64) -> list[Document]:
         result: list[Document] = self._call("export_page", after, limit)
         return result
-
-    def facet(
-        self,
-        field: str,
-        *,
-        filter_spec: dict[str, Any] | None = None,
-        limit: int = 100,
-        order: FacetOrder = "count",
-        offset: int = 0,
-        contains: str | None = None,
-    ) -> Facet:
-        check_facet_page(limit, offset, contains)
-        return facet_page(field, self.facet_values(field, filter_spec, contains), order, offset, limit)
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int:
         result: int = self._call("count", filter_spec)

@@ -241,17 +241,6 @@ class ShardReader(Protocol):
         with_text: bool = False,
     ) -> list[DocumentSummary]: ...
 
-    def facet(
-        self,
-        field: str,
-        *,
-        filter_spec: dict[str, Any] | None = None,
-        limit: int = 100,
-        order: FacetOrder = "count",
-        offset: int = 0,
-        contains: str | None = None,
-    ) -> Facet: ...
-
     def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
 
     def facet_values(

@@ -81,6 +81,8 @@ _FACET_ORDERS: dict[str, str] = {
     "value": "CASE {p}type WHEN 'integer' THEN 0 WHEN 'real' THEN 0 WHEN 'text' THEN 1 WHEN 'false' THEN 2 "
     "ELSE 3 END, {p}value, {p}type",
 }
+# What a metadata change makes of a document (id, title, text, metadata): its new metadata and content hash.
+MetadataChange = Callable[[str, str | None, str, dict[str, Any]], tuple[dict[str, Any], str]]
 # Documents read per statement by a write over many of them (a bound on the statement's variables).
 _ID_BATCH = 500
 
@@ -259,11 +261,7 @@ class Store:
                 raise
         return WriteResult(removed_ids=removed, added_ids=added, created=created, generation=generation)
 
-    def update_metadata(
-        self,
-        doc_id: str,
-        change: Callable[[str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
-    ) -> tuple[DocumentSummary, int]:
+    def update_metadata(self, doc_id: str, change: MetadataChange) -> tuple[DocumentSummary, int]:
         """Replace a document's metadata and content hash with what ``change`` makes of its title, text and
         metadata, in one transaction (its text, chunks and their vectors stay as they are): the document as
         listed, and the generation after the write. Whatever ``change`` raises rolls it back. A change that
@@ -282,16 +280,10 @@ class Store:
                 if row is None:
                     raise DocumentNotFoundError(doc_id)
                 before = json.loads(row[2])
-                metadata, content_hash = change(row[0], str(row[1]), before)
-                stored = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
-                # Compared as JSON, not as Python values: 1 and true are equal in Python.
-                changed = stored != json.dumps(before, ensure_ascii=False, sort_keys=True)
-                now = time.time() if changed else float(row[3])
-                if changed:
-                    cursor.execute(
-                        "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
-                        (stored, content_hash, now, doc_id),
-                    )
+                metadata, content_hash = change(doc_id, row[0], str(row[1]), before)
+                now = time.time()
+                changed = _set_metadata(cursor, doc_id, before, metadata, content_hash, now, write=True)
+                now = now if changed else float(row[3])
                 generation = _generation(cursor, advance=changed)
                 chunks = self.chunk_counts([doc_id], cursor).get(doc_id, 0)
                 cursor.execute("COMMIT")
@@ -303,7 +295,7 @@ class Store:
     def update_metadata_of(
         self,
         doc_ids: Sequence[str],
-        change: Callable[[str, str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
+        change: MetadataChange,
         *,
         check_only: bool = False,
     ) -> tuple[list[str], int]:
@@ -829,11 +821,11 @@ def _generation(cursor: sqlite3.Cursor, *, advance: bool) -> int:
 def _patch_metadata(
     cursor: sqlite3.Cursor,
     doc_ids: list[str],
-    change: Callable[[str, str | None, str, dict[str, Any]], tuple[dict[str, Any], str]],
+    change: MetadataChange,
     check_only: bool,
 ) -> list[str]:
     """Apply ``change`` to the metadata of those of ``doc_ids`` that exist (unless ``check_only``); the ids
-    it changed, in id order. Compared as JSON, not as Python values: 1 and true are equal in Python."""
+    it changed, in id order."""
     marks = ",".join("?" * len(doc_ids))
     rows = cursor.execute(
         f"SELECT id, title, text, metadata FROM documents WHERE id IN ({marks}) ORDER BY id", doc_ids
@@ -842,16 +834,32 @@ def _patch_metadata(
     for doc_id, title, text, raw in rows:
         before = json.loads(raw)
         metadata, content_hash = change(str(doc_id), title, str(text), before)
-        stored = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
-        if stored == json.dumps(before, ensure_ascii=False, sort_keys=True):
-            continue
-        changed.append(str(doc_id))
-        if not check_only:
-            cursor.execute(
-                "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
-                (stored, content_hash, now, doc_id),
-            )
+        if _set_metadata(cursor, str(doc_id), before, metadata, content_hash, now, write=not check_only):
+            changed.append(str(doc_id))
     return changed
+
+
+def _set_metadata(
+    cursor: sqlite3.Cursor,
+    doc_id: str,
+    before: dict[str, Any],
+    metadata: dict[str, Any],
+    content_hash: str,
+    now: float,
+    *,
+    write: bool,
+) -> bool:
+    """Whether ``metadata`` differs from what the document holds (``before``), and if so (and ``write``) store
+    it with its content hash. Compared as JSON, not as Python values: 1 and true are equal in Python."""
+    stored = json.dumps(metadata, ensure_ascii=False, sort_keys=True)
+    if stored == json.dumps(before, ensure_ascii=False, sort_keys=True):
+        return False
+    if write:
+        cursor.execute(
+            "UPDATE documents SET metadata = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+            (stored, content_hash, now, doc_id),
+        )
+    return True
 
 
 def _casefold(value: str | int | float | None) -> str | int | float | None:
