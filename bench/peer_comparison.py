@@ -1,7 +1,9 @@
 """semsearch against txtai (the closest peer) over the same corpus, with the same load generator, one after
 the other in one run: hybrid search at 1 and 8 clients, every request a different query (semsearch's query
 cache off, as txtai has none); then semsearch with its query cache on and every query repeated (the request
-path outside the model).
+path outside the model). The uncached servers (semsearch, its ``--also-env`` variants, txtai) are all up at
+once and taken in turn within each round, so each round's ratios compare runs minutes apart, not a quarter
+of an hour: the table ends with semsearch against txtai round by round and the median of those ratios.
 
 The peer is built and served by peer-txtai's scripts (setup.sh, build.py, serve.sh), and measured with its
 loadgen.py; this script is given where they are, and starts and stops every server itself on 127.0.0.1.
@@ -28,7 +30,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -141,52 +143,66 @@ def main() -> None:
         "--also-env SEMSEARCH_EMBED_BACKEND=openvino",
     )
     args = parser.parse_args()
-    port = free_port()
     semsearch = [str(ROOT / ".venv" / "bin" / "semsearch"), "serve"]
     base = {
         "SEMSEARCH_DATA_DIR": str(args.data_dir),
         "SEMSEARCH_READ_ONLY": "1",
-        "SEMSEARCH_PORT": str(port),
         "SEMSEARCH_MODEL_CACHE_DIR": str(args.model_cache),
         "SEMSEARCH_LOG_LEVEL": "warning",
         "HF_HUB_OFFLINE": "1",
     }
-    url = f"http://127.0.0.1:{port}"
     results: dict[str, list[Any]] = {}
 
-    def measure(name: str, target: str, queries: Path, param: str) -> None:
-        load(args.loadgen, target, queries, 2, 50, 20, param)  # warm up (the keyword index builds at start)
+    def measure(targets: list[tuple[str, str, Path, str]]) -> None:
+        """Each round runs every target at 1 and at 8 clients, one after the other, so that the targets
+        compared share the machine's mood of that round (a ratio per round, not one of runs minutes apart)."""
+        for _, target, queries, param in targets:  # warm up (the keyword index builds at start)
+            load(args.loadgen, target, queries, 2, 50, 20, param)
         for _ in range(args.rounds):
-            for clients in (1, 8):
-                got = load(args.loadgen, target, queries, clients, args.requests, args.seconds, param)
-                results.setdefault(f"{name}, {clients} client{'s' if clients > 1 else ''}", []).append(got)
+            for name, target, queries, param in targets:
+                for clients in (1, 8):
+                    got = load(args.loadgen, target, queries, clients, args.requests, args.seconds, param)
+                    row = f"{name}, {clients} client{'s' if clients > 1 else ''}"
+                    results.setdefault(row, []).append(got)
 
+    def started(stack: ExitStack, env: dict[str, str]) -> str:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        stack.enter_context(serving(semsearch, {**env, "SEMSEARCH_PORT": str(port)}, url + "/readyz"))
+        return url
+
+    # Uncached: every server compared kept up at once (idle, one costs no CPU), alternated round by round.
     uncached = {**base, "SEMSEARCH_QUERY_CACHE_SIZE": "0", "SEMSEARCH_RESULT_CACHE_MB": "0"}
-    with serving(semsearch, uncached, url + "/readyz"):
-        time.sleep(5)  # the in-memory keyword index is built in the background after start
-        measure("semsearch hybrid, uncached", url + "/search", args.queries, "q")
-    if args.also_env:
-        also = env_settings(args.also_env)
-        with serving(semsearch, {**uncached, **also}, url + "/readyz"):
-            # Replicas (SEMSEARCH_WORKERS) start once the writer is ready, then load for a few seconds.
-            time.sleep(12 if "SEMSEARCH_WORKERS" in also else 5)
+    with ExitStack() as stack:
+        targets = [("semsearch hybrid, uncached", started(stack, uncached) + "/search", args.queries, "q")]
+        if args.also_env:
+            also = env_settings(args.also_env)
             label = ", ".join(f"{key}={value}" for key, value in also.items())
-            measure(f"semsearch hybrid, uncached, {label}", url + "/search", args.queries, "q")
+            url = started(stack, {**uncached, **also})
+            targets.append((f"semsearch hybrid, uncached, {label}", url + "/search", args.queries, "q"))
+        if args.peer_serve is not None and args.peer_dir is not None:
+            peer_port = free_port()
+            stack.enter_context(
+                serving(
+                    ["bash", str(args.peer_serve), str(args.peer_dir), str(peer_port)],
+                    {},
+                    f"http://127.0.0.1:{peer_port}/search?query=warm&limit=1",
+                )
+            )
+            targets.append(("txtai hybrid", f"http://127.0.0.1:{peer_port}/search", args.queries, "query"))
+        # The in-memory keyword index is built in the background after start; replicas (SEMSEARCH_WORKERS)
+        # start once their writer is ready, then load for a few seconds.
+        time.sleep(12)
+        measure(targets)
     repeated = repeated_queries(args.queries)
-    with serving(semsearch, {**base, "SEMSEARCH_RESULT_CACHE_MB": "0"}, url + "/readyz"):
+    with ExitStack() as stack:
+        url = started(stack, {**base, "SEMSEARCH_RESULT_CACHE_MB": "0"})
         time.sleep(5)
-        measure("semsearch hybrid, every query's embedding cached", url + "/search", repeated, "q")
-    with serving(semsearch, base, url + "/readyz"):  # the defaults: both caches on
+        measure([("semsearch hybrid, every query's embedding cached", url + "/search", repeated, "q")])
+    with ExitStack() as stack:
+        url = started(stack, base)  # the defaults: both caches on
         time.sleep(5)
-        measure("semsearch hybrid, every result cached", url + "/search", repeated, "q")
-    if args.peer_serve is not None and args.peer_dir is not None:
-        peer_port = free_port()
-        with serving(
-            ["bash", str(args.peer_serve), str(args.peer_dir), str(peer_port)],
-            {},
-            f"http://127.0.0.1:{peer_port}/search?query=warm&limit=1",
-        ):
-            measure("txtai hybrid", f"http://127.0.0.1:{peer_port}/search", args.queries, "query")
+        measure([("semsearch hybrid, every result cached", url + "/search", repeated, "q")])
     print("| server | req/s | p50 | p90 | p99 | errors |")
     print("|---|---|---|---|---|---|")
     for name, runs in results.items():
@@ -194,7 +210,36 @@ def main() -> None:
         errors = sum(r["errors"] for r in runs)
         rps, p50, p90, p99 = cells
         print(f"| {name} | {rps:.1f} | {p50:.1f} ms | {p90:.1f} ms | {p99:.1f} ms | {errors} |")
+    print_ratios(results)
     print(json.dumps(results))
+
+
+def print_ratios(results: dict[str, list[Any]]) -> None:
+    """Each uncached semsearch row against txtai's, round by round: requests per second at 8 clients over
+    txtai's, and the p50 at one client over txtai's; then the median of the rounds' ratios."""
+    peer = "txtai hybrid"
+    if f"{peer}, 8 clients" not in results:
+        return
+    print("| semsearch against txtai, round by round | 8 clients, req/s ratio | 1 client, p50 ratio |")
+    print("|---|---|---|")
+    for name in results:
+        if not name.startswith("semsearch hybrid, uncached") or not name.endswith(", 8 clients"):
+            continue
+        server = name.removesuffix(", 8 clients")
+        fast = [
+            ours["rps"] / theirs["rps"]
+            for ours, theirs in zip(results[name], results[f"{peer}, 8 clients"], strict=True)
+        ]
+        lone = [
+            ours["p50_ms"] / theirs["p50_ms"]
+            for ours, theirs in zip(results[f"{server}, 1 client"], results[f"{peer}, 1 client"], strict=True)
+        ]
+        rounds_fast = ", ".join(f"{r:.2f}x" for r in fast)
+        rounds_lone = ", ".join(f"{r:.2f}x" for r in lone)
+        print(
+            f"| {server} | {statistics.median(fast):.2f}x ({rounds_fast}) "
+            f"| {statistics.median(lone):.2f}x ({rounds_lone}) |"
+        )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from index.types import (
     Facet,
     FacetOrder,
     IndexStats,
+    MetadataFields,
     MetadataUpdate,
     SearchRequest,
     SearchResult,
@@ -80,6 +81,10 @@ class ServedIndex(Protocol):
     ) -> Facet: ...
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
+
+    def fields(
+        self, filter_spec: dict[str, Any] | None = None, *, after: str | None = None, limit: int = 1000
+    ) -> MetadataFields: ...
 
     def delete(self, doc_id: str) -> int: ...
 

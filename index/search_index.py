@@ -62,6 +62,7 @@ from index.types import (
     FacetValue,
     IndexStats,
     Like,
+    MetadataFields,
     MetadataUpdate,
     SearchRequest,
     SearchResult,
@@ -71,7 +72,7 @@ from index.types import (
     UpsertResult,
     UpsertStatus,
 )
-from index.validation import check_metadata, check_text
+from index.validation import MAX_METADATA_BYTES, check_metadata, check_text
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ KEYWORD_TITLE_WEIGHT = 1.0
 MAX_LIST_LIMIT = 1000
 # Most values one facet answers.
 MAX_FACET_LIMIT = 1000
+# Most metadata keys one page of GET /fields answers.
+MAX_FIELDS_LIMIT = 10_000
 # Longest search term over a facet's values.
 MAX_FACET_CONTAINS = 256
 # Characters of text a listing page with texts holds, about (it ends with the document that reaches this, so
@@ -470,6 +473,18 @@ class SearchIndex:
         allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
         with self._store.time_limit(self.filter_timeout, "counting the documents the filter keeps"):
             return self._store.count_documents(allowed)
+
+    def fields(
+        self, filter_spec: dict[str, Any] | None = None, *, after: str | None = None, limit: int = 1000
+    ) -> MetadataFields:
+        """The top-level metadata keys of the documents ``filter_spec`` keeps (all if None), in name order,
+        the ``limit`` after ``after``: how many documents hold each, by JSON type. Nested keys are reached
+        through :meth:`facet` (``author.name``)."""
+        check_fields_page(after, limit)
+        allowed = None if filter_spec is None else compile_filter(filter_spec, self.filter_limits)
+        with self._store.time_limit(self.filter_timeout, "listing the metadata keys of the documents"):
+            found = self._store.fields(allowed, after, limit + 1)
+        return MetadataFields(found[:limit], found[limit - 1].name if len(found) > limit else None)
 
     def facet(
         self,
@@ -1043,6 +1058,16 @@ class SearchIndex:
             self._generation = None
         elif self._generation is not None:
             self._generation = generation
+
+
+def check_fields_page(after: str | None, limit: int) -> None:
+    """Raise :class:`InvalidInputError` unless a page of metadata keys is one a store can answer."""
+    if not 1 <= limit <= MAX_FIELDS_LIMIT:
+        raise InvalidInputError(f"limit must be between 1 and {MAX_FIELDS_LIMIT}")
+    if after is not None:
+        if len(after) > MAX_METADATA_BYTES:
+            raise InvalidInputError(f"after holds at most {MAX_METADATA_BYTES} characters (no key is longer)")
+        check_text("after", after)
 
 
 def check_facet_page(limit: int, offset: int, contains: str | None) -> None:

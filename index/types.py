@@ -106,6 +106,27 @@ class Facet:
 
 
 FacetValue = str | int | float | bool
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataField:
+    """A top-level metadata key: how many documents hold it, and how many of those hold each JSON type
+    (``string``, ``integer``, ``number``, ``boolean``, ``array``, ``object``, ``null``)."""
+
+    name: str
+    documents: int
+    types: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataFields:
+    """A page of the metadata keys the documents hold, in name order (code point order); ``next``: the
+    name to ask for the next page after, None on the last page."""
+
+    fields: list[MetadataField]
+    next: str | None
+
+
 # How facet values are ordered: most held first, or by value (numbers, then strings, then false and true).
 FacetOrder = Literal["count", "value"]
 

@@ -100,6 +100,12 @@ def _setting_problem(item: Any) -> str:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+FilterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--filter", help="Only the documents whose metadata match (docs/api.md).", show_default=False
+    ),
+]
 CollectionOption = Annotated[
     str | None,
     typer.Option(
@@ -839,12 +845,7 @@ def facets(
     field: Annotated[
         str, typer.Argument(help="A metadata key (author; author.name reaches into an object).")
     ],
-    filter_json: Annotated[
-        str | None,
-        typer.Option(
-            "--filter", help="Count only documents whose metadata match (api.md).", show_default=False
-        ),
-    ] = None,
+    filter_json: FilterOption = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Most values shown.")] = 20,
     order: Annotated[
         FacetOrder, typer.Option(help="count: the most held first; value: numbers, strings, false, true.")
@@ -890,6 +891,51 @@ def facets(
 
 
 @app.command()
+def fields(
+    filter_json: FilterOption = None,
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The metadata keys the documents hold, with how many documents hold each and of which JSON types
+    (from a running service with --url, else the data directory), and how many documents there are.
+
+    Examples: semsearch fields; semsearch fields --filter '{"field": "lang", "eq": "en"}'"""
+    metadata_filter = _filter_option(filter_json)
+    found: list[dict[str, Any]] = []
+    after = None
+    if url is not None:
+        with _remote(url, collection, read_only=True) as client:
+            documents = client.count(metadata_filter)
+            while True:
+                page = client.fields(filter=metadata_filter, after=after).model_dump()
+                found += page["fields"]
+                if (after := page["next"]) is None:
+                    break
+    else:
+        settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+        if not settings.data_dir.exists():
+            _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+        with _reader(settings) as search_index, _library_errors():
+            documents = search_index.count(metadata_filter)
+            while True:
+                listed = to_dict(search_index.fields(metadata_filter, after=after))
+                found += listed["fields"]
+                if (after := listed["next"]) is None:
+                    break
+    if as_json:
+        _echo_json({"documents": documents, "fields": found})
+        return
+    rows = [
+        [f["name"], f["documents"], ", ".join(f"{kind} {n}" for kind, n in f["types"].items())] for f in found
+    ]
+    title = f"{_plural(len(found), 'metadata key')} over {_plural(documents, 'document')}"
+    _table(title, ["key", "documents", "types"], rows)
+
+
+@app.command()
 def stats(
     data_dir: DataDir = None,
     collection: CollectionOption = None,
@@ -924,12 +970,7 @@ def export_documents(
         Path | None,
         typer.Option("--output", "-o", help="Write here (default: standard output).", show_default=False),
     ] = None,
-    filter_json: Annotated[
-        str | None,
-        typer.Option(
-            "--filter", help="Only documents whose metadata match (docs/api.md).", show_default=False
-        ),
-    ] = None,
+    filter_json: FilterOption = None,
     url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,

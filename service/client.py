@@ -47,6 +47,7 @@ from service.schemas import (
     DocumentOut,
     DocumentSummaryOut,
     FacetOut,
+    FieldsOut,
     ReadyOut,
     ReindexOut,
     SearchResponse,
@@ -286,6 +287,15 @@ class _Api:
         params = {} if filter is None else {"filter": _json_param(filter)}
         return _Call("GET", self._data("/count"), _model(CountOut), params=params)
 
+    def fields(self, filter: Mapping[str, Any] | None, after: str | None, limit: int) -> _Call[FieldsOut]:
+        params = {"limit": limit, "after": after, "filter": _json_param(filter)}
+        return _Call(
+            "GET",
+            self._data("/fields"),
+            _model(FieldsOut),
+            params={k: v for k, v in params.items() if v is not None},
+        )
+
     def delete_document(self, doc_id: str) -> _Call[DeleteResponse]:
         return _Call("DELETE", self._data(f"/documents/{_id_path(doc_id)}"), _model(DeleteResponse))
 
@@ -519,6 +529,13 @@ class SemsearchClient:
         """How many documents match ``filter`` (all of them without one), counted by the service."""
         return self._run(self._api.count(filter)).count
 
+    def fields(
+        self, *, filter: Mapping[str, Any] | None = None, after: str | None = None, limit: int = 1000
+    ) -> FieldsOut:
+        """The top-level metadata keys of the documents (those matching ``filter`` if given), in name order,
+        the ``limit`` after ``after``: how many documents hold each, by JSON type; ``next`` asks for more."""
+        return self._run(self._api.fields(filter, after, limit))
+
     def delete_document(self, doc_id: str) -> DeleteResponse:
         return self._run(self._api.delete_document(doc_id))
 
@@ -706,6 +723,11 @@ class AsyncSemsearchClient:
 
     async def count(self, filter: Mapping[str, Any] | None = None) -> int:
         return (await self._run(self._api.count(filter))).count
+
+    async def fields(
+        self, *, filter: Mapping[str, Any] | None = None, after: str | None = None, limit: int = 1000
+    ) -> FieldsOut:
+        return await self._run(self._api.fields(filter, after, limit))
 
     async def delete_document(self, doc_id: str) -> DeleteResponse:
         return await self._run(self._api.delete_document(doc_id))

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 # else is forwarded, which is always correct, only not spread over the processes: writes, tasks and
 # reindex jobs (the writer runs them), collection and alias management, snapshots.
 _LOCAL_GET = re.compile(
-    r"(/collections/[^/]+)?/(search|facets|count|documents(/.+)?)|/(healthz|readyz|metrics|models)?",
+    r"(/collections/[^/]+)?/(search|facets|fields|count|documents(/.+)?)|/(healthz|readyz|metrics|models)?",
     re.DOTALL,
 )
 _LOCAL_POST = re.compile(r"(/collections/[^/]+)?/search(/batch)?|/embeddings|/mcp/?", re.DOTALL)

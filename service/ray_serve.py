@@ -64,6 +64,7 @@ from index.types import (
     FacetRows,
     IndexStats,
     Like,
+    MetadataFields,
     MetadataUpdate,
     SearchRequest,
     StoredDocument,
@@ -204,6 +205,11 @@ class ShardServer:
 
     def count(self, ref: CollectionRef | None, filter_spec: dict[str, Any] | None) -> int:
         return self._index(ref).count(filter_spec)
+
+    def fields(
+        self, ref: CollectionRef | None, filter_spec: dict[str, Any] | None, after: str | None, limit: int
+    ) -> MetadataFields:
+        return self._index(ref).fields(filter_spec, after=after, limit=limit)
 
     def example(self, ref: CollectionRef | None, like: Like) -> Example:
         return self._index(ref).example(like)
@@ -364,6 +370,12 @@ class RemoteShard:
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int:
         result: int = self._call("count", filter_spec)
+        return result
+
+    def fields(
+        self, filter_spec: dict[str, Any] | None = None, *, after: str | None = None, limit: int = 1000
+    ) -> MetadataFields:
+        result: MetadataFields = self._call("fields", filter_spec, after, limit)
         return result
 
     def facet_values(

@@ -171,6 +171,34 @@ class CountOut(BaseModel):
     count: int = Field(description="How many documents the filter keeps (all of them without one).")
 
 
+class MetadataFieldOut(BaseModel):
+    name: str = Field(description="A top-level metadata key.")
+    documents: int = Field(description="How many documents hold it.")
+    types: dict[str, int] = Field(
+        description="How many of those hold each JSON type: string, integer, number, boolean, array, object, "
+        "null."
+    )
+
+
+class FieldsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fields": [
+                        {"name": "author", "documents": 40, "types": {"string": 40}},
+                        {"name": "year", "documents": 38, "types": {"integer": 37, "string": 1}},
+                    ],
+                    "next": None,
+                }
+            ]
+        }
+    )
+
+    fields: list[MetadataFieldOut] = Field(description="The keys, in name order (code point order).")
+    next: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
+
+
 class FacetOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

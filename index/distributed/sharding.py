@@ -55,6 +55,7 @@ from index.retrieval.ranking import candidate_depth
 from index.search_index import (
     SearchIndex,
     check_facet_page,
+    check_fields_page,
     facet_page,
     within_text_budget,
 )
@@ -72,6 +73,8 @@ from index.types import (
     FacetValue,
     IndexStats,
     Like,
+    MetadataField,
+    MetadataFields,
     MetadataUpdate,
     SearchRequest,
     SearchResult,
@@ -242,6 +245,10 @@ class ShardReader(Protocol):
     ) -> list[DocumentSummary]: ...
 
     def count(self, filter_spec: dict[str, Any] | None = None) -> int: ...
+
+    def fields(
+        self, filter_spec: dict[str, Any] | None = None, *, after: str | None = None, limit: int = 1000
+    ) -> MetadataFields: ...
 
     def facet_values(
         self, field: str, filter_spec: dict[str, Any] | None, contains: str | None = None
@@ -443,6 +450,28 @@ class ShardedIndex:
         if filter_spec is not None:
             compile_filter(filter_spec, self.filter_limits)  # refused here, before any shard is asked
         return sum(self._fan_out([partial(r.count, filter_spec) for r in self._readers]))
+
+    def fields(
+        self, filter_spec: dict[str, Any] | None = None, *, after: str | None = None, limit: int = 1000
+    ) -> MetadataFields:
+        """Each shard's first ``limit`` keys after ``after``, added up by name and type: a key among the
+        first ``limit`` of all shards is among the first ``limit`` of every shard holding it, so its counts
+        are whole."""
+        check_fields_page(after, limit)
+        if filter_spec is not None:
+            compile_filter(filter_spec, self.filter_limits)  # refused here, before any shard is asked
+        asked = [partial(r.fields, filter_spec, after=after, limit=limit) for r in self._readers]
+        pages = self._fan_out(asked)
+        merged: dict[str, dict[str, int]] = {}
+        for page in pages:
+            for field in page.fields:
+                types = merged.setdefault(field.name, {})
+                for kind, n in field.types.items():
+                    types[kind] = types.get(kind, 0) + n
+        names = sorted(merged)
+        more = len(names) > limit or any(page.next is not None for page in pages)
+        found = [MetadataField(name, sum(merged[name].values()), merged[name]) for name in names[:limit]]
+        return MetadataFields(found, found[-1].name if more and found else None)
 
     def facet(
         self,

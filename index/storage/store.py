@@ -34,6 +34,7 @@ from index.types import (
     DocumentSummary,
     FacetOrder,
     FacetRows,
+    MetadataField,
     StoredChunk,
     StoredDocument,
 )
@@ -490,6 +491,36 @@ class Store:
         where, params = ("", []) if allowed is None else (f"WHERE {allowed.where}", list(allowed.params))
         return int(self._reader().execute(f"SELECT COUNT(*) FROM documents d {where}", params).fetchone()[0])
 
+    def fields(self, allowed: SqlFilter | None, after: str | None, limit: int) -> list[MetadataField]:
+        """The first ``limit`` top-level metadata keys after ``after`` (all from the first if None), in
+        code point order, over the documents ``allowed`` keeps: how many documents hold each, by JSON type.
+        One pass over the documents' metadata."""
+        where, params = ("", []) if allowed is None else (f"AND ({allowed.where})", list(allowed.params))
+        rows = (
+            self._reader()
+            .execute(
+                f"""
+            WITH f AS MATERIALIZED (
+                SELECT j.key AS name, j.type AS type, COUNT(*) AS n
+                FROM documents d, json_each(d.metadata) AS j
+                WHERE (? IS NULL OR j.key > ?) {where}
+                GROUP BY j.key, j.type
+            )
+            SELECT f.name, f.type, f.n
+            FROM f JOIN (SELECT DISTINCT name FROM f ORDER BY name LIMIT ?) AS k ON k.name = f.name
+            ORDER BY f.name, f.type
+            """,
+                [after, after, *params, limit],
+            )
+            .fetchall()
+        )
+        found: dict[str, dict[str, int]] = {}
+        for name, kind, n in rows:
+            types = found.setdefault(str(name), {})
+            json_type = _JSON_TYPES[kind]
+            types[json_type] = types.get(json_type, 0) + int(n)
+        return [MetadataField(name, sum(types.values()), types) for name, types in found.items()]
+
     def facet(
         self,
         path: str,
@@ -790,6 +821,19 @@ class _ThreadConnection:
 
     def __del__(self) -> None:
         self.connection.close()
+
+
+# SQLite's JSON types (json_each's ``type``) by the names JSON Schema gives them.
+_JSON_TYPES = {
+    "text": "string",
+    "integer": "integer",
+    "real": "number",
+    "true": "boolean",
+    "false": "boolean",
+    "array": "array",
+    "object": "object",
+    "null": "null",
+}
 
 
 def _json_scalar(kind: str, value: Any) -> str | int | float | bool:

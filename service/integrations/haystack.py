@@ -150,6 +150,21 @@ class SemsearchDocumentStore:
             for field in metadata_fields
         }
 
+    def get_metadata_fields_info(self) -> dict[str, dict[str, Any]]:
+        """Every top-level metadata field the documents hold, with its JSON type (the one most documents
+        give it: ``string``, ``integer``, ``number``, ``boolean``, ``array``, ``object`` or ``null``) and
+        how many documents hold it, from the service's listing of keys (``GET /fields``)."""
+        info: dict[str, dict[str, Any]] = {}
+        after = None
+        while True:
+            page = self.client.fields(after=after)
+            for field in page.fields:
+                kind = min(field.types, key=lambda t: (-field.types[t], t))
+                info[field.name] = {"type": kind, "documents": field.documents}
+            if page.next is None:
+                return info
+            after = page.next
+
     def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
         """The least and greatest number ``metadata_field`` holds over all documents (``None`` for both if
         it holds none), from the service's facets."""

@@ -10,6 +10,7 @@ from index.protocol import ServedIndex
 from index.search_index import (
     MAX_FACET_CONTAINS,
     MAX_FACET_LIMIT,
+    MAX_FIELDS_LIMIT,
     MAX_LIST_LIMIT,
     PAGE_TEXT_CHARS,
     page_may_continue,
@@ -29,6 +30,7 @@ from service.schemas import (
     DocumentSummaryOut,
     ErrorOut,
     FacetOut,
+    FieldsOut,
     InvalidOut,
     MetadataPatchBody,
     TaskOut,
@@ -204,6 +206,10 @@ def list_documents(
     )
 
 
+# The longest `after` GET /fields takes: with a filter beside it, well inside the 64 KB request line uvicorn
+# reads (service.routes.params, GET_QUERY_CHARS). Keys are rarely longer; a larger page steps over one.
+MAX_FIELD_AFTER = 1_000
+
 # What GET /facets takes as a field, stated in the OpenAPI document (the library also takes other letters,
 # which regular expression engines class as word characters differently: this is what all of them agree on).
 FACET_FIELD = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
@@ -270,6 +276,33 @@ def count(index: IndexDep, filter: FilterQuery = None) -> CountOut:
     """How many documents the filter keeps (all of them without one): one SQL count, where listing them
     would read every page."""
     return CountOut(count=index.count(parse_filter(filter)))
+
+
+@router.get(
+    "/fields",
+    dependencies=[Depends(require_read)],
+    responses={422: {"model": InvalidOut, "description": "An invalid filter or page."}, **_AUTH},
+)
+def fields(
+    index: IndexDep,
+    filter: FilterQuery = None,
+    after: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=MAX_FIELD_AFTER,
+            description="The `next` of the page before: the keys after this name. At most "
+            f"{MAX_FIELD_AFTER:,} characters: a page ending at a longer key is followed by asking for a "
+            "larger `limit` instead.",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FIELDS_LIMIT, description="Most keys answered.")] = 1000,
+) -> FieldsOut:
+    """The metadata keys the documents hold (the top-level ones), in name order, with how many documents
+    hold each and of which JSON types: what a form of filters can offer, and what a typo in a key looks
+    like. Only over the documents `filter` keeps, if one is given. Keys inside objects are reached with
+    `GET /facets?field=a.b`."""
+    return FieldsOut.model_validate(to_dict(index.fields(parse_filter(filter), after=after, limit=limit)))
 
 
 def summary_out(summary: DocumentSummary) -> DocumentSummaryOut:

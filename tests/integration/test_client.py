@@ -80,6 +80,8 @@ def test_the_client_covers_documents_files_search_tasks_and_collections(url: str
         assert isinstance(queued, TaskOut)
         assert client.wait_for_task(queued.task_id, timeout=60).status == "done"
         assert (client.count(), client.count({"field": "kind", "eq": "pets"})) == (4, 2)
+        kinds = client.fields(filter={"field": "kind", "eq": "pets"}, limit=1)
+        assert (kinds.fields[0].name, kinds.fields[0].documents) == ("kind", 2)
         updated = client.update_where({"field": "kind", "eq": "pets"}, {"checked": True, "kind": "pets"})
         assert (updated.matched, updated.count) == (2, 2)
         assert client.get_document("dogs/rex").metadata["checked"] is True

@@ -34,6 +34,7 @@ from haystack.testing.document_store import (
     DeleteDocumentsTest,
     FilterDocumentsTest,
     GetMetadataFieldMinMaxTest,
+    GetMetadataFieldsInfoTest,
     GetMetadataFieldUniqueValuesTest,
     UpdateByFilterTest,
     WriteDocumentsTest,
@@ -449,6 +450,7 @@ class TestHaystackDocumentStore(
     DeleteByFilterTest,
     UpdateByFilterTest,
     GetMetadataFieldMinMaxTest,
+    GetMetadataFieldsInfoTest,
     GetMetadataFieldUniqueValuesTest,
 ):
     """Haystack's own tests of a document store (haystack.testing), against the service: each on a new

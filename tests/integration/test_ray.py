@@ -322,6 +322,14 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     assert updated.json() == {"matched": 1, "updated": ["ray/tidal"], "count": 1}, updated.text
     assert served.get("/documents/ray/tidal").json()["metadata"] == {"sea": "north", "reviewed": True}
     assert served.get("/count", params={"filter": '{"field": "reviewed", "eq": true}'}).json() == {"count": 1}
+    reviewed = served.get("/fields", params={"filter": '{"field": "reviewed", "eq": true}'}).json()
+    assert reviewed == {
+        "fields": [
+            {"name": "reviewed", "documents": 1, "types": {"boolean": 1}},
+            {"name": "sea", "documents": 1, "types": {"string": 1}},
+        ],
+        "next": None,
+    }
     with SearchIndex.open(
         read_layout(built["ray-sharded"])[owner], _fake_for(built), read_only=True
     ) as shard:

@@ -166,6 +166,30 @@ def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(cl
     assert client.get("/collections/default/count", params={"filter": '{"field": "x", "eq": 1}'}).json() == {
         "count": 0
     }
+    assert client.get("/fields").json() == {
+        "fields": [
+            {"name": "shelf", "documents": 4, "types": {"object": 1, "string": 3}},
+            {"name": "tags", "documents": 3, "types": {"array": 3}},
+            {"name": "year", "documents": 3, "types": {"boolean": 1, "integer": 1, "number": 1}},
+        ],
+        "next": None,
+    }
+    shelved = client.get("/fields", params={"filter": '{"field": "shelf", "eq": "sea"}', "limit": 2}).json()
+    assert shelved == {
+        "fields": [
+            {"name": "shelf", "documents": 2, "types": {"string": 2}},
+            {"name": "tags", "documents": 2, "types": {"array": 2}},
+        ],
+        "next": "tags",
+    }
+    sea = '{"field": "shelf", "eq": "sea"}'
+    after = client.get("/fields", params={"filter": sea, "after": "tags"}).json()
+    assert after == {"fields": [{"name": "year", "documents": 1, "types": {"number": 1}}], "next": None}
+    beyond = client.get("/collections/default/fields", params={"after": "~"}).json()
+    assert beyond == {"fields": [], "next": None}
+    bad_pages: list[dict[str, str | int]] = [{"limit": 0}, {"limit": 10_001}, {"after": ""}, {"filter": "{"}]
+    for params in bad_pages:
+        assert client.get("/fields", params=params).status_code == 422
 
 
 def test_upsert_replaces_and_reports_unchanged(client: TestClient) -> None:
@@ -428,7 +452,7 @@ def test_every_endpoint_has_an_example_in_openapi(client: TestClient) -> None:
         return found
 
     operations = [(path, method, op) for path, item in schema["paths"].items() for method, op in item.items()]
-    assert len(operations) == 46  # 19; 9 for collections, aliases, reindex; 2 for /v1; 16 under a collection
+    assert len(operations) == 48  # 20; 9 for collections, aliases, reindex; 2 for /v1; 17 under a collection
     missing = [f"{method.upper()} {path}" for path, method, op in operations if not has_example(op)]
     assert missing == []
     assert client.get("/docs").status_code == 200

@@ -122,6 +122,17 @@ def test_facets_from_the_command_line(tmp_path: Path) -> None:
     refused = run("facets", "not a key", "--data-dir", data)
     assert refused.exit_code == 2
     assert "must be a metadata key" in refused.stderr
+    keys = json.loads(run("fields", "--data-dir", data, "--json").stdout)
+    assert keys == {
+        "documents": 3,
+        "fields": [
+            {"name": "shelf", "documents": 3, "types": {"string": 3}},
+            {"name": "tags", "documents": 2, "types": {"array": 2}},
+        ],
+    }
+    at_sea = run("fields", "--filter", '{"field": "shelf", "eq": "sea"}', "--data-dir", data)
+    assert at_sea.exit_code == 0, at_sea.output
+    assert "2 metadata keys over 2 documents" in " ".join(at_sea.stdout.split())
 
 
 def test_search_with_a_metadata_filter_and_a_mode(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from service.forwarding import Forwarder, ForwardToWriter, answered_locally
 
 _SEGMENTS = ["search", "batch", "documents", "collections", "tasks", "reindex", "mcp", "metrics", "healthz"]
-_SEGMENTS += ["facets", "count", "update"]
+_SEGMENTS += ["facets", "count", "fields", "update"]
 _SEGMENTS += [
     "readyz",
     "models",
@@ -51,7 +51,7 @@ def reference(method: str, path: str) -> bool:
     if method in ("GET", "HEAD"):
         if path in ("/", "/healthz", "/readyz", "/metrics", "/models"):
             return True
-        if rest in (["search"], ["facets"], ["count"]):
+        if rest in (["search"], ["facets"], ["count"], ["fields"]):
             return True
         return rest[0] == "documents" and (len(rest) == 1 or "/".join(rest[1:]) != "")
     if method == "POST":

@@ -51,7 +51,8 @@ def test_writes_need_the_write_key(client: TestClient) -> None:
 def test_reads_need_the_read_or_write_key(client: TestClient) -> None:
     client.post("/documents", json=DOC, headers=bearer(WRITE_KEY))
     task = client.post("/documents?wait=false", json=DOC, headers=bearer(WRITE_KEY)).json()["task_id"]
-    for path in ("/search?q=cats", "/documents/a", "/stats", f"/tasks/{task}", "/facets?field=x", "/count"):
+    paths = ["/search?q=cats", "/documents/a", "/stats", f"/tasks/{task}", "/facets?field=x"]
+    for path in [*paths, "/count", "/fields"]:
         assert client.get(path).status_code == 401, path
         assert client.get(path, headers=bearer("wrong-key-0123456789")).status_code == 403, path
         assert client.get(path, headers=bearer(READ_KEY)).status_code == 200, path
