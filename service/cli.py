@@ -910,7 +910,7 @@ def fields(
         with _remote(url, collection, read_only=True) as client:
             documents = client.count(metadata_filter)
             while True:
-                page = client.fields(filter=metadata_filter, after=after).model_dump()
+                page = client.fields(filter=metadata_filter, after=after, limit=10_000).model_dump()
                 found += page["fields"]
                 if (after := page["next"]) is None:
                     break
@@ -921,7 +921,7 @@ def fields(
         with _reader(settings) as search_index, _library_errors():
             documents = search_index.count(metadata_filter)
             while True:
-                listed = to_dict(search_index.fields(metadata_filter, after=after))
+                listed = to_dict(search_index.fields(metadata_filter, after=after, limit=10_000))
                 found += listed["fields"]
                 if (after := listed["next"]) is None:
                     break

@@ -157,7 +157,7 @@ class SemsearchDocumentStore:
         info: dict[str, dict[str, Any]] = {}
         after = None
         while True:
-            page = self.client.fields(after=after)
+            page = self.client.fields(after=after, limit=10_000)  # the most a page holds
             for field in page.fields:
                 kind = min(field.types, key=lambda t: (-field.types[t], t))
                 info[field.name] = {"type": kind, "documents": field.documents}
