@@ -9,6 +9,11 @@ from typing import Any
 
 from service.schemas import HitOut
 
+# A filter every document matches ("meta" stands for any key: it exists or it does not), for a framework's
+# "everything" (the service's writes by filter take no empty filter, so that none is sent by mistake).
+EITHER_WAY: list[dict[str, Any]] = [{"field": "meta", "exists": True}, {"field": "meta", "exists": False}]
+EVERY_DOCUMENT: dict[str, Any] = {"should": EITHER_WAY}
+
 
 def hit_metadata(hit: HitOut) -> dict[str, Any]:
     """The document's own metadata, then where the passage comes from (these keys win a clash):

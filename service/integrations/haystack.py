@@ -26,7 +26,14 @@ from haystack.errors import FilterError
 from haystack.utils import Secret, deserialize_secrets_inplace
 
 from service.client import DEFAULT_TIMEOUT, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata, metadata_title, or_missing
+from service.integrations._hits import (
+    EITHER_WAY,
+    EVERY_DOCUMENT,
+    hit_metadata,
+    json_metadata,
+    metadata_title,
+    or_missing,
+)
 
 
 class SemsearchDocumentStore:
@@ -284,12 +291,11 @@ class SemsearchRetriever:
 
 
 _COMPARISONS = {"==": "eq", ">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "in": "in"}
-# Clauses true of every document and of none ("meta" stands for any key: it exists or it does not).
-_EITHER_WAY = [{"field": "meta", "exists": True}, {"field": "meta", "exists": False}]
-_EVERYTHING: dict[str, Any] = {"should": _EITHER_WAY}
+# Clauses true of every document and of none (compared by identity below).
+_EVERYTHING = EVERY_DOCUMENT
 # Most facet values one request answers (the service's limit).
 _FACET_PAGE = 1000
-_NOTHING: dict[str, Any] = {"must": _EITHER_WAY}
+_NOTHING: dict[str, Any] = {"must": EITHER_WAY}
 
 
 class SemsearchFilterError(FilterError, ValueError):

@@ -18,7 +18,15 @@ from typing import Any
 from llama_index.core.bridge.pydantic import PrivateAttr
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.retrievers import BaseRetriever
-from llama_index.core.schema import BaseNode, MetadataMode, NodeWithScore, QueryBundle, TextNode
+from llama_index.core.schema import (
+    BaseNode,
+    MetadataMode,
+    NodeRelationship,
+    NodeWithScore,
+    QueryBundle,
+    RelatedNodeInfo,
+    TextNode,
+)
 from llama_index.core.vector_stores.types import (
     BasePydanticVectorStore,
     FilterCondition,
@@ -31,7 +39,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata, or_missing
+from service.integrations._hits import EVERY_DOCUMENT, hit_metadata, json_metadata, or_missing
 from service.schemas import SearchResponse
 
 # LlamaIndex's defaults for maximal marginal relevance (its mmr_threshold; its stores' mmr_prefetch_factor).
@@ -186,6 +194,35 @@ class SemsearchVectorStore(BasePydanticVectorStore):
         if filters is not None:
             self._client.delete_where(semsearch_filter(filters))
 
+    def get_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]:
+        """The stored nodes with these ids (in their order; those not stored are left out), or those the
+        filters match (in id order), or with both the nodes of those ids the filters match: each a
+        ``TextNode`` with its text and metadata, and its source (``ref_doc_id``) as LlamaIndex relates it."""
+        if node_ids is None and filters is None:
+            raise ValueError("name the nodes or give filters")
+        chosen = None if filters is None or not filters.filters else semsearch_filter(filters)
+        if chosen is None and node_ids is not None:
+            found: list[BaseNode] = []
+            for node_id in node_ids:
+                try:
+                    stored = self._client.get_document(node_id)
+                except NotFoundError:
+                    continue
+                found.append(_node(stored.id, stored.text, stored.metadata))
+            return found
+        wanted = None if node_ids is None else set(node_ids)
+        return [
+            _node(d.id, d.text or "", d.metadata)
+            for d in self._client.iter_documents(filter=chosen, page_size=1000, include_text=True)
+            if wanted is None or d.id in wanted
+        ]
+
+    def clear(self) -> None:
+        """Delete every node of the collection, in one transaction (the collection and its settings stay)."""
+        self._client.delete_where(EVERY_DOCUMENT)
+
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """The best documents for ``query.query_str``. In MMR mode (``as_retriever(
         vector_store_query_mode="mmr", vector_store_kwargs={"mmr_threshold": 0.5})``) the service picks
@@ -227,6 +264,15 @@ class SemsearchVectorStore(BasePydanticVectorStore):
             similarities=[hit.score for hit in result.hits],
             ids=[hit.doc_id for hit in result.hits],
         )
+
+
+def _node(node_id: str, text: str, metadata: dict[str, Any]) -> TextNode:
+    """A stored node as LlamaIndex wrote it: its metadata without the ``ref_doc_id`` the store added, which
+    becomes the node's source again."""
+    own = {key: value for key, value in metadata.items() if key != "ref_doc_id"}
+    source = metadata.get("ref_doc_id")
+    related = {NodeRelationship.SOURCE: RelatedNodeInfo(node_id=source)} if isinstance(source, str) else {}
+    return TextNode(id_=node_id, text=text, metadata=own, relationships=related)
 
 
 # LlamaIndex's query modes that semsearch answers, and the search mode each asks for (None: the store's).

@@ -404,8 +404,25 @@ def test_llamaindex_vector_store_indexes_queries_filters_and_deletes_through_the
         assert "bread.md" not in {
             n.node.metadata["ref_doc_id"] for n in retriever.retrieve("sourdough yeast flour")
         }
+        # Nodes read back as LlamaIndex wrote them: text, metadata, source.
+        at_sea = store.get_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="shelf", value="sea")]))
+        by_source = {node.ref_doc_id: node for node in at_sea}
+        assert set(by_source) == {"lens.md", "tides.md"}
+        tide = by_source["tides.md"]
+        assert tide.get_content() == PASSAGES["tide"]
+        assert tide.metadata == {"shelf": "sea", "year": 2024}
+        assert [n.node_id for n in store.get_nodes(node_ids=["not-stored", tide.node_id])] == [tide.node_id]
+        old = MetadataFilters(filters=[MetadataFilter(key="year", value=2022, operator=FilterOperator.LT)])
+        both_ways = store.get_nodes(node_ids=[n.node_id for n in at_sea], filters=old)
+        assert [n.ref_doc_id for n in both_ways] == ["lens.md"]
+        with pytest.raises(ValueError, match="name the nodes or give filters"):
+            store.get_nodes()
         store.delete_nodes(filters=MetadataFilters(filters=[MetadataFilter(key="shelf", value="sea")]))
         with SemsearchClient(url, api_key=READ, collection="llamaindex") as reader:
+            assert reader.stats().documents == 0
+            index.insert(LlamaDocument(text=PASSAGES["bread"], id_="bread.md", metadata={"shelf": "kitchen"}))
+            assert reader.stats().documents == 1
+            store.clear()
             assert reader.stats().documents == 0
     finally:
         store.close()
