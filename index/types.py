@@ -6,6 +6,7 @@ Every result is a dataclass: it compares with ``==`` in tests and turns into JSO
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -116,6 +117,16 @@ class MetadataField:
     name: str
     documents: int
     types: dict[str, int]
+
+
+def tally_fields(rows: Iterable[tuple[str, str, int]]) -> list[MetadataField]:
+    """Metadata keys from ``(key, JSON type, documents)`` rows, the counts of a key's rows of one type
+    added up (a store's true and false rows, or shards' pages), in the order the keys first come."""
+    counted: dict[str, dict[str, int]] = {}
+    for name, kind, n in rows:
+        types = counted.setdefault(name, {})
+        types[kind] = types.get(kind, 0) + n
+    return [MetadataField(name, sum(types.values()), types) for name, types in counted.items()]
 
 
 @dataclass(frozen=True, slots=True)

@@ -905,21 +905,17 @@ def fields(
     Examples: semsearch fields; semsearch fields --filter '{"field": "lang", "eq": "en"}'"""
     metadata_filter = _filter_option(filter_json)
     found: list[dict[str, Any]] = []
-    after = None
     if url is not None:
         with _remote(url, collection, read_only=True) as client:
             documents = client.count(metadata_filter)
-            while True:
-                page = client.fields(filter=metadata_filter, after=after, limit=10_000).model_dump()
-                found += page["fields"]
-                if (after := page["next"]) is None:
-                    break
+            found = [field.model_dump() for field in client.iter_fields(filter=metadata_filter)]
     else:
         settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
         if not settings.data_dir.exists():
             _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
         with _reader(settings) as search_index, _library_errors():
             documents = search_index.count(metadata_filter)
+            after = None
             while True:
                 listed = to_dict(search_index.fields(metadata_filter, after=after, limit=10_000))
                 found += listed["fields"]

@@ -48,6 +48,7 @@ from service.schemas import (
     DocumentSummaryOut,
     FacetOut,
     FieldsOut,
+    MetadataFieldOut,
     ReadyOut,
     ReindexOut,
     SearchResponse,
@@ -535,6 +536,19 @@ class SemsearchClient:
         """The top-level metadata keys of the documents (those matching ``filter`` if given), in name order,
         the ``limit`` after ``after``: how many documents hold each, by JSON type; ``next`` asks for more."""
         return self._run(self._api.fields(filter, after, limit))
+
+    def iter_fields(
+        self, *, filter: Mapping[str, Any] | None = None, page_size: int = 10_000
+    ) -> Iterator[MetadataFieldOut]:
+        """Every metadata key (of the documents matching ``filter`` if given), in name order, a page at a
+        time (10,000 keys, the most a page holds, by default)."""
+        after: str | None = None
+        while True:
+            page = self.fields(filter=filter, after=after, limit=page_size)
+            yield from page.fields
+            if page.next is None:
+                return
+            after = page.next
 
     def delete_document(self, doc_id: str) -> DeleteResponse:
         return self._run(self._api.delete_document(doc_id))

@@ -73,7 +73,6 @@ from index.types import (
     FacetValue,
     IndexStats,
     Like,
-    MetadataField,
     MetadataFields,
     MetadataUpdate,
     SearchRequest,
@@ -81,6 +80,7 @@ from index.types import (
     ShardHealth,
     StoredDocument,
     UpsertResult,
+    tally_fields,
 )
 from index.validation import check_metadata
 
@@ -462,15 +462,15 @@ class ShardedIndex:
             compile_filter(filter_spec, self.filter_limits)  # refused here, before any shard is asked
         asked = [partial(r.fields, filter_spec, after=after, limit=limit) for r in self._readers]
         pages = self._fan_out(asked)
-        merged: dict[str, dict[str, int]] = {}
-        for page in pages:
-            for field in page.fields:
-                types = merged.setdefault(field.name, {})
-                for kind, n in field.types.items():
-                    types[kind] = types.get(kind, 0) + n
-        names = sorted(merged)
-        more = len(names) > limit or any(page.next is not None for page in pages)
-        found = [MetadataField(name, sum(merged[name].values()), merged[name]) for name in names[:limit]]
+        merged = tally_fields(
+            (field.name, kind, n)
+            for page in pages
+            for field in page.fields
+            for kind, n in field.types.items()
+        )
+        merged.sort(key=lambda field: field.name)
+        more = len(merged) > limit or any(page.next is not None for page in pages)
+        found = merged[:limit]
         return MetadataFields(found, found[-1].name if more and found else None)
 
     def facet(

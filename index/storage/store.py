@@ -37,6 +37,7 @@ from index.types import (
     MetadataField,
     StoredChunk,
     StoredDocument,
+    tally_fields,
 )
 
 log = logging.getLogger(__name__)
@@ -514,12 +515,7 @@ class Store:
             )
             .fetchall()
         )
-        found: dict[str, dict[str, int]] = {}
-        for name, kind, n in rows:
-            types = found.setdefault(str(name), {})
-            json_type = _JSON_TYPES[kind]
-            types[json_type] = types.get(json_type, 0) + int(n)
-        return [MetadataField(name, sum(types.values()), types) for name, types in found.items()]
+        return tally_fields((str(name), _JSON_TYPES[kind], int(n)) for name, kind, n in rows)
 
     def facet(
         self,

@@ -161,16 +161,13 @@ class SemsearchDocumentStore:
         """Every top-level metadata field the documents hold, with its JSON type (the one most documents
         give it: ``string``, ``integer``, ``number``, ``boolean``, ``array``, ``object`` or ``null``) and
         how many documents hold it, from the service's listing of keys (``GET /fields``)."""
-        info: dict[str, dict[str, Any]] = {}
-        after = None
-        while True:
-            page = self.client.fields(after=after, limit=10_000)  # the most a page holds
-            for field in page.fields:
-                kind = min(field.types, key=lambda t: (-field.types[t], t))
-                info[field.name] = {"type": kind, "documents": field.documents}
-            if page.next is None:
-                return info
-            after = page.next
+        return {
+            field.name: {
+                "type": min(field.types, key=lambda t: (-field.types[t], t)),
+                "documents": field.documents,
+            }
+            for field in self.client.iter_fields()
+        }
 
     def get_metadata_field_min_max(self, metadata_field: str) -> dict[str, Any]:
         """The least and greatest number ``metadata_field`` holds over all documents (``None`` for both if
