@@ -14,7 +14,9 @@ list items, and one of prose, chunked with the default model's tokenizer, parsed
 stretch at a time (now); a Jupyter notebook whose chart holds N values (numbers), and one of N empty
 objects at the bound and beyond it; RTF files of N page-number fields on one line, of a font table of N
 entries without a character set, of N characters of picture data, read by striprtf alone and as semsearch
-reads them (index/ingest/extract/rtf.py), and of N characters of text. Prints Markdown.
+reads them (index/ingest/extract/rtf.py), and of N characters of text; LaTeX files of N characters: a paper's
+sections, citations, lists and math, unknown macros, stray braces, and one past MAX_LATEX_CHARS. Prints
+Markdown.
 """
 
 from __future__ import annotations
@@ -75,6 +77,19 @@ elif base.startswith("rtf"):
         sentence = "The council approved the new tram line on Tuesday, and construction starts in spring."
         body = (sentence + "\\par\n") * (n // 92)
     data, name = (head + body + "}").encode(), "document.rtf"
+elif base.startswith("latex"):
+    if base == "latex paper":
+        part = (
+            "\\section{Tides}\\label{s}\nUpwelling brings cold water to the surface~\\cite{smith}, as "
+            "\\emph{spring} tides do ($u_t + u u_x = 0$).\n"
+            "\\begin{itemize}\\item One.\\item Two.\\end{itemize}\n"
+        )
+        body = part * (n // len(part))
+    elif base == "latex unknown macros":
+        body = "\\foo{a}{b}" * (n // 10)
+    else:  # stray braces; beyond the bound
+        body = "}" * n
+    data, name = body.encode(), "paper.tex"
 elif base == "docx empty runs":
     data, name = docx_of_empty_runs(n), "runs.docx"
 else:
@@ -133,6 +148,7 @@ def main() -> None:
     parser.add_argument("--chars", type=int, default=2_000_000, help="characters of the texts chunked")
     parser.add_argument("--values", type=int, default=2_000_000, help="JSON values of the notebook's chart")
     parser.add_argument("--fields", type=int, default=8_000, help="fields (and fonts) of the RTF files")
+    parser.add_argument("--latex", type=int, default=1024 * 1024, help="characters of the LaTeX files")
     parser.add_argument("--only", default="", help="run only the cases whose name holds this")
     parser.add_argument("--model-cache", type=Path, default=Path("/var/tmp/semsearch-model-cache"))
     args = parser.parse_args()
@@ -158,6 +174,10 @@ def main() -> None:
         ("rtf pictures, striprtf alone", args.chars * 2),
         ("rtf pictures", args.chars * 2),
         ("rtf text", args.chars),
+        ("latex paper", args.latex),
+        ("latex unknown macros", args.latex),
+        ("latex stray braces", args.latex),
+        ("latex beyond the bound", args.latex + 1),
     ]
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     print()

@@ -326,8 +326,8 @@ def index_files(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .csv .epub .html "
-            ".eml .ipynb .vtt .srt .md .txt .jsonl)."
+            help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .tex .csv .epub "
+            ".html .eml .ipynb .vtt .srt .md .txt .jsonl)."
         ),
     ],
     data_dir: DataDir = None,

@@ -479,7 +479,8 @@ class SemsearchClient:
         wait: bool = True,
     ) -> UpsertResponse | TaskOut:
         """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF,
-        CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown, text.
+        LaTeX, CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown,
+        text.
         All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says why)."""
         result: UpsertResponse | TaskOut = self._run(self._api.upload_files(files, metadata, id_prefix, wait))
         return result

@@ -68,7 +68,8 @@ def upload_files(
     ] = True,
 ) -> UpsertResponse | TaskOut:
     """Index files: each becomes one document whose id is `id_prefix` plus its file name, its text extracted
-    to Markdown (PDF, DOCX, PPTX, XLSX, ODT, ODS, ODP, CSV, EPUB, HTML, EML, Markdown, text; the type is
+    to Markdown (PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF, LaTeX, CSV, EPUB, HTML, EML, Jupyter
+    notebooks, transcripts, Markdown, text; the type is
     read from the bytes), its metadata the form's `metadata` plus `format`, `pages` (PDF, PPTX, ODP) and
     `sha256`. Hits from paged files carry the page they start on. All files are written in one
     transaction, or none: any file that cannot be read is named in the answer (413 too large, 415

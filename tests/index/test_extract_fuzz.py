@@ -69,6 +69,10 @@ def samples() -> dict[str, bytes]:
         b"{\\info{\\title T}}"
         b'\\f0 Caf\\\'e9 {\\field{\\*\\fldinst{HYPERLINK "https://x.org"}}{\\fldrslt link}}\\par '
         b"{\\*\\shppict{\\pict\\pngblip 89504e47}}\\u8364 ?\\par}",
+        "paper.tex": b"\\documentclass{article}\\title{T\\thanks{x}}\\author{A\\\\ B \\and C}"
+        b"\\begin{document}\\maketitle\\begin{abstract}Caf\\'e $x^2$.\\end{abstract}"
+        b"\\section{S}\\label{s}Text~\\cite[p.~2]{k}.\\begin{itemize}\\item[a] b\\end{itemize}"
+        b"\\begin{thebibliography}{9}\\bibitem{k} R.\\end{thebibliography}\\end{document}",
         "analysis.ipynb": notebook_bytes(
             [("markdown", "# Title\n\nProse."), ("code", "x = '```'"), ("raw", "r")],
             {"language_info": {"name": "python"}, "authors": [{"name": "A"}]},
@@ -81,6 +85,7 @@ INSERTS = [
     *(b'{"', b"[", b'"cells":', b'"source": 7', b"1e999", b"18446744073709551616"),
     *(b" --> ", b"99:99:99.999", b"<v ", b"\n\n", b"&#x110000;", b"00:00:01,000 --> 00:00:00,000"),
     *(b"{", b"}", b"\\", b"\\u", b"\\'", b"\\bin9 ", b"\\uc", b"\\fcharset78 ", b"{\\pict ", b"\\u-10179?"),
+    *(b"$", b"\\begin{", b"\\end{", b"\\item", b"[", b"%", b"\\verb|", b"\\usepackage[latin1]{inputenc}"),
 ]
 edits = st.lists(
     st.tuples(

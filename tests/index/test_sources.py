@@ -44,11 +44,22 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
 
 
 def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) -> None:
-    for name in ("a.md", "b.ppt", "c.PPT", "d.key", "README", ".hidden/e.ppt", "f.odt", "g.rtf", "h.doc"):
+    for name in (
+        "a.md",
+        "b.ppt",
+        "c.PPT",
+        "d.key",
+        "README",
+        ".hidden/e.ppt",
+        "f.odt",
+        "g.rtf",
+        "h.doc",
+        "i.tex",
+    ):
         write(tmp_path / "docs" / name, "x")
     unsupported: Counter[str] = Counter()
     sources = discover([tmp_path / "docs"], unsupported)
-    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf", "h.doc"]
+    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf", "h.doc", "i.tex"]
     assert unsupported == Counter({".ppt": 2, ".key": 1, "": 1})
     assert describe_unsupported(unsupported) == (
         "4 files of types semsearch does not read (.ppt 2, .key 1, no suffix 1)"

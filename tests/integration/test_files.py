@@ -391,6 +391,29 @@ def test_an_rtf_letter_is_found_by_its_meaning_and_its_author(server: httpx.Clie
     assert [hit["doc_id"] for hit in hits][:1] == ["letters/letter.rtf"]
 
 
+def test_a_latex_paper_is_found_by_its_meaning_with_its_title_and_authors(server: httpx.Client) -> None:
+    """A paper's source as people upload it: preamble, title block, abstract, sections, citations, math."""
+    paper = (
+        b"\\documentclass{article}\n\\usepackage{amsmath}\n\\title{Silt in Tidal Channels}\n"
+        b'\\author{Zo\\"{e} Quay \\and Brendan Ferry}\n\\begin{document}\n\\maketitle\n'
+        b"\\begin{abstract}Dredging keeps the harbour mouth open for ferries.\\end{abstract}\n"
+        b"\\section{Method}\\label{sec:m}\nWe measured sediment at low water~\\cite{quay2021}, with "
+        b"$d = v t$.\n\\end{document}\n"
+    )
+    ok(upload(server, [("silt.tex", paper)], id_prefix="papers/"))
+    stored = ok(server.get("/documents/papers/silt.tex"))
+    assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["author"]) == (
+        "Silt in Tidal Channels",
+        "latex",
+        ["Zoë Quay", "Brendan Ferry"],
+    )
+    assert "## Method" in stored["text"]
+    assert "cite" not in stored["text"]
+    zoe = json.dumps({"field": "author", "eq": "Zoë Quay"})
+    hits = ok(server.get("/search", params={"q": "clearing mud so boats can enter the port", "filter": zoe}))
+    assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["papers/silt.tex"]
+
+
 def test_word_and_excel_97_files_are_found_by_meaning_and_by_their_cells(server: httpx.Client) -> None:
     """The real files LibreOffice saved (tests/data/files/make.py): a .doc and an .xls, over HTTP."""
     files = [(name, (FILES / name).read_bytes()) for name in ("lighthouse.doc", "stations.xls")]

@@ -1,6 +1,6 @@
-"""Files to Markdown: the bytes of a PDF, Office, OpenDocument, CSV, EPUB, HTML, e-mail, Jupyter notebook,
-transcript, Markdown or text file become one document's text, in Markdown so that the chunker's block rules
-(headings, lists, tables, paragraphs) apply.
+"""Files to Markdown: the bytes of a PDF, Office, OpenDocument, RTF, LaTeX, CSV, EPUB, HTML, e-mail, Jupyter
+notebook, transcript, Markdown or text file become one document's text, in Markdown so that the chunker's
+block rules (headings, lists, tables, paragraphs) apply.
 
 Paged formats (PDF, PPTX, ODP) separate their pages with a form feed (``\\f``, the page break of plain text):
 the page a chunk starts on is one plus the form feeds before it (:func:`page_of`), so pages survive every

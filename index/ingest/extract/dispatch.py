@@ -41,6 +41,8 @@ FORMATS = {
     ".vtt": "vtt",  # transcripts and subtitles: WebVTT, SubRip
     ".srt": "srt",
     ".rtf": "rtf",  # Rich Text Format: TextEdit, WordPad
+    ".tex": "latex",  # LaTeX sources: papers, theses, notes
+    ".ltx": "latex",
     ".md": "markdown",
     ".markdown": "markdown",
     ".mdx": "markdown",  # Docusaurus' and Next.js' pages: Markdown, with JSX components kept as text
@@ -135,6 +137,8 @@ def sniff(data: bytes, name: str) -> str:
     start = head.lstrip()[:100].lower()
     if start.startswith((b"<!doctype html", b"<html")):
         return "html"
+    if start.startswith(b"\\documentclass"):  # a LaTeX source without its .tex
+        return "latex"
     if PurePath(name).suffix:
         raise UnsupportedFormatError(
             f"{name}: unsupported file type; semsearch reads {', '.join(sorted(set(FORMATS)))}"
@@ -227,6 +231,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.rtf import extract_rtf
 
         return extract_rtf
+    if fmt == "latex":
+        from index.ingest.extract.latex import extract_latex
+
+        return extract_latex
     if fmt == "eml":
         from index.ingest.extract.mail import extract_eml
 
