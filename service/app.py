@@ -28,6 +28,7 @@ from service.head import HeadAsGet
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import Metrics, ObservabilityMiddleware
+from service.open_files import raise_open_file_limit
 from service.routes import admin, documents, embeddings, files, health, page, search
 from service.routes import collections as collection_routes
 from service.routes.collections import resume_reindexes
@@ -73,6 +74,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+        raise_open_file_limit()  # each open collection holds files (service.open_files)
         try:
             async with serving(application), mcp.running():
                 yield

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, Info, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info, ProcessCollector, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
@@ -87,7 +87,10 @@ class Metrics:
         self._indexes: Callable[[], Mapping[str, ServedIndex]] = dict
         sizes = _IndexCollector(lambda: self._indexes())
         r.register(sizes)
-        self._own = (build, sizes)  # not counted across processes: the same in each, or the answerer's
+        # process_open_fds against process_max_fds (each open collection holds files: service.open_files),
+        # resident memory, CPU: the answering process's.
+        process = ProcessCollector(registry=r)
+        self._own = (build, sizes, process)  # not summed across processes: the answering process's own
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus' text format: this app's, or with several worker processes (the

@@ -27,6 +27,7 @@ from index.errors import CorruptIndexError, DocumentNotFoundError, QueryTimeoutE
 from index.ingest.extract.base import PAGE_BREAK, page_of, page_starts
 from index.retrieval.filters import SqlFilter, register_functions
 from index.storage import keyword
+from index.storage.faults import opening_database
 from index.types import (
     ChunkRow,
     ChunkSpan,
@@ -123,17 +124,23 @@ class Store:
             raise CorruptIndexError(f"there is no index at {path} to open read-only")
         self._writer = self._connect()
         try:
-            if read_only:
-                self._writer.execute("PRAGMA query_only=ON")
-                self._writer.execute("SELECT COUNT(*) FROM documents").fetchone()
-            else:
-                self._writer.execute("PRAGMA journal_mode=WAL")
-                self._writer.executescript(_SCHEMA)
-                _add_keyword_forms(self._writer)
-                self._writer.executescript(keyword.SCHEMA)
-                _fold_keyword_text(self._writer)
-                _add_pages(self._writer)
-            columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
+            # Opening the log and shared memory files here: a process at its limit of open files is told so
+            # (OSError), not that its database is corrupt.
+            with opening_database(path):
+                if read_only:
+                    self._writer.execute("PRAGMA query_only=ON")
+                    self._writer.execute("SELECT COUNT(*) FROM documents").fetchone()
+                else:
+                    self._writer.execute("PRAGMA journal_mode=WAL")
+                    self._writer.executescript(_SCHEMA)
+                    _add_keyword_forms(self._writer)
+                    self._writer.executescript(keyword.SCHEMA)
+                    _fold_keyword_text(self._writer)
+                    _add_pages(self._writer)
+                columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
+        except OSError:
+            self._writer.close()
+            raise
         except sqlite3.DatabaseError as error:
             self._writer.close()
             raise CorruptIndexError(
@@ -145,9 +152,15 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        connection.execute("PRAGMA foreign_keys=ON")
-        # FULL: a commit is on disk before it is acknowledged, even across a power loss.
-        connection.execute("PRAGMA synchronous=FULL")
+        try:
+            with opening_database(self.path):
+                connection.execute("PRAGMA schema_version").fetchone()  # SQLite opens the file on first use
+                connection.execute("PRAGMA foreign_keys=ON")
+                # FULL: a commit is on disk before it is acknowledged, even across a power loss.
+                connection.execute("PRAGMA synchronous=FULL")
+        except BaseException:
+            connection.close()
+            raise
         register_functions(connection)
         connection.create_function("casefold", 1, _casefold, deterministic=True)
         return connection

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Literal
 
 from index.errors import SemsearchError
+from index.storage.faults import opening_database
 from index.types import Document, UpsertResult
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,9 @@ class TaskQueue:
     ) -> None:
         self._upsert = upsert
         self.limits = limits or TaskLimits()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        with opening_database(path):
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA schema_version").fetchone()  # SQLite opens the file on first use
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = read_only  # a read-only queue only reports

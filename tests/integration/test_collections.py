@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from index.collections import RETIRE_SECONDS
 from tests.integration.test_server import free_port, ok, running, server_env
 
 pytestmark = pytest.mark.integration
@@ -92,3 +94,59 @@ def test_a_collection_on_openvino_answers_as_the_default_backend_does(tmp_path: 
         # a score (query and chunk both embedded in bfloat16) by at most about 0.016.
         for hit in fast:
             assert abs(hit["score"] - by_span[hit["start"], hit["end"]]) < 0.02
+
+
+def _collection_with_a_search(client: httpx.Client, name: str) -> list[int]:
+    """Create a collection, write a document to it and search it: the statuses of the three."""
+    statuses = [client.put(f"/collections/{name}").status_code]
+    if statuses[-1] == 201:
+        document = {"id": "note", "text": f"Tide tables for harbour {name}."}
+        statuses.append(
+            client.post(f"/collections/{name}/documents", json={"documents": [document]}).status_code
+        )
+        statuses.append(client.get(f"/collections/{name}/search", params={"q": "tide tables"}).status_code)
+    return statuses
+
+
+def test_the_service_raises_its_open_file_limit_to_hold_many_collections(tmp_path: Path) -> None:
+    """A soft limit of 256 open files (macOS's default) let 24 collections open; the service raises it to the
+    hard limit at start (service.open_files), so 40 open, each written to and searched."""
+    port = free_port()
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    env = server_env(tmp_path / "data", SEMSEARCH_SEED_DEMO="false", SEMSEARCH_LOG_LEVEL="info")
+    log = tmp_path / "server.log"
+    with running(command, port, env, log, open_files=(256, 4096)) as client:
+        for i in range(40):
+            assert _collection_with_a_search(client, f"t{i}") == [201, 200, 200]
+    assert "raised the open-file limit from 256 to 4096" in log.read_text()
+
+
+def test_a_collection_past_the_open_file_limit_is_a_503_that_changes_nothing(tmp_path: Path) -> None:
+    """At a hard limit of 200 open files: collections are made until one cannot be opened, which is a 503 that
+    says why (not a 500) and leaves no trace; once another collection is deleted, the same request works."""
+    port = free_port()
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    env = server_env(tmp_path / "data", SEMSEARCH_SEED_DEMO="false")
+    with running(command, port, env, tmp_path / "server.log", open_files=(200, 200)) as client:
+        made: list[str] = []
+        refused = None
+        for i in range(100):
+            statuses = _collection_with_a_search(client, f"t{i}")
+            if statuses == [201, 200, 200]:
+                made.append(f"t{i}")
+                continue
+            assert statuses == [503], statuses  # the creation refused, nothing after it tried
+            refused = client.put(f"/collections/t{i}")
+            break
+        assert refused is not None, "100 collections opened under a limit of 200 files"
+        assert len(made) >= 5
+        assert refused.status_code == 503
+        assert "as many files open as its limit allows (ulimit -n)" in refused.json()["detail"]
+        assert refused.headers["retry-after"] == "5"
+        listed = {c["name"] for c in ok(client.get("/collections"))["collections"]}
+        assert listed == {"default", *made}  # the refused one left no trace
+        assert client.get(f"/collections/{made[0]}/search", params={"q": "tide"}).status_code == 200
+
+        assert client.delete(f"/collections/{made[-1]}").status_code == 200
+        time.sleep(RETIRE_SECONDS + 1)  # a deleted collection closes once searches that found it are done
+        assert _collection_with_a_search(client, "again") == [201, 200, 200]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import sqlite3
@@ -33,10 +34,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
-    """Start a server, wait until /readyz is 200, yield a client, then stop it with SIGTERM."""
+def running(
+    command: list[str], port: int, env: dict[str, str], log: Path, open_files: tuple[int, int] | None = None
+) -> Iterator[httpx.Client]:
+    """Start a server, wait until /readyz is 200, yield a client, then stop it with SIGTERM. ``open_files``:
+    the server's soft and hard limits of open files."""
+
+    def limit() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
     with log.open("ab") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            preexec_fn=limit if open_files else None,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT

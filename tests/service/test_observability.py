@@ -45,6 +45,7 @@ def test_metrics_count_requests_phases_batches_sizes_errors_and_build(client: Te
     assert metric(text, 'semsearch_errors_total{type="DocumentNotFoundError"}') == 1
     assert metric(text, 'semsearch_errors_total{type="RequestValidationError"}') == 1
     assert 'semsearch_build_info{backend="onnx"' in text
+    assert 0 < metric(text, "process_open_fds") < metric(text, "process_max_fds")  # files held, of the limit
 
 
 def test_every_response_carries_a_request_id(client: TestClient) -> None:

@@ -4,13 +4,16 @@ request succeeds once the fault is mended (a real SQLite file, filled up with ma
 from __future__ import annotations
 
 import errno
+import os
+import resource
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from index.storage.faults import storage_fault
+from index.storage.faults import at_open_file_limit, opening_database, storage_fault
 from service.client import InsufficientStorageError
 from service.client import _raise_for as raise_for
 
@@ -64,3 +67,42 @@ def test_only_storage_faults_are_called_so() -> None:
     assert storage_fault(OSError(errno.ECONNRESET, "reset")) is None
     assert storage_fault(sqlite3.OperationalError("no such table: x")) is None  # a bug, not the disk
     assert storage_fault(ValueError("x")) is None
+    assert storage_fault(OSError(errno.EMFILE, "Too many open files")).kind == "files"  # type: ignore[union-attr]
+    assert storage_fault(OSError(errno.ENFILE, "Too many open files in system")).kind == "files"  # type: ignore[union-attr]
+
+
+def test_a_database_that_cannot_be_opened_says_whether_the_open_file_limit_is_why(tmp_path: Path) -> None:
+    """SQLite says "unable to open database file" for a folder that is gone and for a process out of file
+    descriptors alike; where it opens a file, the second becomes EMFILE (a 503 that says to raise the limit).
+    The limit is lowered, in this process, to just what is open now, then restored."""
+    gone = tmp_path / "removed" / "semsearch.db"
+    with pytest.raises(sqlite3.OperationalError) as missing, opening_database(gone):
+        sqlite3.connect(gone).execute("PRAGMA schema_version")
+    assert storage_fault(missing.value).kind == "missing"  # type: ignore[union-attr]
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    filling: list[int] = []
+    try:
+        resource.setrlimit(
+            resource.RLIMIT_NOFILE, (max(int(fd) for fd in os.listdir("/proc/self/fd")) + 1, hard)
+        )
+        with pytest.raises(OSError, match="Too many open files"):  # the gaps below the highest filled
+            _open_until_the_limit(filling)
+        assert at_open_file_limit()
+        with (
+            pytest.raises(OSError, match="SQLite could not open") as full,
+            opening_database(tmp_path / "x.db"),
+        ):
+            sqlite3.connect(tmp_path / "x.db").execute("PRAGMA schema_version")
+    finally:
+        for descriptor in filling:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert full.value.errno == errno.EMFILE
+    assert storage_fault(full.value).kind == "files"  # type: ignore[union-attr]
+    assert not at_open_file_limit()
+
+
+def _open_until_the_limit(opened: list[int]) -> None:
+    while True:
+        opened.append(os.open(os.devnull, os.O_RDONLY))
