@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -75,6 +76,14 @@ from index.types import (
 from index.validation import MAX_METADATA_BYTES, check_metadata, check_text
 
 log = logging.getLogger(__name__)
+
+# A hybrid search that finds its index otherwise idle scans the vectors on one of these threads (FAISS lets go
+# of the GIL) while it searches the keyword side itself; under load each search does both in turn, as the
+# other cores are busy with other searches anyway. One pool for every index of the process, a thread a core:
+# a thread of each index's own made a thread per open collection (a thousand collections, a thousand threads,
+# where a container may be allowed 1,024 processes). A search waits for its own scan, so none is left running
+# when its index closes.
+_DENSE_HELPERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="semsearch-dense")
 
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0
@@ -140,10 +149,6 @@ class SearchIndex:
         self.background_merges = True
         self._merge_thread: threading.Thread | None = None
         self._merge_state = threading.Lock()
-        # A hybrid search that finds the index otherwise idle scans the vectors on this thread (FAISS lets
-        # go of the GIL) while it searches the keyword side itself; under load each search does both in
-        # turn, as the other cores are busy with other searches anyway.
-        self._dense_helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semsearch-dense")
         self._searching = 0
         self._searching_lock = threading.Lock()
         # Whole results of repeated searches (index.retrieval.result_cache); off unless given one. What a
@@ -761,7 +766,7 @@ class SearchIndex:
         dense: Future[dict[int, float]] | None = None
         side_by_side = alone and keyword_side is None and memory is not None and request.mode != "dense"
         if query_vector is not None and side_by_side:
-            dense = self._dense_helper.submit(self._dense_side, request, query_vector, depth, None, excluded)
+            dense = _DENSE_HELPERS.submit(self._dense_side, request, query_vector, depth, None, excluded)
         elif query_vector is not None:
             allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
             sides.append(self._dense_side(request, query_vector, depth, allowed_ids, excluded))
@@ -770,7 +775,12 @@ class SearchIndex:
         if keyword_side is not None:
             terms, found, scale = keyword_side
         elif memory is not None:
-            terms, found, scale = self._memory_keyword_side(memory, request)
+            try:
+                terms, found, scale = self._memory_keyword_side(memory, request)
+            except BaseException:
+                if dense is not None:
+                    wait([dense])  # its scan reads this index: done before the error leaves the search
+                raise
         else:
             terms = informative_terms(query_terms(query), self._store.document_frequencies)
             found = self._store.keyword_search(terms, depth, title_weight=weight, allowed=allowed)
@@ -1019,7 +1029,6 @@ class SearchIndex:
             return
         self._closed = True
         self.tasks.close()
-        self._dense_helper.shutdown(wait=True)
         self.wait_for_merges()
         self.wait_for_keyword_index()
         try:

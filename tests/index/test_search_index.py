@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import threading
@@ -532,6 +533,20 @@ def test_a_lone_hybrid_search_runs_its_sides_side_by_side_with_the_same_result(
     together = [result.hits for result in index.search_batch(requests)]  # a batch: each side in turn
     assert alone == together
     assert all(alone)
+
+
+def test_lone_searches_of_many_indexes_share_the_process_s_dense_threads(
+    open_index: OpenIndex, tmp_path: Path
+) -> None:
+    """Each open collection once started a thread of its own for its dense side: a thousand collections, a
+    thousand threads. The threads are the process's now, one a core at most."""
+    for i in range(12):
+        index = open_index(data_dir=tmp_path / f"c{i}")
+        index.upsert([Document(f"d{i}", "river sediment and sea salt"), Document("e", "stone bridge")])
+        assert index.wait_for_keyword_index()
+        assert index.search("river salt", 2).hits
+    helpers = [t for t in threading.enumerate() if t.name.startswith("semsearch-dense")]
+    assert 1 <= len(helpers) <= (os.cpu_count() or 2)
 
 
 class _WatchingEmbedder(FakeEmbedder):
