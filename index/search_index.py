@@ -620,10 +620,13 @@ class SearchIndex:
             if request.mode == "hybrid" and allowed is None
         }
 
-    def _memory_keyword_side(self, memory: MemoryKeywordIndex, request: SearchRequest) -> _KeywordSide:
+    def _memory_keyword_side(
+        self, memory: MemoryKeywordIndex, request: SearchRequest, allowed: NDArray[np.int64] | None = None
+    ) -> _KeywordSide:
+        """The keyword side from the in-memory index, within the chunks ``allowed`` (all if None)."""
         terms = informative_terms(query_terms(request.query.strip()), memory.document_frequencies)
         found, memory_scale = memory.search(
-            terms, candidate_depth(request), title_weight=self.keyword_title_weight
+            terms, candidate_depth(request), title_weight=self.keyword_title_weight, allowed=allowed
         )
         return terms, found, self._keyword_scale(request, terms, lambda: memory_scale)
 
@@ -762,13 +765,17 @@ class SearchIndex:
         excluded = set(self._store.document_chunk_ids(request.exclude_doc)) if request.exclude_doc else set()
         sides: list[dict[int, float]] = []
         weight = self.keyword_title_weight
-        memory = self._keywords if self.keyword_memory and allowed is None else None
+        memory = self._keywords if self.keyword_memory else None
+        keyword_memory = memory is not None and request.mode != "dense"
+        # A filter's chunks, read once for both sides (each read cost as much as the rest of a search).
+        allowed_ids = None
+        if allowed is not None and (query_vector is not None or keyword_memory):
+            allowed_ids = self._store.chunk_ids_matching(allowed)
         dense: Future[dict[int, float]] | None = None
-        side_by_side = alone and keyword_side is None and memory is not None and request.mode != "dense"
+        side_by_side = alone and allowed is None and keyword_side is None and keyword_memory
         if query_vector is not None and side_by_side:
             dense = _DENSE_HELPERS.submit(self._dense_side, request, query_vector, depth, None, excluded)
         elif query_vector is not None:
-            allowed_ids = None if allowed is None else self._store.chunk_ids_matching(allowed)
             sides.append(self._dense_side(request, query_vector, depth, allowed_ids, excluded))
         if request.mode == "dense":
             return Candidates(sides)
@@ -776,7 +783,7 @@ class SearchIndex:
             terms, found, scale = keyword_side
         elif memory is not None:
             try:
-                terms, found, scale = self._memory_keyword_side(memory, request)
+                terms, found, scale = self._memory_keyword_side(memory, request, allowed_ids)
             except BaseException:
                 if dense is not None:
                     wait([dense])  # its scan reads this index: done before the error leaves the search

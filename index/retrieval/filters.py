@@ -67,8 +67,10 @@ class SqlFilter:
         return f"SELECT d.seq FROM documents d WHERE {self.where}", self.params
 
     def chunk_ids_sql(self) -> tuple[str, tuple[object, ...]]:
+        # The documents first (their metadata from the index that holds it), then their chunks by doc_id:
+        # joined the other way, each of the chunks looked its document up.
         return (
-            f"SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE {self.where}",
+            f"SELECT c.id FROM chunks c WHERE c.doc_id IN (SELECT d.id FROM documents d WHERE {self.where})",
             self.params,
         )
 

@@ -1,9 +1,10 @@
 """The keyword side's fast path: BM25 over the chunks, in memory, derived from the store like the vectors.
 
 SQLite FTS5 (:mod:`index.storage.keyword`) stays the keyword side of record: it is written in the same
-transaction as the chunks and answers whatever this index does not (filtered searches, whole documents, and
-every search until this index is built). This one answers the common search, the unfiltered chunk search,
-in well under a millisecond where FTS5 takes several (docs/benchmarks.md, "Keyword engines").
+transaction as the chunks and answers whatever this index does not (whole documents, and every search until
+this index is built). This one answers chunk searches in well under a millisecond where FTS5 takes several
+(docs/benchmarks.md, "Keyword engines"); a filtered one within the chunks the filter keeps, which the store
+reads.
 
 It scores as FTS5's ``bm25()`` does (k1 = 1.2, b = 0.75; a row is the chunk's title and text, the title's
 term frequencies weighted; the row length counts every token of both; IDF ``log((N - n + 0.5) / (n + 0.5))``
@@ -160,13 +161,23 @@ class MemoryKeywordIndex:
         return sum(_idf(state.count, _frequency(state, stem)) for stem in indexed_form(terms))
 
     def search(
-        self, terms: Sequence[str], limit: int, *, title_weight: float
+        self,
+        terms: Sequence[str],
+        limit: int,
+        *,
+        title_weight: float,
+        allowed: NDArray[np.int64] | None = None,
     ) -> tuple[list[tuple[int, float]], float]:
         """The best ``limit`` chunks for any of ``terms`` as ``(chunk_id, bm25 score)``, best first, and
-        the query's :meth:`score_scale` (computed on the way)."""
+        the query's :meth:`score_scale` (computed on the way). ``allowed``: the ids of the chunks a filter
+        keeps (the others are not scored; every term's IDF is still the whole index's, as FTS5's is)."""
         state = self._state
         if not terms or limit <= 0 or state.count == 0:
             return [], 0.0
+        keep = None
+        if allowed is not None:  # a mask by chunk id; ids past the index's (written since) hold nothing here
+            keep = np.zeros(len(state.live), np.bool_)
+            keep[allowed[(allowed >= 0) & (allowed < len(keep))]] = True
         found_ids: list[NDArray[np.int32]] = []
         found_scores: list[NDArray[np.float64]] = []
         scale = 0.0
@@ -178,6 +189,9 @@ class MemoryKeywordIndex:
             if not frequency:
                 continue
             for part_ids, body, title in parts:
+                if keep is not None:
+                    kept = keep[part_ids]
+                    part_ids, body, title = part_ids[kept], body[kept], title[kept]
                 tf = body.astype(np.float64)
                 if title_weight:
                     tf += title_weight * title

@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_end INTEGER,
     UNIQUE (doc_id, ordinal)
 );
+-- Filters read documents' metadata (and id, seq); a document's row holds its text before its metadata, and
+-- reading past the text walks its overflow pages. This index holds just what filters read, so they scan it
+-- instead: a filter over SciFact's 5,183 documents 15 ms to 2.6 ms (docs/benchmarks.md, "Filtered searches").
+CREATE INDEX IF NOT EXISTS documents_metadata ON documents (id, metadata);
 """
 
 

@@ -67,11 +67,17 @@ operations = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(operations, st.lists(st.sampled_from(WORDS), min_size=1, max_size=4), st.sampled_from([0.0, 1.0, 2.0]))
+@given(
+    operations,
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=4),
+    st.sampled_from([0.0, 1.0, 2.0]),
+    st.none() | st.sets(st.integers(-1, 80)),
+)
 def test_scores_equal_bm25_from_scratch_after_any_writes(
     ops: list[tuple[str, list]],  # type: ignore[type-arg]
     query: list[str],
     title_weight: float,
+    allowed: set[int] | None,
 ) -> None:
     memory = MemoryKeywordIndex()
     rows: dict[int, tuple[str | None, str]] = {}
@@ -96,6 +102,13 @@ def test_scores_equal_bm25_from_scratch_after_any_writes(
     assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
     top, _ = memory.search(terms, 3, title_weight=title_weight)
     assert top == hits[:3]
+    if allowed is not None:  # a filter: the chunks it keeps, scored as they are without one (IDF is global)
+        kept, scale = memory.search(
+            terms, 1000, title_weight=title_weight, allowed=np.array(sorted(allowed), dtype=np.int64)
+        )
+        assert dict(kept) == pytest.approx({c: s for c, s in expected.items() if c in allowed}, rel=1e-9)
+        assert [s for _, s in kept] == sorted((s for _, s in kept), reverse=True)
+        assert scale == (memory.score_scale(terms) if rows else 0.0)
     frequencies = memory.document_frequencies(terms)
     for term, frequency in zip(terms, frequencies, strict=True):
         (stem,) = indexed_form([term])
@@ -143,9 +156,15 @@ def test_memory_and_fts5_agree_and_follow_every_write(open_index: OpenIndex, tmp
     index.upsert([Document("delta", "Deltas are built of mud.", "Deltas")])
     assert index.consistency()["keyword_memory"] == index.consistency()["store"]
     assert [h.doc_id for h in index.search("sediment", mode="keyword").hits] == []
-    # A filter is answered by FTS5, over the same chunks.
-    filtered = index.search("sea", mode="keyword", filter={"field": "kind", "eq": "sea"}).hits
+    # A filter is answered by the in-memory index too, within the filter's chunks, as FTS5 answers it.
+    sea = {"field": "kind", "eq": "sea"}
+    filtered = index.search("sea", mode="keyword", filter=sea).hits
     assert [h.doc_id for h in filtered] == ["salt"]
+    index.keyword_memory = False
+    slow = index.search("sea", mode="keyword", filter=sea).hits
+    assert [h.chunk_id for h in slow] == [h.chunk_id for h in filtered]
+    assert [h.score for h in slow] == pytest.approx([h.score for h in filtered], rel=1e-3)
+    index.keyword_memory = True
 
     replica = open_index(read_only=True)  # another reader of the same directory catches up on search
     assert replica.consistency()["keyword_memory"] == replica.consistency()["store"]

