@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from numpy.typing import NDArray
 
 from index.encoders.base import Embedder
@@ -76,6 +77,16 @@ from index.types import (
 from index.validation import MAX_METADATA_BYTES, check_metadata, check_text
 
 log = logging.getLogger(__name__)
+
+# The chunks of the filters searched lately (SearchIndex._allowed_chunks), for every index of the process:
+# most filtered searches repeat a filter (a tenant's, a facet's), and reading its chunks is most of such a
+# search. Bounded by the bytes of the id arrays, 8 a chunk (a filter keeping half of a million chunks: 4 MB),
+# whatever the number of collections.
+FILTER_CHUNKS_CACHE_BYTES = 64 * 1024 * 1024
+_FILTER_CHUNKS: LRUCache[Any, NDArray[np.int64]] = LRUCache(
+    FILTER_CHUNKS_CACHE_BYTES, getsizeof=lambda ids: max(int(ids.nbytes), 1)
+)
+_FILTER_CHUNKS_LOCK = threading.Lock()
 
 # A hybrid search that finds its index otherwise idle scans the vectors on one of these threads (FAISS lets go
 # of the GIL) while it searches the keyword side itself; under load each search does both in turn, as the
@@ -156,6 +167,10 @@ class SearchIndex:
         # by the in-memory keyword index coming into use.
         self.result_cache: ResultCache | None = None
         self._epoch = 0
+        # Where the chunks of filters searched lately are kept (the process's cache; None: not kept), under
+        # this index's own token, the state a result depends on, and the filter.
+        self.filter_chunks: LRUCache[Any, NDArray[np.int64]] | None = _FILTER_CHUNKS
+        self._token = object()
         # Last: it may start running queued background upserts at once.
         self.tasks = TaskQueue(
             data_dir / DB_FILE,
@@ -620,6 +635,23 @@ class SearchIndex:
             if request.mode == "hybrid" and allowed is None
         }
 
+    def _allowed_chunks(self, allowed: SqlFilter) -> NDArray[np.int64]:
+        """The ids of the chunks ``allowed`` keeps, read from the store, or from the chunks of the last
+        filters searched while nothing was written (a tenant's filter is most of its searches')."""
+        cache, state = self.filter_chunks, self._result_state()
+        key = None if cache is None or state is None else (self._token, state, allowed)
+        if cache is not None and key is not None:
+            with _FILTER_CHUNKS_LOCK:
+                found = cache.get(key)
+            if found is not None:
+                return found
+        ids = self._store.chunk_ids_matching(allowed)
+        ids.flags.writeable = False  # shared by the searches that find it here
+        if cache is not None and key is not None and ids.nbytes <= cache.maxsize // 4:
+            with _FILTER_CHUNKS_LOCK:
+                cache[key] = ids
+        return ids
+
     def _memory_keyword_side(
         self, memory: MemoryKeywordIndex, request: SearchRequest, allowed: NDArray[np.int64] | None = None
     ) -> _KeywordSide:
@@ -770,7 +802,7 @@ class SearchIndex:
         # A filter's chunks, read once for both sides (each read cost as much as the rest of a search).
         allowed_ids = None
         if allowed is not None and (query_vector is not None or keyword_memory):
-            allowed_ids = self._store.chunk_ids_matching(allowed)
+            allowed_ids = self._allowed_chunks(allowed)
         dense: Future[dict[int, float]] | None = None
         side_by_side = alone and allowed is None and keyword_side is None and keyword_memory
         if query_vector is not None and side_by_side:
@@ -1035,6 +1067,11 @@ class SearchIndex:
         if self._closed:
             return
         self._closed = True
+        cache = self.filter_chunks
+        if cache is not None:  # its filters' chunks leave the process's cache with it
+            with _FILTER_CHUNKS_LOCK:
+                for key in [key for key in cache if key[0] is self._token]:
+                    del cache[key]
         self.tasks.close()
         self.wait_for_merges()
         self.wait_for_keyword_index()

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from cachetools import LRUCache
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from index import Document, SearchIndex, SearchRequest
@@ -32,12 +33,13 @@ def cached_index(open_index: Callable[..., SearchIndex], max_bytes: int = 1 << 2
 
 
 def uncached(index: SearchIndex, request: SearchRequest) -> SearchResult:
-    """The reference: the same search with the cache out of the way."""
+    """The reference: the same search with the caches out of the way (whole results, filters' chunks)."""
     cache, index.result_cache = index.result_cache, None
+    chunks, index.filter_chunks = index.filter_chunks, None
     try:
         return index.search_batch([request])[0]
     finally:
-        index.result_cache = cache
+        index.result_cache, index.filter_chunks = cache, chunks
 
 
 def hits(result: SearchResult) -> list[tuple[str, int, float, tuple[int, int]]]:
@@ -178,6 +180,53 @@ WRITES = st.one_of(
     ),
     st.tuples(st.just("delete"), st.sampled_from(["a", "b", "c", "d"]), st.just(""), st.just("")),
 )
+
+
+FILTERED = REQUESTS.filter(lambda request: request.filter is not None)
+RELABEL = st.tuples(
+    st.just("relabel"), st.sampled_from(["a", "b", "c", "d"]), st.just(""), st.sampled_from(["en", "de"])
+)
+
+
+GERMAN = SearchRequest("dogs sleep", 4, mode="keyword", filter={"field": "lang", "eq": "de"})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.one_of(WRITES, RELABEL, FILTERED), min_size=1, max_size=25))
+@example(steps=[GERMAN, ("relabel", "a", "", "de"), GERMAN])  # the same chunks, kept by the filter now
+@example(steps=[GERMAN, ("upsert", "d", "dogs sleep", "de"), GERMAN])  # new chunks the filter keeps
+def test_a_filter_s_cached_chunks_match_fresh_ones_through_any_writes(
+    open_index: Callable[..., SearchIndex], tmp_path_factory: pytest.TempPathFactory, steps: list[Any]
+) -> None:
+    """Without the result cache: each filtered search twice (the second reads the filter's chunks from the
+    cache), against the same search with that cache out of the way, through writes of text and of metadata
+    alone (which change what a filter keeps and embed nothing)."""
+    index = open_index(data_dir=tmp_path_factory.mktemp("data"))
+    # A cache of its own, to look in.
+    index.filter_chunks = LRUCache(1 << 20, getsizeof=lambda ids: max(int(ids.nbytes), 1))
+    index.upsert(DOCS)
+    for step in steps:
+        present = {d.id for d in index.list_documents(limit=10)}
+        if isinstance(step, SearchRequest):
+            for _ in range(2):
+                assert hits(index.search_batch([step])[0]) == hits(uncached(index, step))
+            assert len(index.filter_chunks) > 0  # kept, and read by the second search
+        elif step[0] == "upsert":
+            index.upsert([Document(step[1], step[2], metadata={"lang": step[3]})])
+        elif step[0] == "relabel" and step[1] in present:
+            index.update_metadata(step[1], {"lang": step[3]})
+        elif step[0] == "delete" and step[1] in present:
+            index.delete(step[1])
+
+
+def test_a_closed_index_s_filters_leave_the_process_s_cache(open_index: Callable[..., SearchIndex]) -> None:
+    index = open_index()
+    index.upsert(DOCS)
+    index.search_batch([GERMAN])
+    mine = [key for key in index.filter_chunks or {} if key[0] is index._token]
+    assert len(mine) == 1
+    index.close()
+    assert not [key for key in index.filter_chunks or {} if key[0] is index._token]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
