@@ -126,10 +126,11 @@ class Store:
         self._readers_lock = threading.Lock()
         if read_only and not path.exists():
             raise CorruptIndexError(f"there is no index at {path} to open read-only")
-        self._writer = self._connect()
+        writer = None
         try:
-            # Opening the log and shared memory files here: a process at its limit of open files is told so
-            # (OSError), not that its database is corrupt.
+            # Opening the database (its header read: a file that is not one fails here), its log and shared
+            # memory: a process at its limit of open files is told so (OSError), not that it is corrupt.
+            writer = self._writer = self._connect()
             with opening_database(path):
                 if read_only:
                     self._writer.execute("PRAGMA query_only=ON")
@@ -143,10 +144,12 @@ class Store:
                     _add_pages(self._writer)
                 columns = {str(row[1]) for row in self._writer.execute("PRAGMA table_info(chunks)")}
         except OSError:
-            self._writer.close()
+            if writer is not None:
+                writer.close()
             raise
         except sqlite3.DatabaseError as error:
-            self._writer.close()
+            if writer is not None:
+                writer.close()
             raise CorruptIndexError(
                 f"the database {path} cannot be read ({error}); restore it from a backup or move the data "
                 "directory away to start empty"

@@ -28,6 +28,7 @@ from index.retrieval.result_cache import ResultCache
 from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.layout import check_data_dir
 from index.storage.locking import DataDirLockedError
+from index.storage.store import Store
 from index.storage.vectors import VECTORS_DIR, VectorOptions
 from index.types import GroupBy
 from tests.fakes import FakeEmbedder
@@ -262,6 +263,15 @@ def test_read_only_refuses_a_directory_without_an_index(open_index: OpenIndex, t
     with pytest.raises(CorruptIndexError, match="read-only"):
         open_index(data_dir=tmp_path / "empty", read_only=True)
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_file_that_is_not_a_database_is_called_so(tmp_path: Path, read_only: bool) -> None:
+    """Not SQLite's own error: what is wrong and what to do (the header is read as the database opens)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "semsearch.db").write_bytes(bytes(range(256)) * 32)
+    with pytest.raises(CorruptIndexError, match=r"cannot be read \(file is not a database\); restore it"):
+        Store(tmp_path / "data" / "semsearch.db", read_only=read_only)
 
 
 def test_keyword_vector_and_store_sides_agree_after_random_writes(open_index: OpenIndex) -> None:
