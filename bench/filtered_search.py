@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import shutil
 import statistics
@@ -27,6 +26,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from request_path import read_queries  # noqa: E402
 
 FILTERS: dict[str, dict[str, Any] | None] = {
     "no filter": None,
@@ -52,8 +54,7 @@ def main() -> None:
     from service import runtime
     from service.settings import Settings
 
-    with args.queries.open(encoding="utf-8") as lines:
-        queries = [json.loads(line)["text"] for line, _ in zip(lines, range(args.count), strict=False)]
+    queries = read_queries(args.queries, args.count)
     copy = Path(tempfile.mkdtemp(prefix="semsearch-filtered-")) / "data"
     shutil.copytree(args.data_dir, copy, ignore=shutil.ignore_patterns("writer.lock"))
     settings = Settings(

@@ -26,18 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from peer_comparison import free_port, serving  # noqa: E402
+from workers import resident_mb  # noqa: E402
 
 
 def resources(pid: int) -> tuple[int, int, float]:
     """Open file descriptors, threads and resident memory (MB) of process ``pid``."""
-    rss = next(
-        line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmRSS")
-    )
-    return (
-        len(os.listdir(f"/proc/{pid}/fd")),
-        len(os.listdir(f"/proc/{pid}/task")),
-        int(rss.split()[1]) / 1024,
-    )
+    return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task")), resident_mb(pid)
 
 
 def main() -> None:

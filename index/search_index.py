@@ -798,13 +798,13 @@ class SearchIndex:
         sides: list[dict[int, float]] = []
         weight = self.keyword_title_weight
         memory = self._keywords if self.keyword_memory else None
-        keyword_memory = memory is not None and request.mode != "dense"
+        keywords_in_memory = memory is not None and request.mode != "dense"
         # A filter's chunks, read once for both sides (each read cost as much as the rest of a search).
         allowed_ids = None
-        if allowed is not None and (query_vector is not None or keyword_memory):
+        if allowed is not None and (query_vector is not None or keywords_in_memory):
             allowed_ids = self._allowed_chunks(allowed)
         dense: Future[dict[int, float]] | None = None
-        side_by_side = alone and allowed is None and keyword_side is None and keyword_memory
+        side_by_side = alone and allowed is None and keyword_side is None and keywords_in_memory
         if query_vector is not None and side_by_side:
             dense = _DENSE_HELPERS.submit(self._dense_side, request, query_vector, depth, None, excluded)
         elif query_vector is not None:

@@ -226,6 +226,19 @@ def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
         embedder.close()
 
 
+@contextmanager
+def _local_reader(
+    data_dir: Path | None, model: str | None, collection: str | None
+) -> Iterator[SearchIndex | ShardedIndex]:
+    """:func:`_reader` of the data directory (or its ``collection``) the options name; a command on a data
+    directory that does not exist fails saying to index something first."""
+    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+    if not settings.data_dir.exists():
+        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+    with _reader(settings) as index:
+        yield index
+
+
 def _echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
 
@@ -810,10 +823,7 @@ def search(
         _fail("give a query, --like ID or --like-chunk N (exactly one)")
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
     metadata_filter = _filter_option(filter_json)
-    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
-    if not (settings.data_dir).exists():
-        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _reader(settings) as search_index, _library_errors():
+    with _local_reader(data_dir, model, collection) as search_index, _library_errors():
         result = search_index.search(
             query or "",
             k,
@@ -871,10 +881,7 @@ def facets(
                 field, filter=metadata_filter, limit=limit, order=order, contains=contains
             ).model_dump()
     else:
-        settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
-        if not settings.data_dir.exists():
-            _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-        with _reader(settings) as search_index, _library_errors():
+        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
             found = to_dict(
                 search_index.facet(
                     field, filter_spec=metadata_filter, limit=limit, order=order, contains=contains
@@ -910,10 +917,7 @@ def fields(
             documents = client.count(metadata_filter)
             found = [field.model_dump() for field in client.iter_fields(filter=metadata_filter)]
     else:
-        settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
-        if not settings.data_dir.exists():
-            _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-        with _reader(settings) as search_index, _library_errors():
+        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
             documents = search_index.count(metadata_filter)
             after = None
             while True:
@@ -939,10 +943,7 @@ def stats(
     as_json: JsonOption = False,
 ) -> None:
     """Documents, chunks, model and index type of the index (works beside a running service)."""
-    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
-    if not settings.data_dir.exists():
-        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _reader(settings) as search_index:
+    with _local_reader(data_dir, model, collection) as search_index:
         values = to_dict(search_index.stats())
     if as_json:
         _echo_json(values)
@@ -991,10 +992,7 @@ def export_documents(
                 return cast(Sequence[Any], listed.documents)
 
         else:
-            settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
-            if not settings.data_dir.exists():
-                _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-            reader = stack.enter_context(_reader(settings))
+            reader = stack.enter_context(_local_reader(data_dir, model, collection))
             stack.enter_context(_library_errors())
 
             def page(after: str | None) -> Sequence[Any]:

@@ -43,7 +43,7 @@ _SQLITE_KINDS: dict[int, FaultKind] = {
     sqlite3.SQLITE_LOCKED: "busy",
     sqlite3.SQLITE_READONLY: "unwritable",
     sqlite3.SQLITE_IOERR: "io",
-    sqlite3.SQLITE_CANTOPEN: "missing",  # or "files": see storage_fault
+    sqlite3.SQLITE_CANTOPEN: "missing",  # at the open-file limit, opening_database raises EMFILE instead
 }
 _OS_KINDS: dict[int, FaultKind] = {
     errno.ENOSPC: "full",

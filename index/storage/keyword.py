@@ -337,8 +337,8 @@ def _ranked(
     params: list[object] = [match_expression(terms)]
     if allowed_sql is not None:
         # The unary + keeps SQLite from handing the filter to FTS5 as "rowid = ?", which FTS5 answers by
-        # running the whole MATCH once per allowed row: a filter keeping half of SciFact's chunks took 0.66 to
-        # 1.8 s so, and 17 ms with the + (docs/benchmarks.md, "Filtered searches").
+        # running the whole MATCH once per allowed row: a keyword search filtered to half of SciFact took 2 s
+        # so (past the filter time limit), 22 ms with the + (docs/benchmarks.md, "Filtered searches").
         where += f" AND +{table}.rowid IN ({allowed_sql})"
         params.extend(allowed_params)
     rows = connection.execute(

@@ -100,6 +100,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
         yield client
 
 
+def found_by_author(client: httpx.Client, query: str, author: str) -> list[str]:
+    """The ids of the hits for ``query`` among the documents whose ``author`` metadata is ``author``."""
+    only = json.dumps({"field": "author", "eq": author})
+    return [hit["doc_id"] for hit in ok(client.get("/search", params={"q": query, "filter": only}))["hits"]]
+
+
 def upload(client: httpx.Client, files: list[tuple[str, bytes]], **form: str) -> httpx.Response:
     return client.post(
         "/documents/files",
@@ -303,9 +309,8 @@ def test_a_saved_email_is_searchable_and_filterable_by_its_sender(server: httpx.
     ok(upload(server, [("budget.eml", bytes(mail))], id_prefix="mail/"))
     stored = ok(server.get("/documents/mail/budget.eml"))
     assert (stored["title"], stored["metadata"]["format"]) == ("Dredging budget", "eml")
-    sender = '{"field": "author", "eq": "Ada Quay <ada@example.com>"}'
-    hits = ok(server.get("/search", params={"q": "paying to clear mud from the channel", "filter": sender}))
-    assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["mail/budget.eml"]
+    sender = "Ada Quay <ada@example.com>"
+    assert found_by_author(server, "paying to clear mud from the channel", sender)[:1] == ["mail/budget.eml"]
 
 
 def test_a_notebook_is_found_by_its_prose_and_its_code_not_its_outputs(server: httpx.Client) -> None:
@@ -386,9 +391,9 @@ def test_an_rtf_letter_is_found_by_its_meaning_and_its_author(server: httpx.Clie
     )
     assert "summer regatta" in stored["text"]
     assert "example.org" not in stored["text"]
-    zoe = json.dumps({"field": "author", "eq": "Zoë Quay"})
-    hits = ok(server.get("/search", params={"q": "removing mud before the boat race", "filter": zoe}))["hits"]
-    assert [hit["doc_id"] for hit in hits][:1] == ["letters/letter.rtf"]
+    assert found_by_author(server, "removing mud before the boat race", "Zoë Quay")[:1] == [
+        "letters/letter.rtf"
+    ]
 
 
 def test_a_latex_paper_is_found_by_its_meaning_with_its_title_and_authors(server: httpx.Client) -> None:
@@ -409,9 +414,9 @@ def test_a_latex_paper_is_found_by_its_meaning_with_its_title_and_authors(server
     )
     assert "## Method" in stored["text"]
     assert "cite" not in stored["text"]
-    zoe = json.dumps({"field": "author", "eq": "Zoë Quay"})
-    hits = ok(server.get("/search", params={"q": "clearing mud so boats can enter the port", "filter": zoe}))
-    assert [hit["doc_id"] for hit in hits["hits"]][:1] == ["papers/silt.tex"]
+    assert found_by_author(server, "clearing mud so boats can enter the port", "Zoë Quay")[:1] == [
+        "papers/silt.tex"
+    ]
 
 
 def test_word_and_excel_97_files_are_found_by_meaning_and_by_their_cells(server: httpx.Client) -> None:

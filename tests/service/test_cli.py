@@ -36,6 +36,20 @@ def corpus(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["search", "tides"], ["stats"], ["facets", "lang"], ["fields"], ["export", "-o", "out.jsonl"]],
+)
+def test_a_command_on_a_data_directory_with_no_index_says_to_index_first(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "nothing here"
+    result = run(*command, "--data-dir", str(missing))
+    assert result.exit_code == 2  # the CLI's code for a usage or set-up error
+    assert f"no index in {missing}: run 'semsearch index PATH' first" in result.output
+    assert not missing.exists()  # looked at, not made
+
+
 def test_index_search_stats(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     result = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json")
