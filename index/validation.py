@@ -13,7 +13,8 @@ parsers disagree on, is refused with a message that names it).
   libraries) would turn ``/documents/a/../b`` into ``/documents/b`` and reach another document.
 * An id has no control character (a newline, a tab, ESC...): an id is a name that people type and read, and
   one with a newline in it breaks every line of a log or a listing that shows it (and a tab pasted in from
-  a spreadsheet makes two ids that look alike).
+  a spreadsheet makes two ids that look alike). Nor a bidirectional override, embedding or isolate
+  (U+202A-U+202E, U+2066-U+2069): ``invoice\u202efdp.exe`` shows as ``invoiceexe.pdf`` in every listing.
 """
 
 from __future__ import annotations
@@ -33,11 +34,15 @@ MAX_ID_LENGTH = 512
 MAX_TITLE_LENGTH = 1_000
 
 
+# Characters that change the direction of the text after them: in an id they make it show as another.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def is_blank(text: str) -> bool:
-    """Whether ``text`` holds nothing to read: only whitespace and format characters (zero-width spaces and
-    joiners, a byte order mark, a soft hyphen, direction marks), which show nothing and mean nothing to a
-    search. Stops at the first other character."""
-    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+    """Whether ``text`` holds nothing to read: only whitespace, format characters (zero-width spaces and
+    joiners, a byte order mark, a soft hyphen, direction marks) and control characters (``\\x01``, ESC,
+    DEL), which show nothing and mean nothing to a search. Stops at the first other character."""
+    return all(c.isspace() or unicodedata.category(c) in ("Cf", "Cc") for c in text)
 
 
 def check_text(what: str, text: str) -> None:
@@ -85,6 +90,12 @@ def check_id(what: str, doc_id: str) -> None:
         raise InvalidInputError(
             f"{what} holds a control character (U+{ord(doc_id[control]):04X} at position {control}); "
             "an id is a name to type and read"
+        )
+    bidi = next((i for i, c in enumerate(doc_id) if c in BIDI_CONTROLS), None)
+    if bidi is not None:
+        raise InvalidInputError(
+            f"{what} holds a bidirectional control character (U+{ord(doc_id[bidi]):04X} at position {bidi}), "
+            "which makes an id show as another"
         )
     if any(segment in (".", "..") for segment in doc_id.split("/")):
         raise InvalidInputError(

@@ -35,8 +35,8 @@ def clean_text(text: str) -> bool:
 
 
 def visible(text: str) -> bool:
-    """Something left once format characters are taken out and whitespace trimmed."""
-    return "".join(c for c in text if unicodedata.category(c) != "Cf").strip() != ""
+    """Something left once format and control characters are taken out and whitespace trimmed."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc")).strip() != ""
 
 
 def id_ok(doc_id: str) -> bool:
@@ -45,13 +45,14 @@ def id_ok(doc_id: str) -> bool:
         and len(doc_id) <= 512
         and clean_text(doc_id)
         and not any(unicodedata.category(c) == "Cc" for c in doc_id)
+        and not any("\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069" for c in doc_id)
         and all(segment not in (".", "..") for segment in doc_id.split("/"))
     )
 
 
 # Characters the rules are about, among ordinary ones: path separators and dots, whitespace, control
-# characters (C0, DEL, C1), NUL, a lone surrogate, an accent, a bidirectional override, CJK, a zero-width
-# space and a byte order mark.
+# characters (C0, DEL, C1), NUL, a lone surrogate, an accent, a bidirectional override and isolate (refused)
+# and a left-to-right mark (not), CJK, a zero-width space and a byte order mark.
 ID_CHARACTERS = [
     *"ab/. é東",
     "\n",
@@ -62,6 +63,8 @@ ID_CHARACTERS = [
     "\x7f",
     "\x85",
     "\u202e",
+    "\u2067",
+    "\u200e",
     "\ud800",
     "\u200b",
     "\ufeff",
@@ -168,6 +171,10 @@ BLANK_CHARACTERS = [
     "\u00ad",
     "\u202e",
     "\u2060",
+    "\x01",
+    "\x1b",
+    "\x7f",
+    "\x9f",
 ]
 
 
@@ -182,7 +189,7 @@ def test_a_query_or_a_document_of_invisible_characters_is_refused_as_empty() -> 
     from index.retrieval.pipeline import validate_request
     from index.types import SearchRequest
 
-    for text in ["\u200b\u200b", "\ufeff", " \u00ad\u2060 "]:
+    for text in ["\u200b\u200b", "\ufeff", " \u00ad\u2060 ", "\x01\x02\x03", "\x1b"]:
         with pytest.raises(InvalidInputError, match="the query is empty"):
             validate_request(SearchRequest(text))
         with pytest.raises(InvalidInputError, match="has no text"):
