@@ -17,6 +17,7 @@ from index import Document
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.sources import file_document, file_id
+from index.validation import check_id
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.errors import FilesRejectedError
 from service.routes.documents import store
@@ -120,8 +121,14 @@ def _documents(
                 }
             )
             continue
+        doc_id = prefix + file_id(name)
+        try:  # before reading the file: a name that makes no id is this file's problem, not the upload's
+            check_id(f"{name}: its id {doc_id[:80]!r}", doc_id)
+        except InvalidInputError as error:
+            problems.append({"file": name, "status": 422, "detail": str(error)})
+            continue
         try:
-            document = file_document(prefix + file_id(name), name, upload.file.read(), metadata)
+            document = file_document(doc_id, name, upload.file.read(), metadata)
         except UnsupportedFormatError as error:
             problems.append({"file": name, "status": 415, "detail": str(error)})
             continue

@@ -187,11 +187,13 @@ def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
             ("locked.pdf", locked),
             ("scan.pdf", image_only_pdf()),
             ("runs.docx", docx_of_empty_runs(6_000_000)),  # 90 KB; parsed whole, more than a gigabyte
+            ("invoice\u202efdp.exe", b"Shows as invoiceexe.pdf."),  # a name that makes no id
         ],
     )
     assert response.status_code == 422, response.text
     problems = {item["file"]: item["detail"] for item in response.json()["files"]}
-    assert set(problems) == {"locked.pdf", "scan.pdf", "runs.docx"}
+    assert set(problems) == {"locked.pdf", "scan.pdf", "runs.docx", "invoice\u202efdp.exe"}
+    assert "bidirectional control character" in problems["invoice\u202efdp.exe"]
     assert "password" in problems["locked.pdf"]
     assert "OCR is not supported" in problems["scan.pdf"]
     assert "elements of markup" in problems["runs.docx"]
