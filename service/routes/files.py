@@ -105,6 +105,7 @@ def _documents(
     """Every file extracted, or :class:`FilesRejectedError` naming each one that cannot be."""
     documents: list[Document] = []
     problems: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for upload in files:
         name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
         if not name:
@@ -124,9 +125,12 @@ def _documents(
         doc_id = prefix + file_id(name)
         try:  # before reading the file: a name that makes no id is this file's problem, not the upload's
             check_id(f"{name}: its id {doc_id[:80]!r}", doc_id)
+            if doc_id in seen:
+                raise InvalidInputError(f"{name}: a second file of this name in the upload (id {doc_id!r})")
         except InvalidInputError as error:
             problems.append({"file": name, "status": 422, "detail": str(error)})
             continue
+        seen.add(doc_id)
         try:
             document = file_document(doc_id, name, upload.file.read(), metadata)
         except UnsupportedFormatError as error:

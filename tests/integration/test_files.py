@@ -188,12 +188,14 @@ def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
             ("scan.pdf", image_only_pdf()),
             ("runs.docx", docx_of_empty_runs(6_000_000)),  # 90 KB; parsed whole, more than a gigabyte
             ("invoice\u202efdp.exe", b"Shows as invoiceexe.pdf."),  # a name that makes no id
+            ("notes/good.txt", b"Another note of the same name, from another folder."),
         ],
     )
     assert response.status_code == 422, response.text
     problems = {item["file"]: item["detail"] for item in response.json()["files"]}
-    assert set(problems) == {"locked.pdf", "scan.pdf", "runs.docx", "invoice\u202efdp.exe"}
+    assert set(problems) == {"locked.pdf", "scan.pdf", "runs.docx", "invoice\u202efdp.exe", "good.txt"}
     assert "bidirectional control character" in problems["invoice\u202efdp.exe"]
+    assert "a second file of this name" in problems["good.txt"]
     assert "password" in problems["locked.pdf"]
     assert "OCR is not supported" in problems["scan.pdf"]
     assert "elements of markup" in problems["runs.docx"]
