@@ -171,19 +171,20 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             place.parent.mkdir(parents=True, exist_ok=True)
             place.write_text(f"# Note {i}\n\nRoom {i} has {i % 7} windows facing the harbour.\n")
         (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-        # Files dropped on the page are chosen as picked ones are (a synthetic drop: Chromium gives its items
-        # no file system entries, so this takes the page's path for plain files).
+        # Files dropped on the page are chosen as picked ones are, a hidden one too when picked itself (a
+        # synthetic drop: Chromium gives its items no file system entries, so this takes the page's path
+        # for plain files).
         page.locator("#drop").dispatch_event(
             "drop",
             {
                 "dataTransfer": page.evaluate_handle(
                     """() => { const data = new DataTransfer();
-                    for (const name of ["a.md", "b.md"]) data.items.add(new File(["text"], name));
+                    for (const name of ["a.md", ".b.md"]) data.items.add(new File(["text"], name));
                     return data; }"""
                 )
             },
         )
-        expect(page.locator("#upload-status")).to_have_text("2 file(s) chosen: a.md, b.md")
+        expect(page.locator("#upload-status")).to_have_text("2 file(s) chosen: a.md, .b.md")
         page.get_by_label("Choose a folder").set_input_files(folder)
         expect(page.locator("#upload-status")).to_contain_text("300 file(s) chosen")
         page.get_by_role("button", name="Upload").click()
