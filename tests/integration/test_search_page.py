@@ -179,12 +179,17 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             {
                 "dataTransfer": page.evaluate_handle(
                     """() => { const data = new DataTransfer();
-                    for (const name of ["a.md", ".b.md"]) data.items.add(new File(["text"], name));
+                    for (const name of ["a.md", ".b.md", "a.md"]) data.items.add(new File(["text " + name], name));
                     return data; }"""
                 )
             },
         )
-        expect(page.locator("#upload-status")).to_have_text("2 file(s) chosen: a.md, .b.md")
+        expect(page.locator("#upload-status")).to_have_text("3 file(s) chosen: a.md, .b.md, a.md")
+        page.get_by_role("button", name="Upload").click()  # the second a.md is refused, and only it
+        expect(page.locator("#upload-status")).to_have_text(
+            "Added 2 file(s); 1 could not be added (listed).", timeout=60_000
+        )
+        expect(uploaded.first).to_have_text("a.md: a second file of this name in the upload (id 'a.md')")
         page.get_by_label("Choose a folder").set_input_files(folder)
         expect(page.locator("#upload-status")).to_contain_text("300 file(s) chosen")
         page.get_by_role("button", name="Upload").click()
@@ -192,7 +197,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(300)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             listed = api.get("/collections/recipes/count").json()
-            assert listed["count"] == 1 + 2 + 1 + 300  # the recipe, the PDF and DOCX, notes.txt, the folder
+            assert listed["count"] == 1 + 2 + 1 + 2 + 300  # recipe, PDF and DOCX, notes.txt, dropped, folder
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200
             assert api.get("/collections/recipes/documents/note-000.md").status_code == 200
             assert api.get("/collections/recipes/documents/.DS_Store").status_code == 404
