@@ -37,7 +37,12 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         pytest.fail(str(error))
     port = free_port()
     command = [sys.executable, "-m", "service", "serve", "--port", str(port)]  # with the demo corpus
-    env = server_env(tmp_path / "data", SEMSEARCH_READ_KEY=READ_KEY, SEMSEARCH_WRITE_KEY="write-" + READ_KEY)
+    env = server_env(
+        tmp_path / "data",
+        SEMSEARCH_READ_KEY=READ_KEY,
+        SEMSEARCH_WRITE_KEY="write-" + READ_KEY,
+        SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST="40",  # under the page's batches: it must send smaller ones
+    )
     with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
@@ -163,8 +168,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/notes.txt").status_code == 200
             assert api.get("/collections/recipes/documents/photo.png").status_code == 404
 
-        # A folder of more files than one request may carry (256), in subfolders, with hidden files: all of
-        # its visible files go in, in batches, under their paths in the folder.
+        # A folder of more files than one request may carry (here 40, and fewer than the page's batches of
+        # 64), in subfolders, with hidden files: all of its visible files go in, in batches, under their
+        # paths in the folder.
         folder = tmp_path / "handbook"
         for i in range(300):
             place = folder / ("rooms" if i % 10 else "") / f"note-{i:03d}.md"  # 270 in one subfolder
@@ -179,7 +185,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             {
                 "dataTransfer": page.evaluate_handle(
                     """() => { const data = new DataTransfer();
-                    for (const name of ["a.md", ".b.md", "a.md"]) data.items.add(new File(["text " + name], name));
+                    for (const name of ["a.md", ".b.md", "a.md"]) {
+                        data.items.add(new File(["text " + name], name));
+                    }
                     return data; }"""
                 )
             },
