@@ -193,6 +193,16 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             },
         )
         expect(page.locator("#upload-status")).to_have_text("3 file(s) chosen: a.md, .b.md, a.md")
+        # A file dropped beside the zone is stopped (the browser would leave the page to show it); dragged
+        # text is not (it drops into the query box).
+        stopped = """kind => { const data = new DataTransfer();
+            if (kind === "file") data.items.add(new File(["x"], "a.pdf"));
+            else data.setData("text/plain", "hi");
+            const drop = new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true});
+            document.body.dispatchEvent(drop);
+            return drop.defaultPrevented; }"""
+        assert page.evaluate(stopped, "file") is True
+        assert page.evaluate(stopped, "text") is False
         page.get_by_role("button", name="Upload").click()  # the second a.md is refused, and only it
         expect(page.locator("#upload-status")).to_have_text(
             "Added 2 file(s); 1 could not be added (listed).", timeout=60_000
