@@ -122,6 +122,9 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # An upload of more files than a request may carry is refused at the first one too many (Starlette
+        # read up to 1,000 and then answered 400 "Maximum number of files is 1000", not the real limit).
+        form_limits={"max_files": settings.max_documents_per_request},
     )
     metrics = Metrics(app.version, model_id(settings.model), settings.embed_backend)
     metrics.watch(lambda: _watched(state, settings))
@@ -150,7 +153,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.semsearch = state
-    install_error_handlers(app)
+    install_error_handlers(app, settings.max_documents_per_request)
     app.include_router(health.router)
     app.include_router(files.router)
     app.include_router(documents.router)

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 from starlette.routing import Match
 
 from index import ChunkNotFoundError, DocumentNotFoundError, InvalidInputError, SemsearchError
@@ -127,7 +128,9 @@ def _template(template: str) -> re.Pattern[str]:
     return re.compile(_PARAMETER.sub(".+", re.escape(template)))
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, max_files: int) -> None:
+    """The app's answers to errors; ``max_files``: the files one upload may carry (the app's form limit)."""
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         headers = dict(error.headers or {})
@@ -138,6 +141,12 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code in (204, 304):
             return Response(status_code=error.status_code, headers=headers)
         detail = error.detail
+        if isinstance(error.__context__, MultiPartException) and str(detail).startswith("Too many files"):
+            # Starlette stops reading an upload at the app's limit on files: said as for the other limits.
+            message = f"the number of files is above the limit of {max_files}"
+            return JSONResponse(
+                {"detail": f"{message} (setting SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST)"}, status_code=422
+            )
         if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
             # FastAPI's "There was an error parsing the body" for JSON in Latin-1 or Windows-1252, say.
             detail = (

@@ -393,6 +393,20 @@ BAD_REQUESTS = [
         422,
         "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST",
     ),
+    (  # the limit on files is the one on documents, however many more are sent
+        "post",
+        "/documents/files",
+        {"files": [("files", (f"{i}.txt", b"x")) for i in range(6)]},
+        422,
+        "the number of files is above the limit of 5 (setting SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST)",
+    ),
+    (
+        "post",
+        "/documents/files",
+        {"files": [("files", (f"{i}.txt", b"x")) for i in range(1_200)]},
+        422,
+        "the number of files is above the limit of 5 (setting SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST)",
+    ),
     (
         "post",
         "/documents",
