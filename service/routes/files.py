@@ -18,7 +18,7 @@ from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.sources import file_document, file_id
 from index.validation import check_id
-from service.deps import IndexDep, SettingsDep, check_limit
+from service.deps import IndexDep, SettingsDep
 from service.errors import FilesRejectedError
 from service.routes.documents import store
 from service.schemas import FilesErrorOut, InvalidOut, TaskOut, UpsertResponse
@@ -76,12 +76,8 @@ def upload_files(
     transaction, or none: any file that cannot be read is named in the answer (413 too large, 415
     unsupported, 422 unreadable) and nothing changes."""
     started = time.perf_counter()
-    check_limit(
-        "the number of files",
-        len(files),
-        settings.max_documents_per_request,
-        "SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST",
-    )
+    # More files than SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST never get here: the app's form limit refuses them
+    # as the form is read (service.app, service.errors).
     shared = _metadata(metadata)
     documents = _documents(files, id_prefix, shared, settings)
     return store(index, documents, wait, response, started)
