@@ -147,6 +147,10 @@ def install_error_handlers(app: FastAPI, max_files: int) -> None:
             return JSONResponse(
                 {"detail": f"{message} (setting SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST)"}, status_code=422
             )
+        if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
+            # FastAPI's "There was an error parsing the body" for JSON nested past Python's reader.
+            message = "the body's JSON nests too deeply to read (arrays and objects, about 1,000 levels)"
+            return JSONResponse({"detail": message}, status_code=422)
         if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
             # FastAPI's "There was an error parsing the body" for JSON in Latin-1 or Windows-1252, say.
             detail = (

@@ -337,6 +337,30 @@ BAD_REQUESTS = [
         400,
         "the body is not UTF-8 text (byte 0xE9 at 14): send JSON in UTF-8",
     ),
+    (
+        "post",
+        "/search",
+        {
+            "content": b'{"query": "x", "filter": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+        "the body's JSON nests too deeply to read",
+    ),
+    (
+        "post",
+        "/documents",
+        {
+            "content": b'{"documents": [{"id": "d", "text": "t", "metadata": {"a": '
+            + b'{"b": ' * 3000
+            + b"1"
+            + b"}" * 3000
+            + b"}}]}",
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+        "the body's JSON nests too deeply to read",
+    ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
     (  # curl -F files=report.pdf: the name sent as text, without the @ that sends the file
         "post",
