@@ -24,6 +24,8 @@ from pydantic import ValidationError
 
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.distributed.sharding import ShardedIndex
+from index.errors import InvalidInputError
+from index.ingest.extract.text import text_encoding
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import SourceError, SourceFile, describe_unsupported, discover, read_documents
 from index.storage.faults import storage_fault
@@ -115,6 +117,16 @@ CollectionOption = Annotated[
     ),
 ]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The encoding of text files (.txt .md .csv .html .tex .vtt .srt) that are not UTF-8 and do not "
+        "declare their own: windows-1252 for most Western European text, shift_jis, cp1251... Without it "
+        "they are skipped, not guessed.",
+        show_default=False,
+    ),
+]
 UrlOption = Annotated[
     str | None,
     typer.Option(
@@ -304,9 +316,19 @@ def serve(
     )
 
 
-def _checked(source: SourceFile, max_chars: int) -> Iterator[Document]:
+def _text_encoding(label: str | None) -> str | None:
+    """The codec ``--encoding`` names, or the command fails saying what it takes."""
+    if label is None:
+        return None
+    try:
+        return text_encoding(label)
+    except InvalidInputError as error:
+        _fail(f"--encoding: {error}")
+
+
+def _checked(source: SourceFile, max_chars: int, encoding: str | None) -> Iterator[Document]:
     """The documents of ``source``; :class:`SourceError` (once read that far) if it cannot be indexed."""
-    for doc in read_documents(source):
+    for doc in read_documents(source, encoding):
         if len(doc.text) > max_chars:
             raise SourceError(
                 f"{source.path}: too large ({len(doc.text)} characters in {doc.id!r}; "
@@ -316,17 +338,21 @@ def _checked(source: SourceFile, max_chars: int) -> Iterator[Document]:
 
 
 def _read_once(
-    sources: Sequence[SourceFile], checked: set[Path], max_chars: int, problems: list[str]
+    sources: Sequence[SourceFile],
+    checked: set[Path],
+    max_chars: int,
+    problems: list[str],
+    encoding: str | None,
 ) -> Iterator[Document]:
     """The documents of ``sources``, each file extracted once. Those in ``checked`` were read whole before
     (and passed); any other holds one document (a PDF, a page, a text file), read and checked here: one
     that cannot be indexed is reported, added to ``problems`` and skipped."""
     for source in sources:
         if source.path in checked:
-            yield from read_documents(source)
+            yield from read_documents(source, encoding)
             continue
         try:
-            documents = list(_checked(source, max_chars))
+            documents = list(_checked(source, max_chars, encoding))
         except SourceError as error:
             problems.append(str(error))
             typer.echo(f"skipped: {error}", err=True)
@@ -376,6 +402,7 @@ def index_files(
         ),
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Encoder workers on Ray (one model each).")] = 2,
+    encoding: EncodingOption = None,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
@@ -385,6 +412,7 @@ def index_files(
     becomes N shard directories for `semsearch serve-ray`."""
     if url is not None and (ray is not None or shards is not None):
         _fail("--url sends to a running service: it does not go with --ray or --shards")
+    codec = _text_encoding(encoding)
     settings = _settings(data_dir=data_dir, model=model)
     if url is None:
         settings = _in_collection(settings, collection)
@@ -408,7 +436,7 @@ def index_files(
             total += 1
             continue
         try:
-            total += sum(1 for _ in _checked(source, settings.max_text_chars))
+            total += sum(1 for _ in _checked(source, settings.max_text_chars, codec))
             good.append(source)
             checked.add(source.path)
         except SourceError as error:
@@ -421,7 +449,7 @@ def index_files(
         _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
 
     started = time.perf_counter()
-    documents = _read_once(good, checked, settings.max_text_chars, problems)
+    documents = _read_once(good, checked, settings.max_text_chars, problems, codec)
     if url is not None:
         results = _index_remote(url, collection, documents, total, progress)
     elif ray is not None:
@@ -507,6 +535,7 @@ def sync_folder(
         bool, typer.Option("--dry-run", help="Say what would change; change nothing.")
     ] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Keep following the folder (Ctrl-C stops).")] = False,
+    encoding: EncodingOption = None,
     watch_timeout: Annotated[
         float | None,
         typer.Option(min=0, help="With --watch: stop after this many seconds.", show_default=False),
@@ -523,6 +552,7 @@ def sync_folder(
     from service.sync import sync_folder as run_sync
 
     label = source or str(folder.resolve())
+    codec = _text_encoding(encoding)
     settings = _settings(data_dir=data_dir)
 
     def report(result: SyncReport) -> None:
@@ -561,6 +591,7 @@ def sync_folder(
                     prefix=prefix,
                     dry_run=dry_run,
                     max_chars=settings.max_text_chars,
+                    encoding=codec,
                 )
             )
 

@@ -232,11 +232,18 @@ class _Api:
         )
 
     def upload_files(
-        self, files: Sequence[FileInput], metadata: Mapping[str, Any] | None, id_prefix: str, wait: bool
+        self,
+        files: Sequence[FileInput],
+        metadata: Mapping[str, Any] | None,
+        id_prefix: str,
+        wait: bool,
+        encoding: str | None = None,
     ) -> _Call[Any]:
         form = {"id_prefix": id_prefix}
         if metadata is not None:
             form["metadata"] = json.dumps(metadata, ensure_ascii=False)
+        if encoding is not None:
+            form["encoding"] = encoding
         return _Call(
             "POST",
             self._data("/documents/files"),
@@ -477,12 +484,15 @@ class SemsearchClient:
         metadata: Mapping[str, Any] | None = None,
         id_prefix: str = "",
         wait: bool = True,
+        encoding: str | None = None,
     ) -> UpsertResponse | TaskOut:
         """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF,
         LaTeX, CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown,
-        text.
+        text. ``encoding`` (``"windows-1252"``, say) reads text files that are not UTF-8 and do not say
+        their own encoding; without it they are refused.
         All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says why)."""
-        result: UpsertResponse | TaskOut = self._run(self._api.upload_files(files, metadata, id_prefix, wait))
+        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding)
+        result: UpsertResponse | TaskOut = self._run(call)
         return result
 
     def get_document(self, doc_id: str) -> DocumentOut:
@@ -706,8 +716,9 @@ class AsyncSemsearchClient:
         metadata: Mapping[str, Any] | None = None,
         id_prefix: str = "",
         wait: bool = True,
+        encoding: str | None = None,
     ) -> UpsertResponse | TaskOut:
-        call = self._api.upload_files(files, metadata, id_prefix, wait)
+        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding)
         result: UpsertResponse | TaskOut = await self._run(call)
         return result
 

@@ -187,8 +187,10 @@ def sync_folder(
     dry_run: bool = False,
     batch_size: int = 32,
     max_chars: int | None = None,
+    encoding: str | None = None,
 ) -> SyncReport:
-    """Make the documents synced from ``folder`` (metadata ``source``) equal its files."""
+    """Make the documents synced from ``folder`` (metadata ``source``) equal its files; text files that are
+    not UTF-8 and do not say their encoding are read in ``encoding``."""
     files, skipped = scan(folder, prefix)
     report = SyncReport(str(folder), target.description, source, dry_run, skipped=skipped)
     stored = target.stored(source)
@@ -206,7 +208,7 @@ def sync_folder(
     for start in range(0, len(wanted), batch_size):
         documents = []
         for item in wanted[start : start + batch_size]:
-            document = _read(item, source, max_chars, report.failed)
+            document = _read(item, source, max_chars, report.failed, encoding)
             if document is not None:
                 documents.append(document)
         for result in target.upsert(documents):
@@ -226,11 +228,13 @@ def watch(folder: Path, run: Callable[[], object], *, stop: threading.Event, deb
     return runs
 
 
-def _read(item: FolderFile, source: str, max_chars: int | None, failed: list[str]) -> Document | None:
+def _read(
+    item: FolderFile, source: str, max_chars: int | None, failed: list[str], encoding: str | None
+) -> Document | None:
     try:
         data = item.path.read_bytes()
         document = file_document(
-            item.doc_id, str(item.path), data, {"path": item.relative, SOURCE_FIELD: source}
+            item.doc_id, str(item.path), data, {"path": item.relative, SOURCE_FIELD: source}, encoding
         )
     except OSError as error:
         failed.append(f"{item.relative}: cannot be read ({error.strerror})")

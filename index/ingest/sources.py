@@ -90,29 +90,33 @@ def file_id(name: str) -> str:
     return unicodedata.normalize("NFC", readable)
 
 
-def read_documents(source: SourceFile) -> Iterator[Document]:
-    """The documents in one file. Raises :class:`SourceError` naming the file (and line) on bad input."""
+def read_documents(source: SourceFile, encoding: str | None = None) -> Iterator[Document]:
+    """The documents in one file; a text file that is not UTF-8 and does not say its encoding is read in
+    ``encoding`` (see :func:`~index.ingest.extract.extract`). Raises :class:`SourceError` naming the file
+    (and line) on bad input."""
     data = _read_bytes(source.path)
     if source.format == "jsonl":
         if not data.strip():
             raise SourceError(f"{source.path}: the file is empty")
         try:
-            text = decode(data, str(source.path))
+            text = decode(data, str(source.path), fallback=encoding)
         except ExtractionError as error:
             raise SourceError(str(error)) from None
         yield from _jsonl_documents(source.path, text)
         return
     try:
-        yield file_document(source.relative, str(source.path), data, {"path": source.relative})
+        yield file_document(source.relative, str(source.path), data, {"path": source.relative}, encoding)
     except ExtractionError as error:
         raise SourceError(str(error)) from None
 
 
-def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] | None = None) -> Document:
-    """The document of one file's bytes: its extracted text, its title (or the file's stem), and
-    ``metadata`` with ``format``, ``pages`` (paged formats) and ``sha256`` added. Raises
-    :class:`~index.ingest.extract.ExtractionError`."""
-    extracted = extract(data, name)
+def file_document(
+    doc_id: str, name: str, data: bytes, metadata: dict[str, Any] | None = None, encoding: str | None = None
+) -> Document:
+    """The document of one file's bytes: its extracted text (a text file that is not UTF-8 read in
+    ``encoding``), its title (or the file's stem), and ``metadata`` with ``format``, ``pages`` (paged
+    formats) and ``sha256`` added. Raises :class:`~index.ingest.extract.ExtractionError`."""
+    extracted = extract(data, name, encoding)
     # The file's own fields (front matter), then the caller's metadata, then what is known of the file.
     recorded: dict[str, Any] = {**extracted.fields, **(metadata or {}), "format": extracted.format}
     if extracted.pages is not None:
@@ -124,9 +128,9 @@ def file_document(doc_id: str, name: str, data: bytes, metadata: dict[str, Any] 
     return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 
-def count_documents(source: SourceFile) -> int:
+def count_documents(source: SourceFile, encoding: str | None = None) -> int:
     """Read and check a whole file; the number of documents in it. Raises :class:`SourceError`."""
-    return sum(1 for _ in read_documents(source))
+    return sum(1 for _ in read_documents(source, encoding))
 
 
 def _read_bytes(path: Path) -> bytes:

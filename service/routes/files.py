@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from index import Document
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
+from index.ingest.extract.text import text_encoding
 from index.ingest.sources import file_document, file_id
 from index.validation import check_id
 from service.deps import IndexDep, SettingsDep
@@ -63,6 +64,16 @@ def upload_files(
     id_prefix: Annotated[
         str, Form(description="Put before each file name to make its document id.", max_length=512)
     ] = "",
+    encoding: Annotated[
+        str | None,
+        Form(
+            description="The encoding of text files (text, Markdown, CSV, HTML, LaTeX, transcripts) that are "
+            "not UTF-8 and do not declare their own: `windows-1252` for most Western European text, "
+            "`shift_jis`, `cp1251`... Without it such a file is refused, not guessed.",
+            examples=["windows-1252"],
+            max_length=64,
+        ),
+    ] = None,
     wait: Annotated[
         bool,
         Query(description="false: store the documents, answer 202 with a task, index in the background."),
@@ -79,7 +90,8 @@ def upload_files(
     # More files than SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST never get here: the app's form limit refuses them
     # as the form is read (service.app, service.errors).
     shared = _metadata(metadata)
-    documents = _documents(files, id_prefix, shared, settings)
+    codec = None if encoding is None or not encoding.strip() else text_encoding(encoding)
+    documents = _documents(files, id_prefix, shared, settings, codec)
     return store(index, documents, wait, response, started)
 
 
@@ -96,7 +108,7 @@ def _metadata(raw: str | None) -> dict[str, Any]:
 
 
 def _documents(
-    files: list[UploadFile], prefix: str, metadata: dict[str, Any], settings: Settings
+    files: list[UploadFile], prefix: str, metadata: dict[str, Any], settings: Settings, encoding: str | None
 ) -> list[Document]:
     """Every file extracted, or :class:`FilesRejectedError` naming each one that cannot be."""
     documents: list[Document] = []
@@ -128,7 +140,7 @@ def _documents(
             continue
         seen.add(doc_id)
         try:
-            document = file_document(doc_id, name, upload.file.read(), metadata)
+            document = file_document(doc_id, name, upload.file.read(), metadata, encoding)
         except UnsupportedFormatError as error:
             problems.append({"file": name, "status": 415, "detail": str(error)})
             continue

@@ -15,10 +15,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from index.errors import InvalidInputError
 from index.ingest.extract import (
     PAGE_BREAK,
     CorruptFileError,
     EncryptedFileError,
+    ExtractionError,
     NoTextError,
     UnsupportedFormatError,
     dispatch,
@@ -31,7 +33,7 @@ from index.ingest.extract import (
 )
 from index.ingest.extract import text as text_extractors
 from index.ingest.extract.front_matter import block_end
-from index.ingest.extract.text import decode, first_heading
+from index.ingest.extract.text import decode, first_heading, text_encoding
 from index.storage.store import chunk_pages
 from index.types import ChunkSpan
 from tests.data.files.make import PAGES
@@ -416,8 +418,88 @@ def test_text_that_starts_as_utf16_and_is_not_says_so() -> None:
 
 
 def test_undeclared_legacy_text_is_refused_not_guessed() -> None:
-    with pytest.raises(CorruptFileError, match="convert it to UTF-8"):
-        extract("caf\u00e9 cr\u00e8me".encode("latin-1"), "menu.txt")
+    with pytest.raises(CorruptFileError) as refused:
+        extract("Le caf\u00e9 cr\u00e8me".encode("latin-1"), "menu.txt")
+    # What the bytes read as in Windows-1252 is shown, and what to do: name the encoding, or convert.
+    assert str(refused.value) == (
+        "menu.txt: not valid UTF-8 (byte 0xE9 at offset 6, which as Windows-1252 reads 'Le caf\u00e9 "
+        "cr\u00e8me'); name the encoding it is in (encoding windows-1252 for most Western European text "
+        "that is not UTF-8), or convert it to UTF-8"
+    )
+    # Bytes that are no text in Windows-1252 either are not shown.
+    with pytest.raises(CorruptFileError, match=r"^menu.txt: not valid UTF-8 \(byte 0x81 at offset 2\);"):
+        extract(b"ab\x81\x8d cd", "menu.txt")
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding", "text"),
+    [
+        ("menu.txt", "windows-1252", "Le caf\u00e9 cr\u00e8me \u2014 \u20ac4, \u201cbon\u201d"),
+        ("menu.md", "latin-1", "# Men\u00fc\n\nK\u00e4se und Br\u00f6tchen"),
+        ("cities.csv", "cp1250", "miasto,kraj\n\u0141\u00f3d\u017a,Polska\n"),
+        ("notes.txt", "cp1251", "\u041f\u0440\u0438\u0432\u0435\u0442, \u043c\u0438\u0440"),
+        ("notes.txt", "shift_jis", "\u65e5\u672c\u8a9e\u306e\u30c6\u30ad\u30b9\u30c8"),
+        ("talk.srt", "windows-1252", "1\n00:00:01,000 --> 00:00:02,000\nD\u00e9j\u00e0 vu\n"),
+        ("page.html", "windows-1252", "<html><body><p>Cr\u00e8me br\u00fbl\u00e9e</p></body></html>"),
+    ],
+)
+def test_legacy_text_is_read_in_the_encoding_its_sender_names(name: str, encoding: str, text: str) -> None:
+    codec = text_encoding(encoding)
+    assert extract(text.encode(codec), name, codec) == extract(text.encode("utf-8"), name)
+
+
+def test_what_a_file_says_of_its_own_encoding_comes_before_the_senders() -> None:
+    words = "\u65e5\u672c\u8a9e"
+    page = f'<html><head><meta charset="shift_jis"></head><body><p>{words}</p></body></html>'
+    assert extract(page.encode("shift_jis"), "jp.html", "cp1252").text.strip() == words
+    latex = "\\documentclass{article}\\usepackage[latin1]{inputenc}\\begin{document}Caf\u00e9\\end{document}"
+    assert "Caf\u00e9" in extract(latex.encode("latin-1"), "paper.tex", "cp1251").text
+    # UTF-8, and UTF-16 with its byte order mark, are read as such whatever the sender names.
+    assert extract("caf\u00e9".encode(), "a.txt", "cp1251").text == "caf\u00e9"
+    assert extract("caf\u00e9".encode("utf-16"), "a.txt", "cp1251").text == "caf\u00e9"
+    # A binary format is read from its bytes: the encoding is not used.
+    rtf = b"{\\rtf1\\ansi\\ansicpg1252 caf\\'e9}"
+    assert extract(rtf, "a.rtf", "cp1251").text == extract(rtf, "a.rtf").text
+
+
+@pytest.mark.parametrize("label", ["windows-1252", "Windows-1252", " latin-1 ", "iso-8859-1", "ascii"])
+def test_latin1_and_ascii_are_read_as_windows_1252_as_browsers_do(label: str) -> None:
+    assert text_encoding(label) == "cp1252"
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["", " ", "utf-8", "UTF-16", "utf_32_le", "base64", "rot13", "hex", "idna", "unicode_escape", "x" * 200],
+)
+def test_what_is_no_legacy_text_encoding_is_refused(label: str) -> None:
+    with pytest.raises(InvalidInputError, match="is not a legacy text encoding"):
+        text_encoding(label)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(st.characters(codec="cp1252", exclude_categories=["Cs"]), min_size=1, max_size=300),
+    st.sampled_from(["a.txt", "a.md", "a.csv", "a.html", "a.vtt"]),
+)
+def test_legacy_text_reads_as_the_same_text_in_utf8_would(text: str, name: str) -> None:
+    """Reference: the same text sent in UTF-8. Whatever a file in Windows-1252 holds, naming its encoding
+    gives what UTF-8 gives, or the same refusal; unless its bytes are valid UTF-8 too ("\u00e0" and two
+    no-break spaces are U+0820 in UTF-8), where UTF-8 wins, as it does for browsers."""
+    legacy = text.encode("cp1252")
+    try:
+        legacy.decode("utf-8")
+        utf8 = legacy
+    except UnicodeDecodeError:
+        utf8 = text.encode("utf-8")
+    try:
+        expected: Any = extract(utf8, name)
+    except ExtractionError as error:
+        expected = (type(error), str(error))
+    try:
+        got: Any = extract(legacy, name, "cp1252")
+    except ExtractionError as error:
+        got = (type(error), str(error))
+    assert got == expected
 
 
 def test_a_text_file_that_quotes_a_pdf_header_is_text() -> None:

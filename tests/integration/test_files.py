@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from index.ingest.extract import extract
+from service.client import SemsearchClient
 from tests.documents import (
     docx_bytes,
     docx_of_empty_runs,
@@ -210,6 +211,39 @@ def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
     anonymous = server.post("/documents/files", files=[("files", ("a.txt", b"hi"))])
     assert anonymous.status_code == 401
     assert ok(server.get("/stats"))["documents"] == before
+
+
+def test_legacy_text_is_read_in_the_encoding_named_and_refused_without_one(server: httpx.Client) -> None:
+    """Windows Notepad's "ANSI", an Excel CSV export, an old web page without a charset: Windows-1252 text,
+    found by its meaning once the upload names its encoding, by the form field or the Python client."""
+    before = ok(server.get("/stats"))["documents"]
+    menu = "Menu du jour: cr\u00e8me br\u00fbl\u00e9e, caf\u00e9 au lait \u2014 4 \u20ac".encode("cp1252")
+    prices = "plat;prix\nG\u00e2teau au chocolat;3,50 \u20ac\n".encode("cp1252")
+    page = "<html><body><p>Les mar\u00e9es montent deux fois par jour.</p></body></html>".encode("cp1252")
+    files = [("menu.txt", menu), ("prices.csv", prices), ("tides.html", page)]
+
+    refused = upload(server, files)
+    assert refused.status_code == 422, refused.text
+    problems = {item["file"]: item["detail"] for item in refused.json()["files"]}
+    assert set(problems) == {"menu.txt", "prices.csv", "tides.html"}
+    assert "which as Windows-1252 reads 'Menu du jour: cr\u00e8me" in problems["menu.txt"]
+    assert "name the encoding it is in" in problems["tides.html"]
+    bad_label = upload(server, files, encoding="utf-16")
+    assert bad_label.status_code == 422
+    assert "is not a legacy text encoding" in bad_label.json()["detail"]
+    assert ok(server.get("/stats"))["documents"] == before
+
+    ok(upload(server, files, encoding="windows-1252", id_prefix="legacy/"))
+    stored = ok(server.get("/documents/legacy/menu.txt"))
+    assert "cr\u00e8me br\u00fbl\u00e9e, caf\u00e9 au lait \u2014 4 \u20ac" in stored["text"]
+    hits = ok(server.get("/search", params={"q": "les mar\u00e9es montent", "k": 1}))["hits"]
+    assert hits[0]["doc_id"] == "legacy/tides.html"
+
+    with SemsearchClient(
+        str(server.base_url), api_key=WRITE["Authorization"].removeprefix("Bearer ")
+    ) as client:
+        client.upload_files([("prix.csv", prices)], id_prefix="legacy/", encoding="latin-1")
+        assert "G\u00e2teau au chocolat" in client.get_document("legacy/prix.csv").text
 
 
 def test_background_uploads_and_collections_take_files_too(server: httpx.Client) -> None:

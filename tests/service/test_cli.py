@@ -275,9 +275,9 @@ def test_each_file_is_extracted_once_unless_strict(tmp_path: Path, monkeypatch: 
 
     extracted: list[str] = []
 
-    def counting(data: bytes, name: str) -> Any:
+    def counting(data: bytes, name: str, encoding: str | None = None) -> Any:
         extracted.append(Path(name).name)
-        return real(data, name)
+        return real(data, name, encoding)
 
     monkeypatch.setattr(sources, "extract", counting)
     folder = corpus(tmp_path)
@@ -500,3 +500,30 @@ def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
     missing = run("search", "cats", "--collection", "small", "--data-dir", data)
     assert missing.exit_code != 0
     assert "no collection or alias named 'small'" in missing.output
+
+
+def test_legacy_text_files_are_indexed_in_the_encoding_named(tmp_path: Path) -> None:
+    folder, data = tmp_path / "old", tmp_path / "data"
+    folder.mkdir()
+    (folder / "menu.txt").write_bytes("Le caf\u00e9 cr\u00e8me co\u00fbte 4 \u20ac.".encode("cp1252"))
+    (folder / "notes.md").write_text("# Notes\n\nAlready UTF-8: na\u00efve.", encoding="utf-8")
+    (folder / "rows.jsonl").write_bytes('{"_id": "r", "text": "Br\u00f6tchen"}\n'.encode("cp1252"))
+
+    refused = run("index", str(folder), "--data-dir", str(data), "--no-progress", "--encoding", "utf-8")
+    assert refused.exit_code == 2
+    assert "--encoding: encoding 'utf-8' is not a legacy text encoding" in refused.output
+    assert not data.exists()
+
+    skipped = run("index", str(folder), "--data-dir", str(data), "--no-progress", "--json")
+    assert json.loads(skipped.stdout)["skipped_files"] == 2  # the text file and the JSON lines
+    assert "name the encoding it is in" in skipped.stderr
+
+    args = ("index", str(folder), "--data-dir", str(data), "--no-progress", "--json", "--encoding", "latin-1")
+    summary = json.loads(run(*args).stdout)
+    assert (summary["documents"], summary["skipped_files"]) == (3, 0)
+    with SearchIndex.open(data, FakeEmbedder(), read_only=True) as index:
+        texts = {doc_id: index.get(doc_id).text for doc_id in ("menu.txt", "notes.md", "r")}
+    # Windows-1252 for Latin-1, as browsers read it: the euro sign is 0x80 there, a control in Latin-1.
+    assert texts["menu.txt"] == "Le caf\u00e9 cr\u00e8me co\u00fbte 4 \u20ac."
+    assert texts["r"] == "Br\u00f6tchen"
+    assert "na\u00efve" in texts["notes.md"]  # UTF-8 stays UTF-8

@@ -116,3 +116,16 @@ def test_watch_follows_the_folder_until_its_timeout(tmp_path: Path) -> None:
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert reports[0]["added"] == ["lighthouse.docx", "lighthouse.pdf", "sub/tide.md"]
     assert ["new.md"] in [report["added"] for report in reports[1:]]
+
+
+def test_a_legacy_text_file_fails_until_its_encoding_is_named(tmp_path: Path) -> None:
+    folder, data = tmp_path / "old", tmp_path / "data"
+    folder.mkdir()
+    (folder / "tide.txt").write_bytes("Tide notes: the mar\u00e9e turns twice a day.".encode("cp1252"))
+    first = sync(folder, data)
+    assert first["added"] == []
+    assert len(first["failed"]) == 1
+    assert "name the encoding it is in" in first["failed"][0]
+    second = sync(folder, data, "--encoding", "windows-1252")
+    assert (second["added"], second["failed"]) == (["tide.txt"], [])
+    assert ids(data) == ["tide.txt"]

@@ -53,6 +53,9 @@ FORMATS = {
     ".asciidoc": "text",
     ".org": "text",
 }
+# Formats whose files are text: one that is neither UTF-8 nor declares its encoding is read in the encoding
+# its sender names (extract's ``encoding``). Not RTF (its own code pages) nor e-mail (its parts' charsets).
+TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb"}
 BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
@@ -146,18 +149,39 @@ def sniff(data: bytes, name: str) -> str:
     return "text"
 
 
+def _as_utf8(data: bytes, name: str, fmt: str, encoding: str) -> bytes:
+    """``data`` in UTF-8, read as its readers would read it (UTF-8, a byte order mark, the charset an HTML
+    page or a LaTeX source declares) and else in the sender's ``encoding``."""
+    from index.ingest.extract.text import decode
+
+    declared = None
+    if fmt == "html":
+        from bs4.dammit import EncodingDetector
+
+        declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
+    elif fmt == "latex":
+        from index.ingest.extract.latex import declared_encoding
+
+        declared = declared_encoding(data)
+    return decode(data, name, declared, fallback=encoding).encode("utf-8")
+
+
 def _is_zip_or_ole(data: bytes) -> bool:
     """Whether ``data`` is a ZIP or OLE container: then its bytes say what it is, whatever its name (a .docx
     renamed .zip is read, an encrypted .doc is said to be encrypted), and the name only words the refusal."""
     return data.startswith((b"PK\x03\x04", _OLE))
 
 
-def extract(data: bytes, name: str) -> Extracted:
-    """The text of one file (``name`` is used in messages and to break ties between text formats). Raises
-    an :class:`~index.ingest.extract.ExtractionError` subclass that says what is wrong and what to do."""
+def extract(data: bytes, name: str, encoding: str | None = None) -> Extracted:
+    """The text of one file (``name`` is used in messages and to break ties between text formats). A text
+    file that is not UTF-8 and does not declare its encoding is read in ``encoding`` (a codec from
+    :func:`~index.ingest.extract.text.text_encoding`), and refused without one. Raises an
+    :class:`~index.ingest.extract.ExtractionError` subclass that says what is wrong and what to do."""
     if not data.strip():
         raise CorruptFileError(f"{name}: the file is empty")
     fmt = sniff(data, name)
+    if encoding is not None and fmt in TEXT_FORMATS:
+        data = _as_utf8(data, name, fmt, encoding)
     try:
         return _extractor(fmt)(data, name)
     except ExtractionError:

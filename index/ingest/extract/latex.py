@@ -101,7 +101,7 @@ logging.getLogger("pylatexenc").setLevel(logging.WARNING)
 
 
 def extract_latex(data: bytes, name: str) -> Extracted:
-    latex = decode(data, name, _declared_encoding(data))
+    latex = decode(data, name, declared_encoding(data))
     if len(latex) > MAX_LATEX_CHARS:
         raise CorruptFileError(
             f"{name}: {len(latex):,} characters of LaTeX, more than the {MAX_LATEX_CHARS:,} read from one "
@@ -137,7 +137,7 @@ def extract_latex(data: bytes, name: str) -> Extracted:
     )
 
 
-def _declared_encoding(data: bytes) -> str | None:
+def declared_encoding(data: bytes) -> str | None:
     """The encoding ``\\usepackage[...]{inputenc}`` names, as a Python codec, if it names one."""
     match = _INPUTENC.search(data[:65536])
     if match is None:

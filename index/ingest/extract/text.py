@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup, Tag
 from bs4.dammit import EncodingDetector
 from markdownify import MarkdownConverter
 
+from index.errors import InvalidInputError
 from index.ingest.extract.base import (
     PAGE_BREAK,
     CorruptFileError,
@@ -52,12 +53,42 @@ _WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "a
 _NOT_CHARSETS = {"idna", "punycode", "undefined", "mbcs", "oem"}
 
 
-def decode(data: bytes, name: str, declared: str | None = None) -> str:
+def text_encoding(label: str) -> str:
+    """The codec a user's ``label`` names for text that is not UTF-8 (``windows-1252``, ``latin-1``,
+    ``shift_jis``, ``cp1251``), as Python names it; :class:`InvalidInputError` if it names none. Latin-1 and
+    ASCII are read as Windows-1252, as browsers do."""
+    codec = label.strip().lower()
+    codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
+    try:
+        found = codecs.lookup(codec).name if codec else ""
+    except LookupError:
+        found = ""
+    if not _is_charset(found) or found.startswith("utf"):
+        raise InvalidInputError(
+            f"encoding {label[:80]!r} is not a legacy text encoding Python reads (windows-1252, iso-8859-2, "
+            "cp1251, shift_jis, gb18030 ...); UTF-8, and UTF-16 or UTF-32 with a byte order mark, are read "
+            "without one"
+        )
+    return found
+
+
+def _is_charset(codec: str) -> bool:
+    """Whether Python's ``codec`` (a canonical name) is a character set, not a transform ("unicode_escape",
+    "idna"; "base64" and "rot13" are not text codecs at all)."""
+    if not codec or "escape" in codec or codec in _NOT_CHARSETS:
+        return False
+    try:
+        return codecs.lookup(codec)._is_text_encoding
+    except (LookupError, AttributeError):
+        return False
+
+
+def decode(data: bytes, name: str, declared: str | None = None, fallback: str | None = None) -> str:
     """The text of ``data``: UTF-8 (a byte order mark is dropped), UTF-16 or UTF-32 with a byte order mark,
-    or, if it is not valid UTF-8, the encoding the file itself ``declared`` (an HTML page's meta charset).
-    An undeclared legacy encoding is refused rather than guessed: a wrong guess indexes garbled text
-    without a word of warning, and guessing from a few hundred bytes is wrong often (charset-normalizer
-    read a line of Windows-1252 as code page 437)."""
+    or, if it is not valid UTF-8, the encoding the file itself ``declared`` (an HTML page's meta charset),
+    else the ``fallback`` its sender named (a codec from :func:`text_encoding`). An undeclared legacy
+    encoding is refused rather than guessed: a wrong guess indexes garbled text without a word of warning,
+    and the guesses measured were wrong too often (docs/ingest.md, "Text encodings")."""
     wide = wide_text_codec(data)
     try:
         return data.decode(wide or "utf-8-sig")
@@ -72,14 +103,28 @@ def decode(data: bytes, name: str, declared: str | None = None) -> str:
             found = codecs.lookup(codec).name
             # A legacy charset, as declared (a byte it leaves undefined becomes U+FFFD); not UTF-8 again, nor
             # one of Python's codecs that are no charset ("unicode_escape", "idna"; "base64" fails decode).
-            if not found.startswith("utf") and "escape" not in found and found not in _NOT_CHARSETS:
+            if not found.startswith("utf") and _is_charset(found):
                 return data.decode(codec, errors="replace")
         except (LookupError, ValueError):
             pass
+    if fallback is not None:
+        return data.decode(fallback, errors="replace")
     raise CorruptFileError(
-        f"{name}: not valid UTF-8 (bad byte at offset {bad}); convert it to UTF-8 first"
-        + ("" if not declared else f" (nor is it in the charset it declares, {declared!r})")
+        f"{name}: not valid UTF-8 (byte 0x{data[bad]:02X} at offset {bad}{_as_windows_1252(data, bad)})"
+        + ("" if not declared else f", nor in the charset it declares ({declared!r})")
+        + "; name the encoding it is in (encoding windows-1252 for most Western European text that is not "
+        "UTF-8), or convert it to UTF-8"
     ) from None
+
+
+def _as_windows_1252(data: bytes, bad: int) -> str:
+    """What the bytes around offset ``bad`` read as in Windows-1252, for a refusal to show ("caf\xe9" reads
+    "café"), or nothing where that is not text."""
+    around = data[max(0, bad - 16) : bad + 16].decode("windows-1252", errors="replace")
+    around = " ".join(around.split())
+    if not around or any(not c.isprintable() or c == "\ufffd" for c in around):
+        return ""
+    return f", which as Windows-1252 reads {around!r}"
 
 
 def extract_text(data: bytes, name: str) -> Extracted:
