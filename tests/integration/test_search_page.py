@@ -164,6 +164,24 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(2)
         expect(uploaded.first).to_contain_text("photo.png: an image")
         expect(uploaded.nth(1)).to_contain_text("notes.txt: created")
+
+        # A text file in a legacy encoding is refused, showing what it reads as in Windows-1252, and goes in
+        # once the encoding is picked.
+        menu: FilePayload = {
+            "name": "menu.txt",
+            "mimeType": "text/plain",
+            "buffer": "Cr\u00e8me br\u00fbl\u00e9e, 4 \u20ac".encode("cp1252"),
+        }
+        page.get_by_label("Choose files").set_input_files([menu])
+        page.get_by_role("button", name="Upload").click()
+        expect(uploaded.first).to_contain_text(
+            "which as Windows-1252 reads 'Cr\u00e8me br\u00fbl\u00e9e", timeout=60_000
+        )
+        page.get_by_label("Text not in UTF-8").select_option("windows-1252")
+        page.get_by_label("Choose files").set_input_files([menu])
+        page.get_by_role("button", name="Upload").click()
+        expect(uploaded.first).to_contain_text("menu.txt: created", timeout=60_000)
+        page.get_by_label("Text not in UTF-8").select_option("")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             assert api.get("/collections/recipes/documents/notes.txt").status_code == 200
             assert api.get("/collections/recipes/documents/photo.png").status_code == 404
@@ -215,7 +233,10 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(300)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             listed = api.get("/collections/recipes/count").json()
-            assert listed["count"] == 1 + 2 + 1 + 2 + 300  # recipe, PDF and DOCX, notes.txt, dropped, folder
+            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, the dropped files, the folder
+            assert listed["count"] == 1 + 2 + 1 + 1 + 2 + 300
+            menu_text = api.get("/collections/recipes/documents/menu.txt").json()["text"]
+            assert menu_text == "Cr\u00e8me br\u00fbl\u00e9e, 4 \u20ac"
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200
             assert api.get("/collections/recipes/documents/note-000.md").status_code == 200
             assert api.get("/collections/recipes/documents/.DS_Store").status_code == 404
