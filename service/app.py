@@ -23,6 +23,7 @@ from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
 from service.errors import install_error_handlers
+from service.file_reader import FileReader
 from service.forwarding import Forwarder, ForwardToWriter
 from service.head import HeadAsGet
 from service.limits import BodySizeLimit, ConcurrencyLimit
@@ -71,6 +72,7 @@ def create_app(
     mcp = McpEndpoint(settings, lambda: app)
 
     forwarder = Forwarder(writer_socket) if writer_socket else None
+    file_reader = FileReader(settings.file_readers, settings.file_read_timeout_seconds)
 
     @asynccontextmanager
     async def lifespan(application: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +81,7 @@ def create_app(
             async with serving(application), mcp.running():
                 yield
         finally:
+            file_reader.close()
             if forwarder is not None:
                 await forwarder.aclose()
 
@@ -152,6 +155,7 @@ def create_app(
         app.add_middleware(ForwardToWriter, forwarder=forwarder, ready=lambda: state.status == "ready")
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.file_reader = file_reader
     app.state.semsearch = state
     install_error_handlers(app, settings.max_documents_per_request)
     app.include_router(health.router)

@@ -14,6 +14,7 @@ from index.collections import CollectionSet
 from index.errors import ReadOnlyIndexError, UnsupportedOperationError
 from index.protocol import ServedIndex
 from service.errors import LimitExceededError, NotReadyError
+from service.file_reader import FileReader
 from service.observability import Metrics
 from service.settings import Settings
 from service.state import AppState
@@ -38,6 +39,11 @@ async def get_search_slots(request: Request) -> CapacityLimiter:
         slots = CapacityLimiter(settings.search_concurrency or 2 * (os.cpu_count() or 1))
         request.app.state.search_slots = slots
     return slots
+
+
+async def get_file_reader(request: Request) -> FileReader:
+    reader: FileReader = request.app.state.file_reader
+    return reader
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -93,6 +99,7 @@ async def get_searching(request: Request, state: Annotated[AppState, Depends(get
 StateDep = Annotated[AppState, Depends(get_state)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 IndexDep = Annotated[ServedIndex, Depends(get_index)]
+FileReaderDep = Annotated[FileReader, Depends(get_file_reader)]
 SearchingDep = Annotated[Searching, Depends(get_searching)]
 CollectionsDep = Annotated[CollectionSet, Depends(get_collections)]
 

@@ -191,6 +191,19 @@ class Settings(BaseSettings):
         description="Longest time SQLite may spend evaluating one request's metadata filter; past it the "
         "request gets 503 instead of holding a CPU.",
     )
+    file_readers: int = Field(
+        1,
+        ge=0,
+        description="Processes that read uploaded files (PDF, Office, HTML...) into text, so that reading "
+        "one does not hold the server's interpreter lock and slow every search; 0 reads them in the "
+        "server's process.",
+    )
+    file_read_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="Longest time reading one uploaded file may take; past it the file is refused (422) "
+        "and its reader process stopped. Only with SEMSEARCH_FILE_READERS above 0.",
+    )
     max_concurrent_upserts: int = Field(
         4,
         ge=1,

@@ -1,8 +1,9 @@
 """``POST /documents/files``: files in (PDF, Office, OpenDocument, EPUB, CSV, HTML, e-mail, Jupyter notebooks,
 transcripts, Markdown, text), documents out.
 
-The whole upload is checked before anything is written: every file is extracted (in the worker thread, so
-the event loop keeps answering), and if any cannot be, the answer names each bad file and nothing changes.
+The whole upload is checked before anything is written: every file is extracted (by a reader process,
+service.file_reader, waited for in a worker thread, so neither the event loop nor the searches wait), and if
+any cannot be, the answer names each bad file and nothing changes.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from index import Document
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.extract.text import text_encoding
-from index.ingest.sources import file_document, file_id
+from index.ingest.sources import file_id
 from index.validation import check_id
-from service.deps import IndexDep, SettingsDep
+from service.deps import FileReaderDep, IndexDep, SettingsDep
 from service.errors import FilesRejectedError
+from service.file_reader import FileReader
 from service.routes.documents import store
 from service.schemas import FilesErrorOut, InvalidOut, TaskOut, UpsertResponse
 from service.security import AUTH_RESPONSES, require_write
@@ -56,6 +58,7 @@ def upload_files(
     files: Annotated[list[UploadFile], File(description="One or more files (field name `files`).")],
     index: IndexDep,
     settings: SettingsDep,
+    reader: FileReaderDep,
     response: Response,
     metadata: Annotated[
         str | None,
@@ -91,7 +94,7 @@ def upload_files(
     # as the form is read (service.app, service.errors).
     shared = _metadata(metadata)
     codec = None if encoding is None or not encoding.strip() else text_encoding(encoding)
-    documents = _documents(files, id_prefix, shared, settings, codec)
+    documents = _documents(files, id_prefix, shared, settings, codec, reader)
     return store(index, documents, wait, response, started)
 
 
@@ -108,7 +111,12 @@ def _metadata(raw: str | None) -> dict[str, Any]:
 
 
 def _documents(
-    files: list[UploadFile], prefix: str, metadata: dict[str, Any], settings: Settings, encoding: str | None
+    files: list[UploadFile],
+    prefix: str,
+    metadata: dict[str, Any],
+    settings: Settings,
+    encoding: str | None,
+    reader: FileReader,
 ) -> list[Document]:
     """Every file extracted, or :class:`FilesRejectedError` naming each one that cannot be."""
     documents: list[Document] = []
@@ -140,7 +148,7 @@ def _documents(
             continue
         seen.add(doc_id)
         try:
-            document = file_document(doc_id, name, upload.file.read(), metadata, encoding)
+            document = reader.document(doc_id, name, upload.file.read(), metadata, encoding)
         except UnsupportedFormatError as error:
             problems.append({"file": name, "status": 415, "detail": str(error)})
             continue
