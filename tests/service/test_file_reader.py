@@ -17,6 +17,7 @@ import pytest
 from index.ingest.extract import CorruptFileError, UnsupportedFormatError
 from index.ingest.sources import file_document
 from index.types import Document
+from service.errors import NotReadyError
 from service.file_reader import FileReader
 
 
@@ -142,3 +143,10 @@ def test_a_script_without_a_main_guard_still_reads_its_files(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "read all the same"
     assert "needs `if __name__ == '__main__':`" in done.stderr
+
+
+def test_a_file_sent_as_the_server_stops_is_refused_as_unavailable(reader: Any) -> None:
+    files = reader(processes=1)
+    files.close()
+    with pytest.raises(NotReadyError, match="shutting down"):
+        files.document("late.txt", "late.txt", b"too late")
