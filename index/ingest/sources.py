@@ -128,9 +128,9 @@ def file_document(
     return Document(id=doc_id, text=extracted.text, title=title, metadata=recorded)
 
 
-def count_documents(source: SourceFile, encoding: str | None = None) -> int:
+def count_documents(source: SourceFile) -> int:
     """Read and check a whole file; the number of documents in it. Raises :class:`SourceError`."""
-    return sum(1 for _ in read_documents(source, encoding))
+    return sum(1 for _ in read_documents(source))
 
 
 def _read_bytes(path: Path) -> bytes:

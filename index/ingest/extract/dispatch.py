@@ -152,13 +152,11 @@ def sniff(data: bytes, name: str) -> str:
 def _as_utf8(data: bytes, name: str, fmt: str, encoding: str) -> bytes:
     """``data`` in UTF-8, read as its readers would read it (UTF-8, a byte order mark, the charset an HTML
     page or a LaTeX source declares) and else in the sender's ``encoding``."""
-    from index.ingest.extract.text import decode
+    from index.ingest.extract.text import declared_html_encoding, decode
 
     declared = None
     if fmt == "html":
-        from bs4.dammit import EncodingDetector
-
-        declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
+        declared = declared_html_encoding(data)
     elif fmt == "latex":
         from index.ingest.extract.latex import declared_encoding
 

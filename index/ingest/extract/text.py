@@ -57,13 +57,8 @@ def text_encoding(label: str) -> str:
     """The codec a user's ``label`` names for text that is not UTF-8 (``windows-1252``, ``latin-1``,
     ``shift_jis``, ``cp1251``), as Python names it; :class:`InvalidInputError` if it names none. Latin-1 and
     ASCII are read as Windows-1252, as browsers do."""
-    codec = label.strip().lower()
-    codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
-    try:
-        found = codecs.lookup(codec).name if codec else ""
-    except LookupError:
-        found = ""
-    if not _is_charset(found) or found.startswith("utf"):
+    found = _legacy_charset(label)
+    if found is None:
         raise InvalidInputError(
             f"encoding {label[:80]!r} is not a legacy text encoding Python reads (windows-1252, iso-8859-2, "
             "cp1251, shift_jis, gb18030 ...); UTF-8, and UTF-16 or UTF-32 with a byte order mark, are read "
@@ -72,15 +67,24 @@ def text_encoding(label: str) -> str:
     return found
 
 
-def _is_charset(codec: str) -> bool:
-    """Whether Python's ``codec`` (a canonical name) is a character set, not a transform ("unicode_escape",
-    "idna"; "base64" and "rot13" are not text codecs at all)."""
-    if not codec or "escape" in codec or codec in _NOT_CHARSETS:
-        return False
+def _legacy_charset(label: str) -> str | None:
+    """The legacy character set ``label`` names (a file's declaration, a sender's choice), as Python names
+    it: Latin-1 and ASCII as Windows-1252; None for UTF-8 and UTF-16 (read without being named), for a
+    transform that is no charset ("unicode_escape", "idna", "base64", "rot13") and for no codec at all."""
+    codec = label.strip().lower()
+    codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
     try:
-        return codecs.lookup(codec)._is_text_encoding
-    except (LookupError, AttributeError):
-        return False
+        info = codecs.lookup(codec) if codec else None
+    except (LookupError, ValueError):
+        return None
+    if info is None or info.name.startswith("utf") or "escape" in info.name or info.name in _NOT_CHARSETS:
+        return None
+    return info.name if getattr(info, "_is_text_encoding", False) else None
+
+
+def declared_html_encoding(data: bytes) -> str | None:
+    """The charset an HTML page declares (``<meta charset>``, or the ``http-equiv`` form), if any."""
+    return EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
 
 
 def decode(data: bytes, name: str, declared: str | None = None, fallback: str | None = None) -> str:
@@ -96,17 +100,11 @@ def decode(data: bytes, name: str, declared: str | None = None, fallback: str | 
         bad = error.start
     if wide is not None:  # it says which encoding it is in, and is not
         raise CorruptFileError(f"{name}: starts as {wide.upper()} but is not (bad byte at offset {bad})")
-    codec = (declared or "").strip().lower()
-    codec = "windows-1252" if codec in _WINDOWS_1252_LABELS else codec
-    if codec:
-        try:
-            found = codecs.lookup(codec).name
-            # A legacy charset, as declared (a byte it leaves undefined becomes U+FFFD); not UTF-8 again, nor
-            # one of Python's codecs that are no charset ("unicode_escape", "idna"; "base64" fails decode).
-            if not found.startswith("utf") and _is_charset(found):
-                return data.decode(codec, errors="replace")
-        except (LookupError, ValueError):
-            pass
+    # A legacy charset, as declared (a byte it leaves undefined becomes U+FFFD); not UTF-8 again, nor one of
+    # Python's codecs that are no charset.
+    codec = _legacy_charset(declared or "")
+    if codec is not None:
+        return data.decode(codec, errors="replace")
     if fallback is not None:
         return data.decode(fallback, errors="replace")
     raise CorruptFileError(
@@ -157,8 +155,7 @@ def first_heading(markdown: str) -> str | None:
 
 
 def extract_html(data: bytes, name: str) -> Extracted:
-    declared = EncodingDetector.find_declared_encoding(data, is_html=True, search_entire_document=False)
-    html = decode(data, name, declared)
+    html = decode(data, name, declared_html_encoding(data))
     check_markup(markup_elements(html), MAX_HTML_ELEMENTS, name, "page")
     title, text, fields = read_html(html)
     return Extracted(text=_nonempty(text, name), title=title, format="html", fields=fields)
