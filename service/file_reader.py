@@ -22,8 +22,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
+from index.ingest.archive import FileContents, read_file
 from index.ingest.extract import CorruptFileError
 from index.ingest.sources import file_document
 from index.types import Document
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 # Longest wait for a new reader process to start and import the readers (about a second on a quiet machine).
 START_SECONDS = 60.0
 
+_T = TypeVar("_T")
 Read = Callable[[str, str, bytes, "dict[str, Any] | None", "str | None"], Document]
 
 
@@ -64,18 +67,45 @@ class FileReader:
         metadata: dict[str, Any] | None = None,
         encoding: str | None = None,
     ) -> Document:
+        """The document of one file."""
+        return self._call(name, self._read, doc_id, name, data, metadata, encoding)
+
+    def contents(
+        self,
+        doc_id: str,
+        name: str,
+        data: bytes,
+        metadata: dict[str, Any] | None = None,
+        encoding: str | None = None,
+        *,
+        id_prefix: str = "",
+        max_file_bytes: int,
+    ) -> FileContents:
+        """What one uploaded file holds (:func:`index.ingest.archive.read_file`): its document, or a ZIP
+        archive's documents, those of its files that could not be read and those passed over. An archive is
+        read in one process, its time limit that of one file."""
+        return self._call(
+            name,
+            partial(read_file, id_prefix=id_prefix, max_file_bytes=max_file_bytes),
+            doc_id,
+            name,
+            data,
+            metadata,
+            encoding,
+        )
+
+    def _call(self, name: str, read: Callable[..., _T], *args: Any) -> _T:
         if self._processes == 0:
-            return self._read(doc_id, name, data, metadata, encoding)
+            return read(*args)
         with self._free:
             # Once more on a new pool if the first broke: a crash of another file's reader (with several
             # processes) or a pool stopped for another file's time limit is not this file's fault.
             for attempt in (1, 2):
                 pool = self._executor()
                 if pool is None:  # processes cannot be started here
-                    return self._read(doc_id, name, data, metadata, encoding)
+                    return read(*args)
                 try:
-                    future = pool.submit(self._read, doc_id, name, data, metadata, encoding)
-                    return future.result(self._timeout)
+                    return pool.submit(read, *args).result(self._timeout)
                 except FutureTimeout:
                     self._stop(pool, f"{name} ran past {self._timeout:g} s")
                     raise CorruptFileError(

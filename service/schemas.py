@@ -96,6 +96,12 @@ class TaskOut(BaseModel):
         description="Attempts that failed so far (transient faults are retried until they pass; other "
         "errors SEMSEARCH_TASK_MAX_ATTEMPTS times); `error` holds the last one's message.",
     )
+    skipped: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="In the answer to an upload of files: for each ZIP archive in it, the files passed over "
+        'as of types semsearch does not read, counted by suffix (`""` for none): '
+        '`{"handbook.zip": {".png": 3}}`.',
+    )
 
 
 class UpsertResponse(BaseModel):
@@ -109,6 +115,12 @@ class UpsertResponse(BaseModel):
 
     documents: list[UpsertItem]
     took_ms: float
+    skipped: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description="In the answer to an upload of files: for each ZIP archive in it, the files passed over "
+        'as of types semsearch does not read, counted by suffix (`""` for none): '
+        '`{"handbook.zip": {".png": 3}}`.',
+    )
 
 
 _PAGE = "Paged documents (PDF, slides): the page the chunk starts on, from 1; null for others."

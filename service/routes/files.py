@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 
 from index import Document
 from index.errors import InvalidInputError
+from index.ingest.archive import MemberTooLargeError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.extract.text import text_encoding
 from index.ingest.sources import file_id
@@ -85,7 +86,9 @@ def upload_files(
     """Index files: each becomes one document whose id is `id_prefix` plus its file name, its text extracted
     to Markdown (PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF, LaTeX, CSV, EPUB, HTML, EML, Jupyter
     notebooks, transcripts, Markdown, text; the type is
-    read from the bytes), its metadata the form's `metadata` plus `format`, `pages` (PDF, PPTX, ODP) and
+    read from the bytes; a ZIP archive's files each become a document, `id_prefix` plus the path in it, with
+    `archive` and `path` in its metadata, and the types it holds that are not read counted in `skipped`), its
+    metadata the form's `metadata` plus `format`, `pages` (PDF, PPTX, ODP) and
     `sha256`. Hits from paged files carry the page they start on. All files are written in one
     transaction, or none: any file that cannot be read is named in the answer (413 too large, 415
     unsupported, 422 unreadable) and nothing changes."""
@@ -94,8 +97,10 @@ def upload_files(
     # as the form is read (service.app, service.errors).
     shared = _metadata(metadata)
     codec = None if encoding is None or not encoding.strip() else text_encoding(encoding)
-    documents = _documents(files, id_prefix, shared, settings, codec, reader)
-    return store(index, documents, wait, response, started)
+    documents, skipped = _documents(files, id_prefix, shared, settings, codec, reader)
+    answer = store(index, documents, wait, response, started)
+    answer.skipped = skipped
+    return answer
 
 
 def _metadata(raw: str | None) -> dict[str, Any]:
@@ -117,11 +122,37 @@ def _documents(
     settings: Settings,
     encoding: str | None,
     reader: FileReader,
-) -> list[Document]:
-    """Every file extracted, or :class:`FilesRejectedError` naming each one that cannot be."""
+) -> tuple[list[Document], dict[str, dict[str, int]]]:
+    """Every file extracted (a ZIP archive's files each a document), and the files each archive holds of
+    types not read; or :class:`FilesRejectedError` naming each file that cannot be read."""
     documents: list[Document] = []
     problems: list[dict[str, Any]] = []
+    skipped: dict[str, dict[str, int]] = {}
     seen: set[str] = set()
+
+    def add(document: Document, name: str) -> None:
+        try:  # an archive's file whose path makes no id, or the id of a file already in the upload
+            check_id(f"{name}: its id {document.id[:80]!r}", document.id)
+            if document.id in seen:
+                raise InvalidInputError(
+                    f"{name}: a second file of this name in the upload (id {document.id!r})"
+                )
+        except InvalidInputError as error:
+            problems.append({"file": name, "status": 422, "detail": str(error)})
+            return
+        seen.add(document.id)
+        if len(document.text) > settings.max_text_chars:
+            problems.append(
+                {
+                    "file": name,
+                    "status": 413,
+                    "detail": f"{name}: its text is {len(document.text)} characters, above the limit of "
+                    f"{settings.max_text_chars} (SEMSEARCH_MAX_TEXT_CHARS)",
+                }
+            )
+            return
+        documents.append(document)
+
     for upload in files:
         name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
         if not name:
@@ -141,33 +172,36 @@ def _documents(
         doc_id = prefix + file_id(name)
         try:  # before reading the file: a name that makes no id is this file's problem, not the upload's
             check_id(f"{name}: its id {doc_id[:80]!r}", doc_id)
-            if doc_id in seen:
-                raise InvalidInputError(f"{name}: a second file of this name in the upload (id {doc_id!r})")
         except InvalidInputError as error:
             problems.append({"file": name, "status": 422, "detail": str(error)})
             continue
-        seen.add(doc_id)
         try:
-            document = reader.document(doc_id, name, upload.file.read(), metadata, encoding)
-        except UnsupportedFormatError as error:
-            problems.append({"file": name, "status": 415, "detail": str(error)})
-            continue
-        except ExtractionError as error:
-            problems.append({"file": name, "status": 422, "detail": str(error)})
-            continue
-        if len(document.text) > settings.max_text_chars:
-            problems.append(
-                {
-                    "file": name,
-                    "status": 413,
-                    "detail": f"{name}: its text is {len(document.text)} characters, above the limit of "
-                    f"{settings.max_text_chars} (SEMSEARCH_MAX_TEXT_CHARS)",
-                }
+            contents = reader.contents(
+                doc_id,
+                name,
+                upload.file.read(),
+                metadata,
+                encoding,
+                id_prefix=prefix,
+                max_file_bytes=settings.max_file_bytes,
             )
+        except ExtractionError as error:
+            problems.append({"file": name, "status": _status(error), "detail": str(error)})
             continue
-        documents.append(document)
+        for document in contents.documents:
+            add(document, f"{name}/{document.metadata['path']}" if contents.archive else name)
+        for path, problem in contents.problems:
+            problems.append({"file": f"{name}/{path}", "status": _status(problem), "detail": str(problem)})
+        if contents.skipped:
+            skipped[name] = contents.skipped
     if problems:
         statuses = {int(item["status"]) for item in problems}
         status = 413 if 413 in statuses else 415 if statuses == {415} else 422
         raise FilesRejectedError(status, problems, len(files))
-    return documents
+    return documents, skipped
+
+
+def _status(error: ExtractionError) -> int:
+    if isinstance(error, MemberTooLargeError):
+        return 413
+    return 415 if isinstance(error, UnsupportedFormatError) else 422

@@ -303,7 +303,7 @@ EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signat
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", UnsupportedFormatError, "an image; .*no OCR"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", UnsupportedFormatError, "does not read"),
-        (b"hello", "archive.7z", UnsupportedFormatError, "an archive; unpack it"),
+        (b"hello", "archive.7z", UnsupportedFormatError, "an archive semsearch does not unpack"),
         (b"hello", "notes.xyz", UnsupportedFormatError, "unsupported file type; semsearch reads .adoc"),
         (b"Dear Ada,", "letter.rtf", CorruptFileError, "named as RTF but does not start as one"),
         (b"{\\rtf1 \\uc Hello}", "letter.rtf", CorruptFileError, "cannot read this RTF file"),
@@ -351,7 +351,7 @@ def test_an_apple_iwork_file_is_named_as_such_and_a_renamed_office_file_is_read(
         archive.writestr("Index/Document.iwa", b"\x00" * 16)
     with pytest.raises(UnsupportedFormatError, match=r"Apple Pages document; export it as \.docx"):
         extract(iwork.getvalue(), "plan.pages")
-    with pytest.raises(UnsupportedFormatError, match="a ZIP archive, not a DOCX"):
+    with pytest.raises(UnsupportedFormatError, match="a ZIP archive of files, not one document"):
         extract(iwork.getvalue(), "plan.bin")
     docx = docx_bytes("Plan", [("Goals", ["Ship the tram line."])])
     assert "Ship the tram line." in extract(docx, "plan.zip").text  # the bytes decide, not the name
@@ -583,14 +583,19 @@ def test_a_parser_out_of_stack_is_a_file_error_not_a_crash(monkeypatch: pytest.M
         extract(b"a,b\n1,2\n", "table.csv")
 
 
-def test_a_zip_that_is_no_office_file_is_unsupported() -> None:
+def test_a_zip_that_is_no_office_file_is_no_one_document() -> None:
+    """An archive of files is many documents (index.ingest.archive reads it), whatever its name."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("readme.txt", "hi")
-    with pytest.raises(UnsupportedFormatError, match="an archive; unpack it"):
-        extract(archive.getvalue(), "bundle.zip")
-    with pytest.raises(UnsupportedFormatError, match="ZIP archive, not a DOCX"):
-        extract(archive.getvalue(), "bundle")
+    for name in ("bundle.zip", "bundle"):
+        assert sniff(archive.getvalue(), name) == "zip"
+        with pytest.raises(
+            UnsupportedFormatError, match="a ZIP archive of files, not one document; upload it"
+        ):
+            extract(archive.getvalue(), name)
+    with pytest.raises(UnsupportedFormatError, match="an archive semsearch does not unpack"):
+        extract(b"not a zip at all", "bundle.zip")
 
 
 def test_an_encrypted_pdf_asks_for_an_unprotected_copy() -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.ingest.archive import read_file
 from index.ingest.extract import (
     CorruptFileError,
     EncryptedFileError,
@@ -146,8 +147,10 @@ def test_encrypted_damaged_and_empty_files_are_refused_with_a_reason() -> None:
     with pytest.raises(NoTextError):
         extract(odp_bytes([("", [], "")]), "blank.odp")
     other = rezip(data, {"mimetype": b"application/vnd.oasis.opendocument.graphics"})
-    with pytest.raises(UnsupportedFormatError, match="OpenDocument"):
+    with pytest.raises(UnsupportedFormatError, match=r"a ZIP-based document, not a DOCX.*OpenDocument"):
         extract(other, "drawing.odg")
+    with pytest.raises(UnsupportedFormatError, match="a ZIP-based document"):  # not a folder of its parts
+        read_file("drawing.odg", "drawing.odg", other)
 
 
 def test_a_sheet_that_repeats_a_cell_past_the_bound_is_refused_before_it_is_written_out() -> None:

@@ -5,11 +5,13 @@ encrypted PDF written by pypdf, uploaded with multipart/form-data to uvicorn on 
 from __future__ import annotations
 
 import difflib
+import io
 import json
 import random
 import re
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
@@ -19,6 +21,7 @@ import pytest
 
 from index.ingest.extract import extract
 from service.client import SemsearchClient
+from service.schemas import TaskOut
 from tests.documents import (
     docx_bytes,
     docx_of_empty_runs,
@@ -470,3 +473,91 @@ def test_word_and_excel_97_files_are_found_by_meaning_and_by_their_cells(server:
     hits = ok(server.get("/search", params={"q": "South Point light range", "mode": "keyword", "k": 1}))
     assert hits["hits"][0]["doc_id"] == "old/stations.xls"
     assert "| South Point | Oc R 5s | 12.5 | 1902-11-12 |" in hits["hits"][0]["text"]
+
+
+def zip_of(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_zip_of_a_folder_becomes_its_files_documents(server: httpx.Client, pdfs: dict[str, bytes]) -> None:
+    """A folder zipped by a file manager: real PDF, DOCX and Markdown files under its name, a picture beside
+    them, macOS's resource forks and a hidden file; each file semsearch reads becomes a document with its
+    path, found by its meaning; the rest is reported, not refused."""
+    folder = [
+        ("coast/lighthouse.pdf", (FILES / "lighthouse.pdf").read_bytes()),
+        ("coast/notes/lighthouse.docx", (FILES / "lighthouse.docx").read_bytes()),
+        ("coast/bread.md", b"# Bread\n\n" + TOPICS[2][1].encode()),
+        ("coast/photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00"),
+        ("coast/.DS_Store", b"\x00\x00\x00\x01Bud1"),
+        ("__MACOSX/coast/._bread.md", b"\x00\x05\x16\x07"),
+    ]
+    answer = ok(upload(server, [("coast.zip", zip_of(folder))], id_prefix="zip/", metadata='{"team": "sea"}'))
+    ids = ["zip/coast/bread.md", "zip/coast/lighthouse.pdf", "zip/coast/notes/lighthouse.docx"]
+    assert [d["id"] for d in answer["documents"]] == ids
+    assert answer["skipped"] == {"coast.zip": {".png": 1}}
+    stored = ok(server.get("/documents/zip/coast/notes/lighthouse.docx"))
+    assert stored["metadata"]["archive"] == "coast.zip"
+    assert stored["metadata"]["path"] == "coast/notes/lighthouse.docx"
+    assert (stored["metadata"]["team"], stored["metadata"]["format"]) == ("sea", "docx")
+    only = json.dumps({"must": [{"field": "archive", "eq": "coast.zip"}, {"field": "format", "eq": "pdf"}]})
+    hit = ok(
+        server.get("/search", params={"q": "how does the lens bend the light of a flame", "filter": only})
+    )
+    assert (hit["hits"][0]["doc_id"], hit["hits"][0]["page"]) == ("zip/coast/lighthouse.pdf", 2)
+    hit = ok(server.get("/search", params={"q": "why does sourdough taste sour", "k": 1}))
+    assert hit["hits"][0]["doc_id"] == "zip/coast/bread.md"
+
+    # The same through the Python client, in the background: the answer says what was passed over.
+    with SemsearchClient(
+        str(server.base_url), api_key=WRITE["Authorization"].removeprefix("Bearer ")
+    ) as client:
+        queued = client.upload_files([("coast.zip", zip_of(folder))], id_prefix="later/", wait=False)
+        assert isinstance(queued, TaskOut)
+        assert queued.skipped == {"coast.zip": {".png": 1}}
+        assert client.wait_for_task(queued.task_id, timeout=120).status == "done"
+        assert client.get_document("later/coast/bread.md").title == "Bread"
+
+
+def test_a_zip_with_a_file_that_cannot_be_read_changes_nothing_and_names_it(
+    server: httpx.Client, pdfs: dict[str, bytes]
+) -> None:
+    before = ok(server.get("/stats"))["documents"]
+    response = upload(
+        server,
+        [
+            ("fine.txt", b"A note beside the archive."),
+            (
+                "reports.zip",
+                zip_of(
+                    [
+                        ("reports/topics.pdf", pdfs["topics.pdf"]),
+                        ("reports/locked.pdf", encrypt_pdf(pdfs["topics.pdf"], "secret")),
+                        ("reports/big.txt", b"word " * 50_000),  # over SEMSEARCH_MAX_FILE_BYTES
+                        ("fine.txt", b"The same id as the file beside the archive."),
+                    ]
+                ),
+            ),
+        ],
+    )
+    assert response.status_code == 413, response.text
+    problems = {item["file"]: item for item in response.json()["files"]}
+    assert set(problems) == {
+        "reports.zip/reports/locked.pdf",
+        "reports.zip/reports/big.txt",
+        "reports.zip/fine.txt",
+    }
+    assert "password" in problems["reports.zip/reports/locked.pdf"]["detail"]
+    assert problems["reports.zip/reports/big.txt"]["status"] == 413
+    assert "SEMSEARCH_MAX_FILE_BYTES" in problems["reports.zip/reports/big.txt"]["detail"]
+    assert "a second file of this name" in problems["reports.zip/fine.txt"]["detail"]
+    assert server.get("/documents/reports/topics.pdf").status_code == 404
+    assert ok(server.get("/stats"))["documents"] == before
+
+    pictures = upload(server, [("pictures.zip", zip_of([("a.png", b"\x89PNG"), ("b.jpg", b"\xff\xd8")]))])
+    assert pictures.status_code == 415, pictures.text
+    assert "no file semsearch reads in it (.jpg 1, .png 1)" in pictures.json()["detail"]
+    assert ok(server.get("/stats"))["documents"] == before

@@ -3,7 +3,9 @@ tests/integration/browser.py) against a real server."""
 
 from __future__ import annotations
 
+import io
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -186,6 +188,32 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/notes.txt").status_code == 200
             assert api.get("/collections/recipes/documents/photo.png").status_code == 404
 
+        # A ZIP archive with a file that cannot be read is listed under that file's path, the archive is
+        # not sent again, and a good file beside it goes in; a good archive's files go in with their paths,
+        # its picture said to be passed over.
+        bad_zip, good_zip = io.BytesIO(), io.BytesIO()
+        with zipfile.ZipFile(bad_zip, "w") as archive:
+            archive.writestr("box/empty.txt", "  ")
+            archive.writestr("box/ok.md", "# Ok\n\nFine.")
+        with zipfile.ZipFile(good_zip, "w") as archive:
+            archive.writestr("pantry/jam.md", "# Jam\n\nApricot jam keeps a year in a cool pantry.")
+            archive.writestr("pantry/jar.png", b"\x89PNG\r\n\x1a\n")
+        zips: list[FilePayload] = [
+            {"name": "bad.zip", "mimeType": "application/zip", "buffer": bad_zip.getvalue()},
+            {"name": "side.txt", "mimeType": "text/plain", "buffer": b"Beside the archives."},
+        ]
+        page.get_by_label("Choose files").set_input_files(zips)
+        page.get_by_role("button", name="Upload").click()
+        expect(page.locator("#upload-status")).to_contain_text("1 could not be added", timeout=60_000)
+        expect(uploaded.first).to_contain_text("bad.zip/box/empty.txt: box/empty.txt: the file is empty")
+        expect(uploaded).to_have_count(2)
+        expect(uploaded.nth(1)).to_contain_text("side.txt: created")
+        good: FilePayload = {"name": "good.zip", "mimeType": "application/zip", "buffer": good_zip.getvalue()}
+        page.get_by_label("Choose files").set_input_files([good])
+        page.get_by_role("button", name="Upload").click()
+        expect(uploaded.first).to_contain_text("pantry/jam.md: created", timeout=60_000)
+        expect(uploaded.nth(1)).to_contain_text("good.zip: passed over, of types not read: 1 .png")
+
         # A folder of more files than one request may carry (here 40, and fewer than the page's batches of
         # 64), in subfolders, with hidden files: all of its visible files go in, in batches, under their
         # paths in the folder.
@@ -233,8 +261,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(300)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             listed = api.get("/collections/recipes/count").json()
-            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, the dropped files, the folder
-            assert listed["count"] == 1 + 2 + 1 + 1 + 2 + 300
+            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, side.txt and jam.md from the archives,
+            # the dropped files, the folder
+            assert listed["count"] == 1 + 2 + 1 + 1 + 2 + 2 + 300
             menu_text = api.get("/collections/recipes/documents/menu.txt").json()["text"]
             assert menu_text == "Cr\u00e8me br\u00fbl\u00e9e, 4 \u20ac"
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200

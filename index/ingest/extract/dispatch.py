@@ -3,9 +3,7 @@ extractor that reads it."""
 
 from __future__ import annotations
 
-import io
 import logging
-import zipfile
 from collections.abc import Callable
 from pathlib import PurePath
 
@@ -15,6 +13,7 @@ from index.ingest.extract.base import (
     Extracted,
     ExtractionError,
     UnsupportedFormatError,
+    open_zip,
     wide_text_codec,
 )
 
@@ -62,7 +61,10 @@ BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "od
 _IMAGE = (
     "an image; semsearch reads text, not pictures of it (no OCR): upload the text, or a PDF with a text layer"
 )
-_ARCHIVE = "an archive; unpack it and upload the files in it, or index the folder with `semsearch index`"
+_ARCHIVE = (
+    "an archive semsearch does not unpack (it unpacks ZIP); upload it as a .zip, or unpack it and upload the "
+    "files in it, or index the folder with `semsearch index`"
+)
 _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
 NOT_READ = {
     ".ppt": "a PowerPoint 97-2003 presentation (.ppt); save it as .pptx first",
@@ -178,6 +180,11 @@ def extract(data: bytes, name: str, encoding: str | None = None) -> Extracted:
     if not data.strip():
         raise CorruptFileError(f"{name}: the file is empty")
     fmt = sniff(data, name)
+    if fmt == "zip":  # many files, not one document: index.ingest.archive reads them
+        raise UnsupportedFormatError(
+            f"{name}: a ZIP archive of files, not one document; upload it to /documents/files (the files in "
+            "it become documents), or unpack it and index the folder with `semsearch index`"
+        )
     if encoding is not None and fmt in TEXT_FORMATS:
         data = _as_utf8(data, name, fmt, encoding)
     try:
@@ -196,8 +203,11 @@ def extract(data: bytes, name: str, encoding: str | None = None) -> Extracted:
 
 
 def _zip_format(data: bytes, name: str) -> str:
+    """What a ZIP is: an Office, OpenDocument or EPUB file by what it holds, else ``"zip"`` (an archive of
+    files, :mod:`index.ingest.archive`), unless its name says it is an Apple iWork file."""
+    archive = open_zip(data, name)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with archive:
             names = set(archive.namelist())
             # zipfile never inflates a member past the size its directory states, so the sum bounds what
             # reading the file can cost: a 200 MB upload could otherwise inflate to 200 GB.
@@ -218,12 +228,14 @@ def _zip_format(data: bytes, name: str) -> str:
     for part, fmt in _OOXML.items():
         if part in names:
             return fmt
-    known = NOT_READ.get(PurePath(name).suffix.lower())  # an Apple iWork file is a ZIP too
-    raise UnsupportedFormatError(
-        f"{name}: {known}"
-        if known
-        else f"{name}: a ZIP archive, not a DOCX, PPTX, XLSX, EPUB or OpenDocument (ODT, ODS, ODP) file"
-    )
+    suffix = PurePath(name).suffix.lower()
+    if suffix in NOT_READ and suffix != ".zip":  # an Apple iWork file is a ZIP too
+        raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
+    if mimetype or "[Content_Types].xml" in names:  # a document of a kind not read (ODG, Visio): no folder
+        raise UnsupportedFormatError(
+            f"{name}: a ZIP-based document, not a DOCX, PPTX, XLSX, EPUB or OpenDocument (ODT, ODS, ODP) file"
+        )
+    return "zip"
 
 
 def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:

@@ -1,0 +1,158 @@
+"""A ZIP archive of files read as the folder it was made from: each file in it that semsearch reads becomes a
+document, as if the archive had been unpacked and its files uploaded with their paths.
+
+A file's document id is its path in the archive (``handbook/intro.md``; Windows' backslashes made slashes, a
+leading ``/`` or ``./`` dropped), after the caller's prefix; its metadata records the ``archive`` and the
+``path``. Folders, hidden files (a name part starting with ``.``) and macOS's ``__MACOSX/`` copies are passed
+over, as :func:`index.ingest.sources.discover` passes them over in a folder; files of types semsearch does
+not read (pictures beside the text, an archive inside the archive) are counted by suffix in ``skipped``, for
+the caller to report. A file that cannot be read is a problem of its own, named by its path, beside the
+documents of the others: the caller decides what to refuse.
+
+What an archive may cost is bounded before anything in it is read: the list of its members
+(:data:`~index.ingest.extract.base.MAX_ZIP_DIRECTORY_BYTES`), the bytes they unpack to
+(:data:`~index.ingest.extract.dispatch.MAX_UNZIPPED_BYTES`, by the sizes its list states, past which zipfile
+inflates nothing), and each one (``max_file_bytes``, as for an uploaded file).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from index.ingest.extract import (
+    FORMATS,
+    CorruptFileError,
+    EncryptedFileError,
+    ExtractionError,
+    UnsupportedFormatError,
+    sniff,
+)
+from index.ingest.extract.base import DAMAGED_ZIP, open_zip
+from index.ingest.extract.dispatch import MAX_UNZIPPED_BYTES
+from index.ingest.sources import file_document, file_id
+from index.types import Document
+
+# Folders a ZIP made on a Mac holds beside the files: resource forks, not documents.
+_MAC_FORKS = "__MACOSX"
+
+
+class MemberTooLargeError(ExtractionError):
+    """A file in an archive larger than one file may be."""
+
+
+class EmptyArchiveError(UnsupportedFormatError):
+    """An archive without a file semsearch reads."""
+
+
+@dataclass(slots=True)
+class FileContents:
+    """What one uploaded file holds: its document, or an archive's documents (in path order), the problems
+    of the archive's files that could not be read (each path and its error), and how many files of each
+    suffix semsearch does not read were passed over (``""`` for none); ``archive`` says it was one."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[tuple[str, ExtractionError]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    archive: bool = False
+
+
+def read_file(
+    doc_id: str,
+    name: str,
+    data: bytes,
+    metadata: Mapping[str, Any] | None = None,
+    encoding: str | None = None,
+    *,
+    id_prefix: str = "",
+    max_file_bytes: int = MAX_UNZIPPED_BYTES,
+) -> FileContents:
+    """The document of one file's bytes (:func:`~index.ingest.sources.file_document`), or, for a ZIP
+    archive, the documents of the files in it (ids ``id_prefix`` plus their paths; ``doc_id`` is then not
+    used). Raises :class:`~index.ingest.extract.ExtractionError` for a file (or archive) that cannot be read
+    at all."""
+    if data.startswith(b"PK\x03\x04") and sniff(data, name) == "zip":
+        return _read_archive(name, data, (metadata, encoding, id_prefix), max_file_bytes)
+    return FileContents(documents=[file_document(doc_id, name, data, dict(metadata or {}), encoding)])
+
+
+def _read_archive(
+    name: str, data: bytes, given: tuple[Mapping[str, Any] | None, str | None, str], max_file_bytes: int
+) -> FileContents:
+    """The documents of the files in the ZIP archive ``data`` (see the module's text), which :func:`sniff`
+    found to unpack to at most :data:`MAX_UNZIPPED_BYTES`; ``given`` is the upload's metadata, encoding
+    and id prefix."""
+    metadata, encoding, id_prefix = given
+    contents = FileContents(archive=True)
+    skipped: Counter[str] = Counter()
+    with open_zip(data, name) as archive:
+        members = sorted(
+            ((path, info) for info in archive.infolist() if (path := member_path(info.filename)) is not None),
+            key=lambda item: item[0],
+        )
+        for path, info in members:
+            suffix = PurePosixPath(path).suffix.lower()
+            if suffix not in FORMATS:
+                skipped[suffix] += 1
+                continue
+            where = f"{name}: {path}"
+            try:
+                document = _member_document(
+                    archive,
+                    info,
+                    where,
+                    id_prefix + path,
+                    max_file_bytes,
+                    encoding,
+                    {**(metadata or {}), "archive": name, "path": path},
+                )
+            except ExtractionError as error:
+                contents.problems.append((path, error))
+                continue
+            contents.documents.append(document)
+    contents.skipped = dict(skipped)
+    if not contents.documents and not contents.problems:
+        found = ", ".join(f"{suffix or 'no suffix'} {count}" for suffix, count in sorted(skipped.items()))
+        raise EmptyArchiveError(
+            f"{name}: a ZIP archive with no file semsearch reads in it"
+            + (f" ({found})" if found else " (it is empty)")
+        )
+    return contents
+
+
+def _member_document(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    where: str,
+    doc_id: str,
+    max_file_bytes: int,
+    encoding: str | None,
+    metadata: dict[str, Any],
+) -> Document:
+    if info.flag_bits & 0x1:
+        raise EncryptedFileError(f"{where}: encrypted in the archive; upload an unprotected one")
+    if info.file_size > max_file_bytes:
+        raise MemberTooLargeError(
+            f"{where}: {info.file_size} bytes, above the limit of {max_file_bytes} for one file "
+            "(SEMSEARCH_MAX_FILE_BYTES)"
+        )
+    try:
+        data = archive.read(info)
+    except DAMAGED_ZIP as error:
+        raise CorruptFileError(f"{where}: damaged in the archive ({error})") from None
+    return file_document(doc_id, where, data, metadata, encoding)
+
+
+def member_path(name: str) -> str | None:
+    """The path a ZIP member's name stands for, as a document id would hold it, or None for a folder, a
+    hidden file (a part that starts with ``.``) or a macOS resource fork (under ``__MACOSX/``)."""
+    parts = [part for part in file_id(name).replace("\\", "/").split("/") if part not in ("", ".")]
+    if not parts or name.endswith(("/", "\\")):
+        return None
+    if parts[0] == _MAC_FORKS or any(part.startswith(".") for part in parts):
+        return None
+    return "/".join(parts)
