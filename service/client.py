@@ -238,12 +238,15 @@ class _Api:
         id_prefix: str,
         wait: bool,
         encoding: str | None = None,
+        strict: bool = False,
     ) -> _Call[Any]:
         form = {"id_prefix": id_prefix}
         if metadata is not None:
             form["metadata"] = json.dumps(metadata, ensure_ascii=False)
         if encoding is not None:
             form["encoding"] = encoding
+        if strict:
+            form["strict"] = "true"
         return _Call(
             "POST",
             self._data("/documents/files"),
@@ -485,13 +488,16 @@ class SemsearchClient:
         id_prefix: str = "",
         wait: bool = True,
         encoding: str | None = None,
+        strict: bool = False,
     ) -> UpsertResponse | TaskOut:
         """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF,
         LaTeX, CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown,
-        text. ``encoding`` (``"windows-1252"``, say) reads text files that are not UTF-8 and do not say
-        their own encoding; without it they are refused.
-        All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says why)."""
-        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding)
+        text, and ZIP archives of them (each file in one a document). ``encoding`` (``"windows-1252"``,
+        say) reads text files that are not UTF-8 and do not say their own encoding; without it they are
+        refused. All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says
+        why); a file in an archive that cannot be read is passed over and listed in the answer's
+        ``skipped``, unless ``strict``."""
+        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding, strict)
         result: UpsertResponse | TaskOut = self._run(call)
         return result
 
@@ -717,8 +723,9 @@ class AsyncSemsearchClient:
         id_prefix: str = "",
         wait: bool = True,
         encoding: str | None = None,
+        strict: bool = False,
     ) -> UpsertResponse | TaskOut:
-        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding)
+        call = self._api.upload_files(files, metadata, id_prefix, wait, encoding, strict)
         result: UpsertResponse | TaskOut = await self._run(call)
         return result
 

@@ -55,6 +55,34 @@ class UpsertItem(BaseModel):
     chunks: int
 
 
+class SkippedFileOut(BaseModel):
+    """A file in an uploaded ZIP archive that was passed over, or the archive's files of types not read."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "file": "handbook.zip",
+                    "status": None,
+                    "detail": "2 files of types semsearch does not read (.png 2)",
+                },
+                {
+                    "file": "handbook.zip/scans/memo.pdf",
+                    "status": 422,
+                    "detail": "handbook.zip: scans/memo.pdf: ...",
+                },
+            ]
+        }
+    )
+
+    file: str = Field(description="The archive, or the file in it: `handbook.zip/drafts/scan.pdf`.")
+    status: int | None = Field(
+        description="What refusing the file alone would have been (413 too large, 415 unsupported, 422 "
+        "unreadable); null for the count of files of types not read."
+    )
+    detail: str
+
+
 class TaskOut(BaseModel):
     """A background upsert (``POST /documents?wait=false``)."""
 
@@ -96,11 +124,11 @@ class TaskOut(BaseModel):
         description="Attempts that failed so far (transient faults are retried until they pass; other "
         "errors SEMSEARCH_TASK_MAX_ATTEMPTS times); `error` holds the last one's message.",
     )
-    skipped: dict[str, dict[str, int]] = Field(
-        default_factory=dict,
-        description="In the answer to an upload of files: for each ZIP archive in it, the files passed over "
-        'as of types semsearch does not read, counted by suffix (`""` for none): '
-        '`{"handbook.zip": {".png": 3}}`.',
+    skipped: list[SkippedFileOut] = Field(
+        default_factory=list,
+        description="In the answer to an upload of files: what its ZIP archives held that was not indexed, "
+        "as `semsearch index` passes over such files in a folder (with `strict=true` an unreadable one "
+        "refuses the upload instead).",
     )
 
 
@@ -115,11 +143,11 @@ class UpsertResponse(BaseModel):
 
     documents: list[UpsertItem]
     took_ms: float
-    skipped: dict[str, dict[str, int]] = Field(
-        default_factory=dict,
-        description="In the answer to an upload of files: for each ZIP archive in it, the files passed over "
-        'as of types semsearch does not read, counted by suffix (`""` for none): '
-        '`{"handbook.zip": {".png": 3}}`.',
+    skipped: list[SkippedFileOut] = Field(
+        default_factory=list,
+        description="In the answer to an upload of files: what its ZIP archives held that was not indexed, "
+        "as `semsearch index` passes over such files in a folder (with `strict=true` an unreadable one "
+        "refuses the upload instead).",
     )
 
 

@@ -34,7 +34,7 @@ from index.ingest.extract import (
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
 from index.ingest.extract.dispatch import MAX_UNZIPPED_BYTES
-from index.ingest.sources import file_document, file_id
+from index.ingest.sources import describe_unsupported, file_document, file_id
 from index.types import Document
 
 # Folders a ZIP made on a Mac holds beside the files: resource forks, not documents.
@@ -116,10 +116,9 @@ def _read_archive(
             contents.documents.append(document)
     contents.skipped = dict(skipped)
     if not contents.documents and not contents.problems:
-        found = ", ".join(f"{suffix or 'no suffix'} {count}" for suffix, count in sorted(skipped.items()))
         raise EmptyArchiveError(
-            f"{name}: a ZIP archive with no file semsearch reads in it"
-            + (f" ({found})" if found else " (it is empty)")
+            f"{name}: a ZIP archive with no file semsearch reads in it: "
+            + (describe_unsupported(skipped) if skipped else "it is empty")
         )
     return contents
 

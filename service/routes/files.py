@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
@@ -19,13 +20,13 @@ from index.errors import InvalidInputError
 from index.ingest.archive import MemberTooLargeError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.extract.text import text_encoding
-from index.ingest.sources import file_id
+from index.ingest.sources import describe_unsupported, file_id
 from index.validation import check_id
 from service.deps import FileReaderDep, IndexDep, SettingsDep
 from service.errors import FilesRejectedError
 from service.file_reader import FileReader
 from service.routes.documents import store
-from service.schemas import FilesErrorOut, InvalidOut, TaskOut, UpsertResponse
+from service.schemas import FilesErrorOut, InvalidOut, SkippedFileOut, TaskOut, UpsertResponse
 from service.security import AUTH_RESPONSES, require_write
 from service.settings import Settings
 
@@ -78,6 +79,13 @@ def upload_files(
             max_length=64,
         ),
     ] = None,
+    strict: Annotated[
+        bool,
+        Form(
+            description="true: a file in a ZIP archive that cannot be read refuses the upload, as a file "
+            "sent alone does; false (the default): it is passed over and listed in `skipped`, as in a folder."
+        ),
+    ] = False,
     wait: Annotated[
         bool,
         Query(description="false: store the documents, answer 202 with a task, index in the background."),
@@ -97,7 +105,7 @@ def upload_files(
     # as the form is read (service.app, service.errors).
     shared = _metadata(metadata)
     codec = None if encoding is None or not encoding.strip() else text_encoding(encoding)
-    documents, skipped = _documents(files, id_prefix, shared, settings, codec, reader)
+    documents, skipped = _documents(files, id_prefix, shared, settings, (codec, strict), reader)
     answer = store(index, documents, wait, response, started)
     answer.skipped = skipped
     return answer
@@ -120,60 +128,62 @@ def _documents(
     prefix: str,
     metadata: dict[str, Any],
     settings: Settings,
-    encoding: str | None,
+    reading: tuple[str | None, bool],
     reader: FileReader,
-) -> tuple[list[Document], dict[str, dict[str, int]]]:
-    """Every file extracted (a ZIP archive's files each a document), and the files each archive holds of
-    types not read; or :class:`FilesRejectedError` naming each file that cannot be read."""
+) -> tuple[list[Document], list[SkippedFileOut]]:
+    """Every file extracted, a ZIP archive's files each a document, and what the archives held that was
+    passed over; or :class:`FilesRejectedError` naming each file that cannot be read. ``reading`` is the
+    upload's text encoding and ``strict``: a file in an archive that cannot be read is then a file that
+    cannot be read, not one passed over as in a folder."""
+    encoding, strict = reading
     documents: list[Document] = []
     problems: list[dict[str, Any]] = []
-    skipped: dict[str, dict[str, int]] = {}
+    skipped: list[dict[str, Any]] = []
     seen: set[str] = set()
 
-    def add(document: Document, name: str) -> None:
-        try:  # an archive's file whose path makes no id, or the id of a file already in the upload
-            check_id(f"{name}: its id {document.id[:80]!r}", document.id)
+    def refuse(file: str | None, status: int, detail: str, in_archive: bool = False) -> None:
+        entry = {"file": file, "status": status, "detail": detail}
+        (skipped if in_archive and not strict else problems).append(entry)
+
+    def add(document: Document, file: str, in_archive: bool) -> None:
+        try:  # a path in an archive that makes no id, or the id of a file already in the upload
+            check_id(f"{file}: its id {document.id[:80]!r}", document.id)
             if document.id in seen:
                 raise InvalidInputError(
-                    f"{name}: a second file of this name in the upload (id {document.id!r})"
+                    f"{file}: a second file of this name in the upload (id {document.id!r})"
                 )
         except InvalidInputError as error:
-            problems.append({"file": name, "status": 422, "detail": str(error)})
+            refuse(file, 422, str(error), in_archive)
             return
         seen.add(document.id)
         if len(document.text) > settings.max_text_chars:
-            problems.append(
-                {
-                    "file": name,
-                    "status": 413,
-                    "detail": f"{name}: its text is {len(document.text)} characters, above the limit of "
-                    f"{settings.max_text_chars} (SEMSEARCH_MAX_TEXT_CHARS)",
-                }
+            detail = (
+                f"{file}: its text is {len(document.text)} characters, above the limit of "
+                f"{settings.max_text_chars} (SEMSEARCH_MAX_TEXT_CHARS)"
             )
+            refuse(file, 413, detail, in_archive)
             return
         documents.append(document)
 
     for upload in files:
         name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
         if not name:
-            problems.append({"file": upload.filename, "status": 422, "detail": "a file without a name"})
+            refuse(upload.filename, 422, "a file without a name")
             continue
         size = upload.size if upload.size is not None else 0
         if size > settings.max_file_bytes:
-            problems.append(
-                {
-                    "file": name,
-                    "status": 413,
-                    "detail": f"{name}: {size} bytes, above the limit of {settings.max_file_bytes} "
-                    "(SEMSEARCH_MAX_FILE_BYTES)",
-                }
+            refuse(
+                name,
+                413,
+                f"{name}: {size} bytes, above the limit of {settings.max_file_bytes} "
+                "(SEMSEARCH_MAX_FILE_BYTES)",
             )
             continue
         doc_id = prefix + file_id(name)
         try:  # before reading the file: a name that makes no id is this file's problem, not the upload's
             check_id(f"{name}: its id {doc_id[:80]!r}", doc_id)
         except InvalidInputError as error:
-            problems.append({"file": name, "status": 422, "detail": str(error)})
+            refuse(name, 422, str(error))
             continue
         try:
             contents = reader.contents(
@@ -186,19 +196,27 @@ def _documents(
                 max_file_bytes=settings.max_file_bytes,
             )
         except ExtractionError as error:
-            problems.append({"file": name, "status": _status(error), "detail": str(error)})
+            refuse(name, _status(error), str(error))
             continue
         for document in contents.documents:
-            add(document, f"{name}/{document.metadata['path']}" if contents.archive else name)
+            add(
+                document,
+                f"{name}/{document.metadata['path']}" if contents.archive else name,
+                contents.archive,
+            )
         for path, problem in contents.problems:
-            problems.append({"file": f"{name}/{path}", "status": _status(problem), "detail": str(problem)})
+            refuse(f"{name}/{path}", _status(problem), str(problem), in_archive=True)
         if contents.skipped:
-            skipped[name] = contents.skipped
+            skipped.append(
+                {"file": name, "status": None, "detail": describe_unsupported(Counter(contents.skipped))}
+            )
+    if not documents and not problems:  # every file of the archives sent was passed over: say why
+        problems = [entry for entry in skipped if entry["status"] is not None]
     if problems:
         statuses = {int(item["status"]) for item in problems}
         status = 413 if 413 in statuses else 415 if statuses == {415} else 422
         raise FilesRejectedError(status, problems, len(files))
-    return documents, skipped
+    return documents, [SkippedFileOut(**entry) for entry in skipped]
 
 
 def _status(error: ExtractionError) -> int:

@@ -99,11 +99,14 @@ def test_an_encrypted_file_in_an_archive_is_named_as_such() -> None:
 
 
 def test_an_archive_with_nothing_to_read_is_refused_and_says_what_it_holds() -> None:
-    with pytest.raises(EmptyArchiveError, match=r"no file semsearch reads in it \(\.jpg 1, \.png 2\)"):
+    with pytest.raises(
+        EmptyArchiveError,
+        match=r"no file semsearch reads in it: 3 files of types semsearch does not read \(\.png 2, \.jpg 1\)",
+    ):
         read_file(
             "u", "pics.zip", zip_of([("a.png", b"1"), ("b.png", b"2"), ("c.jpg", b"3"), (".hidden.md", b"")])
         )
-    with pytest.raises(EmptyArchiveError, match="it is empty"):
+    with pytest.raises(EmptyArchiveError, match="in it: it is empty"):
         read_file("u", "none.zip", zip_of([("folder/", b"")]))
 
 
@@ -128,7 +131,9 @@ def test_a_zip_listing_too_many_members_is_refused_before_zipfile_reads_the_list
 
 @settings(max_examples=150, deadline=None)
 @given(
-    names=st.lists(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20), max_size=8),
+    names=st.lists(
+        st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=20), max_size=8
+    ),
     comment=st.binary(max_size=64) | st.just(b"PK\x05\x06" + bytes(18)),
 )
 def test_the_directory_size_read_is_the_one_zipfile_reads(names: list[str], comment: bytes) -> None:

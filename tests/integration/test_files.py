@@ -498,7 +498,12 @@ def test_a_zip_of_a_folder_becomes_its_files_documents(server: httpx.Client, pdf
     answer = ok(upload(server, [("coast.zip", zip_of(folder))], id_prefix="zip/", metadata='{"team": "sea"}'))
     ids = ["zip/coast/bread.md", "zip/coast/lighthouse.pdf", "zip/coast/notes/lighthouse.docx"]
     assert [d["id"] for d in answer["documents"]] == ids
-    assert answer["skipped"] == {"coast.zip": {".png": 1}}
+    picture = {
+        "file": "coast.zip",
+        "status": None,
+        "detail": "1 file of types semsearch does not read (.png 1)",
+    }
+    assert answer["skipped"] == [picture]
     stored = ok(server.get("/documents/zip/coast/notes/lighthouse.docx"))
     assert stored["metadata"]["archive"] == "coast.zip"
     assert stored["metadata"]["path"] == "coast/notes/lighthouse.docx"
@@ -517,47 +522,58 @@ def test_a_zip_of_a_folder_becomes_its_files_documents(server: httpx.Client, pdf
     ) as client:
         queued = client.upload_files([("coast.zip", zip_of(folder))], id_prefix="later/", wait=False)
         assert isinstance(queued, TaskOut)
-        assert queued.skipped == {"coast.zip": {".png": 1}}
+        assert [s.model_dump() for s in queued.skipped] == [picture]
         assert client.wait_for_task(queued.task_id, timeout=120).status == "done"
         assert client.get_document("later/coast/bread.md").title == "Bread"
 
 
-def test_a_zip_with_a_file_that_cannot_be_read_changes_nothing_and_names_it(
+def test_a_zip_with_files_that_cannot_be_read_goes_in_without_them_or_not_at_all_if_strict(
     server: httpx.Client, pdfs: dict[str, bytes]
 ) -> None:
+    """As in a folder, a file of an archive that cannot be read is passed over and named with its reason;
+    with strict=true it refuses the upload, as a file sent alone does, and nothing changes."""
     before = ok(server.get("/stats"))["documents"]
-    response = upload(
-        server,
-        [
-            ("fine.txt", b"A note beside the archive."),
-            (
-                "reports.zip",
-                zip_of(
-                    [
-                        ("reports/topics.pdf", pdfs["topics.pdf"]),
-                        ("reports/locked.pdf", encrypt_pdf(pdfs["topics.pdf"], "secret")),
-                        ("reports/big.txt", b"word " * 50_000),  # over SEMSEARCH_MAX_FILE_BYTES
-                        ("fine.txt", b"The same id as the file beside the archive."),
-                    ]
-                ),
+    files = [
+        ("fine.txt", b"A note beside the archive."),
+        (
+            "reports.zip",
+            zip_of(
+                [
+                    ("reports/topics.pdf", pdfs["topics.pdf"]),
+                    ("reports/locked.pdf", encrypt_pdf(pdfs["topics.pdf"], "secret")),
+                    ("reports/big.txt", b"word " * 50_000),  # over SEMSEARCH_MAX_FILE_BYTES
+                    ("fine.txt", b"The same id as the file beside the archive."),
+                ]
             ),
-        ],
-    )
-    assert response.status_code == 413, response.text
-    problems = {item["file"]: item for item in response.json()["files"]}
-    assert set(problems) == {
-        "reports.zip/reports/locked.pdf",
-        "reports.zip/reports/big.txt",
-        "reports.zip/fine.txt",
-    }
+        ),
+    ]
+    strict = upload(server, files, id_prefix="strict/", strict="true")
+    assert strict.status_code == 413, strict.text
+    problems = {item["file"]: item for item in strict.json()["files"]}
+    expected = {"reports.zip/reports/locked.pdf", "reports.zip/reports/big.txt", "reports.zip/fine.txt"}
+    assert set(problems) == expected
     assert "password" in problems["reports.zip/reports/locked.pdf"]["detail"]
     assert problems["reports.zip/reports/big.txt"]["status"] == 413
     assert "SEMSEARCH_MAX_FILE_BYTES" in problems["reports.zip/reports/big.txt"]["detail"]
     assert "a second file of this name" in problems["reports.zip/fine.txt"]["detail"]
-    assert server.get("/documents/reports/topics.pdf").status_code == 404
+    assert server.get("/documents/strict/fine.txt").status_code == 404
     assert ok(server.get("/stats"))["documents"] == before
 
+    answer = ok(upload(server, files, id_prefix="lenient/"))
+    assert [d["id"] for d in answer["documents"]] == ["lenient/fine.txt", "lenient/reports/topics.pdf"]
+    passed = {item["file"]: item for item in answer["skipped"]}
+    assert set(passed) == expected
+    assert passed["reports.zip/reports/big.txt"]["status"] == 413
+    assert ok(server.get("/documents/lenient/fine.txt"))["text"] == "A note beside the archive."
+    assert ok(server.get("/stats"))["documents"] == before + 2
+
+    # Nothing in the archives could be read: refused, each file named, as there is nothing to add.
+    nothing = upload(server, [("scans.zip", zip_of([("a.pdf", b"%PDF-1.7\n"), ("b.txt", b" ")]))])
+    assert nothing.status_code == 422, nothing.text
+    assert {item["file"] for item in nothing.json()["files"]} == {"scans.zip/a.pdf", "scans.zip/b.txt"}
     pictures = upload(server, [("pictures.zip", zip_of([("a.png", b"\x89PNG"), ("b.jpg", b"\xff\xd8")]))])
     assert pictures.status_code == 415, pictures.text
-    assert "no file semsearch reads in it (.jpg 1, .png 1)" in pictures.json()["detail"]
-    assert ok(server.get("/stats"))["documents"] == before
+    assert (
+        "no file semsearch reads in it: 2 files of types semsearch does not read" in pictures.json()["detail"]
+    )
+    assert ok(server.get("/stats"))["documents"] == before + 2

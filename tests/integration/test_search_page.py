@@ -188,9 +188,8 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/notes.txt").status_code == 200
             assert api.get("/collections/recipes/documents/photo.png").status_code == 404
 
-        # A ZIP archive with a file that cannot be read is listed under that file's path, the archive is
-        # not sent again, and a good file beside it goes in; a good archive's files go in with their paths,
-        # its picture said to be passed over.
+        # A ZIP archive's files go in with their paths, and what it held that was passed over is listed:
+        # a file that cannot be read (as an error), its pictures (not one).
         bad_zip, good_zip = io.BytesIO(), io.BytesIO()
         with zipfile.ZipFile(bad_zip, "w") as archive:
             archive.writestr("box/empty.txt", "  ")
@@ -201,18 +200,25 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         zips: list[FilePayload] = [
             {"name": "bad.zip", "mimeType": "application/zip", "buffer": bad_zip.getvalue()},
             {"name": "side.txt", "mimeType": "text/plain", "buffer": b"Beside the archives."},
+            {"name": "good.zip", "mimeType": "application/zip", "buffer": good_zip.getvalue()},
         ]
         page.get_by_label("Choose files").set_input_files(zips)
         page.get_by_role("button", name="Upload").click()
-        expect(page.locator("#upload-status")).to_contain_text("1 could not be added", timeout=60_000)
-        expect(uploaded.first).to_contain_text("bad.zip/box/empty.txt: box/empty.txt: the file is empty")
-        expect(uploaded).to_have_count(2)
-        expect(uploaded.nth(1)).to_contain_text("side.txt: created")
-        good: FilePayload = {"name": "good.zip", "mimeType": "application/zip", "buffer": good_zip.getvalue()}
-        page.get_by_label("Choose files").set_input_files([good])
-        page.get_by_role("button", name="Upload").click()
-        expect(uploaded.first).to_contain_text("pantry/jam.md: created", timeout=60_000)
-        expect(uploaded.nth(1)).to_contain_text("good.zip: passed over, of types not read: 1 .png")
+        expect(page.locator("#upload-status")).to_have_text(
+            "Added 3 file(s); 1 could not be added (listed).", timeout=60_000
+        )
+        expect(uploaded).to_have_count(5)
+        for line in (
+            "box/ok.md: created",
+            "pantry/jam.md: created",
+            "side.txt: created",
+            "bad.zip/box/empty.txt: passed over: box/empty.txt: the file is empty",
+            "good.zip: passed over: 1 file of types semsearch does not read (.png 1)",
+        ):
+            expect(uploaded.filter(has_text=line)).to_have_count(1)
+        expect(page.locator("#upload-results li.error")).to_have_text(
+            ["bad.zip/box/empty.txt: passed over: box/empty.txt: the file is empty"]
+        )
 
         # A folder of more files than one request may carry (here 40, and fewer than the page's batches of
         # 64), in subfolders, with hidden files: all of its visible files go in, in batches, under their
@@ -261,9 +267,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(300)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             listed = api.get("/collections/recipes/count").json()
-            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, side.txt and jam.md from the archives,
-            # the dropped files, the folder
-            assert listed["count"] == 1 + 2 + 1 + 1 + 2 + 2 + 300
+            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, side.txt, ok.md and jam.md from the
+            # archives, the dropped files, the folder
+            assert listed["count"] == 1 + 2 + 1 + 1 + 3 + 2 + 300
             menu_text = api.get("/collections/recipes/documents/menu.txt").json()["text"]
             assert menu_text == "Cr\u00e8me br\u00fbl\u00e9e, 4 \u20ac"
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200
