@@ -7,8 +7,10 @@ Every option falls back to its ``SEMSEARCH_*`` environment variable, then to the
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import socket
 import sqlite3
 import sys
 import time
@@ -300,6 +302,7 @@ def serve(
         host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo, workers=workers
     )
     configure_logging(settings.log_level, settings.log_json)
+    _check_listen(settings.host, settings.port)
     if settings.workers > 1:
         from service import workers as worker_processes
 
@@ -314,6 +317,31 @@ def serve(
         # index (it saves the vector index); a write cut off here was never acknowledged and rolls back.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+
+
+def _check_listen(host: str, port: int) -> None:
+    """Fail now, saying what to do, if the service could not listen on ``host:port``: uvicorn finds out only
+    once the app has started (the model loaded), and says no more than the errno (a new user's `make serve`
+    while another development server holds port 8000)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            sock.bind((host, port))
+    except OSError as error:
+        where = f"{host}:{port}"
+        then = port + 1
+        other = f"semsearch serve --port {then}, or SEMSEARCH_PORT={then} (make serve SEMSEARCH_PORT={then})"
+        if error.errno == errno.EADDRINUSE:
+            _fail(f"{where} is in use by another program: stop it, or serve on another port: {other}")
+        if error.errno == errno.EACCES:
+            _fail(f"cannot listen on {where}: ports below 1024 need root; serve on another port: {other}")
+        if error.errno == errno.EADDRNOTAVAIL or isinstance(error, socket.gaierror):
+            _fail(
+                f"cannot listen on {where}: {host!r} is not an address of this machine "
+                "(SEMSEARCH_HOST or --host: 127.0.0.1 for this machine alone, 0.0.0.0 for every network)"
+            )
+        _fail(f"cannot listen on {where}: {error.strerror or error}")
 
 
 def _text_encoding(label: str | None) -> str | None:

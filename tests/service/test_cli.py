@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -527,3 +528,25 @@ def test_legacy_text_files_are_indexed_in_the_encoding_named(tmp_path: Path) -> 
     assert texts["menu.txt"] == "Le caf\u00e9 cr\u00e8me co\u00fbte 4 \u20ac."
     assert texts["r"] == "Br\u00f6tchen"
     assert "na\u00efve" in texts["notes.md"]  # UTF-8 stays UTF-8
+
+
+def test_serve_on_a_port_another_program_holds_fails_at_once_saying_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_app(*args: object) -> None:
+        raise AssertionError("the app was made (its model loaded) before the port was found taken")
+
+    monkeypatch.setattr("service.app.create_app", no_app)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run("serve", "--port", str(port), "--data-dir", str(tmp_path / "data"))
+    assert result.exit_code == 2
+    assert (
+        f"127.0.0.1:{port} is in use by another program: stop it, or serve on another port" in result.output
+    )
+    assert f"semsearch serve --port {port + 1}" in result.output
+    result = run("serve", "--host", "192.0.2.1", "--port", str(port), "--data-dir", str(tmp_path / "data"))
+    assert result.exit_code == 2
+    assert "'192.0.2.1' is not an address of this machine" in result.output
