@@ -60,6 +60,11 @@ def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> 
                 elif unsupported is not None:
                     unsupported[file.suffix.lower()] += 1
         elif path.is_file():
+            if path.suffix.lower() == ".zip":  # the upload route reads one; here its folder is at hand
+                raise SourceError(
+                    f"{path}: a ZIP archive; unpack it and index the folder (or upload it to the service, "
+                    "which reads the files in it: semsearch index reads files and folders)"
+                )
             if path.suffix.lower() not in FORMATS:
                 raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
             found.append(SourceFile(path, file_id(path.name)))

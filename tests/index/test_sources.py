@@ -172,6 +172,8 @@ def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
         discover([tmp_path / "missing"])
     with pytest.raises(SourceError, match="unsupported"):
         discover([write(tmp_path / "x.png", b"\x89PNG")])
+    with pytest.raises(SourceError, match="a ZIP archive; unpack it and index the folder"):
+        discover([write(tmp_path / "docs.zip", b"PK\x05\x06" + bytes(18))])
 
 
 def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
