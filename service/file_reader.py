@@ -25,9 +25,10 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
-from index.ingest.archive import FileContents, read_file
+from index.ingest.archive import FileContents
 from index.ingest.extract import CorruptFileError
 from index.ingest.sources import file_document
+from index.ingest.uploaded import read_file
 from index.types import Document
 from service.errors import NotReadyError
 
@@ -81,7 +82,7 @@ class FileReader:
         id_prefix: str = "",
         max_file_bytes: int,
     ) -> FileContents:
-        """What one uploaded file holds (:func:`index.ingest.archive.read_file`): its document, or a ZIP
+        """What one uploaded file holds (:func:`index.ingest.uploaded.read_file`): its document, or a ZIP
         archive's documents, those of its files that could not be read and those passed over. An archive is
         read in one process, its time limit that of one file."""
         return self._call(

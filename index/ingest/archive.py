@@ -30,10 +30,8 @@ from index.ingest.extract import (
     EncryptedFileError,
     ExtractionError,
     UnsupportedFormatError,
-    sniff,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
-from index.ingest.extract.dispatch import MAX_UNZIPPED_BYTES
 from index.ingest.sources import describe_unsupported, file_document, file_id
 from index.types import Document
 
@@ -53,34 +51,17 @@ class EmptyArchiveError(UnsupportedFormatError):
 class FileContents:
     """What one uploaded file holds: its document, or an archive's documents (in path order), the problems
     of the archive's files that could not be read (each path and its error), and how many files of each
-    suffix semsearch does not read were passed over (``""`` for none); ``archive`` says it was one."""
+    suffix semsearch does not read were passed over (``""`` for none); ``archive`` says it was one (or a
+    mailbox, :mod:`index.ingest.mailbox`), and ``paths`` where in it each document was."""
 
     documents: list[Document] = field(default_factory=list)
     problems: list[tuple[str, ExtractionError]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     archive: bool = False
+    paths: list[str] = field(default_factory=list)  # of an archive's documents: where each is in it
 
 
-def read_file(
-    doc_id: str,
-    name: str,
-    data: bytes,
-    metadata: Mapping[str, Any] | None = None,
-    encoding: str | None = None,
-    *,
-    id_prefix: str = "",
-    max_file_bytes: int = MAX_UNZIPPED_BYTES,
-) -> FileContents:
-    """The document of one file's bytes (:func:`~index.ingest.sources.file_document`), or, for a ZIP
-    archive, the documents of the files in it (ids ``id_prefix`` plus their paths; ``doc_id`` is then not
-    used). Raises :class:`~index.ingest.extract.ExtractionError` for a file (or archive) that cannot be read
-    at all."""
-    if data.startswith(b"PK\x03\x04") and sniff(data, name) == "zip":
-        return _read_archive(name, data, (metadata, encoding, id_prefix), max_file_bytes)
-    return FileContents(documents=[file_document(doc_id, name, data, dict(metadata or {}), encoding)])
-
-
-def _read_archive(
+def read_archive(
     name: str, data: bytes, given: tuple[Mapping[str, Any] | None, str | None, str], max_file_bytes: int
 ) -> FileContents:
     """The documents of the files in the ZIP archive ``data`` (see the module's text), which :func:`sniff`
@@ -114,6 +95,7 @@ def _read_archive(
                 contents.problems.append((path, error))
                 continue
             contents.documents.append(document)
+            contents.paths.append(path)
     contents.skipped = dict(skipped)
     if not contents.documents and not contents.problems:
         raise EmptyArchiveError(

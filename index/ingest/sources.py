@@ -27,6 +27,12 @@ from index.types import Document
 from index.validation import MAX_TITLE_LENGTH
 
 FORMATS = {**FILE_FORMATS, ".jsonl": "jsonl"}
+# Files of many documents that an upload to the service reads, and what to do with one here instead.
+_UPLOADS_ONLY = {
+    ".zip": "a ZIP archive; unpack it and index the folder, or upload it to the service "
+    "(POST /documents/files reads the files in it)",
+    ".mbox": "a mailbox; upload it to the service (POST /documents/files makes each message a document)",
+}
 
 
 class SourceError(InvalidInputError):
@@ -60,11 +66,8 @@ def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> 
                 elif unsupported is not None:
                     unsupported[file.suffix.lower()] += 1
         elif path.is_file():
-            if path.suffix.lower() == ".zip":  # the upload route reads one; here its folder is at hand
-                raise SourceError(
-                    f"{path}: a ZIP archive; unpack it and index the folder (or upload it to the service, "
-                    "which reads the files in it: semsearch index reads files and folders)"
-                )
+            if path.suffix.lower() in _UPLOADS_ONLY:  # the upload route reads them (index.ingest.uploaded)
+                raise SourceError(f"{path}: {_UPLOADS_ONLY[path.suffix.lower()]}")
             if path.suffix.lower() not in FORMATS:
                 raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
             found.append(SourceFile(path, file_id(path.name)))

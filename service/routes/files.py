@@ -198,12 +198,11 @@ def _documents(
         except ExtractionError as error:
             refuse(name, _status(error), str(error))
             continue
-        for document in contents.documents:
-            add(
-                document,
-                f"{name}/{document.metadata['path']}" if contents.archive else name,
-                contents.archive,
-            )
+        if contents.archive:
+            for document, path in zip(contents.documents, contents.paths, strict=True):
+                add(document, f"{name}/{path}", True)
+        else:
+            add(contents.documents[0], name, False)
         for path, problem in contents.problems:
             refuse(f"{name}/{path}", _status(problem), str(problem), in_archive=True)
         if contents.skipped:

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.ingest.archive import EmptyArchiveError, MemberTooLargeError, member_path, read_file
+from index.ingest.archive import EmptyArchiveError, MemberTooLargeError, member_path
 from index.ingest.extract import CorruptFileError, EncryptedFileError, extract
 from index.ingest.extract import base as extract_base
 from index.ingest.extract.base import zip_directory_bytes
+from index.ingest.uploaded import read_file
 from tests.documents import docx_bytes
 
 

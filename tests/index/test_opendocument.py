@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.ingest.archive import read_file
 from index.ingest.extract import (
     CorruptFileError,
     EncryptedFileError,
@@ -20,6 +19,7 @@ from index.ingest.extract import (
     UnsupportedFormatError,
     extract,
 )
+from index.ingest.uploaded import read_file
 from tests.documents import odf_bytes, odf_meta, odp_bytes, ods_bytes, odt_document
 
 

@@ -174,6 +174,8 @@ def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
         discover([write(tmp_path / "x.png", b"\x89PNG")])
     with pytest.raises(SourceError, match="a ZIP archive; unpack it and index the folder"):
         discover([write(tmp_path / "docs.zip", b"PK\x05\x06" + bytes(18))])
+    with pytest.raises(SourceError, match="a mailbox; upload it to the service"):
+        discover([write(tmp_path / "Inbox.mbox", b"From a@example.org\n\nhi\n")])
 
 
 def test_utf8_bom_is_dropped(tmp_path: Path) -> None:

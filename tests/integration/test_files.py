@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import mailbox
 import random
 import re
 import sys
@@ -577,3 +578,71 @@ def test_a_zip_with_files_that_cannot_be_read_goes_in_without_them_or_not_at_all
         "no file semsearch reads in it: 2 files of types semsearch does not read" in pictures.json()["detail"]
     )
     assert ok(server.get("/stats"))["documents"] == before + 2
+
+
+def test_a_mailbox_export_is_searched_message_by_message(
+    server: httpx.Client, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A mailbox as Gmail's Takeout or Thunderbird exports it (written here by Python's mailbox module):
+    each message is a document, found by its meaning, filtered by its sender, cited on its own."""
+    mails = []
+    for sender, subject, body, message_id in [
+        (
+            "Ada Quay <ada@example.org>",
+            "Dredging",
+            "The channel must be dredged before the autumn storms silt it up.",
+            "<d1@example.org>",
+        ),
+        (
+            "Bo Lind <bo@example.org>",
+            "Lunch",
+            "Shall we try the new fish restaurant by the ferry terminal on Friday?",
+            "<l1@example.org>",
+        ),
+    ]:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"], mail["Message-ID"] = (
+            sender,
+            "port@example.org",
+            subject,
+            message_id,
+        )
+        mail["Date"] = "Tue, 03 Mar 2026 09:30:00 +0000"
+        mail.set_content(body + "\nFrom the harbour office.")
+        mails.append(mail)
+    scan = EmailMessage()
+    scan["From"], scan["Subject"] = "Bo Lind <bo@example.org>", "Scan"
+    scan.add_attachment(b"%PDF-1.7", maintype="application", subtype="pdf", filename="scan.pdf")
+    path = tmp_path_factory.mktemp("mail") / "Port.mbox"
+    box = mailbox.mbox(path)
+    for mail in [*mails, scan]:
+        box.add(mail)
+    box.close()
+
+    answer = ok(upload(server, [("Port.mbox", path.read_bytes())], id_prefix="mail/"))
+    assert [d["id"] for d in answer["documents"]] == [
+        "mail/Port.mbox/d1@example.org",
+        "mail/Port.mbox/l1@example.org",
+    ]
+    [passed] = answer["skipped"]
+    assert (passed["file"], passed["status"]) == ("Port.mbox/#3", 422)
+    assert "the message has no text" in passed["detail"]
+    only = json.dumps({"field": "mailbox", "eq": "Port.mbox"})
+    hits = ok(server.get("/search", params={"q": "clearing silt from the shipping lane", "filter": only}))[
+        "hits"
+    ]
+    assert hits[0]["doc_id"] == "mail/Port.mbox/d1@example.org"
+    assert found_by_author(server, "where to eat", "Bo Lind <bo@example.org>")[:1] == [
+        "mail/Port.mbox/l1@example.org"
+    ]
+    stored = ok(server.get("/documents/mail/Port.mbox/l1@example.org"))
+    assert (stored["title"], stored["metadata"]["mailbox"], stored["metadata"]["message"]) == (
+        "Lunch",
+        "Port.mbox",
+        2,
+    )
+    assert "From the harbour office." in stored["text"]  # a body line the mailbox quoted, read as written
+
+    refused = upload(server, [("notes.mbox", b"not a mailbox at all\n")])
+    assert refused.status_code == 415, refused.text
+    assert "upload it to the service, which makes each message a document" in refused.json()["detail"]

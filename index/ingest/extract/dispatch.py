@@ -69,7 +69,8 @@ _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .sr
 NOT_READ = {
     ".ppt": "a PowerPoint 97-2003 presentation (.ppt); save it as .pptx first",
     ".msg": "an Outlook message; save it as .eml (or the message as text) first",
-    ".mbox": "an mbox mail archive; save its messages as .eml files, one document each, and upload those",
+    ".mbox": "an mbox mailbox; upload it to the service, which makes each message a document, or save its "
+    "messages as .eml files",
     ".pages": "an Apple Pages document; export it as .docx or PDF first",
     ".numbers": "an Apple Numbers spreadsheet; export it as .xlsx or .csv first",
     ".key": "an Apple Keynote presentation; export it as .pptx or PDF first",
