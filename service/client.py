@@ -492,7 +492,8 @@ class SemsearchClient:
     ) -> UpsertResponse | TaskOut:
         """Index files (paths, or ``(name, bytes)``): PDF, DOCX, PPTX, XLSX, DOC, XLS, ODT, ODS, ODP, RTF,
         LaTeX, CSV, EPUB, HTML, e-mail (.eml), Jupyter notebooks (.ipynb), transcripts (.vtt, .srt), Markdown,
-        text, and ZIP archives of them (each file in one a document). ``encoding`` (``"windows-1252"``,
+        text, ZIP archives of them (each file in one a document) and mailboxes (.mbox, a document a
+        message). ``encoding`` (``"windows-1252"``,
         say) reads text files that are not UTF-8 and do not say their own encoding; without it they are
         refused. All or none: one unreadable file raises and writes nothing (its ``body["files"]`` says
         why); a file in an archive that cannot be read is passed over and listed in the answer's
