@@ -11,12 +11,14 @@ and one ``>`` is taken from each quoted line.
 A message's document id is the mailbox's name, a slash and its ``Message-ID`` (without its angle brackets):
 the same message exported again gets the same id, so uploading a newer export replaces the messages it
 shares with the older one. A message without one (or with one an earlier message has, or that makes no
-id) is numbered by its place in the file instead (``#12``). A message that cannot be read (one with
+id) is numbered by its place in the file instead (``message-12``). Gmail's labels (``X-Gmail-Labels``) become
+a ``labels`` list, to filter by as a folder. A message that cannot be read (one with
 attachments and no text) is a problem of its own, as a file in a ZIP archive is (:mod:`index.ingest.archive`).
 """
 
 from __future__ import annotations
 
+import csv
 import email.policy
 import re
 from collections.abc import Iterator, Mapping
@@ -54,10 +56,15 @@ def read_mailbox(name: str, data: bytes, metadata: Mapping[str, Any] | None, id_
     box = file_id(name)
     seen: set[str] = set()
     for number, message in enumerate(messages(data), start=1):
-        label = f"#{number}"
-        doc_id = _message_id(message, f"{id_prefix}{box}/", seen) or f"{id_prefix}{box}/{label}"
+        label = f"message-{number}"
+        message_id, labels = _headers(message)
+        doc_id = f"{id_prefix}{box}/{message_id}"
+        if not message_id or doc_id in seen or not _valid_id(doc_id):
+            doc_id = f"{id_prefix}{box}/{label}"
         seen.add(doc_id)
-        fields = {**(metadata or {}), "mailbox": name, "message": number}
+        fields: dict[str, Any] = {**(metadata or {}), "mailbox": name, "message": number}
+        if labels:
+            fields["labels"] = labels
         try:
             # Read as the .eml it would be if saved alone, under a name that says where it is.
             contents.documents.append(file_document(doc_id, f"{name}/{label}.eml", message, fields))
@@ -67,18 +74,22 @@ def read_mailbox(name: str, data: bytes, metadata: Mapping[str, Any] | None, id_
     return contents
 
 
-def _message_id(message: bytes, prefix: str, seen: set[str]) -> str | None:
-    """``prefix`` and the message's Message-ID, if it has one that makes a new, valid id."""
+def _headers(message: bytes) -> tuple[str, list[str]]:
+    """The message's Message-ID without its angle brackets ("" for none), and its Gmail labels (Takeout's
+    ``X-Gmail-Labels``: ``Inbox,Important,"Travel, 2026"``)."""
     try:
-        header = BytesParser(policy=email.policy.default).parsebytes(message, headersonly=True)["Message-ID"]
-    except Exception:  # a header the email package cannot parse: the message is numbered instead
-        return None
-    value = " ".join(str(header or "").split()).strip("<>")
-    if not value:
-        return None
-    doc_id = prefix + value
+        headers = BytesParser(policy=email.policy.default).parsebytes(message, headersonly=True)
+        message_id = " ".join(str(headers.get("Message-ID") or "").split()).strip("<>")
+        raw = " ".join(str(headers.get("X-Gmail-Labels") or "").split())
+    except Exception:  # headers the email package cannot parse: the message is numbered, without labels
+        return "", []
+    labels = next(csv.reader([raw], skipinitialspace=True), []) if raw else []
+    return message_id, [label for label in dict.fromkeys(label.strip() for label in labels) if label]
+
+
+def _valid_id(doc_id: str) -> bool:
     try:
         check_id("a message id", doc_id)
     except InvalidInputError:
-        return None
-    return None if doc_id in seen else doc_id
+        return False
+    return True

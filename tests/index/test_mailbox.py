@@ -42,7 +42,10 @@ def mbox_of(mails: list[bytes], tmp_path: Path) -> bytes:
 def test_each_message_of_a_mailbox_is_a_document(tmp_path: Path) -> None:
     mails = [
         message(
-            "Tide tables", "The spring tide peaks at 6.1 metres on Thursday.", Message_ID="<t1@example.org>"
+            "Tide tables",
+            "The spring tide peaks at 6.1 metres on Thursday.",
+            Message_ID="<t1@example.org>",
+            X_Gmail_Labels='Inbox,Important,"Travel, 2026",Inbox',
         ),
         message(
             "Crane hire", "From the quay, the crane lifts twelve tonnes.\nFrom now on book it a day ahead."
@@ -57,10 +60,10 @@ def test_each_message_of_a_mailbox_is_a_document(tmp_path: Path) -> None:
     assert contents.archive
     assert [d.id for d in contents.documents] == [
         "mail/Harbour.mbox/t1@example.org",
-        "mail/Harbour.mbox/#2",
-        "mail/Harbour.mbox/#3",
+        "mail/Harbour.mbox/message-2",
+        "mail/Harbour.mbox/message-3",
     ]
-    assert contents.paths == ["#1", "#2", "#3"]
+    assert contents.paths == ["message-1", "message-2", "message-3"]
     first, crane, _ = contents.documents
     assert first.title == "Tide tables"
     assert "The spring tide peaks at 6.1 metres on Thursday." in first.text
@@ -72,12 +75,14 @@ def test_each_message_of_a_mailbox_is_a_document(tmp_path: Path) -> None:
         "author": "Ada Quay <ada@example.org>",
     }
     assert first.metadata["created"].startswith("2026-03-03T09:30:00")
+    assert first.metadata["labels"] == ["Inbox", "Important", "Travel, 2026"]  # Gmail's, each once
+    assert "labels" not in crane.metadata
     # The mailbox quoted the body's lines that start with "From "; they read as written.
     assert "From the quay, the crane lifts twelve tonnes.\nFrom now on book it a day ahead." in crane.text
     [(label, error)] = contents.problems
-    assert label == "#4"
+    assert label == "message-4"
     assert isinstance(error, NoTextError)
-    assert "Harbour.mbox/#4.eml: the message has no text" in str(error)
+    assert "Harbour.mbox/message-4.eml: the message has no text" in str(error)
 
 
 def test_a_file_named_mbox_that_is_no_mailbox_is_refused_with_what_to_do() -> None:
@@ -88,7 +93,7 @@ def test_a_file_named_mbox_that_is_no_mailbox_is_refused_with_what_to_do() -> No
     empty = read_file("x.mbox", "x.mbox", b"From \n")
     assert empty.documents == []
     [(label, error)] = empty.problems
-    assert (label, str(error)) == ("#1", "x.mbox/#1.eml: the file is empty")
+    assert (label, str(error)) == ("message-1", "x.mbox/message-1.eml: the file is empty")
     assert isinstance(error, CorruptFileError)
 
 

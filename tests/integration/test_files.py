@@ -608,6 +608,7 @@ def test_a_mailbox_export_is_searched_message_by_message(
             message_id,
         )
         mail["Date"] = "Tue, 03 Mar 2026 09:30:00 +0000"
+        mail["X-Gmail-Labels"] = "Inbox,Works" if subject == "Dredging" else "Inbox"
         mail.set_content(body + "\nFrom the harbour office.")
         mails.append(mail)
     scan = EmailMessage()
@@ -625,7 +626,7 @@ def test_a_mailbox_export_is_searched_message_by_message(
         "mail/Port.mbox/l1@example.org",
     ]
     [passed] = answer["skipped"]
-    assert (passed["file"], passed["status"]) == ("Port.mbox/#3", 422)
+    assert (passed["file"], passed["status"]) == ("Port.mbox/message-3", 422)
     assert "the message has no text" in passed["detail"]
     only = json.dumps({"field": "mailbox", "eq": "Port.mbox"})
     hits = ok(server.get("/search", params={"q": "clearing silt from the shipping lane", "filter": only}))[
@@ -642,6 +643,9 @@ def test_a_mailbox_export_is_searched_message_by_message(
         2,
     )
     assert "From the harbour office." in stored["text"]  # a body line the mailbox quoted, read as written
+    works = json.dumps({"field": "labels", "eq": "Works"})  # a Gmail label, as its folder
+    hits = ok(server.get("/search", params={"q": "lunch", "filter": works}))["hits"]
+    assert {hit["doc_id"] for hit in hits} == {"mail/Port.mbox/d1@example.org"}
 
     refused = upload(server, [("notes.mbox", b"not a mailbox at all\n")])
     assert refused.status_code == 415, refused.text
