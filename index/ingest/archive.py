@@ -77,20 +77,17 @@ def read_archive(
         )
         for path, info in members:
             suffix = PurePosixPath(path).suffix.lower()
-            if suffix not in FORMATS:
+            if suffix not in FORMATS and suffix != ".mbox":
                 skipped[suffix] += 1
                 continue
             where = f"{name}: {path}"
+            fields = {**(metadata or {}), "archive": name, "path": path}
             try:
-                document = _member_document(
-                    archive,
-                    info,
-                    where,
-                    id_prefix + path,
-                    max_file_bytes,
-                    encoding,
-                    {**(metadata or {}), "archive": name, "path": path},
-                )
+                data = _member_bytes(archive, info, where, max_file_bytes)
+                if suffix == ".mbox":  # Google Takeout's shape: a ZIP holding Takeout/Mail/<label>.mbox
+                    _add_mailbox(contents, path, data, fields, id_prefix)
+                    continue
+                document = file_document(id_prefix + path, where, data, fields, encoding)
             except ExtractionError as error:
                 contents.problems.append((path, error))
                 continue
@@ -105,15 +102,7 @@ def read_archive(
     return contents
 
 
-def _member_document(
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
-    where: str,
-    doc_id: str,
-    max_file_bytes: int,
-    encoding: str | None,
-    metadata: dict[str, Any],
-) -> Document:
+def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, max_file_bytes: int) -> bytes:
     if info.flag_bits & 0x1:
         raise EncryptedFileError(f"{where}: encrypted in the archive; upload an unprotected one")
     if info.file_size > max_file_bytes:
@@ -122,10 +111,23 @@ def _member_document(
             "(SEMSEARCH_MAX_FILE_BYTES)"
         )
     try:
-        data = archive.read(info)
+        return archive.read(info)
     except DAMAGED_ZIP as error:
         raise CorruptFileError(f"{where}: damaged in the archive ({error})") from None
-    return file_document(doc_id, where, data, metadata, encoding)
+
+
+def _add_mailbox(
+    contents: FileContents, path: str, data: bytes, fields: dict[str, Any], id_prefix: str
+) -> None:
+    """The messages of the mailbox at ``path`` in the archive, each a document, into ``contents``."""
+    from index.ingest.mailbox import read_mailbox, require_mailbox  # it builds on this module
+
+    require_mailbox(data, path)
+    fields.pop("path")
+    messages = read_mailbox(path, data, fields, id_prefix)
+    contents.documents.extend(messages.documents)
+    contents.paths.extend(f"{path}/{label}" for label in messages.paths)
+    contents.problems.extend((f"{path}/{label}", error) for label, error in messages.problems)
 
 
 def member_path(name: str) -> str | None:

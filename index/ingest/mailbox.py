@@ -27,7 +27,8 @@ from typing import Any
 
 from index.errors import InvalidInputError
 from index.ingest.archive import FileContents
-from index.ingest.extract import ExtractionError
+from index.ingest.extract import ExtractionError, UnsupportedFormatError
+from index.ingest.extract.dispatch import NOT_READ
 from index.ingest.sources import file_document, file_id
 from index.validation import check_id
 
@@ -38,6 +39,12 @@ _QUOTED_FROM = re.compile(rb"^>(>*From )", re.MULTILINE)
 def is_mailbox(data: bytes, name: str) -> bool:
     """Whether ``data`` is a mailbox: named ``.mbox`` and opening with a ``From `` line."""
     return name.lower().endswith(".mbox") and data.lstrip(b"\r\n").startswith(b"From ")
+
+
+def require_mailbox(data: bytes, name: str) -> None:
+    """:class:`UnsupportedFormatError` unless ``data`` is a mailbox (:func:`is_mailbox`)."""
+    if not is_mailbox(data, name):
+        raise UnsupportedFormatError(f"{name}: {NOT_READ['.mbox']}")
 
 
 def messages(data: bytes) -> Iterator[bytes]:

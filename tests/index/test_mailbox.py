@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import mailbox
 import re
 import tempfile
+import zipfile
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -128,3 +130,31 @@ def test_messages_come_back_as_they_were_written(bodies: list[list[str]]) -> Non
         path = Path(folder) / "box.mbox"
         path.write_bytes(data)
         assert len(mailbox.mbox(path)) == len(read)
+
+
+def test_a_takeout_archive_s_mailboxes_are_read_as_their_messages(tmp_path: Path) -> None:
+    """Google Takeout gives a ZIP holding Takeout/Mail/<label>.mbox: its messages are documents too."""
+    mails = [message("Ferry times", "The winter ferry leaves at seven.", Message_ID="<f1@example.org>")]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("Takeout/archive_browser.html", "<html><body><p>Your Takeout archive.</p></body></html>")
+        z.writestr("Takeout/Mail/Travel.mbox", mbox_of(mails, tmp_path))
+        z.writestr("Takeout/Mail/Broken.mbox", b"not a mailbox")
+    contents = read_file("unused", "takeout-2026.zip", archive.getvalue(), {"team": "me"}, id_prefix="t/")
+    assert [d.id for d in contents.documents] == [
+        "t/Takeout/Mail/Travel.mbox/f1@example.org",
+        "t/Takeout/archive_browser.html",
+    ]
+    assert contents.paths == ["Takeout/Mail/Travel.mbox/message-1", "Takeout/archive_browser.html"]
+    ferry = contents.documents[0]
+    assert ferry.title == "Ferry times"
+    assert {k: ferry.metadata.get(k) for k in ("team", "archive", "mailbox", "message", "path")} == {
+        "team": "me",
+        "archive": "takeout-2026.zip",
+        "mailbox": "Takeout/Mail/Travel.mbox",
+        "message": 1,
+        "path": None,
+    }
+    [(path, error)] = contents.problems
+    assert path == "Takeout/Mail/Broken.mbox"
+    assert isinstance(error, UnsupportedFormatError)
