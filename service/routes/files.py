@@ -97,9 +97,10 @@ def upload_files(
     read from the bytes; a ZIP archive's files each become a document, `id_prefix` plus the path in it, with
     `archive` and `path` in its metadata, and the types it holds that are not read counted in `skipped`), its
     metadata the form's `metadata` plus `format`, `pages` (PDF, PPTX, ODP) and
-    `sha256`. Hits from paged files carry the page they start on. All files are written in one
-    transaction, or none: any file that cannot be read is named in the answer (413 too large, 415
-    unsupported, 422 unreadable) and nothing changes."""
+    `sha256`; a mailbox's (`.mbox`) messages each become a document too. Hits from paged files carry the page
+    they start on. All files are written in one transaction, or none: any file that cannot be read is named
+    in the answer (413 too large, 415 unsupported, 422 unreadable) and nothing changes; a file in an archive
+    that cannot be read is passed over and listed in `skipped`, as in a folder, unless `strict`."""
     started = time.perf_counter()
     # More files than SEMSEARCH_MAX_DOCUMENTS_PER_REQUEST never get here: the app's form limit refuses them
     # as the form is read (service.app, service.errors).
@@ -140,6 +141,7 @@ def _documents(
     problems: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
     seen: set[str] = set()
+    considered = len(files)  # the files sent, an archive counting as the files read from it
 
     def refuse(file: str | None, status: int, detail: str, in_archive: bool = False) -> None:
         entry = {"file": file, "status": status, "detail": detail}
@@ -199,6 +201,7 @@ def _documents(
             refuse(name, _status(error), str(error))
             continue
         if contents.archive:
+            considered += len(contents.paths) + len(contents.problems) - 1
             for document, path in zip(contents.documents, contents.paths, strict=True):
                 add(document, f"{name}/{path}", True)
         else:
@@ -214,7 +217,7 @@ def _documents(
     if problems:
         statuses = {int(item["status"]) for item in problems}
         status = 413 if 413 in statuses else 415 if statuses == {415} else 422
-        raise FilesRejectedError(status, problems, len(files))
+        raise FilesRejectedError(status, problems, considered)
     return documents, [SkippedFileOut(**entry) for entry in skipped]
 
 

@@ -550,6 +550,7 @@ def test_a_zip_with_files_that_cannot_be_read_goes_in_without_them_or_not_at_all
     ]
     strict = upload(server, files, id_prefix="strict/", strict="true")
     assert strict.status_code == 413, strict.text
+    assert strict.json()["detail"].startswith("3 of 5 files cannot be indexed, so none was: ")
     problems = {item["file"]: item for item in strict.json()["files"]}
     expected = {"reports.zip/reports/locked.pdf", "reports.zip/reports/big.txt", "reports.zip/fine.txt"}
     assert set(problems) == expected
