@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from index.ingest import mailbox as mailboxes
 from index.ingest.extract import CorruptFileError, NoTextError, UnsupportedFormatError, extract
 from index.ingest.mailbox import messages
 from index.ingest.uploaded import read_file
@@ -123,6 +124,7 @@ def test_messages_come_back_as_they_were_written(bodies: list[list[str]]) -> Non
     Python's mailbox module finds the same number of messages in the same bytes."""
     data = _mboxrd(bodies)
     read = list(messages(data))
+    assert data.count(b"\nFrom ") + data.startswith(b"From ") == len(read)  # the count the limit reads
     assert read == [
         ("Subject: s\n\n" + "".join(line + "\n" for line in lines) + "\n").encode() for lines in bodies
     ]
@@ -158,3 +160,15 @@ def test_a_takeout_archive_s_mailboxes_are_read_as_their_messages(tmp_path: Path
     [(path, error)] = contents.problems
     assert path == "Takeout/Mail/Broken.mbox"
     assert isinstance(error, UnsupportedFormatError)
+
+
+def test_a_mailbox_of_more_messages_than_are_read_is_refused_before_any_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(mailboxes, "MAX_MESSAGES", 3)
+    three = b"From a\nSubject: 1\n\nx\n\nFrom b\nSubject: 2\n\n>From y\nFrom c\nSubject: 3\n\nz\n"
+    assert len(read_file("u", "ok.mbox", three).documents) == 3
+    with pytest.raises(
+        CorruptFileError, match=r"ok\.mbox: 4 messages, more than the 3 read from one mailbox"
+    ):
+        read_file("u", "ok.mbox", three + b"From d\n\nw\n")
