@@ -83,8 +83,8 @@ class FileReader:
         max_file_bytes: int,
     ) -> FileContents:
         """What one uploaded file holds (:func:`index.ingest.uploaded.read_file`): its document, or a ZIP
-        archive's documents, those of its files that could not be read and those passed over. An archive is
-        read in one process, its time limit that of one file."""
+        archive's (a mailbox's) documents, those of its files (messages) that could not be read and those
+        passed over. An archive is read in one process, its time limit that of one file."""
         return self._call(
             name,
             partial(read_file, id_prefix=id_prefix, max_file_bytes=max_file_bytes),
