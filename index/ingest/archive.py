@@ -83,11 +83,11 @@ def read_archive(
             where = f"{name}: {path}"
             fields = {**(metadata or {}), "archive": name, "path": path}
             try:
-                data = _member_bytes(archive, info, where, max_file_bytes)
+                member = _member_bytes(archive, info, where, max_file_bytes)
                 if suffix == ".mbox":  # Google Takeout's shape: a ZIP holding Takeout/Mail/<label>.mbox
-                    _add_mailbox(contents, path, data, fields, id_prefix)
+                    _add_mailbox(contents, path, member, fields, id_prefix)
                     continue
-                document = file_document(id_prefix + path, where, data, fields, encoding)
+                document = file_document(id_prefix + path, where, member, fields, encoding)
             except ExtractionError as error:
                 contents.problems.append((path, error))
                 continue
@@ -119,12 +119,15 @@ def _member_bytes(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str, m
 def _add_mailbox(
     contents: FileContents, path: str, data: bytes, fields: dict[str, Any], id_prefix: str
 ) -> None:
-    """The messages of the mailbox at ``path`` in the archive, each a document, into ``contents``."""
-    from index.ingest.mailbox import read_mailbox, require_mailbox  # it builds on this module
+    """The messages of the mailbox at ``path`` in the archive, each a document, into ``contents``: as many
+    as one mailbox may hold, less what the archive gave already (a ZIP of many mailboxes is held to the
+    same number of messages as one)."""
+    from index.ingest.mailbox import MAX_MESSAGES, read_mailbox, require_mailbox  # it builds on this module
 
     require_mailbox(data, path)
     fields.pop("path")
-    messages = read_mailbox(path, data, fields, id_prefix)
+    budget = MAX_MESSAGES - len(contents.documents) - len(contents.problems)
+    messages = read_mailbox(path, data, fields, id_prefix, budget)
     contents.documents.extend(messages.documents)
     contents.paths.extend(f"{path}/{label}" for label in messages.paths)
     contents.problems.extend((f"{path}/{label}", error) for label, error in messages.problems)

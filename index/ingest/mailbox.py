@@ -61,14 +61,17 @@ def messages(data: bytes) -> Iterator[bytes]:
         yield _QUOTED_FROM.sub(rb"\1", body)
 
 
-def read_mailbox(name: str, data: bytes, metadata: Mapping[str, Any] | None, id_prefix: str) -> FileContents:
+def read_mailbox(
+    name: str, data: bytes, metadata: Mapping[str, Any] | None, id_prefix: str, limit: int | None = None
+) -> FileContents:
     """The documents of the messages of the mailbox ``data`` (one :func:`is_mailbox` took for one; see the
-    module's text)."""
+    module's text), of which there may be at most ``limit`` (:data:`MAX_MESSAGES`)."""
+    limit = MAX_MESSAGES if limit is None else limit
     found = data.count(b"\nFrom ") + data.startswith(b"From ")  # the From_ lines, as _FROM_LINE finds them
-    if found > MAX_MESSAGES:
+    if found > limit:
         raise CorruptFileError(
-            f"{name}: {found:,} messages, more than the {MAX_MESSAGES:,} read from one mailbox; upload it in "
-            "parts (Google Takeout exports a mailbox per label)"
+            f"{name}: {found:,} messages, more than the {limit:,} read from one mailbox (or its archive); "
+            "upload it in parts (Google Takeout exports a mailbox per label)"
         )
     contents = FileContents(archive=True)
     box = file_id(name)

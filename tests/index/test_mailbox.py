@@ -172,3 +172,17 @@ def test_a_mailbox_of_more_messages_than_are_read_is_refused_before_any_is_read(
         CorruptFileError, match=r"ok\.mbox: 4 messages, more than the 3 read from one mailbox"
     ):
         read_file("u", "ok.mbox", three + b"From d\n\nw\n")
+
+
+def test_a_zip_of_mailboxes_is_held_to_the_messages_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailboxes, "MAX_MESSAGES", 3)
+    two = b"From a\nSubject: 1\n\nx\n\nFrom b\nSubject: 2\n\ny\n"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("Mail/A.mbox", two)
+        z.writestr("Mail/B.mbox", two)  # two more than the one left
+    contents = read_file("u", "takeout.zip", archive.getvalue())
+    assert contents.paths == ["Mail/A.mbox/message-1", "Mail/A.mbox/message-2"]
+    [(path, error)] = contents.problems
+    assert path == "Mail/B.mbox"
+    assert "2 messages, more than the 1 read from one mailbox (or its archive)" in str(error)
