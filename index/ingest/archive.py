@@ -6,8 +6,9 @@ leading ``/`` or ``./`` dropped), after the caller's prefix; its metadata record
 ``path``. Folders, hidden files (a name part starting with ``.``) and macOS's ``__MACOSX/`` copies are passed
 over, as :func:`index.ingest.sources.discover` passes them over in a folder; files of types semsearch does
 not read (pictures beside the text, an archive inside the archive) are counted by suffix in ``skipped``, for
-the caller to report. A file that cannot be read is a problem of its own, named by its path, beside the
-documents of the others: the caller decides what to refuse.
+the caller to report; a mailbox in it (``.mbox``, as Google Takeout packs mail) is read as its messages
+(:mod:`index.ingest.mailbox`). A file that cannot be read is a problem of its own, named by its path, beside
+the documents of the others: the caller decides what to refuse.
 
 What an archive may cost is bounded before anything in it is read: the list of its members
 (:data:`~index.ingest.extract.base.MAX_ZIP_DIRECTORY_BYTES`), the bytes they unpack to
