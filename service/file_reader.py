@@ -25,11 +25,9 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
-from index.ingest.archive import FileContents
 from index.ingest.extract import CorruptFileError
-from index.ingest.sources import file_document
+from index.ingest.sources import FileContents
 from index.ingest.uploaded import read_file
-from index.types import Document
 from service.errors import NotReadyError
 
 log = logging.getLogger(__name__)
@@ -38,19 +36,18 @@ log = logging.getLogger(__name__)
 START_SECONDS = 60.0
 
 _T = TypeVar("_T")
-Read = Callable[[str, str, bytes, "dict[str, Any] | None", "str | None"], Document]
+# What reads one file: index.ingest.uploaded.read_file's parameters and answer.
+Read = Callable[..., FileContents]
 
 
 class FileReader:
-    """Reads files into documents (:func:`index.ingest.sources.file_document`) in ``processes`` worker
+    """Reads files into documents (:func:`index.ingest.uploaded.read_file`) in ``processes`` worker
     processes, at most one file each at a time; with ``processes=0``, in the calling thread. Raises what
     the reader raises (an :class:`~index.ingest.extract.ExtractionError` saying what is wrong with the
     file), or :class:`~index.ingest.extract.CorruptFileError` for a file whose reader crashed or ran past
     ``timeout_seconds``."""
 
-    def __init__(
-        self, processes: int = 1, timeout_seconds: float = 600.0, read: Read = file_document
-    ) -> None:
+    def __init__(self, processes: int = 1, timeout_seconds: float = 600.0, read: Read = read_file) -> None:
         self._processes = processes
         self._timeout = timeout_seconds
         self._read = read
@@ -59,17 +56,6 @@ class FileReader:
         # A file waits here for a free process, so that its time limit counts its reading only.
         self._free = threading.BoundedSemaphore(max(processes, 1))
         self._closed = False
-
-    def document(
-        self,
-        doc_id: str,
-        name: str,
-        data: bytes,
-        metadata: dict[str, Any] | None = None,
-        encoding: str | None = None,
-    ) -> Document:
-        """The document of one file."""
-        return self._call(name, self._read, doc_id, name, data, metadata, encoding)
 
     def contents(
         self,
@@ -85,15 +71,8 @@ class FileReader:
         """What one uploaded file holds (:func:`index.ingest.uploaded.read_file`): its document, or a ZIP
         archive's (a mailbox's) documents, those of its files (messages) that could not be read and those
         passed over. An archive is read in one process, its time limit that of one file."""
-        return self._call(
-            name,
-            partial(read_file, id_prefix=id_prefix, max_file_bytes=max_file_bytes),
-            doc_id,
-            name,
-            data,
-            metadata,
-            encoding,
-        )
+        read = partial(self._read, id_prefix=id_prefix, max_file_bytes=max_file_bytes)
+        return self._call(name, read, doc_id, name, data, metadata, encoding)
 
     def _call(self, name: str, read: Callable[..., _T], *args: Any) -> _T:
         if self._processes == 0:

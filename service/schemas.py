@@ -83,6 +83,14 @@ class SkippedFileOut(BaseModel):
     detail: str
 
 
+# In the answers to an upload of files, synchronous or in the background.
+_SKIPPED = (
+    "In the answer to an upload of files: what its ZIP archives held that was not indexed, as `semsearch "
+    "index` passes over such files in a folder (with `strict=true` an unreadable one refuses the upload "
+    "instead)."
+)
+
+
 class TaskOut(BaseModel):
     """A background upsert (``POST /documents?wait=false``)."""
 
@@ -124,12 +132,7 @@ class TaskOut(BaseModel):
         description="Attempts that failed so far (transient faults are retried until they pass; other "
         "errors SEMSEARCH_TASK_MAX_ATTEMPTS times); `error` holds the last one's message.",
     )
-    skipped: list[SkippedFileOut] = Field(
-        default_factory=list,
-        description="In the answer to an upload of files: what its ZIP archives held that was not indexed, "
-        "as `semsearch index` passes over such files in a folder (with `strict=true` an unreadable one "
-        "refuses the upload instead).",
-    )
+    skipped: list[SkippedFileOut] = Field(default_factory=list, description=_SKIPPED)
 
 
 class UpsertResponse(BaseModel):
@@ -143,12 +146,7 @@ class UpsertResponse(BaseModel):
 
     documents: list[UpsertItem]
     took_ms: float
-    skipped: list[SkippedFileOut] = Field(
-        default_factory=list,
-        description="In the answer to an upload of files: what its ZIP archives held that was not indexed, "
-        "as `semsearch index` passes over such files in a folder (with `strict=true` an unreadable one "
-        "refuses the upload instead).",
-    )
+    skipped: list[SkippedFileOut] = Field(default_factory=list, description=_SKIPPED)
 
 
 _PAGE = "Paged documents (PDF, slides): the page the chunk starts on, from 1; null for others."

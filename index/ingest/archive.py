@@ -21,10 +21,10 @@ from __future__ import annotations
 import zipfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from index.ingest import mailbox
 from index.ingest.extract import (
     FORMATS,
     CorruptFileError,
@@ -33,8 +33,7 @@ from index.ingest.extract import (
     UnsupportedFormatError,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
-from index.ingest.sources import describe_unsupported, file_document, file_id
-from index.types import Document
+from index.ingest.sources import FileContents, describe_unsupported, file_document, file_id
 
 # Folders a ZIP made on a Mac holds beside the files: resource forks, not documents.
 _MAC_FORKS = "__MACOSX"
@@ -48,27 +47,17 @@ class EmptyArchiveError(UnsupportedFormatError):
     """An archive without a file semsearch reads."""
 
 
-@dataclass(slots=True)
-class FileContents:
-    """What one uploaded file holds: its document, or an archive's documents (in path order), the problems
-    of the archive's files that could not be read (each path and its error), and how many files of each
-    suffix semsearch does not read were passed over (``""`` for none); ``archive`` says it was one (or a
-    mailbox, :mod:`index.ingest.mailbox`), and ``paths`` where in it each document was."""
-
-    documents: list[Document] = field(default_factory=list)
-    problems: list[tuple[str, ExtractionError]] = field(default_factory=list)
-    skipped: dict[str, int] = field(default_factory=dict)
-    archive: bool = False
-    paths: list[str] = field(default_factory=list)  # of an archive's documents: where each is in it
-
-
 def read_archive(
-    name: str, data: bytes, given: tuple[Mapping[str, Any] | None, str | None, str], max_file_bytes: int
+    name: str,
+    data: bytes,
+    *,
+    metadata: Mapping[str, Any] | None,
+    encoding: str | None,
+    id_prefix: str,
+    max_file_bytes: int,
 ) -> FileContents:
     """The documents of the files in the ZIP archive ``data`` (see the module's text), which :func:`sniff`
-    found to unpack to at most :data:`MAX_UNZIPPED_BYTES`; ``given`` is the upload's metadata, encoding
-    and id prefix."""
-    metadata, encoding, id_prefix = given
+    found to unpack to at most :data:`MAX_UNZIPPED_BYTES`."""
     contents = FileContents(archive=True)
     skipped: Counter[str] = Counter()
     with open_zip(data, name) as archive:
@@ -123,12 +112,10 @@ def _add_mailbox(
     """The messages of the mailbox at ``path`` in the archive, each a document, into ``contents``: as many
     as one mailbox may hold, less what the archive gave already (a ZIP of many mailboxes is held to the
     same number of messages as one)."""
-    from index.ingest.mailbox import MAX_MESSAGES, read_mailbox, require_mailbox  # it builds on this module
-
-    require_mailbox(data, path)
+    mailbox.require_mailbox(data, path)
     fields.pop("path")
-    budget = MAX_MESSAGES - len(contents.documents) - len(contents.problems)
-    messages = read_mailbox(path, data, fields, id_prefix, budget)
+    budget = mailbox.MAX_MESSAGES - len(contents.documents) - len(contents.problems)
+    messages = mailbox.read_mailbox(path, data, fields, id_prefix, budget)
     contents.documents.extend(messages.documents)
     contents.paths.extend(f"{path}/{label}" for label in messages.paths)
     contents.problems.extend((f"{path}/{label}", error) for label, error in messages.problems)

@@ -26,10 +26,9 @@ from email.parser import BytesParser
 from typing import Any
 
 from index.errors import InvalidInputError
-from index.ingest.archive import FileContents
 from index.ingest.extract import CorruptFileError, ExtractionError, UnsupportedFormatError
 from index.ingest.extract.dispatch import NOT_READ
-from index.ingest.sources import file_document, file_id
+from index.ingest.sources import FileContents, file_document, file_id
 from index.validation import check_id
 
 _FROM_LINE = re.compile(rb"^From ", re.MULTILINE)

@@ -14,7 +14,7 @@ import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -47,6 +47,20 @@ class SourceFile:
     @property
     def format(self) -> str:
         return FORMATS[self.path.suffix.lower()]
+
+
+@dataclass(slots=True)
+class FileContents:
+    """What one uploaded file holds: its document, or an archive's documents (in path order), the problems
+    of the archive's files that could not be read (each path and its error), and how many files of each
+    suffix semsearch does not read were passed over (``""`` for none); ``archive`` says it was one (or a
+    mailbox, :mod:`index.ingest.mailbox`), and ``paths`` where in it each document was."""
+
+    documents: list[Document] = field(default_factory=list)
+    problems: list[tuple[str, ExtractionError]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    archive: bool = False
+    paths: list[str] = field(default_factory=list)  # of an archive's documents: where each is in it
 
 
 def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> list[SourceFile]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from index.ingest.archive import FileContents, read_archive
+from index.ingest.archive import read_archive
 from index.ingest.extract import sniff
 from index.ingest.extract.dispatch import MAX_UNZIPPED_BYTES
 from index.ingest.mailbox import is_mailbox, read_mailbox
-from index.ingest.sources import file_document
+from index.ingest.sources import FileContents, file_document
 
 
 def read_file(
@@ -28,7 +28,14 @@ def read_file(
     messages (``doc_id`` is then not used). Raises :class:`~index.ingest.extract.ExtractionError` for a file
     (or archive) that cannot be read at all."""
     if data.startswith(b"PK\x03\x04") and sniff(data, name) == "zip":
-        return read_archive(name, data, (metadata, encoding, id_prefix), max_file_bytes)
+        return read_archive(
+            name,
+            data,
+            metadata=metadata,
+            encoding=encoding,
+            id_prefix=id_prefix,
+            max_file_bytes=max_file_bytes,
+        )
     if is_mailbox(data, name):
         return read_mailbox(name, data, metadata, id_prefix)
     return FileContents(documents=[file_document(doc_id, name, data, dict(metadata or {}), encoding)])

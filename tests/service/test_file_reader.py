@@ -15,26 +15,29 @@ from typing import Any
 import pytest
 
 from index.ingest.extract import CorruptFileError, UnsupportedFormatError
-from index.ingest.sources import file_document
+from index.ingest.sources import FileContents, file_document
+from index.ingest.uploaded import read_file
 from index.types import Document
 from service.errors import NotReadyError
 from service.file_reader import FileReader
 
 
-def _slow(
-    doc_id: str, name: str, data: bytes, metadata: dict[str, Any] | None, encoding: str | None
-) -> Document:
+def _slow(doc_id: str, name: str, *args: Any, **kwargs: Any) -> FileContents:
     if name.startswith("slow"):
         time.sleep(60)
-    return file_document(doc_id, name, data, metadata, encoding)
+    return read_file(doc_id, name, *args, **kwargs)
 
 
-def _crashing(
-    doc_id: str, name: str, data: bytes, metadata: dict[str, Any] | None, encoding: str | None
-) -> Document:
+def _crashing(doc_id: str, name: str, *args: Any, **kwargs: Any) -> FileContents:
     if name.startswith("crash"):
         os._exit(3)  # as a reader's segfault, or the kernel's OOM killer, would end it
-    return file_document(doc_id, name, data, metadata, encoding)
+    return read_file(doc_id, name, *args, **kwargs)
+
+
+def document(files: FileReader, *args: Any) -> Document:
+    """The one document of a file that is no archive, read by ``files``."""
+    [read] = files.contents(*args, max_file_bytes=1_000_000).documents
+    return read
 
 
 @pytest.fixture
@@ -57,32 +60,32 @@ PAGE = b"<html><head><title>Tides</title></head><body><p>The tide turns twice a 
 def test_a_file_read_in_a_process_is_what_it_is_read_as_in_process(reader: Any) -> None:
     in_process = file_document("tides.html", "tides.html", PAGE, {"team": "harbour"})
     files = reader(processes=1)
-    assert files.document("tides.html", "tides.html", PAGE, {"team": "harbour"}) == in_process
+    assert document(files, "tides.html", "tides.html", PAGE, {"team": "harbour"}) == in_process
     legacy = "caf\u00e9 cr\u00e8me".encode("cp1252")
-    assert files.document("m.txt", "m.txt", legacy, None, "cp1252").text == "caf\u00e9 cr\u00e8me"
-    assert reader(processes=0).document("tides.html", "tides.html", PAGE, {"team": "harbour"}) == in_process
+    assert document(files, "m.txt", "m.txt", legacy, None, "cp1252").text == "caf\u00e9 cr\u00e8me"
+    assert document(reader(processes=0), "tides.html", "tides.html", PAGE, {"team": "harbour"}) == in_process
 
 
 def test_what_is_wrong_with_a_file_comes_back_as_it_is_raised(reader: Any) -> None:
     files = reader(processes=1)
     with pytest.raises(CorruptFileError, match=r"empty\.txt: the file is empty"):
-        files.document("empty.txt", "empty.txt", b"  ")
+        document(files, "empty.txt", "empty.txt", b"  ")
     with pytest.raises(UnsupportedFormatError, match=r"photo\.png: an image"):
-        files.document("photo.png", "photo.png", b"\x89PNG\r\n\x1a\n\x00\x00")
-    assert files.document("ok.txt", "ok.txt", b"fine").text == "fine"
+        document(files, "photo.png", "photo.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert document(files, "ok.txt", "ok.txt", b"fine").text == "fine"
 
 
 def test_a_file_read_too_long_is_refused_and_the_next_is_read(reader: Any) -> None:
     files = reader(processes=1, timeout_seconds=3, read=_slow)
     before = set(multiprocessing.active_children())
-    files.document("warm.txt", "warm.txt", b"starts the process")  # its start is not the slow file's time
+    document(files, "warm.txt", "warm.txt", b"starts the process")  # its start is not the slow file's time
     started_here = set(multiprocessing.active_children()) - before
     assert len(started_here) == 1
     started = time.monotonic()
     with pytest.raises(CorruptFileError, match=r"slow\.txt: reading it took longer than 3 s"):
-        files.document("slow.txt", "slow.txt", b"never read")
+        document(files, "slow.txt", "slow.txt", b"never read")
     assert time.monotonic() - started < 30  # stopped, not waited for
-    assert files.document("next.txt", "next.txt", b"read after").text == "read after"
+    assert document(files, "next.txt", "next.txt", b"read after").text == "read after"
     # The slow file's process was killed, not left reading; the next file had a new one.
     (slow_reader,) = started_here
     slow_reader.join(10)
@@ -93,15 +96,15 @@ def test_a_file_read_too_long_is_refused_and_the_next_is_read(reader: Any) -> No
 def test_a_reader_that_crashes_costs_its_file_only(reader: Any) -> None:
     files = reader(processes=1, read=_crashing)
     with pytest.raises(CorruptFileError, match=r"crash\.txt: the reader stopped on this file"):
-        files.document("crash.txt", "crash.txt", b"ends the process")
-    assert files.document("next.txt", "next.txt", b"read after").text == "read after"
+        document(files, "crash.txt", "crash.txt", b"ends the process")
+    assert document(files, "next.txt", "next.txt", b"read after").text == "read after"
 
 
 def test_files_uploaded_at_once_wait_their_turn(reader: Any) -> None:
     files = reader(processes=1)
     with ThreadPoolExecutor(4) as threads:
         texts = list(
-            threads.map(lambda i: files.document(f"{i}.txt", f"{i}.txt", b"note %d" % i).text, range(8))
+            threads.map(lambda i: document(files, f"{i}.txt", f"{i}.txt", b"note %d" % i).text, range(8))
         )
     assert texts == [f"note {i}" for i in range(8)]
 
@@ -115,7 +118,7 @@ def test_where_no_process_can_start_files_are_read_in_process(
     monkeypatch.setattr("service.file_reader.ProcessPoolExecutor", no_semaphores)
     files = reader(processes=1)
     before = set(multiprocessing.active_children())
-    assert files.document("ok.txt", "ok.txt", b"still read").text == "still read"
+    assert document(files, "ok.txt", "ok.txt", b"still read").text == "still read"
     assert set(multiprocessing.active_children()) <= before  # none started
 
 
@@ -129,7 +132,8 @@ def test_a_script_without_a_main_guard_still_reads_its_files(tmp_path: Path) -> 
         "logging.basicConfig()\n"
         "from service.file_reader import FileReader\n"
         "reader = FileReader(1)\n"
-        "print(reader.document('a.txt', 'a.txt', b'read all the same').text)\n"
+        "read = reader.contents('a.txt', 'a.txt', b'read all the same', max_file_bytes=100)\n"
+        "print(read.documents[0].text)\n"
         "reader.close()\n"
     )
     done = subprocess.run(
@@ -149,4 +153,4 @@ def test_a_file_sent_as_the_server_stops_is_refused_as_unavailable(reader: Any) 
     files = reader(processes=1)
     files.close()
     with pytest.raises(NotReadyError, match="shutting down"):
-        files.document("late.txt", "late.txt", b"too late")
+        document(files, "late.txt", "late.txt", b"too late")
