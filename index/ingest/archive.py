@@ -26,11 +26,11 @@ from typing import Any
 
 from index.ingest import mailbox
 from index.ingest.extract import (
-    FORMATS,
     CorruptFileError,
     EncryptedFileError,
     ExtractionError,
     UnsupportedFormatError,
+    format_of,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
 from index.ingest.sources import FileContents, describe_unsupported, file_document, file_id
@@ -67,7 +67,7 @@ def read_archive(
         )
         for path, info in members:
             suffix = PurePosixPath(path).suffix.lower()
-            if suffix not in FORMATS and suffix != ".mbox":
+            if format_of(path) is None and suffix != ".mbox":
                 skipped[suffix] += 1
                 continue
             where = f"{name}: {path}"

@@ -19,14 +19,12 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from index.errors import InvalidInputError
-from index.ingest.extract import FORMATS as FILE_FORMATS
-from index.ingest.extract import ExtractionError, extract
+from index.ingest.extract import ExtractionError, extract, format_of, not_read
 from index.ingest.extract.properties import clean
 from index.ingest.extract.text import decode
 from index.types import Document
 from index.validation import MAX_TITLE_LENGTH
 
-FORMATS = {**FILE_FORMATS, ".jsonl": "jsonl"}
 # Files of many documents that an upload to the service reads, and what to do with one here instead.
 _UPLOADS_ONLY = {
     ".zip": "a ZIP archive; unpack it and index the folder, or upload it to the service "
@@ -46,7 +44,9 @@ class SourceFile:
 
     @property
     def format(self) -> str:
-        return FORMATS[self.path.suffix.lower()]
+        """``jsonl`` (a document per line), else the format the file's name says (a file named without a
+        suffix: text, as an upload's is)."""
+        return source_format(self.path.name) or "text"
 
 
 @dataclass(slots=True)
@@ -75,19 +75,25 @@ def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> 
                 relative = file.relative_to(path)
                 if any(part.startswith(".") for part in relative.parts) or not file.is_file():
                     continue
-                if file.suffix.lower() in FORMATS:
+                if source_format(file.name) is not None:
                     found.append(SourceFile(file, file_id(relative.as_posix())))
                 elif unsupported is not None:
                     unsupported[file.suffix.lower()] += 1
         elif path.is_file():
             if path.suffix.lower() in _UPLOADS_ONLY:  # the upload route reads them (index.ingest.uploaded)
                 raise SourceError(f"{path}: {_UPLOADS_ONLY[path.suffix.lower()]}")
-            if path.suffix.lower() not in FORMATS:
-                raise SourceError(f"{path}: unsupported file type; use one of {', '.join(sorted(FORMATS))}")
+            if source_format(path.name) is None and path.suffix:
+                raise SourceError(f"{path}: {not_read(path.name)}")
             found.append(SourceFile(path, file_id(path.name)))
         else:
             raise SourceError(f"{path}: no such file or folder")
     return found
+
+
+def source_format(name: str) -> str | None:
+    """The format of a file named ``name`` for indexing: a file's (:func:`~index.ingest.extract.format_of`),
+    or ``jsonl`` (a document per line), or ``None``."""
+    return "jsonl" if name.lower().endswith(".jsonl") else format_of(name)
 
 
 def describe_unsupported(unsupported: Counter[str]) -> str:

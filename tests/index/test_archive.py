@@ -36,6 +36,7 @@ def test_an_archive_becomes_the_documents_of_the_files_it_holds() -> None:
             ("handbook/pic.png", b"\x89PNG\r\n\x1a\n"),
             ("handbook/inner.zip", zip_of([("x.md", b"x")])),
             ("handbook/LICENSE", b"MIT"),
+            ("handbook/bin/deploy", b"#!/bin/sh"),
             ("__MACOSX/handbook/._intro.md", b"\x00\x05\x16\x07"),
             ("handbook/.git/config", b"[core]"),
             ("../outside.md", b"a name that climbs out of the folder"),
@@ -46,10 +47,11 @@ def test_an_archive_becomes_the_documents_of_the_files_it_holds() -> None:
     assert contents.archive
     assert [d.id for d in contents.documents] == [
         "kb/C:/Users/ada/notes.txt",
+        "kb/handbook/LICENSE",  # known by name; a file of no suffix otherwise is passed over
         "kb/handbook/intro.md",
         "kb/handbook/plan.docx",
     ]
-    intro = contents.documents[1]
+    intro = contents.documents[2]
     assert (intro.title, intro.text) == ("Intro", "# Intro\n\nWelcome aboard.")
     assert {k: intro.metadata[k] for k in ("team", "archive", "path", "format")} == {
         "team": "docs",
@@ -57,7 +59,7 @@ def test_an_archive_becomes_the_documents_of_the_files_it_holds() -> None:
         "path": "handbook/intro.md",
         "format": "markdown",
     }
-    assert "Ship the tram line." in contents.documents[2].text
+    assert "Ship the tram line." in contents.documents[3].text
     assert contents.skipped == {".png": 1, ".zip": 1, "": 1}
     assert contents.problems == []
 

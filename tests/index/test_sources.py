@@ -50,6 +50,7 @@ def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) 
         "c.PPT",
         "d.key",
         "README",
+        "run-backup",
         ".hidden/e.ppt",
         "f.odt",
         "g.rtf",
@@ -59,7 +60,8 @@ def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) 
         write(tmp_path / "docs" / name, "x")
     unsupported: Counter[str] = Counter()
     sources = discover([tmp_path / "docs"], unsupported)
-    assert [s.relative for s in sources] == ["a.md", "f.odt", "g.rtf", "h.doc", "i.tex"]
+    # README is known by name; a file of no suffix otherwise is not read in a folder (it may be anything)
+    assert [s.relative for s in sources] == ["README", "a.md", "f.odt", "g.rtf", "h.doc", "i.tex"]
     assert unsupported == Counter({".ppt": 2, ".key": 1, "": 1})
     assert describe_unsupported(unsupported) == (
         "4 files of types semsearch does not read (.ppt 2, .key 1, no suffix 1)"
@@ -170,8 +172,10 @@ def test_bad_files_raise_errors_naming_the_file(
 def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         discover([tmp_path / "missing"])
-    with pytest.raises(SourceError, match="unsupported"):
+    with pytest.raises(SourceError, match=r"x\.png: an image; semsearch reads text, not pictures of it"):
         discover([write(tmp_path / "x.png", b"\x89PNG")])
+    with pytest.raises(SourceError, match=r"x\.xyz: unsupported file type; semsearch reads \.adoc, .* code"):
+        discover([write(tmp_path / "x.xyz", b"text")])
     with pytest.raises(SourceError, match="a ZIP archive; unpack it and index the folder"):
         discover([write(tmp_path / "docs.zip", b"PK\x05\x06" + bytes(18))])
     with pytest.raises(SourceError, match="a mailbox; upload it to the service"):
@@ -181,3 +185,10 @@ def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
 def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
     (doc,) = read_documents(discover([write(tmp_path / "bom.txt", b"\xef\xbb\xbfhello")])[0])
     assert doc.text == "hello"
+
+
+def test_a_file_given_by_name_without_a_suffix_is_read_as_text(tmp_path: Path) -> None:
+    line = "web: semsearch serve --port $PORT"
+    (source,) = discover([write(tmp_path / "Procfile", line.encode())])
+    (doc,) = read_documents(source)
+    assert (doc.id, doc.metadata["format"], doc.text) == ("Procfile", "text", line)

@@ -651,3 +651,62 @@ def test_a_mailbox_export_is_searched_message_by_message(
     refused = upload(server, [("notes.mbox", b"not a mailbox at all\n")])
     assert refused.status_code == 415, refused.text
     assert "upload it to the service, which makes each message a document" in refused.json()["detail"]
+
+
+PROJECT = [
+    (
+        "tram/uploads.py",
+        b'"""Sending files to the depot server."""\n\nimport time\n\n\n'
+        b"def send_with_retries(client, path, attempts=5):\n"
+        b'    """Upload one file; when the connection drops, wait longer each time and try again."""\n'
+        b"    for attempt in range(attempts):\n"
+        b"        try:\n"
+        b"            return client.put(path)\n"
+        b"        except ConnectionError:\n"
+        b"            time.sleep(2**attempt)\n"
+        b'    raise RuntimeError(f"gave up on {path}")\n\n\n'
+        b"def checksum(data):\n"
+        b'    """The SHA-256 of the bytes, hex."""\n'
+        b"    import hashlib\n\n"
+        b"    return hashlib.sha256(data).hexdigest()\n",
+    ),
+    (
+        "tram/config.yaml",
+        b"# How the depot server is run\nserver:\n  worker_processes: 4\n  listen_port: 8080\n"
+        b"  request_timeout_seconds: 30\n",
+    ),
+    ("tram/logs/depot.log", b"2026-11-30 03:12:09 ERROR write failed: no space left on device /var/depot\n"),
+    ("tram/Dockerfile", b'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "-m", "tram"]\n'),
+    ("tram/README", b"Tram depot tools: upload timetables to the depot server and check them."),
+]
+
+
+def test_a_zipped_project_is_searched_by_its_code_settings_and_logs(server: httpx.Client) -> None:
+    """A project's folder as GitHub's "Download ZIP" gives it: Python, YAML, a log, a Dockerfile and a README
+    without a suffix all become documents; a function is found by what it does, a setting by what it sets,
+    a log line by what went wrong, and the language filters."""
+    answer = ok(upload(server, [("tram.zip", zip_of(PROJECT))], id_prefix="code/"))
+    assert [d["id"] for d in answer["documents"]] == sorted(f"code/{path}" for path, _ in PROJECT)
+    assert answer["skipped"] == []
+    stored = ok(server.get("/documents/code/tram/uploads.py"))
+    assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["programming_language"]) == (
+        "uploads.py",
+        "code",
+        "python",
+    )
+    assert stored["text"] == PROJECT[0][1].decode()  # as it stands: indentation, blank lines, quotes
+    project = {"field": "archive", "eq": "tram.zip"}
+    for question, expected in (
+        ("where does it try again after the network connection fails", "code/tram/uploads.py"),
+        ("how many worker processes does the server run", "code/tram/config.yaml"),
+        ("the disk ran out of room", "code/tram/logs/depot.log"),
+        ("which base image is the container built from", "code/tram/Dockerfile"),
+    ):
+        hits = ok(server.post("/search", json={"query": question, "filter": project, "k": 1}))["hits"]
+        assert [hit["doc_id"] for hit in hits] == [expected], question
+    python = {"must": [project, {"field": "programming_language", "eq": "python"}]}
+    hits = ok(server.post("/search", json={"query": "hash of the file contents", "filter": python}))["hits"]
+    assert {hit["doc_id"] for hit in hits} == {"code/tram/uploads.py"}
+    # A function is a chunk of its own: the hit for hashing is the checksum function, not the retry loop
+    assert "def checksum" in hits[0]["text"]
+    assert "send_with_retries" not in hits[0]["text"]

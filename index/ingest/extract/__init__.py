@@ -21,7 +21,7 @@ from index.ingest.extract.base import (
     page_of,
     page_starts,
 )
-from index.ingest.extract.dispatch import FORMATS, extract, sniff
+from index.ingest.extract.dispatch import FORMATS, extract, format_of, not_read, sniff
 
 __all__ = [
     "FORMATS",
@@ -33,6 +33,8 @@ __all__ = [
     "NoTextError",
     "UnsupportedFormatError",
     "extract",
+    "format_of",
+    "not_read",
     "page_of",
     "page_starts",
     "sniff",

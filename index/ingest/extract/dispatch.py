@@ -16,6 +16,7 @@ from index.ingest.extract.base import (
     open_zip,
     wide_text_codec,
 )
+from index.ingest.extract.code import LANGUAGES, NAMES
 
 # File name suffixes and the format each names. Binary formats are recognised by their bytes whatever the
 # name; the suffix decides only between the text formats (and names what a binary file claims to be).
@@ -51,10 +52,15 @@ FORMATS = {
     ".adoc": "text",  # AsciiDoc and Org: plain text as far as reading goes
     ".asciidoc": "text",
     ".org": "text",
+    ".log": "text",
+    # source code, configuration and data files: index.ingest.extract.code
+    **dict.fromkeys(LANGUAGES, "code"),
 }
+# The formats of documents, as named in a refusal (the code files' suffixes are too many to list there).
+DOCUMENT_SUFFIXES = sorted(suffix for suffix, fmt in FORMATS.items() if fmt != "code")
 # Formats whose files are text: one that is neither UTF-8 nor declares its encoding is read in the encoding
 # its sender names (extract's ``encoding``). Not RTF (its own code pages) nor e-mail (its parts' charsets).
-TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb"}
+TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb", "code"}
 BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
@@ -93,9 +99,17 @@ MAX_UNZIPPED_BYTES = 512 * 1024 * 1024
 log = logging.getLogger(__name__)
 
 
+def format_of(name: str) -> str | None:
+    """The format a file's name says it is in (by its whole name, ``Makefile``, else its suffix), or
+    ``None``."""
+    path = PurePath(name)
+    known = NAMES.get(path.name)
+    return known[0] if known is not None else FORMATS.get(path.suffix.lower())
+
+
 def sniff(data: bytes, name: str) -> str:
     """The format of ``data`` (a key of the extractors), or :class:`UnsupportedFormatError`."""
-    claimed = FORMATS.get(PurePath(name).suffix.lower())
+    claimed = format_of(name)
     # Readers accept a PDF header anywhere in the first KB; a text file that quotes one ("%PDF-1.7" in notes
     # on the format) is still text when its name says so and it does not start with it.
     if data.startswith(b"%PDF-") or (b"%PDF-" in data[:1024] and (claimed is None or claimed in BINARY)):
@@ -146,10 +160,19 @@ def sniff(data: bytes, name: str) -> str:
     if start.startswith(b"\\documentclass"):  # a LaTeX source without its .tex
         return "latex"
     if PurePath(name).suffix:
-        raise UnsupportedFormatError(
-            f"{name}: unsupported file type; semsearch reads {', '.join(sorted(set(FORMATS)))}"
-        )
+        raise UnsupportedFormatError(f"{name}: {not_read(name)}")
     return "text"
+
+
+def not_read(name: str) -> str:
+    """Why a file named ``name`` (of a suffix :func:`format_of` does not know) is not read, and what to do."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix in NOT_READ:
+        return NOT_READ[suffix]
+    return (
+        f"unsupported file type; semsearch reads {', '.join(DOCUMENT_SUFFIXES)}, and source code and "
+        "configuration files (.py, .js, .json, .yaml and others: docs/ingest.md lists them)"
+    )
 
 
 def _as_utf8(data: bytes, name: str, fmt: str, encoding: str) -> bytes:
@@ -278,6 +301,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.notebook import extract_ipynb
 
         return extract_ipynb
+    if fmt == "code":
+        from index.ingest.extract.code import extract_code
+
+        return extract_code
     if fmt in ("vtt", "srt"):
         from index.ingest.extract import transcript
 

@@ -126,7 +126,7 @@ def _as_windows_1252(data: bytes, bad: int) -> str:
 
 
 def extract_text(data: bytes, name: str) -> Extracted:
-    text = _nonempty(decode(data, name), name)
+    text = nonempty(decode(data, name), name)
     return Extracted(text=text, title=None, format="text", pages=_pages(text))
 
 
@@ -134,9 +134,9 @@ def extract_markdown(data: bytes, name: str) -> Extracted:
     text = decode(data, name)
     front = read_front_matter(text.removeprefix("\ufeff"))
     if front is None:
-        text = _nonempty(text, name)
+        text = nonempty(text, name)
         return Extracted(text=text, title=first_heading(text), format="markdown", pages=_pages(text))
-    text = _nonempty(front.body, name)
+    text = nonempty(front.body, name)
     title = front.fields.get("title")
     title = title.strip() if isinstance(title, str) and title.strip() else first_heading(text)
     return Extracted(text=text, title=title, format="markdown", pages=_pages(text), fields=front.fields)
@@ -158,7 +158,7 @@ def extract_html(data: bytes, name: str) -> Extracted:
     html = decode(data, name, declared_html_encoding(data))
     check_markup(markup_elements(html), MAX_HTML_ELEMENTS, name, "page")
     title, text, fields = read_html(html)
-    return Extracted(text=_nonempty(text, name), title=title, format="html", fields=fields)
+    return Extracted(text=nonempty(text, name), title=title, format="html", fields=fields)
 
 
 def extract_csv(data: bytes, name: str) -> Extracted:
@@ -171,7 +171,7 @@ def extract_csv(data: bytes, name: str) -> Extracted:
         rows = [row for row in csv.reader(io.StringIO(text), dialect) if any(cell.strip() for cell in row)]
     except csv.Error as error:
         raise CorruptFileError(f"{name}: not readable as CSV ({error})") from None
-    return Extracted(text=_nonempty(markdown_table(rows, name), name), title=None, format="csv")
+    return Extracted(text=nonempty(markdown_table(rows, name), name), title=None, format="csv")
 
 
 def check_table(rows: int, width: int, name: str) -> None:
@@ -268,7 +268,7 @@ def _pages(text: str) -> int | None:
     return text.count(PAGE_BREAK) + 1 if PAGE_BREAK in text else None
 
 
-def _nonempty(text: str, name: str) -> str:
+def nonempty(text: str, name: str) -> str:
     if not text.strip():
         raise NoTextError(f"{name}: no text to index")
     return text
