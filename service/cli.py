@@ -29,7 +29,14 @@ from index.distributed.sharding import ShardedIndex
 from index.errors import InvalidInputError
 from index.ingest.extract.text import text_encoding
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
-from index.ingest.sources import SourceError, SourceFile, describe_unsupported, discover, read_documents
+from index.ingest.sources import (
+    SourceError,
+    SourceFile,
+    describe_left_out,
+    describe_unsupported,
+    discover,
+    read_documents,
+)
 from index.storage.faults import storage_fault
 from index.types import FacetOrder, SearchMode
 from service.settings import Settings, unknown_variables
@@ -119,13 +126,20 @@ CollectionOption = Annotated[
     ),
 ]
 ProgressOption = Annotated[bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")]
+IgnoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--ignore/--no-ignore",
+        help="Leave out what the folders' .gitignore files exclude (and those of the git work tree above).",
+    ),
+]
 EncodingOption = Annotated[
     str | None,
     typer.Option(
         "--encoding",
-        help="The encoding of text files (.txt .md .csv .html .tex .vtt .srt) that are not UTF-8 and do not "
-        "declare their own: windows-1252 for most Western European text, shift_jis, cp1251... Without it "
-        "they are skipped, not guessed.",
+        help="The encoding of text files (.txt .md .csv .html .tex .vtt .srt, code) that are not UTF-8 and "
+        "do not declare their own: windows-1252 for most Western European text, shift_jis, cp1251... Without "
+        "it they are skipped, not guessed.",
         show_default=False,
     ),
 ]
@@ -394,7 +408,8 @@ def index_files(
         list[Path],
         typer.Argument(
             help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .tex .csv .epub "
-            ".html .eml .ipynb .vtt .srt .md .txt .jsonl)."
+            ".html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py .json "
+            ".yaml...)."
         ),
     ],
     data_dir: DataDir = None,
@@ -431,6 +446,7 @@ def index_files(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Encoder workers on Ray (one model each).")] = 2,
     encoding: EncodingOption = None,
+    ignore: IgnoreOption = True,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
@@ -445,12 +461,15 @@ def index_files(
     if url is None:
         settings = _in_collection(settings, collection)
     unsupported: Counter[str] = Counter()
+    left_out: list[str] = []
     try:
-        sources = discover(paths, unsupported)
+        sources = discover(paths, unsupported, ignore=ignore, left_out=left_out)
     except SourceError as error:
         _fail(str(error))
     if unsupported:
         typer.echo(f"not read: {describe_unsupported(unsupported)}", err=True)
+    if left_out:
+        typer.echo(f"left out: {describe_left_out(left_out)}; --no-ignore indexes them", err=True)
     # Files of many documents (.jsonl) are read whole first, so that one bad line skips its whole file;
     # with --strict every file is, so that nothing is written unless all can be. The others (one document
     # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
@@ -496,6 +515,7 @@ def index_files(
         "skipped_files": len(problems),
         "skipped": problems,
         "unsupported_files": dict(unsupported.most_common()),
+        "ignored": left_out,
         "seconds": round(time.perf_counter() - started, 2),
     }
     if as_json:
@@ -504,7 +524,7 @@ def index_files(
     where = url if url is not None else settings.data_dir
     _fields(
         f"Indexed into {where}",
-        {k: v for k, v in summary.items() if k not in ("skipped", "unsupported_files")},
+        {k: v for k, v in summary.items() if k not in ("skipped", "unsupported_files", "ignored")},
     )
 
 
@@ -564,6 +584,7 @@ def sync_folder(
     ] = False,
     watch: Annotated[bool, typer.Option("--watch", help="Keep following the folder (Ctrl-C stops).")] = False,
     encoding: EncodingOption = None,
+    ignore: IgnoreOption = True,
     watch_timeout: Annotated[
         float | None,
         typer.Option(min=0, help="With --watch: stop after this many seconds.", show_default=False),
@@ -620,6 +641,7 @@ def sync_folder(
                     dry_run=dry_run,
                     max_chars=settings.max_text_chars,
                     encoding=codec,
+                    ignore=ignore,
                 )
             )
 

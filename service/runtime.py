@@ -151,7 +151,7 @@ def is_new_data_dir(settings: Settings) -> bool:
 def demo_documents() -> list[Document]:
     """The bundled demo corpus: a short guide to semsearch, ids prefixed ``demo/``."""
     documents = []
-    for source in discover([DEMO_CORPUS]):
+    for source in discover([DEMO_CORPUS], ignore=False):  # what ships, whatever a checkout ignores
         for doc in read_documents(source):
             metadata = {**doc.metadata, "source": "demo"}
             documents.append(Document(DEMO_PREFIX + doc.id, doc.text, doc.title, metadata))

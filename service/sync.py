@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.ingest.sources import SourceError, describe_unsupported, discover, file_document
+from index.ingest.sources import SourceError, describe_left_out, describe_unsupported, discover, file_document
 from index.ingest.sync import SyncPlan, plan_sync
 from index.search_index import SearchIndex
 from index.types import Document, UpsertResult
@@ -156,14 +156,18 @@ class SyncReport:
         }
 
 
-def scan(folder: Path, prefix: str) -> tuple[dict[str, FolderFile], list[str]]:
-    """The folder's files by document id, and the files sync leaves alone (``.jsonl``: many documents)."""
+def scan(folder: Path, prefix: str, *, ignore: bool = True) -> tuple[dict[str, FolderFile], list[str]]:
+    """The folder's files by document id (without what its ``.gitignore`` files leave out, with ``ignore``),
+    and the files sync leaves alone (``.jsonl``: many documents)."""
     files: dict[str, FolderFile] = {}
     skipped: list[str] = []
     unsupported: Counter[str] = Counter()
-    sources = discover([folder], unsupported)
+    left_out: list[str] = []
+    sources = discover([folder], unsupported, ignore=ignore, left_out=left_out)
     if unsupported:
         skipped.append(describe_unsupported(unsupported))
+    if left_out:
+        skipped.append(describe_left_out(left_out))
     for source in sources:
         if source.format == "jsonl":
             skipped.append(f"{source.relative}: a .jsonl holds many documents; use semsearch index for it")
@@ -188,10 +192,12 @@ def sync_folder(
     batch_size: int = 32,
     max_chars: int | None = None,
     encoding: str | None = None,
+    ignore: bool = True,
 ) -> SyncReport:
-    """Make the documents synced from ``folder`` (metadata ``source``) equal its files; text files that are
-    not UTF-8 and do not say their encoding are read in ``encoding``."""
-    files, skipped = scan(folder, prefix)
+    """Make the documents synced from ``folder`` (metadata ``source``) equal its files (without what its
+    ``.gitignore`` files leave out, with ``ignore``); text files that are not UTF-8 and do not say their
+    encoding are read in ``encoding``."""
+    files, skipped = scan(folder, prefix, ignore=ignore)
     report = SyncReport(str(folder), target.description, source, dry_run, skipped=skipped)
     stored = target.stored(source)
     plan: SyncPlan = plan_sync(

@@ -33,7 +33,8 @@ from index.ingest.extract import (
     format_of,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
-from index.ingest.sources import FileContents, describe_unsupported, file_document, file_id
+from index.ingest.ignore import IGNORE_FILE, MAX_IGNORE_BYTES, Ignores, ignore_text
+from index.ingest.sources import FileContents, describe_left_out, describe_unsupported, file_document, file_id
 
 # Folders a ZIP made on a Mac holds beside the files: resource forks, not documents.
 _MAC_FORKS = "__MACOSX"
@@ -65,7 +66,12 @@ def read_archive(
             ((path, info) for info in archive.infolist() if (path := member_path(info.filename)) is not None),
             key=lambda item: item[0],
         )
+        ignores = _ignore_rules(archive, name)
         for path, info in members:
+            if ignores and (where := ignores.left_out_at(path)) is not None:
+                if where not in contents.left_out[-1:]:  # members are in path order: a folder's are together
+                    contents.left_out.append(where)
+                continue
             suffix = PurePosixPath(path).suffix.lower()
             if format_of(path) is None and suffix != ".mbox":
                 skipped[suffix] += 1
@@ -85,9 +91,11 @@ def read_archive(
             contents.paths.append(path)
     contents.skipped = dict(skipped)
     if not contents.documents and not contents.problems:
+        passed = [describe_unsupported(skipped)] if skipped else []
+        passed += [describe_left_out(contents.left_out)] if contents.left_out else []
         raise EmptyArchiveError(
             f"{name}: a ZIP archive with no file semsearch reads in it: "
-            + (describe_unsupported(skipped) if skipped else "it is empty")
+            + ("; ".join(passed) or "it is empty")
         )
     return contents
 
@@ -124,9 +132,32 @@ def _add_mailbox(
 def member_path(name: str) -> str | None:
     """The path a ZIP member's name stands for, as a document id would hold it, or None for a folder, a
     hidden file (a part that starts with ``.``) or a macOS resource fork (under ``__MACOSX/``)."""
-    parts = [part for part in file_id(name).replace("\\", "/").split("/") if part not in ("", ".")]
+    parts = _parts(name)
     if not parts or name.endswith(("/", "\\")):
         return None
     if parts[0] == _MAC_FORKS or any(part.startswith(".") for part in parts):
         return None
     return "/".join(parts)
+
+
+def _parts(name: str) -> list[str]:
+    return [part for part in file_id(name).replace("\\", "/").split("/") if part not in ("", ".")]
+
+
+def _ignore_rules(archive: zipfile.ZipFile, name: str) -> Ignores:
+    """The rules of the ``.gitignore`` files in the archive (not in hidden folders or ``__MACOSX/``), each
+    applying under its folder, as in a folder on disk (:mod:`index.ingest.ignore`)."""
+    ignores = Ignores()
+    for info in archive.infolist():
+        parts = _parts(info.filename)
+        if not parts or parts[-1] != IGNORE_FILE or member_path("/".join([*parts[:-1], "x"])) is None:
+            continue
+        if info.flag_bits & 0x1 or info.file_size > MAX_IGNORE_BYTES:
+            continue
+        try:
+            text = ignore_text(archive.read(info), f"{name}: {'/'.join(parts)}")
+        except DAMAGED_ZIP:
+            continue
+        if text is not None:
+            ignores.add("/".join(parts[:-1]), text)
+    return ignores

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, extract, format_of, not_read
 from index.ingest.extract.properties import clean
 from index.ingest.extract.text import decode
+from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
 from index.types import Document
 from index.validation import MAX_TITLE_LENGTH
 
@@ -61,22 +63,28 @@ class FileContents:
     skipped: dict[str, int] = field(default_factory=dict)
     archive: bool = False
     paths: list[str] = field(default_factory=list)  # of an archive's documents: where each is in it
+    left_out: list[str] = field(default_factory=list)  # what an archive's .gitignore files leave out
 
 
-def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> list[SourceFile]:
+def discover(
+    paths: Sequence[Path],
+    unsupported: Counter[str] | None = None,
+    *,
+    ignore: bool = True,
+    left_out: list[str] | None = None,
+) -> list[SourceFile]:
     """The supported files among ``paths`` and inside the folders among them (recursively, hidden ones
-    skipped), sorted. A missing path, or a file given by name in an unsupported format, is an error. The
-    files of other types found in the folders are counted by suffix into ``unsupported`` (``""`` for none),
-    for the caller to say what it left."""
+    skipped, and with ``ignore`` what their ``.gitignore`` files leave out: :mod:`index.ingest.ignore`),
+    sorted. A missing path, or a file given by name in an unsupported format, is an error. The files of
+    other types found in the folders are counted by suffix into ``unsupported`` (``""`` for none), and what
+    the ignore files left out is listed in ``left_out`` (a folder with a ``/`` at its end, not entered), for
+    the caller to say what it left."""
     found: list[SourceFile] = []
     for path in paths:
         if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                relative = file.relative_to(path)
-                if any(part.startswith(".") for part in relative.parts) or not file.is_file():
-                    continue
+            for file, relative in folder_files(path, ignore=ignore, left_out=left_out):
                 if source_format(file.name) is not None:
-                    found.append(SourceFile(file, file_id(relative.as_posix())))
+                    found.append(SourceFile(file, file_id(relative)))
                 elif unsupported is not None:
                     unsupported[file.suffix.lower()] += 1
         elif path.is_file():
@@ -87,6 +95,52 @@ def discover(paths: Sequence[Path], unsupported: Counter[str] | None = None) -> 
             found.append(SourceFile(path, file_id(path.name)))
         else:
             raise SourceError(f"{path}: no such file or folder")
+    return found
+
+
+def folder_files(
+    folder: Path, *, ignore: bool = True, left_out: list[str] | None = None
+) -> list[tuple[Path, str]]:
+    """The files under ``folder`` and their paths relative to it, sorted as paths are; hidden files and
+    folders are passed over, and with ``ignore`` what the ``.gitignore`` files leave out (listed in
+    ``left_out``). A folder passed over is not entered, and a folder reached twice through links is read
+    once."""
+    ignores = Ignores()
+    if ignore:
+        rules_above(folder, ignores)
+    found: list[tuple[Path, str]] = []
+    seen: set[tuple[int, int]] = set()
+    for top, folders, files in os.walk(folder, followlinks=True):
+        here = Path(top)
+        try:
+            status = here.stat()
+        except OSError:
+            folders.clear()
+            continue
+        if (status.st_dev, status.st_ino) in seen:  # a link to a folder above, or to one read already
+            folders.clear()
+            continue
+        seen.add((status.st_dev, status.st_ino))
+        prefix = here.relative_to(folder).as_posix()
+        prefix = "" if prefix == "." else prefix
+        if ignore and (text := read_ignore_file(here / IGNORE_FILE)) is not None:
+            ignores.add(prefix, text)
+
+        def kept(name: str, *, is_dir: bool, prefix: str = prefix) -> bool:
+            if name.startswith("."):
+                return False
+            relative = f"{prefix}/{name}" if prefix else name
+            if ignores and ignores.matches(relative, is_dir=is_dir):
+                if left_out is not None:
+                    left_out.append(relative + ("/" if is_dir else ""))
+                return False
+            return True
+
+        folders[:] = sorted(name for name in folders if kept(name, is_dir=True))  # the same walk each time
+        for name in files:
+            if kept(name, is_dir=False) and (here / name).is_file():
+                found.append((here / name, f"{prefix}/{name}" if prefix else name))
+    found.sort(key=lambda item: item[1].split("/"))
     return found
 
 
@@ -103,6 +157,14 @@ def describe_unsupported(unsupported: Counter[str]) -> str:
     kinds = ", ".join(f"{suffix or 'no suffix'} {count}" for suffix, count in order)
     total = sum(unsupported.values())
     return f"{total} file{'s' if total != 1 else ''} of types semsearch does not read ({kinds})"
+
+
+def describe_left_out(left_out: Sequence[str], shown: int = 5) -> str:
+    """``left_out`` (from :func:`discover`) in a line: "3 paths .gitignore files leave out (build/,
+    node_modules/, debug.log)"."""
+    more = len(left_out) - shown
+    names = ", ".join(left_out[:shown]) + (f" and {more} more" if more > 0 else "")
+    return f"{len(left_out)} path{'s' if len(left_out) != 1 else ''} .gitignore files leave out ({names})"
 
 
 def file_id(name: str) -> str:

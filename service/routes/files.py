@@ -20,7 +20,7 @@ from index.errors import InvalidInputError
 from index.ingest.archive import MemberTooLargeError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.extract.text import text_encoding
-from index.ingest.sources import describe_unsupported, file_id
+from index.ingest.sources import describe_left_out, describe_unsupported, file_id
 from index.validation import check_id
 from service.deps import FileReaderDep, IndexDep, SettingsDep
 from service.errors import FilesRejectedError
@@ -212,6 +212,8 @@ def _documents(
             skipped.append(
                 {"file": name, "status": None, "detail": describe_unsupported(Counter(contents.skipped))}
             )
+        if contents.left_out:
+            skipped.append({"file": name, "status": None, "detail": describe_left_out(contents.left_out)})
     if not documents and not problems:  # every file of the archives sent was passed over: say why
         problems = [entry for entry in skipped if entry["status"] is not None]
     if problems:

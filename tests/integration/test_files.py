@@ -682,12 +682,17 @@ PROJECT = [
 
 
 def test_a_zipped_project_is_searched_by_its_code_settings_and_logs(server: httpx.Client) -> None:
-    """A project's folder as GitHub's "Download ZIP" gives it: Python, YAML, a log, a Dockerfile and a README
-    without a suffix all become documents; a function is found by what it does, a setting by what it sets,
-    a log line by what went wrong, and the language filters."""
-    answer = ok(upload(server, [("tram.zip", zip_of(PROJECT))], id_prefix="code/"))
+    """A project's folder zipped as it is on disk: Python, YAML, a log, a Dockerfile and a README without a
+    suffix all become documents, its dependencies are left out as its .gitignore says; a function is found
+    by what it does, a setting by what it sets, a log line by what went wrong, and the language filters."""
+    dependencies = [
+        ("tram/.gitignore", b"node_modules/\n"),
+        ("tram/node_modules/left-pad/index.js", b"module.exports = function pad(s) { return ' ' + s }"),
+    ]
+    answer = ok(upload(server, [("tram.zip", zip_of(PROJECT + dependencies))], id_prefix="code/"))
     assert [d["id"] for d in answer["documents"]] == sorted(f"code/{path}" for path, _ in PROJECT)
-    assert answer["skipped"] == []
+    left_out = "1 path .gitignore files leave out (tram/node_modules/)"
+    assert answer["skipped"] == [{"file": "tram.zip", "status": None, "detail": left_out}]
     stored = ok(server.get("/documents/code/tram/uploads.py"))
     assert (stored["title"], stored["metadata"]["format"], stored["metadata"]["programming_language"]) == (
         "uploads.py",

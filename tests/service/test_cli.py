@@ -550,3 +550,30 @@ def test_serve_on_a_port_another_program_holds_fails_at_once_saying_what_to_do(
     result = run("serve", "--host", "192.0.2.1", "--port", str(port), "--data-dir", str(tmp_path / "data"))
     assert result.exit_code == 2
     assert "'192.0.2.1' is not an address of this machine" in result.output
+
+
+def test_index_leaves_out_what_gitignore_excludes_unless_told_not_to(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    for name, text in (
+        ("README.md", "# Shop\n\nSells bread and cakes."),
+        ("src/app.py", "def bake():\n    return 'bread'\n"),
+        ("build/app.py", "def bake():\n    return 'bread'\n"),
+        ("debug.log", "oven too hot"),
+        (".gitignore", "build/\n*.log\n"),
+    ):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+    data = str(tmp_path / "data")
+    result = run("index", str(project), "--data-dir", data, "--no-progress", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["documents"], summary["ignored"]) == (2, ["build/", "debug.log"])
+    assert (
+        "left out: 2 paths .gitignore files leave out (build/, debug.log); --no-ignore indexes them"
+        in result.stderr
+    )
+    stored = json.loads(run("export", "--data-dir", data).stdout.splitlines()[-1])
+    assert (stored["id"], stored["metadata"]["programming_language"]) == ("src/app.py", "python")
+    result = run("index", str(project), "--data-dir", data, "--no-progress", "--json", "--no-ignore")
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["documents"], summary["created"], summary["ignored"]) == (4, 2, [])

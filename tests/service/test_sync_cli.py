@@ -129,3 +129,20 @@ def test_a_legacy_text_file_fails_until_its_encoding_is_named(tmp_path: Path) ->
     second = sync(folder, data, "--encoding", "windows-1252")
     assert (second["added"], second["failed"]) == (["tide.txt"], [])
     assert ids(data) == ["tide.txt"]
+
+
+def test_sync_follows_gitignore_and_a_file_ignored_later_is_deleted(tmp_path: Path) -> None:
+    folder, data = folder_with_files(tmp_path), tmp_path / "data"
+    (folder / "sub" / "drafts").mkdir()
+    (folder / "sub" / "drafts" / "tide.md").write_text("# Draft tide notes\n\nUnfinished.", encoding="utf-8")
+    (folder / ".gitignore").write_text("drafts/\n", encoding="utf-8")
+    first = sync(folder, data)
+    assert first["added"] == ["lighthouse.docx", "lighthouse.pdf", "sub/tide.md"]
+    assert "1 path .gitignore files leave out (sub/drafts/)" in first["skipped"]
+    every = sync(folder, data, "--no-ignore")
+    assert every["added"] == ["sub/drafts/tide.md"]
+    # Mirroring what the folder's rules take: a file they leave out now is no longer the folder's
+    (folder / ".gitignore").write_text("drafts/\n*.docx\n", encoding="utf-8")
+    again = sync(folder, data)
+    assert again["deleted"] == ["lighthouse.docx", "sub/drafts/tide.md"]
+    assert ids(data) == ["lighthouse.pdf", "sub/tide.md"]
