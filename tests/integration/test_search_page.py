@@ -229,6 +229,8 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             place.parent.mkdir(parents=True, exist_ok=True)
             place.write_text(f"# Note {i}\n\nRoom {i} has {i % 7} windows facing the harbour.\n")
         (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+        (folder / "node_modules" / "left-pad").mkdir(parents=True)  # a project's dependencies: not sent
+        (folder / "node_modules" / "left-pad" / "index.js").write_text("module.exports = pad;\n")
         # Files dropped on the page are chosen as picked ones are, a hidden one too when picked itself (a
         # synthetic drop: Chromium gives its items no file system entries, so this takes the page's path
         # for plain files).
@@ -275,4 +277,5 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200
             assert api.get("/collections/recipes/documents/note-000.md").status_code == 200
             assert api.get("/collections/recipes/documents/.DS_Store").status_code == 404
+            assert api.get("/collections/recipes/documents/node_modules/left-pad/index.js").status_code == 404
         browser.close()
