@@ -33,6 +33,7 @@ from index.ingest.extract import (
     format_of,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
+from index.ingest.extract.code import generated
 from index.ingest.ignore import IGNORE_FILE, MAX_IGNORE_BYTES, Ignores, ignore_text
 from index.ingest.sources import FileContents, describe_left_out, describe_unsupported, file_document, file_id
 
@@ -75,6 +76,9 @@ def read_archive(
             suffix = PurePosixPath(path).suffix.lower()
             if format_of(path) is None and suffix != ".mbox":
                 skipped[suffix] += 1
+                continue
+            if generated(path):  # a lock file, a minified script: counted by its name, as its suffix is read
+                skipped[PurePosixPath(path).name] += 1
                 continue
             where = f"{name}: {path}"
             fields = {**(metadata or {}), "archive": name, "path": path}

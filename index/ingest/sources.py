@@ -21,6 +21,7 @@ from typing import Any
 
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, extract, format_of, not_read
+from index.ingest.extract.code import generated
 from index.ingest.extract.properties import clean
 from index.ingest.extract.text import decode
 from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
@@ -83,10 +84,10 @@ def discover(
     for path in paths:
         if path.is_dir():
             for file, relative in folder_files(path, ignore=ignore, left_out=left_out):
-                if source_format(file.name) is not None:
+                if source_format(file.name) is not None and not generated(file.name):
                     found.append(SourceFile(file, file_id(relative)))
-                elif unsupported is not None:
-                    unsupported[file.suffix.lower()] += 1
+                elif unsupported is not None:  # a lock file by its name: its suffix is read
+                    unsupported[file.name if generated(file.name) else file.suffix.lower()] += 1
         elif path.is_file():
             if path.suffix.lower() in _UPLOADS_ONLY:  # the upload route reads them (index.ingest.uploaded)
                 raise SourceError(f"{path}: {_UPLOADS_ONLY[path.suffix.lower()]}")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
+from collections import Counter
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from index.ingest.extract import NoTextError, UnsupportedFormatError, extract, format_of
 from index.ingest.extract.code import LANGUAGES, NAMES
+from index.ingest.sources import discover
+from index.ingest.uploaded import read_file
 
 
 def test_a_source_file_is_its_text_titled_by_its_name_with_its_language() -> None:
@@ -70,3 +77,22 @@ _SOURCE = st.text(st.characters(exclude_characters="\x00\ufeff", exclude_categor
 def test_a_code_file_keeps_every_character(source: str) -> None:
     """Indentation, tabs, trailing spaces, line endings, any script: the reader changes nothing."""
     assert extract(source.encode(), "module.py").text == source
+
+
+def test_lock_files_and_minified_scripts_are_passed_over_in_folders_and_archives(tmp_path: Path) -> None:
+    names = ["app.js", "package-lock.json", "vendor/jquery.min.js", "package.json", "theme.MIN.CSS"]
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text('{"a": 1}', encoding="utf-8")
+    unsupported: Counter[str] = Counter()
+    assert [s.relative for s in discover([tmp_path], unsupported)] == ["app.js", "package.json"]
+    assert unsupported == Counter({"package-lock.json": 1, "jquery.min.js": 1, "theme.MIN.CSS": 1})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name in names:
+            archive.writestr(f"web/{name}", '{"a": 1}')
+    contents = read_file("unused", "web.zip", out.getvalue())
+    assert contents.paths == ["web/app.js", "web/package.json"]
+    assert contents.skipped == {"package-lock.json": 1, "jquery.min.js": 1, "theme.MIN.CSS": 1}
+    # Sent alone, by choice, it is read
+    assert extract(b'{"lockfileVersion": 3}', "package-lock.json").format == "code"

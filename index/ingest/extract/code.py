@@ -115,6 +115,21 @@ NAMES: dict[str, tuple[str, str | None]] = {
 }
 
 
+# Files a tool writes and nobody reads, under suffixes that are read: lock files (hashes and versions of a
+# project's dependencies, often its largest text file) and minified scripts and styles (one line of
+# shortened names). A folder or a ZIP passes over them, as it passes over node_modules/ by its .gitignore.
+GENERATED_NAMES = frozenset(
+    {"package-lock.json", "npm-shrinkwrap.json", "pnpm-lock.yaml", "packages.lock.json"}
+)
+GENERATED_SUFFIXES = (".min.js", ".min.css", ".min.mjs")
+
+
+def generated(name: str) -> bool:
+    """Whether a file named ``name`` is one a tool writes for tools (:data:`GENERATED_NAMES`)."""
+    path = PurePath(name)
+    return path.name in GENERATED_NAMES or path.name.lower().endswith(GENERATED_SUFFIXES)
+
+
 def language(name: str) -> str | None:
     """The language of a code file named ``name`` (by its name, else its suffix), or ``None``."""
     path = PurePath(name)
