@@ -710,7 +710,8 @@ def test_a_zipped_project_is_searched_by_its_code_settings_and_logs(server: http
         hits = ok(server.post("/search", json={"query": question, "filter": project, "k": 1}))["hits"]
         assert [hit["doc_id"] for hit in hits] == [expected], question
     python = {"must": [project, {"field": "programming_language", "eq": "python"}]}
-    hits = ok(server.post("/search", json={"query": "hash of the file contents", "filter": python}))["hits"]
+    question = "the SHA-256 digest of some bytes, in hex"
+    hits = ok(server.post("/search", json={"query": question, "filter": python}))["hits"]
     assert {hit["doc_id"] for hit in hits} == {"code/tram/uploads.py"}
     # A function is a chunk of its own: the hit for hashing is the checksum function, not the retry loop
     assert "def checksum" in hits[0]["text"]
