@@ -126,7 +126,7 @@ def test_a_folder_inside_a_work_tree_follows_the_ignore_files_above_it(tmp_path:
 
 def test_indexing_a_project_leaves_out_its_dependencies_and_build(tmp_path: Path) -> None:
     write(tmp_path / ".gitignore", "node_modules/\ndist/\n*.log\n")
-    for name in ("src/app.js", "README.md", "node_modules/left-pad/index.js", "dist/app.min.js", "npm.log"):
+    for name in ("src/app.js", "README.md", "node_modules/left-pad/index.js", "dist/app.js", "npm.log"):
         write(tmp_path / name, "text")
     left_out: list[str] = []
     found = discover([tmp_path], left_out=left_out)
