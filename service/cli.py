@@ -379,17 +379,52 @@ def _checked(source: SourceFile, max_chars: int, encoding: str | None) -> Iterat
         yield doc
 
 
+def _archive(
+    source: SourceFile, settings: Settings, encoding: str | None, problems: list[str], strict: bool
+) -> list[Document]:
+    """The documents of a ZIP archive or a mailbox named by itself, read as an upload of it is: what in it
+    cannot be read is added to ``problems`` (with ``strict``, it is the archive's :class:`SourceError`), and
+    what it holds that is not read is said on stderr."""
+    from index.ingest.uploaded import read_source
+
+    contents = read_source(source, encoding, settings.max_file_bytes)
+    name = source.path.name + ": "  # the readers' words begin with the archive's name; these with its path
+    found = [f"{source.path}: {str(error).removeprefix(name)}" for _, error in contents.problems]
+    documents: list[Document] = []
+    for document in contents.documents:
+        if len(document.text) > settings.max_text_chars:
+            found.append(
+                f"{source.path}: {document.id}: too large ({len(document.text)} characters; "
+                f"SEMSEARCH_MAX_TEXT_CHARS is {settings.max_text_chars})"
+            )
+            continue
+        documents.append(document)
+    if found and strict:
+        raise SourceError(f"{found[0]}{f' (and {len(found) - 1} more in it)' if len(found) > 1 else ''}")
+    problems.extend(found)
+    if contents.skipped:
+        typer.echo(f"not read: in {source.path}: {describe_unsupported(Counter(contents.skipped))}", err=True)
+    if contents.left_out:
+        typer.echo(f"left out: in {source.path}: {describe_left_out(contents.left_out)}", err=True)
+    return documents
+
+
 def _read_once(
     sources: Sequence[SourceFile],
     checked: set[Path],
     max_chars: int,
     problems: list[str],
     encoding: str | None,
+    archives: dict[Path, list[Document]],
 ) -> Iterator[Document]:
     """The documents of ``sources``, each file extracted once. Those in ``checked`` were read whole before
-    (and passed); any other holds one document (a PDF, a page, a text file), read and checked here: one
-    that cannot be indexed is reported, added to ``problems`` and skipped."""
+    (and passed), and an archive's documents are in ``archives``; any other file holds one document (a
+    PDF, a page, a text file), read and checked here: one that cannot be indexed is reported, added to
+    ``problems`` and skipped."""
     for source in sources:
+        if source.path in archives:
+            yield from archives[source.path]
+            continue
         if source.path in checked:
             yield from read_documents(source, encoding)
             continue
@@ -409,7 +444,7 @@ def index_files(
         typer.Argument(
             help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .tex .csv .epub "
             ".html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py .json "
-            ".yaml...)."
+            ".yaml...; a .zip or .mbox named by itself: its files or messages)."
         ),
     ],
     data_dir: DataDir = None,
@@ -476,8 +511,18 @@ def index_files(
     good: list[SourceFile] = []
     problems: list[str] = []
     checked: set[Path] = set()
+    archives: dict[Path, list[Document]] = {}  # a ZIP's or a mailbox's documents, read before the rest
     total = 0
     for source in sources:
+        if source.format == "archive":
+            try:
+                archives[source.path] = _archive(source, settings, codec, problems, strict)
+            except SourceError as error:
+                problems.append(str(error))
+                continue
+            good.append(source)
+            total += len(archives[source.path])
+            continue
         if not strict and source.format != "jsonl":
             good.append(source)
             total += 1
@@ -496,7 +541,7 @@ def index_files(
         _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
 
     started = time.perf_counter()
-    documents = _read_once(good, checked, settings.max_text_chars, problems, codec)
+    documents = _read_once(good, checked, settings.max_text_chars, problems, codec, archives)
     if url is not None:
         results = _index_remote(url, collection, documents, total, progress)
     elif ray is not None:

@@ -28,12 +28,9 @@ from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_ab
 from index.types import Document
 from index.validation import MAX_TITLE_LENGTH
 
-# Files of many documents that an upload to the service reads, and what to do with one here instead.
-_UPLOADS_ONLY = {
-    ".zip": "a ZIP archive; unpack it and index the folder, or upload it to the service "
-    "(POST /documents/files reads the files in it)",
-    ".mbox": "a mailbox; upload it to the service (POST /documents/files makes each message a document)",
-}
+# Files of many documents read when named by themselves (an upload reads them too: index.ingest.uploaded),
+# not in a folder: a ZIP beside the files it was made from would give each twice.
+ARCHIVES = (".zip", ".mbox")
 
 
 class SourceError(InvalidInputError):
@@ -47,8 +44,11 @@ class SourceFile:
 
     @property
     def format(self) -> str:
-        """``jsonl`` (a document per line), else the format the file's name says (a file named without a
-        suffix: text, as an upload's is)."""
+        """``jsonl`` (a document per line), ``archive`` (a ZIP or a mailbox named by itself: read with
+        :func:`index.ingest.uploaded.read_file`), else the format the file's name says (a file named
+        without a suffix: text, as an upload's is)."""
+        if self.path.suffix.lower() in ARCHIVES:
+            return "archive"
         return source_format(self.path.name) or "text"
 
 
@@ -89,9 +89,7 @@ def discover(
                 elif unsupported is not None:  # a lock file by its name: its suffix is read
                     unsupported[file.name if generated(file.name) else file.suffix.lower()] += 1
         elif path.is_file():
-            if path.suffix.lower() in _UPLOADS_ONLY:  # the upload route reads them (index.ingest.uploaded)
-                raise SourceError(f"{path}: {_UPLOADS_ONLY[path.suffix.lower()]}")
-            if source_format(path.name) is None and path.suffix:
+            if source_format(path.name) is None and path.suffix and path.suffix.lower() not in ARCHIVES:
                 raise SourceError(f"{path}: {not_read(path.name)}")
             found.append(SourceFile(path, file_id(path.name)))
         else:

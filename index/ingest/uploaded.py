@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from index.ingest.archive import read_archive
-from index.ingest.extract import sniff
+from index.ingest.extract import ExtractionError, sniff
 from index.ingest.extract.dispatch import MAX_UNZIPPED_BYTES
 from index.ingest.mailbox import is_mailbox, read_mailbox
-from index.ingest.sources import FileContents, file_document
+from index.ingest.sources import FileContents, SourceError, SourceFile, file_document
 
 
 def read_file(
@@ -39,3 +39,24 @@ def read_file(
     if is_mailbox(data, name):
         return read_mailbox(name, data, metadata, id_prefix)
     return FileContents(documents=[file_document(doc_id, name, data, dict(metadata or {}), encoding)])
+
+
+def read_source(source: SourceFile, encoding: str | None, max_file_bytes: int) -> FileContents:
+    """What a file named on the command line holds, read as an upload of it is (:func:`read_file`): a ZIP
+    archive's files, a mailbox's messages; :class:`SourceError` naming the file if it cannot be read."""
+    try:
+        data = source.path.read_bytes()
+    except OSError as error:
+        raise SourceError(f"{source.path}: cannot be read ({error.strerror})") from error
+    try:
+        return read_file(
+            source.relative,
+            source.path.name,
+            data,
+            {"path": source.relative},
+            encoding,
+            max_file_bytes=max_file_bytes,
+        )
+    except ExtractionError as error:
+        said = str(error).removeprefix(f"{source.path.name}: ")  # the reader names the file; so does this
+        raise SourceError(f"{source.path}: {said}") from None

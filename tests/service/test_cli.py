@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import io
 import json
+import mailbox
 import socket
 import sqlite3
+import zipfile
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -577,3 +581,37 @@ def test_index_leaves_out_what_gitignore_excludes_unless_told_not_to(tmp_path: P
     result = run("index", str(project), "--data-dir", data, "--no-progress", "--json", "--no-ignore")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["documents"], summary["created"], summary["ignored"]) == (4, 2, [])
+
+
+def test_index_reads_a_zip_or_a_mailbox_named_by_itself_as_an_upload_does(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("handbook/intro.md", "# Intro\n\nWelcome aboard the ferry.")
+        archive.writestr("handbook/empty.txt", "")
+        archive.writestr("handbook/photo.png", b"\x89PNG")
+    (tmp_path / "handbook.zip").write_bytes(out.getvalue())
+    box = mailbox.mbox(tmp_path / "Inbox.mbox")
+    message = EmailMessage()
+    message["Message-ID"] = "<m1@example.org>"
+    message["Subject"] = "Ferry times"
+    message["From"] = "ada@example.org"
+    message.set_content("The winter ferry leaves at seven.")
+    box.add(message)
+    box.close()
+    data = str(tmp_path / "data")
+    zipped, mail = str(tmp_path / "handbook.zip"), str(tmp_path / "Inbox.mbox")
+    result = run("index", zipped, mail, "--data-dir", data, "--no-progress", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (summary["created"], summary["skipped_files"]) == (2, 1)
+    assert summary["skipped"] == [f"{zipped}: handbook/empty.txt: the file is empty"]
+    assert f"not read: in {zipped}: 1 file of types semsearch does not read (.png 1)" in result.stderr
+    exported = [json.loads(line) for line in run("export", "--data-dir", data).stdout.splitlines()]
+    assert [(d["id"], d["metadata"].get("archive"), d["metadata"].get("mailbox")) for d in exported] == [
+        ("Inbox.mbox/m1@example.org", None, "Inbox.mbox"),
+        ("handbook/intro.md", "handbook.zip", None),
+    ]
+    # With --strict, a file in the archive that cannot be read refuses the whole run
+    result = run("index", zipped, "--data-dir", data, "--no-progress", "--strict")
+    assert result.exit_code != 0
+    assert f"refused: {zipped}: handbook/empty.txt: the file is empty" in result.stderr

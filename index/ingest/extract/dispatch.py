@@ -206,8 +206,8 @@ def extract(data: bytes, name: str, encoding: str | None = None) -> Extracted:
     fmt = sniff(data, name)
     if fmt == "zip":  # many files, not one document: index.ingest.archive reads them
         raise UnsupportedFormatError(
-            f"{name}: a ZIP archive of files, not one document; upload it to /documents/files (the files in "
-            "it become documents), or unpack it and index the folder with `semsearch index`"
+            f"{name}: a ZIP archive of files, not one document; upload it to /documents/files, or index it "
+            "with `semsearch index`: the files in it become documents"
         )
     if encoding is not None and fmt in TEXT_FORMATS:
         data = _as_utf8(data, name, fmt, encoding)
