@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import re2
 from pathspec import GitIgnoreSpec
 from pathspec.patterns.gitignore import GitIgnorePatternError
 
@@ -52,7 +53,11 @@ class _Rules:
             return None
         said = None
         for pattern in self.spec.patterns:
-            if pattern.include is not None and pattern.regex is not None and _itself(pattern.regex, path):
+            if (
+                pattern.include is not None
+                and pattern.regex is not None
+                and _itself(pattern.regex.pattern, path)
+            ):
                 said = pattern.include
         return said
 
@@ -73,9 +78,9 @@ class Ignores:
         over, not the whole file."""
         lines = text.splitlines()
         try:
-            spec = GitIgnoreSpec.from_lines(lines)
+            spec = GitIgnoreSpec.from_lines(lines, backend="re2")
         except (GitIgnorePatternError, ValueError):
-            spec = GitIgnoreSpec.from_lines([line for line in lines if _valid(line)])
+            spec = GitIgnoreSpec.from_lines([line for line in lines if _valid(line)], backend="re2")
         if spec.patterns:
             self._rules.setdefault(folder, []).append(_Rules(spec, prefix))
 
@@ -112,24 +117,27 @@ class Ignores:
 _FOLDER_MARK = "ps_d"
 
 
-@functools.cache
-def _anchored(regex: re.Pattern[str]) -> re.Pattern[str]:
-    return re.compile(f"(?:{regex.pattern})\\Z", regex.flags)
+@functools.lru_cache(maxsize=4096)
+def _compiled(expression: str) -> Any:
+    """``expression`` compiled by RE2, which matches in time linear in the text: Python's ``re`` backtracks,
+    and ``*a*a*a*a*a*a*a*a*a*a*a*a*b`` against a file named with forty a's takes it minutes (a ZIP's
+    ``.gitignore`` and names are anyone's). Without multi-line mode, RE2's ``$`` is the text's end only."""
+    return re2.compile(expression)
 
 
-def _itself(regex: re.Pattern[str], path: str) -> bool:
-    """Whether ``regex`` (a gitignore pattern's) matches ``path`` itself, not only a folder above it."""
-    match = regex.search(path)
+def _itself(expression: str, path: str) -> bool:
+    """Whether ``expression`` (a gitignore pattern's) matches ``path`` itself, not only a folder above it."""
+    match = _compiled(expression).search(path)
     if match is None:
         return False
     if match.groupdict().get(_FOLDER_MARK) is None:
         return True
-    return _anchored(regex).search(path) is not None
+    return _compiled(f"(?:{expression})$").search(path) is not None
 
 
 def _valid(line: str) -> bool:
     try:
-        GitIgnoreSpec.from_lines([line])
+        GitIgnoreSpec.from_lines([line], backend="re2")
     except (GitIgnorePatternError, ValueError):
         return False
     return True

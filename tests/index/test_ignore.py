@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,20 @@ def test_a_zipped_project_leaves_out_what_its_ignore_files_do() -> None:
     everything_ignored = zip_of([(".gitignore", b"*\n"), ("a.md", b"A")])
     with pytest.raises(ValueError, match=r"reads in it: 1 path \.gitignore files leave out \(a\.md\)"):
         read_file("unused", "all.zip", everything_ignored)
+
+
+def test_a_pattern_that_backtracks_does_not_stall_reading_an_archive(tmp_path: Path) -> None:
+    """Hostile input: Python's re takes minutes (C(60, 12) ways to fail) on this pattern and name, holding
+    the interpreter's lock; RE2 is linear in the path. Read in a child process, so that a regression fails
+    here (killed after a minute) instead of hanging the run."""
+    name = "shop/" + "a" * 60 + ".md"
+    archive = tmp_path / "x.zip"
+    archive.write_bytes(zip_of([("shop/.gitignore", b"*a*a*a*a*a*a*a*a*a*a*a*a*b\n"), (name, b"A note.")]))
+    script = (
+        "import sys; from index.ingest.uploaded import read_file; "
+        "print(read_file('unused', 'x.zip', open(sys.argv[1], 'rb').read()).paths)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(archive)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == repr([name])
