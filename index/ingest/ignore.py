@@ -18,7 +18,6 @@ project's). Paths are relative to the folder indexed, ``/``-separated.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +31,25 @@ IGNORE_FILE = ".gitignore"
 # The most of an ignore file read: a project's is a few KB; each line is a regular expression tried on
 # every path, so a hostile one of millions of lines would make listing a folder slow.
 MAX_IGNORE_BYTES = 256 * 1024
+# And the most patterns one may hold (GitHub's templates hold under 200): a path some pattern matches is
+# tried against each, from the last, until one matches it itself.
+MAX_IGNORE_PATTERNS = 2000
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    include: bool  # True: leaves out what it matches; False: takes it back (a "!" pattern)
+    search: Any  # its expression, compiled by RE2 (see _compiled)
+    whole: Any  # the same, matching to the end of the path
 
 
 @dataclass(frozen=True, slots=True)
 class _Rules:
     spec: GitIgnoreSpec
     prefix: str  # the indexed folder's place under a .gitignore above it ("docs/"), else ""
+    patterns: tuple[_Pattern, ...]
 
     def decide(self, path: str) -> bool | None:
         """What the last of these patterns that matches ``path`` itself says (a folder's path ends in
@@ -51,15 +61,13 @@ class _Rules:
         ``.gitignore`` takes back folders, not the ``*.log`` files a shallower one leaves out in them."""
         if self.spec.check_file(path).include is None:  # the common case: no pattern matches at all
             return None
-        said = None
-        for pattern in self.spec.patterns:
-            if (
-                pattern.include is not None
-                and pattern.regex is not None
-                and _itself(pattern.regex.pattern, path)
-            ):
-                said = pattern.include
-        return said
+        for pattern in reversed(self.patterns):  # the last that matches decides
+            match = pattern.search.search(path)
+            if match is None:
+                continue
+            if match.groupdict().get(_FOLDER_MARK) is None or pattern.whole.search(path) is not None:
+                return pattern.include
+        return None
 
 
 class Ignores:
@@ -81,8 +89,16 @@ class Ignores:
             spec = GitIgnoreSpec.from_lines(lines, backend="re2")
         except (GitIgnorePatternError, ValueError):
             spec = GitIgnoreSpec.from_lines([line for line in lines if _valid(line)], backend="re2")
-        if spec.patterns:
-            self._rules.setdefault(folder, []).append(_Rules(spec, prefix))
+        patterns = tuple(
+            _Pattern(pattern.include, re2.compile(expression), re2.compile(f"(?:{expression})$"))
+            for pattern in spec.patterns
+            if pattern.include is not None and pattern.regex is not None
+            for expression in [pattern.regex.pattern]
+        )
+        if len(patterns) > MAX_IGNORE_PATTERNS:
+            log.warning("%s/.gitignore: over %d patterns; they are not applied", folder, MAX_IGNORE_PATTERNS)
+        elif patterns:
+            self._rules.setdefault(folder, []).append(_Rules(spec, prefix, patterns))
 
     def matches(self, path: str, *, is_dir: bool) -> bool:
         """Whether the rules leave ``path`` out, its folders taken as kept (a walk that does not enter a
@@ -113,26 +129,11 @@ class Ignores:
 
 
 # The group pathspec's gitignore expressions name the "/" after a folder with (pathspec.patterns.gitignore):
-# a match through it is a match of a folder above the path, unless that "/" is the path's own last.
+# a match through it is a match of a folder above the path, unless that "/" is the path's own last (which
+# the expression matched to the path's end says). The expressions run on RE2, in time linear in the path:
+# Python's re backtracks, and "*a*a*a*a*a*a*a*a*a*a*a*a*b" against a name of 60 a's takes it minutes (a
+# ZIP's .gitignore and names are anyone's); without multi-line mode, RE2's "$" is the text's end only.
 _FOLDER_MARK = "ps_d"
-
-
-@functools.lru_cache(maxsize=4096)
-def _compiled(expression: str) -> Any:
-    """``expression`` compiled by RE2, which matches in time linear in the text: Python's ``re`` backtracks,
-    and ``*a*a*a*a*a*a*a*a*a*a*a*a*b`` against a file named with forty a's takes it minutes (a ZIP's
-    ``.gitignore`` and names are anyone's). Without multi-line mode, RE2's ``$`` is the text's end only."""
-    return re2.compile(expression)
-
-
-def _itself(expression: str, path: str) -> bool:
-    """Whether ``expression`` (a gitignore pattern's) matches ``path`` itself, not only a folder above it."""
-    match = _compiled(expression).search(path)
-    if match is None:
-        return False
-    if match.groupdict().get(_FOLDER_MARK) is None:
-        return True
-    return _compiled(f"(?:{expression})$").search(path) is not None
 
 
 def _valid(line: str) -> bool:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from index.ingest.ignore import MAX_IGNORE_BYTES, Ignores
+from index.ingest.ignore import MAX_IGNORE_BYTES, MAX_IGNORE_PATTERNS, Ignores
 from index.ingest.sources import describe_left_out, discover, folder_files
 from index.ingest.uploaded import read_file
 
@@ -150,6 +150,10 @@ def test_an_ignore_file_too_large_to_read_is_not_applied(tmp_path: Path) -> None
     write(tmp_path / ".gitignore", "*.md\n" + "#" * MAX_IGNORE_BYTES)
     write(tmp_path / "a.md", "text")
     assert [relative for _, relative in folder_files(tmp_path)] == ["a.md"]
+    write(tmp_path / ".gitignore", "".join(f"f{n}.txt\n" for n in range(MAX_IGNORE_PATTERNS)) + "*.md\n")
+    assert [relative for _, relative in folder_files(tmp_path)] == ["a.md"]  # one pattern too many
+    write(tmp_path / ".gitignore", "".join(f"f{n}.txt\n" for n in range(MAX_IGNORE_PATTERNS - 1)) + "*.md\n")
+    assert folder_files(tmp_path) == []
 
 
 def test_a_folder_linked_into_itself_is_walked_once(tmp_path: Path) -> None:
