@@ -45,7 +45,7 @@ class SourceFile:
     @property
     def format(self) -> str:
         """``jsonl`` (a document per line), ``archive`` (a ZIP or a mailbox named by itself: read with
-        :func:`index.ingest.uploaded.read_file`), else the format the file's name says (a file named
+        :func:`index.ingest.uploaded.read_source`), else the format the file's name says (a file named
         without a suffix: text, as an upload's is)."""
         if self.path.suffix.lower() in ARCHIVES:
             return "archive"
@@ -136,7 +136,7 @@ def folder_files(
             return True
 
         folders[:] = sorted(name for name in folders if kept(name, is_dir=True))  # the same walk each time
-        for name in files:
+        for name in sorted(files):  # and left_out in the same order each time
             if kept(name, is_dir=False) and (here / name).is_file():
                 found.append((here / name, f"{prefix}/{name}" if prefix else name))
     found.sort(key=lambda item: item[1].split("/"))
