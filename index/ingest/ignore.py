@@ -21,11 +21,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import re2
-from pathspec import GitIgnoreSpec
-from pathspec.patterns.gitignore import GitIgnorePatternError
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILE = ".gitignore"
 # The most of an ignore file read: a project's is a few KB; each line is a regular expression tried on
@@ -84,16 +83,17 @@ class Ignores:
         """The rules of the ``.gitignore`` in ``folder`` (``""`` for the root; one above the root: ``""`` with
         ``prefix`` the root's path under it and a ``/``). A line git would not read as a pattern is passed
         over, not the whole file."""
-        lines = text.splitlines()
-        try:
-            spec = GitIgnoreSpec.from_lines(lines, backend="re2")
-        except (GitIgnorePatternError, ValueError):
-            spec = GitIgnoreSpec.from_lines([line for line in lines if _valid(line)], backend="re2")
+        import re2  # loaded with the first ignore file read, not by a service that reads none
+
+        spec = _spec(text.splitlines())
         patterns = tuple(
-            _Pattern(pattern.include, re2.compile(expression), re2.compile(f"(?:{expression})$"))
+            _Pattern(
+                pattern.include,
+                re2.compile(pattern.regex.pattern),
+                re2.compile(f"(?:{pattern.regex.pattern})$"),
+            )
             for pattern in spec.patterns
             if pattern.include is not None and pattern.regex is not None
-            for expression in [pattern.regex.pattern]
         )
         if len(patterns) > MAX_IGNORE_PATTERNS:
             log.warning("%s/.gitignore: over %d patterns; they are not applied", folder, MAX_IGNORE_PATTERNS)
@@ -136,12 +136,23 @@ class Ignores:
 _FOLDER_MARK = "ps_d"
 
 
-def _valid(line: str) -> bool:
+def _spec(lines: list[str]) -> GitIgnoreSpec:
+    """The patterns of ``lines``, compiled for RE2; a line git would not read as a pattern (``!`` alone) is
+    passed over."""
+    from pathspec import GitIgnoreSpec
+    from pathspec.patterns.gitignore import GitIgnorePatternError
+
+    def valid(line: str) -> bool:
+        try:
+            GitIgnoreSpec.from_lines([line], backend="re2")
+        except (GitIgnorePatternError, ValueError):
+            return False
+        return True
+
     try:
-        GitIgnoreSpec.from_lines([line], backend="re2")
+        return GitIgnoreSpec.from_lines(lines, backend="re2")
     except (GitIgnorePatternError, ValueError):
-        return False
-    return True
+        return GitIgnoreSpec.from_lines([line for line in lines if valid(line)], backend="re2")
 
 
 def read_ignore_file(path: Path) -> str | None:
