@@ -30,12 +30,17 @@ from index.ingest.extract import (
     EncryptedFileError,
     ExtractionError,
     UnsupportedFormatError,
-    format_of,
 )
 from index.ingest.extract.base import DAMAGED_ZIP, open_zip
-from index.ingest.extract.code import generated
 from index.ingest.ignore import IGNORE_FILE, MAX_IGNORE_BYTES, Ignores, ignore_text
-from index.ingest.sources import FileContents, describe_left_out, describe_unsupported, file_document, file_id
+from index.ingest.sources import (
+    FileContents,
+    describe_left_out,
+    describe_unsupported,
+    file_document,
+    file_id,
+    passed_over,
+)
 
 # Folders a ZIP made on a Mac holds beside the files: resource forks, not documents.
 _MAC_FORKS = "__MACOSX"
@@ -74,11 +79,8 @@ def read_archive(
                     contents.left_out.append(where)
                 continue
             suffix = PurePosixPath(path).suffix.lower()
-            if format_of(path) is None and suffix != ".mbox":
-                skipped[suffix] += 1
-                continue
-            if generated(path):  # a lock file, a minified script: counted by its name, as its suffix is read
-                skipped[PurePosixPath(path).name] += 1
+            if suffix != ".mbox" and (kind := passed_over(path)) is not None:
+                skipped[kind] += 1
                 continue
             where = f"{name}: {path}"
             fields = {**(metadata or {}), "archive": name, "path": path}

@@ -84,10 +84,11 @@ def discover(
     for path in paths:
         if path.is_dir():
             for file, relative in folder_files(path, ignore=ignore, left_out=left_out):
-                if source_format(file.name) is not None and not generated(file.name):
+                kind = None if file.name.lower().endswith(".jsonl") else passed_over(file.name)
+                if kind is None:
                     found.append(SourceFile(file, file_id(relative)))
-                elif unsupported is not None:  # a lock file by its name: its suffix is read
-                    unsupported[file.name if generated(file.name) else file.suffix.lower()] += 1
+                elif unsupported is not None:
+                    unsupported[kind] += 1
         elif path.is_file():
             if source_format(path.name) is None and path.suffix and path.suffix.lower() not in ARCHIVES:
                 raise SourceError(f"{path}: {not_read(path.name)}")
@@ -141,6 +142,16 @@ def folder_files(
                 found.append((here / name, f"{prefix}/{name}" if prefix else name))
     found.sort(key=lambda item: item[1].split("/"))
     return found
+
+
+def passed_over(name: str) -> str | None:
+    """What a file named ``name``, found in a folder or an archive, is counted under among the files not
+    read, or ``None`` if it is read: its suffix (``""`` for none), or the name of a file a tool writes for
+    tools under a suffix that is read (a lock file, a minified script: index.ingest.extract.code)."""
+    path = PurePath(name)
+    if generated(name):
+        return path.name
+    return path.suffix.lower() if format_of(name) is None else None
 
 
 def source_format(name: str) -> str | None:
