@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -21,6 +20,7 @@ import numpy as np
 from cachetools import LRUCache
 from numpy.typing import NDArray
 
+from index.cores import usable_cores
 from index.encoders.base import Embedder
 from index.errors import (
     ChunkNotFoundError,
@@ -94,7 +94,7 @@ _FILTER_CHUNKS_LOCK = threading.Lock()
 # a thread of each index's own made a thread per open collection (a thousand collections, a thousand threads,
 # where a container may be allowed 1,024 processes). A search waits for its own scan, so none is left running
 # when its index closes.
-_DENSE_HELPERS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="semsearch-dense")
+_DENSE_HELPERS = ThreadPoolExecutor(max_workers=usable_cores(), thread_name_prefix="semsearch-dense")
 
 # BM25 weight of a chunk's document title relative to its text.
 KEYWORD_TITLE_WEIGHT = 1.0

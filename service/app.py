@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index import SearchIndex
 from index.collections import Catalog, CollectionSet
+from index.cores import machine_cores, usable_cores
 from index.encoders.base import model_id
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
@@ -97,6 +98,8 @@ def create_app(
                 if state.collections is not None:
                     await run_in_threadpool(state.collections.close)
             return
+        if (cores := usable_cores()) < machine_cores():
+            log.info("using %d of the machine's %d cores (a CPU quota or affinity)", cores, machine_cores())
         model = model_id(settings.model)
         await run_in_threadpool(
             functools.partial(check_data_dir, settings.data_dir, model, read_only=settings.read_only)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -11,6 +10,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from index.collections import CollectionSet
+from index.cores import usable_cores
 from index.errors import ReadOnlyIndexError, UnsupportedOperationError
 from index.protocol import ServedIndex
 from service.errors import LimitExceededError, NotReadyError
@@ -36,7 +36,7 @@ async def get_search_slots(request: Request) -> CapacityLimiter:
     slots: CapacityLimiter | None = getattr(request.app.state, "search_slots", None)
     if slots is None:  # made in the event loop, on the first search (no await in between: one is made)
         settings = await get_settings(request)
-        slots = CapacityLimiter(settings.search_concurrency or 2 * (os.cpu_count() or 1))
+        slots = CapacityLimiter(settings.search_concurrency or 2 * usable_cores())
         request.app.state.search_slots = slots
     return slots
 

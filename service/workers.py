@@ -34,6 +34,7 @@ from typing import Literal
 import httpx
 import uvicorn
 
+from index.cores import usable_cores
 from service.settings import Settings
 
 log = logging.getLogger("semsearch.workers")
@@ -56,7 +57,7 @@ def worker_settings(settings: Settings, cores: int) -> Settings:
 
 def serve(settings: Settings, graceful_seconds: int) -> None:
     """Serve ``settings.workers`` processes on ``settings.host:settings.port`` until SIGTERM or SIGINT."""
-    settings = worker_settings(settings, os.cpu_count() or 1)
+    settings = worker_settings(settings, usable_cores())
     _quiet_http_client()
     private = Path(tempfile.mkdtemp(prefix="semsearch-"))
     metrics = private / "metrics"

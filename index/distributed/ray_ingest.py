@@ -15,7 +15,6 @@ transaction per group."""
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.cores import usable_cores
 from index.distributed.sharding import create_layout, sharded_batches
 from index.encoders.base import Backend, Embedder
 from index.encoders.factory import load_embedder
@@ -103,7 +103,7 @@ def ray_index(
     started_ray = False
     if not ray.is_initialized():
         if options.address is None:
-            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+            ray.init(address="local", num_cpus=usable_cores(), include_dashboard=False, log_to_driver=False)
         else:
             ray.init(address=options.address, log_to_driver=False)
         started_ray = True

@@ -13,7 +13,6 @@ Document embedding passes straight through: ingest batches are large already.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from cachetools import LRUCache
 
+from index.cores import usable_cores
 from index.encoders.base import Embedder, Vectors
 from index.ingest.chunking import Tokenizer
 
@@ -71,7 +71,7 @@ class BatchingEmbedder:
         self._on_batch = on_batch  # called with the size of each model call (for metrics)
         self._workers = [
             threading.Thread(target=self._run, name=f"semsearch-query-encoder-{n}", daemon=True)
-            for n in range(workers or os.cpu_count() or 1)
+            for n in range(workers or usable_cores())
         ]
         for worker in self._workers:
             worker.start()

@@ -9,7 +9,6 @@ before it writes a single vector. Loading needs only onnxruntime and tokenizers.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from index.cores import usable_cores
 from index.encoders.base import ModelLoadError, Vectors, fold_compatibility_forms
 from index.encoders.onnx_export import PROBE_TEXTS, ExportInfo, export_folder, quantize, read_info
 from index.ingest.chunking import Tokenizer
@@ -80,7 +80,7 @@ class OnnxEmbedder:
                         "SEMSEARCH_MODEL_CACHE_DIR at a writable folder"
                     ) from error
         self._min_cosine = MIN_INT8_PROBE_COSINE if int8 else MIN_PROBE_COSINE
-        self._threads = threads or os.cpu_count() or 1
+        self._threads = threads or usable_cores()
         self._running = 0
         self._running_lock = threading.Lock()
         self._batch_size = batch_size

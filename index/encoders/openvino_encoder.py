@@ -13,7 +13,6 @@ in float32, and on a CPU without bfloat16 it is float32 from the start.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from numpy.typing import NDArray
 
+from index.cores import usable_cores
 from index.encoders.base import ModelLoadError
 from index.encoders.onnx_encoder import Feeds, OnnxEmbedder, Runner
 
@@ -62,7 +62,7 @@ class OpenVinoEmbedder(OnnxEmbedder):
             self._wide = _compiled(core, model, precision, threads=self._threads, streams=1)
             # One stream per core, of one thread each: a compiled model runs one call per stream at a time,
             # so with fewer streams overlapping calls would queue (ONNX Runtime runs them on their callers).
-            cores = os.cpu_count() or 1
+            cores = usable_cores()
             self._narrow = (
                 _compiled(core, model, precision, threads=cores, streams=cores) if cores > 1 else self._wide
             )

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import secrets
 import threading
 from collections.abc import Iterable, Iterator
@@ -39,6 +38,7 @@ import faiss
 import numpy as np
 from numpy.typing import NDArray
 
+from index.cores import usable_cores
 from index.storage.files import atomic_write_bytes, atomic_write_text, atomic_write_with
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def build_main(
 ) -> MainIndex:
     """A main index over ``batches`` of ``(ids, vectors)`` in ascending id order (``count`` in all)."""
     kind = options.kind_for(count)
-    faiss.omp_set_num_threads(os.cpu_count() or 1)  # building is parallel (on this thread's OpenMP team)
+    faiss.omp_set_num_threads(usable_cores())  # building is parallel (on this thread's OpenMP team)
     _threads.single = False
     index = _empty_index(kind, options.storage_for(kind), dim, options.hnsw_m)
     if kind == "hnsw":

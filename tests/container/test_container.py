@@ -5,7 +5,7 @@ What it checks, in order, on one image and one new volume: the container becomes
 other than root, without torch or sentence-transformers installed; documents go in and are found by meaning
 (tests/container/smoke.py), a paragraph-long query and a query by example are answered; SIGTERM stops it
 within 10 s with exit code 0; a new container on the same volume serves everything that was acknowledged
-before.
+before, and sizes itself for the one core a CPU quota (``--cpus=1``) leaves it.
 
 The engine is ``$CONTAINER_ENGINE`` if set, else the first of ``docker`` and ``podman`` that answers
 ``info``. ``$CONTAINER_BUILD_ARGS`` adds arguments to the build (a shell-quoted string: a local base image, a
@@ -111,13 +111,13 @@ def free_port() -> int:
 class Container:
     """One container of the image on the volume, published on a loopback port; removed on exit."""
 
-    def __init__(self, engine: Engine, image: str, volume: str) -> None:
+    def __init__(self, engine: Engine, image: str, volume: str, *options: str) -> None:
         self.engine = engine
         self.name = f"semsearch-test-{uuid.uuid4().hex[:8]}"
         self.url = f"http://127.0.0.1:{free_port()}"
         port = self.url.rsplit(":", 1)[1]
         published, mounted = f"127.0.0.1:{port}:8000", f"{volume}:/data"
-        engine.run("run", "-d", "--name", self.name, "-p", published, "-v", mounted, image)
+        engine.run("run", "-d", "--name", self.name, "-p", published, "-v", mounted, *options, image)
 
     def wait_ready(self) -> float:
         started = time.monotonic()
@@ -160,9 +160,13 @@ def test_the_image_serves_stops_cleanly_and_keeps_its_data(engine: Engine, image
         assert code == 0, f"exit code {code} after SIGTERM"
     finally:
         first.remove()
-    second = Container(engine, image, volume)  # a new container on the same volume
+    # A new container on the same volume, allowed one core of the host's: it sizes itself for that one.
+    second = Container(engine, image, volume, "--cpus=1")
     try:
         second.wait_ready()
         smoke.after_restart(second.url)
+        logs = engine.run("logs", second.name)
+        if (os.cpu_count() or 1) > 1:
+            assert "using 1 of the machine's" in logs.stdout + logs.stderr, logs.stderr
     finally:
         second.remove()
