@@ -317,7 +317,7 @@ def serve(
     )
     configure_logging(settings.log_level, settings.log_json)
     _check_listen(settings.host, settings.port)
-    if settings.workers > 1:
+    if settings.worker_count() > 1:
         from service import workers as worker_processes
 
         worker_processes.serve(settings, GRACEFUL_SHUTDOWN_SECONDS)

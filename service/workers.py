@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
@@ -52,12 +53,14 @@ def worker_settings(settings: Settings, cores: int) -> Settings:
     query no longer uses both cores, which is what the single process is for."""
     if settings.encode_threads is not None:
         return settings
-    return settings.model_copy(update={"encode_threads": max(1, cores // settings.workers)})
+    return settings.model_copy(update={"encode_threads": max(1, cores // settings.worker_count())})
 
 
 def serve(settings: Settings, graceful_seconds: int) -> None:
-    """Serve ``settings.workers`` processes on ``settings.host:settings.port`` until SIGTERM or SIGINT."""
+    """Serve ``settings.worker_count()`` processes on ``settings.host:settings.port`` until SIGTERM or
+    SIGINT."""
     settings = worker_settings(settings, usable_cores())
+    count = settings.worker_count()
     _quiet_http_client()
     private = Path(tempfile.mkdtemp(prefix="semsearch-"))
     metrics = private / "metrics"
@@ -68,7 +71,7 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
     stopping = threading.Event()
 
     def stop(signum: int, _: FrameType | None) -> None:
-        log.info("stopping %d worker processes (%s)", settings.workers, signal.Signals(signum).name)
+        log.info("stopping %d worker processes (%s)", count, signal.Signals(signum).name)
         stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -105,11 +108,9 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
                 )
                 raise SystemExit(1)
             return
-        for slot in range(1, settings.workers):
+        for slot in range(1, count):
             start(slot)
-        log.info(
-            "serving with %d processes: one writer, %d read replicas", settings.workers, settings.workers - 1
-        )
+        log.info("serving with %d processes: one writer, %d read replicas", count, count - 1)
         while not stopping.wait(0.5):
             for slot, process in list(processes.items()):
                 if not process.is_alive() and not stopping.is_set():
@@ -165,6 +166,7 @@ def _run(
 
     configure_logging(settings.log_level, settings.log_json)
     _quiet_http_client()
+    _stop_with_parent()
     if role == "writer":
         app = create_app(settings)
     else:
@@ -173,3 +175,19 @@ def _run(
         )
     config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=graceful)
     uvicorn.Server(config).run(sockets=sockets)
+
+
+def _stop_with_parent() -> None:
+    """SIGTERM this worker when the supervisor ends, however it ends. A supervisor killed outright (the
+    kernel's out-of-memory killer, ``kill -9``) would otherwise leave its workers serving the port and the
+    writer holding the data directory, so the next ``semsearch serve`` could not start on it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        log.warning("the supervisor process ended; stopping")
+        signal.raise_signal(signal.SIGTERM)  # uvicorn's handler: stop, finishing what is in flight
+
+    threading.Thread(target=watch, name="semsearch-parent-watch", daemon=True).start()

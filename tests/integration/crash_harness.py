@@ -5,16 +5,17 @@ Used by tests/integration/test_crash.py (20 kills in CI) and runnable alone for 
     .venv/bin/python -m tests.integration.crash_harness --kills 50 --data-dir /tmp/crash-soak
 
 Each round starts ``semsearch serve`` on 127.0.0.1 and streams upserts (1-3 documents each) and deletes of
-earlier acknowledged documents from one client; another thread SIGKILLs the server after a random 0.2-1.5 s,
-mostly in the middle of a request. A request cut off by the kill was never acknowledged and may go either
-way. After every restart: every acknowledged
-upsert can be read back and is the top dense hit for its own text, and a keyword hit for its unique word;
-no acknowledged delete is readable or found. At the end the store, keyword and vector sides are compared.
+earlier acknowledged documents from one client; another thread SIGKILLs the server (all its processes) after
+a random 0.2-1.5 s, mostly in the middle of a request. A request cut off by the kill was never acknowledged
+and may go either way. After every restart: every acknowledged upsert can be read back and is the top
+dense hit for its own text, and a keyword hit for its unique word; no acknowledged delete is readable or
+found. At the end the store, keyword and vector sides are compared.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -57,7 +58,17 @@ def start(data_dir: Path, port: int, log: Path, env: dict[str, str]) -> subproce
     command = [sys.executable, "-m", "service", "serve", "--data-dir", str(data_dir), "--no-demo"]
     command += ["--port", str(port)]
     with log.open("ab") as output:
-        return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+        # A session of its own: a kill takes every process of the server at once (the writer and its
+        # replica: `serve` runs two on two cores), as a crash of the machine or the container would.
+        return subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of the server."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def wait_ready(client: httpx.Client, process: subprocess.Popen[bytes], timeout: float = 120) -> float:
@@ -144,13 +155,12 @@ def run(data_dir: Path, kills: int, seed: int, log: Path, sample: int | None = 2
                 if round_number == kills:
                     break
                 # The kill comes from another thread while the client is mid-stream, usually mid-request.
-                killer = threading.Timer(rng.uniform(0.2, 1.5), process.send_signal, [signal.SIGKILL])
+                killer = threading.Timer(rng.uniform(0.2, 1.5), kill, [process])
                 killer.start()
                 traffic(client, ledger, rng, 30.0)  # returns when a request is cut off by the kill
                 killer.join()
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGKILL)
+            kill(process)
             process.wait(timeout=30)
     return {
         "kills": kills,

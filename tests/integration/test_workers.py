@@ -233,3 +233,56 @@ def test_a_port_in_use_stops_the_start_with_the_reason(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert f"127.0.0.1:{port} is in use by another program" in done.stderr
     assert not (tmp_path / "data").exists()  # no process was started
+
+
+def test_workers_stop_when_the_supervisor_is_killed_and_the_next_start_takes_over(tmp_path: Path) -> None:
+    """A supervisor killed outright (the out-of-memory killer, `kill -9`) takes its workers with it: they
+    finish what they hold and exit, freeing the port and the data directory for the next start."""
+    port, log = free_port(), tmp_path / "server.log"
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"]
+    env = server_env(tmp_path / "data", SEMSEARCH_SEED_DEMO="false")
+    url = f"http://127.0.0.1:{port}"
+    children: list[int] = []
+    with log.open("ab") as output:
+        first = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: len(workers(first.pid)) == 2, "the writer and the replica", log)
+        children += workers(first.pid)
+        wait_for(lambda: log.read_text().count("in-memory keyword index of") >= 2, "both loaded", log)
+        doc = {"id": "swift", "text": "A swift sleeps on the wing over the open sea."}
+        assert fresh("POST", f"{url}/documents", json={"documents": [doc]}).status_code == 200
+        first.kill()
+        first.wait(timeout=10)
+
+        wait_for(lambda: not any(map(_running, children)), "the workers' exit", log, timeout=30)
+        assert log.read_text().count("the supervisor process ended; stopping") == 2
+    finally:
+        first.kill()
+        for pid in filter(_running, children):
+            os.kill(pid, signal.SIGKILL)
+    with log.open("ab") as output:
+        second = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: fresh("GET", f"{url}/readyz").status_code == 200 if _listening(port) else False,
+            "the next start",
+            log,
+        )
+        assert fresh("GET", f"{url}/documents/swift").status_code == 200
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0, log.read_text()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _running(pid: int) -> bool:
+    """Whether the process is alive (an exited one nobody has reaped yet is not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")

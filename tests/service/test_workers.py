@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from service.settings import Settings
+import subprocess
+import sys
+
+from index.cores import usable_cores
+from service.settings import AUTO_WORKERS, Settings
 from service.workers import worker_settings
 
 
@@ -11,3 +15,20 @@ def test_each_worker_gets_its_share_of_the_cores_unless_told() -> None:
     assert worker_settings(Settings(workers=2), cores=8).encode_threads == 4
     assert worker_settings(Settings(workers=3), cores=2).encode_threads == 1
     assert worker_settings(Settings(workers=2, encode_threads=2), cores=2).encode_threads == 2
+
+
+def test_serve_runs_a_process_per_core_up_to_two_unless_told() -> None:
+    assert Settings().worker_count() == min(AUTO_WORKERS, usable_cores()) == min(2, usable_cores())
+    assert Settings(workers=1).worker_count() == 1
+    assert Settings(workers=5).worker_count() == 5
+    assert worker_settings(Settings(), cores=2).encode_threads == (1 if usable_cores() >= 2 else 2)
+
+
+def test_one_usable_core_serves_in_one_process() -> None:
+    pinned = (
+        "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "from service.settings import Settings; print(Settings().worker_count())"
+    )
+    done = subprocess.run([sys.executable, "-c", pinned], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"
