@@ -307,21 +307,21 @@ def serve(
     ] = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs)."""
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo, workers=workers
+    )
+    _check_listen(settings.host, settings.port)
+    if settings.worker_count() > 1:  # before the app's modules: the metrics must know they are shared
+        from service import workers as worker_processes
+
+        worker_processes.serve(settings, GRACEFUL_SHUTDOWN_SECONDS)
+        return
     import uvicorn
 
     from service.app import create_app
     from service.observability import configure_logging
 
-    settings = _settings(
-        host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo, workers=workers
-    )
     configure_logging(settings.log_level, settings.log_json)
-    _check_listen(settings.host, settings.port)
-    if settings.worker_count() > 1:
-        from service import workers as worker_processes
-
-        worker_processes.serve(settings, GRACEFUL_SHUTDOWN_SECONDS)
-        return
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -21,10 +21,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.context
 import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from multiprocessing.process import BaseProcess
@@ -46,12 +48,14 @@ Role = Literal["writer", "replica"]
 RESTART_DELAY_SECONDS = 1.0
 
 
-def worker_settings(settings: Settings, cores: int) -> Settings:
-    """Each worker's settings: unless set, its model calls get its share of the cores. One thread each for
-    two workers on two cores answered 2% more requests at 3% less CPU a request than two threads each, and
-    each worker held 120 MB less, one ONNX Runtime session instead of two (docs/benchmarks.md); a lone
-    query no longer uses both cores, which is what the single process is for."""
-    if settings.encode_threads is not None:
+def worker_settings(settings: Settings, cores: int, role: Role = "replica") -> Settings:
+    """Each worker's settings: unless set, a replica's model calls get its share of the cores. One thread
+    each for two workers on two cores answered 2% more requests at 3% less CPU a request than two threads
+    each, and each worker held 120 MB less, one ONNX Runtime session instead of two (docs/benchmarks.md); a
+    lone query no longer uses both cores, which is what the single process is for. The writer keeps every
+    core for a call that runs alone: it embeds the documents, and on one thread took twice as long (the demo
+    corpus at the first start: 1.3 s against 0.7)."""
+    if settings.encode_threads is not None or role == "writer":
         return settings
     return settings.model_copy(update={"encode_threads": max(1, cores // settings.worker_count())})
 
@@ -59,13 +63,17 @@ def worker_settings(settings: Settings, cores: int) -> Settings:
 def serve(settings: Settings, graceful_seconds: int) -> None:
     """Serve ``settings.worker_count()`` processes on ``settings.host:settings.port`` until SIGTERM or
     SIGINT."""
-    settings = worker_settings(settings, usable_cores())
     count = settings.worker_count()
-    _quiet_http_client()
     private = Path(tempfile.mkdtemp(prefix="semsearch-"))
     metrics = private / "metrics"
     metrics.mkdir()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # the workers inherit it
+    # Before prometheus_client is imported: it picks its shared-file values by this variable then.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    context = _preloaded()
+    from service.observability import configure_logging
+
+    configure_logging(settings.log_level, settings.log_json)
+    _quiet_http_client()
     writer_path = str(private / "writer.sock")
     sockets: list[socket.socket] = []
     stopping = threading.Event()
@@ -75,7 +83,6 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
         stopping.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    context = multiprocessing.get_context("spawn")
     processes: dict[int, BaseProcess] = {}
 
     def start(slot: int) -> None:
@@ -83,7 +90,7 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
         process = context.Process(
             target=_run,
             args=(
-                settings,
+                worker_settings(settings, usable_cores(), role),
                 role,
                 sockets if role == "writer" else sockets[:1],
                 writer_path,
@@ -133,6 +140,18 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
         shutil.rmtree(private, ignore_errors=True)
 
 
+def _preloaded() -> multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext:
+    """How the workers are started. On Linux they are forked from this process once it has imported the
+    app: a spawned worker imported it all again (0.9 s more), and the writer's start is the service's
+    (`bench/container_ready.py`: 3.9 s to ready on a new volume spawned, 2.5 s in one process). Forking
+    is safe here: this process has loaded no model and started no thread. Elsewhere, spawned."""
+    if sys.platform != "linux":
+        return multiprocessing.get_context("spawn")
+    import service.app  # noqa: F401  (the workers' imports, made once)
+
+    return multiprocessing.get_context("fork")
+
+
 def _quiet_http_client() -> None:
     """httpx logs every request at INFO: the supervisor's readiness polls and each forwarded request."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -164,6 +183,9 @@ def _run(
     from service.app import create_app
     from service.observability import configure_logging
 
+    # A forked worker has the supervisor's handlers until uvicorn sets its own: the defaults meanwhile.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     configure_logging(settings.log_level, settings.log_json)
     _quiet_http_client()
     _stop_with_parent()

@@ -33,7 +33,7 @@ START_TIMEOUT = 120
 
 
 def workers(supervisor: int) -> list[int]:
-    """The worker processes the supervisor started (multiprocessing's spawned children)."""
+    """The worker processes the supervisor started (its children but multiprocessing's resource tracker)."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
     found = []
     for child in children:
@@ -41,7 +41,7 @@ def workers(supervisor: int) -> list[int]:
             command = Path(f"/proc/{child}/cmdline").read_bytes()
         except FileNotFoundError:
             continue
-        if b"spawn_main" in command and b"resource_tracker" not in command:
+        if b"resource_tracker" not in command:
             found.append(int(child))
     return sorted(found)
 

@@ -10,11 +10,12 @@ from service.settings import AUTO_WORKERS, Settings
 from service.workers import worker_settings
 
 
-def test_each_worker_gets_its_share_of_the_cores_unless_told() -> None:
+def test_each_replica_gets_its_share_of_the_cores_and_the_writer_all_unless_told() -> None:
     assert worker_settings(Settings(workers=2), cores=2).encode_threads == 1
     assert worker_settings(Settings(workers=2), cores=8).encode_threads == 4
     assert worker_settings(Settings(workers=3), cores=2).encode_threads == 1
     assert worker_settings(Settings(workers=2, encode_threads=2), cores=2).encode_threads == 2
+    assert worker_settings(Settings(workers=2), cores=2, role="writer").encode_threads is None
 
 
 def test_serve_runs_a_process_per_core_up_to_two_unless_told() -> None:
