@@ -125,7 +125,8 @@ def test_a_collection_past_the_open_file_limit_is_a_503_that_changes_nothing(tmp
     """At a hard limit of 200 open files: collections are made until one cannot be opened, which is a 503 that
     says why (not a 500) and leaves no trace; once another collection is deleted, the same request works."""
     port = free_port()
-    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    # One process: the limit is per process, and which of two a request lands on would decide the count.
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "1"]
     env = server_env(tmp_path / "data", SEMSEARCH_SEED_DEMO="false")
     with running(command, port, env, tmp_path / "server.log", open_files=(200, 200)) as client:
         made: list[str] = []
