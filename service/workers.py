@@ -23,7 +23,6 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -63,8 +62,13 @@ def worker_settings(settings: Settings, cores: int, role: Role = "replica") -> S
 def serve(settings: Settings, graceful_seconds: int) -> None:
     """Serve ``settings.worker_count()`` processes on ``settings.host:settings.port`` until SIGTERM or
     SIGINT."""
+    # The workers' shared metrics files and the writer's socket, removed however the supervisor ends.
+    with tempfile.TemporaryDirectory(prefix="semsearch-", ignore_cleanup_errors=True) as private:
+        _supervise(settings, graceful_seconds, Path(private))
+
+
+def _supervise(settings: Settings, graceful_seconds: int, private: Path) -> None:
     count = settings.worker_count()
-    private = Path(tempfile.mkdtemp(prefix="semsearch-"))
     metrics = private / "metrics"
     metrics.mkdir()
     # Before prometheus_client is imported: it picks its shared-file values by this variable then.
@@ -137,7 +141,6 @@ def serve(settings: Settings, graceful_seconds: int) -> None:
             signal.signal(sig, handler)
         for sock in sockets:
             sock.close()
-        shutil.rmtree(private, ignore_errors=True)
 
 
 def _preloaded() -> multiprocessing.context.ForkContext | multiprocessing.context.SpawnContext:

@@ -1,11 +1,17 @@
-"""Settings of the worker processes of `semsearch serve --workers N` (service.workers)."""
+"""The worker processes of `semsearch serve --workers N` (service.workers): their settings, and a supervisor
+that cannot start."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
+
+import pytest
 
 from index.cores import usable_cores
+from service import workers
 from service.settings import AUTO_WORKERS, Settings
 from service.workers import worker_settings
 
@@ -33,3 +39,17 @@ def test_one_usable_core_serves_in_one_process() -> None:
     done = subprocess.run([sys.executable, "-c", pinned], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "1"
+
+
+def test_a_supervisor_that_cannot_start_leaves_no_private_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise ImportError("the app could not be imported")
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # serve sets it; restored after the test
+    monkeypatch.setattr(workers, "_preloaded", broken)
+    with pytest.raises(ImportError, match="could not be imported"):
+        workers.serve(Settings(workers=2), graceful_seconds=1)
+    assert list(tmp_path.iterdir()) == []
