@@ -50,7 +50,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         description="Threads per model call that runs alone (ONNX Runtime's or OpenVINO's); default: every "
-        "core (a read replica of `semsearch serve`: its share). Calls that overlap get one thread each.",
+        "core, in each worker process of `semsearch serve`. Calls that overlap get one thread each.",
     )
     query_batch_size: int = Field(
         64, ge=1, le=1024, description="Most queries encoded in one model call when requests arrive together."

@@ -36,7 +36,6 @@ from typing import Literal
 import httpx
 import uvicorn
 
-from index.cores import usable_cores
 from service.settings import Settings
 
 log = logging.getLogger("semsearch.workers")
@@ -45,18 +44,6 @@ Role = Literal["writer", "replica"]
 
 # A process that dies is started again after this long, so one that fails at once does not spin.
 RESTART_DELAY_SECONDS = 1.0
-
-
-def worker_settings(settings: Settings, cores: int, role: Role = "replica") -> Settings:
-    """Each worker's settings: unless set, a replica's model calls get its share of the cores. One thread
-    each for two workers on two cores answered 2% more requests at 3% less CPU a request than two threads
-    each, and each worker held 120 MB less, one ONNX Runtime session instead of two (docs/benchmarks.md); a
-    lone query no longer uses both cores, which is what the single process is for. The writer keeps every
-    core for a call that runs alone: it embeds the documents, and on one thread took twice as long (the demo
-    corpus at the first start: 1.3 s against 0.7)."""
-    if settings.encode_threads is not None or role == "writer":
-        return settings
-    return settings.model_copy(update={"encode_threads": max(1, cores // settings.worker_count())})
 
 
 def serve(settings: Settings, graceful_seconds: int) -> None:
@@ -89,12 +76,16 @@ def _supervise(settings: Settings, graceful_seconds: int, private: Path) -> None
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     processes: dict[int, BaseProcess] = {}
 
+    # Every worker's model call that runs alone gets every core, as one process's does; overlapping calls
+    # get one thread each. Against one thread a replica answered more requests and a lone query sooner on
+    # an AVX2 machine (3.88x txtai's requests/s against 3.34x, p50 0.56x against 0.65x, every round), for
+    # about 100 MB more each: a second ONNX Runtime session (docs/benchmarks.md, "Threads per worker").
     def start(slot: int) -> None:
         role: Role = "writer" if slot == 0 else "replica"
         process = context.Process(
             target=_run,
             args=(
-                worker_settings(settings, usable_cores(), role),
+                settings,
                 role,
                 sockets if role == "writer" else sockets[:1],
                 writer_path,
