@@ -78,7 +78,7 @@ def _supervise(settings: Settings, graceful_seconds: int, private: Path) -> None
 
     # Every worker's model call that runs alone gets every core, as one process's does; overlapping calls
     # get one thread each. Against one thread a replica answered more requests and a lone query sooner on
-    # an AVX2 machine (3.88x txtai's requests/s against 3.34x, p50 0.56x against 0.65x, every round), for
+    # an AVX2 machine (3.88x txtai's requests/s against 3.34x, p50 0.56x against 0.65x by the medians), for
     # about 100 MB more each: a second ONNX Runtime session (docs/benchmarks.md, "Threads per worker").
     def start(slot: int) -> None:
         role: Role = "writer" if slot == 0 else "replica"
