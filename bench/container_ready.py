@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import socket
 import statistics
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +26,9 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from peer_comparison import free_port  # noqa: E402
 
 
 def engine() -> str:
@@ -35,13 +38,6 @@ def engine() -> str:
 def run(*args: str, timeout: float = 1800) -> str:
     done = subprocess.run([engine(), *args], capture_output=True, text=True, timeout=timeout, check=True)
     return done.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def ready_after(image: str, env: list[str], timeout: float = 180) -> float:
