@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -28,6 +27,10 @@ import numpy as np
 from index import Document, SearchIndex, load_embedder
 from index.encoders.base import Embedder, Vectors
 from index.ingest.chunking import Tokenizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from peer_comparison import free_port
 
 
 class NoisyCopies:
@@ -76,12 +79,6 @@ def build(source: Path, target: Path, chunks: int) -> None:
         index.wait_for_merges()
         stats = index.stats()
     print(f"\nbuilt {stats.chunks} chunks ({stats.index_type}) in {time.perf_counter() - started:.0f} s")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_once(data_dir: Path) -> float:

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,12 +41,9 @@ from index.distributed.sharding import SHARDS_FILE, create_layout
 from index.ingest.preparation import batches
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from peer_comparison import free_port  # noqa: E402
 
 
 def wait_ready(base: str, timeout: float = 300) -> None:
