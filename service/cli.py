@@ -41,23 +41,36 @@ from index.storage.faults import storage_fault
 from index.types import FacetOrder, SearchMode
 from service.settings import Settings, unknown_variables
 
+# "\b" (a line of its own) keeps click from rewrapping the paragraph after it: commands stay on one line each,
+# whole for copying, and every line fits a terminal of 80 columns.
 EXAMPLES = """Examples:
 
-  semsearch serve                                   # the API and search page on http://127.0.0.1:8000
-  semsearch index ./docs --data-dir /data           # index a folder (PDF, Office, EPUB, HTML, text...)
-  semsearch index ./docs --url http://127.0.0.1:8000    # ... into a running service
-  semsearch sync ./handbook --watch                 # mirror a folder: add, replace, delete; keep following
-  semsearch mcp --url http://127.0.0.1:8000         # MCP tools over stdio, for desktop agents
-  semsearch search "how do tides make power?" -k 5  # search from the shell (add --json for programs)
-  semsearch stats --json                            # counts, model, index type
-  semsearch facets author                           # a metadata field's values, most held first
-  semsearch snapshot /backups/today                 # consistent copy, even while the service runs
-  semsearch restore /backups/today                  # put it back (service stopped)
-  semsearch export -o corpus.jsonl                  # every document as JSON Lines, to index anywhere
-  semsearch eval path/to/beir-dataset --split train     # nDCG@10, Recall@100, MRR@10
-  semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local   # embed on Ray, 2 shards
-  semsearch serve-ray /data/sharded --replicas 2    # replicated, sharded serving on Ray Serve
-  semsearch reshard /data /data-4 --shards 4        # re-split without embedding again
+\b
+  # The API and search page on http://127.0.0.1:8000
+  semsearch serve
+  # Index a folder (PDF, Office, EPUB, HTML, text...), or send it to a service
+  semsearch index ./docs --data-dir /data
+  semsearch index ./docs --url http://127.0.0.1:8000
+  # Mirror a folder (add, replace, delete) and keep following it
+  semsearch sync ./handbook --watch
+  # MCP tools over stdio, for desktop agents
+  semsearch mcp --url http://127.0.0.1:8000
+  # Search from the shell (add --json for programs)
+  semsearch search "how do tides make power?" -k 5
+  # Counts, model and index type; a metadata field's values, most held first
+  semsearch stats --json
+  semsearch facets author
+  # A consistent copy while the service runs; put it back (service stopped)
+  semsearch snapshot /backups/today
+  semsearch restore /backups/today
+  # Every document as JSON Lines, to index anywhere
+  semsearch export -o corpus.jsonl
+  # Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
+  semsearch eval path/to/beir-dataset --split train
+  # Embed on Ray into 2 shards; serve them replicated; re-split, no embedding
+  semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local
+  semsearch serve-ray /data/sharded --replicas 2
+  semsearch reshard /data /data-4 --shards 4
 """
 
 app = typer.Typer(
@@ -149,7 +162,7 @@ UrlOption = Annotated[
         "--url",
         envvar="SEMSEARCH_URL",
         help="Send to a running service at this URL instead of opening the data directory (the key comes "
-        "from SEMSEARCH_WRITE_KEY) [env: SEMSEARCH_URL].",
+        "from SEMSEARCH_WRITE_KEY).",
         show_default=False,
     ),
 ]
@@ -640,8 +653,11 @@ def sync_folder(
     delete the documents of files that are gone. Only documents synced from this folder are touched.
     Works on a data directory, or on a running service with --url.
 
-    Examples: semsearch sync ./handbook --dry-run; semsearch sync ./handbook --url http://127.0.0.1:8000
-    --watch"""
+    Examples:
+
+    \b
+      semsearch sync ./handbook --dry-run
+      semsearch sync ./handbook --url http://127.0.0.1:8000 --watch"""
     from service.sync import LocalTarget, RemoteTarget, SyncReport
     from service.sync import sync_folder as run_sync
 
@@ -939,9 +955,14 @@ def search(
 ) -> None:
     """Search the index: a table of hits, or one JSON object per hit with --json.
 
-    Examples: semsearch search "how do tides make electricity?" -k 5;
-    pbpaste | semsearch search -; semsearch search --like demo/faq.md;
-    semsearch search "restore" --filter '{"field": "tags", "eq": "ops"}' --mode keyword"""
+    Examples:
+
+    \b
+      semsearch search "how do tides make electricity?" -k 5
+      pbpaste | semsearch search -
+      semsearch search --like demo/faq.md
+      semsearch search restore --filter '{"field": "tags", "eq": "ops"}'
+      semsearch search "error 0x80070005" --mode keyword"""
     if query == "-":
         query = sys.stdin.read()
     given = [value for value in (query, like, like_chunk) if value is not None]
@@ -999,7 +1020,11 @@ def facets(
     """A metadata field's values with how many documents hold each, the most held first (from a running
     service with --url, else the data directory).
 
-    Examples: semsearch facets author; semsearch facets tags --filter '{"field": "lang", "eq": "en"}'"""
+    Examples:
+
+    \b
+      semsearch facets author
+      semsearch facets tags --filter '{"field": "lang", "eq": "en"}'"""
     metadata_filter = _filter_option(filter_json)
     if url is not None:
         with _remote(url, collection, read_only=True) as client:
@@ -1035,7 +1060,11 @@ def fields(
     """The metadata keys the documents hold, with how many documents hold each and of which JSON types
     (from a running service with --url, else the data directory), and how many documents there are.
 
-    Examples: semsearch fields; semsearch fields --filter '{"field": "lang", "eq": "en"}'"""
+    Examples:
+
+    \b
+      semsearch fields
+      semsearch fields --filter '{"field": "lang", "eq": "en"}'"""
     metadata_filter = _filter_option(filter_json)
     found: list[dict[str, Any]] = []
     if url is not None:
@@ -1104,8 +1133,12 @@ def export_documents(
     all). From a running service with --url (the read key will do), else from the data directory, beside a
     running service too.
 
-    Examples: semsearch export -o corpus.jsonl; semsearch export --url http://127.0.0.1:8000 > corpus.jsonl;
-    semsearch export --filter '{"field": "lang", "eq": "en"}' -o english.jsonl"""
+    Examples:
+
+    \b
+      semsearch export -o corpus.jsonl
+      semsearch export --url http://127.0.0.1:8000 > corpus.jsonl
+      semsearch export --filter '{"field": "lang", "eq": "en"}' -o english.jsonl"""
     metadata_filter = _filter_option(filter_json)
     with contextlib.ExitStack() as stack:
         if url is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from index import InvalidInputError, SearchIndex
@@ -372,6 +373,36 @@ def test_help_lists_the_commands_with_examples() -> None:
         assert command in result.stdout
     assert "Examples:" in result.stdout
     assert "semsearch index ./docs --data-dir /data" in result.stdout
+
+
+def _command_paths(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """The path of ``command`` and of every command under it (typer vendors its own click: duck-typed)."""
+    paths = [path]
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            paths += _command_paths(sub, (*path, name))
+    return paths
+
+
+def test_every_help_fits_80_columns_with_its_examples_one_command_a_line() -> None:
+    """Click rewraps help paragraphs to the terminal's width: the examples came out as one paragraph, with
+    commands broken across lines and run into their comments. Every example now stays a line of its own,
+    whole for copying, and every line of every command's help fits a terminal of 80 columns."""
+    paths = _command_paths(typer.main.get_command(app))
+    assert len(paths) > 20  # the commands, and those of collections and alias
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"], terminal_width=80)
+        assert result.exit_code == 0, (path, result.output)
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 80, (path, [line for line in lines if len(line) > 80])
+        examples = [line.strip() for line in lines if line.strip().startswith("semsearch ")]
+        if path in [(), ("search",), ("export",)]:
+            assert len(examples) >= 3, (path, result.stdout)
+        for example in examples:
+            assert example.count("semsearch ") == 1, (path, example)  # not two run together
+            assert "#" not in example, (path, example)  # nor its comment
+    top = [line.strip() for line in runner.invoke(app, ["--help"], terminal_width=80).stdout.splitlines()]
+    assert "semsearch index ./docs --data-dir /data/sharded --shards 2 --ray local" in top
 
 
 def test_people_get_tables_and_programs_get_json(tmp_path: Path) -> None:
