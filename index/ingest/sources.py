@@ -93,6 +93,8 @@ def discover(
             if source_format(path.name) is None and path.suffix and path.suffix.lower() not in ARCHIVES:
                 raise SourceError(f"{path}: {not_read(path.name)}")
             found.append(SourceFile(path, file_id(path.name)))
+        elif path.exists():  # a pipe, a socket, a device (or a link to one): reading it may never end
+            raise SourceError(f"{path}: not a file or a folder (a pipe, a socket or a device); nothing read")
         else:
             raise SourceError(f"{path}: no such file or folder")
     return found

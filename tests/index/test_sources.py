@@ -185,6 +185,20 @@ def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
     assert unsupported == Counter({".zip": 1, ".mbox": 1, ".png": 1, ".xyz": 1})
 
 
+def test_a_pipe_or_a_device_is_refused_by_name_and_passed_over_in_a_folder(tmp_path: Path) -> None:
+    """A pipe named by itself was "no such file or folder", though it is there; reading one (or a link to
+    /dev/zero) may never end, so it is refused for what it is, and in a folder passed over, as hidden files
+    are: only regular files are read."""
+    os.mkfifo(tmp_path / "notes.txt")
+    (tmp_path / "zeros.txt").symlink_to("/dev/zero")
+    write(tmp_path / "kept.txt", b"Lighthouses guide ships.")
+    refusal = r"not a file or a folder \(a pipe, a socket or a device\)"
+    for name in ("notes.txt", "zeros.txt"):
+        with pytest.raises(SourceError, match=rf"{name}: {refusal}"):
+            discover([tmp_path / name])
+    assert [source.relative for source in discover([tmp_path])] == ["kept.txt"]
+
+
 def test_utf8_bom_is_dropped(tmp_path: Path) -> None:
     (doc,) = read_documents(discover([write(tmp_path / "bom.txt", b"\xef\xbb\xbfhello")])[0])
     assert doc.text == "hello"
