@@ -86,6 +86,12 @@ def fold_compatibility_forms(tokenizer: Any) -> None:
     tokenizer.normalizer = normalizers.Sequence(steps)
 
 
+def named_model_id(name: str) -> str:
+    """The id a client's model name stands for, without touching the file system: the default model's
+    short name (``all-MiniLM-L6-v2``) is its id, any other name itself."""
+    return DEFAULT_MODEL if name in _DEFAULT_MODEL_ALIASES else name
+
+
 def model_id(name_or_path: str) -> str:
     """The stable id of a model name or path (what :func:`resolve_model` returns first), without needing
     the model's files: the default model's names are its id, an existing path its absolute form."""

@@ -15,7 +15,7 @@ import numpy as np
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from index.encoders.base import Embedder
+from index.encoders.base import Embedder, model_id, named_model_id
 from index.errors import InvalidInputError
 from index.ingest.chunking import MAX_CHARS_PER_TOKEN
 from index.validation import check_text
@@ -173,15 +173,21 @@ def _embedder(state: AppState, model: str) -> tuple[str, Embedder]:
         raise NotReadyError(f"the model is not loaded yet: {state.detail}")
     if model == DEFAULT_MODEL_NAME:
         return state.index.embedder.model_id, state.index.embedder
+    wanted = named_model_id(model)
     models = _models(state)
-    if model not in models and state.collections is not None:
-        for name in state.collections.catalog.state.collections:  # collections not opened yet
+    if wanted in models:
+        return wanted, models[wanted]
+    if state.collections is not None:
+        # A collection not opened yet is opened only if its settings name that model: a name no collection
+        # uses must not open every collection of the data directory to find out.
+        default_id = state.index.embedder.model_id
+        for name, settings in state.collections.catalog.state.collections.items():
+            if (model_id(settings.model) if settings.model else default_id) != wanted:
+                continue
             index = state.collections.index(name)
-            if index.embedder.model_id == model:
-                return model, index.embedder
-    if model not in models:
-        raise ModelNotFoundError(model, [DEFAULT_MODEL_NAME, *models])
-    return model, models[model]
+            if index.embedder.model_id == wanted:
+                return wanted, index.embedder
+    raise ModelNotFoundError(model, [DEFAULT_MODEL_NAME, *models])
 
 
 def _readable(embedder: Embedder, texts: list[str]) -> tuple[list[str], int]:

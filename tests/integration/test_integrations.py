@@ -109,6 +109,10 @@ def test_openai_sdk_embeds_with_the_model_the_service_indexes_with(
     packed = client.embeddings.create(input=texts[0], model=answer.model, encoding_format="base64")
     assert np.allclose(np.frombuffer(base64.b64decode(str(packed.data[0].embedding)), "<f4"), vectors[0])
     assert {"default", answer.model} <= {model.id for model in client.models.list()}
+    # The model's short name, as people write it, is the same model (its id is sentence-transformers/...).
+    short = client.embeddings.create(input=texts[0], model="all-MiniLM-L6-v2")
+    assert short.model == answer.model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert np.allclose([short.data[0].embedding], vectors[:1], atol=1e-6)
 
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(input="x", model="text-embedding-3-small")

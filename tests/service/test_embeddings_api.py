@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 import numpy as np
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
 
+from index import SearchIndex
+from index.encoders.base import DEFAULT_MODEL, named_model_id
+from service.app import create_app
 from service.routes.embeddings import _readable
+from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
 
@@ -45,6 +50,32 @@ def test_bad_requests_are_refused_with_the_reason(client: TestClient) -> None:
         response = client.post("/v1/embeddings", json=body)
         assert response.status_code == status, (body, response.text)
         assert message in str(response.json()["detail"])
+
+
+def test_a_model_name_opens_only_the_collections_of_that_model(
+    open_index: Callable[..., SearchIndex], settings: Settings
+) -> None:
+    """Every collection not open yet was opened to look for a model name no collection uses (a typo, or
+    OpenAI's own model names from a client's defaults): one request could open every collection of the data
+    directory. Now only those whose settings name the model are opened, and a name no collection uses
+    opens none."""
+    first = open_index()
+    with TestClient(create_app(settings, index=first)) as client:
+        for name in ("papers", "notes"):
+            assert client.put(f"/collections/{name}").status_code == 201
+    first.close()  # a service started again: no collection but the default is open
+    with TestClient(create_app(settings, index=open_index())) as client:
+        collections = client.app.state.semsearch.collections  # type: ignore[attr-defined]
+        assert list(collections.opened()) == ["default"]
+        missing = client.post("/v1/embeddings", json={"input": "x", "model": "text-embedding-3-small"})
+        assert missing.status_code == 404
+        assert list(collections.opened()) == ["default"]
+
+
+def test_the_default_models_short_name_is_its_id() -> None:
+    assert named_model_id("all-MiniLM-L6-v2") == DEFAULT_MODEL == "sentence-transformers/all-MiniLM-L6-v2"
+    assert named_model_id(DEFAULT_MODEL) == DEFAULT_MODEL
+    assert named_model_id("text-embedding-3-small") == "text-embedding-3-small"
 
 
 @given(st.lists(st.sampled_from(["word", "  ", "\n", "é", "ab"]), max_size=400).map("".join))
