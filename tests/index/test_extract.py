@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import io
 import re
 import zipfile
@@ -79,6 +80,29 @@ def test_a_workbook_becomes_one_table_per_sheet() -> None:
         extracted.text
         == "## Stations\n\n| Name | Range |\n| --- | --- |\n| North Point | 20 |\n| Gull Rock | 14.5 |\n"
     )
+
+
+def test_workbook_cells_read_as_excel_shows_them_in_xlsx_as_in_xls() -> None:
+    """A date came out of an .xlsx as ``2026-03-01 00:00:00``, a whole number stored as a float as ``80.0``
+    and a boolean as ``True``, where the .xls reader gave ``2026-03-01``, ``80`` and ``TRUE``; one cell
+    reader does both now."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.title = "Lamps"
+    sheet.append(["Lamp", "Cost", "Fitted", "Checked", "Lit", "At"])
+    sheet.append(["Lens", 80.0, datetime.date(2026, 3, 1), datetime.datetime(2026, 3, 2, 14, 30), True, None])
+    sheet.append(["Wick", 0.1, datetime.datetime(2026, 3, 3), None, False, datetime.time(18, 45)])
+    data = io.BytesIO()
+    workbook.save(data)
+    assert extract(data.getvalue(), "lamps.xlsx").text.splitlines()[2:] == [
+        "| Lamp | Cost | Fitted | Checked | Lit | At |",
+        "| --- | --- | --- | --- | --- | --- |",
+        "| Lens | 80 | 2026-03-01 | 2026-03-02T14:30:00 | TRUE |  |",
+        "| Wick | 0.1 | 2026-03-03 |  | FALSE | 18:45:00 |",
+    ]
 
 
 def test_a_sheet_is_read_as_stored_not_as_wide_as_it_claims() -> None:

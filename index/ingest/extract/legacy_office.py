@@ -34,7 +34,7 @@ from index.ingest.extract.base import (
     NoTextError,
     UnsupportedFormatError,
 )
-from index.ingest.extract.office import check_sheet_cells, sheet_block
+from index.ingest.extract.office import cell_text, check_sheet_cells, sheet_block
 from index.ingest.extract.properties import clean, file_fields
 
 # Pieces in one document's piece table: Word writes one per stretch of text edited since the last full
@@ -342,8 +342,7 @@ def _cell_text(cell: Any, datemode: int) -> str:
     import xlrd
 
     if cell.ctype == xlrd.XL_CELL_NUMBER:
-        value = float(cell.value)
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        return cell_text(float(cell.value))
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:
             if (
@@ -354,9 +353,9 @@ def _cell_text(cell: Any, datemode: int) -> str:
                 moment = xlrd.xldate.xldate_as_datetime(cell.value, datemode)
         except (xlrd.xldate.XLDateError, ValueError, OverflowError):
             return str(cell.value)
-        return moment.date().isoformat() if moment.time() == datetime.time() else moment.isoformat()
+        return cell_text(moment)
     if cell.ctype == xlrd.XL_CELL_BOOLEAN:
-        return "TRUE" if cell.value else "FALSE"
+        return cell_text(bool(cell.value))
     if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
         return ""
     return str(cell.value)

@@ -4,6 +4,7 @@ list items and tables Markdown tables; each slide is a page."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import zipfile
 from collections.abc import Callable, Iterator
@@ -200,7 +201,7 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
                 cells += len(row)
                 check_sheet_cells(cells, name)
                 if row.count(None) < len(row):  # in C: most rows of a sparse sheet are blank
-                    texts = ["" if value is None else str(value) for value in row]
+                    texts = [cell_text(value) for value in row]
                     if any(text.strip() for text in texts):
                         rows.append(texts)
             if rows:
@@ -217,6 +218,23 @@ def extract_xlsx(data: bytes, name: str) -> Extracted:
     finally:
         workbook.close()
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="xlsx", fields=fields)
+
+
+def cell_text(value: object) -> str:
+    """A cell's value as Excel shows it, near enough (the same for .xlsx and .xls): whole numbers without
+    ``.0``, a date without a time of midnight (``2026-03-01``, not ``2026-03-01 00:00:00``), a date and time
+    as ISO 8601, TRUE and FALSE, nothing for an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
 
 
 def check_sheet_cells(cells: int, name: str) -> None:
