@@ -162,7 +162,7 @@ UrlOption = Annotated[
         "--url",
         envvar="SEMSEARCH_URL",
         help="Send to a running service at this URL instead of opening the data directory (the key comes "
-        "from SEMSEARCH_WRITE_KEY).",
+        "from SEMSEARCH_WRITE_KEY; to read, SEMSEARCH_READ_KEY will do).",
         show_default=False,
     ),
 ]
@@ -948,12 +948,14 @@ def search(
             min=0, max=1, help="Above 0: hits relevant and unlike each other (maximal marginal relevance)."
         ),
     ] = 0.0,
+    url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
     model: Model = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Search the index: a table of hits, or one JSON object per hit with --json.
+    """Search the index: a table of hits, or one JSON object per hit with --json. Searches a running
+    service with --url (the read key will do), else the data directory, beside a running service too.
 
     Examples:
 
@@ -962,7 +964,8 @@ def search(
       pbpaste | semsearch search -
       semsearch search --like demo/faq.md
       semsearch search restore --filter '{"field": "tags", "eq": "ops"}'
-      semsearch search "error 0x80070005" --mode keyword"""
+      semsearch search "error 0x80070005" --mode keyword
+      semsearch search "tidal power" --url http://127.0.0.1:8000"""
     if query == "-":
         query = sys.stdin.read()
     given = [value for value in (query, like, like_chunk) if value is not None]
@@ -970,30 +973,31 @@ def search(
         _fail("give a query, --like ID or --like-chunk N (exactly one)")
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
     metadata_filter = _filter_option(filter_json)
-    with _local_reader(data_dir, model, collection) as search_index, _library_errors():
-        result = search_index.search(
-            query or "",
-            k,
-            min_score=min_score,
-            like=example,
-            filter=metadata_filter,
-            mode=mode,
-            diversity=diversity,
-        )
+    options: dict[str, Any] = {"k": k, "min_score": min_score, "filter": metadata_filter, "mode": mode}
+    if url is not None:
+        like_body = None if example is None else {"id": like} if like is not None else {"chunk": like_chunk}
+        with _remote(url, collection, read_only=True) as client:
+            answer = client.search(query, like=like_body, diversity=diversity, **options)
+        hits, query_pieces = [hit.model_dump(mode="json") for hit in answer.hits], answer.query_pieces
+    else:
+        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
+            result = search_index.search(query or "", like=example, diversity=diversity, **options)
+        hits, query_pieces = [to_dict(hit) for hit in result.hits], result.query_pieces
     if as_json:
-        for hit in result.hits:
-            _echo_json(to_dict(hit))
+        for hit in hits:
+            _echo_json(hit)
         return
     rows = []
-    for n, hit in enumerate(result.hits, 1):
-        start, end = hit.highlight.start - hit.start, hit.highlight.end - hit.start
-        rows.append([n, f"{hit.score:.3f}", hit.title or hit.doc_id, hit.doc_id, hit.text[start:end].strip()])
+    for n, hit in enumerate(hits, 1):
+        start, end = hit["highlight"]["start"] - hit["start"], hit["highlight"]["end"] - hit["start"]
+        best = hit["text"][start:end].strip()
+        rows.append([n, f"{hit['score']:.3f}", hit["title"] or hit["doc_id"], hit["doc_id"], best])
     if example is not None:
         what = f"like {like!r}" if like is not None else f"like chunk {like_chunk}"
     else:
         shown = " ".join((query or "").split())
         what = f"for {shown[:60] + '...' if len(shown) > 60 else shown!r}"
-    pieces = f" (searched in {result.query_pieces} pieces)" if result.query_pieces > 1 else ""
+    pieces = f" (searched in {query_pieces} pieces)" if query_pieces > 1 else ""
     _table(f"{len(rows)} hits {what}{pieces}", ["#", "score", "title", "id", "best sentence"], rows)
 
 
@@ -1092,14 +1096,20 @@ def fields(
 
 @app.command()
 def stats(
+    url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
     model: Model = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Documents, chunks, model and index type of the index (works beside a running service)."""
-    with _local_reader(data_dir, model, collection) as search_index:
-        values = to_dict(search_index.stats())
+    """Documents, chunks, model and index type of the index: of a running service with --url (the read key
+    will do), else of the data directory, beside a running service too."""
+    if url is not None:
+        with _remote(url, collection, read_only=True) as client:
+            values = client.stats().model_dump(mode="json")
+    else:
+        with _local_reader(data_dir, model, collection) as search_index:
+            values = to_dict(search_index.stats())
     if as_json:
         _echo_json(values)
     else:

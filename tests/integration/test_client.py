@@ -144,6 +144,15 @@ def test_the_cli_indexes_and_syncs_into_a_running_service(url: str, tmp_path: Pa
     assert indexed["created"] == 1
     first = run("sync", str(folder), "--json", "--source", "handbook")
     assert first["added"] == ["lighthouse.docx", "tides.md"]
+    # Searching and counting from the shell reach the service too (SEMSEARCH_URL), as writing does.
+    hit = run("search", "how often does the tide turn?", "-k", "1", "--json")
+    assert (hit["doc_id"], hit["text"]) == ("tides.md", "# Tides\n\nThe tide turns twice a day.")
+    like = run("search", "--like", "tides.md", "-k", "1", "--json")
+    assert like["doc_id"] != "tides.md"  # more like it: other documents
+    stats = run("stats", "--json")
+    assert stats["model_id"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert isinstance(stats["documents"], int)
+    assert stats["documents"] >= 2
     (folder / "tides.md").unlink()
     second = run("sync", str(folder), "--json", "--source", "handbook")
     assert (second["deleted"], second["unchanged"]) == (["tides.md"], 1)
