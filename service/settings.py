@@ -28,7 +28,11 @@ AUTO_WORKERS = 2
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="forbid", validate_default=True)
+    # An empty variable is one not set: compose's "${SEMSEARCH_WORKERS:-}" passes an empty string through,
+    # which was a start that failed on "unable to parse string as an integer" (a data directory of ".").
+    model_config = SettingsConfigDict(
+        env_prefix="SEMSEARCH_", extra="forbid", validate_default=True, env_ignore_empty=True
+    )
 
     data_dir: Path = Field(Path("semsearch-data"), description="Directory of the index (created if missing).")
     model: str = Field(

@@ -27,6 +27,21 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     assert (settings.data_dir, settings.max_k, settings.seed_demo) == (Path("/tmp/x"), 7, False)
 
 
+def test_an_empty_variable_is_one_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose's ``"${SEMSEARCH_WORKERS:-}"`` sets an empty string: that failed the start (not an
+    integer), and an empty data directory was the current folder. Empty is now unset: the default."""
+    names = [
+        f"SEMSEARCH_{name}" for name in ("WORKERS", "PORT", "DATA_DIR", "MODEL", "CORS_ORIGINS", "SEED_DEMO")
+    ]
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    unset = Settings()
+    for name in names:
+        monkeypatch.setenv(name, "")
+    assert Settings() == unset
+    assert (unset.workers, unset.data_dir) == (None, Path("semsearch-data"))
+
+
 @pytest.mark.parametrize(
     "bad",
     [
