@@ -168,6 +168,18 @@ UrlOption = Annotated[
 ]
 
 
+def _service_url(ctx: typer.Context, url: str | None, data_dir: Path | None) -> str | None:
+    """The service a command talks to: ``--url``, but none where ``--data-dir`` is given on the command line
+    and the URL comes only from ``SEMSEARCH_URL`` (the command line over the environment: an exported URL
+    must not send documents meant for a data directory to a service). Both on the command line: an error."""
+    if url is None or data_dir is None:
+        return url
+    source = ctx.get_parameter_source("url")
+    if source is None or source.name != "ENVIRONMENT":
+        _fail("give --url (a running service) or --data-dir (a data directory), not both")
+    return None
+
+
 def _keys() -> tuple[str | None, str | None]:
     """The write and read keys of the environment, for talking to a service (not the settings of one: a
     client may hold a read key alone)."""
@@ -452,6 +464,7 @@ def _read_once(
 
 @app.command("index")
 def index_files(
+    ctx: typer.Context,
     paths: Annotated[
         list[Path],
         typer.Argument(
@@ -502,6 +515,7 @@ def index_files(
     and skipped. With --url, the documents go to a running service instead. With --ray, the chunking and
     embedding run on Ray workers and give the same index, bit for bit; with --shards, the data directory
     becomes N shard directories for `semsearch serve-ray`."""
+    url = _service_url(ctx, url, data_dir)
     if url is not None and (ray is not None or shards is not None):
         _fail("--url sends to a running service: it does not go with --ray or --shards")
     codec = _text_encoding(encoding)
@@ -606,11 +620,14 @@ def _index_remote(
 
 
 @app.command("mcp")
-def mcp_stdio(data_dir: DataDir = None, url: UrlOption = None, model: Model = None) -> None:
+def mcp_stdio(
+    ctx: typer.Context, data_dir: DataDir = None, url: UrlOption = None, model: Model = None
+) -> None:
     """Serve semsearch's MCP tools (search, get_document, list_collections; add_documents with a write key)
     over stdio, for desktop agents: forwarding to a running service with --url (keys from
     SEMSEARCH_WRITE_KEY or SEMSEARCH_READ_KEY), or reading the data directory (read-only, beside a running
     service too). The README shows an agent's configuration."""
+    url = _service_url(ctx, url, data_dir)
     from service.mcp_server import local_stdio_server, remote_stdio_server
 
     if url is not None:
@@ -624,6 +641,7 @@ def mcp_stdio(data_dir: DataDir = None, url: UrlOption = None, model: Model = No
 
 @app.command("sync")
 def sync_folder(
+    ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="The folder to mirror.", exists=True, file_okay=False)],
     data_dir: DataDir = None,
     url: UrlOption = None,
@@ -658,6 +676,7 @@ def sync_folder(
     \b
       semsearch sync ./handbook --dry-run
       semsearch sync ./handbook --url http://127.0.0.1:8000 --watch"""
+    url = _service_url(ctx, url, data_dir)
     from service.sync import LocalTarget, RemoteTarget, SyncReport
     from service.sync import sync_folder as run_sync
 
@@ -920,6 +939,7 @@ def serve_ray(
 
 @app.command()
 def search(
+    ctx: typer.Context,
     query: Annotated[
         str | None, typer.Argument(help="What to look for, of any length; - reads it from stdin.")
     ] = None,
@@ -966,6 +986,7 @@ def search(
       semsearch search restore --filter '{"field": "tags", "eq": "ops"}'
       semsearch search "error 0x80070005" --mode keyword
       semsearch search "tidal power" --url http://127.0.0.1:8000"""
+    url = _service_url(ctx, url, data_dir)
     if query == "-":
         query = sys.stdin.read()
     given = [value for value in (query, like, like_chunk) if value is not None]
@@ -1003,6 +1024,7 @@ def search(
 
 @app.command()
 def facets(
+    ctx: typer.Context,
     field: Annotated[
         str, typer.Argument(help="A metadata key (author; author.name reaches into an object).")
     ],
@@ -1029,6 +1051,7 @@ def facets(
     \b
       semsearch facets author
       semsearch facets tags --filter '{"field": "lang", "eq": "en"}'"""
+    url = _service_url(ctx, url, data_dir)
     metadata_filter = _filter_option(filter_json)
     if url is not None:
         with _remote(url, collection, read_only=True) as client:
@@ -1054,6 +1077,7 @@ def facets(
 
 @app.command()
 def fields(
+    ctx: typer.Context,
     filter_json: FilterOption = None,
     url: UrlOption = None,
     data_dir: DataDir = None,
@@ -1069,6 +1093,7 @@ def fields(
     \b
       semsearch fields
       semsearch fields --filter '{"field": "lang", "eq": "en"}'"""
+    url = _service_url(ctx, url, data_dir)
     metadata_filter = _filter_option(filter_json)
     found: list[dict[str, Any]] = []
     if url is not None:
@@ -1096,6 +1121,7 @@ def fields(
 
 @app.command()
 def stats(
+    ctx: typer.Context,
     url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
@@ -1104,6 +1130,7 @@ def stats(
 ) -> None:
     """Documents, chunks, model and index type of the index: of a running service with --url (the read key
     will do), else of the data directory, beside a running service too."""
+    url = _service_url(ctx, url, data_dir)
     if url is not None:
         with _remote(url, collection, read_only=True) as client:
             values = client.stats().model_dump(mode="json")
@@ -1128,6 +1155,7 @@ def _filter_option(filter_json: str | None) -> Any:
 
 @app.command("export")
 def export_documents(
+    ctx: typer.Context,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="Write here (default: standard output).", show_default=False),
@@ -1149,6 +1177,7 @@ def export_documents(
       semsearch export -o corpus.jsonl
       semsearch export --url http://127.0.0.1:8000 > corpus.jsonl
       semsearch export --filter '{"field": "lang", "eq": "en"}' -o english.jsonl"""
+    url = _service_url(ctx, url, data_dir)
     metadata_filter = _filter_option(filter_json)
     with contextlib.ExitStack() as stack:
         if url is not None:

@@ -366,6 +366,26 @@ def test_a_mistyped_variable_is_named_with_the_setting_it_resembles(tmp_path: Pa
     assert "SEMSEARCH_MAXK (did you mean SEMSEARCH_MAX_K?) is not a setting" in result.stderr
 
 
+def test_a_data_dir_on_the_command_line_wins_over_an_exported_service_url(tmp_path: Path) -> None:
+    """With SEMSEARCH_URL exported, `--data-dir` on the command line was ignored: the documents went to the
+    service. The command line now wins over the environment; both on the command line is an error."""
+    data = str(tmp_path / "data")
+    gone = {"SEMSEARCH_URL": "http://127.0.0.1:9"}  # nothing listens there: any use of it fails
+    indexed = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json", env=gone)
+    assert indexed.exit_code == 0, indexed.output
+    assert json.loads(indexed.stdout.splitlines()[-1])["created"] == 3
+    found = run("search", "cats", "-k", "1", "--data-dir", data, "--json", env=gone)
+    assert found.exit_code == 0, found.output
+    assert json.loads(found.stdout)["doc_id"] == "cats.md"
+    assert json.loads(run("stats", "--data-dir", data, "--json", env=gone).stdout)["documents"] == 3
+    both = run("stats", "--url", "http://127.0.0.1:9", "--data-dir", data)
+    assert both.exit_code == 2
+    assert "give --url (a running service) or --data-dir (a data directory), not both" in both.stderr
+    remote = run("stats", env=gone)  # the exported URL alone: the service, which is not there
+    assert remote.exit_code == 2
+    assert "cannot reach the service at http://127.0.0.1:9" in remote.stderr
+
+
 def test_help_lists_the_commands_with_examples() -> None:
     result = run("--help")
     assert result.exit_code == 0
