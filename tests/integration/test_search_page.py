@@ -48,7 +48,13 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
     with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-        page.goto(f"http://127.0.0.1:{port}/")
+        # The page runs under a Content-Security-Policy that allows its own script and style by hash only:
+        # anything it refuses (an inline style, a script it did not hash) is a console error, collected here.
+        refused: list[str] = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+        answer = page.goto(f"http://127.0.0.1:{port}/")
+        assert answer is not None
+        assert "script-src 'sha256-" in answer.headers["content-security-policy"]
         expect(page.get_by_role("heading", name="semsearch")).to_be_visible()
 
         page.keyboard.press("/")
@@ -278,4 +284,5 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/note-000.md").status_code == 200
             assert api.get("/collections/recipes/documents/.DS_Store").status_code == 404
             assert api.get("/collections/recipes/documents/node_modules/left-pad/index.js").status_code == 404
+        assert refused == []
         browser.close()
