@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from index import SearchIndex
@@ -34,7 +35,7 @@ from service.open_files import raise_open_file_limit
 from service.routes import admin, documents, embeddings, files, health, page, search
 from service.routes import collections as collection_routes
 from service.routes.collections import resume_reindexes
-from service.security import Authentication, is_upload
+from service.security import DOCS_ASSETS, Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
 
@@ -123,7 +124,8 @@ def create_app(
                 await run_in_threadpool(opened.close)
             gc.unfreeze()  # what this app froze is collectable again (tests start many apps in one process)
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI, with /docs and /redoc served from DOCS_ASSETS instead of a CDN
+        static_url=DOCS_ASSETS,
         title="semsearch",
         version="0.1.0",
         description=DESCRIPTION,

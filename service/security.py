@@ -73,17 +73,19 @@ async def require_write(presented: Presented, settings: SettingsDep) -> None:
 
 Access = Literal["read", "write"]
 
-# Paths that never need a key: health, the search page, the API documentation.
+# Paths that never need a key: health, the search page, the API documentation and, under DOCS_ASSETS, the
+# scripts and styles of its pages (Swagger UI, ReDoc), which the service serves itself.
 OPEN_PATHS = frozenset(
     {"/", "/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/favicon.ico"}
 )
+DOCS_ASSETS = "/docs-assets"
 
 
 def required_access(method: str, path: str) -> Access | None:
     """What a request needs, from its method and path alone: nothing for :data:`OPEN_PATHS` and CORS
     preflights, the read key for GET and HEAD and for the searches sent as POST, the write key for every
     other POST, PUT, PATCH or DELETE. A test checks this against every route of the API."""
-    if method == "OPTIONS" or path in OPEN_PATHS:
+    if method == "OPTIONS" or path in OPEN_PATHS or path.startswith(DOCS_ASSETS + "/"):
         return None
     if method in ("GET", "HEAD"):
         return "read"

@@ -7,6 +7,8 @@ are all still there and found.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 DOCUMENTS = [
@@ -61,6 +63,10 @@ def smoke(url: str) -> None:
         assert page.status_code == 200
         assert "<title>semsearch</title>" in page.text
         assert "semsearch_index_documents" in client.get("/metrics").text
+        # The API documentation's Swagger UI comes from the image, not a CDN.
+        assets = re.findall(r'src="(/docs-assets/[^"]+\.js)"', client.get("/docs").text)
+        assert assets
+        assert client.get(assets[0]).status_code == 200
 
 
 def after_restart(url: str) -> None:

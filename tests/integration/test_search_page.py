@@ -285,4 +285,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             assert api.get("/collections/recipes/documents/.DS_Store").status_code == 404
             assert api.get("/collections/recipes/documents/node_modules/left-pad/index.js").status_code == 404
         assert refused == []
+        # The API documentation renders from what the service serves: no CDN (this machine has no internet).
+        page.goto(f"http://127.0.0.1:{port}/docs")
+        expect(page.locator(".opblock-summary-path", has_text="/search/batch").first).to_be_visible()
+        page.goto(f"http://127.0.0.1:{port}/redoc")
+        expect(page.get_by_text("Several searches in one request").first).to_be_visible()
         browser.close()

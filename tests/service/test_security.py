@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,26 @@ def test_reads_need_the_read_or_write_key(client: TestClient) -> None:
 
 
 def test_health_and_docs_never_need_a_key(client: TestClient) -> None:
-    for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
+    for path in ("/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"):
         assert client.get(path).status_code == 200, path
+
+
+def test_the_api_documentation_loads_nothing_from_another_site(client: TestClient) -> None:
+    """FastAPI's /docs and /redoc load Swagger UI and ReDoc from a CDN: on a machine without internet the
+    pages stayed blank. The service serves their scripts and styles itself, without a key, and the pages
+    name no other site."""
+    for page, wanted in (("/docs", (".js", ".css")), ("/redoc", (".js",))):
+        html = client.get(page).text
+        assert "http://" not in html
+        assert "https://" not in html
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        for suffix in wanted:
+            assert any(asset.endswith(suffix) for asset in assets), (page, assets)
+        for asset in assets:
+            assert asset.startswith("/docs-assets/"), (page, asset)
+            served = client.get(asset)  # no key
+            assert served.status_code == 200, asset
+            assert len(served.content) > 1000, asset
 
 
 def test_without_keys_everything_is_open(open_index: Callable[..., SearchIndex], tmp_path: Path) -> None:
