@@ -1422,8 +1422,13 @@ def compare(
     )
 
 
-collections_app = typer.Typer(help="Collections of the data directory (the service must be stopped).")
-alias_app = typer.Typer(help="Aliases of collections (the service must be stopped).")
+collections_app = typer.Typer(
+    help="Collections: of a running service with --url, else of the data directory (the service stopped)."
+)
+alias_app = typer.Typer(
+    help="Aliases of collections: of a running service with --url, else of the data directory (the service "
+    "stopped)."
+)
 app.add_typer(collections_app, name="collections")
 app.add_typer(alias_app, name="alias")
 
@@ -1446,28 +1451,40 @@ def _catalog(data_dir: Path | None, write: bool) -> Iterator[Any]:
 
 
 @collections_app.command("list")
-def collections_list(data_dir: DataDir = None, as_json: JsonOption = False) -> None:
-    """Every collection, its folder and its own settings."""
-    with _catalog(data_dir, write=False) as catalog:
-        rows = [
-            {"name": name, "data_dir": str(catalog.path_of(name)), "settings": settings.to_json()}
-            for name, settings in sorted(catalog.state.collections.items())
-        ]
+def collections_list(
+    ctx: typer.Context, url: UrlOption = None, data_dir: DataDir = None, as_json: JsonOption = False
+) -> None:
+    """Every collection and its own settings: with --url, how many documents and chunks it holds; from the
+    data directory, its folder."""
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None, read_only=True) as client:
+            rows = [c.model_dump(mode="json") for c in client.collections().collections]
+        columns = ["name", "documents", "chunks"]
+    else:
+        with _catalog(data_dir, write=False) as catalog:
+            rows = [
+                {"name": name, "data_dir": str(catalog.path_of(name)), "settings": settings.to_json()}
+                for name, settings in sorted(catalog.state.collections.items())
+            ]
+        columns = ["name", "data_dir"]
     if as_json:
         for row in rows:
             _echo_json(row)
         return
-    table = [[r["name"], r["data_dir"], json.dumps(r["settings"])] for r in rows]
-    _table("Collections", ["name", "data dir", "settings"], table)
+    table = [[*(row[c] for c in columns), json.dumps(row["settings"])] for row in rows]
+    _table("Collections", [*(c.replace("_", " ") for c in columns), "settings"], table)
 
 
 @collections_app.command("create")
 def collections_create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="[a-z0-9][a-z0-9_-]{0,63}")],
     settings_json: Annotated[
         str,
         typer.Option("--settings", help="Its own settings, as the API takes them: '{\"chunking\": {...}}'."),
     ] = "{}",
+    url: UrlOption = None,
     data_dir: DataDir = None,
 ) -> None:
     """Record a new collection (it is created on disk when first used)."""
@@ -1475,10 +1492,18 @@ def collections_create(
     from service.runtime import collection_settings
     from service.schemas import CollectionIn
 
+    url = _service_url(ctx, url, data_dir)
     try:
-        settings = CollectionIn.model_validate_json(settings_json).to_settings()
+        body = CollectionIn.model_validate_json(settings_json)
     except ValidationError as error:
         _fail(f"--settings: {error}")
+    if url is not None:
+        with _remote(url, None) as client:
+            existed = name in {c.name for c in client.collections().collections}
+            client.create_collection(name, body.model_dump(mode="json", exclude_unset=True))
+        typer.echo(f"{'exists with these settings' if existed else 'created'}: {name}")
+        return
+    settings = body.to_settings()
     with _catalog(data_dir, write=True) as catalog, _library_errors():
         check_name(name)
         collection_settings(_settings(data_dir=data_dir), settings)  # usable, or refused now
@@ -1488,32 +1513,55 @@ def collections_create(
 
 @collections_app.command("delete")
 def collections_delete(
+    ctx: typer.Context,
     name: str,
     force: Annotated[bool, typer.Option("--force", help="Also delete the aliases that point to it.")] = False,
+    url: UrlOption = None,
     data_dir: DataDir = None,
 ) -> None:
     """Delete a collection and its folder."""
     import shutil
 
-    with _catalog(data_dir, write=True) as catalog, _library_errors():
-        aliases = catalog.delete(name, force=force)
-        shutil.rmtree(catalog.path_of(name), ignore_errors=True)
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None) as client:
+            aliases = client.delete_collection(name, force=force).aliases
+    else:
+        with _catalog(data_dir, write=True) as catalog, _library_errors():
+            aliases = catalog.delete(name, force=force)
+            shutil.rmtree(catalog.path_of(name), ignore_errors=True)
     typer.echo(f"deleted: {name}" + (f" (and aliases {', '.join(aliases)})" if aliases else ""))
 
 
 @collections_app.command("reindex")
 def collections_reindex(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The collection to fill.")],
     source: Annotated[str, typer.Option("--from", help="The collection (or alias) to read documents from.")],
+    url: UrlOption = None,
     data_dir: DataDir = None,
     progress: ProgressOption = True,
 ) -> None:
     """Fill collection NAME from another one's stored documents, chunked and embedded with NAME's own
-    settings (no source files needed). With the service running, use POST /collections/NAME/reindex."""
+    settings (no source files needed). With --url, the running service does it, and the command follows it
+    to the end."""
     from tqdm import tqdm
 
     from index.collections import reindex
 
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None) as client, tqdm(unit="doc", disable=not progress, file=sys.stderr) as bar:
+            job = client.reindex(name, source=source)
+            while job.status == "running":
+                bar.total = job.documents_total
+                bar.update(job.documents_done - bar.n)
+                time.sleep(0.5)
+                job = client.reindex_status(name)
+        if job.status == "failed":
+            _fail(f"the reindex of {name} from {source} failed: {job.error}", 1)
+        typer.echo(f"reindexed {job.documents_done} documents into {name} from {source}")
+        return
     base = _settings(data_dir=data_dir)
     target_settings, source_settings = _in_collection(base, name), _in_collection(base, source)
     if target_settings.data_dir == source_settings.data_dir:
@@ -1534,18 +1582,32 @@ def collections_reindex(
 
 
 @alias_app.command("set")
-def alias_set(alias: str, collection: str, data_dir: DataDir = None) -> None:
+def alias_set(
+    ctx: typer.Context, alias: str, collection: str, url: UrlOption = None, data_dir: DataDir = None
+) -> None:
     """Point ALIAS at COLLECTION."""
-    with _catalog(data_dir, write=True) as catalog, _library_errors():
-        previous = catalog.set_alias(alias, collection)
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None) as client:
+            previous = client.set_alias(alias, collection).previous
+    else:
+        with _catalog(data_dir, write=True) as catalog, _library_errors():
+            previous = catalog.set_alias(alias, collection)
     typer.echo(f"{alias} -> {collection}" + (f" (was {previous})" if previous else ""))
 
 
 @alias_app.command("list")
-def alias_list(data_dir: DataDir = None, as_json: JsonOption = False) -> None:
+def alias_list(
+    ctx: typer.Context, url: UrlOption = None, data_dir: DataDir = None, as_json: JsonOption = False
+) -> None:
     """Every alias and its collection."""
-    with _catalog(data_dir, write=False) as catalog:
-        aliases = dict(catalog.state.aliases)
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None, read_only=True) as client:
+            aliases = {a.alias: a.collection for a in client.aliases().aliases}
+    else:
+        with _catalog(data_dir, write=False) as catalog:
+            aliases = dict(catalog.state.aliases)
     if as_json:
         _echo_json(aliases)
         return
@@ -1553,10 +1615,15 @@ def alias_list(data_dir: DataDir = None, as_json: JsonOption = False) -> None:
 
 
 @alias_app.command("delete")
-def alias_delete(alias: str, data_dir: DataDir = None) -> None:
+def alias_delete(ctx: typer.Context, alias: str, url: UrlOption = None, data_dir: DataDir = None) -> None:
     """Remove ALIAS (its collection stays)."""
-    with _catalog(data_dir, write=True) as catalog, _library_errors():
-        target = catalog.delete_alias(alias)
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, None) as client:
+            target = client.delete_alias(alias).collection
+    else:
+        with _catalog(data_dir, write=True) as catalog, _library_errors():
+            target = catalog.delete_alias(alias)
     typer.echo(f"deleted: {alias} (pointed to {target})")
 
 

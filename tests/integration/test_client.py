@@ -171,6 +171,45 @@ def test_the_cli_indexes_and_syncs_into_a_running_service(url: str, tmp_path: Pa
     assert "401" in refused.stderr
 
 
+def test_the_cli_manages_a_running_services_collections_and_aliases(url: str, tmp_path: Path) -> None:
+    """`semsearch collections` and `semsearch alias` worked on a data directory only, with the service
+    stopped; with --url (here SEMSEARCH_URL) they change a running service's, and a reindex is followed to
+    its end."""
+    env = {**os.environ, "SEMSEARCH_URL": url, "SEMSEARCH_WRITE_KEY": KEY}
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "service", *args], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    chunking = '{"chunking": {"max_tokens": 128}}'
+    assert run("collections", "create", "cli-notes", "--settings", chunking).strip() == "created: cli-notes"
+    again = run("collections", "create", "cli-notes", "--settings", chunking).strip()
+    assert again == "exists with these settings: cli-notes"
+    notes = tmp_path / "tides.md"
+    notes.write_text("# Tides\n\nThe tide turns twice a day, pulled by the moon.", encoding="utf-8")
+    run("index", str(notes), "--collection", "cli-notes", "--no-progress")
+    run("collections", "create", "cli-notes-v2")
+    reindexed = run("collections", "reindex", "cli-notes-v2", "--from", "cli-notes", "--no-progress")
+    assert reindexed.strip() == "reindexed 1 documents into cli-notes-v2 from cli-notes"
+    listed = {row["name"]: row for row in map(json.loads, run("collections", "list", "--json").splitlines())}
+    assert listed["cli-notes"]["settings"]["chunking"] == {"max_tokens": 128}
+    assert (listed["cli-notes"]["documents"], listed["cli-notes-v2"]["documents"]) == (1, 1)
+
+    assert run("alias", "set", "cli-live", "cli-notes-v2").strip() == "cli-live -> cli-notes-v2"
+    assert json.loads(run("alias", "list", "--json"))["cli-live"] == "cli-notes-v2"
+    with SemsearchClient(url, collection="cli-live") as client:
+        assert client.search("what pulls the tide?", k=1).hits[0].doc_id == "tides.md"
+    assert run("alias", "delete", "cli-live").strip() == "deleted: cli-live (pointed to cli-notes-v2)"
+    assert run("collections", "delete", "cli-notes-v2").strip() == "deleted: cli-notes-v2"
+    with SemsearchClient(url) as client:
+        names = {c.name for c in client.collections().collections}
+    assert "cli-notes" in names
+    assert "cli-notes-v2" not in names
+
+
 def test_an_export_indexes_again_into_the_same_documents_pages_included(url: str, tmp_path: Path) -> None:
     with SemsearchClient(url, api_key=KEY) as admin:
         admin.create_collection("exports")
