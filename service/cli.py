@@ -564,6 +564,8 @@ def index_files(
         typer.echo(f"{'refused' if strict else 'skipped'}: {problem}", err=True)
     if problems and strict:
         _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (--strict)")
+    if not good and problems:
+        _fail(f"no documents to index: the {len(problems)} file(s) found were skipped, for the reasons above")
     if not good:
         _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
 

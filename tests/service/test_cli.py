@@ -310,6 +310,16 @@ def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
     result = run("index", str(folder), "--data-dir", str(tmp_path / "data"), "--no-progress")
     assert result.exit_code == 2
     assert "no documents to index" in result.stderr
+    # A JSON Lines file with a line that is not JSON is skipped whole (a truncated download is suspect): the
+    # error says that it was skipped, and why, not to give files of a supported type.
+    lines = tmp_path / "corpus.jsonl"
+    lines.write_text('{"id": "a", "text": "Tides turn."}\n{"id": "b", "text": ', encoding="utf-8")
+    result = run("index", str(lines), "--data-dir", str(tmp_path / "data"), "--no-progress")
+    assert result.exit_code == 2
+    assert "skipped: " in result.stderr
+    assert "corpus.jsonl:2: not valid JSON" in result.stderr
+    assert "no documents to index: the 1 file(s) found were skipped, for the reasons above" in result.stderr
+    assert "supported type" not in result.stderr
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
