@@ -119,7 +119,9 @@ def _setting_problem(item: Any) -> str:
     field = ".".join(str(part) for part in item.get("loc", ()))
     if not field:
         return str(item["msg"])
-    got = f" (got {item['input']!r})" if "input" in item and not isinstance(item["input"], dict) else ""
+    given = item.get("input")
+    shown = str(given) if isinstance(given, Path) else given  # a path as typed, not PosixPath('...')
+    got = f" (got {shown!r})" if "input" in item and not isinstance(given, dict) else ""
     return f"SEMSEARCH_{field.upper()}: {item['msg']}{got}"
 
 
@@ -237,9 +239,12 @@ def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Ite
         _fail(f"{error}{note() if note else ''}", code)
     except (sqlite3.OperationalError, OSError) as error:  # a full disk, a locked database...
         fault = storage_fault(error)
-        if fault is None:
-            raise
-        _fail(f"{fault.message}{note() if note else ''}", code)
+        if fault is not None:
+            _fail(f"{fault.message}{note() if note else ''}", code)
+        if isinstance(error, OSError) and error.filename is not None and error.strerror:
+            # A folder that cannot be made or read where the data directory or the model cache points.
+            _fail(f"cannot use {error.filename}: {error.strerror}{note() if note else ''}", code)
+        raise
 
 
 def _plural(count: int, noun: str) -> str:

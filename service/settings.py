@@ -235,6 +235,15 @@ class Settings(BaseSettings):
         "are retried until they pass) before it is marked failed.",
     )
 
+    @field_validator("data_dir", "model_cache_dir", "snapshot_dir")
+    @classmethod
+    def _check_folder(cls, value: Path | None) -> Path | None:
+        # A file where a folder is wanted failed later, deep in the model's export or the store, as a
+        # NotADirectoryError traceback; said here, it stops the start with the variable's name.
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError(f"{value} is a file, not a folder")
+        return value
+
     @field_validator("write_key", "read_key", mode="before")
     @classmethod
     def _check_key(cls, value: object) -> object:

@@ -336,6 +336,22 @@ def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
     assert "query is empty" in result.stderr
 
 
+def test_a_data_directory_that_cannot_be_one_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """A file given as the data directory, or a path under a file, ended in a NotADirectoryError traceback
+    from deep in the model's export; now a message naming the path."""
+    afile = tmp_path / "notes.txt"
+    afile.write_text("not a folder", encoding="utf-8")
+    result = run("stats", "--data-dir", str(afile))
+    assert result.exit_code == 2
+    refusal = f"SEMSEARCH_DATA_DIR: Value error, {afile} is a file, not a folder (got '{afile}')"
+    assert refusal in result.stderr
+    result = run("index", str(corpus(tmp_path)), "--data-dir", str(afile / "data"), "--no-progress")
+    assert result.exit_code == 2
+    assert f"cannot use {afile / 'data'}" in result.stderr
+    assert "Not a directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_a_full_disk_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0

@@ -27,6 +27,15 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
     assert (settings.data_dir, settings.max_k, settings.seed_demo) == (Path("/tmp/x"), 7, False)
 
 
+def test_a_file_where_a_folder_belongs_is_refused(tmp_path: Path) -> None:
+    afile = tmp_path / "data"
+    afile.write_text("", encoding="utf-8")
+    for name in ("data_dir", "model_cache_dir", "snapshot_dir"):
+        with pytest.raises(ValidationError, match="is a file, not a folder"):
+            Settings.model_validate({name: afile})
+    assert Settings(data_dir=tmp_path / "new").data_dir == tmp_path / "new"  # made when first used
+
+
 def test_an_empty_variable_is_one_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """compose's ``"${SEMSEARCH_WORKERS:-}"`` sets an empty string: that failed the start (not an
     integer), and an empty data directory was the current folder. Empty is now unset: the default."""
