@@ -233,8 +233,13 @@ def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Ite
     """The CLI's one error boundary: a library error (bad input, a locked or incompatible data directory,
     an unknown document...) becomes its message on stderr and exit ``code``, never a traceback. ``note``
     adds context to the message (how far the command got)."""
+    from index.storage.locking import DataDirLockedError
+
     try:
         yield
+    except DataDirLockedError as error:  # a running service holds it, which --url reaches
+        hint = " Commands that take --url (index, sync, collections, alias) can ask that service instead."
+        _fail(f"{error}{hint}{note() if note else ''}", code)
     except SemsearchError as error:
         _fail(f"{error}{note() if note else ''}", code)
     except (sqlite3.OperationalError, OSError) as error:  # a full disk, a locked database...

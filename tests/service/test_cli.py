@@ -352,6 +352,24 @@ def test_a_data_directory_that_cannot_be_one_is_a_message_not_a_traceback(tmp_pa
     assert "Traceback" not in result.output
 
 
+def test_a_data_directory_a_service_holds_points_to_url(tmp_path: Path) -> None:
+    """A data directory held by a running service refuses a writer; the message now says that the commands
+    with --url can ask that service instead."""
+    from index.storage.locking import WriterLock
+
+    data = tmp_path / "data"
+    data.mkdir()
+    held = WriterLock(data)  # as a running service holds it
+    try:
+        result = run("collections", "create", "papers", "--data-dir", str(data))
+    finally:
+        held.release()
+    assert result.exit_code == 2
+    assert "only one writer may use a data directory" in result.stderr
+    assert "Commands that take --url (index, sync, collections, alias) can ask that service" in result.stderr
+    assert run("collections", "create", "papers", "--data-dir", str(data)).exit_code == 0
+
+
 def test_a_full_disk_is_a_message_not_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
