@@ -346,6 +346,7 @@ def serve(
         host=host, port=port, data_dir=data_dir, model=model, seed_demo=demo, workers=workers
     )
     _check_listen(settings.host, settings.port)
+    _check_data_dir(settings)
     if settings.worker_count() > 1:  # before the app's modules: the metrics must know they are shared
         from service import workers as worker_processes
 
@@ -366,6 +367,17 @@ def serve(
         # index (it saves the vector index); a write cut off here was never acknowledged and rolls back.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """Fail now, with its message, if the data directory cannot be served: another writer holds it (a
+    second `semsearch serve` on it), or its index is damaged or built with another model. The app checks
+    the same at its start, where a failure is a traceback from uvicorn before its exit."""
+    from index.encoders.base import model_id
+    from index.storage.layout import check_data_dir
+
+    with _library_errors():
+        check_data_dir(settings.data_dir, model_id(settings.model), read_only=settings.read_only)
 
 
 def _check_listen(host: str, port: int) -> None:

@@ -162,5 +162,25 @@ def test_a_model_mismatch_stops_the_start_with_a_message(tmp_path: Path) -> None
         text=True,
         timeout=START_TIMEOUT,
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "was built with the model 'other/model'" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr  # said before the app starts: a message
+
+
+def test_a_second_service_on_a_data_directory_in_use_stops_with_a_message(tmp_path: Path) -> None:
+    """A second `semsearch serve` on a data directory another service holds failed in the app's start,
+    which uvicorn prints as a long traceback; it is checked before, like the port, and said in a line."""
+    port = free_port()
+    env = server_env(tmp_path / "data", SEMSEARCH_SEED_DEMO="false")
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    with running(command, port, env, tmp_path / "first.log"):
+        second = subprocess.run(
+            [sys.executable, "-m", "service", "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=START_TIMEOUT,
+        )
+    assert second.returncode == 2
+    assert "is open for writing by another process" in second.stderr
+    assert "Traceback" not in second.stdout + second.stderr
