@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,7 @@ from service.open_files import raise_open_file_limit
 from service.routes import admin, documents, embeddings, files, health, page, search
 from service.routes import collections as collection_routes
 from service.routes.collections import resume_reindexes
+from service.routes.params import refuse_unknown_query
 from service.security import DOCS_ASSETS, Authentication, is_upload
 from service.settings import Settings
 from service.state import AppState
@@ -126,6 +127,7 @@ def create_app(
 
     app = FastAPIOffline(  # FastAPI, with /docs and /redoc served from DOCS_ASSETS instead of a CDN
         static_url=DOCS_ASSETS,
+        dependencies=[Depends(refuse_unknown_query)],
         title="semsearch",
         version="0.1.0",
         description=DESCRIPTION,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import FastAPI, Query, Request
 
 from index.errors import InvalidInputError
 
@@ -44,3 +46,45 @@ def parse_filter(raw: str | None) -> dict[str, Any] | None:
     if parsed is not None and not isinstance(parsed, dict):
         raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
     return parsed
+
+
+async def refuse_unknown_query(request: Request) -> None:
+    """:class:`InvalidInputError` (422) for a query parameter the route does not take: ``?kk=3`` or
+    ``?top_k=3`` was ignored, and the search answered with 10 hits as if nothing had been asked (request
+    bodies already refuse unknown fields). The route's parameters are the OpenAPI document's, so the contract
+    and the check cannot differ. Routes outside that document (the page, the API docs) are not checked."""
+    route = request.scope.get("route")
+    if not request.query_params or route is None:
+        return
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    path = re.sub(r"\{(\w+):\w+\}", r"{\1}", getattr(route, "path", ""))  # {doc_id:path} is {doc_id} there
+    taken = _query_parameters(request.app, path, method)
+    if taken is None:
+        return
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in taken]
+    if unknown:
+        name = unknown[0]
+        close = difflib.get_close_matches(name, sorted(taken), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        listed = ", ".join(sorted(taken)) or "none"
+        raise InvalidInputError(
+            f"{request.method} {path} takes no query parameter {name!r}{hint}; it takes: {listed}"
+        )
+
+
+def _query_parameters(app: FastAPI, path: str, method: str) -> frozenset[str] | None:
+    """The query parameters that the OpenAPI document gives the operation, or None if it has no such
+    operation (read from the document once per app)."""
+    known: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "query_parameters", None)
+    if known is None:
+        paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+        known = {
+            (path, method): frozenset(
+                p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
+            )
+            for path, operations in paths.items()
+            for method, operation in operations.items()
+            if isinstance(operation, dict)
+        }
+        app.state.query_parameters = known
+    return known.get((path, method))

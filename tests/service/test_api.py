@@ -546,3 +546,28 @@ def test_query_by_example_over_http(client: TestClient) -> None:
         assert response.status_code == 422, (bad, response.text)
     assert client.get("/search", params={"q": "cats", "like_id": "cats"}).status_code == 422
     assert client.get("/search").status_code == 422
+
+
+def test_a_query_parameter_no_route_takes_is_a_422_that_names_it(client: TestClient) -> None:
+    """``?kk=3`` (or ``?top_k=3``) was ignored, and the search answered 10 hits as if nothing had been
+    asked; request bodies refused unknown fields already. The parameters a route takes are the OpenAPI
+    document's."""
+    upsert = client.post("/documents", json={"documents": [{"id": "a", "text": "Cats sleep a lot."}]})
+    assert upsert.status_code == 200
+    typo = client.get("/search", params={"q": "cats", "kk": "3"})
+    assert typo.status_code == 422
+    assert typo.json()["detail"].startswith("GET /search takes no query parameter 'kk' (did you mean 'k'?)")
+    assert "; it takes: " in typo.json()["detail"]
+    assert client.get("/search", params={"q": "cats", "top_k": "3"}).status_code == 422
+    assert client.get("/search", params={"q": "cats", "k": "3"}).status_code == 200
+    assert client.head("/search", params={"q": "cats", "kk": "3"}).status_code == 422
+    # A route with a path parameter, and one in a collection, are held to their own parameters.
+    refused = client.get("/documents/a", params={"include_txt": "true"})
+    assert refused.status_code == 422
+    assert "GET /documents/{doc_id} takes no query parameter 'include_txt'" in refused.json()["detail"]
+    assert client.get("/collections/default/search", params={"q": "cats", "mode": "dense"}).status_code == 200
+    refused = client.post("/documents", params={"background": "true"}, json={"documents": []})
+    assert refused.status_code == 422
+    assert "takes no query parameter 'background'; it takes: wait" in refused.json()["detail"]
+    # Pages outside the API document take what they like.
+    assert client.get("/", params={"utm_source": "mail"}).status_code == 200
