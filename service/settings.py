@@ -240,7 +240,11 @@ class Settings(BaseSettings):
     def _check_folder(cls, value: Path | None) -> Path | None:
         # A file where a folder is wanted failed later, deep in the model's export or the store, as a
         # NotADirectoryError traceback; said here, it stops the start with the variable's name.
-        if value is not None and value.exists() and not value.is_dir():
+        try:
+            a_file = value is not None and value.exists() and not value.is_dir()
+        except OSError:  # a folder above it that may not be read: said where it is used, with its path
+            return value
+        if a_file:
             raise ValueError(f"{value} is a file, not a folder")
         return value
 

@@ -36,6 +36,19 @@ def test_a_file_where_a_folder_belongs_is_refused(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path / "new").data_dir == tmp_path / "new"  # made when first used
 
 
+def test_a_folder_that_cannot_be_looked_into_is_left_to_where_it_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a folder this user may not read, ``exists()`` raises PermissionError: the settings take the
+    path, and the command that uses it says what is wrong with it (not a traceback from the settings)."""
+
+    def denied(path: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "exists", denied)
+    assert Settings(data_dir=tmp_path / "locked" / "data").data_dir == tmp_path / "locked" / "data"
+
+
 def test_an_empty_variable_is_one_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
     """compose's ``"${SEMSEARCH_WORKERS:-}"`` sets an empty string: that failed the start (not an
     integer), and an empty data directory was the current folder. Empty is now unset: the default."""
