@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -159,3 +160,60 @@ def test_int8_is_close_to_float32_and_checked_against_its_own_threshold(
     cosine = np.sum(int8.embed_documents(paragraphs) * real_embedder.embed_documents(paragraphs), axis=1)
     assert 0.97 < float(np.min(cosine)) < 0.99999  # close, and really quantised
     assert int8.tokenizer.max_tokens == real_embedder.tokenizer.max_tokens
+
+
+def test_queries_packed_together_embed_as_each_alone(real_embedder: Embedder) -> None:
+    """Texts embedded in one call share packed rows (long ones a row of their own, with padding after the
+    shorter rows) and get the vectors each gets alone."""
+    assert isinstance(real_embedder, OnnxEmbedder)
+    assert real_embedder._info.pooling == "mean"  # the default model exports packed
+    texts = [
+        "x",
+        "tidal barrage costs",
+        "How do tidal barrages change the sediment of an estuary over decades of operation?",
+        "Tidal barrages turn the sea's rise and fall into electricity. " * 40,  # over the model's limit
+        "Straße 東京 🚀",
+        *[f"question {i} about the lagoon's turbines and their fish passes" for i in range(20)],
+    ]
+    together = real_embedder.embed_queries(texts)
+    alone = np.vstack([real_embedder.embed_queries([text]) for text in texts])
+    assert np.min(np.sum(together * alone, axis=1)) >= 0.99999
+    documents = real_embedder.embed_documents(texts)
+    assert np.min(np.sum(documents * alone, axis=1)) >= 0.99999  # the model has no prompts
+
+
+def _built_model(tmp_path: Path, kind: str) -> Path:
+    """The default model's transformer under CLS pooling, or with a Dense layer after its pooling (which a
+    packed graph cannot reproduce), saved as a model folder of its own."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        dense = importlib.import_module("sentence_transformers.base.modules.dense").Dense
+    except ImportError:  # sentence-transformers 5
+        dense = importlib.import_module("sentence_transformers.models").Dense
+    base = SentenceTransformer(resolve_model(DEFAULT_MODEL)[1], device="cpu")
+    pooling = type(base[1])
+    dim = int(base.get_embedding_dimension() or 0)
+    if kind == "cls":
+        modules = [base[0], pooling(dim, pooling_mode="cls")]
+    else:
+        modules = [base[0], pooling(dim), dense(dim, 64)]
+    folder = tmp_path / f"model-{kind}"
+    SentenceTransformer(modules=modules, device="cpu").save(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize(("kind", "pooling"), [("cls", "cls"), ("dense", None)])
+def test_models_export_packed_where_they_can_and_whole_where_not(
+    tmp_path: Path, kind: str, pooling: str | None
+) -> None:
+    """A model of CLS pooling is exported packed and pooled by its first token; one with a Dense layer after
+    its pooling cannot be, and is exported whole. Either way the embeddings are torch's."""
+    folder = _built_model(tmp_path, kind)
+    embedder = OnnxEmbedder(str(folder), tmp_path / "cache")
+    assert embedder._info.pooling == pooling
+    texts = ["x", "How do tidal barrages change an estuary?", "Tidal barrages turn tides into power. " * 12]
+    expected = SentenceTransformerEmbedder(str(folder)).embed_queries(texts)
+    got = embedder.embed_queries(texts)
+    assert got.shape == expected.shape
+    assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
