@@ -41,7 +41,8 @@ MIN_INT8_PROBE_COSINE = 0.98
 PACKED_ROW_TOKENS = 128
 
 Feeds = dict[str, NDArray[np.int64]]
-# One model call: the tokenized batch in, its normalised embeddings out. Safe to call from several threads.
+# One model call: the tokenized batch in, its normalised embeddings out (a packed graph's: every token's
+# embedding, which :func:`index.encoders.packing.pool` pools). Safe to call from several threads.
 Runner = Callable[[Feeds], NDArray[np.float32]]
 
 

@@ -51,8 +51,10 @@ def parse_filter(raw: str | None) -> dict[str, Any] | None:
 async def refuse_unknown_query(request: Request) -> None:
     """:class:`InvalidInputError` (422) for a query parameter the route does not take: ``?kk=3`` or
     ``?top_k=3`` was ignored, and the search answered with 10 hits as if nothing had been asked (request
-    bodies already refuse unknown fields). The route's parameters are the OpenAPI document's, so the contract
-    and the check cannot differ. Routes outside that document (the page, the API docs) are not checked."""
+    bodies already refuse unknown fields). Also for a parameter of one value given several times
+    (``?q=tides&q=wind`` searched for one of them). The route's parameters are the OpenAPI document's, so
+    the contract and the check cannot differ. Routes outside that document (the page, the API docs) are
+    not checked."""
     route = request.scope.get("route")
     if not request.query_params or route is None:
         return
@@ -70,21 +72,35 @@ async def refuse_unknown_query(request: Request) -> None:
         raise InvalidInputError(
             f"{request.method} {path} takes no query parameter {name!r}{hint}; it takes: {listed}"
         )
+    for name, repeatable in taken.items():
+        given = len(request.query_params.getlist(name))
+        if given > 1 and not repeatable:
+            raise InvalidInputError(
+                f"{request.method} {path} takes one value of the query parameter {name!r}, got {given}"
+            )
 
 
-def _query_parameters(app: FastAPI, path: str, method: str) -> frozenset[str] | None:
-    """The query parameters that the OpenAPI document gives the operation, or None if it has no such
-    operation (read from the document once per app)."""
-    known: dict[tuple[str, str], frozenset[str]] | None = getattr(app.state, "query_parameters", None)
+def _query_parameters(app: FastAPI, path: str, method: str) -> dict[str, bool] | None:
+    """The query parameters that the OpenAPI document gives the operation, each with whether it takes a
+    list (may be repeated), or None if it has no such operation (read from the document once per app)."""
+    known: dict[tuple[str, str], dict[str, bool]] | None = getattr(app.state, "query_parameters", None)
     if known is None:
         paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
         known = {
-            (path, method): frozenset(
-                p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
-            )
+            (path, method): {
+                p["name"]: _takes_list(p.get("schema", {}))
+                for p in operation.get("parameters", [])
+                if p.get("in") == "query"
+            }
             for path, operations in paths.items()
             for method, operation in operations.items()
             if isinstance(operation, dict)
         }
         app.state.query_parameters = known
     return known.get((path, method))
+
+
+def _takes_list(schema: dict[str, Any]) -> bool:
+    """Whether an OpenAPI schema is an array, or may be one (``list[str] | None`` is an anyOf)."""
+    alternatives = [*schema.get("anyOf", []), *schema.get("oneOf", [])]
+    return schema.get("type") == "array" or any(_takes_list(alternative) for alternative in alternatives)

@@ -569,5 +569,10 @@ def test_a_query_parameter_no_route_takes_is_a_422_that_names_it(client: TestCli
     refused = client.post("/documents", params={"background": "true"}, json={"documents": []})
     assert refused.status_code == 422
     assert "takes no query parameter 'background'; it takes: wait" in refused.json()["detail"]
+    # A parameter of one value, given twice: which one was meant is not for the service to guess.
+    twice = client.get("/search", params=[("q", "cats"), ("q", "dogs")])
+    assert twice.status_code == 422
+    assert twice.json()["detail"] == "GET /search takes one value of the query parameter 'q', got 2"
+    assert client.get("/search", params=[("q", "cats"), ("k", "3"), ("k", "5")]).status_code == 422
     # Pages outside the API document take what they like.
     assert client.get("/", params={"utm_source": "mail"}).status_code == 200
