@@ -83,7 +83,11 @@ def main() -> None:
             for model in models.values():
                 model.embed_queries(queries[:8])  # warm
             cases: list[tuple[str, list[list[str]], bool]] = [
-                (f"{size} queries", [rng.sample(queries, size) for _ in range(max(8, 256 // size))], False)
+                (
+                    f"{size} quer{'y' if size == 1 else 'ies'}",
+                    [rng.sample(queries, size) for _ in range(max(8, 256 // size))],
+                    False,
+                )
                 for size in (1, 2, 4, 8, 16, 64)
             ]
             calls = [chunks[i : i + 32] for i in range(0, len(chunks), 32)]

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.encoders.onnx_encoder import OnnxEmbedder, row_width
-from index.encoders.packing import pack
+from index.encoders.onnx_encoder import OnnxEmbedder
+from index.encoders.packing import pack, row_width
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from index.cores import usable_cores
 from index.encoders.base import ModelLoadError, Vectors, fold_compatibility_forms
 from index.encoders.onnx_export import PROBE_TEXTS, ExportInfo, export_folder, quantize, read_info
-from index.encoders.packing import pack, pool
+from index.encoders.packing import pack, pool, row_width
 from index.ingest.chunking import Tokenizer
 
 if TYPE_CHECKING:
@@ -33,12 +33,6 @@ MIN_PROBE_COSINE = 0.9999
 
 
 MIN_INT8_PROBE_COSINE = 0.98
-
-# Short texts are packed into rows of up to this many tokens. Attention over a longer row costs more per
-# token (for a 384-wide model, about 5% of a token's cost at 128 tokens and 11% at 256); padding costs a whole
-# token. SciFact's chunks embedded 5% slower packed into rows of 256 than in sorted padded batches (ad hoc);
-# with rows of 128, 18-20% less CPU, and its queries up to 30% less (bench/packing.py).
-PACKED_ROW_TOKENS = 128
 
 Feeds = dict[str, NDArray[np.int64]]
 # One model call: the tokenized batch in, its normalised embeddings out (a packed graph's: every token's
@@ -223,14 +217,6 @@ class _TokenCounter:
         # Lower-casing can change a string's length (rarely: "İ"); spans are then of the original text.
         encoded = self._tokenizer.encode(text, add_special_tokens=False)
         return [(int(start), int(end)) for start, end in encoded.offsets]
-
-
-def row_width(token_ids: Sequence[Sequence[int]], longest_allowed: int) -> int:
-    """How long the rows of a packed call may be: as long as its longest text, and at least
-    :data:`PACKED_ROW_TOKENS` (up to the model's sequence length). A row no longer than the longest text
-    costs no more than a padded batch's rows; short texts share rows up to PACKED_ROW_TOKENS."""
-    longest = max((len(ids) for ids in token_ids), default=1)
-    return max(longest, min(PACKED_ROW_TOKENS, longest_allowed))
 
 
 def _session(path: Path, threads: int) -> Runner:
