@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from index import Document, to_dict
 from index.protocol import ServedIndex
@@ -89,6 +89,7 @@ def upsert_documents(
     body: UpsertRequest,
     index: IndexDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
     wait: Annotated[
         bool,
@@ -103,7 +104,8 @@ def upsert_documents(
     change are left as they are (status ``unchanged``). The write is visible to the next search.
 
     With ``wait=false`` the documents are checked, stored durably and acknowledged with ``202 Accepted`` and a
-    task (``Location: /tasks/{task_id}``); they become searchable when the task is ``done``."""
+    task to poll (``Location``: ``/tasks/{task_id}``, or ``/collections/{collection}/tasks/{task_id}`` for a
+    collection's documents); they become searchable when the task is ``done``."""
     started = time.perf_counter()
     check_limit(
         "the number of documents",
@@ -119,17 +121,25 @@ def upsert_documents(
             "SEMSEARCH_MAX_TEXT_CHARS",
         )
     documents = [Document(d.id, d.text, d.title, d.metadata) for d in body.documents]
-    return store(index, documents, wait, response, started)
+    return store(index, documents, wait, request, response, started)
 
 
 def store(
-    index: ServedIndex, documents: list[Document], wait: bool, response: Response, started: float
+    index: ServedIndex,
+    documents: list[Document],
+    wait: bool,
+    request: Request,
+    response: Response,
+    started: float,
 ) -> UpsertResponse | TaskOut:
-    """Upsert ``documents`` (one transaction), or with ``wait=false`` store them and answer 202 and a task."""
+    """Upsert ``documents`` (one transaction), or with ``wait=false`` store them and answer 202 and a task,
+    whose ``Location`` is in the collection the request wrote to (a task is polled where it was made)."""
     if not wait:
         task = index.submit_upsert(documents)
         response.status_code = 202
-        response.headers["Location"] = f"/tasks/{task.id}"
+        collection = request.path_params.get("collection")
+        prefix = "" if collection is None else f"/collections/{collection}"
+        response.headers["Location"] = f"{prefix}/tasks/{task.id}"
         return task_out(task)
     results = index.upsert(documents)
     return UpsertResponse(

@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 
 from index import Document
 from index.errors import InvalidInputError
@@ -61,6 +61,7 @@ def upload_files(
     index: IndexDep,
     settings: SettingsDep,
     reader: FileReaderDep,
+    request: Request,
     response: Response,
     metadata: Annotated[
         str | None,
@@ -107,7 +108,7 @@ def upload_files(
     shared = _metadata(metadata)
     codec = None if encoding is None or not encoding.strip() else text_encoding(encoding)
     documents, skipped = _documents(files, id_prefix, shared, settings, (codec, strict), reader)
-    answer = store(index, documents, wait, response, started)
+    answer = store(index, documents, wait, request, response, started)
     answer.skipped = skipped
     return answer
 

@@ -48,6 +48,29 @@ def test_collections_are_created_listed_and_kept_apart(client: TestClient) -> No
     assert client.get("/collections/missing").status_code == 404
 
 
+def test_a_background_write_to_a_collection_gives_the_address_of_its_task(client: TestClient) -> None:
+    """The 202's Location is where the task is: in the collection written to, for JSON and for files."""
+    assert client.put("/collections/papers").status_code == 201
+    body = {"documents": [{"id": "p1", "text": "Owls hunt at night with silent feathers."}]}
+    files = {"files": ("moths.txt", b"Moths fly toward the light at night.", "text/plain")}
+    accepted = [
+        client.post("/collections/papers/documents?wait=false", json=body),
+        client.post("/collections/papers/documents/files?wait=false", files=files),
+    ]
+    for answer in accepted:
+        assert answer.status_code == 202, answer.text
+        location = answer.headers["location"]
+        assert location == f"/collections/papers/tasks/{answer.json()['task_id']}"
+        deadline = time.monotonic() + 30
+        task = client.get(location).json()
+        while task["status"] in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            task = client.get(location).json()
+        assert task["status"] == "done", task
+    assert client.get("/collections/papers/count").json()["count"] == 2
+    assert client.get(f"/tasks/{accepted[0].json()['task_id']}").status_code == 404  # not the default's
+
+
 def test_an_alias_switches_and_guards_its_collection(client: TestClient) -> None:
     for name, text in (("v1", "The old text about tides."), ("v2", "The new text about tides.")):
         assert client.put(f"/collections/{name}").status_code == 201
