@@ -30,7 +30,7 @@ from service.forwarding import Forwarder, ForwardToWriter
 from service.head import HeadAsGet
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
-from service.observability import Metrics, ObservabilityMiddleware
+from service.observability import REQUEST_ID_HEADER, Metrics, ObservabilityMiddleware
 from service.open_files import raise_open_file_limit
 from service.routes import admin, documents, embeddings, files, health, page, search
 from service.routes import collections as collection_routes
@@ -44,6 +44,21 @@ log = logging.getLogger(__name__)
 
 # How long shutdown waits for a start-up still loading; a write it was making is rolled back by SQLite.
 SHUTDOWN_WAIT_SECONDS = 5.0
+
+# CORS, for the origins SEMSEARCH_CORS_ORIGINS lists: a web app there may use every method the API has, send
+# the headers it reads (keys, a request id, MCP's protocol version), and read the ones it answers with (the
+# request id, a task's Location, Retry-After on 429 and 503); browsers hide any other from its script.
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "X-API-Key",
+    "Content-Type",
+    REQUEST_ID_HEADER,
+    "Mcp-Protocol-Version",
+    "Mcp-Session-Id",
+    "Last-Event-ID",
+]
+CORS_RESPONSE_HEADERS = [REQUEST_ID_HEADER, "Location", "Retry-After", "Allow", "Mcp-Session-Id"]
 
 DESCRIPTION = """
 Semantic search over paragraphs. Send documents to `POST /documents`; search them by meaning with
@@ -153,8 +168,10 @@ def create_app(
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+            max_age=3600,
         )
     app.add_middleware(HeadAsGet)  # HEAD is a GET without its body, to everything inside
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # sees every answer of this process

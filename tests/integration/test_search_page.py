@@ -4,8 +4,13 @@ tests/integration/browser.py) against a real server."""
 from __future__ import annotations
 
 import io
+import json
 import sys
+import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -291,3 +296,103 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         page.goto(f"http://127.0.0.1:{port}/redoc")
         expect(page.get_by_text("Several searches in one request").first).to_be_visible()
         browser.close()
+
+
+# What a web app on another origin does with the API: every method, the headers clients send, and the headers
+# it must read (a task's Location, the request id). Run in the app's page, so the browser applies CORS.
+WEB_APP_CALLS = """async ({api, read, write}) => {
+  const call = async (key, path, init = {}) => {
+    const headers = {Authorization: `Bearer ${key}`, "X-Request-ID": "web-app-1", ...(init.headers || {})};
+    const answer = await fetch(api + path, {...init, headers});
+    return {status: answer.status, body: await answer.text(), location: answer.headers.get("Location"),
+            requestId: answer.headers.get("X-Request-ID")};
+  };
+  const json = {"Content-Type": "application/json"};
+  const out = {};
+  out.put = await call(write, "/collections/birds", {method: "PUT"});
+  const documents = {documents: [{id: "owl", text: "Owls hunt at night on silent feathers."}]};
+  out.post = await call(write, "/collections/birds/documents?wait=false",
+                        {method: "POST", headers: json, body: JSON.stringify(documents)});
+  for (let tries = 0; tries < 300; tries++) {
+    out.task = await call(read, out.post.location);
+    if (!["queued", "running"].includes(JSON.parse(out.task.body).status)) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const patch = {metadata: {kind: "bird"}};
+  out.patch = await call(write, "/collections/birds/documents/owl", {method: "PATCH",
+      headers: {"Content-Type": "application/merge-patch+json"}, body: JSON.stringify(patch)});
+  const query = encodeURIComponent("what hunts in the dark?");
+  out.search = await call(read, `/collections/birds/search?q=${query}`);
+  out.remove = await call(write, "/collections/birds/documents/owl", {method: "DELETE"});
+  return out;
+}"""
+
+
+@contextmanager
+def web_app_origin() -> Iterator[str]:
+    """A plain page served on a port of its own: another origin than the API's."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><title>web app</title><p>a web app</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_web_app_on_an_allowed_origin_uses_the_api_from_the_browser(tmp_path: Path) -> None:
+    """Chromium enforces CORS: an allowed origin's script creates, writes in the background, follows the
+    task's Location, patches, searches and deletes, and reads the headers; another origin gets nothing."""
+    try:
+        executable = find_browser()
+    except NoBrowserError as error:
+        pytest.fail(str(error))
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "service", "serve", "--port", str(port)]
+    with web_app_origin() as allowed, web_app_origin() as other:
+        env = server_env(
+            tmp_path / "data",
+            SEMSEARCH_READ_KEY=READ_KEY,
+            SEMSEARCH_WRITE_KEY="write-" + READ_KEY,
+            SEMSEARCH_SEED_DEMO="false",
+            SEMSEARCH_CORS_ORIGINS=json.dumps([allowed]),
+        )
+        with running(command, port, env, tmp_path / "server.log"), sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=FLAGS)
+            page = browser.new_page()
+            page.goto(allowed)
+            keys = {"api": api, "read": READ_KEY, "write": "write-" + READ_KEY}
+            out = page.evaluate(WEB_APP_CALLS, keys)
+            assert out["put"]["status"] == 201, out["put"]
+            assert out["post"]["status"] == 202, out["post"]
+            assert out["post"]["location"].startswith("/collections/birds/tasks/")
+            assert out["post"]["requestId"] == "web-app-1"
+            assert json.loads(out["task"]["body"])["status"] == "done", out["task"]
+            assert out["patch"]["status"] == 200, out["patch"]
+            hits = json.loads(out["search"]["body"])["hits"]
+            assert [(hit["doc_id"], hit["metadata"]) for hit in hits] == [("owl", {"kind": "bird"})]
+            assert out["remove"]["status"] == 200, out["remove"]
+
+            page.goto(other)
+            refused = page.evaluate(
+                "async (api) => { try { await fetch(api + '/search?q=owls'); return 'answered'; }"
+                " catch (error) { return error.name; } }",
+                api,
+            )
+            assert refused == "TypeError"  # the browser's CORS refusal: the script sees no answer
+            browser.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +62,29 @@ def test_cors_is_off_by_default_and_on_for_configured_origins(
         assert response.headers["access-control-allow-origin"] == "https://app.example"
         other = client.options("/search", headers={**preflight, "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_web_app_on_an_allowed_origin_may_use_every_route_and_read_the_answers_headers(
+    open_index: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """Every method of every route passes the browser's preflight with the headers clients send (PATCH and
+    PUT were refused, and X-Request-ID); answers expose the headers a client reads (a task's Location)."""
+    origin = {"Origin": "https://app.example"}
+    sent = "authorization, content-type, x-request-id, x-api-key, mcp-protocol-version"
+    with client_with(open_index, tmp_path, cors_origins=[origin["Origin"]]) as client:
+        paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+        asked = {(method.upper(), re.sub("{[^}]+}", "x", path)) for path in paths for method in paths[path]}
+        assert {"PATCH", "PUT", "DELETE", "POST", "GET"} <= {method for method, _ in asked}
+        for method, path in sorted(asked):
+            asking = {"Access-Control-Request-Method": method, "Access-Control-Request-Headers": sent}
+            answer = client.options(path, headers={**origin, **asking})
+            assert answer.status_code == 200, (method, path, answer.text)
+            assert answer.headers["access-control-allow-origin"] == origin["Origin"]
+        body = {"documents": [{"id": "owl", "text": "Owls hunt at night."}]}
+        accepted = client.post("/documents?wait=false", json=body, headers=origin)
+        assert accepted.status_code == 202
+        exposed = {h.strip().lower() for h in accepted.headers["access-control-expose-headers"].split(",")}
+        assert {"location", "x-request-id", "retry-after"} <= exposed
 
 
 def test_uploads_beyond_the_concurrency_limit_get_429_before_their_body_is_read() -> None:
