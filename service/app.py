@@ -24,6 +24,7 @@ from index.encoders.base import model_id
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
+from service.compression import DecompressRequest
 from service.errors import install_error_handlers
 from service.file_reader import FileReader
 from service.forwarding import Forwarder, ForwardToWriter
@@ -154,9 +155,9 @@ def create_app(
     metrics = Metrics(app.version, model_id(settings.model), settings.embed_backend)
     metrics.watch(lambda: _watched(state, settings))
     app.add_middleware(McpMiddleware, endpoint=mcp)  # /mcp: the MCP tools, over this same API
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes
-    )
+    limits = {"max_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
+    app.add_middleware(DecompressRequest, **limits)  # inside the limit on bytes sent; it limits its output
+    app.add_middleware(BodySizeLimit, **limits)
     app.add_middleware(
         ConcurrencyLimit,
         limit=settings.max_concurrent_upserts,

@@ -22,34 +22,42 @@ def is_file_upload(method: str, path: str) -> bool:
     return method == "POST" and path.rstrip("/").endswith("/documents/files")
 
 
-class BodySizeLimit:
-    """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413."""
+def body_limit_detail(limit: int, upload: bool, *, inflated: bool = False) -> str:
+    """What a 413 for a body over ``limit`` says (``inflated``: a compressed one, once inflated)."""
+    what = "the upload" if upload else "the request body"
+    if inflated:
+        what += ", decompressed,"
+    setting, fewer = ("UPLOAD", "files") if upload else ("BODY", "documents")
+    return (
+        f"{what} is larger than {limit} bytes (SEMSEARCH_MAX_{setting}_BYTES); send fewer {fewer} per request"
+    )
+
+
+class BodyLimited:
+    """An ASGI middleware that applies the body limits: ``max_bytes``, or ``max_upload_bytes`` to uploads."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes or max_bytes
 
-    def _detail(self, limit: int, upload: bool) -> str:
-        if upload:
-            return (
-                f"the upload is larger than {limit} bytes (SEMSEARCH_MAX_UPLOAD_BYTES); send fewer files "
-                "per request"
-            )
-        return (
-            f"the request body is larger than {limit} bytes (SEMSEARCH_MAX_BODY_BYTES); "
-            "send fewer documents per request"
-        )
+    def limit(self, scope: Scope) -> tuple[int, bool]:
+        """The body limit of this request, and whether it is a file upload."""
+        upload = is_file_upload(scope["method"], scope["path"])
+        return (self.max_upload_bytes if upload else self.max_bytes), upload
+
+
+class BodySizeLimit(BodyLimited):
+    """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = is_file_upload(scope["method"], scope["path"])
-        limit = self.max_upload_bytes if upload else self.max_bytes
+        limit, upload = self.limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            body = json.dumps({"detail": self._detail(limit, upload)}).encode()
+            body = json.dumps({"detail": body_limit_detail(limit, upload)}).encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -67,7 +75,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise HTTPException(413, self._detail(limit, upload))
+                    raise HTTPException(413, body_limit_detail(limit, upload))
             return message
 
         await self.app(scope, counted, send)

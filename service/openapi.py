@@ -7,7 +7,8 @@ error it answers. This adds them:
   length of a query, the documents of an upload and the length of their text, the queries of a batch;
 - every 422 as :class:`~service.schemas.InvalidOut` (a sentence from the index, or pydantic's list of
   problems for a malformed request), never FastAPI's list-only default;
-- 413 and 429 where the body-size and upload-concurrency limits answer them;
+- 413 and 429 where the body-size and upload-concurrency limits answer them; 400 and 415 for bodies that
+  are not what their Content-Encoding says or are in one the service does not read;
 - 507 on every write, for a full disk (:mod:`index.storage.faults`; a locked or failing disk is a 503).
 """
 
@@ -92,7 +93,12 @@ def truthful(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
                 }
             if method in ("post", "put", "patch") and operation.get("requestBody"):
                 responses.setdefault("413", _response("The request body is over a size limit.", _ERROR))
-                responses.setdefault("400", _response("The body is not valid JSON (or form data).", _ERROR))
+                responses.setdefault(
+                    "400", _response("The body is not valid JSON (or form data, or gzip or deflate).", _ERROR)
+                )
+                responses.setdefault(
+                    "415", _response("The body's Content-Encoding is not gzip, deflate or none.", _ERROR)
+                )
             if method == "post" and path.rstrip("/").endswith(
                 ("/documents", "/documents/files", "/embeddings")
             ):

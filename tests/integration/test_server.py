@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import resource
 import signal
@@ -111,6 +113,12 @@ def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, a
 
         body = ok(client.post("/documents", json={"documents": [{"id": "lagoon", "text": article}]}))
         assert body["documents"][0]["status"] == "created"
+        # The same document again, gzip-compressed and streamed in chunks (no Content-Length): unchanged.
+        packed = gzip.compress(json.dumps({"documents": [{"id": "lagoon", "text": article}]}).encode())
+        headers = {"content-type": "application/json", "content-encoding": "gzip"}
+        chunks = iter([packed[:100], packed[100:1000], packed[1000:]])
+        again = ok(client.post("/documents", content=chunks, headers=headers))
+        assert again["documents"][0]["status"] == "unchanged"
         for question, answer in QUESTIONS[:3]:
             found = ok(client.post("/search", json={"query": question, "k": 3}))
             assert not found["cached"]
