@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import urllib.parse
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -58,6 +59,8 @@ async def refuse_unknown_query(request: Request) -> None:
     route = request.scope.get("route")
     if not request.query_params or route is None:
         return
+    if any("\ufffd" in name or "\ufffd" in value for name, value in request.query_params.multi_items()):
+        _check_utf8(request.scope["query_string"])
     method = "get" if request.method == "HEAD" else request.method.lower()
     path = re.sub(r"\{(\w+):\w+\}", r"{\1}", getattr(route, "path", ""))  # {doc_id:path} is {doc_id} there
     taken = _query_parameters(request.app, path, method)
@@ -78,6 +81,21 @@ async def refuse_unknown_query(request: Request) -> None:
             raise InvalidInputError(
                 f"{request.method} {path} takes one value of the query parameter {name!r}, got {given}"
             )
+
+
+def _check_utf8(query_string: bytes) -> None:
+    """:class:`InvalidInputError` (422) for a query string whose percent-escapes are not UTF-8
+    (``?q=caf%E9``, Latin-1): they were read as U+FFFD, and the search ran for a word nobody sent."""
+    for part in query_string.split(b"&"):
+        raw = urllib.parse.unquote_to_bytes(part.replace(b"+", b" "))
+        try:
+            raw.decode()
+        except UnicodeDecodeError as error:
+            name = raw.partition(b"=")[0].decode(errors="replace")
+            raise InvalidInputError(
+                f"the query parameter {name[:40]!r} is not UTF-8 (byte 0x{raw[error.start]:02X}): "
+                "percent-encode text as UTF-8 (%C3%A9 for \u00e9)"
+            ) from None
 
 
 def _query_parameters(app: FastAPI, path: str, method: str) -> dict[str, bool] | None:
