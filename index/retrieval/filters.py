@@ -46,7 +46,10 @@ MAX_IN_VALUES = 1024
 MAX_PHRASE_CHARS = 1_000
 MAX_PHRASE_WORDS = 64
 
-_FIELD = re.compile(r"^[\w-]+(\.[\w-]+)*$")
+# A field path: metadata keys from the outermost in, separated by dots. A key of letters, digits, "_" and "-"
+# is written as it is; any other (with a dot, a space, a "$", or empty) in double quotes: 'author.name',
+# '"first name"', 'specs."max.temp"'. A key holding a double quote cannot be named.
+_SEGMENT = re.compile(r'[\w-]+|"[^"]*"')
 _RANGE_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _LEAF_KEYS = {"field", "eq", "in", "exists", *_RANGE_OPS}
 _BOOL_KEYS = {"must", "should", "must_not"}
@@ -169,9 +172,32 @@ class _Compiler:
 def json_path(field: Any, what: str = "'field'") -> str:
     """The SQLite JSON path of a metadata key (``author.name``: ``$."author"."name"``), or
     :class:`InvalidInputError` naming ``what`` if it is not one."""
-    if not isinstance(field, str) or len(field) > 256 or not _FIELD.match(field):
-        raise InvalidInputError(f"{what} must be a metadata key like 'lang' or 'author.name'")
-    return "$" + "".join(f'."{segment}"' for segment in field.split("."))
+    keys = field_keys(field) if isinstance(field, str) and len(field) <= 256 else None
+    if keys is None:
+        raise InvalidInputError(
+            f"{what} must be a metadata key like 'lang' or 'author.name' (a key with other characters in "
+            "double quotes: '\"first name\"')"
+        )
+    check_text(what, field)
+    return "$" + "".join(f'."{key}"' for key in keys)
+
+
+def field_keys(field: str) -> list[str] | None:
+    """The keys a field path names, outermost first, or None if it is not a field path (``_SEGMENT``)."""
+    keys = []
+    at = 0
+    while True:
+        segment = _SEGMENT.match(field, at)
+        if segment is None:
+            return None
+        written = segment.group()
+        keys.append(written[1:-1] if written.startswith('"') else written)
+        at = segment.end()
+        if at == len(field):
+            return keys
+        if field[at] != ".":
+            return None
+        at += 1
 
 
 def _phrase(spec: dict[str, Any], where: str) -> Sql:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from service.schemas import HitOut
@@ -29,6 +31,15 @@ def hit_metadata(hit: HitOut) -> dict[str, Any]:
         "end": hit.end,
         "page": hit.page,
     }
+
+
+_PLAIN_KEY = re.compile(r"[\w-]+")
+
+
+def field_path(keys: Sequence[str]) -> str:
+    """A framework's metadata key as a semsearch field path (docs/api.md), outermost key first: a key of
+    other characters than letters, digits, "_" and "-" (a space, a dot of its own) goes in double quotes."""
+    return ".".join(key if _PLAIN_KEY.fullmatch(key) else f'"{key}"' for key in keys)
 
 
 def or_missing(field: str, operator: str, value: Any) -> dict[str, Any]:

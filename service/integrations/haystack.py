@@ -29,6 +29,7 @@ from service.client import DEFAULT_TIMEOUT, NotFoundError, SemsearchClient
 from service.integrations._hits import (
     EITHER_WAY,
     EVERY_DOCUMENT,
+    field_path,
     hit_metadata,
     json_metadata,
     metadata_title,
@@ -370,7 +371,7 @@ def _comparison(filters: dict[str, Any]) -> dict[str, Any]:
     field, operator, value = filters["field"], filters["operator"], filters["value"]
     if not isinstance(field, str) or not field.startswith("meta."):
         raise SemsearchFilterError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
-    key = field.removeprefix("meta.")
+    key = field_path(field.removeprefix("meta.").split("."))  # Haystack's dots reach into objects
     if operator == "==" and value is None:  # Haystack: a missing field is None
         return or_missing(key, "eq", None)
     if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None

@@ -26,7 +26,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.vectorstores import VectorStore
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import hit_metadata, json_metadata, metadata_title, or_missing
+from service.integrations._hits import field_path, hit_metadata, json_metadata, metadata_title, or_missing
 from service.schemas import SearchResponse
 
 
@@ -261,12 +261,12 @@ def _mongo(filter: dict[str, Any]) -> dict[str, Any]:
             clauses.append({"must" if key == "$and" else "should": [_mongo(v) for v in value]})
         elif key.startswith("$"):
             raise ValueError(f"semsearch's filters have no {key!r}")
-        elif isinstance(value, dict):
-            clauses.extend(_field_operators(key, value))
+        elif isinstance(value, dict):  # a key as MongoDB reads it: dots reach into objects
+            clauses.extend(_field_operators(field_path(key.split(".")), value))
         elif isinstance(value, list):
-            clauses.append(_in(key, value))
+            clauses.append(_in(field_path(key.split(".")), value))
         else:
-            clauses.append(_eq(key, value))
+            clauses.append(_eq(field_path(key.split(".")), value))
     return clauses[0] if len(clauses) == 1 else {"must": clauses}
 
 

@@ -39,7 +39,7 @@ from llama_index.core.vector_stores.types import (
 )
 
 from service.client import DEFAULT_TIMEOUT, AsyncSemsearchClient, NotFoundError, SemsearchClient
-from service.integrations._hits import EVERY_DOCUMENT, hit_metadata, json_metadata, or_missing
+from service.integrations._hits import EVERY_DOCUMENT, field_path, hit_metadata, json_metadata, or_missing
 from service.schemas import SearchResponse
 
 # LlamaIndex's defaults for maximal marginal relevance (its mmr_threshold; its stores' mmr_prefetch_factor).
@@ -309,7 +309,7 @@ def semsearch_filter(filters: MetadataFilters) -> dict[str, Any]:
 
 
 def _clause(item: MetadataFilter) -> dict[str, Any]:
-    operator, field, value = item.operator, item.key, item.value
+    operator, field, value = item.operator, field_path([item.key]), item.value  # LlamaIndex's keys are flat
     if operator in _COMPARISONS:
         return {"field": field, _COMPARISONS[operator]: value}
     if operator == FilterOperator.NE:

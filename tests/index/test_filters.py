@@ -135,6 +135,9 @@ def test_filters_select_by_hand(db: sqlite3.Connection, spec: Any, expected: lis
         ({"field": "lang"}, "add an operator"),
         ({"field": "lang", "like": "e%"}, "unknown operator"),
         ({"field": "x'); DROP TABLE documents; --", "eq": 1}, "'field' must be"),
+        ({"field": 'a."b', "eq": 1}, "in double quotes"),
+        ({"field": '"\ud800"', "eq": 1}, "unpaired surrogate"),
+        ({"field": '"a\x00"', "eq": 1}, "NUL character"),
         ({"field": "year", "gte": "soon"}, "all numbers or all ISO 8601"),
         ({"field": "year", "gte": 1, "lt": "2024-01-01"}, "all numbers or all ISO 8601"),
         ({"field": "published", "gte": "2024-13-45"}, "not a valid date"),
@@ -156,6 +159,29 @@ def test_filters_select_by_hand(db: sqlite3.Connection, spec: Any, expected: lis
 def test_invalid_filters_name_the_problem(spec: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         compile_filter(spec)
+
+
+def test_a_key_with_other_characters_is_named_in_double_quotes() -> None:
+    """Keys with a dot, a space, a "$" or nothing at all are addressable; a dotted path still goes inside."""
+    keyed = documents_db(
+        [
+            ("dots", {"a.b": 1, "first name": "Ada", "$x": True, "": 0}, None, "One."),
+            ("nested", {"a": {"b": 1}, "specs": {"max.temp": 40}}, None, "Two."),
+        ]
+    )
+
+    def found(spec: Any) -> list[str]:
+        sql, params = compile_filter(spec).document_ids_sql()
+        return sorted(row[0] for row in keyed.execute(sql, params))
+
+    assert found({"field": '"a.b"', "eq": 1}) == ["dots"]
+    assert found({"field": "a.b", "eq": 1}) == ["nested"]
+    assert found({"field": '"a"."b"', "eq": 1}) == ["nested"]
+    assert found({"field": '"first name"', "eq": "Ada"}) == ["dots"]
+    assert found({"field": '"$x"', "exists": True}) == ["dots"]
+    assert found({"field": '""', "eq": 0}) == ["dots"]
+    assert found({"field": 'specs."max.temp"', "gte": 30}) == ["nested"]
+    assert found({"field": '"x\'); DROP TABLE documents; --"', "exists": True}) == []  # a key, bound
 
 
 def test_depth_is_limited() -> None:
@@ -211,7 +237,8 @@ def test_any_phrase_runs_or_is_refused_cleanly(db: sqlite3.Connection, phrase: s
 # cannot overflow at the edges of the calendar), and which filters are invalid.
 
 REF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
-REF_FIELD = re.compile(r"^[\w-]+(\.[\w-]+)*$")
+REF_KEY = r'(?:[\w-]+|"[^"]*")'
+REF_FIELD = re.compile(f"^{REF_KEY}(?:\\.{REF_KEY})*$")
 SAFE = 2**53 - 1
 ABSENT = object()
 
@@ -300,8 +327,9 @@ class Reference:
         field = spec["field"]
         if not set(spec) <= {"field", "eq", "in", "exists", *OPS} or len(spec) == 1:
             raise RefInvalidError
-        if not isinstance(field, str) or len(field) > 256 or not REF_FIELD.match(field):
+        if not isinstance(field, str) or len(field) > 256 or not REF_FIELD.fullmatch(field):
             raise RefInvalidError
+        ref_check_value(field)
         if "exists" in spec and not isinstance(spec["exists"], bool):
             raise RefInvalidError
         if "eq" in spec:
@@ -336,8 +364,9 @@ class Reference:
             must_not = any(self.matches(c, metadata, texts) for c in spec.get("must_not", []))
             return must and should and not must_not
         value: Any = metadata
-        for segment in spec["field"].split("."):
-            value = value[segment] if isinstance(value, dict) and segment in value else ABSENT
+        for written in re.findall(REF_KEY, spec["field"]):
+            key = written.strip('"')
+            value = value[key] if isinstance(value, dict) and key in value else ABSENT
         if "exists" in spec and (value is not ABSENT) != spec["exists"]:
             return False
         elements = (
@@ -399,14 +428,17 @@ STORED_VALUES = st.recursive(
     ),
     max_leaves=6,
 )
-METADATA = st.dictionaries(st.sampled_from(["a", "b", "n", "ключ"]), STORED_VALUES, max_size=4)
+METADATA = st.dictionaries(
+    st.sampled_from(["a", "b", "n", "ключ", "a.b", "first name", "$x", ""]), STORED_VALUES, max_size=4
+)
 # Now and then, what must be refused: integers beyond 2**53 and beyond 64 bits, non-finite floats, NUL
 # characters, lone surrogates, bad field names.
 REFUSED = st.sampled_from([2**53, -(2**64), 10**40, float("inf"), float("nan"), "acme\x00evil", "\ud800"])
 FILTER_SCALARS = st.one_of(SMALL, SMALL, SMALL, STORED_SCALARS, REFUSED)
 FIELDS = st.one_of(
     st.sampled_from(["a", "b", "n", "n.x", "n.y", "ключ"]),
-    st.sampled_from(["a.x.y", "bad field", "", "a..b"]),
+    st.sampled_from(['"a.b"', '"first name"', '"$x"', '""', '"n".x', 'n."y"', '"a"', '"\ud800"', '"x\x00"']),
+    st.sampled_from(["a.x.y", "bad field", "", "a..b", '"a.b', 'a"b"', '"a"b', '"a".', "a.b"]),
 )
 NUMBER_BOUNDS = st.one_of(st.sampled_from([0, 1, 2, 0.5, 2020]), SAFE_INTS, NICE_FLOATS)
 DATE_BOUNDS = st.sampled_from(EDGE_DATES)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,22 @@ def test_a_listing_with_texts_ends_its_pages_at_the_text_budget_and_says_what_fo
         after = page["next"]
     assert [len(page) for page in pages] == [2, 2]  # fewer than the limit, and a next all the same
     assert [item for page in pages for item in page] == list(texts.items())
+
+
+def test_facets_and_filters_name_any_key_the_same_way(client: TestClient) -> None:
+    """Keys in any script, and keys with a space or a dot in double quotes: GET /facets refused them all
+    (an ASCII-only pattern) while filters took the first."""
+    metadata = {"año": 2024, "first name": "Ada", "a.b": "dotted", "a": {"b": "nested"}}
+    upsert(client, {"id": "es", "text": "Hola.", "metadata": metadata})
+    for field, value in [("año", 2024), ('"first name"', "Ada"), ('"a.b"', "dotted"), ("a.b", "nested")]:
+        answer = client.get("/facets", params={"field": field})
+        assert answer.status_code == 200, (field, answer.text)
+        assert answer.json()["values"] == [{"value": value, "count": 1}]
+        kept = client.get("/count", params={"filter": json.dumps({"field": field, "eq": value})})
+        assert kept.json() == {"count": 1}
+    refused = client.get("/facets", params={"field": 'a."b'})
+    assert refused.status_code == 422
+    assert "double quotes" in refused.json()["detail"]
 
 
 def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(client: TestClient) -> None:

@@ -108,3 +108,16 @@ def test_filters_haystack_refuses_or_semsearch_cannot_apply_raise(
     with pytest.raises(FilterError, match=message) as raised:
         semsearch_filter(filters)
     assert isinstance(raised.value, ValueError)
+
+
+def test_keys_with_a_space_are_quoted() -> None:
+    """Haystack's dots reach into objects; a key's other characters are quoted (they were refused)."""
+    documents: list[dict[str, Any]] = [
+        {"first name": "Ada", "author": {"home town": "Oslo"}},
+        {"first name": "Bo"},
+    ]
+    by_name = semsearch_filter({"field": "meta.first name", "operator": "==", "value": "Ada"})
+    assert by_name == {"field": '"first name"', "eq": "Ada"}
+    assert selected(documents, by_name or {}) == [0]
+    by_town = semsearch_filter({"field": "meta.author.home town", "operator": "==", "value": "Oslo"})
+    assert selected(documents, by_town or {}) == [0]

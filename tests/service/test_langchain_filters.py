@@ -119,3 +119,14 @@ def test_semsearch_filters_pass_as_they_are_and_empty_ones_are_none() -> None:
 def test_operators_semsearch_lacks_raise(query: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         semsearch_filter(query)
+
+
+def test_keys_with_a_space_or_a_dot_of_their_own_are_quoted() -> None:
+    """MongoDB's dots reach into objects; a key's other characters are quoted (they were refused)."""
+    documents: list[dict[str, Any]] = [
+        {"first name": "Ada", "author": {"home town": "Oslo"}},
+        {"first name": "Bo"},
+    ]
+    assert semsearch_filter({"first name": "Ada"}) == {"field": '"first name"', "eq": "Ada"}
+    assert selected(documents, semsearch_filter({"first name": {"$in": ["Bo"]}}) or {}) == [1]
+    assert selected(documents, semsearch_filter({"author.home town": "Oslo"}) or {}) == [0]

@@ -106,3 +106,16 @@ def test_translated_filters_select_what_llamaindex_selects(
     reference = build_metadata_filter_fn(lambda i: documents[int(i)], filters)
     expected = [i for i in range(len(documents)) if reference(str(i))]
     assert selected(documents, semsearch_filter(filters)) == expected
+
+
+def test_keys_are_flat_and_quoted_when_they_hold_other_characters() -> None:
+    """LlamaIndex's metadata is flat: a key with a dot or a space is one key (they were refused or, with a
+    dot, read as a key inside another)."""
+    documents: list[dict[str, Any]] = [
+        {"file.name": "a.pdf", "first name": "Ada"},
+        {"file": {"name": "a.pdf"}},
+    ]
+    dotted = MetadataFilters(filters=[MetadataFilter(key="file.name", value="a.pdf")])
+    assert selected(documents, semsearch_filter(dotted)) == [0]
+    spaced = MetadataFilters(filters=[MetadataFilter(key="first name", value="Ada")])
+    assert semsearch_filter(spaced) == {"must": [{"field": '"first name"', "eq": "Ada"}]}
