@@ -39,7 +39,7 @@ from index.ingest.sources import (
 )
 from index.storage.faults import storage_fault
 from index.types import FacetOrder, SearchMode
-from service.settings import Settings, unknown_variables
+from service.settings import Settings, split_keys, unknown_variables
 
 # "\b" (a line of its own) keeps click from rewrapping the paragraph after it: commands stay on one line each,
 # whole for copying, and every line fits a terminal of 80 columns.
@@ -184,8 +184,9 @@ def _service_url(ctx: typer.Context, url: str | None, data_dir: Path | None) -> 
 
 def _keys() -> tuple[str | None, str | None]:
     """The write and read keys of the environment, for talking to a service (not the settings of one: a
-    client may hold a read key alone)."""
-    return os.environ.get("SEMSEARCH_WRITE_KEY") or None, os.environ.get("SEMSEARCH_READ_KEY") or None
+    client may hold a read key alone); of several (a service's keys while they are rotated), the first."""
+    write, read = (split_keys(os.environ.get(f"SEMSEARCH_{role}_KEY", ""))[0] for role in ("WRITE", "READ"))
+    return write or None, read or None
 
 
 @contextmanager

@@ -17,7 +17,6 @@ and ``add_documents``.
 from __future__ import annotations
 
 import contextlib
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Literal
 
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.client import AsyncSemsearchClient, SemsearchAPIError
 from service.schemas import SearchResponse
+from service.security import key_matches
 from service.settings import Settings
 
 INSTRUCTIONS = (
@@ -179,13 +179,8 @@ class McpEndpoint:
             yield
 
     def app_for(self, headers: Mapping[str, str]) -> ASGIApp:
-        key = self.settings.write_key
         presented = presented_key(headers)
-        writes = (
-            key is not None
-            and presented is not None
-            and hmac.compare_digest(presented.encode(), key.get_secret_value().encode())
-        )
+        writes = presented is not None and key_matches(presented, self.settings.write_key)
         return self._writer_app if writes else self._reader_app
 
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.deps import SettingsDep
 from service.schemas import ErrorOut
-from service.settings import Settings
+from service.settings import Settings, split_keys
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "A key is configured and none was sent."},
@@ -46,8 +46,14 @@ async def _presented(
 Presented = Annotated[str | None, Depends(_presented)]
 
 
-def _matches(presented: str, key: SecretStr | None) -> bool:
-    return key is not None and hmac.compare_digest(presented.encode(), key.get_secret_value().encode())
+def key_matches(presented: str, setting: SecretStr | None) -> bool:
+    """Whether ``presented`` is a key the setting holds (each of several compared in constant time)."""
+    if setting is None:
+        return False
+    sent, matched = presented.encode(), False
+    for key in split_keys(setting.get_secret_value()):  # every one, so the time says not which matched
+        matched |= hmac.compare_digest(sent, key.encode())
+    return matched
 
 
 def _check(presented: str | None, allowed: list[SecretStr | None], what: str) -> None:
@@ -57,7 +63,7 @@ def _check(presented: str | None, allowed: list[SecretStr | None], what: str) ->
             f"this server needs a {what} key: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if not any(_matches(presented, key) for key in allowed):
+    if not any(key_matches(presented, key) for key in allowed):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the key sent is not a valid {what} key")
 
 

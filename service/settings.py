@@ -27,6 +27,11 @@ from index.storage.vectors import IndexKind, Storage, VectorOptions
 AUTO_WORKERS = 2
 
 
+def split_keys(value: str) -> list[str]:
+    """The API keys a key setting holds: one, or several separated by commas (spaces around them dropped)."""
+    return [key.strip() for key in value.split(",")]
+
+
 class Settings(BaseSettings):
     # An empty variable is one not set: compose's "${SEMSEARCH_WORKERS:-}" passes an empty string through,
     # which was a start that failed on "unable to parse string as an integer" (a data directory of ".").
@@ -113,9 +118,15 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = Field(False, description="Log one JSON object per line (with the request id).")
-    write_key: SecretStr | None = Field(None, description="If set, every write must present this key.")
+    write_key: SecretStr | None = Field(
+        None,
+        description="If set, every write must present this key; several, separated by commas, are each "
+        "accepted (to rotate keys without a moment when none works).",
+    )
     read_key: SecretStr | None = Field(
-        None, description="If set, searches and reads must present this key (or the write key)."
+        None,
+        description="If set, searches and reads must present this key (or a write key); several may be "
+        "given, separated by commas.",
     )
 
     chunk_max_tokens: int | None = Field(
@@ -253,8 +264,15 @@ class Settings(BaseSettings):
     def _check_key(cls, value: object) -> object:
         if value == "":
             return None  # an empty variable (say, from compose) means no key
-        if isinstance(value, str) and len(value) < 16:
-            raise ValueError("an API key must be at least 16 characters long")
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            keys = split_keys(value)
+            if any(len(key) < 16 for key in keys):
+                raise ValueError(
+                    "an API key must be at least 16 characters long (several keys are separated by commas)"
+                )
+            return ",".join(keys)
         return value
 
     @model_validator(mode="after")

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 
 from index import SearchIndex
 from service.app import create_app
+from service.cli import _keys
+from service.mcp_server import McpEndpoint
 from service.security import required_access
 from service.settings import Settings
 
@@ -108,6 +110,39 @@ def test_short_keys_are_rejected_at_start() -> None:
     with pytest.raises(ValueError, match="at least 16"):
         Settings(write_key="short")
     assert Settings(write_key="").write_key is None
+    with pytest.raises(ValueError, match="at least 16"):
+        Settings(write_key=f"{WRITE_KEY},short")
+    with pytest.raises(ValueError, match="at least 16"):
+        Settings(write_key=f"{WRITE_KEY},")
+
+
+def test_several_keys_are_each_accepted_while_keys_are_rotated(
+    open_index: Callable[..., SearchIndex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old and a new key at once, for the API, the access middleware and MCP; the list itself is no key.
+    The CLI, given the service's setting, sends the first."""
+    new_write, new_read = "new-write-key-0123456789", "new-read-key-0123456789"
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        seed_demo=False,
+        write_key=f"{new_write}, {WRITE_KEY}",
+        read_key=f"{new_read},{READ_KEY}",
+    )
+    with TestClient(create_app(settings, index=open_index())) as client:
+        for key in (new_write, WRITE_KEY):
+            assert client.post("/documents", json=DOC, headers=bearer(key)).status_code == 200
+        for key in (new_read, READ_KEY, new_write, WRITE_KEY):
+            assert client.get("/search?q=cats", headers={"X-API-Key": key}).status_code == 200
+        assert client.post("/documents", json=DOC, headers=bearer(new_read)).status_code == 403
+        whole = f"{new_write},{WRITE_KEY}"
+        assert client.post("/documents", json=DOC, headers=bearer(whole)).status_code == 403
+        assert client.get("/search?q=cats", headers=bearer(whole)).status_code == 403
+        mcp = McpEndpoint(settings, lambda: client.app)
+        assert mcp.app_for({"Authorization": f"Bearer {WRITE_KEY}"}) is mcp.app_for({"X-API-Key": new_write})
+        assert mcp.app_for({"X-API-Key": new_read}) is not mcp.app_for({"X-API-Key": new_write})
+    monkeypatch.setenv("SEMSEARCH_WRITE_KEY", f" {new_write} , {WRITE_KEY}")
+    monkeypatch.setenv("SEMSEARCH_READ_KEY", new_read)
+    assert _keys() == (new_write, new_read)
 
 
 def test_an_unauthenticated_request_is_refused_before_its_body_is_read(
