@@ -113,7 +113,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             recipe = {
                 "id": "bread",
                 "title": "Sourdough",
-                "text": "Knead the dough and let it rise overnight.",
+                "text": "\U0001f35e\U0001f956 Flour, water, salt. Knead the dough and let it rise overnight.",
                 "metadata": {"author": "Ada Keeper", "created": "2024-03-01T09:15:00Z"},
             }
             assert api.post("/collections/recipes/documents", json={"documents": [recipe]}).status_code == 200
@@ -128,6 +128,10 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         page.get_by_role("button", name="Search").click()
         expect(results).to_have_count(1)
         expect(results.first.locator("h2")).to_have_text("Sourdough")
+        # Offsets count code points: a whole sentence is marked, with emoji (two UTF-16 units each) before it.
+        marked = results.first.locator("mark").inner_text().strip()
+        sentences = ("\U0001f35e\U0001f956 Flour, water, salt.", "Knead the dough and let it rise overnight.")
+        assert marked in sentences
         expect(results.first.locator(".byline")).to_have_text("Ada Keeper · 2024-03-01")  # who and when
 
         # A metadata filter typed in narrows the search; a mistyped one is explained and searches nothing.
