@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -106,7 +107,7 @@ Model = Annotated[
 
 def _settings(**overrides: Any) -> Settings:
     for name in unknown_variables(os.environ):
-        typer.echo(f"warning: {name} is not a setting, and is ignored (see docs/configuration.md)", err=True)
+        _echo(f"warning: {name} is not a setting, and is ignored (see docs/configuration.md)", err=True)
     try:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
@@ -225,8 +226,23 @@ def _in_collection(settings: Settings, collection: str | None) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+# What a terminal acts on rather than shows: C0 controls but tab and newline (ESC starts the sequences that
+# clear the screen, move the cursor, set the window title or make a link), DEL, and the C1 controls.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print on a terminal: each control character as an escape (``\\x1b``), tabs and
+    newlines as they are. Documents, file names and the service's answers may hold any of them."""
+    return _CONTROLS.sub(lambda control: f"\\x{ord(control.group()):02x}", text)
+
+
+def _echo(message: str, *, err: bool = False) -> None:
+    typer.echo(shown(message), err=err)
 
 
 @contextmanager
@@ -311,12 +327,14 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     """A table for people (``--json`` prints the same data for programs)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
+    # Text, not markup: a document's "[/b]" made rich raise, and "[link=...]" made a link.
+    table = Table(title=Text(shown(title)), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if cell is None else str(cell) for cell in row))
+        table.add_row(*(Text("" if cell is None else shown(str(cell))) for cell in row))
     Console(soft_wrap=False).print(table)
 
 
@@ -451,9 +469,9 @@ def _archive(
         raise SourceError(f"{found[0]}{f' (and {len(found) - 1} more in it)' if len(found) > 1 else ''}")
     problems.extend(found)
     if contents.skipped:
-        typer.echo(f"not read: in {source.path}: {describe_unsupported(Counter(contents.skipped))}", err=True)
+        _echo(f"not read: in {source.path}: {describe_unsupported(Counter(contents.skipped))}", err=True)
     if contents.left_out:
-        typer.echo(f"left out: in {source.path}: {describe_left_out(contents.left_out)}", err=True)
+        _echo(f"left out: in {source.path}: {describe_left_out(contents.left_out)}", err=True)
     return documents
 
 
@@ -480,7 +498,7 @@ def _read_once(
             documents = list(_checked(source, max_chars, encoding))
         except SourceError as error:
             problems.append(str(error))
-            typer.echo(f"skipped: {error}", err=True)
+            _echo(f"skipped: {error}", err=True)
             continue
         yield from documents
 
@@ -552,9 +570,9 @@ def index_files(
     except SourceError as error:
         _fail(str(error))
     if unsupported:
-        typer.echo(f"not read: {describe_unsupported(unsupported)}", err=True)
+        _echo(f"not read: {describe_unsupported(unsupported)}", err=True)
     if left_out:
-        typer.echo(f"left out: {describe_left_out(left_out)}; --no-ignore indexes them", err=True)
+        _echo(f"left out: {describe_left_out(left_out)}; --no-ignore indexes them", err=True)
     # Files of many documents (.jsonl) are read whole first, so that one bad line skips its whole file;
     # with --strict every file is, so that nothing is written unless all can be. The others (one document
     # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
@@ -584,7 +602,7 @@ def index_files(
         except SourceError as error:
             problems.append(str(error))
     for problem in problems:
-        typer.echo(f"{'refused' if strict else 'skipped'}: {problem}", err=True)
+        _echo(f"{'refused' if strict else 'skipped'}: {problem}", err=True)
     if problems and strict:
         _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (--strict)")
     if not good and problems:
@@ -714,9 +732,9 @@ def sync_folder(
             _echo_json(result.as_dict())
             return
         for problem in result.failed:
-            typer.echo(f"failed: {problem}", err=True)
+            _echo(f"failed: {problem}", err=True)
         for note in result.skipped:
-            typer.echo(f"skipped: {note}", err=True)
+            _echo(f"skipped: {note}", err=True)
         title = f"{'Would sync' if dry_run else 'Synced'} {folder} into {result.target}"
         counts = {
             "added": len(result.added),
@@ -1232,7 +1250,7 @@ def export_documents(
                 sink.write(json.dumps({**record, "metadata": document.metadata}, ensure_ascii=False) + "\n")
             count += len(documents)
             after = documents[-1].id
-    typer.echo(f"exported {_plural(count, 'document')}" + (f" to {output}" if output else ""), err=True)
+    _echo(f"exported {_plural(count, 'document')}" + (f" to {output}" if output else ""), err=True)
 
 
 @contextmanager
@@ -1365,9 +1383,9 @@ def evaluate(
             ):
                 index_dataset(search_index, dataset, on_progress=bar.update, on_skip=left_out.append)
             for note in left_out[:_NOTES_SHOWN]:
-                typer.echo(f"skipped: {note}", err=True)
+                _echo(f"skipped: {note}", err=True)
             if len(left_out) > _NOTES_SHOWN:
-                typer.echo(f"skipped: {_plural(len(left_out) - _NOTES_SHOWN, 'more document')}", err=True)
+                _echo(f"skipped: {_plural(len(left_out) - _NOTES_SHOWN, 'more document')}", err=True)
             templates = [
                 (mode, SearchRequest("", mode=mode, fusion=fusion, weight=weight, rrf_k=rrf_k))  # type: ignore[arg-type]
                 for mode in wanted
@@ -1526,14 +1544,14 @@ def collections_create(
         with _remote(url, None) as client:
             existed = name in {c.name for c in client.collections().collections}
             client.create_collection(name, body.model_dump(mode="json", exclude_unset=True))
-        typer.echo(f"{'exists with these settings' if existed else 'created'}: {name}")
+        _echo(f"{'exists with these settings' if existed else 'created'}: {name}")
         return
     settings = body.to_settings()
     with _catalog(data_dir, write=True) as catalog, _library_errors():
         check_name(name)
         collection_settings(_settings(data_dir=data_dir), settings)  # usable, or refused now
         created = catalog.create(name, settings)
-    typer.echo(f"{'created' if created else 'exists with these settings'}: {name}")
+    _echo(f"{'created' if created else 'exists with these settings'}: {name}")
 
 
 @collections_app.command("delete")
@@ -1555,7 +1573,7 @@ def collections_delete(
         with _catalog(data_dir, write=True) as catalog, _library_errors():
             aliases = catalog.delete(name, force=force)
             shutil.rmtree(catalog.path_of(name), ignore_errors=True)
-    typer.echo(f"deleted: {name}" + (f" (and aliases {', '.join(aliases)})" if aliases else ""))
+    _echo(f"deleted: {name}" + (f" (and aliases {', '.join(aliases)})" if aliases else ""))
 
 
 @collections_app.command("reindex")
@@ -1585,7 +1603,7 @@ def collections_reindex(
                 job = client.reindex_status(name)
         if job.status == "failed":
             _fail(f"the reindex of {name} from {source} failed: {job.error}", 1)
-        typer.echo(f"reindexed {job.documents_done} documents into {name} from {source}")
+        _echo(f"reindexed {job.documents_done} documents into {name} from {source}")
         return
     base = _settings(data_dir=data_dir)
     target_settings, source_settings = _in_collection(base, name), _in_collection(base, source)
@@ -1603,7 +1621,7 @@ def collections_reindex(
             bar.update(done - bar.n)
 
         written = reindex(origin, target, on_progress=advance)
-    typer.echo(f"reindexed {written} documents into {name} from {source}")
+    _echo(f"reindexed {written} documents into {name} from {source}")
 
 
 @alias_app.command("set")
@@ -1618,7 +1636,7 @@ def alias_set(
     else:
         with _catalog(data_dir, write=True) as catalog, _library_errors():
             previous = catalog.set_alias(alias, collection)
-    typer.echo(f"{alias} -> {collection}" + (f" (was {previous})" if previous else ""))
+    _echo(f"{alias} -> {collection}" + (f" (was {previous})" if previous else ""))
 
 
 @alias_app.command("list")
@@ -1649,7 +1667,7 @@ def alias_delete(ctx: typer.Context, alias: str, url: UrlOption = None, data_dir
     else:
         with _catalog(data_dir, write=True) as catalog, _library_errors():
             target = catalog.delete_alias(alias)
-    typer.echo(f"deleted: {alias} (pointed to {target})")
+    _echo(f"deleted: {alias} (pointed to {target})")
 
 
 def main() -> None:

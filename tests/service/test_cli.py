@@ -485,6 +485,31 @@ def test_people_get_tables_and_programs_get_json(tmp_path: Path) -> None:
     assert "fake/bag-of-words" in stats.stdout
 
 
+def test_what_documents_hold_is_shown_as_text_never_acted_on(tmp_path: Path) -> None:
+    """A document's "[/link]" made the table raise (rich read it as markup), and its escape sequences went to
+    the terminal as they were (clearing the screen, setting the window title): both are shown as text."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    hostile = {
+        "_id": "lava",
+        "title": "[bold red]Alarm[/bold red] \x1b]0;PWNED\x07",
+        "text": "Lava flows [/link] down \x1b[2J\x1b[31mthe volcano\x1b[0m\r at night \x9b6n.",
+        "metadata": {"tag": "[/b]\x1b[5m"},
+    }
+    (folder / "hostile.jsonl").write_text(json.dumps(hostile), encoding="utf-8")
+    data = str(tmp_path / "data")
+    assert run("index", str(folder), "--data-dir", data, "--no-progress").exit_code == 0
+    for command in (["search", "lava volcano", "--data-dir", data], ["facets", "tag", "--data-dir", data]):
+        result = run(*command)
+        assert result.exit_code == 0, result.output
+        assert not any(0x7F <= ord(c) <= 0x9F or (ord(c) < 0x20 and c != "\n") for c in result.stdout)
+        assert "[/b]\\x1b[5m" in result.stdout if command[0] == "facets" else "\\x1b[2J" in result.stdout
+    found = run("search", "lava volcano", "--data-dir", data).stdout
+    assert "[bold red]Alarm[/bold red]" in found
+    assert "[/link]" in found
+    assert "\\x9b6n" in found
+
+
 def test_snapshot_and_restore_from_the_command_line(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
     assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
