@@ -157,7 +157,7 @@ def create_app(
     app.add_middleware(McpMiddleware, endpoint=mcp)  # /mcp: the MCP tools, over this same API
     limits = {"max_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}
     app.add_middleware(DecompressRequest, **limits)  # inside the limit on bytes sent; it limits its output
-    app.add_middleware(BodySizeLimit, **limits)
+    app.add_middleware(BodySizeLimit, **limits, timeout=settings.body_timeout_seconds)
     app.add_middleware(
         ConcurrencyLimit,
         limit=settings.max_concurrent_upserts,

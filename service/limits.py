@@ -10,6 +10,7 @@ the service buffer more than the limit.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 
@@ -48,7 +49,15 @@ class BodyLimited:
 
 
 class BodySizeLimit(BodyLimited):
-    """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413."""
+    """ASGI middleware refusing request bodies larger than ``max_bytes`` with 413, and with 408 a body whose
+    next part does not come within ``timeout`` seconds (a client that stalls, or sends a byte a minute,
+    would hold its upload slot and its worker for as long as it liked)."""
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, max_upload_bytes: int | None = None, timeout: float = 30.0
+    ) -> None:
+        super().__init__(app, max_bytes, max_upload_bytes)
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,14 +77,26 @@ class BodySizeLimit(BodyLimited):
             await send({"type": "http.response.body", "body": body})
             return
         received = 0
+        whole = False  # once the body is in, receive() waits for a disconnect: as long as a response streams
 
         async def counted() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, whole
+            if whole:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except TimeoutError:
+                raise HTTPException(
+                    408,
+                    f"the request body stopped arriving: nothing came for {self.timeout:g} s after "
+                    f"{received} bytes (SEMSEARCH_BODY_TIMEOUT_SECONDS); nothing changed",
+                    headers={"Connection": "close"},
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise HTTPException(413, body_limit_detail(limit, upload))
+                whole = not message.get("more_body", False)
             return message
 
         await self.app(scope, counted, send)

@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of a file upload (POST /documents/files), in bytes; larger ones get 413.",
     )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Longest wait for the next part of a request body; a body that stops arriving gets 408 "
+        "and frees its place (a client sending a few bytes a minute held an upload slot for as long).",
+    )
     max_file_bytes: int = Field(
         200 * 1024 * 1024,
         ge=1024,

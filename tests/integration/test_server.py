@@ -97,9 +97,25 @@ def test_serve_demo_round_trip_and_restart_under_plain_uvicorn(tmp_path: Path, a
     data_dir, log = tmp_path / "data", tmp_path / "server.log"
     port = free_port()
     serve = [sys.executable, "-m", "service", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(serve, port, server_env(data_dir), log) as client:
+    limits = {"SEMSEARCH_BODY_TIMEOUT_SECONDS": "2", "SEMSEARCH_MAX_CONCURRENT_UPSERTS": "1"}
+    with running(serve, port, server_env(data_dir, **limits), log) as client:
         stats = ok(client.get("/stats"))
         assert stats["documents"] == 5, "a new data directory starts with the demo corpus"
+        # A client that stops sending its body holds the one upload slot only until the body timeout.
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            stalled.sendall(
+                b"POST /documents HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 1000\r\n\r\n{"documents": ['
+            )
+            time.sleep(0.5)
+            held = client.post("/documents", json={"documents": [{"id": "x", "text": "Tides."}]})
+            assert held.status_code == 429, held.text
+            stalled.settimeout(10)
+            refused = b""
+            while part := stalled.recv(4096):  # until the server closes the connection
+                refused += part
+        assert refused.startswith(b"HTTP/1.1 408"), refused
+        assert b"SEMSEARCH_BODY_TIMEOUT_SECONDS" in refused
         probe = client.head("/healthz")  # as uptime monitors and `curl -I` probe
         assert (probe.status_code, probe.content) == (200, b"")
         hits = ok(client.get("/search", params={"q": "how do I make a copy of my data to be safe?", "k": 3}))[

@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
 from index import Document, SearchIndex
 from service.app import create_app
-from service.limits import ConcurrencyLimit
+from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.security import is_upload
 from service.settings import Settings
 
@@ -167,3 +169,37 @@ def test_searches_run_on_at_most_the_configured_slots_and_every_one_is_answered(
         statuses = asyncio.run(burst())
     assert statuses == [200] * 13
     assert most == 2
+
+
+def test_a_body_that_stops_arriving_gets_408_and_a_whole_one_waits_as_long_as_it_likes() -> None:
+    """The timeout is between parts of the body; once the body is in, waiting for a disconnect (what a
+    streamed answer does) is not cut short."""
+
+    async def scenario(parts: list[Message]) -> list[Message]:
+        async def receive() -> Message:
+            if parts:
+                return parts.pop(0)
+            await asyncio.sleep(0.3)  # a client that sends nothing more (or has yet to disconnect)
+            return {"type": "http.disconnect"}
+
+        got: list[Message] = []
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            while not got or got[-1].get("more_body", False):
+                got.append(await receive())
+            got.append(await receive())  # as a streamed answer listens for the client going away
+
+        scope = {"type": "http", "method": "POST", "path": "/documents", "headers": []}
+
+        async def send(message: Message) -> None:
+            pass
+
+        await BodySizeLimit(app, max_bytes=1000, timeout=0.1)(scope, receive, send)
+        return got
+
+    whole = asyncio.run(scenario([{"type": "http.request", "body": b"{}", "more_body": False}]))
+    assert [m["type"] for m in whole] == ["http.request", "http.disconnect"]
+    with pytest.raises(HTTPException) as stalled:
+        asyncio.run(scenario([{"type": "http.request", "body": b'{"docu', "more_body": True}]))
+    assert stalled.value.status_code == 408
+    assert "after 6 bytes" in stalled.value.detail
