@@ -46,6 +46,7 @@ from index.retrieval.result_cache import ResultCache, request_key
 from index.storage import keyword
 from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.bm25 import catch_up as catch_up_keywords
+from index.storage.filesystem import check_local
 from index.storage.keyword import query_terms
 from index.storage.layout import DB_FILE, catch_up, check_or_write_manifest, load_index_vectors
 from index.storage.locking import WriterLock
@@ -188,6 +189,7 @@ class SearchIndex:
         vectors: VectorOptions | None = None,
         read_only: bool = False,
         keyword_memory: bool = True,
+        allow_network_filesystem: bool = False,
     ) -> SearchIndex:
         """Open (or create) the index in ``data_dir``; for writing unless ``read_only``. With
         ``keyword_memory`` the in-memory keyword index is built in the background (:mod:`index.storage.bm25`).
@@ -196,12 +198,17 @@ class SearchIndex:
         index takes no lock and writes nothing (not even its vector index, which it repairs in memory if the
         saved one is behind): it serves a copy, or a directory whose writer has stopped.
 
+        A data directory on a network filesystem (NFS, SMB...) is refused with
+        :class:`~index.storage.filesystem.NetworkFilesystemError` unless ``allow_network_filesystem``:
+        SQLite's locks and write-ahead log do not hold there (:mod:`index.storage.filesystem`).
+
         Raises :class:`~index.storage.locking.DataDirLockedError` if another writer has the directory,
         :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
         :class:`~index.errors.CorruptIndexError` if its database cannot be read.
         """
         data_dir = Path(data_dir)
         lock = None
+        check_local(data_dir, allow_network=allow_network_filesystem)
         if not read_only:
             data_dir.mkdir(parents=True, exist_ok=True)
             lock = WriterLock(data_dir)

@@ -120,7 +120,13 @@ def create_app(
             log.info("using %d of the machine's %d cores (a CPU quota or affinity)", cores, machine_cores())
         model = model_id(settings.model)
         await run_in_threadpool(
-            functools.partial(check_data_dir, settings.data_dir, model, read_only=settings.read_only)
+            functools.partial(
+                check_data_dir,
+                settings.data_dir,
+                model,
+                read_only=settings.read_only,
+                allow_network_filesystem=settings.allow_network_filesystem,
+            )
         )
         seed = settings.seed_demo and not settings.read_only and runtime.is_new_data_dir(settings)
         loader = threading.Thread(

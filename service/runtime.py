@@ -75,6 +75,7 @@ def _open_with(settings: Settings, embedder: Embedder, data_dir: Path, read_only
         vectors=settings.vectors(),
         read_only=read_only,
         keyword_memory=settings.keyword_memory,
+        allow_network_filesystem=settings.allow_network_filesystem,
     )
     index.filter_limits = FilterLimits(settings.max_filter_depth, settings.max_filter_clauses)
     index.filter_timeout = settings.filter_timeout_ms / 1000

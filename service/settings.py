@@ -165,6 +165,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of a file upload (POST /documents/files), in bytes; larger ones get 413.",
     )
+    allow_network_filesystem: bool = Field(
+        False,
+        description="Open a data directory on a network filesystem (NFS, SMB, 9p, sshfs...), where SQLite's "
+        "locks and write-ahead log do not hold; refused by default (docs/operations.md).",
+    )
     body_timeout_seconds: float = Field(
         30.0,
         gt=0,

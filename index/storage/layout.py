@@ -27,6 +27,7 @@ from index.ingest.preparation import (
     chunking_parameters,
 )
 from index.storage.bm25 import id_changes
+from index.storage.filesystem import check_local
 from index.storage.locking import WriterLock
 from index.storage.manifest import MANIFEST_FILE, Manifest, write_manifest_file
 from index.storage.store import Store
@@ -37,11 +38,16 @@ log = logging.getLogger(__name__)
 DB_FILE = "semsearch.db"
 
 
-def check_data_dir(data_dir: Path | str, model_id: str, *, read_only: bool = False) -> None:
-    """Fail fast, before any model is loaded: no other writer has the directory (unless ``read_only``),
-    the database (if any) is readable and was built with ``model_id``. Raises
+def check_data_dir(
+    data_dir: Path | str, model_id: str, *, read_only: bool = False, allow_network_filesystem: bool = False
+) -> None:
+    """Fail fast, before any model is loaded: the directory is on a local filesystem (unless
+    ``allow_network_filesystem``), no other writer has it (unless ``read_only``), the database (if any) is
+    readable and was built with ``model_id``. Raises
+    :class:`~index.storage.filesystem.NetworkFilesystemError`,
     :class:`~index.storage.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
     :class:`~index.errors.IncompatibleIndexError`."""
+    check_local(Path(data_dir), allow_network=allow_network_filesystem)
     path = Path(data_dir) / DB_FILE
     if read_only and not path.exists():
         raise CorruptIndexError(f"there is no index at {path} to open read-only")
