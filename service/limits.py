@@ -84,7 +84,8 @@ class BodySizeLimit(BodyLimited):
             if whole:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                async with asyncio.timeout(self.timeout):
+                    message = await receive()
             except TimeoutError:
                 raise HTTPException(
                     408,

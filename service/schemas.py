@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from index.collections import CollectionSettings
+from index.retrieval.filters import field_path
 from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
 from index.validation import MAX_ID_LENGTH, MAX_TITLE_LENGTH
 
@@ -216,6 +217,15 @@ class MetadataFieldOut(BaseModel):
         description="How many of those hold each JSON type: string, integer, number, boolean, array, object, "
         "null."
     )
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="The key as filters and `GET /facets` name it: as it is, or in double quotes if it holds "
+        'other characters than letters, digits, `_` and `-` (`"first name"`); null if it holds a double '
+        "quote, which no filter can name."
+    )
+    @property
+    def field(self) -> str | None:
+        return field_path([self.name])
 
 
 class FieldsOut(BaseModel):

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -180,6 +181,14 @@ def json_path(field: Any, what: str = "'field'") -> str:
         )
     check_text(what, field)
     return "$" + "".join(f'."{key}"' for key in keys)
+
+
+def field_path(keys: Sequence[str]) -> str | None:
+    """The field path that names ``keys`` (outermost first), a key in double quotes where it needs them, or
+    None if one holds a double quote (no path names it)."""
+    if any('"' in key for key in keys):
+        return None
+    return ".".join(key if _SEGMENT.fullmatch(key) else f'"{key}"' for key in keys)
 
 
 def field_keys(field: str) -> list[str] | None:

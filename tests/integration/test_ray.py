@@ -325,8 +325,8 @@ def test_writes_go_to_the_owning_shard_and_are_searchable_at_once(
     reviewed = served.get("/fields", params={"filter": '{"field": "reviewed", "eq": true}'}).json()
     assert reviewed == {
         "fields": [
-            {"name": "reviewed", "documents": 1, "types": {"boolean": 1}},
-            {"name": "sea", "documents": 1, "types": {"string": 1}},
+            {"name": "reviewed", "documents": 1, "types": {"boolean": 1}, "field": "reviewed"},
+            {"name": "sea", "documents": 1, "types": {"string": 1}, "field": "sea"},
         ],
         "next": None,
     }

@@ -185,23 +185,31 @@ def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(cl
     }
     assert client.get("/fields").json() == {
         "fields": [
-            {"name": "shelf", "documents": 4, "types": {"object": 1, "string": 3}},
-            {"name": "tags", "documents": 3, "types": {"array": 3}},
-            {"name": "year", "documents": 3, "types": {"boolean": 1, "integer": 1, "number": 1}},
+            {"name": "shelf", "documents": 4, "types": {"object": 1, "string": 3}, "field": "shelf"},
+            {"name": "tags", "documents": 3, "types": {"array": 3}, "field": "tags"},
+            {
+                "name": "year",
+                "documents": 3,
+                "types": {"boolean": 1, "integer": 1, "number": 1},
+                "field": "year",
+            },
         ],
         "next": None,
     }
     shelved = client.get("/fields", params={"filter": '{"field": "shelf", "eq": "sea"}', "limit": 2}).json()
     assert shelved == {
         "fields": [
-            {"name": "shelf", "documents": 2, "types": {"string": 2}},
-            {"name": "tags", "documents": 2, "types": {"array": 2}},
+            {"name": "shelf", "documents": 2, "types": {"string": 2}, "field": "shelf"},
+            {"name": "tags", "documents": 2, "types": {"array": 2}, "field": "tags"},
         ],
         "next": "tags",
     }
     sea = '{"field": "shelf", "eq": "sea"}'
     after = client.get("/fields", params={"filter": sea, "after": "tags"}).json()
-    assert after == {"fields": [{"name": "year", "documents": 1, "types": {"number": 1}}], "next": None}
+    assert after == {
+        "fields": [{"name": "year", "documents": 1, "types": {"number": 1}, "field": "year"}],
+        "next": None,
+    }
     beyond = client.get("/collections/default/fields", params={"after": "~"}).json()
     assert beyond == {"fields": [], "next": None}
     bad_pages: list[dict[str, str | int]] = [{"limit": 0}, {"limit": 10_001}, {"after": ""}, {"filter": "{"}]
