@@ -221,7 +221,7 @@ class MetadataFieldOut(BaseModel):
     @computed_field(  # type: ignore[prop-decorator]
         description="The key as filters and `GET /facets` name it: as it is, or in double quotes if it holds "
         'other characters than letters, digits, `_` and `-` (`"first name"`); null if it holds a double '
-        "quote, which no filter can name."
+        "quote, a backslash or a control character, which no filter can name."
     )
     @property
     def field(self) -> str | None:

@@ -49,8 +49,10 @@ MAX_PHRASE_WORDS = 64
 
 # A field path: metadata keys from the outermost in, separated by dots. A key of letters, digits, "_" and "-"
 # is written as it is; any other (with a dot, a space, a "$", or empty) in double quotes: 'author.name',
-# '"first name"', 'specs."max.temp"'. A key holding a double quote cannot be named.
-_SEGMENT = re.compile(r'[\w-]+|"[^"]*"')
+# '"first name"', 'specs."max.temp"'. A key holding a double quote, a backslash or a control character cannot
+# be named: JSON escapes those in the stored text, and SQLite's paths compare with that text.
+_SEGMENT = re.compile(r'[\w-]+|"[^"\\\x00-\x1f]*"')
+_UNNAMEABLE = re.compile(r'["\\\x00-\x1f]')
 _RANGE_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 _LEAF_KEYS = {"field", "eq", "in", "exists", *_RANGE_OPS}
 _BOOL_KEYS = {"must", "should", "must_not"}
@@ -185,8 +187,8 @@ def json_path(field: Any, what: str = "'field'") -> str:
 
 def field_path(keys: Sequence[str]) -> str | None:
     """The field path that names ``keys`` (outermost first), a key in double quotes where it needs them, or
-    None if one holds a double quote (no path names it)."""
-    if any('"' in key for key in keys):
+    None if one holds a double quote, a backslash or a control character (no path names it)."""
+    if any(_UNNAMEABLE.search(key) for key in keys):
         return None
     return ".".join(key if _SEGMENT.fullmatch(key) else f'"{key}"' for key in keys)
 
