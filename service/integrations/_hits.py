@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
+from index.retrieval import filters
 from service.schemas import HitOut
 
 # A filter every document matches ("meta" stands for any key: it exists or it does not), for a framework's
@@ -33,13 +33,14 @@ def hit_metadata(hit: HitOut) -> dict[str, Any]:
     }
 
 
-_PLAIN_KEY = re.compile(r"[\w-]+")
-
-
 def field_path(keys: Sequence[str]) -> str:
     """A framework's metadata key as a semsearch field path (docs/api.md), outermost key first: a key of
-    other characters than letters, digits, "_" and "-" (a space, a dot of its own) goes in double quotes."""
-    return ".".join(key if _PLAIN_KEY.fullmatch(key) else f'"{key}"' for key in keys)
+    other characters than letters, digits, "_" and "-" (a space, a dot of its own) goes in double quotes.
+    ValueError for a key no path names (one holding a double quote, a backslash or a control character)."""
+    path = filters.field_path(keys)
+    if path is None:
+        raise ValueError(f"semsearch's filters cannot name the metadata key {'.'.join(keys)!r}")
+    return path
 
 
 def or_missing(field: str, operator: str, value: Any) -> dict[str, Any]:

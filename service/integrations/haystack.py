@@ -371,7 +371,10 @@ def _comparison(filters: dict[str, Any]) -> dict[str, Any]:
     field, operator, value = filters["field"], filters["operator"], filters["value"]
     if not isinstance(field, str) or not field.startswith("meta."):
         raise SemsearchFilterError(f"semsearch filters metadata fields only ('meta.<key>'), not {field!r}")
-    key = field_path(field.removeprefix("meta.").split("."))  # Haystack's dots reach into objects
+    try:
+        key = field_path(field.removeprefix("meta.").split("."))  # Haystack's dots reach into objects
+    except ValueError as error:
+        raise SemsearchFilterError(str(error)) from None
     if operator == "==" and value is None:  # Haystack: a missing field is None
         return or_missing(key, "eq", None)
     if operator in (">", ">=", "<", "<=") and value is None:  # Haystack: nothing is ordered against None

@@ -120,4 +120,6 @@ def test_keys_with_a_space_are_quoted() -> None:
     assert by_name == {"field": '"first name"', "eq": "Ada"}
     assert selected(documents, by_name or {}) == [0]
     by_town = semsearch_filter({"field": "meta.author.home town", "operator": "==", "value": "Oslo"})
+    with pytest.raises(FilterError, match="cannot name the metadata key"):
+        semsearch_filter({"field": 'meta.say "hi"', "operator": "==", "value": 1})
     assert selected(documents, by_town or {}) == [0]

@@ -130,3 +130,5 @@ def test_keys_with_a_space_or_a_dot_of_their_own_are_quoted() -> None:
     assert semsearch_filter({"first name": "Ada"}) == {"field": '"first name"', "eq": "Ada"}
     assert selected(documents, semsearch_filter({"first name": {"$in": ["Bo"]}}) or {}) == [1]
     assert selected(documents, semsearch_filter({"author.home town": "Oslo"}) or {}) == [0]
+    with pytest.raises(ValueError, match="cannot name the metadata key"):
+        semsearch_filter({"path\\to": "x"})
