@@ -1144,12 +1144,14 @@ def fields(
             documents = client.count(metadata_filter)
             found = [field.model_dump() for field in client.iter_fields(filter=metadata_filter)]
     else:
+        from service.schemas import MetadataFieldOut  # the same items as the API's, `field` included
+
         with _local_reader(data_dir, model, collection) as search_index, _library_errors():
             documents = search_index.count(metadata_filter)
             after = None
             while True:
                 listed = to_dict(search_index.fields(metadata_filter, after=after, limit=10_000))
-                found += listed["fields"]
+                found += [MetadataFieldOut.model_validate(item).model_dump() for item in listed["fields"]]
                 if (after := listed["next"]) is None:
                     break
     if as_json:

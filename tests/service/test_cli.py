@@ -146,8 +146,8 @@ def test_facets_from_the_command_line(tmp_path: Path) -> None:
     assert keys == {
         "documents": 3,
         "fields": [
-            {"name": "shelf", "documents": 3, "types": {"string": 3}},
-            {"name": "tags", "documents": 2, "types": {"array": 2}},
+            {"name": "shelf", "documents": 3, "types": {"string": 3}, "field": "shelf"},
+            {"name": "tags", "documents": 2, "types": {"array": 2}, "field": "tags"},
         ],
     }
     at_sea = run("fields", "--filter", '{"field": "shelf", "eq": "sea"}', "--data-dir", data)
