@@ -235,14 +235,14 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def shown(text: str) -> str:
+def _shown(text: str) -> str:
     """``text`` safe to print on a terminal: each control character as an escape (``\\x1b``), tabs and
     newlines as they are. Documents, file names and the service's answers may hold any of them."""
     return _CONTROLS.sub(lambda control: f"\\x{ord(control.group()):02x}", text)
 
 
 def _echo(message: str, *, err: bool = False) -> None:
-    typer.echo(shown(message), err=err)
+    typer.echo(_shown(message), err=err)
 
 
 @contextmanager
@@ -330,11 +330,11 @@ def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     from rich.text import Text
 
     # Text, not markup: a document's "[/b]" made rich raise, and "[link=...]" made a link.
-    table = Table(title=Text(shown(title)), title_justify="left")
+    table = Table(title=Text(_shown(title)), title_justify="left")
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(Text("" if cell is None else shown(str(cell))) for cell in row))
+        table.add_row(*(Text("" if cell is None else _shown(str(cell))) for cell in row))
     Console(soft_wrap=False).print(table)
 
 

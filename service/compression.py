@@ -12,13 +12,12 @@ valid gzip or deflate get 400; other codings (``br``, ``zstd``, ...) get 415 bef
 
 from __future__ import annotations
 
-import json
 import zlib
 
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope, Send
 
-from service.limits import BodyLimited, body_limit_detail
+from service.limits import BodyLimited, body_limit_detail, refuse
 
 # zlib's wbits for each coding: a gzip header and trailer; HTTP's "deflate" is the zlib format (RFC 9110).
 CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -41,7 +40,7 @@ class DecompressRequest(BodyLimited):
             return
         wbits = CODINGS.get(coding)
         if wbits is None:
-            await _refuse(send, 415, _unsupported(coding))
+            await refuse(send, 415, _unsupported(coding))
             return
         limit, upload = self.limit(scope)
         inflate = _Inflater(wbits, limit, body_limit_detail(limit, upload, inflated=True))
@@ -112,9 +111,3 @@ def _unsupported(coding: str) -> str:
         f"the body's Content-Encoding {coding[:40]!r} is not one this service reads: send it "
         "uncompressed, or as gzip or deflate"
     )
-
-
-async def _refuse(send: Send, status: int, detail: str) -> None:
-    headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})

@@ -23,6 +23,16 @@ def is_file_upload(method: str, path: str) -> bool:
     return method == "POST" and path.rstrip("/").endswith("/documents/files")
 
 
+async def refuse(
+    send: Send, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    """Answer ``status`` with ``{"detail": detail}`` before the body is read, closing the connection (the
+    unread body is not worth draining)."""
+    start = [(b"content-type", b"application/json"), *(headers or []), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})
+
+
 def body_limit_detail(limit: int, upload: bool, *, inflated: bool = False) -> str:
     """What a 413 for a body over ``limit`` says (``inflated``: a compressed one, once inflated)."""
     what = "the upload" if upload else "the request body"
@@ -66,15 +76,7 @@ class BodySizeLimit(BodyLimited):
         limit, upload = self.limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            body = json.dumps({"detail": body_limit_detail(limit, upload)}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await refuse(send, 413, body_limit_detail(limit, upload))
             return
         received = 0
         whole = False  # once the body is in, receive() waits for a disconnect: as long as a response streams
@@ -126,13 +128,7 @@ class ConcurrencyLimit:
                 "retry shortly"
             )
             scope.setdefault("state", {})["error_type"] = "ConcurrencyLimit"
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"retry-after", b"1"),
-                (b"connection", b"close"),
-            ]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": json.dumps({"detail": detail}).encode()})
+            await refuse(send, 429, detail, [(b"retry-after", b"1")])
             return
         self.active += 1
         try:
