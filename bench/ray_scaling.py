@@ -37,8 +37,9 @@ import httpx
 
 from index import Document, SearchIndex
 from index.distributed.ray_ingest import EmbedderSpec, RayIngestOptions, ray_index
-from index.distributed.sharding import SHARDS_FILE, create_layout
+from index.distributed.sharding import create_layout
 from index.ingest.preparation import batches
+from index.storage.layout import SHARDS_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -48,7 +48,13 @@ from index.storage.bm25 import MemoryKeywordIndex
 from index.storage.bm25 import catch_up as catch_up_keywords
 from index.storage.filesystem import check_local
 from index.storage.keyword import query_terms
-from index.storage.layout import DB_FILE, catch_up, check_or_write_manifest, load_index_vectors
+from index.storage.layout import (
+    DB_FILE,
+    catch_up,
+    check_not_sharded,
+    check_or_write_manifest,
+    load_index_vectors,
+)
 from index.storage.locking import WriterLock
 from index.storage.store import MetadataChange, PreparedDocument, Store, WriteResult
 from index.storage.tasks import CommitHook, Task, TaskQueue
@@ -203,12 +209,14 @@ class SearchIndex:
         SQLite's locks and write-ahead log do not hold there (:mod:`index.storage.filesystem`).
 
         Raises :class:`~index.storage.locking.DataDirLockedError` if another writer has the directory,
-        :class:`~index.errors.IncompatibleIndexError` if it was built with another model, and
+        :class:`~index.errors.IncompatibleIndexError` if it was built with another model or is a sharded data
+        directory (:mod:`index.distributed.sharding` opens those), and
         :class:`~index.errors.CorruptIndexError` if its database cannot be read.
         """
         data_dir = Path(data_dir)
         lock = None
         check_local(data_dir, allow_network=allow_network_filesystem)
+        check_not_sharded(data_dir)
         if not read_only:
             data_dir.mkdir(parents=True, exist_ok=True)
             lock = WriterLock(data_dir)

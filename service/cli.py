@@ -20,14 +20,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Protocol, TypeVar, cast
 
 import typer
 from pydantic import ValidationError
 
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.distributed.sharding import ShardedIndex
-from index.errors import InvalidInputError
+from index.errors import DocumentNotFoundError, InvalidInputError
 from index.ingest.extract.text import text_encoding
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import (
@@ -39,8 +39,11 @@ from index.ingest.sources import (
     read_documents,
 )
 from index.storage.faults import storage_fault
-from index.types import FacetOrder, SearchMode
+from index.types import FacetOrder, MetadataUpdate, SearchMode
 from service.settings import Settings, split_keys, unknown_variables
+
+if TYPE_CHECKING:
+    from service.schemas import DocumentOut
 
 # "\b" (a line of its own) keeps click from rewrapping the paragraph after it: commands stay on one line each,
 # whole for copying, and every line fits a terminal of 80 columns.
@@ -66,6 +69,10 @@ EXAMPLES = """Examples:
   semsearch restore /backups/today
   # Every document as JSON Lines, to index anywhere
   semsearch export -o corpus.jsonl
+  # One document; retag or delete documents, by id or by --filter
+  semsearch get notes/plan.md
+  semsearch update notes/plan.md --metadata '{"status": "done"}'
+  semsearch delete notes/old.md --url http://127.0.0.1:8000
   # Retrieval quality on a BEIR dataset: nDCG@10, Recall@100, MRR@10
   semsearch eval path/to/beir-dataset --split train
   # Embed on Ray into 2 shards; serve them replicated; re-split, no embedding
@@ -255,7 +262,10 @@ def _library_errors(code: int = 2, note: Callable[[], str] | None = None) -> Ite
     try:
         yield
     except DataDirLockedError as error:  # a running service holds it, which --url reaches
-        hint = " Commands that take --url (index, sync, collections, alias) can ask that service instead."
+        hint = (
+            " Commands that take --url (index, sync, delete, update, collections, alias) can ask that "
+            "service instead."
+        )
         _fail(f"{error}{hint}{note() if note else ''}", code)
     except SemsearchError as error:
         _fail(f"{error}{note() if note else ''}", code)
@@ -281,21 +291,23 @@ def _open(settings: Settings) -> SearchIndex:
 
 
 @contextmanager
-def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
-    """The index in the data directory opened read-only: one index, or all shards of a sharded one."""
-    from index.distributed.sharding import is_sharded, read_layout
+def _opened(settings: Settings, *, write: bool = False) -> Iterator[SearchIndex | ShardedIndex]:
+    """The index in the data directory, read-only unless ``write``: one index, or all shards of a sharded
+    one as one index (a document read from, written to or deleted from the shard that owns it)."""
+    from index.distributed.sharding import LocalShardWriter, is_sharded, read_layout
     from service.runtime import load_model, open_all
 
     if not is_sharded(settings.data_dir):
-        with _open(settings.model_copy(update={"read_only": True})) as index:
+        with _open(settings.model_copy(update={"read_only": not write})) as index:
             yield index
         return
     dirs = _or_fail(partial(read_layout, settings.data_dir))
     embedder = _or_fail(partial(load_model, settings))
     shards: list[SearchIndex] = []
     try:
-        shards = _or_fail(partial(open_all, settings, dirs, embedder, read_only=True))
-        sharded = ShardedIndex(embedder, shards, data_dir=settings.data_dir)
+        shards = _or_fail(partial(open_all, settings, dirs, embedder, read_only=not write))
+        writers = [LocalShardWriter(shard) for shard in shards] if write else []
+        sharded = ShardedIndex(embedder, shards, writers, data_dir=settings.data_dir)
         try:
             yield sharded
         finally:
@@ -307,15 +319,15 @@ def _reader(settings: Settings) -> Iterator[SearchIndex | ShardedIndex]:
 
 
 @contextmanager
-def _local_reader(
-    data_dir: Path | None, model: str | None, collection: str | None
+def _local_index(
+    data_dir: Path | None, model: str | None, collection: str | None, *, write: bool = False
 ) -> Iterator[SearchIndex | ShardedIndex]:
-    """:func:`_reader` of the data directory (or its ``collection``) the options name; a command on a data
-    directory that does not exist fails saying to index something first."""
+    """:func:`_opened` of the data directory (or its ``collection``) the options name; a command on a data
+    directory that does not exist fails saying to index something first (a write too: it makes none)."""
     settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
-    with _reader(settings) as index:
+    with _opened(settings, write=write) as index:
         yield index
 
 
@@ -563,6 +575,7 @@ def index_files(
     settings = _settings(data_dir=data_dir, model=model)
     if url is None:
         settings = _in_collection(settings, collection)
+        shards = _shard_count(settings.data_dir, shards)
     unsupported: Counter[str] = Counter()
     left_out: list[str] = []
     try:
@@ -751,7 +764,7 @@ def sync_folder(
             target = RemoteTarget(stack.enter_context(_remote(url, collection)), url)
         else:
             settings = _in_collection(settings, collection)
-            target = LocalTarget(stack.enter_context(_open(settings)))
+            target = LocalTarget(stack.enter_context(_opened(settings, write=True)))
         stack.enter_context(_library_errors(1))
 
         def once() -> None:
@@ -781,6 +794,17 @@ def sync_folder(
                 timer.start()
             with contextlib.suppress(KeyboardInterrupt):
                 follow(folder, once, stop=stop)
+
+
+def _shard_count(data_dir: Path, asked: int | None) -> int | None:
+    """How many shards indexing writes: those of a sharded data directory where none were asked for (its
+    documents go to their shards, not beside them), else as asked (a count other than the directory's is
+    refused when its layout is read)."""
+    from index.distributed.sharding import is_sharded, read_layout
+
+    if asked is not None or not is_sharded(data_dir):
+        return asked
+    return len(_or_fail(partial(read_layout, data_dir)))
 
 
 def _index_here(
@@ -1044,7 +1068,7 @@ def search(
             answer = client.search(query, like=like_body, diversity=diversity, **options)
         hits, query_pieces = [hit.model_dump(mode="json") for hit in answer.hits], answer.query_pieces
     else:
-        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
+        with _local_index(data_dir, model, collection) as search_index, _library_errors():
             result = search_index.search(query or "", like=example, diversity=diversity, **options)
         hits, query_pieces = [to_dict(hit) for hit in result.hits], result.query_pieces
     if as_json:
@@ -1102,7 +1126,7 @@ def facets(
                 field, filter=metadata_filter, limit=limit, order=order, contains=contains
             ).model_dump()
     else:
-        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
+        with _local_index(data_dir, model, collection) as search_index, _library_errors():
             found = to_dict(
                 search_index.facet(
                     field, filter_spec=metadata_filter, limit=limit, order=order, contains=contains
@@ -1146,7 +1170,7 @@ def fields(
     else:
         from service.schemas import MetadataFieldOut  # the same items as the API's, `field` included
 
-        with _local_reader(data_dir, model, collection) as search_index, _library_errors():
+        with _local_index(data_dir, model, collection) as search_index, _library_errors():
             documents = search_index.count(metadata_filter)
             after = None
             while True:
@@ -1180,7 +1204,7 @@ def stats(
         with _remote(url, collection, read_only=True) as client:
             values = client.stats().model_dump(mode="json")
     else:
-        with _local_reader(data_dir, model, collection) as search_index:
+        with _local_index(data_dir, model, collection) as search_index:
             values = to_dict(search_index.stats())
     if as_json:
         _echo_json(values)
@@ -1196,6 +1220,322 @@ def _filter_option(filter_json: str | None) -> Any:
         return json.loads(filter_json)
     except json.JSONDecodeError as error:
         _fail(f"--filter is not JSON ({error.msg} at character {error.pos}): {filter_json!r}")
+
+
+IdsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(help="Document ids, as search and export show them.", show_default=False),
+]
+DryRunOption = Annotated[
+    bool, typer.Option("--dry-run", help="List the documents it would change; change nothing.")
+]
+MissingOkOption = Annotated[
+    bool, typer.Option("--missing-ok", help="An id with no document is not an error (exit code 0).")
+]
+
+
+class _Documents(Protocol):
+    """Documents to get, delete and update, of a running service or a data directory: a call on an id with
+    no document returns False."""
+
+    def get(self, doc_id: str) -> DocumentOut: ...
+
+    def exists(self, doc_id: str) -> bool: ...
+
+    def matching(self, metadata_filter: Any) -> list[str]: ...
+
+    def delete(self, doc_id: str) -> bool: ...
+
+    def delete_where(self, metadata_filter: Any) -> MetadataUpdate: ...
+
+    def update(self, doc_id: str, patch: dict[str, Any]) -> bool: ...
+
+    def update_where(self, metadata_filter: Any, patch: dict[str, Any]) -> MetadataUpdate: ...
+
+
+class _ServiceDocuments:
+    """:class:`_Documents` of a running service."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _found(self, call: Callable[[], object], doc_id: str) -> bool:
+        from service.client import NotFoundError
+
+        try:
+            call()
+        except NotFoundError as error:
+            if error.detail != str(DocumentNotFoundError(doc_id)):  # no such collection, say
+                raise
+            return False
+        return True
+
+    def get(self, doc_id: str) -> DocumentOut:
+        return cast("DocumentOut", self.client.get_document(doc_id))
+
+    def exists(self, doc_id: str) -> bool:
+        return self._found(partial(self.client.get_document, doc_id), doc_id)
+
+    def matching(self, metadata_filter: Any) -> list[str]:
+        return [
+            document.id for document in self.client.iter_documents(filter=metadata_filter, page_size=1000)
+        ]
+
+    def delete(self, doc_id: str) -> bool:
+        return self._found(partial(self.client.delete_document, doc_id), doc_id)
+
+    def delete_where(self, metadata_filter: Any) -> MetadataUpdate:
+        deleted = list(self.client.delete_where(metadata_filter).deleted)
+        return MetadataUpdate(len(deleted), deleted)
+
+    def update(self, doc_id: str, patch: dict[str, Any]) -> bool:
+        return self._found(partial(self.client.update_metadata, doc_id, patch), doc_id)
+
+    def update_where(self, metadata_filter: Any, patch: dict[str, Any]) -> MetadataUpdate:
+        answer = self.client.update_where(metadata_filter, patch)
+        return MetadataUpdate(answer.matched, list(answer.updated))
+
+
+class _IndexDocuments:
+    """:class:`_Documents` of a data directory (one index, or a sharded one)."""
+
+    def __init__(self, index: SearchIndex | ShardedIndex) -> None:
+        self.index = index
+
+    def _found(self, call: Callable[[], object], doc_id: str) -> bool:
+        try:
+            call()
+        except DocumentNotFoundError:
+            return False
+        return True
+
+    def get(self, doc_id: str) -> DocumentOut:
+        from service.schemas import DocumentOut  # the same fields as the API's
+
+        return DocumentOut.model_validate(to_dict(self.index.get(doc_id)))
+
+    def exists(self, doc_id: str) -> bool:
+        return self._found(partial(self.index.get, doc_id), doc_id)
+
+    def matching(self, metadata_filter: Any) -> list[str]:
+        found: list[str] = []
+        while page := self.index.list_documents(
+            after=found[-1] if found else None, limit=_EXPORT_PAGE, filter_spec=metadata_filter
+        ):
+            found += [document.id for document in page]
+        return found
+
+    def delete(self, doc_id: str) -> bool:
+        return self._found(partial(self.index.delete, doc_id), doc_id)
+
+    def delete_where(self, metadata_filter: Any) -> MetadataUpdate:
+        deleted = self.index.delete_where(metadata_filter)
+        return MetadataUpdate(len(deleted), deleted)
+
+    def update(self, doc_id: str, patch: dict[str, Any]) -> bool:
+        return self._found(partial(self.index.update_metadata, doc_id, patch), doc_id)
+
+    def update_where(self, metadata_filter: Any, patch: dict[str, Any]) -> MetadataUpdate:
+        return self.index.update_where(metadata_filter, patch)
+
+
+@contextmanager
+def _documents(
+    ctx: typer.Context,
+    url: str | None,
+    data_dir: Path | None,
+    model: str | None,
+    collection: str | None,
+    *,
+    write: bool,
+    done: list[str] | None = None,
+) -> Iterator[tuple[_Documents, str]]:
+    """The documents of the service at ``--url`` (with the write key if ``write``, else the read key will
+    do), else of the data directory (opened to write if ``write``), and where they are, for messages.
+    A failure part-way through a change says how many of ``done`` were changed before it."""
+    url = _service_url(ctx, url, data_dir)
+    if url is not None:
+        with _remote(url, collection, read_only=not write) as client:
+            yield _ServiceDocuments(client), url + (f" (collection {collection})" if collection else "")
+        return
+    note = None if done is None else (lambda: f" ({_plural(len(done), 'document')} changed before this)")
+    with _local_index(data_dir, model, collection, write=write) as index, _library_errors(1, note):
+        yield _IndexDocuments(index), str(index.data_dir)
+
+
+def _ids_or_filter(ids: list[str] | None, filter_json: str | None) -> tuple[list[str], Any]:
+    """The documents a command acts on: ids or a metadata filter, exactly one of them."""
+    metadata_filter = _filter_option(filter_json)
+    if bool(ids) == (metadata_filter is not None):
+        _fail("give document ids or --filter (exactly one of them)")
+    return ids or [], metadata_filter
+
+
+def _change(
+    ctx: typer.Context,
+    patch: dict[str, Any] | None,
+    where: tuple[str | None, Path | None, str | None, str | None],
+    targets: tuple[list[str] | None, str | None],
+    *,
+    dry_run: bool,
+    missing_ok: bool,
+    as_json: bool,
+) -> None:
+    """Patch the metadata of (or, with no ``patch``, delete) the documents ``targets`` name (ids, one at a
+    time, or --filter's JSON, in one go) of the service or data directory ``where`` names (--url,
+    --data-dir, --model, --collection). With ``dry_run`` nothing changes: it lists what would. Prints the ids
+    changed one a line (with ``as_json`` one JSON object: how many matched, the ids changed, those with no
+    document), and on stderr the ids with no document and a summary; exit code 1 where an id had no
+    document, unless ``missing_ok``."""
+    verb = "delete" if patch is None else "update"
+
+    def one(documents: _Documents, doc_id: str) -> bool:
+        return documents.delete(doc_id) if patch is None else documents.update(doc_id, patch)
+
+    def every(documents: _Documents, spec: Any) -> MetadataUpdate:
+        return documents.delete_where(spec) if patch is None else documents.update_where(spec, patch)
+
+    ids, metadata_filter = _ids_or_filter(*targets)
+    changed: list[str] = []
+    missing: list[str] = []
+    matched = 0
+    with _documents(ctx, *where, write=not dry_run, done=changed) as (documents, place):
+        if metadata_filter is not None:
+            found = documents.matching(metadata_filter) if dry_run else None
+            result = (
+                MetadataUpdate(len(found), found) if found is not None else every(documents, metadata_filter)
+            )
+            matched, changed[:] = result.matched, result.updated
+        for doc_id in ids:
+            if documents.exists(doc_id) if dry_run else one(documents, doc_id):
+                changed.append(doc_id)
+                matched += 1
+            else:
+                missing.append(doc_id)
+    if as_json:
+        _echo_json({"matched": matched, verb + "d": changed, "not_found": missing, "dry_run": dry_run})
+    else:
+        for doc_id in changed:
+            _echo(doc_id)
+    for doc_id in missing:
+        _echo(f"not found: {doc_id}", err=True)
+    done = f"would {verb}" if dry_run else f"{verb}d"
+    _echo(f"{done} {_plural(len(changed), 'document')} in {place}", err=True)
+    if missing and not missing_ok:
+        raise typer.Exit(1)
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(seconds))
+
+
+@app.command("get")
+def get_document(
+    ctx: typer.Context,
+    doc_id: Annotated[str, typer.Argument(help="The document's id, as search and export show it.")],
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A stored document: its title, metadata and dates, then its text (with --json, as GET /documents/ID
+    gives it: its chunks with their offsets and pages too). From a running service with --url (the read
+    key will do), else from the data directory, beside a running service too.
+
+    Examples:
+
+    \b
+      semsearch get demo/faq.md
+      semsearch get demo/faq.md --json | jq .metadata"""
+    with _documents(ctx, url, data_dir, model, collection, write=False) as (documents, _):
+        document = documents.get(doc_id)
+    if as_json:
+        _echo_json(document.model_dump(mode="json"))
+        return
+    pages = [chunk.page_end or chunk.page for chunk in document.chunks if chunk.page is not None]
+    values = {
+        "title": document.title,
+        "characters": len(document.text),
+        "chunks": len(document.chunks),
+        **({"pages": max(pages)} if pages else {}),
+        "created": _when(document.created_at),
+        "updated": _when(document.updated_at),
+        "metadata": json.dumps(document.metadata, ensure_ascii=False),
+    }
+    _fields(document.id, values)
+    _echo(document.text)
+
+
+@app.command("delete")
+def delete_documents(
+    ctx: typer.Context,
+    ids: IdsArgument = None,
+    filter_json: FilterOption = None,
+    dry_run: DryRunOption = False,
+    missing_ok: MissingOkOption = False,
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete documents, their chunks and vectors with them: by id, or every document whose metadata match
+    --filter (in one transaction). Prints the ids deleted; an id with no document is reported and makes the
+    exit code 1 (the others are deleted). With --url, from a running service (the write key).
+
+    Examples:
+
+    \b
+      semsearch delete notes/old.md notes/older.md
+      semsearch delete --filter '{"field": "lang", "eq": "fr"}' --dry-run
+      semsearch delete tram-42 --url http://127.0.0.1:8000"""
+    where = (url, data_dir, model, collection)
+    _change(ctx, None, where, (ids, filter_json), dry_run=dry_run, missing_ok=missing_ok, as_json=as_json)
+
+
+@app.command("update")
+def update_documents(
+    ctx: typer.Context,
+    ids: IdsArgument = None,
+    metadata_json: Annotated[
+        str | None,
+        typer.Option(
+            "--metadata",
+            help="A JSON Merge Patch of the metadata: keys set, objects merged, null removing a key.",
+            show_default=False,
+        ),
+    ] = None,
+    filter_json: FilterOption = None,
+    dry_run: DryRunOption = False,
+    missing_ok: MissingOkOption = False,
+    url: UrlOption = None,
+    data_dir: DataDir = None,
+    collection: CollectionOption = None,
+    model: Model = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change documents' metadata without indexing their text again (nothing is embedded): by id, or every
+    document whose metadata match --filter, all of them or, if the patch would make any one's metadata
+    invalid, none. Prints the ids whose metadata changed (by id: every one found); an id with no document is
+    reported and makes the exit code 1. With --url, on a running service (the write key).
+
+    Examples:
+
+    \b
+      semsearch update notes/plan.md --metadata '{"status": "done"}'
+      semsearch update --filter '{"field": "year", "lt": 2020}' \\
+          --metadata '{"archived": true, "draft": null}'"""
+    if metadata_json is None:
+        _fail('give the change as --metadata JSON, a merge patch: \'{"status": "done"}\'')
+    try:
+        patch = json.loads(metadata_json)
+    except json.JSONDecodeError as error:
+        _fail(f"--metadata is not JSON ({error.msg} at character {error.pos}): {metadata_json!r}")
+    if not isinstance(patch, dict):
+        _fail(f"--metadata must be a JSON object (a merge patch): {metadata_json!r}")
+    where = (url, data_dir, model, collection)
+    _change(ctx, patch, where, (ids, filter_json), dry_run=dry_run, missing_ok=missing_ok, as_json=as_json)
 
 
 @app.command("export")
@@ -1235,7 +1575,7 @@ def export_documents(
                 return cast(Sequence[Any], listed.documents)
 
         else:
-            reader = stack.enter_context(_local_reader(data_dir, model, collection))
+            reader = stack.enter_context(_local_index(data_dir, model, collection))
             stack.enter_context(_library_errors())
 
             def page(after: str | None) -> Sequence[Any]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from index.distributed.sharding import ShardedIndex
 from index.ingest.sources import SourceError, describe_left_out, describe_unsupported, discover, file_document
 from index.ingest.sync import SyncPlan, plan_sync
 from index.search_index import SearchIndex
@@ -60,7 +61,7 @@ class Stored:
 
 
 class LocalTarget:
-    def __init__(self, index: SearchIndex) -> None:
+    def __init__(self, index: SearchIndex | ShardedIndex) -> None:
         self.index = index
         self.description = str(index.data_dir)
 

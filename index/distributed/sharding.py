@@ -60,6 +60,7 @@ from index.search_index import (
     within_text_budget,
 )
 from index.storage.files import atomic_write_text
+from index.storage.layout import SHARDS_FILE
 from index.storage.store import PreparedDocument
 from index.storage.tasks import Task, TaskNotFoundError
 from index.types import (
@@ -84,7 +85,6 @@ from index.types import (
 )
 from index.validation import check_metadata
 
-SHARDS_FILE = "shards.json"
 LAYOUT_VERSION = 1
 HASH_NAME = "blake2b-64 of the UTF-8 document id, modulo the shard count"
 # How long a prepared (embedded, not yet committed) write waits for its commit before it is dropped.

@@ -7,6 +7,9 @@ A data directory holds::
     manifest.json     model id, dimension, index type, chunking parameters, format version
     vectors/          the FAISS index (see :mod:`index.storage.vectors`), derived from the database
     vectors.json      which files in vectors/ are current, and the database generation they reflect
+
+A sharded data directory (:mod:`index.distributed.sharding`) holds instead ``shards.json`` and one data
+directory per shard; it is never opened as one index (:func:`check_not_sharded`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from numpy.typing import NDArray
 from index.encoders.base import Embedder
 from index.errors import (
     CorruptIndexError,
+    IncompatibleIndexError,
 )
 from index.ingest.chunking import Chunker
 from index.ingest.preparation import (
@@ -36,6 +40,19 @@ from index.storage.vectors import VectorIndex, VectorOptions, build_main, load_v
 log = logging.getLogger(__name__)
 
 DB_FILE = "semsearch.db"
+SHARDS_FILE = "shards.json"
+
+
+def check_not_sharded(data_dir: Path) -> None:
+    """Raise :class:`~index.errors.IncompatibleIndexError` if ``data_dir`` is a sharded data directory. Opened
+    as one index it would be empty, and what was written to it would go beside the shards, where no search of
+    the shards finds it."""
+    if (data_dir / SHARDS_FILE).exists():
+        raise IncompatibleIndexError(
+            f"{data_dir} is a sharded data directory (its documents are in the shard folders beside "
+            f"{SHARDS_FILE}), not one index: serve it with `semsearch serve-ray`, or open it through "
+            "index.distributed.sharding"
+        )
 
 
 def check_data_dir(
@@ -46,8 +63,9 @@ def check_data_dir(
     readable and was built with ``model_id``. Raises
     :class:`~index.storage.filesystem.NetworkFilesystemError`,
     :class:`~index.storage.locking.DataDirLockedError`, :class:`~index.errors.CorruptIndexError` or
-    :class:`~index.errors.IncompatibleIndexError`."""
+    :class:`~index.errors.IncompatibleIndexError` (for another model, or a sharded data directory)."""
     check_local(Path(data_dir), allow_network=allow_network_filesystem)
+    check_not_sharded(Path(data_dir))
     path = Path(data_dir) / DB_FILE
     if read_only and not path.exists():
         raise CorruptIndexError(f"there is no index at {path} to open read-only")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from index.errors import CorruptIndexError, InvalidInputError
 from index.storage.files import atomic_write_with
-from index.storage.layout import DB_FILE
+from index.storage.layout import DB_FILE, SHARDS_FILE
 from index.storage.locking import WriterLock
 from index.storage.manifest import MANIFEST_FILE
 from index.storage.vectors import VECTORS_DIR, VECTORS_STATE_FILE
@@ -44,6 +44,8 @@ def snapshot(data_dir: Path, destination: Path) -> SnapshotInfo:
     """Copy ``data_dir`` to ``destination`` (which must not exist) consistently, while it may be written."""
     started = time.perf_counter()
     data_dir, destination = Path(data_dir), Path(destination)
+    if (data_dir / SHARDS_FILE).exists():
+        raise InvalidInputError(f"{data_dir} is a sharded data directory: snapshot each of its shard folders")
     if not (data_dir / DB_FILE).exists():
         raise InvalidInputError(f"{data_dir} holds no index to snapshot")
     if destination.exists():
@@ -92,6 +94,10 @@ def restore(source: Path, data_dir: Path, progress: Callable[[int, int], object]
     source, data_dir = Path(source), Path(data_dir)
     if not (source / DB_FILE).exists():
         raise InvalidInputError(f"{source} is not a snapshot: it has no {DB_FILE}")
+    if (data_dir / SHARDS_FILE).exists():
+        raise InvalidInputError(
+            f"{data_dir} is a sharded data directory: restore each shard's snapshot into its shard folder"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     lock = WriterLock(data_dir)
     try:

@@ -283,3 +283,65 @@ def test_a_document_is_retagged_without_sending_its_text(url: str) -> None:
         )
         assert unauthorised.status_code == 401
         assert http.get("/documents/tags/ferry").json()["metadata"] == {"reviewed": True, "lane": "b"}
+
+
+def test_the_cli_gets_updates_and_deletes_a_running_services_documents(url: str) -> None:
+    with SemsearchClient(url, api_key=KEY) as admin:
+        admin.create_collection("cli-docs")
+    with SemsearchClient(url, api_key=KEY, collection="cli-docs") as client:
+        client.upsert(
+            [
+                {"id": "harbour/ferry", "text": "The ferry leaves at dawn.", "metadata": {"lane": "a"}},
+                {"id": "harbour/tug", "text": "The tug turns the ship.", "metadata": {"lane": "b"}},
+                {"id": "tides", "text": "The tide turns twice a day.", "metadata": {"lane": "a"}},
+            ]
+        )
+    env = {**os.environ, "SEMSEARCH_URL": url, "SEMSEARCH_WRITE_KEY": KEY}
+
+    def run(*args: str, code: int = 0, key: str = KEY) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "service", *args, "--collection", "cli-docs"],
+            env={**env, "SEMSEARCH_WRITE_KEY": key, "SEMSEARCH_READ_KEY": key},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == code, done.stderr
+        return done
+
+    shown = json.loads(run("get", "harbour/ferry", "--json").stdout)
+    assert (shown["text"], shown["metadata"]) == ("The ferry leaves at dawn.", {"lane": "a"})
+    assert "The ferry leaves at dawn." in run("get", "harbour/ferry").stdout
+
+    patched = run("update", "harbour/ferry", "gone", "--metadata", '{"checked": true}', code=1)
+    assert patched.stdout.split() == ["harbour/ferry"]
+    assert "not found: gone" in patched.stderr
+    by_filter = json.loads(
+        run(
+            "update", "--filter", '{"field": "lane", "eq": "a"}', "--metadata", '{"checked": true}', "--json"
+        ).stdout
+    )
+    assert (by_filter["matched"], by_filter["updated"]) == (2, ["tides"])  # the ferry was checked already
+
+    would = run("delete", "--filter", '{"field": "checked", "eq": true}', "--dry-run", key="")
+    assert would.stdout.split() == ["harbour/ferry", "tides"]  # listing needs no write key
+    assert run("stats", "--json").returncode == 0
+    refused = run("delete", "tides", code=1, key="")
+    assert "401" in refused.stderr
+    deleted = json.loads(run("delete", "--filter", '{"field": "checked", "eq": true}', "--json").stdout)
+    assert sorted(deleted["deleted"]) == ["harbour/ferry", "tides"]
+    assert run("delete", "harbour/tug", "harbour/ferry", code=1).stdout.split() == ["harbour/tug"]
+    with SemsearchClient(url, collection="cli-docs") as client:
+        assert client.count() == 0
+
+    # A collection that does not exist is that error, not every id reported as missing.
+    elsewhere = subprocess.run(
+        [sys.executable, "-m", "service", "delete", "tides", "--collection", "no-such-collection"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert elsewhere.returncode == 1
+    assert "the service answered 404" in elsewhere.stderr
+    assert "not found: tides" not in elsewhere.stderr

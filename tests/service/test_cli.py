@@ -5,6 +5,8 @@ import json
 import mailbox
 import socket
 import sqlite3
+import subprocess
+import sys
 import zipfile
 from email.message import EmailMessage
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from index import InvalidInputError, SearchIndex
+from index import IncompatibleIndexError, InvalidInputError, SearchIndex
 from index.storage.store import Store
 from service import runtime
 from service.cli import app
@@ -366,7 +368,7 @@ def test_a_data_directory_a_service_holds_points_to_url(tmp_path: Path) -> None:
         held.release()
     assert result.exit_code == 2
     assert "only one writer may use a data directory" in result.stderr
-    assert "Commands that take --url (index, sync, collections, alias) can ask that service" in result.stderr
+    assert "(index, sync, delete, update, collections, alias) can ask that service" in result.stderr
     assert run("collections", "create", "papers", "--data-dir", str(data)).exit_code == 0
 
 
@@ -561,6 +563,148 @@ def test_index_into_shards_search_them_and_reshard(tmp_path: Path) -> None:
     again = run("reshard", str(sharded), str(tmp_path / "three"), "--shards", "3", "--no-progress")
     assert again.exit_code == 2
     assert "not empty" in again.output
+
+
+def test_a_sharded_data_directory_is_written_through_its_shards_never_beside_them(tmp_path: Path) -> None:
+    """Indexing, syncing, deleting or updating without --shards into a sharded data directory wrote a new
+    index beside the shards, reported as indexed, which no search of the shards ever found."""
+    sharded = tmp_path / "sharded"
+    first = run("index", str(corpus(tmp_path)), "--data-dir", str(sharded), "--shards", "2", "--no-progress")
+    assert first.exit_code == 0, first.output
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "tides.md").write_text("The tide turns twice a day.", encoding="utf-8")
+    (notes / "ferry.md").write_text("The ferry leaves at dawn.", encoding="utf-8")
+
+    indexed = run("index", str(notes / "tides.md"), "--data-dir", str(sharded), "--no-progress", "--json")
+    assert json.loads(indexed.stdout)["created"] == 1
+    synced = run("sync", str(notes), "--data-dir", str(sharded), "--prefix", "notes/", "--json")
+    assert json.loads(synced.stdout)["added"] == ["notes/ferry.md", "notes/tides.md"]
+    assert sorted(path.name for path in sharded.iterdir()) == ["shard-0000", "shard-0001", "shards.json"]
+    stats = json.loads(run("stats", "--data-dir", str(sharded), "--json").stdout)
+    assert stats["documents"] == 6
+    hits = run("search", "when does the ferry leave", "--data-dir", str(sharded), "--json").stdout
+    assert "notes/ferry.md" in [json.loads(line)["doc_id"] for line in hits.splitlines()]
+
+    updated = run("update", "tides.md", "cats.md", "--metadata", '{"sea": true}', "--data-dir", str(sharded))
+    assert (updated.exit_code, updated.stdout.split()) == (0, ["tides.md", "cats.md"])
+    deleted = run("delete", "--filter", '{"field": "sea", "eq": true}', "--data-dir", str(sharded), "--json")
+    assert sorted(json.loads(deleted.stdout)["deleted"]) == ["cats.md", "tides.md"]
+    assert json.loads(run("stats", "--data-dir", str(sharded), "--json").stdout)["documents"] == 4
+    got = run("get", "notes/ferry.md", "--data-dir", str(sharded), "--json")
+    assert json.loads(got.stdout)["text"] == "The ferry leaves at dawn."
+
+    # Where a sharded directory cannot be used as one index, it is refused, saying why; nothing is made.
+    # (a process of its own, bounded: a serve that did not refuse would run until stopped)
+    serve = [
+        sys.executable,
+        "-m",
+        "service",
+        "serve",
+        "--data-dir",
+        str(sharded),
+        "--port",
+        str(_free_port()),
+    ]
+    served = subprocess.run(serve, capture_output=True, text=True, timeout=60)
+    assert served.returncode == 2
+    assert f"{sharded} is a sharded data directory" in served.stderr
+    assert "semsearch serve-ray" in served.stderr
+    with pytest.raises(IncompatibleIndexError, match="is a sharded data directory"):
+        SearchIndex.open(sharded, FakeEmbedder())
+    snapshot = run("snapshot", str(tmp_path / "snap"), "--data-dir", str(sharded))
+    assert (snapshot.exit_code, "snapshot each of its shard folders" in snapshot.stderr) == (2, True)
+    restored = run("restore", str(tmp_path / "snap"), "--data-dir", str(sharded))
+    assert restored.exit_code == 2
+    assert sorted(path.name for path in sharded.iterdir()) == ["shard-0000", "shard-0001", "shards.json"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_get_delete_and_update_documents_by_id_or_filter(tmp_path: Path) -> None:
+    data = str(tmp_path / "data")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress").exit_code == 0
+
+    shown = run("get", "cats.md", "--data-dir", data)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.rstrip().endswith("# Cats\n\nCats sleep sixteen hours a day.")
+    assert '"format": "markdown"' in shown.stdout
+    document = json.loads(run("get", "cats.md", "--data-dir", data, "--json").stdout)
+    assert (document["id"], len(document["chunks"])) == ("cats.md", 1)
+    absent = run("get", "dogs.md", "--data-dir", data)
+    assert (absent.exit_code, absent.stderr.strip()) == (1, "error: no document with id 'dogs.md'")
+
+    patched = run(
+        "update", "cats.md", "r1", "--metadata", '{"kind": "animal", "tags": ["a"]}', "--data-dir", data
+    )
+    assert (patched.exit_code, patched.stdout.split()) == (0, ["cats.md", "r1"])
+    assert "updated 2 documents in " in patched.stderr
+    assert json.loads(run("get", "r1", "--data-dir", data, "--json").stdout)["metadata"]["kind"] == "animal"
+    by_filter = run(
+        "update", "--filter", '{"field": "kind", "eq": "animal"}', "--metadata", '{"tags": null}',
+        "--data-dir", data, "--json",
+    )  # fmt: skip
+    assert json.loads(by_filter.stdout) == {
+        "matched": 2, "updated": ["cats.md", "r1"], "not_found": [], "dry_run": False
+    }  # fmt: skip
+    # A patch that would make one document's metadata invalid (too large) changes none of them.
+    note = json.dumps({"note": "x" * 40_000})
+    assert run("update", "r1", "--metadata", note, "--data-dir", data).exit_code == 0
+    more = json.dumps({"more": "y" * 30_000})
+    invalid = run(
+        "update", "--filter", '{"field": "kind", "eq": "animal"}', "--metadata", more, "--data-dir", data
+    )
+    assert invalid.exit_code == 1
+    assert "the metadata of 'r1' once patched is" in invalid.stderr
+    assert "more" not in json.loads(run("get", "cats.md", "--data-dir", data, "--json").stdout)["metadata"]
+
+    would = run("delete", "--filter", '{"field": "kind", "eq": "animal"}', "--dry-run", "--data-dir", data)
+    assert (would.exit_code, would.stdout.split()) == (0, ["cats.md", "r1"])
+    assert "would delete 2 documents in " in would.stderr
+    assert json.loads(run("stats", "--data-dir", data, "--json").stdout)["documents"] == 3
+    gone = run("delete", "cats.md", "dogs.md", "--data-dir", data)
+    assert (gone.exit_code, gone.stdout.split()) == (1, ["cats.md"])  # like rm: the others still go
+    assert "not found: dogs.md" in gone.stderr
+    again = run("delete", "cats.md", "--missing-ok", "--data-dir", data, "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout) == {
+        "matched": 0,
+        "deleted": [],
+        "not_found": ["cats.md"],
+        "dry_run": False,
+    }
+    rest = run("delete", "--filter", '{"field": "kind", "eq": "animal"}', "--data-dir", data)
+    assert rest.stdout.split() == ["r1"]
+    assert json.loads(run("stats", "--data-dir", data, "--json").stdout)["documents"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["delete"], "give document ids or --filter (exactly one of them)"),
+        (["delete", "a", "--filter", '{"field": "k", "eq": 1}'], "give document ids or --filter"),
+        (["delete", "--filter", "{nope"], "--filter is not JSON"),
+        (["delete", "--filter", "{}"], "filter: expected a non-empty object"),
+        (["update", "a"], "give the change as --metadata JSON"),
+        (["update", "a", "--metadata", "[1]"], "--metadata must be a JSON object"),
+        (["update", "a", "--metadata", "{"], "--metadata is not JSON"),
+    ],
+)
+def test_a_refused_change_says_why_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+    data = tmp_path / "data"
+    assert run("index", str(corpus(tmp_path)), "--data-dir", str(data), "--no-progress").exit_code == 0
+    before = run("export", "--data-dir", str(data)).stdout
+    result = run(*args, "--data-dir", str(data))
+    assert result.exit_code in (1, 2)
+    assert message in result.stderr
+    assert run("export", "--data-dir", str(data)).stdout == before
+    nowhere = tmp_path / "nowhere"
+    assert run("delete", "a", "--data-dir", str(nowhere)).exit_code == 2
+    assert not nowhere.exists()  # a change makes no data directory
 
 
 def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
