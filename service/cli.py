@@ -217,19 +217,24 @@ def _remote(url: str, collection: str | None, read_only: bool = False) -> Iterat
         _fail(f"cannot reach the service at {url}: {error}")
 
 
-def _in_collection(settings: Settings, collection: str | None) -> Settings:
+def _in_collection(settings: Settings, collection: str | None, *, write: bool = False) -> Settings:
     """``settings`` for the collection (or alias) ``collection`` of the data directory: its own settings
-    over them, and its folder as the data directory."""
+    over them, and its folder as the data directory. To ``write`` into a collection of a sharded data
+    directory, its folder is made sharded as the root is (as `semsearch serve-ray` makes and reads it)."""
     if collection is None:
         return settings
     from index.collections import Catalog
+    from index.distributed.sharding import create_layout, is_sharded, read_layout
     from service.runtime import collection_settings
 
     with _library_errors():
         catalog = Catalog(settings.data_dir, settings.default_collection)
         name = catalog.resolve(collection)
         own = collection_settings(settings, catalog.state.collections[name])
-        return own.model_copy(update={"data_dir": catalog.path_of(name)})
+        folder = catalog.path_of(name)
+        if write and is_sharded(settings.data_dir):
+            create_layout(folder, len(read_layout(settings.data_dir)))
+        return own.model_copy(update={"data_dir": folder})
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -324,7 +329,10 @@ def _local_index(
 ) -> Iterator[SearchIndex | ShardedIndex]:
     """:func:`_opened` of the data directory (or its ``collection``) the options name; a command on a data
     directory that does not exist fails saying to index something first (a write too: it makes none)."""
-    settings = _in_collection(_settings(data_dir=data_dir, model=model), collection)
+    settings = _settings(data_dir=data_dir, model=model)
+    if not settings.data_dir.exists():
+        _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
+    settings = _in_collection(settings, collection, write=write)
     if not settings.data_dir.exists():
         _fail(f"no index in {settings.data_dir}: run 'semsearch index PATH' first")
     with _opened(settings, write=write) as index:
@@ -574,7 +582,7 @@ def index_files(
     codec = _text_encoding(encoding)
     settings = _settings(data_dir=data_dir, model=model)
     if url is None:
-        settings = _in_collection(settings, collection)
+        settings = _in_collection(settings, collection, write=True)
         shards = _shard_count(settings.data_dir, shards)
     unsupported: Counter[str] = Counter()
     left_out: list[str] = []
@@ -763,7 +771,7 @@ def sync_folder(
         if url is not None:
             target = RemoteTarget(stack.enter_context(_remote(url, collection)), url)
         else:
-            settings = _in_collection(settings, collection)
+            settings = _in_collection(settings, collection, write=True)
             target = LocalTarget(stack.enter_context(_opened(settings, write=True)))
         stack.enter_context(_library_errors(1))
 

@@ -568,6 +568,8 @@ def test_index_into_shards_search_them_and_reshard(tmp_path: Path) -> None:
 def test_a_sharded_data_directory_is_written_through_its_shards_never_beside_them(tmp_path: Path) -> None:
     """Indexing, syncing, deleting or updating without --shards into a sharded data directory wrote a new
     index beside the shards, reported as indexed, which no search of the shards ever found."""
+    from index.distributed.sharding import read_layout, shard_of
+
     sharded = tmp_path / "sharded"
     first = run("index", str(corpus(tmp_path)), "--data-dir", str(sharded), "--shards", "2", "--no-progress")
     assert first.exit_code == 0, first.output
@@ -594,6 +596,17 @@ def test_a_sharded_data_directory_is_written_through_its_shards_never_beside_the
     got = run("get", "notes/ferry.md", "--data-dir", str(sharded), "--json")
     assert json.loads(got.stdout)["text"] == "The ferry leaves at dawn."
 
+    # A collection of a sharded data directory is sharded as the root is, where serve-ray reads it.
+    assert run("collections", "create", "notes", "--data-dir", str(sharded)).exit_code == 0
+    into = run("index", str(notes), "--data-dir", str(sharded), "--collection", "notes", "--no-progress")
+    assert into.exit_code == 0, into.output
+    folders = read_layout(sharded / "collections" / "notes")
+    for doc_id in ("ferry.md", "tides.md"):
+        with SearchIndex.open(folders[shard_of(doc_id, 2)], FakeEmbedder(), read_only=True) as shard:
+            assert shard.get(doc_id).id == doc_id
+    found = run("search", "ferry", "--data-dir", str(sharded), "--collection", "notes", "--json").stdout
+    assert json.loads(found.splitlines()[0])["doc_id"] == "ferry.md"
+
     # Where a sharded directory cannot be used as one index, it is refused, saying why; nothing is made.
     # (a process of its own, bounded: a serve that did not refuse would run until stopped)
     serve = [
@@ -616,7 +629,7 @@ def test_a_sharded_data_directory_is_written_through_its_shards_never_beside_the
     assert (snapshot.exit_code, "snapshot each of its shard folders" in snapshot.stderr) == (2, True)
     restored = run("restore", str(tmp_path / "snap"), "--data-dir", str(sharded))
     assert restored.exit_code == 2
-    assert sorted(path.name for path in sharded.iterdir()) == ["shard-0000", "shard-0001", "shards.json"]
+    assert "semsearch.db" not in [path.name for path in sharded.iterdir()]
 
 
 def _free_port() -> int:
