@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from index import Document, Like, SearchIndex, SearchRequest, SemsearchError, UpsertResult, to_dict
 from index.distributed.sharding import ShardedIndex
 from index.errors import DocumentNotFoundError, InvalidInputError
+from index.ingest.extract import ExtractionError, format_of
 from index.ingest.extract.text import text_encoding
 from index.ingest.preparation import DEFAULT_GROUP_SIZE
 from index.ingest.sources import (
@@ -36,6 +37,8 @@ from index.ingest.sources import (
     describe_left_out,
     describe_unsupported,
     discover,
+    file_document,
+    jsonl_documents,
     read_documents,
 )
 from index.storage.faults import storage_fault
@@ -495,6 +498,31 @@ def _archive(
     return documents
 
 
+# The path that names standard input, as most commands read it.
+STDIN = "-"
+
+
+def _stdin_documents(doc_id: str | None, encoding: str | None, max_chars: int) -> list[Document]:
+    """The documents of standard input: JSON Lines, or with ``doc_id`` one document of that id, read as a
+    file of that name would be (a name with no suffix it reads as text). Raises :class:`SourceError`."""
+    data = sys.stdin.buffer.read()
+    if doc_id is None:
+        documents = list(jsonl_documents(data, "standard input", encoding))
+    else:
+        name = doc_id if format_of(doc_id) is not None else f"{doc_id}.txt"
+        try:
+            documents = [file_document(doc_id, name, data, None, encoding)]
+        except ExtractionError as error:
+            raise SourceError(f"standard input: {error}") from None
+    for document in documents:
+        if len(document.text) > max_chars:
+            raise SourceError(
+                f"standard input: too large ({len(document.text)} characters in {document.id!r}; "
+                f"SEMSEARCH_MAX_TEXT_CHARS is {max_chars})"
+            )
+    return documents
+
+
 def _read_once(
     sources: Sequence[SourceFile],
     checked: set[Path],
@@ -531,7 +559,8 @@ def index_files(
         typer.Argument(
             help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .tex .csv .epub "
             ".html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py .json "
-            ".yaml...; a .zip or .mbox named by itself: its files or messages)."
+            ".yaml...; a .zip or .mbox named by itself: its files or messages); - reads JSON Lines from "
+            "standard input (what export writes), or with --id one document."
         ),
     ],
     data_dir: DataDir = None,
@@ -569,6 +598,15 @@ def index_files(
     workers: Annotated[int, typer.Option(min=1, help="Encoder workers on Ray (one model each).")] = 2,
     encoding: EncodingOption = None,
     ignore: IgnoreOption = True,
+    stdin_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="With -: standard input is one document with this id (its suffix, as .md or .pdf, says how "
+            "to read it; none: text), not JSON Lines.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Index files and folders. Document ids are paths relative to the folder given (for .jsonl, the
     '_id' or 'id' of each line), so indexing again replaces instead of duplicating. Files that cannot be
@@ -580,6 +618,11 @@ def index_files(
     if url is not None and (ray is not None or shards is not None):
         _fail("--url sends to a running service: it does not go with --ray or --shards")
     codec = _text_encoding(encoding)
+    from_stdin = sum(str(path) == STDIN for path in paths)
+    if from_stdin > 1:
+        _fail("- (standard input) can be read once")
+    if stdin_id is not None and not from_stdin:
+        _fail("--id names the document read from standard input: give - too")
     settings = _settings(data_dir=data_dir, model=model)
     if url is None:
         settings = _in_collection(settings, collection, write=True)
@@ -587,9 +630,12 @@ def index_files(
     unsupported: Counter[str] = Counter()
     left_out: list[str] = []
     try:
-        sources = discover(paths, unsupported, ignore=ignore, left_out=left_out)
+        files = [path for path in paths if str(path) != STDIN]
+        sources = discover(files, unsupported, ignore=ignore, left_out=left_out)
     except SourceError as error:
         _fail(str(error))
+    if from_stdin:  # read whole now, as an archive's documents are: it can be read only once
+        sources.append(SourceFile(Path(STDIN), STDIN))
     if unsupported:
         _echo(f"not read: {describe_unsupported(unsupported)}", err=True)
     if left_out:
@@ -600,12 +646,17 @@ def index_files(
     good: list[SourceFile] = []
     problems: list[str] = []
     checked: set[Path] = set()
-    archives: dict[Path, list[Document]] = {}  # a ZIP's or a mailbox's documents, read before the rest
+    # A ZIP's, a mailbox's or standard input's documents, read before the rest.
+    archives: dict[Path, list[Document]] = {}
     total = 0
     for source in sources:
-        if source.format == "archive":
+        if str(source.path) == STDIN or source.format == "archive":
             try:
-                archives[source.path] = _archive(source, settings, codec, problems, strict)
+                archives[source.path] = (
+                    _stdin_documents(stdin_id, codec, settings.max_text_chars)
+                    if str(source.path) == STDIN
+                    else _archive(source, settings, codec, problems, strict)
+                )
             except SourceError as error:
                 problems.append(str(error))
                 continue

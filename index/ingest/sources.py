@@ -198,13 +198,7 @@ def read_documents(source: SourceFile, encoding: str | None = None) -> Iterator[
     (and line) on bad input."""
     data = _read_bytes(source.path)
     if source.format == "jsonl":
-        if not data.strip():
-            raise SourceError(f"{source.path}: the file is empty")
-        try:
-            text = decode(data, str(source.path), fallback=encoding)
-        except ExtractionError as error:
-            raise SourceError(str(error)) from None
-        yield from _jsonl_documents(source.path, text)
+        yield from jsonl_documents(data, str(source.path), encoding)
         return
     try:
         yield file_document(source.relative, str(source.path), data, {"path": source.relative}, encoding)
@@ -242,11 +236,20 @@ def _read_bytes(path: Path) -> bytes:
         raise SourceError(f"{path}: cannot be read ({error.strerror})") from error
 
 
-def _jsonl_documents(path: Path, text: str) -> Iterator[Document]:
+def jsonl_documents(data: bytes, name: str, encoding: str | None = None) -> Iterator[Document]:
+    """The documents of JSON Lines (a file's bytes, or standard input's, ``name`` in messages): an object a
+    line with ``_id`` or ``id``, ``text``, and optionally ``title`` and ``metadata``, as BEIR corpora and
+    ``semsearch export`` write them. Raises :class:`SourceError` naming the line."""
+    if not data.strip():
+        raise SourceError(f"{name}: the file is empty")
+    try:
+        text = decode(data, name, fallback=encoding)
+    except ExtractionError as error:
+        raise SourceError(str(error)) from None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        where = f"{path}:{number}"
+        where = f"{name}:{number}"
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:

@@ -298,16 +298,31 @@ def test_the_cli_gets_updates_and_deletes_a_running_services_documents(url: str)
         )
     env = {**os.environ, "SEMSEARCH_URL": url, "SEMSEARCH_WRITE_KEY": KEY}
 
-    def run(*args: str, code: int = 0, key: str = KEY) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, code: int = 0, key: str = KEY, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
             [sys.executable, "-m", "service", *args, "--collection", "cli-docs"],
             env={**env, "SEMSEARCH_WRITE_KEY": key, "SEMSEARCH_READ_KEY": key},
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=120,
         )
         assert done.returncode == code, done.stderr
         return done
+
+    # A text piped in becomes a document of the service, read as its id's suffix says.
+    run(
+        "index",
+        "-",
+        "--id",
+        "harbour/pilot.md",
+        "--no-progress",
+        stdin="# Pilot\n\nThe pilot boards at the buoy.",
+    )
+    assert json.loads(run("get", "harbour/pilot.md", "--json").stdout)["title"] == "Pilot"
+    assert run("delete", "harbour/pilot.md").stdout.split() == ["harbour/pilot.md"]
 
     shown = json.loads(run("get", "harbour/ferry", "--json").stdout)
     assert (shown["text"], shown["metadata"]) == ("The ferry leaves at dawn.", {"lane": "a"})

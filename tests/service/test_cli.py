@@ -30,8 +30,8 @@ def _fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime, "load_embedder", lambda *_, **__: FakeEmbedder())
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> Any:
-    return runner.invoke(app, list(args), env=env)
+def run(*args: str, env: dict[str, str] | None = None, stdin: bytes | None = None) -> Any:
+    return runner.invoke(app, list(args), env=env, input=stdin)
 
 
 def corpus(tmp_path: Path) -> Path:
@@ -718,6 +718,47 @@ def test_a_refused_change_says_why_and_changes_nothing(tmp_path: Path, args: lis
     nowhere = tmp_path / "nowhere"
     assert run("delete", "a", "--data-dir", str(nowhere)).exit_code == 2
     assert not nowhere.exists()  # a change makes no data directory
+
+
+def test_index_reads_standard_input_json_lines_or_one_document(tmp_path: Path) -> None:
+    """`semsearch export | semsearch index -` copies an index (to another data directory or, with --url, a
+    service), and `pbpaste | semsearch index - --id notes/plan.md` indexes a text without a file."""
+    first, second = str(tmp_path / "first"), str(tmp_path / "second")
+    assert run("index", str(corpus(tmp_path)), "--data-dir", first, "--no-progress").exit_code == 0
+    exported = run("export", "--data-dir", first).stdout.encode("utf-8")
+    copied = run("index", "-", "--data-dir", second, "--no-progress", "--json", stdin=exported)
+    assert copied.exit_code == 0, copied.output
+    assert json.loads(copied.stdout)["created"] == 3
+    assert run("export", "--data-dir", second).stdout.encode("utf-8") == exported
+
+    note = b"# Plan\n\nShip the tram line on Friday.\n"
+    one = run("index", "-", "--id", "notes/plan.md", "--data-dir", second, "--no-progress", stdin=note)
+    assert one.exit_code == 0, one.output
+    plan = json.loads(run("get", "notes/plan.md", "--data-dir", second, "--json").stdout)
+    assert (plan["title"], plan["metadata"]["format"]) == ("Plan", "markdown")  # read as its suffix says
+    memo = run("index", "-", "--id", "memo", "--data-dir", second, "--no-progress", stdin=b"Buy milk.")
+    assert memo.exit_code == 0, memo.output
+    assert (
+        json.loads(run("get", "memo", "--data-dir", second, "--json").stdout)["metadata"]["format"] == "text"
+    )
+    pdf = (Path(__file__).parents[1] / "data" / "files" / "lighthouse.pdf").read_bytes()
+    paged = run("index", "-", "--id", "lighthouse.pdf", "--data-dir", second, "--no-progress", stdin=pdf)
+    assert paged.exit_code == 0, paged.output
+    assert (
+        json.loads(run("get", "lighthouse.pdf", "--data-dir", second, "--json").stdout)["metadata"]["pages"]
+        > 1
+    )
+
+    bad = run(
+        "index", "-", "--data-dir", second, "--no-progress", stdin=b'{"id": "x", "text": "ok"}\n{"id": 2}\n'
+    )
+    assert bad.exit_code == 2
+    assert "skipped: standard input:2: needs a non-empty 'text' string" in bad.stderr
+    twice = run("index", "-", "-", "--data-dir", second, stdin=b"")
+    assert (twice.exit_code, twice.stderr.strip()) == (2, "error: - (standard input) can be read once")
+    alone = run("index", str(corpus(tmp_path)), "--id", "x", "--data-dir", second)
+    assert "--id names the document read from standard input: give - too" in alone.stderr
+    assert json.loads(run("stats", "--data-dir", second, "--json").stdout)["documents"] == 6
 
 
 def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
