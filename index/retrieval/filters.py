@@ -126,6 +126,7 @@ class _Compiler:
             raise InvalidInputError(
                 f"{where}: unknown key(s) {sorted(unknown)}; a clause has 'field' and an operator "
                 "(eq, in, gt, gte, lt, lte, exists), a 'phrase', or must / should / must_not lists"
+                + _suggestion(spec)
             )
         parts: list[str] = []
         params: list[object] = []
@@ -146,7 +147,7 @@ class _Compiler:
     def leaf(self, spec: dict[str, Any], where: str) -> Sql:
         unknown = spec.keys() - _LEAF_KEYS
         if unknown:
-            raise InvalidInputError(f"{where}: unknown operator(s) {sorted(unknown)}")
+            raise InvalidInputError(f"{where}: unknown operator(s) {sorted(unknown)}" + _suggestion(spec))
         field = spec["field"]
         path = json_path(field, f"{where}: 'field'")
         where = f"{where} ({field})"
@@ -170,6 +171,26 @@ class _Compiler:
         if ranges:
             conditions.append(_any_element(path, _range(ranges, where)))
         return "(" + " AND ".join(sql for sql, _ in conditions) + ")", [p for _, ps in conditions for p in ps]
+
+
+# The longest suggestion an error message carries (a long filter's whole translation is no help there).
+_MAX_SUGGESTION_CHARS = 400
+
+
+def _suggestion(spec: Any) -> str:
+    """``; did you mean ...?`` with ``spec`` in this language, where it is a clause of another store's filter
+    syntax (:mod:`index.retrieval.foreign_filters`) whose translation compiles; else nothing."""
+    from index.retrieval.foreign_filters import translated
+
+    suggested = translated(spec)
+    if suggested is None:
+        return ""
+    try:
+        _Compiler(FilterLimits()).node(suggested, "filter", 1)
+    except InvalidInputError:
+        return ""
+    shown = json.dumps(suggested, ensure_ascii=False)
+    return f"; did you mean {shown}?" if len(shown) <= _MAX_SUGGESTION_CHARS else ""
 
 
 def json_path(field: Any, what: str = "'field'") -> str:

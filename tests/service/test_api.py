@@ -122,6 +122,21 @@ def test_facets_and_filters_name_any_key_the_same_way(client: TestClient) -> Non
     assert "double quotes" in refused.json()["detail"]
 
 
+def test_a_filter_in_another_stores_syntax_is_answered_with_its_translation(client: TestClient) -> None:
+    upsert(client, {"id": "en", "text": "Tides turn.", "metadata": {"lang": "en"}})
+    mongo = client.post("/search", json={"query": "tides", "filter": {"lang": "en"}})
+    assert mongo.status_code == 422
+    assert mongo.json()["detail"].endswith('; did you mean {"field": "lang", "eq": "en"}?')
+    qdrant = {"must": [{"key": "lang", "match": {"value": "en"}}]}
+    answer = client.get("/count", params={"filter": json.dumps(qdrant)})
+    assert answer.status_code == 422
+    assert answer.json()["detail"].endswith('did you mean {"field": "lang", "eq": "en"}?')
+    assert (
+        client.get("/count", params={"filter": json.dumps({"field": "lang", "eq": "en"})}).json()["count"]
+        == 1
+    )
+
+
 def test_facets_count_documents_by_a_metadata_value_and_refuse_what_is_no_key(client: TestClient) -> None:
     upsert(
         client,
