@@ -15,6 +15,7 @@ UpsertStatus = Literal["created", "updated", "unchanged"]
 SearchMode = Literal["dense", "keyword", "hybrid"]
 Fusion = Literal["rrf", "blend"]
 GroupBy = Literal["chunk", "document"]
+Duplicates = Literal["collapse", "keep"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,7 @@ class Hit:
     matches: list[ChunkMatch] = field(default_factory=list)
     page: int | None = None  # paged documents only: the page where the chunk starts (1-based)
     page_end: int | None = None
+    duplicates: list[str] = field(default_factory=list)  # other documents whose same chunk it stands for
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +223,9 @@ class SearchRequest:
     fusion. ``ef_search`` widens an HNSW index's search (more recall, more time); ``exact`` scans every vector
     instead. ``like`` searches by example instead of ``query`` (then empty). ``exclude_doc`` and
     ``exclude_chunk`` leave that document or chunk out of the hits. ``diversity`` above 0 picks the hits
-    from the best ``diversity_pool`` by maximal marginal relevance (:mod:`index.retrieval.diversity`)."""
+    from the best ``diversity_pool`` by maximal marginal relevance (:mod:`index.retrieval.diversity`).
+    ``duplicates="collapse"`` gives chunks of the same text (whitespace aside) one hit, the best ranked,
+    which names the other documents (:func:`index.retrieval.ranking.rank`)."""
 
     query: str
     k: int = 10
@@ -241,6 +245,7 @@ class SearchRequest:
     exclude_chunk: int | None = None
     diversity: float = 0.0
     diversity_pool: int | None = None
+    duplicates: Duplicates = "collapse"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1094,6 +1094,14 @@ def search(
             min=0, max=1, help="Above 0: hits relevant and unlike each other (maximal marginal relevance)."
         ),
     ] = 0.0,
+    keep_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--keep-duplicates",
+            help="A hit for every chunk, even of the same text as a better one in another document (by "
+            "default that one hit names the others).",
+        ),
+    ] = False,
     url: UrlOption = None,
     data_dir: DataDir = None,
     collection: CollectionOption = None,
@@ -1121,6 +1129,7 @@ def search(
     example = None if query is not None else Like(doc_id=like, chunk_id=like_chunk)
     metadata_filter = _filter_option(filter_json)
     options: dict[str, Any] = {"k": k, "min_score": min_score, "filter": metadata_filter, "mode": mode}
+    options["duplicates"] = "keep" if keep_duplicates else "collapse"
     if url is not None:
         like_body = None if example is None else {"id": like} if like is not None else {"chunk": like_chunk}
         with _remote(url, collection, read_only=True) as client:
@@ -1138,7 +1147,8 @@ def search(
     for n, hit in enumerate(hits, 1):
         start, end = hit["highlight"]["start"] - hit["start"], hit["highlight"]["end"] - hit["start"]
         best = hit["text"][start:end].strip()
-        rows.append([n, f"{hit['score']:.3f}", hit["title"] or hit["doc_id"], hit["doc_id"], best])
+        also = f" (+{len(hit['duplicates'])} with this text)" if hit["duplicates"] else ""
+        rows.append([n, f"{hit['score']:.3f}", hit["title"] or hit["doc_id"], hit["doc_id"] + also, best])
     if example is not None:
         what = f"like {like!r}" if like is not None else f"like chunk {like_chunk}"
     else:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from index.collections import CollectionSettings
 from index.retrieval.filters import field_path
-from index.types import Fusion, GroupBy, Like, SearchMode, SearchRequest
+from index.types import Duplicates, Fusion, GroupBy, Like, SearchMode, SearchRequest
 from index.validation import MAX_ID_LENGTH, MAX_TITLE_LENGTH
 
 _ARTICLE = (
@@ -331,6 +331,11 @@ GroupByField = Field(
     SEARCH_DEFAULTS.group_by,
     description="chunk: one hit per chunk; document: one hit per document, with its matches.",
 )
+DUPLICATES_HELP = (
+    "collapse: chunks of the same text (whitespace aside) in several documents are one hit, the best ranked, "
+    "naming the others in its `duplicates`; keep: each is a hit. Hits by chunk only."
+)
+DuplicatesField = Field(SEARCH_DEFAULTS.duplicates, description=DUPLICATES_HELP)
 
 
 class LikeIn(BaseModel):
@@ -445,6 +450,7 @@ class SearchBody(BaseModel):
         description="How many of the best hits a diverse search picks from (default 3 x (offset + k), at "
         "least 20, at most 1,000; never fewer than offset + k; at most SEMSEARCH_MAX_K).",
     )
+    duplicates: Duplicates = DuplicatesField
 
     @model_validator(mode="after")
     def _query_or_like(self) -> SearchBody:
@@ -484,6 +490,11 @@ class HitOut(BaseModel):
     )
     page: int | None = Field(None, description=_PAGE)
     page_end: int | None = Field(None, description=_PAGE_END)
+    duplicates: list[str] = Field(
+        default_factory=list,
+        description="duplicates=collapse: the other documents holding this chunk's text (whitespace aside) "
+        "whose chunk ranked above the page's end, best first; each is no hit of its own.",
+    )
 
 
 _HIT_EXAMPLE: dict[str, Any] = {
@@ -500,6 +511,7 @@ _HIT_EXAMPLE: dict[str, Any] = {
     "matches": [],
     "page": None,
     "page_end": None,
+    "duplicates": [],
 }
 
 

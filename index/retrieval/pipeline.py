@@ -60,6 +60,8 @@ def validate_request(request: SearchRequest) -> None:
         raise InvalidInputError(f"diversity lies between 0 and 1, got {request.diversity}")
     if request.diversity_pool is not None and request.diversity_pool < 1:
         raise InvalidInputError(f"diversity_pool must be at least 1, got {request.diversity_pool}")
+    if request.duplicates not in ("collapse", "keep"):
+        raise InvalidInputError(f"duplicates is collapse or keep, got {request.duplicates!r}")
 
 
 FindCandidates = Callable[

@@ -128,7 +128,9 @@ def rank(
     Only the rows of the hits returned are read in full. With ``group_by="document"``, ``document_keyword``
     (BM25 of whole documents) replaces the keyword side's best-chunk scores when given; a document it finds
     without any candidate chunk is represented by its first chunk. Chunks deleted since the candidates were
-    found are dropped.
+    found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text (whitespace
+    aside) an earlier hit has is no hit of its own: that hit lists its document among ``duplicates``, and
+    the next chunk takes its place (a page of the same footer ten times over is one hit and nine others).
     """
     if request.diversity > 0:
         return _diverse(request, sides, lookup, document_keyword)
@@ -139,15 +141,28 @@ def rank(
     if request.group_by == "chunk":
         fused = fuse_sides(request, sides)
         ranked = _above(top(fused, len(fused)), request.min_score)
-        kept: list[tuple[int, float]] = []
-        rows: dict[int, ChunkRow] = {}
+        kept: list[tuple[ChunkRow, float, list[str]]] = []
+        texts: dict[str, tuple[ChunkRow, list[str]]] = {}  # a kept chunk's text: its row, its duplicates
+        collapse = request.duplicates == "collapse"
         position = 0
-        while len(kept) < wanted and position < len(ranked):  # more than one round only after deletes
+        while len(kept) < wanted and position < len(ranked):  # more rounds only after deletes, duplicates
             batch = ranked[position : position + wanted - len(kept)]
             position += len(batch)
-            rows.update(lookup.rows([int(chunk) for chunk, _ in batch]))
-            kept.extend((int(chunk), score) for chunk, score in batch if chunk in rows)
-        return [_hit(rows[chunk], score, highlighter, []) for chunk, score in kept[request.offset :]]
+            rows = lookup.rows([int(chunk) for chunk, _ in batch])
+            for chunk, score in batch:
+                row = rows.get(int(chunk))
+                if row is None:
+                    continue
+                same = " ".join(row.text.split()) if collapse else ""
+                if same in texts:
+                    first, others = texts[same]
+                    if row.doc_id != first.doc_id and row.doc_id not in others:
+                        others.append(row.doc_id)
+                    continue
+                kept.append((row, score, []))
+                if collapse:
+                    texts[same] = (row, kept[-1][2])
+        return [_hit(row, score, highlighter, [], others) for row, score, others in kept[request.offset :]]
 
     # Documents: each side scores a document by its best chunk on that side (or, for the keyword side, as a
     # whole when document_keyword is given), then the sides are fused.
@@ -225,7 +240,13 @@ def _match(row: ChunkRow, score: float, highlighter: Highlighter) -> ChunkMatch:
     )
 
 
-def _hit(row: ChunkRow, score: float, highlighter: Highlighter, matches: list[ChunkMatch]) -> Hit:
+def _hit(
+    row: ChunkRow,
+    score: float,
+    highlighter: Highlighter,
+    matches: list[ChunkMatch],
+    duplicates: list[str] | None = None,
+) -> Hit:
     return Hit(
         doc_id=row.doc_id,
         chunk_id=row.chunk_id,
@@ -240,4 +261,5 @@ def _hit(row: ChunkRow, score: float, highlighter: Highlighter, matches: list[Ch
         matches=matches,
         page=row.page,
         page_end=row.page_end,
+        duplicates=duplicates or [],
     )

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from index import InvalidInputError, SearchRequest, SearchResult
-from index.types import Fusion, GroupBy, SearchMode
+from index.types import Duplicates, Fusion, GroupBy, SearchMode
 from index.validation import MAX_ID_LENGTH
 from service.deps import Searching, SearchingDep, check_limit
 from service.routes.params import GET_QUERY_CHARS, FilterQuery, check_get_query, parse_filter
 from service.schemas import (
+    DUPLICATES_HELP,
     SEARCH_DEFAULTS,
     BatchSearchBody,
     BatchSearchResponse,
@@ -36,6 +37,7 @@ FusionQuery = Query(description="Hybrid fusion: blend or rrf.", examples=["blend
 WeightQuery = Query(ge=0, le=1, description="Blend: weight of the dense side.")
 RrfKQuery = Query(ge=0, le=10_000, description="RRF: the constant k.")
 GroupByQuery = Query(description="chunk or document.", examples=["document"])
+DuplicatesQuery = Query(description=DUPLICATES_HELP, examples=["collapse"])
 DiversityQuery = Query(
     ge=0,
     le=1,
@@ -76,6 +78,7 @@ def _check(body: SearchBody, settings: Settings) -> SearchRequest:
         like=None if body.like is None else body.like.to_like(),
         diversity=body.diversity,
         diversity_pool=body.diversity_pool,
+        duplicates=body.duplicates,
     )
 
 
@@ -140,6 +143,7 @@ async def search_get(
     ] = None,
     diversity: Annotated[float, DiversityQuery] = 0.0,
     diversity_pool: Annotated[int | None, DiversityPoolQuery] = None,
+    duplicates: Annotated[Duplicates, DuplicatesQuery] = SEARCH_DEFAULTS.duplicates,
 ) -> Response:
     """The chunks (or documents) that best match ``q`` (or are most like the document ``like_id`` or the
     chunk ``like_chunk``), best first."""
@@ -168,6 +172,7 @@ async def search_get(
         exact=exact,
         diversity=diversity,
         diversity_pool=diversity_pool,
+        duplicates=duplicates,
     )
     return await _in_slot(searching, partial(_search, body, searching))
 

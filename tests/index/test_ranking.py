@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.retrieval.fusion import top
 from index.retrieval.ranking import (
     DENSE_CONFIDENT_SPREAD,
     DENSE_CONFIDENT_SPREAD_SHORT,
@@ -114,3 +119,86 @@ def test_a_query_of_a_few_words_asks_more_of_the_dense_side() -> None:
     assert confident_spread(words) == DENSE_CONFIDENT_SPREAD_SHORT
     assert confident_spread(question) == DENSE_CONFIDENT_SPREAD
     assert confident_spread(SearchRequest("", like=Like(doc_id="a"))) == DENSE_CONFIDENT_SPREAD
+
+
+def _rows(chunks: dict[int, tuple[str, str]]) -> dict[int, ChunkRow]:
+    return {
+        chunk_id: ChunkRow(chunk_id, doc, 0, 0, len(text), text, None, {})
+        for chunk_id, (doc, text) in chunks.items()
+    }
+
+
+def test_chunks_of_the_same_text_are_one_hit_naming_the_other_documents() -> None:
+    footer = "Questions? Write to help@example.org."
+    rows = _rows(
+        {
+            1: ("handbook-v1", footer),
+            2: ("handbook-v2", "Questions?\n\nWrite to  help@example.org. "),  # whitespace aside, the same
+            3: ("handbook-v2", "Holidays are booked in the portal."),
+            4: ("handbook-v3", footer),
+            5: ("handbook-v1", footer),  # its own document's second copy: collapsed, not named twice
+            6: ("faq", "Write to help@example.org with questions."),
+        }
+    )
+    scores = {1: 0.9, 2: 0.85, 5: 0.8, 4: 0.7, 3: 0.6, 6: 0.5}
+    hits = rank(SearchRequest("questions", k=3, mode="dense"), [scores], MappingLookup(rows))
+    assert [(h.chunk_id, h.duplicates) for h in hits] == [
+        (1, ["handbook-v2", "handbook-v3"]),
+        (3, []),
+        (6, []),
+    ]
+    kept = rank(
+        SearchRequest("questions", k=3, mode="dense", duplicates="keep"), [scores], MappingLookup(rows)
+    )
+    assert [(h.chunk_id, h.duplicates) for h in kept] == [(1, []), (2, []), (5, [])]
+    # Pages are cut from the collapsed ranking: the second page goes on where the first stopped.
+    second = rank(SearchRequest("questions", k=2, offset=1, mode="dense"), [scores], MappingLookup(rows))
+    assert [h.chunk_id for h in second] == [3, 6]
+    # Grouped by document, each document is its own hit: nothing is collapsed.
+    documents = rank(
+        SearchRequest("q", k=5, mode="dense", group_by="document"), [scores], MappingLookup(rows)
+    )
+    assert [h.doc_id for h in documents] == ["handbook-v1", "handbook-v2", "handbook-v3", "faq"]
+
+
+TEXT_CHOICES = ["same", " same ", "other", "third", "Same"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    chunks=st.dictionaries(
+        st.integers(1, 30),
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]), st.sampled_from(TEXT_CHOICES), st.floats(0, 1), st.booleans()
+        ),
+        min_size=1,
+    ),
+    k=st.integers(1, 6),
+    offset=st.integers(0, 4),
+    duplicates=st.sampled_from(["collapse", "keep"]),
+)
+def test_collapsing_matches_a_reference(
+    chunks: dict[int, tuple[str, str, float, bool]], k: int, offset: int, duplicates: Any
+) -> None:
+    """Against a reference: walk the ranking, drop deleted chunks, keep a chunk unless an earlier kept one
+    has its text (whitespace aside), credit its document to that one, then cut the page."""
+    scores = {chunk_id: score for chunk_id, (_, _, score, _) in chunks.items()}
+    rows = _rows({c: (doc, text) for c, (doc, text, _, deleted) in chunks.items() if not deleted})
+    request = SearchRequest("x", k=k, offset=offset, mode="dense", duplicates=duplicates)
+    hits = rank(request, [scores], MappingLookup(rows))
+
+    kept: list[tuple[int, list[str]]] = []
+    by_text: dict[str, tuple[str, list[str]]] = {}
+    for chunk_id, _ in top(scores, len(scores)):
+        if chunk_id not in rows or len(kept) == offset + k:
+            continue
+        row = rows[int(chunk_id)]
+        same = " ".join(row.text.split())
+        if duplicates == "collapse" and same in by_text:
+            first_doc, others = by_text[same]
+            if row.doc_id != first_doc and row.doc_id not in others:
+                others.append(row.doc_id)
+            continue
+        kept.append((int(chunk_id), []))
+        by_text[same] = (row.doc_id, kept[-1][1])
+    assert [(h.chunk_id, h.duplicates) for h in hits] == kept[offset:]

@@ -360,3 +360,24 @@ def test_the_cli_gets_updates_and_deletes_a_running_services_documents(url: str)
     assert elsewhere.returncode == 1
     assert "the service answered 404" in elsewhere.stderr
     assert "not found: tides" not in elsewhere.stderr
+
+
+def test_the_same_passage_in_two_documents_is_one_hit_naming_the_other(url: str) -> None:
+    with SemsearchClient(url, api_key=KEY) as admin:
+        admin.create_collection("versions")
+    passage = "Holidays are booked in the staff portal by the Friday before."
+    with SemsearchClient(url, api_key=KEY, collection="versions") as client:
+        client.upsert(
+            [
+                {"id": "handbook-2023", "text": passage},
+                {"id": "handbook-2024", "text": passage.replace(" by ", "\nby  ")},  # spacing aside
+                {"id": "canteen", "text": "The canteen opens at noon and closes at two."},
+            ]
+        )
+        question = "how do I book a holiday?"
+        collapsed = client.search(question, k=2, mode="dense").hits
+        kept = client.search(question, k=2, mode="dense", duplicates="keep").hits
+    assert {collapsed[0].doc_id, *collapsed[0].duplicates} == {"handbook-2023", "handbook-2024"}
+    assert collapsed[1].doc_id == "canteen"  # the place the copy would have taken
+    assert {hit.doc_id for hit in kept} == {"handbook-2023", "handbook-2024"}
+    assert [hit.duplicates for hit in kept] == [[], []]

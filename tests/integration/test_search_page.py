@@ -116,7 +116,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
                 "text": "\U0001f35e\U0001f956 Flour, water, salt. Knead the dough and let it rise overnight.",
                 "metadata": {"author": "Ada Keeper", "created": "2024-03-01T09:15:00Z"},
             }
-            assert api.post("/collections/recipes/documents", json={"documents": [recipe]}).status_code == 200
+            copy = {**recipe, "id": "bread-copy"}  # the same text again: one hit, naming the other
+            sent = api.post("/collections/recipes/documents", json={"documents": [recipe, copy]})
+            assert sent.status_code == 200
         page.reload()
         page.get_by_label("API key (read)").fill(READ_KEY) if page.get_by_label(
             "API key (read)"
@@ -133,6 +135,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         sentences = ("\U0001f35e\U0001f956 Flour, water, salt.", "Knead the dough and let it rise overnight.")
         assert marked in sentences
         expect(results.first.locator(".byline")).to_have_text("Ada Keeper · 2024-03-01")  # who and when
+        expect(results.first.locator(".also")).to_contain_text("Also in bread")
 
         # A metadata filter typed in narrows the search; a mistyped one is explained and searches nothing.
         page.get_by_label("Query").fill("something to eat")
@@ -284,9 +287,9 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         expect(uploaded).to_have_count(300)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=write, timeout=60) as api:
             listed = api.get("/collections/recipes/count").json()
-            # the recipe, the PDF and the DOCX, notes.txt, menu.txt, side.txt, ok.md and jam.md from the
-            # archives, the dropped files, the folder
-            assert listed["count"] == 1 + 2 + 1 + 1 + 3 + 2 + 300
+            # the recipe and its copy, the PDF and the DOCX, notes.txt, menu.txt, side.txt, ok.md and jam.md
+            # from the archives, the dropped files, the folder
+            assert listed["count"] == 2 + 2 + 1 + 1 + 3 + 2 + 300
             menu_text = api.get("/collections/recipes/documents/menu.txt").json()["text"]
             assert menu_text == "Cr\u00e8me br\u00fbl\u00e9e, 4 \u20ac"
             assert api.get("/collections/recipes/documents/rooms/note-001.md").status_code == 200

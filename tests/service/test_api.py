@@ -70,6 +70,7 @@ def test_upsert_get_search_delete_round_trip(client: TestClient) -> None:
     assert hits[0]["metadata"] == {"x": 1}
     assert (hits[0]["start"], hits[0]["end"]) == (0, len("Cats sleep sixteen hours a day."))
     fields = "doc_id chunk_id ordinal score text title metadata start end highlight matches page page_end"
+    fields += " duplicates"
     assert set(hits[0]) == set(fields.split())
 
     document = client.get("/documents/a").json()
