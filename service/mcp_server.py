@@ -125,6 +125,10 @@ def format_hits(result: SearchResponse) -> str:
     parts = []
     for n, hit in enumerate(result.hits, start=1):
         where = f"id {hit.doc_id}" + (f", page {hit.page}" if hit.page else "")
+        if hit.duplicates:  # the same passage in other documents, collapsed into this hit
+            where += (
+                "; also in " + ", ".join(hit.duplicates[:5]) + (" ..." if len(hit.duplicates) > 5 else "")
+            )
         text = " ".join(hit.text.split())
         if len(text) > PASSAGE_CHARS:
             text = text[:PASSAGE_CHARS] + " …"

@@ -167,25 +167,30 @@ def test_mcp_over_http_gives_search_to_readers_and_writes_to_the_write_key(serve
 
     note = {"id": "mcp-note", "text": "Agents can add notes about glaciers carving valleys."}
     again = {"id": "mcp-again", "text": "Agents can add notes about the glaciers that carve valleys."}
+    copy = {"id": "mcp-copy", "text": note["text"]}  # the same passage: one hit, which names the other
     question = "what shapes valleys made by ice"
     tools, (added, searched, diverse) = asyncio.run(
         _mcp_http(
             url,
             WRITE,
             [
-                ("add_documents", {"documents": [note, again]}),
-                ("search", {"query": question, "k": 2}),
+                ("add_documents", {"documents": [note, again, copy]}),
+                ("search", {"query": question, "k": 3}),  # the three are read: two hits
                 ("search", {"query": question, "k": 2, "diversity": 0.7}),
             ],
         )
     )
     assert "add_documents" in tools
-    assert [d["status"] for d in added.structured_content["documents"]] == ["created", "created"]
-    assert {h["doc_id"] for h in searched.structured_content["hits"]} == {"mcp-note", "mcp-again"}
+    assert [d["status"] for d in added.structured_content["documents"]] == ["created"] * 3
+    best_two = searched.structured_content["hits"][:2]  # the third passage is another document's
+    assert {h["doc_id"] for h in best_two} | {d for h in best_two for d in h["duplicates"]} == {
+        "mcp-note", "mcp-again", "mcp-copy"
+    }  # fmt: skip
+    assert "also in mcp-" in searched.content[0].text
     # Diverse: the near-copy of the best passage waits behind something new.
     best, second = (h["doc_id"] for h in diverse.structured_content["hits"])
-    assert best in ("mcp-note", "mcp-again")
-    assert second not in ("mcp-note", "mcp-again")
+    assert best in ("mcp-note", "mcp-again", "mcp-copy")
+    assert second not in ("mcp-note", "mcp-again", "mcp-copy")
     assert httpx.post(f"{url}/mcp", json={}).status_code == 401  # the read key guards /mcp too
     # Stateless: nothing to stream by GET (the SDK held it open for good, with nothing to send) or end by
     # DELETE. The protocol's answer for that is 405; the SDK's client opens no GET stream without a session.
