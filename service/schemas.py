@@ -493,7 +493,8 @@ class HitOut(BaseModel):
     duplicates: list[str] = Field(
         default_factory=list,
         description="duplicates=collapse: the other documents holding this chunk's text (whitespace aside) "
-        "whose chunk ranked above the page's end, best first; each is no hit of its own.",
+        "whose chunk ranked above the page's end or tied with its last hit, best first; each is no hit of "
+        "its own.",
     )
 
 

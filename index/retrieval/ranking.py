@@ -33,6 +33,8 @@ DENSE_CONFIDENT_SPREAD_SHORT = 0.4
 DEFAULT_CANDIDATES = 100
 # With group_by="document", each side looks this many times deeper than the page, as documents have chunks.
 GROUPING_DEPTH_FACTOR = 3
+# The most chunks tied with a page's last hit that are read past the page for copies of it.
+MAX_TIES = 100
 
 
 def candidate_depth(request: SearchRequest) -> int:
@@ -131,6 +133,7 @@ def rank(
     found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text (whitespace
     aside) an earlier hit has is no hit of its own: that hit lists its document among ``duplicates``, and
     the next chunk takes its place (a page of the same footer ten times over is one hit and nine others).
+    Past the page, the chunks tied with its last hit (at most :data:`MAX_TIES`) are read for its copies.
     """
     if request.diversity > 0:
         return _diverse(request, sides, lookup, document_keyword)
@@ -145,8 +148,19 @@ def rank(
         texts: dict[str, tuple[ChunkRow, list[str]]] = {}  # a kept chunk's text: its row, its duplicates
         collapse = request.duplicates == "collapse"
         position = 0
-        while len(kept) < wanted and position < len(ranked):  # more rounds only after deletes, duplicates
-            batch = ranked[position : position + wanted - len(kept)]
+        ties_read = False
+        while position < len(ranked):  # more rounds only after deletes, duplicates
+            if len(kept) < wanted:
+                batch = ranked[position : position + wanted - len(kept)]
+            elif collapse and not ties_read and ranked[position][1] == kept[-1][1]:
+                # A copy of the last hit scores what it scores (the same text embeds and matches alike):
+                # the run of its ties is read once for the copies among them, which make no hit.
+                tied = position
+                while tied < min(len(ranked), position + MAX_TIES) and ranked[tied][1] == kept[-1][1]:
+                    tied += 1
+                batch, ties_read = ranked[position:tied], True
+            else:
+                break
             position += len(batch)
             rows = lookup.rows([int(chunk) for chunk, _ in batch])
             for chunk, score in batch:
@@ -159,9 +173,10 @@ def rank(
                     if row.doc_id != first.doc_id and row.doc_id not in others:
                         others.append(row.doc_id)
                     continue
-                kept.append((row, score, []))
-                if collapse:
-                    texts[same] = (row, kept[-1][2])
+                if len(kept) < wanted:
+                    kept.append((row, score, []))
+                    if collapse:
+                        texts[same] = (row, kept[-1][2])
         return [_hit(row, score, highlighter, [], others) for row, score, others in kept[request.offset :]]
 
     # Documents: each side scores a document by its best chunk on that side (or, for the keyword side, as a

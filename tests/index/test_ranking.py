@@ -154,6 +154,10 @@ def test_chunks_of_the_same_text_are_one_hit_naming_the_other_documents() -> Non
     # Pages are cut from the collapsed ranking: the second page goes on where the first stopped.
     second = rank(SearchRequest("questions", k=2, offset=1, mode="dense"), [scores], MappingLookup(rows))
     assert [h.chunk_id for h in second] == [3, 6]
+    # A copy scoring what the page's last hit scores (a copy does), just past the page, is named by it.
+    tie = _rows({1: ("a", "first"), 2: ("b", "second"), 3: ("c", "second"), 4: ("d", "third")})
+    last = rank(SearchRequest("q", k=2, mode="dense"), [{1: 0.9, 2: 0.7, 3: 0.7, 4: 0.7}], MappingLookup(tie))
+    assert [(h.chunk_id, h.duplicates) for h in last] == [(1, []), (2, ["c"])]
     # Grouped by document, each document is its own hit: nothing is collapsed.
     documents = rank(
         SearchRequest("q", k=5, mode="dense", group_by="document"), [scores], MappingLookup(rows)
@@ -169,12 +173,16 @@ TEXT_CHOICES = ["same", " same ", "other", "third", "Same"]
     chunks=st.dictionaries(
         st.integers(1, 30),
         st.tuples(
-            st.sampled_from(["a", "b", "c"]), st.sampled_from(TEXT_CHOICES), st.floats(0, 1), st.booleans()
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(TEXT_CHOICES),
+            st.sampled_from([0.0, 0.25, 0.5, 1.0]) | st.floats(0, 1),  # ties, as copies score
+            st.booleans(),
         ),
         min_size=1,
+        max_size=20,
     ),
-    k=st.integers(1, 6),
-    offset=st.integers(0, 4),
+    k=st.integers(1, 4),
+    offset=st.integers(0, 2),
     duplicates=st.sampled_from(["collapse", "keep"]),
 )
 def test_collapsing_matches_a_reference(
@@ -189,8 +197,11 @@ def test_collapsing_matches_a_reference(
 
     kept: list[tuple[int, list[str]]] = []
     by_text: dict[str, tuple[str, list[str]]] = {}
-    for chunk_id, _ in top(scores, len(scores)):
-        if chunk_id not in rows or len(kept) == offset + k:
+    last = None  # the score of the page's last hit, once the page is full: its ties are read too
+    for chunk_id, score in top(scores, len(scores)):
+        if last is not None and score != last:
+            break
+        if chunk_id not in rows:
             continue
         row = rows[int(chunk_id)]
         same = " ".join(row.text.split())
@@ -198,7 +209,9 @@ def test_collapsing_matches_a_reference(
             first_doc, others = by_text[same]
             if row.doc_id != first_doc and row.doc_id not in others:
                 others.append(row.doc_id)
-            continue
-        kept.append((int(chunk_id), []))
-        by_text[same] = (row.doc_id, kept[-1][1])
+        elif last is None:
+            kept.append((int(chunk_id), []))
+            by_text[same] = (row.doc_id, kept[-1][1])
+            if len(kept) == offset + k:
+                last = score if duplicates == "collapse" else float("nan")  # keep: nothing past the page
     assert [(h.chunk_id, h.duplicates) for h in hits] == kept[offset:]
