@@ -13,6 +13,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from index.retrieval.copies import Copies
 from index.retrieval.diversity import mmr_order, pool_size
 from index.retrieval.fusion import Key, dense_scale, reciprocal_rank_fusion, top, weighted_sum
 from index.retrieval.highlight import Highlighter
@@ -130,10 +131,11 @@ def rank(
     Only the rows of the hits returned are read in full. With ``group_by="document"``, ``document_keyword``
     (BM25 of whole documents) replaces the keyword side's best-chunk scores when given; a document it finds
     without any candidate chunk is represented by its first chunk. Chunks deleted since the candidates were
-    found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text (whitespace
-    aside) an earlier hit has is no hit of its own: that hit lists its document among ``duplicates``, and
-    the next chunk takes its place (a page of the same footer ten times over is one hit and nine others).
-    Past the page, the chunks tied with its last hit (at most :data:`MAX_TIES`) are read for its copies.
+    found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text (spacing
+    aside, :mod:`index.retrieval.copies`) an earlier hit has is no hit of its own: that hit lists its
+    document among ``duplicates``, and the next chunk takes its place (a page of the same footer ten times
+    over is one hit and nine others). Past the page, the chunks tied with its last hit (at most
+    :data:`MAX_TIES`) are read for its copies.
     """
     if request.diversity > 0:
         return _diverse(request, sides, lookup, document_keyword)
@@ -145,14 +147,13 @@ def rank(
         fused = fuse_sides(request, sides)
         ranked = _above(top(fused, len(fused)), request.min_score)
         kept: list[tuple[ChunkRow, float, list[str]]] = []
-        texts: dict[str, tuple[ChunkRow, list[str]]] = {}  # a kept chunk's text: its row, its duplicates
-        collapse = request.duplicates == "collapse"
+        copies = Copies() if request.duplicates == "collapse" else None
         position = 0
         ties_read = False
         while position < len(ranked):  # more rounds only after deletes, duplicates
             if len(kept) < wanted:
                 batch = ranked[position : position + wanted - len(kept)]
-            elif collapse and not ties_read and ranked[position][1] == kept[-1][1]:
+            elif copies is not None and not ties_read and ranked[position][1] == kept[-1][1]:
                 # A copy of the last hit scores what it scores (the same text embeds and matches alike):
                 # the run of its ties is read once for the copies among them, which make no hit.
                 tied = position
@@ -167,16 +168,13 @@ def rank(
                 row = rows.get(int(chunk))
                 if row is None:
                     continue
-                same = " ".join(row.text.split()) if collapse else ""
-                if same in texts:
-                    first, others = texts[same]
-                    if row.doc_id != first.doc_id and row.doc_id not in others:
-                        others.append(row.doc_id)
-                    continue
-                if len(kept) < wanted:
-                    kept.append((row, score, []))
-                    if collapse:
-                        texts[same] = (row, kept[-1][2])
+                copy_of = None if copies is None else copies.of(row.text)
+                if copy_of is not None:
+                    copy_of.add(row.doc_id)
+                elif len(kept) < wanted:
+                    kept.append(
+                        (row, score, [] if copies is None else copies.keep(row.text, row.doc_id).duplicates)
+                    )
         return [_hit(row, score, highlighter, [], others) for row, score, others in kept[request.offset :]]
 
     # Documents: each side scores a document by its best chunk on that side (or, for the keyword side, as a
