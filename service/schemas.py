@@ -332,7 +332,7 @@ GroupByField = Field(
     description="chunk: one hit per chunk; document: one hit per document, with its matches.",
 )
 DUPLICATES_HELP = (
-    "collapse: chunks of the same text (whitespace aside) in several documents are one hit, the best ranked, "
+    "collapse: chunks of the same text in several documents are one hit, the best ranked, "
     "naming the others in its `duplicates`; keep: each is a hit. Hits by chunk only."
 )
 DuplicatesField = Field(SEARCH_DEFAULTS.duplicates, description=DUPLICATES_HELP)
@@ -492,7 +492,7 @@ class HitOut(BaseModel):
     page_end: int | None = Field(None, description=_PAGE_END)
     duplicates: list[str] = Field(
         default_factory=list,
-        description="duplicates=collapse: the other documents holding this chunk's text (whitespace aside) "
+        description="duplicates=collapse: the other documents holding this chunk's text "
         "whose chunk ranked above the page's end or tied with its last hit, best first; each is no hit of "
         "its own.",
     )

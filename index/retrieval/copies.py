@@ -1,45 +1,25 @@
-"""Copies among hits: chunks of the same text, spacing aside, for ``duplicates="collapse"``
+"""Copies among hits: chunks of the same text, for ``duplicates="collapse"``
 (:func:`index.retrieval.ranking.rank`; docs/retrieval.md, "The same passage in several documents").
 
-Two texts are the same when they are equal once each run of spaces, tabs and line breaks is one space and
-none is left at either end: a page's paragraph from a PDF and from a DOCX wraps its lines differently. A text
-is compared in full only with kept texts of its fingerprint (its length without those characters, counted
-without a copy), so a page of ten different hits costs ten fingerprints, not ten rewritten texts.
+Two chunks are copies when their texts are equal, as the chunker cut them (it strips each chunk's ends): the
+same file under two paths, a footer on every page, a paragraph kept from one version of a handbook to the
+next. A text is looked up by its hash, which Python keeps with the string: a page of ten hits costs ten
+dictionary lookups. Texts that differ in their spacing alone are different chunks here (measured: reading
+every hit's text to compare it spacing aside cost 5% of the requests per second at 8 clients with the
+embeddings cached, docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import re
-
-_SPACING = re.compile(r"[ \t\n\r]+")
-
-
-def spacing_aside(text: str) -> str:
-    """``text`` as its copies share it: each run of spaces, tabs and line breaks one space, none at the
-    ends."""
-    return _SPACING.sub(" ", text).strip(" ")
-
-
-def fingerprint(text: str) -> int:
-    """The number of characters of ``text`` that are not spaces, tabs or line breaks: equal for copies."""
-    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
-
 
 class Kept:
-    """A hit's text and document, and the other documents holding a copy of it, in the order met."""
+    """A hit's document, and the other documents holding a copy of its chunk, in the order met."""
 
-    __slots__ = ("_same", "doc_id", "duplicates", "text")
+    __slots__ = ("doc_id", "duplicates")
 
-    def __init__(self, text: str, doc_id: str) -> None:
-        self.text = text
+    def __init__(self, doc_id: str) -> None:
         self.doc_id = doc_id
         self.duplicates: list[str] = []
-        self._same: str | None = None
-
-    def same(self) -> str:
-        if self._same is None:
-            self._same = spacing_aside(self.text)
-        return self._same
 
     def add(self, doc_id: str) -> None:
         """A copy in ``doc_id``: named once, and not at all when it is the hit's own document."""
@@ -48,21 +28,16 @@ class Kept:
 
 
 class Copies:
-    """The hits kept so far, by fingerprint: which of them a chunk's text is a copy of."""
+    """The hits kept so far, by text: which of them a chunk is a copy of."""
 
     def __init__(self) -> None:
-        self._kept: dict[int, list[Kept]] = {}
+        self._kept: dict[str, Kept] = {}
 
     def of(self, text: str) -> Kept | None:
         """The kept hit ``text`` is a copy of, or None."""
-        candidates = self._kept.get(fingerprint(text))
-        if not candidates:
-            return None
-        same = spacing_aside(text)
-        return next((kept for kept in candidates if kept.text == text or kept.same() == same), None)
+        return self._kept.get(text)
 
     def keep(self, text: str, doc_id: str) -> Kept:
         """Record a kept hit; its record, whose ``duplicates`` fill as copies are met."""
-        kept = Kept(text, doc_id)
-        self._kept.setdefault(fingerprint(text), []).append(kept)
+        kept = self._kept[text] = Kept(doc_id)
         return kept

@@ -131,8 +131,8 @@ def rank(
     Only the rows of the hits returned are read in full. With ``group_by="document"``, ``document_keyword``
     (BM25 of whole documents) replaces the keyword side's best-chunk scores when given; a document it finds
     without any candidate chunk is represented by its first chunk. Chunks deleted since the candidates were
-    found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text (spacing
-    aside, :mod:`index.retrieval.copies`) an earlier hit has is no hit of its own: that hit lists its
+    found are dropped. With ``duplicates="collapse"`` (and chunks as hits), a chunk whose text
+    (:mod:`index.retrieval.copies`) an earlier hit has is no hit of its own: that hit lists its
     document among ``duplicates``, and the next chunk takes its place (a page of the same footer ten times
     over is one hit and nine others). Past the page, the chunks tied with its last hit (at most
     :data:`MAX_TIES`) are read for its copies.

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -134,7 +133,7 @@ def test_chunks_of_the_same_text_are_one_hit_naming_the_other_documents() -> Non
     rows = _rows(
         {
             1: ("handbook-v1", footer),
-            2: ("handbook-v2", "Questions?\n\nWrite to  help@example.org. "),  # whitespace aside, the same
+            2: ("handbook-v2", footer),
             3: ("handbook-v2", "Holidays are booked in the portal."),
             4: ("handbook-v3", footer),
             5: ("handbook-v1", footer),  # its own document's second copy: collapsed, not named twice
@@ -190,7 +189,7 @@ def test_collapsing_matches_a_reference(
     chunks: dict[int, tuple[str, str, float, bool]], k: int, offset: int, duplicates: Any
 ) -> None:
     """Against a reference: walk the ranking, drop deleted chunks, keep a chunk unless an earlier kept one
-    has its text (whitespace aside), credit its document to that one, then cut the page."""
+    has its text, credit its document to that one, then cut the page; past it, read the last hit's ties."""
     scores = {chunk_id: score for chunk_id, (_, _, score, _) in chunks.items()}
     rows = _rows({c: (doc, text) for c, (doc, text, _, deleted) in chunks.items() if not deleted})
     request = SearchRequest("x", k=k, offset=offset, mode="dense", duplicates=duplicates)
@@ -205,7 +204,7 @@ def test_collapsing_matches_a_reference(
         if chunk_id not in rows:
             continue
         row = rows[int(chunk_id)]
-        same = re.sub(r"[ \t\n\r]+", " ", row.text).strip(" ")
+        same = row.text
         if duplicates == "collapse" and same in by_text:
             first_doc, others = by_text[same]
             if row.doc_id != first_doc and row.doc_id not in others:
