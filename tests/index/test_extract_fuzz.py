@@ -157,3 +157,24 @@ class Unforeseen(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+def test_a_docx_whose_styles_part_is_damaged_is_read_with_its_headings() -> None:
+    """Found by the test above: with the styles part under another content type, python-docx has no styles
+    to name a paragraph's style by, and every paragraph's style raised AttributeError."""
+    data = docx_bytes("Report", [("Heading", ["A paragraph."])])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            member = source.read(info.filename)
+            if info.filename == "[Content_Types].xml":
+                member = member.replace(b"wordprocessingml.styles+xml", b"wordprocessingml.stylez+xml")
+            target.writestr(info.filename, member)
+    unforeseen = Unforeseen()
+    logging.getLogger(dispatch.__name__).addHandler(unforeseen)
+    try:
+        extracted = extract(out.getvalue(), "report.docx")
+    finally:
+        logging.getLogger(dispatch.__name__).removeHandler(unforeseen)
+    assert not unforeseen.records
+    assert extracted.text == extract(data, "report.docx").text == "# Report\n\n# Heading\n\nA paragraph.\n"

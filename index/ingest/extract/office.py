@@ -121,7 +121,7 @@ def extract_docx(data: bytes, name: str) -> Extracted:
         text = item.text.strip()
         if not text:
             continue
-        style = (item.style.name if item.style is not None else "") or ""
+        style = _style_name(item)
         level = _heading_level(style)
         if level:
             first_heading = first_heading or text
@@ -256,6 +256,18 @@ def used_columns(rows: list[list[str]], name: str) -> list[list[str]]:
     used = sorted({column for row in rows for column, text in enumerate(row) if text.strip()})
     check_table(len(rows), len(used), name)  # before padding every row to the widest
     return [[row[c] if c < len(row) else "" for c in used] for row in rows]
+
+
+def _style_name(paragraph: Any) -> str:
+    """A paragraph's style name; with the styles part damaged (another part's content type, say: python-docx
+    then has no styles to look the name up in), the style's id, which for the built-in headings is their
+    name without its space ("Heading1"), so that the text is still read, and its headings too."""
+    try:
+        style = paragraph.style
+    except (AttributeError, KeyError, ValueError):
+        style_id = paragraph._p.style or ""
+        return f"Heading {style_id[7:]}" if style_id[:7] == "Heading" and style_id[7:].isdigit() else style_id
+    return (style.name if style is not None else "") or ""
 
 
 def _heading_level(style: str) -> int:
