@@ -24,6 +24,7 @@ import unicodedata
 from typing import Any
 
 from index.errors import InvalidInputError
+from index.types import Document
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_METADATA_DEPTH = 32
@@ -132,3 +133,28 @@ def check_metadata(what: str, metadata: Any) -> None:
     size = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8"))
     if size > MAX_METADATA_BYTES:
         raise InvalidInputError(f"{what} is {size} bytes as JSON, more than {MAX_METADATA_BYTES}")
+
+
+def text_or_title(text: str, title: str | None) -> str:
+    """A document's text, or its title where it has a title and no text (a paper without an abstract, as
+    TREC-COVID holds): the title is then what there is to find."""
+    return title if title is not None and is_blank(text) and not is_blank(title) else text
+
+
+def check_document(where: str, doc: Document) -> None:
+    """Raise :class:`InvalidInputError` unless ``doc`` can be stored and read back: a clean id, some text,
+    a clean title and metadata (``where`` names it in the message)."""
+    check_id(f"{where}: the id", doc.id)
+    if is_blank(doc.text):
+        raise InvalidInputError(
+            f"{where} has no text (or only spaces and invisible characters): send the text to index in 'text'"
+        )
+    check_text(f"{where}: the text", doc.text)
+    if doc.title is not None:
+        check_text(f"{where}: the title", doc.title)
+        if len(doc.title) > MAX_TITLE_LENGTH:
+            raise InvalidInputError(
+                f"{where}: the title is {len(doc.title):,} characters, more than {MAX_TITLE_LENGTH:,}; "
+                "put the rest in the text or the metadata"
+            )
+    check_metadata(f"{where}: the metadata", doc.metadata)

@@ -457,9 +457,12 @@ def _text_encoding(label: str | None) -> str | None:
         _fail(f"--encoding: {error}")
 
 
-def _checked(source: SourceFile, max_chars: int, encoding: str | None) -> Iterator[Document]:
-    """The documents of ``source``; :class:`SourceError` (once read that far) if it cannot be indexed."""
-    for doc in read_documents(source, encoding):
+def _checked(
+    source: SourceFile, max_chars: int, encoding: str | None, on_skip: Callable[[str], object] | None = None
+) -> Iterator[Document]:
+    """The documents of ``source``; :class:`SourceError` (once read that far) if it cannot be indexed. A
+    JSON Lines record that cannot be stored is left out, with a note to ``on_skip``."""
+    for doc in read_documents(source, encoding, on_skip):
         if len(doc.text) > max_chars:
             raise SourceError(
                 f"{source.path}: too large ({len(doc.text)} characters in {doc.id!r}; "
@@ -502,12 +505,15 @@ def _archive(
 STDIN = "-"
 
 
-def _stdin_documents(doc_id: str | None, encoding: str | None, max_chars: int) -> list[Document]:
-    """The documents of standard input: JSON Lines, or with ``doc_id`` one document of that id, read as a
-    file of that name would be (a name with no suffix it reads as text). Raises :class:`SourceError`."""
+def _stdin_documents(
+    doc_id: str | None, encoding: str | None, max_chars: int, on_skip: Callable[[str], object]
+) -> list[Document]:
+    """The documents of standard input: JSON Lines (a record that cannot be stored left out, with a note to
+    ``on_skip``), or with ``doc_id`` one document of that id, read as a file of that name would be (a name
+    with no suffix it reads as text). Raises :class:`SourceError`."""
     data = sys.stdin.buffer.read()
     if doc_id is None:
-        documents = list(jsonl_documents(data, "standard input", encoding))
+        documents = list(jsonl_documents(data, "standard input", encoding, on_skip))
     else:
         name = doc_id if format_of(doc_id) is not None else f"{doc_id}.txt"
         try:
@@ -645,6 +651,7 @@ def index_files(
     # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
     good: list[SourceFile] = []
     problems: list[str] = []
+    records: list[str] = []  # JSON Lines records left out (the rest of their files indexed)
     checked: set[Path] = set()
     # A ZIP's, a mailbox's or standard input's documents, read before the rest.
     archives: dict[Path, list[Document]] = {}
@@ -653,7 +660,7 @@ def index_files(
         if str(source.path) == STDIN or source.format == "archive":
             try:
                 archives[source.path] = (
-                    _stdin_documents(stdin_id, codec, settings.max_text_chars)
+                    _stdin_documents(stdin_id, codec, settings.max_text_chars, records.append)
                     if str(source.path) == STDIN
                     else _archive(source, settings, codec, problems, strict)
                 )
@@ -668,19 +675,23 @@ def index_files(
             total += 1
             continue
         try:
-            total += sum(1 for _ in _checked(source, settings.max_text_chars, codec))
+            total += sum(1 for _ in _checked(source, settings.max_text_chars, codec, records.append))
             good.append(source)
             checked.add(source.path)
         except SourceError as error:
             problems.append(str(error))
-    for problem in problems:
+    for problem in problems + records:
         _echo(f"{'refused' if strict else 'skipped'}: {problem}", err=True)
     if problems and strict:
         _fail(f"{len(problems)} file(s) cannot be indexed; nothing was changed (--strict)")
+    if records and strict:
+        _fail(f"{len(records)} record(s) cannot be indexed; nothing was changed (--strict)")
     if not good and problems:
         _fail(f"no documents to index: the {len(problems)} file(s) found were skipped, for the reasons above")
     if not good:
         _fail("no documents to index: give files of a supported type (see --help), or folders holding them")
+    if not total and records:
+        _fail(f"no documents to index: the {len(records)} record(s) found were left out, for those reasons")
 
     started = time.perf_counter()
     documents = _read_once(good, checked, settings.max_text_chars, problems, codec, archives)
@@ -700,7 +711,8 @@ def index_files(
         **counts,
         "chunks": sum(r.chunks for r in results),
         "skipped_files": len(problems),
-        "skipped": problems,
+        "skipped_documents": len(records),
+        "skipped": problems + records,
         "unsupported_files": dict(unsupported.most_common()),
         "ignored": left_out,
         "seconds": round(time.perf_counter() - started, 2),

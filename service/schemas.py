@@ -31,7 +31,9 @@ class DocumentIn(BaseModel):
     id: str = Field(
         min_length=1, max_length=MAX_ID_LENGTH, description="Your id; sending it again replaces it."
     )
-    text: str = Field(min_length=1, description="The full text. Paragraphs are separated by blank lines.")
+    text: str = Field(
+        description="The full text. Paragraphs are separated by blank lines. Empty with a title: the title."
+    )
     title: str | None = Field(None, max_length=MAX_TITLE_LENGTH)
     metadata: dict[str, Any] = Field(default_factory=dict, description="Any JSON object, returned with hits.")
 

@@ -19,7 +19,7 @@ from index.errors import InvalidInputError
 from index.ingest.chunking import Chunker
 from index.storage.store import PreparedDocument
 from index.types import ChunkSpan, Document
-from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, check_text, is_blank
+from index.validation import check_document
 
 # A title is embedded in front of each chunk only if it takes at most 1/TITLE_SHARE of the token budget.
 TITLE_SHARE = 4
@@ -186,24 +186,10 @@ def validate_documents(documents: Sequence[Document]) -> None:
     seen: set[str] = set()
     for position, doc in enumerate(documents):
         where = f"document {position} (id {doc.id[:80]!r})"
-        check_id(f"{where}: the id", doc.id)
+        check_document(where, doc)
         if doc.id in seen:
             raise InvalidInputError(f"{where}: the id appears twice in one request")
         seen.add(doc.id)
-        if is_blank(doc.text):
-            raise InvalidInputError(
-                f"{where} has no text (or only spaces and invisible characters): send the text to index in "
-                "'text'"
-            )
-        check_text(f"{where}: the text", doc.text)
-        if doc.title is not None:
-            check_text(f"{where}: the title", doc.title)
-            if len(doc.title) > MAX_TITLE_LENGTH:
-                raise InvalidInputError(
-                    f"{where}: the title is {len(doc.title):,} characters, more than {MAX_TITLE_LENGTH:,}; "
-                    "put the rest in the text or the metadata"
-                )
-        check_metadata(f"{where}: the metadata", doc.metadata)
 
 
 def batches(documents: Iterable[Document], size: int) -> Iterator[list[Document]]:

@@ -14,7 +14,7 @@ import json
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -26,7 +26,7 @@ from index.ingest.extract.properties import clean
 from index.ingest.extract.text import decode
 from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
 from index.types import Document
-from index.validation import MAX_TITLE_LENGTH
+from index.validation import MAX_TITLE_LENGTH, check_document, is_blank, storable_text, text_or_title
 
 # Files of many documents read when named by themselves (an upload reads them too: index.ingest.uploaded),
 # not in a folder: a ZIP beside the files it was made from would give each twice.
@@ -192,13 +192,16 @@ def file_id(name: str) -> str:
     return unicodedata.normalize("NFC", readable)
 
 
-def read_documents(source: SourceFile, encoding: str | None = None) -> Iterator[Document]:
+def read_documents(
+    source: SourceFile, encoding: str | None = None, on_skip: Callable[[str], object] | None = None
+) -> Iterator[Document]:
     """The documents in one file; a text file that is not UTF-8 and does not say its encoding is read in
     ``encoding`` (see :func:`~index.ingest.extract.extract`). Raises :class:`SourceError` naming the file
-    (and line) on bad input."""
+    (and line) on bad input; a JSON Lines record that cannot be stored is left out with a note to
+    ``on_skip`` (:func:`json_lines_documents`)."""
     data = _read_bytes(source.path)
     if source.format == "jsonl":
-        yield from jsonl_documents(data, str(source.path), encoding)
+        yield from jsonl_documents(data, str(source.path), encoding, on_skip)
         return
     try:
         yield file_document(source.relative, str(source.path), data, {"path": source.relative}, encoding)
@@ -236,36 +239,94 @@ def _read_bytes(path: Path) -> bytes:
         raise SourceError(f"{path}: cannot be read ({error.strerror})") from error
 
 
-def jsonl_documents(data: bytes, name: str, encoding: str | None = None) -> Iterator[Document]:
-    """The documents of JSON Lines (a file's bytes, or standard input's, ``name`` in messages): an object a
-    line with ``_id`` or ``id``, ``text``, and optionally ``title`` and ``metadata``, as BEIR corpora and
-    ``semsearch export`` write them. Raises :class:`SourceError` naming the line."""
+def jsonl_documents(
+    data: bytes, name: str, encoding: str | None = None, on_skip: Callable[[str], object] | None = None
+) -> Iterator[Document]:
+    """The documents of JSON Lines (a file's bytes, or standard input's, ``name`` in messages), read as
+    :func:`json_lines_documents` says."""
     if not data.strip():
         raise SourceError(f"{name}: the file is empty")
     try:
         text = decode(data, name, fallback=encoding)
     except ExtractionError as error:
         raise SourceError(str(error)) from None
-    for number, line in enumerate(text.splitlines(), start=1):
+    # A line of JSON Lines ends at "\n" alone: a JSON string may hold U+2028 or U+0085 as they are (json.dumps
+    # with ensure_ascii=False writes them so), where str.splitlines would end the line too.
+    yield from json_lines_documents(text.split("\n"), name, on_skip)
+
+
+# A JSON Lines record's own fields; any other is kept in its document's metadata.
+RECORD_FIELDS = frozenset({"_id", "id", "text", "title", "metadata"})
+
+
+def json_lines_documents(
+    lines: Iterable[str],
+    name: str,
+    on_skip: Callable[[str], object] | None = None,
+    *,
+    title_in_text: bool = False,
+) -> Iterator[Document]:
+    """The documents of JSON Lines: an object a line with ``_id`` or ``id`` (a string or a number),
+    ``text``, and optionally ``title``, ``metadata`` and other fields (kept in the metadata; ``metadata``'s
+    own keys win), as BEIR corpora and ``semsearch export`` write them.
+
+    What real corpora hold and BEIR's own loader takes is mended, not refused: a record with a title and
+    no text (a paper without an abstract) is its title; a title longer than a title can be goes in front of
+    the text; NUL characters are dropped and unpaired surrogates (JSON's ``"\\ud800"``) become "?". A
+    record that still cannot be stored (no text at all, an id no document can have, metadata out of
+    bounds: :func:`~index.validation.check_document`) is left out with a note to ``on_skip``: the rest of
+    a corpus is not held back by it. A line that is not such an object (a truncated download, another
+    format) raises :class:`SourceError` naming it. With ``title_in_text`` (BEIR's evaluation), every
+    document's text is its title, a blank line, and its text."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{name}:{number}"
+        document = _record_document(_json_object(line, where), where, title_in_text)
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise SourceError(f"{where}: not valid JSON ({error.msg})") from error
-        if not isinstance(record, dict):
-            raise SourceError(f"{where}: each line must be a JSON object")
-        doc_id = record.get("_id", record.get("id"))
-        if not isinstance(doc_id, str | int) or isinstance(doc_id, bool) or str(doc_id).strip() == "":
-            raise SourceError(f"{where}: needs an '_id' or 'id' (a string or a number)")
-        body = record.get("text")
-        if not isinstance(body, str) or not body.strip():
-            raise SourceError(f"{where}: needs a non-empty 'text' string")
-        title = record.get("title")
-        if title is not None and not isinstance(title, str):
-            raise SourceError(f"{where}: 'title' must be a string")
-        metadata = record.get("metadata") or {}
-        if not isinstance(metadata, dict):
-            raise SourceError(f"{where}: 'metadata' must be an object")
-        yield Document(id=str(doc_id), text=body, title=title or None, metadata=metadata)
+            check_document(f"{where}: document {document.id[:80]!r}", document)
+        except InvalidInputError as error:
+            if on_skip is not None:
+                on_skip(f"{error}; left out")
+            continue
+        yield document
+
+
+def _json_object(line: str, where: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise SourceError(f"{where}: not valid JSON ({error.msg}): a truncated or damaged file?") from None
+    if not isinstance(record, dict):
+        raise SourceError(f"{where}: each line must be a JSON object")
+    return record
+
+
+def _record_document(record: dict[str, Any], where: str, title_in_text: bool) -> Document:
+    """A JSON Lines record's document, mended as :func:`json_lines_documents` says; :class:`SourceError`
+    if its fields are not what the format has."""
+    doc_id = record.get("_id", record.get("id"))
+    if not isinstance(doc_id, str | int) or isinstance(doc_id, bool):
+        raise SourceError(f"{where}: needs an '_id' or 'id' (a string or a number)")
+    fields = {"text": record.get("text"), "title": record.get("title")}
+    for key, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise SourceError(f"{where}: '{key}' must be a string, not {type(value).__name__}")
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise SourceError(f"{where}: 'metadata' must be an object")
+    # A title as it is (what semsearch export wrote reads back the same), but in BEIR's evaluation, which
+    # has always stripped it; a blank one is none.
+    title = storable_text(fields["title"] or "")
+    title = title.strip() if title_in_text or not title.strip() else title
+    text = storable_text(fields["text"] or "")
+    if title and not is_blank(text) and (title_in_text or len(title) > MAX_TITLE_LENGTH):
+        text = f"{title}\n\n{text}"
+    text = text_or_title(text, title)
+    extras = {key: value for key, value in record.items() if key not in RECORD_FIELDS}
+    return Document(
+        id=str(doc_id),
+        text=text,
+        title=title if 0 < len(title) <= MAX_TITLE_LENGTH else None,
+        metadata={**extras, **metadata},
+    )

@@ -20,9 +20,10 @@ import pytrec_eval
 
 from index.errors import InvalidInputError, UnsupportedOperationError
 from index.ingest.preparation import batches
+from index.ingest.sources import json_lines_documents
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
-from index.validation import MAX_TITLE_LENGTH, check_id, is_blank, storable_text
+from index.validation import is_blank, storable_text
 
 METRICS = ("ndcg_cut_10", "recall_100", "recip_rank")
 RUN_DEPTH = 100
@@ -35,33 +36,11 @@ class Dataset:
     qrels: dict[str, dict[str, int]]
 
     def corpus(self, on_skip: Callable[[str], object] | None = None) -> Iterator[Document]:
-        """The corpus documents, text = title + blank line + text.
-
-        What the index would refuse as it is, BEIR's own loader takes, so it is mended here: NUL characters
-        are dropped and unpaired surrogates (JSON's ``"\\ud800"``) become "?", and a title too long to be
-        one stays in the text only. A record with no text, or with an id no document can have (see
-        :func:`~index.validation.check_id`), is left out with a note to ``on_skip``: it could never be
-        found. A line that is not a JSON object with an ``_id`` stops the reading (a truncated file, say)."""
+        """The corpus documents, text = title + blank line + text, read as ``semsearch index`` reads JSON
+        Lines (:func:`~index.ingest.sources.json_lines_documents`: what BEIR's own loader takes is mended,
+        and a record that still cannot be stored is left out with a note to ``on_skip``)."""
         with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                record = _record(line, f"corpus.jsonl:{number}")
-                doc_id = str(record["_id"])
-                title = storable_text(str(record.get("title") or "")).strip()
-                text = storable_text(str(record.get("text") or ""))
-                body = f"{title}\n\n{text}" if title else text
-                try:
-                    check_id("its id", doc_id)
-                    if is_blank(body):
-                        raise InvalidInputError("it has no text")
-                except InvalidInputError as error:
-                    if on_skip is not None:
-                        on_skip(f"corpus.jsonl:{number}: document {doc_id!r} left out: {error}")
-                    continue
-                yield Document(
-                    id=doc_id, text=body, title=title if 0 < len(title) <= MAX_TITLE_LENGTH else None
-                )
+            yield from json_lines_documents(lines, "corpus.jsonl", on_skip, title_in_text=True)
 
     def corpus_size(self) -> int:
         with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:

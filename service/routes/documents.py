@@ -17,7 +17,7 @@ from index.search_index import (
 )
 from index.storage.tasks import Task
 from index.types import DocumentSummary
-from index.validation import MAX_ID_LENGTH
+from index.validation import MAX_ID_LENGTH, text_or_title
 from service.deps import IndexDep, SettingsDep, check_limit
 from service.routes.params import FilterQuery, parse_filter
 from service.schemas import (
@@ -120,7 +120,7 @@ def upsert_documents(
             settings.max_text_chars,
             "SEMSEARCH_MAX_TEXT_CHARS",
         )
-    documents = [Document(d.id, d.text, d.title, d.metadata) for d in body.documents]
+    documents = [Document(d.id, text_or_title(d.text, d.title), d.title, d.metadata) for d in body.documents]
     return store(index, documents, wait, request, response, started)
 
 

@@ -6,8 +6,11 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index import SearchIndex
 from index.ingest.preparation import validate_documents
@@ -17,8 +20,11 @@ from index.ingest.sources import (
     describe_unsupported,
     discover,
     file_id,
+    jsonl_documents,
     read_documents,
 )
+from index.types import Document
+from index.validation import is_blank
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -137,6 +143,88 @@ def test_beir_jsonl_lines_become_documents(tmp_path: Path) -> None:
     assert count_documents(source) == 2
 
 
+def test_jsonl_mends_what_real_corpora_hold_and_leaves_out_what_it_cannot(tmp_path: Path) -> None:
+    """BEIR's TREC-COVID corpus holds papers with a title and no abstract; a user's export holds fields of
+    its own. One such record refused its whole file, every other document with it."""
+    lines = [
+        {"_id": "1", "title": "Remdesivir in adults with severe COVID-19", "text": ""},
+        {"_id": "2", "title": "  ", "text": "Kept as it is.", "url": "https://x.org/2", "year": 2020},
+        {"_id": "3", "text": "Fields of its own.", "year": 2020, "metadata": {"year": 2021, "lang": "en"}},
+        {"_id": "4", "title": "t" * 1200, "text": "The body."},
+        {"_id": "5", "title": "", "text": ""},
+        {"_id": "6", "text": "NUL\u0000 and a lone \ud800 surrogate"},
+        {"_id": "a/../b", "text": "an id no URL reaches"},
+        {"_id": "7", "text": "a number out of bounds", "metadata": {"n": 2**60}},
+        {"id": "8", "text": None, "title": None},
+    ]
+    path = write(tmp_path / "corpus.jsonl", "\n".join(json.dumps(line) for line in lines))
+    notes: list[str] = []
+    (source,) = discover([path])
+    documents = {d.id: d for d in read_documents(source, on_skip=notes.append)}
+    assert documents["1"].text == documents["1"].title == "Remdesivir in adults with severe COVID-19"
+    assert (documents["2"].title, documents["2"].metadata) == (None, {"url": "https://x.org/2", "year": 2020})
+    assert documents["3"].metadata == {"year": 2021, "lang": "en"}  # metadata's own keys win
+    assert (documents["4"].title, documents["4"].text) == (None, "t" * 1200 + "\n\nThe body.")
+    assert documents["6"].text == "NUL and a lone ? surrogate"
+    assert sorted(documents) == ["1", "2", "3", "4", "6"]
+    validate_documents(list(documents.values()))  # what is read can be stored
+    assert [note.split(": ")[0] for note in notes] == [
+        f"{path}:5",
+        f"{path}:7",
+        f"{path}:8",
+        f"{path}:9",
+    ]
+    assert "document '5' has no text" in notes[0]
+    assert "document 'a/../b': the id has a '.' or '..' segment" in notes[1]
+    assert "outside ±(2**53 - 1)" in notes[2]
+    assert all(note.endswith("; left out") for note in notes)
+
+
+# Text as people paste it: line and paragraph separators, NEL, form feeds, carriage returns, emoji.
+_TEXT = st.text(
+    st.one_of(
+        st.sampled_from("\u2028\u2029\x85\x0c\x0b\x1c\r\n\t \u00e9\U0001f600"),
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
+    ),
+    min_size=1,
+    max_size=40,
+).filter(lambda text: not is_blank(text))
+
+
+_WORD = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=5)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _TEXT,
+            st.one_of(st.none(), _TEXT.filter(lambda title: title == title.strip())),
+            st.dictionaries(_WORD, st.one_of(_WORD, st.integers(-9, 9)), max_size=3),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_what_export_writes_reads_back_as_the_same_documents(
+    records: list[tuple[str, str | None, dict[str, Any]]],
+) -> None:
+    """``semsearch export`` writes a JSON object a line with ensure_ascii=False, so U+2028, U+2029 and
+    U+0085 stand in it as they are; str.splitlines also ends a line there, and a document holding one
+    (text pasted from a web page or Word) could be exported but not indexed again."""
+    documents = [
+        Document(id=f"doc-{i}", text=text, title=title, metadata=metadata)
+        for i, (text, title, metadata) in enumerate(records)
+    ]
+    exported = "\n".join(
+        json.dumps({"id": d.id, "text": d.text, "title": d.title, "metadata": d.metadata}, ensure_ascii=False)
+        for d in documents
+    )
+    notes: list[str] = []
+    assert list(jsonl_documents(exported.encode("utf-8"), "export", on_skip=notes.append)) == documents
+    assert notes == []
+
+
 def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:
     html = (
         "<html><head><title>Page</title><style>p{}</style></head><body><script>alert(1)</script>"
@@ -158,7 +246,12 @@ def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:
         ("binary.txt", b"abc\x00def", "binary"),
         ("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{broken\n', "bad.jsonl:2: not valid JSON"),
         ("noid.jsonl", b'{"text": "ok"}\n', "needs an '_id'"),
-        ("notext.jsonl", b'{"_id": "1", "text": ""}\n', "non-empty 'text'"),
+        (
+            "numbertext.jsonl",
+            b'{"_id": "1", "text": 5}\n',
+            "numbertext.jsonl:1: 'text' must be a string, not int",
+        ),
+        ("listmeta.jsonl", b'{"_id": "1", "text": "a", "metadata": [1]}\n', "'metadata' must be an object"),
     ],
 )
 def test_bad_files_raise_errors_naming_the_file(

@@ -749,16 +749,26 @@ def test_index_reads_standard_input_json_lines_or_one_document(tmp_path: Path) -
         > 1
     )
 
-    bad = run(
-        "index", "-", "--data-dir", second, "--no-progress", stdin=b'{"id": "x", "text": "ok"}\n{"id": 2}\n'
-    )
+    no_id = b'{"id": "x", "text": "ok"}\n{"text": "no id"}\n'
+    bad = run("index", "-", "--data-dir", second, "--no-progress", stdin=no_id)
     assert bad.exit_code == 2
-    assert "skipped: standard input:2: needs a non-empty 'text' string" in bad.stderr
+    assert "skipped: standard input:2: needs an '_id' or 'id' (a string or a number)" in bad.stderr
+    # A record with a title and no text is its title; one with neither is left out, not its whole file.
+    records = b'{"id": "paper", "title": "Remdesivir trial", "text": ""}\n{"id": "blank", "text": " "}\n'
+    strict = run("index", "-", "--strict", "--data-dir", second, "--no-progress", stdin=records)
+    assert strict.exit_code == 2
+    assert "error: 1 record(s) cannot be indexed; nothing was changed (--strict)" in strict.stderr
+    mended = run("index", "-", "--data-dir", second, "--no-progress", "--json", stdin=records)
+    assert mended.exit_code == 0, mended.output
+    assert json.loads(mended.stdout)["skipped_documents"] == 1
+    assert "skipped: standard input:2: document 'blank' has no text" in mended.stderr
+    paper = json.loads(run("get", "paper", "--data-dir", second, "--json").stdout)
+    assert paper["text"] == paper["title"] == "Remdesivir trial"
     twice = run("index", "-", "-", "--data-dir", second, stdin=b"")
     assert (twice.exit_code, twice.stderr.strip()) == (2, "error: - (standard input) can be read once")
     alone = run("index", str(corpus(tmp_path)), "--id", "x", "--data-dir", second)
     assert "--id names the document read from standard input: give - too" in alone.stderr
-    assert json.loads(run("stats", "--data-dir", second, "--json").stdout)["documents"] == 6
+    assert json.loads(run("stats", "--data-dir", second, "--json").stdout)["documents"] == 7
 
 
 def test_collections_and_aliases_from_the_command_line(tmp_path: Path) -> None:
