@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
@@ -730,7 +730,7 @@ class SearchIndex:
         filters: Sequence[SqlFilter | None],
         *,
         prefetch: bool,
-        early: Mapping[int, _KeywordSide] | None = None,
+        early: dict[int, _KeywordSide] | None = None,
     ) -> list[Candidates]:
         """:meth:`candidates` with the filters compiled, once the caller has caught a read-only index up
         with its writer's commits (:meth:`refresh`); ``early``: keyword sides already found, by position."""
@@ -741,7 +741,7 @@ class SearchIndex:
             found = []
             searches = zip(requests, query_vectors, filters, strict=True)
             for i, (request, vector, allowed) in enumerate(searches):
-                keyword_side = None if early is None else early.get(i)
+                keyword_side = None if early is None else early.pop(i, None)  # this search's, once
                 candidates = self._candidates(
                     request, request.query.strip(), vector, allowed, alone=alone, keyword_side=keyword_side
                 )

@@ -4,6 +4,7 @@ read from stored examples), its candidates found, and each request ranked, in th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,9 +19,10 @@ from index.retrieval.examples import ExampleSource
 from index.retrieval.examples import resolve as resolve_examples
 from index.retrieval.filters import FilterLimits, SqlFilter, compile_filter
 from index.retrieval.query import DEFAULT_LONG_QUERY, Embedding, LongQuery
-from index.retrieval.ranking import ChunkLookup, rank
+from index.retrieval.ranking import ChunkLookup, candidate_depth, fuse_sides, rank
 from index.types import (
     Candidates,
+    Hit,
     SearchRequest,
     SearchResult,
     SearchTimings,
@@ -62,6 +64,25 @@ def validate_request(request: SearchRequest) -> None:
         raise InvalidInputError(f"diversity_pool must be at least 1, got {request.diversity_pool}")
     if request.duplicates not in ("collapse", "keep"):
         raise InvalidInputError(f"duplicates is collapse or keep, got {request.duplicates!r}")
+
+
+# A page that comes back short while a side's candidates were cut at their depth is searched again DEEPER
+# times deeper, up to DEEPEST candidates a side (see cut_short).
+DEEPER = 4
+DEEPEST = 10_000
+
+
+def cut_short(request: SearchRequest, candidates: Candidates, hits: Sequence[Hit], depth: int) -> bool:
+    """Whether a page of ``hits`` holds fewer than ``k`` where deeper candidates could fill it: a side was
+    cut at its ``depth`` (there are more chunks past it), and no candidate fell below ``min_score`` (a page
+    cut by the threshold stays cut: deeper candidates score lower). Pages come back short so when the
+    candidates are chunks of a few documents (one long document filling the dense side of a search by
+    document) or copies of one passage (collapsed to one hit)."""
+    if len(hits) >= request.k or not any(len(side) >= depth for side in candidates.sides):
+        return False
+    if request.min_score is None:
+        return True
+    return min(fuse_sides(request, candidates.sides).values()) >= request.min_score
 
 
 FindCandidates = Callable[
@@ -113,6 +134,13 @@ def search_in_phases(
     found = find(requests, query_vectors, filters)
     ranking = time.perf_counter()
     ranked = [rank(r, c.sides, lookup(c), c.documents) for r, c in zip(requests, found, strict=True)]
+    for i, (request, candidates) in enumerate(zip(requests, found, strict=True)):
+        depth = candidate_depth(request)
+        while depth < DEEPEST and cut_short(request, candidates, ranked[i], depth):
+            depth = min(depth * DEEPER, DEEPEST)
+            deeper = dataclasses.replace(request, candidates=depth)
+            (candidates,) = find([deeper], [query_vectors[i]], [filters[i]])
+            ranked[i] = rank(deeper, candidates.sides, lookup(candidates), candidates.documents)
     done = time.perf_counter()
     timings = SearchTimings(
         encode_ms=(searching - encoding) * 1000,

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from index.retrieval.fusion import top
+from index.retrieval.pipeline import cut_short
 from index.retrieval.ranking import (
     DENSE_CONFIDENT_SPREAD,
     DENSE_CONFIDENT_SPREAD_SHORT,
@@ -15,7 +16,7 @@ from index.retrieval.ranking import (
     fuse_sides,
     rank,
 )
-from index.types import ChunkRow, Like, SearchRequest, Span
+from index.types import Candidates, ChunkRow, Like, SearchRequest, Span
 
 TEXTS = {
     1: ("a", 0, "Cats sleep a lot. They purr."),
@@ -215,3 +216,16 @@ def test_collapsing_matches_a_reference(
             if len(kept) == offset + k:
                 last = score if duplicates == "collapse" else float("nan")  # keep: nothing past the page
     assert [(h.chunk_id, h.duplicates) for h in hits] == kept[offset:]
+
+
+def test_a_page_is_searched_deeper_only_where_deeper_candidates_could_fill_it() -> None:
+    full = Candidates([{1: 0.9, 2: 0.8, 3: 0.7}])  # a side cut at its depth, 3: there are more past it
+    request = SearchRequest("q", k=2, mode="dense")
+    one = rank(request, full.sides, MappingLookup({1: ROWS[1]}))  # two deleted since
+    assert len(one) == 1
+    assert cut_short(request, full, one, depth=3)
+    assert not cut_short(request, full, one, depth=4)  # the side held every chunk there is
+    assert not cut_short(SearchRequest("q", k=1, mode="dense"), full, one, depth=3)  # the page is full
+    # A page cut by min_score stays cut: a candidate fell below it, and deeper ones score lower still.
+    assert not cut_short(SearchRequest("q", k=2, mode="dense", min_score=0.75), full, one, depth=3)
+    assert cut_short(SearchRequest("q", k=2, mode="dense", min_score=0.7), full, one, depth=3)

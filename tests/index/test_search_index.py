@@ -401,6 +401,31 @@ def test_group_by_document_returns_one_hit_per_document(open_index: OpenIndex) -
     assert many.chunk_id == many.matches[0].chunk_id
 
 
+def test_a_page_cut_short_by_its_candidates_is_searched_deeper(open_index: OpenIndex) -> None:
+    """One long document's chunks filled the dense side's 100 candidates, so a search by document found it
+    alone where 21 documents match; 120 copies of a footer filled both sides, and collapsed to one hit
+    they made a page of one."""
+    index = open_index(FakeEmbedder(max_tokens=12))
+    long = "\n\n".join(f"Trams run along the river, line {i}." for i in range(150))
+    others = [Document(f"note-{i}", f"Trams stop near district {i}.") for i in range(20)]
+    index.upsert([Document("long", long), *others])
+    for mode in ("dense", "hybrid", "keyword"):
+        hits = index.search("trams river", k=10, mode=mode, group_by="document").hits
+        assert len(hits) == 10, mode
+        assert hits[0].doc_id == "long", mode
+    footer = "All rights reserved by the city transit authority."
+    index.upsert(
+        [Document(f"page-{i}", f"Timetable {i} changes for the routes.\n\n{footer}") for i in range(120)]
+    )
+    dense = index.search("rights reserved transit authority", k=10, mode="dense").hits
+    assert len(dense) == 10
+    assert (dense[0].text, len(dense[0].duplicates)) == (footer, 119)
+    assert footer not in [hit.text for hit in dense[1:]]
+    # Only the footer holds these words: one hit, however deep the keyword side looks.
+    keyword = index.search("rights reserved transit authority", k=10, mode="keyword").hits
+    assert [(hit.text, len(hit.duplicates)) for hit in keyword] == [(footer, 119)]
+
+
 def test_delete_by_filter(open_index: OpenIndex) -> None:
     index = seeded(open_index)
     assert index.delete_where({"field": "topic", "eq": "animals"}) == ["cats"]
