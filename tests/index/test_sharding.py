@@ -349,3 +349,24 @@ def test_pages_with_texts_hold_every_document_once_in_id_order(
 
     paging()
     assert all(d.text is None for d in single.list_documents(limit=5))  # no texts unless asked
+
+
+def test_a_page_cut_short_is_searched_deeper_across_shards(
+    opened: Callable[..., SearchIndex], tmp_path: Path
+) -> None:
+    """The router merges each shard's candidates to the depth one index would look: a page it finds short
+    is searched again deeper, as one index's is (index/retrieval/pipeline.py)."""
+    filler = " ".join(["the tram route follows the river bank"] * 12)
+    long = "\n\n".join(f"Trams run along the river on line {i}. {filler}" for i in range(150))
+    documents = [
+        Document("long", long),
+        *(Document(f"note-{i}", f"Trams stop near district {i}.") for i in range(20)),
+    ]
+    single, cluster, _ = both(opened, tmp_path, documents, 3)
+    assert single.stats().chunks > 150
+    for index in (single, cluster):
+        hits = index.search(
+            "the tram route follows the river bank", k=10, mode="dense", group_by="document"
+        ).hits
+        assert len(hits) == 10
+        assert hits[0].doc_id == "long"
