@@ -146,12 +146,19 @@ def folder_files(
     return found
 
 
+# The owner file Word, Excel and PowerPoint keep beside a document while it is open (``~$report.docx``: 162
+# bytes naming whoever opened it, under the document's suffix). In any folder of Office files that someone
+# is working in, it was "skipped: ... named as DOCX but the bytes are not; is it damaged?" at every sync.
+OFFICE_OWNER_PREFIX = "~$"
+
+
 def passed_over(name: str) -> str | None:
     """What a file named ``name``, found in a folder or an archive, is counted under among the files not
     read, or ``None`` if it is read: its suffix (``""`` for none), or the name of a file a tool writes for
-    tools under a suffix that is read (a lock file, a minified script: index.ingest.extract.code)."""
+    tools under a suffix that is read (a lock file, a minified script: index.ingest.extract.code; an Office
+    owner file, :data:`OFFICE_OWNER_PREFIX`)."""
     path = PurePath(name)
-    if generated(name):
+    if generated(name) or path.name.startswith(OFFICE_OWNER_PREFIX):
         return path.name
     return path.suffix.lower() if format_of(name) is None else None
 

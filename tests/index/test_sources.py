@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -23,8 +25,10 @@ from index.ingest.sources import (
     jsonl_documents,
     read_documents,
 )
+from index.ingest.uploaded import read_file
 from index.types import Document
 from index.validation import is_blank
+from tests.documents import docx_bytes
 
 
 def write(path: Path, content: str | bytes) -> Path:
@@ -223,6 +227,23 @@ def test_what_export_writes_reads_back_as_the_same_documents(
     notes: list[str] = []
     assert list(jsonl_documents(exported.encode("utf-8"), "export", on_skip=notes.append)) == documents
     assert notes == []
+
+
+def test_office_owner_files_are_passed_over_in_folders_and_archives(tmp_path: Path) -> None:
+    """Word keeps ``~$report.docx`` (the name of whoever has the document open) beside ``report.docx``."""
+    owner = b"\x0bJohn Smith" + bytes(40)
+    write(tmp_path / "report.docx", docx_bytes("Report", [("Budget", ["Spending rose."])]))
+    write(tmp_path / "~$report.docx", owner)
+    write(tmp_path / "sheets" / "~$udget.xlsx", owner)
+    unsupported: Counter[str] = Counter()
+    assert [source.relative for source in discover([tmp_path], unsupported)] == ["report.docx"]
+    assert unsupported == Counter({"~$report.docx": 1, "~$udget.xlsx": 1})
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("shared/report.docx", (tmp_path / "report.docx").read_bytes())
+        archive.writestr("shared/~$report.docx", owner)
+    contents = read_file("unused", "shared.zip", out.getvalue())
+    assert (contents.paths, contents.skipped) == (["shared/report.docx"], {"~$report.docx": 1})
 
 
 def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:

@@ -247,6 +247,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             place.parent.mkdir(parents=True, exist_ok=True)
             place.write_text(f"# Note {i}\n\nRoom {i} has {i % 7} windows facing the harbour.\n")
         (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+        (folder / "~$port.docx").write_bytes(b"\x0bJohn Smith" + bytes(40))  # Word's owner file: not sent
         (folder / "node_modules" / "left-pad").mkdir(parents=True)  # a project's dependencies: not sent
         (folder / "node_modules" / "left-pad" / "index.js").write_text("module.exports = pad;\n")
         # Files dropped on the page are chosen as picked ones are, a hidden one too when picked itself (a
