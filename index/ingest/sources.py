@@ -150,15 +150,18 @@ def folder_files(
 # bytes naming whoever opened it, under the document's suffix). In any folder of Office files that someone
 # is working in, it was "skipped: ... named as DOCX but the bytes are not; is it damaged?" at every sync.
 OFFICE_OWNER_PREFIX = "~$"
+# What Windows writes into a folder for its own display (an icon, a localised name), read as a .ini file;
+# hidden on Windows, but not once the folder is copied elsewhere, synced or shared.
+FOLDER_SETTINGS = "desktop.ini"
 
 
 def passed_over(name: str) -> str | None:
     """What a file named ``name``, found in a folder or an archive, is counted under among the files not
     read, or ``None`` if it is read: its suffix (``""`` for none), or the name of a file a tool writes for
     tools under a suffix that is read (a lock file, a minified script: index.ingest.extract.code; an Office
-    owner file, :data:`OFFICE_OWNER_PREFIX`)."""
+    owner file, :data:`OFFICE_OWNER_PREFIX`; Windows' :data:`FOLDER_SETTINGS`)."""
     path = PurePath(name)
-    if generated(name) or path.name.startswith(OFFICE_OWNER_PREFIX):
+    if generated(name) or path.name.startswith(OFFICE_OWNER_PREFIX) or path.name.lower() == FOLDER_SETTINGS:
         return path.name
     return path.suffix.lower() if format_of(name) is None else None
 

@@ -230,14 +230,16 @@ def test_what_export_writes_reads_back_as_the_same_documents(
 
 
 def test_office_owner_files_are_passed_over_in_folders_and_archives(tmp_path: Path) -> None:
-    """Word keeps ``~$report.docx`` (the name of whoever has the document open) beside ``report.docx``."""
+    """Word keeps ``~$report.docx`` (the name of whoever has the document open) beside ``report.docx``, and
+    Windows a ``desktop.ini`` in a folder it shows with an icon of its own."""
     owner = b"\x0bJohn Smith" + bytes(40)
     write(tmp_path / "report.docx", docx_bytes("Report", [("Budget", ["Spending rose."])]))
     write(tmp_path / "~$report.docx", owner)
     write(tmp_path / "sheets" / "~$udget.xlsx", owner)
+    write(tmp_path / "sheets" / "Desktop.ini", "[.ShellClassInfo]\nIconResource=C:\\icons.dll,3\n")
     unsupported: Counter[str] = Counter()
     assert [source.relative for source in discover([tmp_path], unsupported)] == ["report.docx"]
-    assert unsupported == Counter({"~$report.docx": 1, "~$udget.xlsx": 1})
+    assert unsupported == Counter({"~$report.docx": 1, "~$udget.xlsx": 1, "Desktop.ini": 1})
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("shared/report.docx", (tmp_path / "report.docx").read_bytes())
