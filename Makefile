@@ -26,7 +26,7 @@ $(VENV)/.service: pyproject.toml
 	touch $@
 
 $(VENV)/.installed: $(VENV)/.service
-	$(BIN)/pip install --quiet -e '.[dev,ray,openvino]'
+	$(BIN)/pip install --quiet -e '.[dev,ray,openvino,ocr]'
 	touch $@
 
 serve: $(VENV)/.service

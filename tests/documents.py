@@ -87,6 +87,24 @@ def image_only_pdf() -> bytes:
     return out.getvalue()
 
 
+def scanned_pdf(pages: Sequence[Sequence[str]]) -> bytes:
+    """A PDF of scans: each page a greyscale picture of its lines (in Pillow's own font, slightly askew, at
+    200 dpi on A4), and no text layer."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=40)
+    images = []
+    for lines in pages:
+        image = Image.new("L", (1654, 2339), 255)
+        draw = ImageDraw.Draw(image)
+        for i, line in enumerate(lines):
+            draw.text((160, 240 + i * 64), line, fill=0, font=font)
+        images.append(image.rotate(0.5, fillcolor=255))
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
 def docx_bytes(
     title: str, sections: Sequence[tuple[str, Sequence[str]]], table: Sequence[Sequence[str]] = ()
 ) -> bytes:

@@ -27,6 +27,7 @@ from index.ingest.extract import (
     dispatch,
     extract,
     layout,
+    ocr,
     office,
     page_of,
     page_starts,
@@ -38,7 +39,15 @@ from index.ingest.extract.text import decode, first_heading, text_encoding
 from index.storage.store import chunk_pages
 from index.types import ChunkSpan
 from tests.data.files.make import PAGES
-from tests.documents import docx_bytes, encrypt_pdf, epub_bytes, image_only_pdf, pptx_bytes, xlsx_bytes
+from tests.documents import (
+    docx_bytes,
+    encrypt_pdf,
+    epub_bytes,
+    image_only_pdf,
+    pptx_bytes,
+    scanned_pdf,
+    xlsx_bytes,
+)
 
 FILES = Path(__file__).resolve().parents[1] / "data" / "files"
 
@@ -325,7 +334,12 @@ EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signat
 @pytest.mark.parametrize(
     ("data", "name", "error", "message"),
     [
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo.png", UnsupportedFormatError, "an image; .*no OCR"),
+        (
+            b"\x89PNG\r\n\x1a\n\x00\x00",
+            "photo.png",
+            UnsupportedFormatError,
+            "an image; .*OCR reads scanned PDFs",
+        ),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", UnsupportedFormatError, "does not read"),
         (b"hello", "archive.7z", UnsupportedFormatError, "an archive semsearch does not unpack"),
         (b"hello", "notes.xyz", UnsupportedFormatError, "unsupported file type; semsearch reads .adoc"),
@@ -628,9 +642,44 @@ def test_an_encrypted_pdf_asks_for_an_unprotected_copy() -> None:
         extract(locked, "locked.pdf")
 
 
-def test_a_scan_without_a_text_layer_says_ocr_is_not_supported() -> None:
-    with pytest.raises(NoTextError, match="OCR is not supported"):
-        extract(image_only_pdf(), "scan.pdf")
+KEEPER = "The lighthouse keeper climbs 112 steps every evening."
+LAMP = "Its lamp turns twice a minute over the harbour."
+SCANNED = [[KEEPER, LAMP], ["Ships at anchor wait for the tide at dawn."]]
+
+
+def test_a_scanned_pdf_is_read_by_ocr_page_by_page() -> None:
+    extracted = extract(scanned_pdf(SCANNED), "scan.pdf")
+    assert extracted.text == f"{KEEPER} {LAMP}\n{PAGE_BREAK}\nShips at anchor wait for the tide at dawn.\n"
+    assert (extracted.pages, extracted.fields["ocr_pages"]) == (2, 1 + 1)
+
+
+def test_only_the_scanned_pages_of_a_pdf_are_read_by_ocr() -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in ((FILES / "lighthouse.pdf").read_bytes(), scanned_pdf(SCANNED[1:])):
+        for page in PdfReader(io.BytesIO(data)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    text_pages = len(PdfReader(FILES / "lighthouse.pdf").pages)
+    extracted = extract(out.getvalue(), "mixed.pdf")
+    assert extracted.fields["ocr_pages"] == 1
+    assert extracted.pages == text_pages + 1
+    pages = extracted.text.split(PAGE_BREAK)
+    alone = extract((FILES / "lighthouse.pdf").read_bytes(), "lighthouse.pdf").text.split(PAGE_BREAK)
+    assert pages[0] == alone[0]  # read from its text layer
+    assert pages[-1].strip() == "Ships at anchor wait for the tide at dawn."
+
+
+def test_a_pdf_without_text_says_what_it_lacks_and_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(NoTextError, match="the PDF has no text, and no pictures of text"):
+        extract(image_only_pdf(), "blank.pdf")  # a blank page: nothing to read, by OCR or otherwise
+    with pytest.raises(NoTextError, match=r"OCR found no text in the PDF's 1 scanned page\(s\)"):
+        extract(scanned_pdf([[]]), "white.pdf")
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(NoTextError, match=r"OCR is not installed here: install semsearch's ocr extra"):
+        extract(scanned_pdf(SCANNED), "scan.pdf")
 
 
 def test_slides_without_text_have_nothing_to_index() -> None:

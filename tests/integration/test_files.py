@@ -36,6 +36,7 @@ from tests.documents import (
     odt_document,
     print_pdfs,
     running,
+    scanned_pdf,
     site_page,
     two_column_html,
 )
@@ -173,6 +174,25 @@ def test_files_are_indexed_with_pages_and_searchable(server: httpx.Client, pdfs:
     assert [d["id"] for d in printed["documents"]] == ["notes/topics.pdf"]
 
 
+def test_a_scanned_pdf_is_read_by_ocr_and_found_on_its_page(server: httpx.Client) -> None:
+    """A PDF of scans (no text layer) was refused; each scanned page is now read by OCR."""
+    scan = scanned_pdf(
+        [
+            ["Minutes of the harbour board, 3 March.", "The board agreed to dredge the north channel."],
+            ["The lighthouse keeper asked for a new lamp.", "It will be ordered from the mainland in May."],
+        ]
+    )
+    stored = ok(upload(server, [("minutes-scan.pdf", scan)]))["documents"]
+    assert [(d["id"], d["status"]) for d in stored] == [("minutes-scan.pdf", "created")]
+    metadata = ok(server.get("/documents/minutes-scan.pdf"))["metadata"]
+    assert (metadata["pages"], metadata["ocr_pages"]) == (2, 2)
+    hits = ok(server.get("/search", params={"q": "who needs a replacement light", "k": 1}))["hits"]
+    assert (hits[0]["doc_id"], hits[0]["page_end"]) == ("minutes-scan.pdf", 2)  # both pages make one chunk
+    assert "The lighthouse keeper asked for a new lamp." in hits[0]["text"]
+    scanned = ok(server.get("/documents", params={"filter": '{"field": "ocr_pages", "gte": 1}'}))
+    assert [d["id"] for d in scanned["documents"]] == ["minutes-scan.pdf"]
+
+
 def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: httpx.Client) -> None:
     # Safari on macOS sends "café" as "cafe" and a combining accent; the id is the composed form.
     body = ok(upload(server, [("cafe\u0301 menu.txt", b"Espresso, cortado and flat white.")]))
@@ -202,7 +222,7 @@ def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
     assert "bidirectional control character" in problems["invoice\u202efdp.exe"]
     assert "a second file of this name" in problems["good.txt"]
     assert "password" in problems["locked.pdf"]
-    assert "OCR is not supported" in problems["scan.pdf"]
+    assert "the PDF has no text, and no pictures of text" in problems["scan.pdf"]
     assert "elements of markup" in problems["runs.docx"]
     assert server.get("/documents/good.txt").status_code == 404
     assert ok(server.get("/stats"))["documents"] == before

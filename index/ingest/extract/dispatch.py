@@ -65,7 +65,8 @@ BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "od
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
 _IMAGE = (
-    "an image; semsearch reads text, not pictures of it (no OCR): upload the text, or a PDF with a text layer"
+    "an image; semsearch reads text, not pictures of it (OCR reads scanned PDFs only): upload the text, or "
+    "the scan as a PDF"
 )
 _ARCHIVE = (
     "an archive semsearch does not unpack (it unpacks ZIP); upload it as a .zip, or unpack it and upload the "

@@ -5,10 +5,12 @@ docs/ingest.md). PDFium is not thread-safe, so one PDF is read at a time in a pr
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
-from index.ingest.extract import layout
+from index.ingest.extract import layout, ocr
 from index.ingest.extract.base import (
     PAGE_BREAK,
     CorruptFileError,
@@ -19,6 +21,7 @@ from index.ingest.extract.base import (
 from index.ingest.extract.properties import file_fields, pdf_date
 
 _PDFIUM = threading.Lock()
+_IMAGE = pdfium_c.FPDF_PAGEOBJ_IMAGE
 # The most pages read from one PDF. A page tree may name one page object over and over, six bytes a page: a
 # 120 KB file of 20,000 pages read in 0.4 s, so the 200 MB upload limit would let in 33 million pages, some
 # ten minutes of PDFium and gigabytes of page lists. The longest real documents run to tens of thousands.
@@ -29,12 +32,25 @@ _PLACEHOLDER_TITLES = {"", "about:blank", "untitled", "untitled document", "micr
 
 def extract_pdf(data: bytes, name: str) -> Extracted:
     with _PDFIUM:
-        pages, title, fields = _read(data, name)
+        pages, title, fields, scanned = _read(data, name)
+    if scanned and ocr.available():
+        # A page without a text layer but with a picture is a scan: read by OCR, a page at a time, rendered
+        # under PDFium's lock and read outside it (another PDF is read meanwhile).
+        for index in scanned:
+            with _PDFIUM:
+                image = _render(data, index)
+            pages[index] = ocr.page_lines(image)
+        fields["ocr_pages"] = len(scanned)
     if not any(line.strip() for page in pages for line in page):
-        raise NoTextError(
-            f"{name}: the PDF has no text layer (a scanned image?); OCR is not supported, so run it through "
-            "an OCR tool (ocrmypdf, say) first"
-        )
+        if not scanned:
+            raise NoTextError(f"{name}: the PDF has no text, and no pictures of text")
+        if not ocr.available():
+            raise NoTextError(
+                f"{name}: the PDF has no text layer (a scan?), and OCR is not installed here: install "
+                "semsearch's ocr extra (pip install 'semsearch[ocr]'), or run it through an OCR tool "
+                "(ocrmypdf, say) first"
+            )
+        raise NoTextError(f"{name}: OCR found no text in the PDF's {len(scanned)} scanned page(s)")
     repeated = layout.furniture(pages)
     kept = [layout.strip_furniture(page, repeated) for page in pages]
     forms = layout.hyphenated_forms("\n".join(line for page in kept for line in page))
@@ -44,7 +60,22 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
     return Extracted(text=text, title=title, format="pdf", pages=len(pages), fields=fields)
 
 
-def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None, dict[str, object]]:
+def _render(data: bytes, index: int) -> Any:
+    """Page ``index`` of the PDF as a greyscale PIL image at the resolution OCR reads."""
+    document = pdfium.PdfDocument(data)
+    try:
+        page = document[index]
+        try:
+            return page.render(scale=ocr.RESOLUTION / 72, grayscale=True).to_pil()
+        finally:
+            page.close()
+    finally:
+        document.close()
+
+
+def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None, dict[str, object], list[int]]:
+    """The lines of each page, the title, the file's fields, and the pages that are scans: no text layer,
+    a picture."""
     try:
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as error:
@@ -70,6 +101,7 @@ def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None, dict[str
                 "file; split it"
             )
         pages: list[list[str]] = []
+        scanned: list[int] = []
         for index in range(len(document)):
             page = document[index]
             try:
@@ -78,13 +110,15 @@ def _read(data: bytes, name: str) -> tuple[list[list[str]], str | None, dict[str
                     text = textpage.get_text_range()
                 finally:
                     textpage.close()
+                if not text.strip() and next(page.get_objects(filter=[_IMAGE]), None) is not None:
+                    scanned.append(index)
             finally:
                 page.close()
             # PDFium joins a line ending in a hyphen to the next itself, marking the hyphen U+FFFE: split
             # them again, so that a running footer glued on is seen (layout.paragraphs joins the word).
             text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\ufffe", "\ufffe\n")
             pages.append(text.split("\n"))
-        return pages, title, fields
+        return pages, title, fields, scanned
     except pdfium.PdfiumError as error:
         raise CorruptFileError(f"{name}: the PDF is damaged ({error})") from None
     finally:
