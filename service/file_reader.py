@@ -7,7 +7,9 @@ page was read, the p99 of another client's searches went from 26 to 252 ms, and 
 in a process of its own (docs/benchmarks.md, "Searches while a file is read"): there it takes a core, not
 the lock. The process also bounds what one file can do to the server: a reader that crashes or is killed
 for running out of memory loses that file (named in the refusal), not the service, and one that runs past
-``timeout_seconds`` is stopped.
+``timeout_seconds`` is stopped. Time a reader spends reading scanned pages by OCR (seconds a page) does
+not count against it: each page read starts its time again, so a scanned book is read whatever its length
+and a stuck reader is still stopped.
 
 The processes are started with ``spawn`` (a fork of a threaded server may copy a lock another thread
 holds), on the first upload, and kept: starting one and importing the readers took 0.4 s.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -25,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from typing import Any, TypeVar
 
-from index.ingest.extract import CorruptFileError
+from index.ingest.extract import CorruptFileError, ocr
 from index.ingest.sources import FileContents
 from index.ingest.uploaded import read_file
 from service.errors import NotReadyError
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 
 # Longest wait for a new reader process to start and import the readers (about a second on a quiet machine).
 START_SECONDS = 60.0
+# How often a file's wait looks at its reader's count of pages read.
+PROGRESS_SECONDS = 1.0
 
 _T = TypeVar("_T")
 # What reads one file: index.ingest.uploaded.read_file's parameters and answer.
@@ -56,6 +61,9 @@ class FileReader:
         # A file waits here for a free process, so that its time limit counts its reading only.
         self._free = threading.BoundedSemaphore(max(processes, 1))
         self._closed = False
+        # Each file being read has a slot of the pool's shared counters, which its reader adds a page to.
+        self._slots = list(range(max(processes, 1)))
+        self._pages: Any = None
 
     def contents(
         self,
@@ -85,7 +93,7 @@ class FileReader:
                 if pool is None:  # processes cannot be started here
                     return read(*args)
                 try:
-                    return pool.submit(read, *args).result(self._timeout)
+                    return self._wait(pool, read, args)
                 except FutureTimeout:
                     self._stop(pool, f"{name} ran past {self._timeout:g} s")
                     raise CorruptFileError(
@@ -100,6 +108,26 @@ class FileReader:
                             "nothing was written"
                         ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, pool: ProcessPoolExecutor, read: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        """``read(*args)`` in ``pool``'s process; :class:`FutureTimeout` if it read no page by OCR for
+        ``timeout_seconds`` (or read none, and ran that long)."""
+        with self._lock:
+            slot, pages = self._slots.pop(), self._pages
+        try:
+            future = pool.submit(_counting_pages, slot, read, *args)
+            seen, deadline = pages[slot], time.monotonic() + self._timeout
+            while True:
+                try:
+                    return future.result(max(0.0, min(deadline - time.monotonic(), PROGRESS_SECONDS)))
+                except FutureTimeout:
+                    if pages[slot] != seen:
+                        seen, deadline = pages[slot], time.monotonic() + self._timeout
+                    elif time.monotonic() >= deadline:
+                        raise
+        finally:
+            with self._lock:
+                self._slots.append(slot)
 
     def close(self) -> None:
         """Stop the processes (a file being read is abandoned); the reader reads no more."""
@@ -122,7 +150,11 @@ class FileReader:
     def _start(self) -> ProcessPoolExecutor | None:
         """A new pool whose process has answered, or None (and files read in this process from now on)."""
         try:
-            pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"))
+            context = multiprocessing.get_context("spawn")
+            pages = context.Array("q", max(self._processes, 1))  # a slot for each file being read
+            pool = ProcessPoolExecutor(
+                self._processes, mp_context=context, initializer=_share, initargs=(pages,)
+            )
         except (OSError, NotImplementedError, ImportError) as error:
             log.warning("files will be read in the server's process: no reader process (%s)", error)
             self._processes = 0
@@ -141,6 +173,7 @@ class FileReader:
             _kill(pool)
             self._processes = 0
             return None
+        self._pages = pages
         return pool
 
     def _stop(self, pool: ProcessPoolExecutor, why: str) -> None:
@@ -155,6 +188,29 @@ class FileReader:
 def _ready() -> bool:
     """Run in a new reader process: it started, and imported the readers."""
     return True
+
+
+# In a reader process: the pool's counters of pages read, one slot for each file being read.
+_PAGES: Any = None
+
+
+def _share(pages: Any) -> None:
+    global _PAGES
+    _PAGES = pages
+
+
+def _counting_pages(slot: int, read: Callable[..., _T], *args: Any) -> _T:
+    """``read(*args)``, adding each page OCR reads meanwhile to the slot ``slot`` of the pool's counters."""
+
+    def page() -> None:
+        with _PAGES.get_lock():
+            _PAGES[slot] += 1
+
+    ocr.on_page(page)
+    try:
+        return read(*args)
+    finally:
+        ocr.on_page(None)
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

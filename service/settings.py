@@ -237,7 +237,8 @@ class Settings(BaseSettings):
         600.0,
         gt=0,
         description="Longest time reading one uploaded file may take; past it the file is refused (422) "
-        "and its reader process stopped. Only with SEMSEARCH_FILE_READERS above 0.",
+        "and its reader process stopped. Each page of a scan read by OCR starts its time again. Only with "
+        "SEMSEARCH_FILE_READERS above 0.",
     )
     max_concurrent_upserts: int = Field(
         4,

@@ -154,3 +154,25 @@ def test_a_file_sent_as_the_server_stops_is_refused_as_unavailable(reader: Any) 
     files.close()
     with pytest.raises(NotReadyError, match="shutting down"):
         document(files, "late.txt", "late.txt", b"too late")
+
+
+def _scanning(doc_id: str, name: str, *args: Any, **kwargs: Any) -> FileContents:
+    """A reader of ``scan...`` files that reads a page by OCR every 0.5 s for 4 s, as a scanned book would."""
+    if name.startswith("scan"):
+        from index.ingest.extract import ocr
+
+        for _ in range(8):
+            time.sleep(0.5)
+            ocr.page_read()
+    return read_file(doc_id, name, *args, **kwargs)
+
+
+def test_a_scan_read_page_by_page_is_not_stopped_by_the_time_limit(reader: Any) -> None:
+    """Reading a scanned PDF takes seconds a page: a 600 s limit refused any scan of more than about 120
+    pages. Each page read starts the file's time again; a reader that reads no page is stopped as before."""
+    files = reader(processes=1, timeout_seconds=2, read=_scanning)
+    document(files, "warm.txt", "warm.txt", b"starts the process")
+    assert document(files, "scan.txt", "scan.txt", b"four seconds of pages").text == "four seconds of pages"
+    stuck = reader(processes=1, timeout_seconds=2, read=_slow)
+    with pytest.raises(CorruptFileError, match=r"slow\.txt: reading it took longer than 2 s"):
+        document(stuck, "slow.txt", "slow.txt", b"never read")

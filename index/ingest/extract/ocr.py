@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from collections.abc import Callable
 from typing import Any
 
 # Pages are rendered at this many dots per inch for reading. The models read text from about 10 pixels high;
@@ -23,6 +24,21 @@ SAME_LINE = 0.5
 
 _ENGINE: Any = None
 _LOCK = threading.Lock()
+# Called after each page read, so that whoever bounds a file's reading by time can tell a long scan from a
+# stuck reader (service.file_reader): None, or what :func:`on_page` set.
+_ON_PAGE: Callable[[], object] | None = None
+
+
+def on_page(hook: Callable[[], object] | None) -> None:
+    """Call ``hook`` (in this process) after each page OCR reads from now on; None: no more."""
+    global _ON_PAGE
+    _ON_PAGE = hook
+
+
+def page_read() -> None:
+    """Say that a page was read: call the hook :func:`on_page` set, if any."""
+    if _ON_PAGE is not None:
+        _ON_PAGE()
 
 
 def available() -> bool:
@@ -35,6 +51,7 @@ def page_lines(image: Any) -> list[str]:
     columns side by side is read across the columns, line by line (the layout is not analysed)."""
     with _LOCK:
         result = _engine()(image)
+    page_read()
     boxes, texts = getattr(result, "boxes", None), getattr(result, "txts", None)
     if boxes is None or texts is None:
         return []
