@@ -33,6 +33,7 @@ from index.ingest.extract import (
     page_starts,
     sniff,
 )
+from index.ingest.extract import pdf as pdf_extract
 from index.ingest.extract import text as text_extractors
 from index.ingest.extract.front_matter import block_end
 from index.ingest.extract.text import decode, first_heading, text_encoding
@@ -670,6 +671,20 @@ def test_only_the_scanned_pages_of_a_pdf_are_read_by_ocr() -> None:
     alone = extract((FILES / "lighthouse.pdf").read_bytes(), "lighthouse.pdf").text.split(PAGE_BREAK)
     assert pages[0] == alone[0]  # read from its text layer
     assert pages[-1].strip() == "Ships at anchor wait for the tide at dawn."
+
+
+def test_ocr_is_bounded_in_pages_and_in_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file of many blank pictures would hold a reader for days, and a page of 200 inches render to a
+    picture of 900 MB."""
+    monkeypatch.setattr(ocr, "MAX_PAGES", 1)
+    with pytest.raises(CorruptFileError, match=r"2 scanned pages, more than the 1 OCR reads from one file"):
+        extract(scanned_pdf(SCANNED), "book.pdf")
+    from PIL import Image
+
+    poster = io.BytesIO()
+    Image.new("L", (2000, 1000), 255).save(poster, "PDF", resolution=10)  # 200 x 100 inches
+    image = pdf_extract._render(poster.getvalue(), 0)
+    assert max(image.size) == ocr.MAX_SIDE
 
 
 def test_a_pdf_without_text_says_what_it_lacks_and_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,12 @@ from typing import Any
 # the models take a scan's specks for strokes, and detection costs twice as long); 150 keeps a margin for
 # smaller print (footnotes, tables).
 RESOLUTION = 150
+# The longest side of a page's image, in pixels: a page of 200 inches would otherwise render to 900 MB. The
+# models detect text on at most 2,000 pixels a side anyway.
+MAX_SIDE = 4_000
+# The most scanned pages read from one file: about 80 minutes of one core here (5 s a page). A scanned book
+# runs to a few hundred pages; a file of a hundred thousand blank pictures would hold a reader for days.
+MAX_PAGES = 1_000
 # Lines are boxes whose vertical centres lie within this share of a line's height of each other.
 SAME_LINE = 0.5
 

@@ -33,6 +33,11 @@ _PLACEHOLDER_TITLES = {"", "about:blank", "untitled", "untitled document", "micr
 def extract_pdf(data: bytes, name: str) -> Extracted:
     with _PDFIUM:
         pages, title, fields, scanned = _read(data, name)
+    if len(scanned) > ocr.MAX_PAGES and ocr.available():
+        raise CorruptFileError(
+            f"{name}: the PDF has {len(scanned):,} scanned pages, more than the {ocr.MAX_PAGES:,} OCR reads "
+            "from one file (seconds a page); split it"
+        )
     if scanned and ocr.available():
         # A page without a text layer but with a picture is a scan: read by OCR, a page at a time, rendered
         # under PDFium's lock and read outside it (another PDF is read meanwhile).
@@ -61,12 +66,14 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
 
 
 def _render(data: bytes, index: int) -> Any:
-    """Page ``index`` of the PDF as a greyscale PIL image at the resolution OCR reads."""
+    """Page ``index`` of the PDF as a greyscale PIL image at the resolution OCR reads (less for a page so
+    large that its longer side would pass :data:`~index.ingest.extract.ocr.MAX_SIDE` pixels)."""
     document = pdfium.PdfDocument(data)
     try:
         page = document[index]
         try:
-            return page.render(scale=ocr.RESOLUTION / 72, grayscale=True).to_pil()
+            scale = min(ocr.RESOLUTION / 72, ocr.MAX_SIDE / max(*page.get_size(), 1.0))
+            return page.render(scale=scale, grayscale=True).to_pil()
         finally:
             page.close()
     finally:
