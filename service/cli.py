@@ -657,16 +657,18 @@ def index_files(
     archives: dict[Path, list[Document]] = {}
     total = 0
     for source in sources:
+        notes: list[str] = []  # its records left out: said only if the file is not skipped whole
         if str(source.path) == STDIN or source.format == "archive":
             try:
                 archives[source.path] = (
-                    _stdin_documents(stdin_id, codec, settings.max_text_chars, records.append)
+                    _stdin_documents(stdin_id, codec, settings.max_text_chars, notes.append)
                     if str(source.path) == STDIN
                     else _archive(source, settings, codec, problems, strict)
                 )
             except SourceError as error:
                 problems.append(str(error))
                 continue
+            records.extend(notes)
             good.append(source)
             total += len(archives[source.path])
             continue
@@ -675,9 +677,10 @@ def index_files(
             total += 1
             continue
         try:
-            total += sum(1 for _ in _checked(source, settings.max_text_chars, codec, records.append))
+            total += sum(1 for _ in _checked(source, settings.max_text_chars, codec, notes.append))
             good.append(source)
             checked.add(source.path)
+            records.extend(notes)
         except SourceError as error:
             problems.append(str(error))
     for problem in problems + records:

@@ -749,10 +749,11 @@ def test_index_reads_standard_input_json_lines_or_one_document(tmp_path: Path) -
         > 1
     )
 
-    no_id = b'{"id": "x", "text": "ok"}\n{"text": "no id"}\n'
+    no_id = b'{"id": "x", "text": "ok"}\n{"id": "y", "text": " "}\n{"text": "no id"}\n'
     bad = run("index", "-", "--data-dir", second, "--no-progress", stdin=no_id)
     assert bad.exit_code == 2
-    assert "skipped: standard input:2: needs an '_id' or 'id' (a string or a number)" in bad.stderr
+    assert "skipped: standard input:3: needs an '_id' or 'id' (a string or a number)" in bad.stderr
+    assert "document 'y'" not in bad.stderr  # its file was skipped whole: no record of it is named
     # A record with a title and no text is its title; one with neither is left out, not its whole file.
     records = b'{"id": "paper", "title": "Remdesivir trial", "text": ""}\n{"id": "blank", "text": " "}\n'
     strict = run("index", "-", "--strict", "--data-dir", second, "--no-progress", stdin=records)
