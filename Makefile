@@ -15,7 +15,7 @@ export HF_HUB_OFFLINE := 1
 .PHONY: install serve test check lint typecheck pytest test-fast container-check browser clean
 
 # `make serve` installs what the service needs; `make install` (and so `make test`) adds the tests' tools and
-# every extra (Ray, OpenVINO, the RAG frameworks): about 700 MB more that serving does not need.
+# every extra (Ray, OpenVINO, OCR, the RAG frameworks), which serving does not need (README: the sizes).
 install: $(VENV)/.installed
 
 $(VENV)/.service: pyproject.toml
