@@ -75,7 +75,7 @@ DEEPEST = 10_000
 def cut_short(request: SearchRequest, candidates: Candidates, hits: Sequence[Hit], depth: int) -> bool:
     """Whether a page of ``hits`` holds fewer than ``k`` where deeper candidates could fill it: a side was
     cut at its ``depth`` (there are more chunks past it), and no candidate fell below ``min_score`` (a page
-    cut by the threshold stays cut: deeper candidates score lower). Pages come back short so when the
+    cut by the threshold stays cut: deeper candidates score lower). A page comes back short this way when its
     candidates are chunks of a few documents (one long document filling the dense side of a search by
     document) or copies of one passage (collapsed to one hit)."""
     if len(hits) >= request.k or not any(len(side) >= depth for side in candidates.sides):
