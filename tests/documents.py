@@ -183,18 +183,32 @@ def epub_bytes(metadata: str, chapters: Sequence[tuple[str, str]], spine: Sequen
     return book.getvalue()
 
 
+def zip_member(data: bytes, name: str) -> bytes:
+    """The member ``name`` of the ZIP ``data`` (an Office or OpenDocument file's part)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return archive.read(name)
+
+
+def rezip(data: bytes, change: dict[str, bytes], compress_type: int = zipfile.ZIP_STORED) -> bytes:
+    """``data``'s ZIP with the members in ``change`` replaced (or added, after the others; written with
+    ``compress_type``)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename not in change:
+                target.writestr(info, source.read(info.filename))
+        for member, content in change.items():
+            target.writestr(member, content, compress_type=compress_type)
+    return out.getvalue()
+
+
 def docx_of_empty_runs(runs: int) -> bytes:
     """A Word file whose one paragraph holds ``runs`` empty runs after its text: a few bytes each once
     compressed, a hundred each in a parsed tree."""
     data = docx_bytes("Runs", [("Runs", ["Some text."])])
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            part = source.read(info.filename)
-            if info.filename == "word/document.xml":
-                part = part.replace(b"<w:t>Some text.</w:t>", b"<w:t>Some text.</w:t>" + b"<w:t/>" * runs)
-            target.writestr(info.filename, part, compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    text = b"<w:t>Some text.</w:t>"
+    part = zip_member(data, "word/document.xml").replace(text, text + b"<w:t/>" * runs)
+    return rezip(data, {"word/document.xml": part}, zipfile.ZIP_DEFLATED)
 
 
 def odf_bytes(document: Any) -> bytes:

@@ -27,8 +27,10 @@ from tests.documents import (
     ods_bytes,
     odt_document,
     pptx_bytes,
+    rezip,
     site_page,
     xlsx_bytes,
+    zip_member,
 )
 from tests.index.test_extract import FILES
 
@@ -163,17 +165,13 @@ def test_a_docx_whose_styles_part_is_damaged_is_read_with_its_headings() -> None
     """Found by the test above: with the styles part under another content type, python-docx has no styles
     to name a paragraph's style by, and every paragraph's style raised AttributeError."""
     data = docx_bytes("Report", [("Heading", ["A paragraph."])])
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            member = source.read(info.filename)
-            if info.filename == "[Content_Types].xml":
-                member = member.replace(b"wordprocessingml.styles+xml", b"wordprocessingml.stylez+xml")
-            target.writestr(info.filename, member)
+    types = zip_member(data, "[Content_Types].xml")
+    renamed = types.replace(b"wordprocessingml.styles+xml", b"wordprocessingml.stylez+xml")
+    damaged = rezip(data, {"[Content_Types].xml": renamed})
     unforeseen = Unforeseen()
     logging.getLogger(dispatch.__name__).addHandler(unforeseen)
     try:
-        extracted = extract(out.getvalue(), "report.docx")
+        extracted = extract(damaged, "report.docx")
     finally:
         logging.getLogger(dispatch.__name__).removeHandler(unforeseen)
     assert not unforeseen.records

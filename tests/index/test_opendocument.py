@@ -20,7 +20,7 @@ from index.ingest.extract import (
     extract,
 )
 from index.ingest.uploaded import read_file
-from tests.documents import odf_bytes, odf_meta, odp_bytes, ods_bytes, odt_document
+from tests.documents import odf_bytes, odf_meta, odp_bytes, ods_bytes, odt_document, rezip
 
 
 def test_a_text_document_reads_as_markdown_with_its_properties() -> None:
@@ -116,18 +116,6 @@ def test_the_type_is_read_from_the_bytes_whatever_the_name() -> None:
     data = odf_bytes(odt_document([("p", "Named wrongly.")]))
     assert extract(data, "notes.zip").format == "odt"
     assert extract(data, "notes.docx").format == "odt"
-
-
-def rezip(data: bytes, change: dict[str, bytes]) -> bytes:
-    """``data``'s ZIP with the members in ``change`` replaced (or added)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            if info.filename not in change:
-                target.writestr(info, source.read(info.filename))
-        for member, content in change.items():
-            target.writestr(member, content)
-    return out.getvalue()
 
 
 def test_encrypted_damaged_and_empty_files_are_refused_with_a_reason() -> None:

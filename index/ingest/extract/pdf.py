@@ -33,12 +33,13 @@ _PLACEHOLDER_TITLES = {"", "about:blank", "untitled", "untitled document", "micr
 def extract_pdf(data: bytes, name: str) -> Extracted:
     with _PDFIUM:
         pages, title, fields, scanned = _read(data, name)
-    if len(scanned) > ocr.MAX_PAGES and ocr.available():
+    readable = bool(scanned) and ocr.available()
+    if readable and len(scanned) > ocr.MAX_PAGES:
         raise CorruptFileError(
             f"{name}: the PDF has {len(scanned):,} scanned pages, more than the {ocr.MAX_PAGES:,} OCR reads "
             "from one file (seconds a page); split it"
         )
-    if scanned and ocr.available():
+    if readable:
         # A page without a text layer but with a picture is a scan: read by OCR, a page at a time, rendered
         # under PDFium's lock and read outside it (another PDF is read meanwhile).
         for index in scanned:
@@ -49,7 +50,7 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
     if not any(line.strip() for page in pages for line in page):
         if not scanned:
             raise NoTextError(f"{name}: the PDF has no text, and no pictures of text")
-        if not ocr.available():
+        if not readable:
             raise NoTextError(
                 f"{name}: the PDF has no text layer (a scan?), and OCR is not installed here: install "
                 "semsearch's ocr extra (pip install 'semsearch[ocr]'), or run it through an OCR tool "
