@@ -11,9 +11,11 @@ import errno
 import json
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -462,10 +464,16 @@ def _checked(
 ) -> Iterator[Document]:
     """The documents of ``source``; :class:`SourceError` (once read that far) if it cannot be indexed. A
     JSON Lines record that cannot be stored is left out, with a note to ``on_skip``."""
-    for doc in read_documents(source, encoding, on_skip):
+    return _within(str(source.path), read_documents(source, encoding, on_skip), max_chars)
+
+
+def _within(name: str, documents: Iterable[Document], max_chars: int) -> Iterator[Document]:
+    """``documents``, until one is longer than SEMSEARCH_MAX_TEXT_CHARS: a :class:`SourceError` naming
+    it and ``name``, where they came from."""
+    for doc in documents:
         if len(doc.text) > max_chars:
             raise SourceError(
-                f"{source.path}: too large ({len(doc.text)} characters in {doc.id!r}; "
+                f"{name}: too large ({len(doc.text)} characters in {doc.id!r}; "
                 f"SEMSEARCH_MAX_TEXT_CHARS is {max_chars})"
             )
         yield doc
@@ -507,26 +515,33 @@ STDIN = "-"
 
 def _stdin_documents(
     doc_id: str | None, encoding: str | None, max_chars: int, on_skip: Callable[[str], object]
-) -> list[Document]:
-    """The documents of standard input: JSON Lines (a record that cannot be stored left out, with a note to
-    ``on_skip``), or with ``doc_id`` one document of that id, read as a file of that name would be (a name
-    with no suffix it reads as text). Raises :class:`SourceError`."""
-    data = sys.stdin.buffer.read()
+) -> tuple[int, Iterable[Document]]:
+    """How many documents standard input holds, all checked, and the documents to index. JSON Lines (a
+    record that cannot be stored left out, with a note to ``on_skip``) is kept in a temporary file and read
+    from it a line at a time, twice, as a file is: a corpus piped from ``semsearch export`` is never held
+    whole. With ``doc_id``, one document of that id, read as a file of that name would be (a name with no
+    suffix it reads as text). Raises :class:`SourceError`."""
+    name = "standard input"
     if doc_id is None:
-        documents = list(jsonl_documents(data, "standard input", encoding, on_skip))
-    else:
-        name = doc_id if format_of(doc_id) is not None else f"{doc_id}.txt"
-        try:
-            documents = [file_document(doc_id, name, data, None, encoding)]
-        except ExtractionError as error:
-            raise SourceError(f"standard input: {error}") from None
-    for document in documents:
-        if len(document.text) > max_chars:
-            raise SourceError(
-                f"standard input: too large ({len(document.text)} characters in {document.id!r}; "
-                f"SEMSEARCH_MAX_TEXT_CHARS is {max_chars})"
-            )
-    return documents
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed when read back, or with the process)
+        shutil.copyfileobj(sys.stdin.buffer, spool)
+
+        def documents(notes: Callable[[str], object] | None = None) -> Iterator[Document]:
+            spool.seek(0)
+            yield from jsonl_documents(spool, name, encoding, notes)
+
+        def read_back() -> Iterator[Document]:
+            with spool:
+                yield from documents()
+
+        return sum(1 for _ in _within(name, documents(on_skip), max_chars)), read_back()
+    data = sys.stdin.buffer.read()
+    file_name = doc_id if format_of(doc_id) is not None else f"{doc_id}.txt"
+    try:
+        document = file_document(doc_id, file_name, data, None, encoding)
+    except ExtractionError as error:
+        raise SourceError(f"{name}: {error}") from None
+    return 1, list(_within(name, [document], max_chars))
 
 
 def _read_once(
@@ -535,9 +550,9 @@ def _read_once(
     max_chars: int,
     problems: list[str],
     encoding: str | None,
-    archives: dict[Path, list[Document]],
+    archives: dict[Path, Iterable[Document]],
 ) -> Iterator[Document]:
-    """The documents of ``sources``, each file extracted once. Those in ``checked`` were read whole before
+    """The documents of ``sources``, each file extracted once. Those in ``checked`` were read through before
     (and passed), and an archive's documents are in ``archives``; any other file holds one document (a
     PDF, a page, a text file), read and checked here: one that cannot be indexed is reported, added to
     ``problems`` and skipped."""
@@ -640,37 +655,39 @@ def index_files(
         sources = discover(files, unsupported, ignore=ignore, left_out=left_out)
     except SourceError as error:
         _fail(str(error))
-    if from_stdin:  # read whole now, as an archive's documents are: it can be read only once
+    if from_stdin:  # read now, as an archive is: it can be read only once
         sources.append(SourceFile(Path(STDIN), STDIN))
     if unsupported:
         _echo(f"not read: {describe_unsupported(unsupported)}", err=True)
     if left_out:
         _echo(f"left out: {describe_left_out(left_out)}; --no-ignore indexes them", err=True)
-    # Files of many documents (.jsonl) are read whole first, so that one bad line skips its whole file;
-    # with --strict every file is, so that nothing is written unless all can be. The others (one document
-    # each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
+    # Files of many documents (.jsonl) are read through first (a line at a time), so that one bad line skips
+    # its whole file; with --strict every file is, so that nothing is written unless all can be. The others
+    # (one document each: a PDF is extracted once, not twice) are read and checked as indexing reaches them.
     good: list[SourceFile] = []
     problems: list[str] = []
     records: list[str] = []  # JSON Lines records left out (the rest of their files indexed)
     checked: set[Path] = set()
     # A ZIP's, a mailbox's or standard input's documents, read before the rest.
-    archives: dict[Path, list[Document]] = {}
+    archives: dict[Path, Iterable[Document]] = {}
     total = 0
     for source in sources:
         notes: list[str] = []  # its records left out: said only if the file is not skipped whole
         if str(source.path) == STDIN or source.format == "archive":
             try:
-                archives[source.path] = (
-                    _stdin_documents(stdin_id, codec, settings.max_text_chars, notes.append)
-                    if str(source.path) == STDIN
-                    else _archive(source, settings, codec, problems, strict)
-                )
+                if str(source.path) == STDIN:
+                    count, archives[source.path] = _stdin_documents(
+                        stdin_id, codec, settings.max_text_chars, notes.append
+                    )
+                else:
+                    found = _archive(source, settings, codec, problems, strict)
+                    count, archives[source.path] = len(found), found
             except SourceError as error:
                 problems.append(str(error))
                 continue
             records.extend(notes)
             good.append(source)
-            total += len(archives[source.path])
+            total += count
             continue
         if not strict and source.format != "jsonl":
             good.append(source)

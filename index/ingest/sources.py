@@ -9,7 +9,9 @@ pages, and the ``sha256`` of its bytes, by which ``semsearch sync`` tells a chan
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
 import json
 import os
 import unicodedata
@@ -17,13 +19,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, BinaryIO
 
 from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, extract, format_of, not_read
+from index.ingest.extract.base import CorruptFileError, wide_text_codec
 from index.ingest.extract.code import generated
 from index.ingest.extract.properties import clean
-from index.ingest.extract.text import decode
+from index.ingest.extract.text import not_utf8
 from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
 from index.types import Document
 from index.validation import MAX_TITLE_LENGTH, check_document, is_blank, storable_text, text_or_title
@@ -209,10 +212,14 @@ def read_documents(
     ``encoding`` (see :func:`~index.ingest.extract.extract`). Raises :class:`SourceError` naming the file
     (and line) on bad input; a JSON Lines record that cannot be stored is left out with a note to
     ``on_skip`` (:func:`json_lines_documents`)."""
-    data = _read_bytes(source.path)
     if source.format == "jsonl":
-        yield from jsonl_documents(data, str(source.path), encoding, on_skip)
+        try:
+            with source.path.open("rb") as stream:
+                yield from jsonl_documents(stream, str(source.path), encoding, on_skip)
+        except OSError as error:
+            raise SourceError(f"{source.path}: cannot be read ({error.strerror})") from error
         return
+    data = _read_bytes(source.path)
     try:
         yield file_document(source.relative, str(source.path), data, {"path": source.relative}, encoding)
     except ExtractionError as error:
@@ -250,19 +257,91 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def jsonl_documents(
-    data: bytes, name: str, encoding: str | None = None, on_skip: Callable[[str], object] | None = None
+    data: bytes | BinaryIO,
+    name: str,
+    encoding: str | None = None,
+    on_skip: Callable[[str], object] | None = None,
+    *,
+    title_in_text: bool = False,
 ) -> Iterator[Document]:
-    """The documents of JSON Lines (a file's bytes, or standard input's, ``name`` in messages), read as
-    :func:`json_lines_documents` says."""
-    if not data.strip():
-        raise SourceError(f"{name}: the file is empty")
+    """The documents of JSON Lines (bytes, or a file open for reading them; ``name`` in messages), read a
+    line at a time as :func:`decoded_lines` decodes them and :func:`json_lines_documents` reads them."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    read = 0
+
+    def counted(lines: Iterator[str]) -> Iterator[str]:
+        nonlocal read
+        for line in lines:
+            read += bool(line.strip())
+            yield line
+
     try:
-        text = decode(data, name, fallback=encoding)
+        yield from json_lines_documents(
+            counted(decoded_lines(stream, name, encoding)), name, on_skip, title_in_text=title_in_text
+        )
     except ExtractionError as error:
         raise SourceError(str(error)) from None
-    # A line of JSON Lines ends at "\n" alone: a JSON string may hold U+2028 or U+0085 as they are (json.dumps
-    # with ensure_ascii=False writes them so), where str.splitlines would end the line too.
-    yield from json_lines_documents(text.split("\n"), name, on_skip)
+    if not read:
+        raise SourceError(f"{name}: the file is empty")
+
+
+# How much of a JSON Lines file in UTF-16 or UTF-32 is decoded at a time.
+_WIDE_BLOCK = 1 << 20
+
+
+def decoded_lines(stream: BinaryIO, name: str, encoding: str | None = None) -> Iterator[str]:
+    """The lines of JSON Lines in ``stream``, one at a time, so that a corpus of gigabytes is never held
+    whole: UTF-8 (a byte order mark dropped), UTF-16 or UTF-32 with a byte order mark, or a line that is
+    not UTF-8 in ``encoding`` (:func:`~index.ingest.extract.text.decode`'s rules, a line at a time; without
+    ``encoding`` such a line is refused, naming it). A line ends at "\\n" alone: a JSON string may hold
+    U+2028 or U+0085 as they are (json.dumps with ensure_ascii=False writes them so), where
+    str.splitlines would end the line too."""
+    wide = wide_text_codec(stream.read(4))
+    stream.seek(0)
+    if wide is not None:
+        yield from _wide_lines(stream, wide, name)
+        return
+    offset = 0
+    for number, raw in enumerate(stream, start=1):
+        start = offset
+        offset += len(raw)
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+            start += len(codecs.BOM_UTF8)
+            if not raw:  # the mark alone
+                return
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if encoding is None:
+                raise not_utf8(raw, error.start, f"{name}:{number}", offset=start) from None
+            line = raw.decode(encoding, errors="replace")
+        yield line.removesuffix("\n")
+
+
+def _wide_lines(stream: BinaryIO, codec: str, name: str) -> Iterator[str]:
+    """The lines of a stream in UTF-16 or UTF-32 (its byte order mark first), decoded a block at a time."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    line: list[str] = []  # the pieces of a line that spans blocks, joined once it ends
+    offset = 0
+    while True:
+        block = stream.read(_WIDE_BLOCK)
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as error:
+            raise CorruptFileError(
+                f"{name}: starts as {codec.upper()} but is not (bad byte at offset {offset + error.start})"
+            ) from None
+        offset += len(block)
+        *ended, rest = text.split("\n")
+        for piece in ended:
+            yield "".join([*line, piece])
+            line = []
+        line.append(rest)
+        if not block:
+            if last := "".join(line):  # as a file's lines: no empty one after the last "\n"
+                yield last
+            return
 
 
 # A JSON Lines record's own fields; any other is kept in its document's metadata.

@@ -20,7 +20,7 @@ import pytrec_eval
 
 from index.errors import InvalidInputError, UnsupportedOperationError
 from index.ingest.preparation import batches
-from index.ingest.sources import json_lines_documents
+from index.ingest.sources import jsonl_documents
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
 from index.validation import is_blank, storable_text
@@ -37,10 +37,10 @@ class Dataset:
 
     def corpus(self, on_skip: Callable[[str], object] | None = None) -> Iterator[Document]:
         """The corpus documents, text = title + blank line + text, read as ``semsearch index`` reads JSON
-        Lines (:func:`~index.ingest.sources.json_lines_documents`: what BEIR's own loader takes is mended,
+        Lines (:func:`~index.ingest.sources.jsonl_documents`: what BEIR's own loader takes is mended,
         and a record that still cannot be stored is left out with a note to ``on_skip``)."""
-        with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:
-            yield from json_lines_documents(lines, "corpus.jsonl", on_skip, title_in_text=True)
+        with (self.directory / "corpus.jsonl").open("rb") as stream:
+            yield from jsonl_documents(stream, "corpus.jsonl", None, on_skip, title_in_text=True)
 
     def corpus_size(self) -> int:
         with (self.directory / "corpus.jsonl").open(encoding="utf-8") as lines:

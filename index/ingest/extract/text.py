@@ -107,12 +107,21 @@ def decode(data: bytes, name: str, declared: str | None = None, fallback: str | 
         return data.decode(codec, errors="replace")
     if fallback is not None:
         return data.decode(fallback, errors="replace")
-    raise CorruptFileError(
-        f"{name}: not valid UTF-8 (byte 0x{data[bad]:02X} at offset {bad}{_as_windows_1252(data, bad)})"
+    raise not_utf8(data, bad, name, declared=declared)
+
+
+def not_utf8(
+    data: bytes, bad: int, name: str, *, offset: int = 0, declared: str | None = None
+) -> CorruptFileError:
+    """The refusal of text in an encoding not named: ``data``'s byte ``bad`` is not UTF-8 (``data`` a part
+    of the file that starts at ``offset``), and what to do about it."""
+    return CorruptFileError(
+        f"{name}: not valid UTF-8 (byte 0x{data[bad]:02X} at offset {offset + bad}"
+        f"{_as_windows_1252(data, bad)})"
         + ("" if not declared else f", nor in the charset it declares ({declared!r})")
         + "; name the encoding it is in (encoding windows-1252 for most Western European text that is not "
         "UTF-8), or convert it to UTF-8"
-    ) from None
+    )
 
 
 def _as_windows_1252(data: bytes, bad: int) -> str:
