@@ -578,10 +578,10 @@ def index_files(
     paths: Annotated[
         list[Path],
         typer.Argument(
-            help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .odt .ods .odp .rtf .tex .csv .epub "
-            ".html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py .json "
-            ".yaml...; a .zip or .mbox named by itself: its files or messages); - reads JSON Lines from "
-            "standard input (what export writes), or with --id one document."
+            help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .ppt .odt .ods .odp .rtf .tex .csv "
+            ".epub .html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py "
+            ".json .yaml...; a .zip or .mbox named by itself: its files or messages); - reads JSON Lines "
+            "from standard input (what export writes), or with --id one document."
         ),
     ],
     data_dir: DataDir = None,

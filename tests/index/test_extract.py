@@ -368,8 +368,8 @@ EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signat
         (
             EMPTY_OLE,
             "deck.ppt",
-            UnsupportedFormatError,
-            "save it as .pptx",
+            CorruptFileError,
+            "damaged Office 97",
         ),
         (b"just text", "report.pdf", CorruptFileError, "named as PDF"),
         (b"%PDF-1.7\nnot really", "broken.pdf", CorruptFileError, "not a readable PDF"),

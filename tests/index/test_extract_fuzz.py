@@ -52,6 +52,7 @@ def samples() -> dict[str, bytes]:
         "lighthouse.pdf": (FILES / "lighthouse.pdf").read_bytes(),
         "lighthouse.doc": (FILES / "lighthouse.doc").read_bytes(),
         "stations.xls": (FILES / "stations.xls").read_bytes(),
+        "lighthouse.ppt": (FILES / "lighthouse.ppt").read_bytes(),
         "report.docx": docx_bytes("Report", [("Heading", ["A paragraph."])]),
         "slides.pptx": pptx_bytes([("Title", ["A line."])]),
         "sheet.xlsx": xlsx_bytes({"S": [["a", 1], ["b", 2]]}),

@@ -1,5 +1,6 @@
-"""Word and Excel 97-2003 files: real ones saved by LibreOffice (tests/data/files/make.py), and the Word
-reader's piece table and field marks held to simple references (hypothesis)."""
+"""Word and Excel 97-2003 files (PowerPoint's: test_legacy_powerpoint.py): real ones saved by LibreOffice
+(tests/data/files/make.py), and the Word reader's piece table and field marks held to simple references
+(hypothesis)."""
 
 from __future__ import annotations
 
@@ -86,10 +87,9 @@ class _Container:
 @pytest.mark.parametrize(
     ("streams", "error", "message"),
     [
-        (("PowerPoint Document",), UnsupportedFormatError, "save it as .pptx"),
         (("__properties_version1.0", "__substg1.0_0037001F"), UnsupportedFormatError, "Outlook message"),
         (("EncryptionInfo", "EncryptedPackage"), EncryptedFileError, "encrypted"),
-        (("Contents",), UnsupportedFormatError, "not a Word or Excel"),
+        (("Contents",), UnsupportedFormatError, "not a Word, Excel or PowerPoint"),
     ],
 )
 def test_other_ole2_files_are_refused_with_what_they_are(
@@ -101,6 +101,7 @@ def test_other_ole2_files_are_refused_with_what_they_are(
         ole_format(_Container("Contents"), "minutes.doc")
     assert ole_format(_Container("WordDocument", "1Table"), "f") == "doc"
     assert ole_format(_Container("Workbook"), "f") == "xls"
+    assert ole_format(_Container("PowerPoint Document", "Current User"), "f") == "ppt"
 
 
 # -- the piece table ------------------------------------------------------------------------------------

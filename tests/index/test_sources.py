@@ -58,12 +58,12 @@ def test_folder_ids_are_relative_paths_and_hidden_files_are_skipped(tmp_path: Pa
 def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) -> None:
     for name in (
         "a.md",
-        "b.ppt",
-        "c.PPT",
+        "b.pages",
+        "c.PAGES",
         "d.key",
         "README",
         "run-backup",
-        ".hidden/e.ppt",
+        ".hidden/e.pages",
         "f.odt",
         "g.rtf",
         "h.doc",
@@ -74,9 +74,9 @@ def test_files_of_other_types_in_a_folder_are_counted_by_suffix(tmp_path: Path) 
     sources = discover([tmp_path / "docs"], unsupported)
     # README is known by name; a file of no suffix otherwise is not read in a folder (it may be anything)
     assert [s.relative for s in sources] == ["README", "a.md", "f.odt", "g.rtf", "h.doc", "i.tex"]
-    assert unsupported == Counter({".ppt": 2, ".key": 1, "": 1})
+    assert unsupported == Counter({".pages": 2, ".key": 1, "": 1})
     assert describe_unsupported(unsupported) == (
-        "4 files of types semsearch does not read (.ppt 2, .key 1, no suffix 1)"
+        "4 files of types semsearch does not read (.pages 2, .key 1, no suffix 1)"
     )
 
 

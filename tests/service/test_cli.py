@@ -66,11 +66,11 @@ def test_index_search_stats(tmp_path: Path) -> None:
     assert (summary["documents"], summary["created"], summary["skipped_files"]) == (3, 3, 0)
     assert summary["unsupported_files"] == {}
 
-    (tmp_path / "corpus" / "old.ppt").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "corpus" / "old.key").write_bytes(b"PK\x03\x04")
     result = run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json")
-    assert json.loads(result.stdout.strip().splitlines()[-1])["unsupported_files"] == {".ppt": 1}
-    assert "not read: 1 file of types semsearch does not read (.ppt 1)" in result.stderr
-    (tmp_path / "corpus" / "old.ppt").unlink()
+    assert json.loads(result.stdout.strip().splitlines()[-1])["unsupported_files"] == {".key": 1}
+    assert "not read: 1 file of types semsearch does not read (.key 1)" in result.stderr
+    (tmp_path / "corpus" / "old.key").unlink()
 
     again = json.loads(
         run("index", str(corpus(tmp_path)), "--data-dir", data, "--no-progress", "--json").stdout

@@ -27,6 +27,7 @@ FORMATS = {
     ".xlsx": "xlsx",
     ".doc": "doc",  # Word and Excel 97-2003
     ".xls": "xls",
+    ".ppt": "ppt",  # PowerPoint 97-2003
     ".epub": "epub",
     ".odt": "odt",
     ".ods": "ods",
@@ -61,7 +62,7 @@ DOCUMENT_SUFFIXES = sorted(suffix for suffix, fmt in FORMATS.items() if fmt != "
 # Formats whose files are text: one that is neither UTF-8 nor declares its encoding is read in the encoding
 # its sender names (extract's ``encoding``). Not RTF (its own code pages) nor e-mail (its parts' charsets).
 TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb", "code"}
-BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "epub", "odt", "ods", "odp"}
+BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
 _IMAGE = (
@@ -74,7 +75,6 @@ _ARCHIVE = (
 )
 _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
 NOT_READ = {
-    ".ppt": "a PowerPoint 97-2003 presentation (.ppt); save it as .pptx first",
     ".msg": "an Outlook message; save it as .eml (or the message as text) first",
     ".mbox": "an mbox mailbox; upload it to the service, which makes each message a document, or save its "
     "messages as .eml files",
@@ -273,6 +273,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract import legacy_office
 
         return legacy_office.extract_doc if fmt == "doc" else legacy_office.extract_xls
+    if fmt == "ppt":
+        from index.ingest.extract.legacy_powerpoint import extract_ppt
+
+        return extract_ppt
     if fmt in ("docx", "pptx", "xlsx"):
         from index.ingest.extract import office
 

@@ -14,8 +14,8 @@ properties, which are not read.
 **Excel** (``.xls``): each sheet becomes a heading and a Markdown table, as an ``.xlsx`` does, with the same
 bound on the cells read.
 
-A file that is neither (PowerPoint 97-2003, an Outlook message, an encrypted Office 2007 file, which are OLE2
-containers too) is refused by :func:`ole_format` with what to do instead.
+PowerPoint 97-2003 (``.ppt``) is read by :mod:`index.ingest.extract.legacy_powerpoint`. Another OLE2 file (an
+Outlook message, an encrypted Office 2007 file) is refused by :func:`ole_format` with what to do instead.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ _HIDDEN = re.compile("[\x00-\x08\x0e-\x12\x16-\x1d\x1f]")
 
 
 def ole_format(ole: Any, name: str) -> str:
-    """``"doc"`` or ``"xls"`` for an open OLE2 container, or the refusal that says what else it is."""
+    """``"doc"``, ``"xls"`` or ``"ppt"`` for an open OLE2 container, or the refusal that says what else it
+    is."""
     if ole.exists("WordDocument"):
         return "doc"
     if ole.exists("Workbook") or ole.exists("Book"):
@@ -62,19 +63,19 @@ def ole_format(ole: Any, name: str) -> str:
             f"{name}: the Office file is encrypted with a password; save an unprotected copy and upload that"
         )
     if ole.exists("PowerPoint Document"):
-        raise UnsupportedFormatError(
-            f"{name}: a PowerPoint 97-2003 presentation (.ppt); save it as .pptx first"
-        )
+        return "ppt"
     if ole.exists("__properties_version1.0"):
         raise UnsupportedFormatError(
             f"{name}: an Outlook message; save it as .eml (or the message as text) first"
         )
-    if name.lower().endswith((".doc", ".xls")):  # what it claims to be, and a damaged directory hides
+    if name.lower().endswith((".doc", ".xls", ".ppt")):  # what it claims to be, and a damaged directory hides
         raise CorruptFileError(
-            f"{name}: named as a Word or Excel 97-2003 file, but its container holds neither's parts; "
-            "is it damaged?"
+            f"{name}: named as a Word, Excel or PowerPoint 97-2003 file, but its container holds none of "
+            "their parts; is it damaged?"
         )
-    raise UnsupportedFormatError(f"{name}: an OLE2 file that is not a Word or Excel 97-2003 document")
+    raise UnsupportedFormatError(
+        f"{name}: an OLE2 file that is not a Word, Excel or PowerPoint 97-2003 document"
+    )
 
 
 def open_ole(data: bytes, name: str) -> Any:
@@ -92,7 +93,7 @@ def open_ole(data: bytes, name: str) -> Any:
 def extract_doc(data: bytes, name: str) -> Extracted:
     ole = open_ole(data, name)
     try:
-        word = _stream(ole, "WordDocument", name)
+        word = ole_stream(ole, "WordDocument", name)
         if len(word) < 0x22 or _u16(word, 0) != _WORD_IDENT:
             raise CorruptFileError(
                 f"{name}: not a Word 97-2003 document (its WordDocument stream has no FIB)"
@@ -102,9 +103,9 @@ def extract_doc(data: bytes, name: str) -> Extracted:
             raise EncryptedFileError(
                 f"{name}: the Word file is encrypted with a password; save an unprotected copy and upload it"
             )
-        table = _stream(ole, "1Table" if flags & _TABLE_1 else "0Table", name)
+        table = ole_stream(ole, "1Table" if flags & _TABLE_1 else "0Table", name)
         text = _main_text(word, table, name)
-        fields = _summary(ole)
+        fields = summary(ole)
     finally:
         ole.close()
     paragraphs = [" ".join(line.split()) for line in _shown(text).splitlines()]
@@ -200,7 +201,7 @@ def _field_results(text: str) -> str:
     return "".join(out)
 
 
-def _summary(ole: Any) -> dict[str, Any]:
+def summary(ole: Any) -> dict[str, Any]:
     """Title, author, subject, keywords and dates from the file's summary information ([MS-OLEPS]), read
     here rather than by olefile's ``get_metadata``: that one builds every vector a property claims to hold,
     and a damaged file's claim of two billion values took 13 GB before it was stopped. Only the string and
@@ -270,7 +271,7 @@ def _property_set(data: bytes) -> dict[int, int | bytes | str | datetime.datetim
     return found
 
 
-def _stream(ole: Any, stream: str, name: str) -> bytes:
+def ole_stream(ole: Any, stream: str, name: str) -> bytes:
     if not ole.exists(stream):
         raise CorruptFileError(f"{name}: the file has no {stream} stream; is it damaged?")
     try:
@@ -296,8 +297,8 @@ def extract_xls(data: bytes, name: str) -> Extracted:
     # file (a sector table it believed), where olefile checks what a file's tables claim against its size.
     ole = open_ole(data, name)
     try:
-        workbook = _stream(ole, "Workbook" if ole.exists("Workbook") else "Book", name)
-        fields = _summary(ole)
+        workbook = ole_stream(ole, "Workbook" if ole.exists("Workbook") else "Book", name)
+        fields = summary(ole)
     finally:
         ole.close()
     blocks: list[str] = []

@@ -4,9 +4,10 @@
 
 lighthouse.pdf is printed by headless Chromium, three pages with a running header and footer; the DOCX and
 PPTX are written by python-docx and python-pptx. lighthouse.doc and stations.xls, Word and Excel 97-2003
-files, are the DOCX and a CSV saved in those formats by LibreOffice (``soffice --headless --convert-to``),
-where it is installed (Debian: libreoffice-writer-nogui, libreoffice-calc-nogui). The text is the project's
-own.
+files, and lighthouse.ppt (PowerPoint 97-2003: python-pptx's slides with a text box and speaker notes), are
+the DOCX, a CSV and a PPTX saved in those formats by LibreOffice (``soffice --headless --convert-to``),
+where it is installed (Debian: libreoffice-writer-nogui, libreoffice-calc-nogui and
+libreoffice-impress-nogui). The text is the project's own.
 """
 
 from __future__ import annotations
@@ -66,6 +67,28 @@ def main() -> None:
     if shutil.which("soffice"):
         write(HERE / "lighthouse.doc", converted(HERE / "lighthouse.docx", "doc"))
         write(HERE / "stations.xls", converted(STATIONS, "xls", "stations.csv"))
+        write(HERE / "lighthouse.ppt", converted(deck(), "ppt", "lighthouse.pptx"))
+
+
+def deck() -> bytes:
+    """The slides of PAGES, the last with a text box of its own beside its placeholders, the first with
+    speaker notes."""
+    import io
+
+    import pptx
+    from pptx.util import Inches
+
+    presentation = pptx.Presentation(
+        io.BytesIO(pptx_bytes([(head, text.split(". ")) for head, text in PAGES]))
+    )
+    presentation.core_properties.title = "Coastal notes"
+    first, *_, last = presentation.slides
+    first.notes_slide.notes_text_frame.text = "Mention the fog bell at the Lizard station."
+    box = last.shapes.add_textbox(Inches(1), Inches(6), Inches(6), Inches(1))
+    box.text_frame.text = "Visitor hours: Saturdays, May to September."
+    out = io.BytesIO()
+    presentation.save(out)
+    return out.getvalue()
 
 
 STATIONS = (
