@@ -490,7 +490,11 @@ def test_word_excel_and_powerpoint_97_files_are_found_by_meaning_cells_and_notes
     ok(upload(server, files, id_prefix="old/"))
     stored = ok(server.get("/documents/old/lighthouse.doc"))
     assert (stored["title"], stored["metadata"]["format"]) == ("Coastal notes", "doc")
-    query = {"q": "who looked after the light before it was automatic", "k": 2, "group_by": "document"}
+    query: dict[str, str | int] = {
+        "q": "who looked after the light before it was automatic",
+        "k": 2,
+        "group_by": "document",
+    }
     hits = ok(server.get("/search", params=query))
     # the same keepers' page in both (and the one hit of each document)
     assert {hit["doc_id"] for hit in hits["hits"]} == {"old/lighthouse.doc", "old/lighthouse.ppt"}
