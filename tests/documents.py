@@ -1,15 +1,19 @@
 """Real files for tests and benchmarks, made on the spot: PDFs printed by headless Chromium from HTML, DOCX
 written by python-docx, PPTX by python-pptx, XLSX by openpyxl, encrypted PDFs by pypdf, EPUBs by zipfile,
-OpenDocument files by odfpy; web pages in site generators' markup."""
+OpenDocument files by odfpy, Outlook messages by tests/compound_file.py; web pages in site generators'
+markup."""
 
 from __future__ import annotations
 
+import datetime
 import io
+import struct
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.compound_file import cfb_bytes
 from tests.integration.browser import find_browser
 
 
@@ -402,6 +406,71 @@ def site_page(theme: str, site: str, title: str, paragraphs: Sequence[str], menu
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)} - '
         f"{html.escape(site)}</title></head><body>{page}</body></html>"
     )
+
+
+Value = (
+    str | bytes | int | datetime.datetime
+)  # a MAPI property's: PtypString, PtypBinary, PtypInteger32, PtypTime
+
+
+def msg_bytes(
+    subject: str,
+    body: str | None,
+    *,
+    html: str | None = None,
+    sender: tuple[str, str] = ("Ada Lovelace", "ada@example.org"),
+    to: Sequence[tuple[str, str]] = (("Charles Babbage", "charles@example.org"),),
+    sent: datetime.datetime | None = None,
+    attachments: Sequence[tuple[str, bytes]] = (),
+) -> bytes:
+    """An Outlook message (.msg, [MS-OXMSG]) as Outlook lays one out: MAPI properties in an OLE2 file
+    (tests/compound_file.py writes it), strings in UTF-16, the HTML body as bytes in its code page."""
+    streams: dict[str, bytes] = {}
+
+    def properties(prefix: str, header: bytes, values: Sequence[tuple[int, int, Value]]) -> None:
+        entries = b""
+        for pid, kind, value in values:
+            tag = pid << 16 | kind
+            if isinstance(
+                value, str | bytes
+            ):  # in a stream of its own, its size here (a string's with a NUL)
+                raw = value.encode("utf-16-le") if isinstance(value, str) else value
+                streams[f"{prefix}__substg1.0_{tag:08X}"] = raw
+                entries += struct.pack("<IIII", tag, 6, len(raw) + 2 * isinstance(value, str), 0)
+            elif isinstance(value, datetime.datetime):  # PtypTime: 100 ns since 1601
+                ticks = (value - datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)) // datetime.timedelta(
+                    microseconds=1
+                )
+                entries += struct.pack("<IIQ", tag, 6, ticks * 10)
+            else:  # PtypInteger32
+                entries += struct.pack("<IIiI", tag, 6, value, 0)
+        streams[f"{prefix}__properties_version1.0"] = header + entries
+
+    values: list[tuple[int, int, Value]] = [
+        (0x001A, 0x001F, "IPM.Note"),
+        (0x0037, 0x001F, subject),
+        (0x0C1A, 0x001F, sender[0]),
+        (0x0C1F, 0x001F, sender[1]),
+        (0x0E04, 0x001F, "; ".join(name for name, _ in to)),
+        (0x3FDE, 0x0003, 65001),  # the HTML body's code page: UTF-8
+    ]
+    if body is not None:
+        values.append((0x1000, 0x001F, body))
+    if html is not None:
+        values.append((0x1013, 0x0102, html.encode("utf-8")))
+    if sent is not None:
+        values.append((0x0039, 0x0040, sent))
+    header = struct.pack("<8xIIII8x", len(to), len(attachments), len(to), len(attachments))
+    properties("", header, values)
+    for n, (name, address) in enumerate(to):
+        recipient: list[tuple[int, int, Value]] = [(0x3001, 0x001F, name), (0x39FE, 0x001F, address)]
+        recipient.append((0x0C15, 0x0003, 1))  # To
+        properties(f"__recip_version1.0_#{n:08X}/", b"\x00" * 8, recipient)
+    for n, (name, data) in enumerate(attachments):
+        attachment: list[tuple[int, int, Value]] = [(0x3707, 0x001F, name), (0x3701, 0x0102, data)]
+        attachment.append((0x3705, 0x0003, 1))  # attached by value
+        properties(f"__attach_version1.0_#{n:08X}/", b"\x00" * 8, attachment)
+    return cfb_bytes(streams)
 
 
 def write(path: Path, data: bytes) -> Path:

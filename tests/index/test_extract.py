@@ -355,8 +355,8 @@ EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signat
         (
             EMPTY_OLE,
             "mail.msg",
-            UnsupportedFormatError,
-            "Outlook message",
+            CorruptFileError,
+            "a damaged Outlook message",
         ),
         (b"\x00\x00\x00 ftypisom", "talk.mp4", UnsupportedFormatError, "transcript or subtitles"),
         (

@@ -21,6 +21,7 @@ from tests.data.files.make import PAGES  # noqa: F401  (the sample files are mad
 from tests.documents import (
     docx_bytes,
     epub_bytes,
+    msg_bytes,
     notebook_bytes,
     odf_bytes,
     odp_bytes,
@@ -46,6 +47,7 @@ def samples() -> dict[str, bytes]:
     mail.add_attachment(b"x", maintype="application", subtype="pdf", filename="f.pdf")
     return {
         "mail.eml": bytes(mail),
+        "mail.msg": msg_bytes("Hi", "The body.", html="<p>The body.</p>", attachments=[("f.pdf", b"x")]),
         "page.html": site_page("mkdocs", "Site", "Page", ["A paragraph."], ["Page", "Other"]).encode(),
         "notes.md": b"---\ntitle: Notes\ntags: [a]\n---\n# Heading\n\n- item\n\n| a | b |\n|---|---|\n",
         "table.csv": b'a,b,"c d"\n1,2,3\n',

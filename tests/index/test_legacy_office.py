@@ -87,9 +87,8 @@ class _Container:
 @pytest.mark.parametrize(
     ("streams", "error", "message"),
     [
-        (("__properties_version1.0", "__substg1.0_0037001F"), UnsupportedFormatError, "Outlook message"),
         (("EncryptionInfo", "EncryptedPackage"), EncryptedFileError, "encrypted"),
-        (("Contents",), UnsupportedFormatError, "not a Word, Excel or PowerPoint"),
+        (("Contents",), UnsupportedFormatError, "not a Word, Excel or PowerPoint 97-2003 document nor an"),
     ],
 )
 def test_other_ole2_files_are_refused_with_what_they_are(
@@ -102,6 +101,7 @@ def test_other_ole2_files_are_refused_with_what_they_are(
     assert ole_format(_Container("WordDocument", "1Table"), "f") == "doc"
     assert ole_format(_Container("Workbook"), "f") == "xls"
     assert ole_format(_Container("PowerPoint Document", "Current User"), "f") == "ppt"
+    assert ole_format(_Container("__properties_version1.0", "__substg1.0_0037001F"), "f") == "msg"
 
 
 # -- the piece table ------------------------------------------------------------------------------------

@@ -1,14 +1,18 @@
-"""E-mail files (.eml) written by the standard library's email package, as mail clients write them: subject,
-sender and date as title and metadata, the plain-text body or else the HTML one, attachments named."""
+"""E-mail files: .eml written by the standard library's email package, as mail clients write them, and
+Outlook's .msg as Outlook lays them out (tests/documents.py's msg_bytes): subject, sender and date as title
+and metadata, the plain-text body or else the HTML one, attachments named."""
 
 from __future__ import annotations
 
+import datetime
 from email.message import EmailMessage
 
 import pytest
 
-from index.ingest.extract import NoTextError, extract
+from index.ingest.extract import CorruptFileError, NoTextError, extract
+from index.ingest.extract.dispatch import sniff
 from index.ingest.extract.text import MAX_HTML_ELEMENTS
+from tests.documents import msg_bytes
 
 
 def message(**headers: str) -> EmailMessage:
@@ -75,3 +79,53 @@ def test_damaged_headers_and_an_unknown_charset_still_give_the_text() -> None:
     extracted = extract(raw, "odd.eml")
     assert "The body in an unknown charset: café." in extracted.text
     assert "created" not in extracted.fields
+
+
+# -- Outlook ----------------------------------------------------------------------------------------------
+
+
+def test_an_outlook_message_reads_as_an_eml_does() -> None:
+    """What dragging a message out of Outlook makes: it was refused ("save it as .eml first")."""
+    data = msg_bytes(
+        "Über die Schleuse: Öffnungszeiten",
+        "The lock gates close two hours before high water.\r\n\r\n> An earlier reply.\r\n",
+        html="<p>The HTML copy of the same text.</p>",
+        sender=("Ada Quay", "ada@example.com"),
+        to=[("Harbour board", "board@example.com"), ("Zoë Quay", "zoe@example.com")],
+        sent=datetime.datetime(2026, 12, 1, 8, 30, tzinfo=datetime.UTC),
+        attachments=[("schedule.pdf", b"%PDF-1.4"), ("", b"an inline picture without a name")],
+    )
+    assert sniff(data, "lock") == "msg"  # by its bytes, whatever its name
+    extracted = extract(data, "lock.msg")
+    assert (extracted.format, extracted.title) == ("msg", "Über die Schleuse: Öffnungszeiten")
+    assert extracted.fields == {
+        "author": '"Ada Quay" <ada@example.com>',
+        "subject": "Über die Schleuse: Öffnungszeiten",
+        "created": "2026-12-01T08:30:00+00:00",
+    }
+    assert extracted.text == (
+        'From: "Ada Quay" <ada@example.com>\nTo: Harbour board; Zoë Quay\n'
+        "Date: Tue, 01 Dec 2026 08:30:00 +0000\n\n"
+        "The lock gates close two hours before high water.\n\n> An earlier reply.\n\n"
+        "Attachments: schedule.pdf\n"
+    )
+
+
+def test_an_html_only_outlook_message_is_read_as_a_page_and_one_without_text_is_refused() -> None:
+    html = "<html><body><nav>Home | Archive</nav><h1>Harbour news</h1><p>The ferry runs again.</p></body>"
+    news = extract(msg_bytes("Newsletter", None, html=html, to=[]), "news.msg")
+    assert news.text == 'From: "Ada Lovelace" <ada@example.org>\n\n# Harbour news\n\nThe ferry runs again.\n'
+    with pytest.raises(NoTextError, match="only headers and attachments"):
+        extract(msg_bytes("Scan", None, attachments=[("scan.png", b"\x89PNG")]), "scan.msg")
+    with pytest.raises(ValueError, match="elements of markup"):
+        extract(msg_bytes("Tags", None, html="<b>" * (MAX_HTML_ELEMENTS + 1)), "tags.msg")
+
+
+def test_a_damaged_outlook_message_is_refused_by_name() -> None:
+    data = bytearray(msg_bytes("Minutes", "Read me."))
+    at = data.index("__properties_version1.0".encode("utf-16-le"))
+    data[at : at + 4] = "xx".encode("utf-16-le")  # the properties stream's name: no property can be found
+    with pytest.raises(CorruptFileError, match=r"minutes\.msg: "):
+        extract(bytes(data), "minutes.msg")
+    with pytest.raises(CorruptFileError, match="named as MSG but the bytes are not"):
+        extract(b"\x00\x01 not an OLE2 file \x00", "minutes.msg")

@@ -28,6 +28,7 @@ from tests.documents import (
     docx_of_empty_runs,
     encrypt_pdf,
     image_only_pdf,
+    msg_bytes,
     notebook_bytes,
     odf_bytes,
     odf_meta,
@@ -373,6 +374,19 @@ def test_a_saved_email_is_searchable_and_filterable_by_its_sender(server: httpx.
     assert (stored["title"], stored["metadata"]["format"]) == ("Dredging budget", "eml")
     sender = "Ada Quay <ada@example.com>"
     assert found_by_author(server, "paying to clear mud from the channel", sender)[:1] == ["mail/budget.eml"]
+    # The same from Outlook (dragged out of it as a .msg), which was refused
+    outlook = msg_bytes(
+        "Lock repairs",
+        "The west lock gates will be rebuilt over the winter, so boats use the east lock until March.",
+        sender=("Ada Quay", "ada@example.com"),
+    )
+    ok(upload(server, [("repairs.msg", outlook)], id_prefix="mail/"))
+    stored = ok(server.get("/documents/mail/repairs.msg"))
+    assert (stored["title"], stored["metadata"]["format"]) == ("Lock repairs", "msg")
+    outlook_sender = '"Ada Quay" <ada@example.com>'
+    assert found_by_author(server, "when is the western lock closed for work", outlook_sender)[:1] == [
+        "mail/repairs.msg"
+    ]
 
 
 def test_a_notebook_is_found_by_its_prose_and_its_code_not_its_outputs(server: httpx.Client) -> None:

@@ -38,6 +38,7 @@ FORMATS = {
     ".htm": "html",
     ".xhtml": "html",
     ".eml": "eml",
+    ".msg": "msg",  # Outlook's messages
     ".ipynb": "ipynb",  # Jupyter notebooks: JSON
     ".vtt": "vtt",  # transcripts and subtitles: WebVTT, SubRip
     ".srt": "srt",
@@ -62,7 +63,7 @@ DOCUMENT_SUFFIXES = sorted(suffix for suffix, fmt in FORMATS.items() if fmt != "
 # Formats whose files are text: one that is neither UTF-8 nor declares its encoding is read in the encoding
 # its sender names (extract's ``encoding``). Not RTF (its own code pages) nor e-mail (its parts' charsets).
 TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb", "code"}
-BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "epub", "odt", "ods", "odp"}
+BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "msg", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
 _IMAGE = (
@@ -75,7 +76,6 @@ _ARCHIVE = (
 )
 _MEDIA = "audio or video; semsearch reads its transcript or subtitles (.vtt, .srt)"
 NOT_READ = {
-    ".msg": "an Outlook message; save it as .eml (or the message as text) first",
     ".mbox": "an mbox mailbox; upload it to the service, which makes each message a document, or save its "
     "messages as .eml files",
     ".pages": "an Apple Pages document; export it as .docx or PDF first",
@@ -298,10 +298,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.latex import extract_latex
 
         return extract_latex
-    if fmt == "eml":
-        from index.ingest.extract.mail import extract_eml
+    if fmt in ("eml", "msg"):
+        from index.ingest.extract import mail
 
-        return extract_eml
+        return mail.extract_eml if fmt == "eml" else mail.extract_msg
     if fmt == "ipynb":
         from index.ingest.extract.notebook import extract_ipynb
 

@@ -14,8 +14,9 @@ properties, which are not read.
 **Excel** (``.xls``): each sheet becomes a heading and a Markdown table, as an ``.xlsx`` does, with the same
 bound on the cells read.
 
-PowerPoint 97-2003 (``.ppt``) is read by :mod:`index.ingest.extract.legacy_powerpoint`. Another OLE2 file (an
-Outlook message, an encrypted Office 2007 file) is refused by :func:`ole_format` with what to do instead.
+PowerPoint 97-2003 (``.ppt``) is read by :mod:`index.ingest.extract.legacy_powerpoint`, an Outlook message
+(``.msg``) by :mod:`index.ingest.extract.mail`. Another OLE2 file (an
+encrypted Office 2007 file) is refused by :func:`ole_format` with what to do instead.
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ _HIDDEN = re.compile("[\x00-\x08\x0e-\x12\x16-\x1d\x1f]")
 
 
 def ole_format(ole: Any, name: str) -> str:
-    """``"doc"``, ``"xls"`` or ``"ppt"`` for an open OLE2 container, or the refusal that says what else it
-    is."""
+    """``"doc"``, ``"xls"``, ``"ppt"`` or ``"msg"`` for an open OLE2 container, or the refusal that says
+    what else it is."""
     if ole.exists("WordDocument"):
         return "doc"
     if ole.exists("Workbook") or ole.exists("Book"):
@@ -64,17 +65,16 @@ def ole_format(ole: Any, name: str) -> str:
         )
     if ole.exists("PowerPoint Document"):
         return "ppt"
-    if ole.exists("__properties_version1.0"):
-        raise UnsupportedFormatError(
-            f"{name}: an Outlook message; save it as .eml (or the message as text) first"
-        )
-    if name.lower().endswith((".doc", ".xls", ".ppt")):  # what it claims to be, and a damaged directory hides
+    if ole.exists("__properties_version1.0"):  # an Outlook message: index.ingest.extract.mail
+        return "msg"
+    if name.lower().endswith((".doc", ".xls", ".ppt", ".msg")):  # as named, and a damaged directory hides
         raise CorruptFileError(
-            f"{name}: named as a Word, Excel or PowerPoint 97-2003 file, but its container holds none of "
-            "their parts; is it damaged?"
+            f"{name}: named as a Word, Excel or PowerPoint 97-2003 file or an Outlook message, but its "
+            "container holds none of their parts; is it damaged?"
         )
     raise UnsupportedFormatError(
-        f"{name}: an OLE2 file that is not a Word, Excel or PowerPoint 97-2003 document"
+        f"{name}: an OLE2 file that is not a Word, Excel or PowerPoint 97-2003 document nor an Outlook "
+        "message"
     )
 
 
@@ -84,7 +84,8 @@ def open_ole(data: bytes, name: str) -> Any:
     try:
         return olefile.OleFileIO(data)
     except (OSError, ValueError, struct.error, IndexError) as error:  # olefile's own, for a damaged file
-        raise CorruptFileError(f"{name}: a damaged Office 97-2003 file ({error})") from None
+        what = "Outlook message" if name.lower().endswith(".msg") else "Office 97-2003 file"
+        raise CorruptFileError(f"{name}: a damaged {what} ({error})") from None
 
 
 # -- Word ------------------------------------------------------------------------------------------------
