@@ -10,7 +10,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from types import TracebackType
@@ -257,16 +257,19 @@ class SearchIndex:
         *,
         on_embedded: ProgressCallback | None = None,
         progress: ChunkProgress | None = None,
+        reuse: Mapping[str, str] | None = None,
     ) -> list[UpsertResult]:
         """Insert or replace ``documents`` in one transaction; unchanged documents are not re-embedded.
 
         Raises :class:`InvalidInputError` (and changes nothing) if any document is invalid.
         ``on_embedded`` is called with the number of documents embedded, for progress bars; ``progress``
-        with ``(chunks embedded, chunks to embed)`` as embedding goes on. Background uploads of the same
-        documents acknowledged earlier are applied first (:meth:`TaskQueue.wait_for_ids`).
+        with ``(chunks embedded, chunks to embed)`` as embedding goes on. ``reuse`` maps a document's id to
+        a stored document's whose chunk embeddings it may reuse (a file moved: ``semsearch sync``), as a
+        new version of a document reuses its stored copy's. Background uploads of the same documents
+        acknowledged earlier are applied first (:meth:`TaskQueue.wait_for_ids`).
         """
         self.tasks.wait_for_ids(doc.id for doc in documents)
-        results = self._upsert(documents, progress)  # validates them (changed), before any embedding
+        results = self._upsert(documents, progress, reuse=reuse)  # validates them before any embedding
         if on_embedded is not None:
             on_embedded(len(documents))
         return results
@@ -307,9 +310,12 @@ class SearchIndex:
         documents: Sequence[Document],
         progress: ChunkProgress | None = None,
         on_commit: CommitHook | None = None,
+        *,
+        reuse: Mapping[str, str] | None = None,
     ) -> list[UpsertResult]:
         changed = self.changed(documents)
-        return self.write_prepared(documents, self.preparer.prepare(changed, progress), on_commit=on_commit)
+        prepared = self.preparer.prepare(changed, progress, reuse)
+        return self.write_prepared(documents, prepared, on_commit=on_commit)
 
     def changed(self, documents: Sequence[Document]) -> list[Document]:
         """Validate ``documents`` (raising :class:`InvalidInputError`) and return those whose stored copy

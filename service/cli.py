@@ -844,6 +844,7 @@ def sync_folder(
             "added": len(result.added),
             "updated": len(result.updated),
             "deleted": len(result.deleted),
+            "moved": result.moved,
             "unchanged": result.unchanged,
             "failed": len(result.failed),
         }

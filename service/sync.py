@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,7 +42,10 @@ class Target(Protocol):
         """Every document synced from ``source``, by id."""
         ...
 
-    def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]: ...
+    def upsert(self, documents: Sequence[Document], reuse: Mapping[str, str]) -> list[UpsertResult]:
+        """Write ``documents``; ``reuse`` names, for a moved file's, the stored document it was (whose
+        chunk embeddings it may take instead of being embedded again)."""
+        ...
 
     def delete(self, source: str, paths: Sequence[str]) -> int:
         """Delete the documents synced from ``source`` out of these ``paths``; how many were."""
@@ -77,8 +80,8 @@ class LocalTarget:
                 return found
             after = page[-1].id
 
-    def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]:
-        return self.index.upsert(documents)
+    def upsert(self, documents: Sequence[Document], reuse: Mapping[str, str]) -> list[UpsertResult]:
+        return self.index.upsert(documents, reuse=reuse)
 
     def delete(self, source: str, paths: Sequence[str]) -> int:
         return sum(len(self.index.delete_where(spec)) for spec in _delete_filters(source, paths))
@@ -93,7 +96,11 @@ class RemoteTarget:
         documents = self.client.iter_documents(filter={"field": SOURCE_FIELD, "eq": source}, page_size=1000)
         return {d.id: Stored.of(d.metadata) for d in documents}
 
-    def upsert(self, documents: Sequence[Document]) -> list[UpsertResult]:
+    def upsert(
+        self, documents: Sequence[Document], reuse: Mapping[str, str] | None = None
+    ) -> list[UpsertResult]:
+        """Over HTTP, where a document's embeddings cannot be named for another: a moved file is embedded
+        again by the service (``reuse`` is not sent)."""
         results: list[UpsertResult] = []
         for batch in remote_batches(documents):
             payload = [{"id": d.id, "text": d.text, "title": d.title, "metadata": d.metadata} for d in batch]
@@ -138,6 +145,7 @@ class SyncReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    moved: int = 0  # of the added, files with a deleted one's bytes: its embeddings reused where they can be
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)  # "path: why"
     skipped: list[str] = field(default_factory=list)  # files sync does not take (.jsonl)
@@ -151,6 +159,7 @@ class SyncReport:
             "added": self.added,
             "updated": self.updated,
             "deleted": self.deleted,
+            "moved": self.moved,
             "unchanged": self.unchanged,
             "failed": self.failed,
             "skipped": self.skipped,
@@ -209,8 +218,11 @@ def sync_folder(
     if dry_run:
         report.added, report.updated = plan.add, plan.update
         return report
-    gone = [stored[doc_id].path for doc_id in plan.delete]
-    target.delete(source, [path for path in gone if path is not None])
+    # A file moved or renamed is a new id with the bytes a gone one had: written before the gone ones are
+    # deleted, it takes their stored chunk embeddings (those under the same title) instead of the model's.
+    was = {stored[doc_id].sha256: doc_id for doc_id in plan.delete if stored[doc_id].sha256}
+    reuse = {doc_id: was[files[doc_id].sha256] for doc_id in plan.add if files[doc_id].sha256 in was}
+    report.moved = len(reuse)
     wanted = [files[doc_id] for doc_id in plan.add + plan.update]
     for start in range(0, len(wanted), batch_size):
         documents = []
@@ -218,8 +230,10 @@ def sync_folder(
             document = _read(item, source, max_chars, report.failed, encoding)
             if document is not None:
                 documents.append(document)
-        for result in target.upsert(documents):
+        for result in target.upsert(documents, reuse):
             (report.added if result.status == "created" else report.updated).append(result.id)
+    gone = [stored[doc_id].path for doc_id in plan.delete]
+    target.delete(source, [path for path in gone if path is not None])
     return report
 
 

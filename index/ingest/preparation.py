@@ -66,12 +66,17 @@ class DocumentPreparer:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     def prepare(
-        self, documents: Sequence[Document], progress: ChunkProgress | None = None
+        self,
+        documents: Sequence[Document],
+        progress: ChunkProgress | None = None,
+        reuse: Mapping[str, str] | None = None,
     ) -> list[PreparedDocument]:
         """Each document's chunks and embeddings. Raises :class:`InvalidInputError` for a document with
         nothing to search. ``progress`` is called with ``(chunks embedded, chunks to embed)`` and, when
-        given, embedding runs longest-first across all documents in slices of :data:`PROGRESS_SLICE`."""
-        return self.embed(self.chunk(documents), progress)
+        given, embedding runs longest-first across all documents in slices of :data:`PROGRESS_SLICE`.
+        ``reuse`` names, for a document, another stored one whose chunks' embeddings it may take as its own
+        stored copy's (a file moved or renamed: the same text under a new id)."""
+        return self.embed(self.chunk(documents), progress, reuse)
 
     def chunk(self, documents: Sequence[Document]) -> list[Chunked]:
         """The first half of :meth:`prepare`: each document's chunks and the title put in front of them,
@@ -93,13 +98,16 @@ class DocumentPreparer:
         return chunked
 
     def embed(
-        self, chunked: Sequence[Chunked], progress: ChunkProgress | None = None
+        self,
+        chunked: Sequence[Chunked],
+        progress: ChunkProgress | None = None,
+        reuse: Mapping[str, str] | None = None,
     ) -> list[PreparedDocument]:
         """The second half of :meth:`prepare`: embed what :meth:`chunk` made."""
         if not chunked:
             return []
         inputs = [with_header(item.header, chunk.text) for item in chunked for chunk in item.chunks]
-        known = self._stored_embeddings(chunked)
+        known = self._stored_embeddings(chunked, reuse or {})
         embeddings = np.empty((len(inputs), self.embedder.dim), dtype=np.float32)
         missing = [i for i in range(len(inputs)) if i not in known]
         if missing:
@@ -116,17 +124,21 @@ class DocumentPreparer:
             row += len(item.chunks)
         return prepared
 
-    def _stored_embeddings(self, chunked: Sequence[Chunked]) -> dict[int, NDArray[np.float32]]:
+    def _stored_embeddings(
+        self, chunked: Sequence[Chunked], reuse: Mapping[str, str]
+    ) -> dict[int, NDArray[np.float32]]:
         """The stored embedding of each chunk (by its position among all of ``chunked``'s chunks) whose
-        document is stored with the same title header and a chunk of the same text."""
+        document (or the one ``reuse`` names for it) is stored with the same title header and a chunk of
+        the same text."""
         if self.stored is None:
             return {}
-        stored = self.stored([item.document.id for item in chunked])
+        donors = [reuse.get(item.document.id, item.document.id) for item in chunked]
+        stored = self.stored(list(dict.fromkeys(donors)))
         size = self.embedder.dim * 4
         known: dict[int, NDArray[np.float32]] = {}
         row = 0
-        for item in chunked:
-            document, content_hash, vectors = stored.get(item.document.id, (None, "", {}))
+        for item, donor in zip(chunked, donors, strict=True):
+            document, content_hash, vectors = stored.get(donor, (None, "", {}))
             # Stored under these chunking parameters (they may change between runs: a new title_context or
             # token budget changes what is embedded in front of a chunk), with the title read the same way.
             if (

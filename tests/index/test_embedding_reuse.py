@@ -103,6 +103,39 @@ def test_a_new_title_embeds_nothing_when_titles_are_not_embedded(open_index: Ope
     assert index.get("a").title == "Mills"
 
 
+def test_a_moved_document_takes_the_embeddings_of_the_one_it_was(
+    open_index: OpenIndex, tmp_path: Path
+) -> None:
+    """A file moved to another folder is a new id with the same text (semsearch sync names the one it was):
+    it was embedded again whole, hours for a large folder moved."""
+    embedder = RecordingEmbedder()
+    index = open_index(embedder, chunking=SMALL)
+    index.upsert([Document("old/notes.md", paragraphs("north", "south"), "Rivers", {"path": "old/notes.md"})])
+    embedder.embedded.clear()
+
+    moved = Document("new/notes.md", paragraphs("north", "south", "east"), "Rivers", {"path": "new/notes.md"})
+    [result] = index.upsert([moved], reuse={"new/notes.md": "old/notes.md"})
+
+    assert (result.status, result.chunks) == ("created", 3)
+    assert embedder.embedded == ["east river flows past the old mill at dawn."]  # only what it did not have
+    fresh = open_index(data_dir=tmp_path / "fresh", chunking=SMALL)
+    fresh.upsert([moved])
+    assert stored(index)["new/notes.md"] == stored(fresh)["new/notes.md"]
+    # Named for a document that is not stored, or under another title where titles are embedded: embedded.
+    embedder.embedded.clear()
+    index.upsert([Document("c", paragraphs("west"), "Rivers")], reuse={"c": "gone"})
+    assert embedder.embedded == ["west river flows past the old mill at dawn."]
+    titled = open_index(
+        embedder,
+        data_dir=tmp_path / "titled",
+        chunking=ChunkingOptions(max_tokens=24, min_tokens=0, title_context=True),
+    )
+    titled.upsert([Document("a", paragraphs("north"), "Rivers")])
+    embedder.embedded.clear()
+    titled.upsert([Document("b", paragraphs("north"), "Mills")], reuse={"b": "a"})
+    assert embedder.embedded == ["Mills\n\nnorth river flows past the old mill at dawn."]
+
+
 WORDS = st.sampled_from(["north", "south", "east", "west", "mill", "dawn"])
 VERSION = st.tuples(
     st.lists(WORDS, min_size=1, max_size=6),

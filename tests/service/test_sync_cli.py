@@ -79,6 +79,28 @@ def test_sync_adds_replaces_and_deletes_only_what_came_from_the_folder(tmp_path:
     assert ids(data) == ["lighthouse.pdf", "other.md", "sub/tide.md"]
 
 
+def test_a_moved_file_keeps_its_embeddings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moving a folder's files to another folder was a delete and an add: every chunk embedded again."""
+    embedder = FakeEmbedder()
+    monkeypatch.setattr(runtime, "load_embedder", lambda *_, **__: embedder)
+    folder, data = folder_with_files(tmp_path), tmp_path / "data"
+    sync(folder, data)
+    (folder / "archive").mkdir()
+    (folder / "lighthouse.pdf").rename(folder / "archive" / "lighthouse.pdf")
+    (folder / "sub" / "tide.md").rename(folder / "archive" / "tide.md")
+    calls = embedder.calls
+
+    moved = sync(folder, data)
+
+    assert (moved["added"], moved["deleted"], moved["moved"]) == (
+        ["archive/lighthouse.pdf", "archive/tide.md"],
+        ["lighthouse.pdf", "sub/tide.md"],
+        2,
+    )
+    assert embedder.calls == calls  # no chunk embedded: both took the stored embeddings
+    assert ids(data) == ["archive/lighthouse.pdf", "archive/tide.md", "lighthouse.docx"]
+
+
 def test_an_unreadable_file_is_reported_and_its_document_kept(tmp_path: Path) -> None:
     folder, data = folder_with_files(tmp_path), tmp_path / "data"
     sync(folder, data)
