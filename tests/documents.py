@@ -91,9 +91,9 @@ def image_only_pdf() -> bytes:
     return out.getvalue()
 
 
-def scanned_pdf(pages: Sequence[Sequence[str]]) -> bytes:
-    """A PDF of scans: each page a greyscale picture of its lines (in Pillow's own font, slightly askew, at
-    200 dpi on A4), and no text layer."""
+def scans(pages: Sequence[Sequence[str]]) -> list[Any]:
+    """Scanned pages: each a greyscale picture of its lines (in Pillow's own font, slightly askew, at 200
+    dpi on A4)."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default(size=40)
@@ -104,8 +104,23 @@ def scanned_pdf(pages: Sequence[Sequence[str]]) -> bytes:
         for i, line in enumerate(lines):
             draw.text((160, 240 + i * 64), line, fill=0, font=font)
         images.append(image.rotate(0.5, fillcolor=255))
+    return images
+
+
+def scanned_pdf(pages: Sequence[Sequence[str]]) -> bytes:
+    """A PDF of :func:`scans` and no text layer."""
+    return scanned_file(pages, "PDF")
+
+
+def scanned_file(pages: Sequence[Sequence[str]], kind: str) -> bytes:
+    """:func:`scans` saved by Pillow as ``kind`` (PDF, PNG, JPEG, TIFF...), every page where the format
+    holds several (PDF, TIFF), else the first."""
+    images = scans(pages)
     out = io.BytesIO()
-    images[0].save(out, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    if kind in ("PDF", "TIFF"):
+        images[0].save(out, kind, resolution=200, save_all=True, append_images=images[1:])
+    else:
+        images[0].save(out, kind)
     return out.getvalue()
 
 

@@ -25,6 +25,7 @@ from index.errors import InvalidInputError
 from index.ingest.extract import ExtractionError, extract, format_of, not_read
 from index.ingest.extract.base import CorruptFileError, wide_text_codec
 from index.ingest.extract.code import generated
+from index.ingest.extract.image import read_when_named
 from index.ingest.extract.properties import clean
 from index.ingest.extract.text import not_utf8
 from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
@@ -48,10 +49,12 @@ class SourceFile:
     @property
     def format(self) -> str:
         """``jsonl`` (a document per line), ``archive`` (a ZIP or a mailbox named by itself: read with
-        :func:`index.ingest.uploaded.read_source`), else the format the file's name says (a file named
-        without a suffix: text, as an upload's is)."""
+        :func:`index.ingest.uploaded.read_source`), ``image`` (a picture named by itself, read by OCR),
+        else the format the file's name says (a file named without a suffix: text, as an upload's is)."""
         if self.path.suffix.lower() in ARCHIVES:
             return "archive"
+        if read_when_named(self.path.name):
+            return "image"
         return source_format(self.path.name) or "text"
 
 
@@ -93,7 +96,8 @@ def discover(
                 elif unsupported is not None:
                     unsupported[kind] += 1
         elif path.is_file():
-            if source_format(path.name) is None and path.suffix and path.suffix.lower() not in ARCHIVES:
+            named = path.suffix.lower() in ARCHIVES or read_when_named(path.name)  # not read in a folder
+            if source_format(path.name) is None and path.suffix and not named:
                 raise SourceError(f"{path}: {not_read(path.name)}")
             found.append(SourceFile(path, file_id(path.name)))
         elif path.exists():  # a pipe, a socket, a device (or a link to one): reading it may never end

@@ -46,6 +46,7 @@ from tests.documents import (
     epub_bytes,
     image_only_pdf,
     pptx_bytes,
+    scanned_file,
     scanned_pdf,
     xlsx_bytes,
 )
@@ -338,10 +339,10 @@ EMPTY_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64  # an OLE2 signat
         (
             b"\x89PNG\r\n\x1a\n\x00\x00",
             "photo.png",
-            UnsupportedFormatError,
-            "an image; .*OCR reads scanned PDFs",
+            CorruptFileError,
+            "photo.png: not a readable picture",
         ),
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", UnsupportedFormatError, "does not read"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "photo", CorruptFileError, "photo: not a readable picture"),
         (b"hello", "archive.7z", UnsupportedFormatError, "an archive semsearch does not unpack"),
         (b"hello", "notes.xyz", UnsupportedFormatError, "unsupported file type; semsearch reads .adoc"),
         (b"Dear Ada,", "letter.rtf", CorruptFileError, "named as RTF but does not start as one"),
@@ -695,6 +696,45 @@ def test_a_pdf_without_text_says_what_it_lacks_and_what_to_install(monkeypatch: 
     monkeypatch.setattr(ocr, "available", lambda: False)
     with pytest.raises(NoTextError, match=r"OCR is not installed here: install semsearch's ocr extra"):
         extract(scanned_pdf(SCANNED), "scan.pdf")
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("PNG", "scan.png"), ("JPEG", "photo.JPG"), ("WEBP", "shot.webp")]
+)
+def test_a_picture_of_text_sent_on_purpose_is_read_by_ocr(kind: str, name: str) -> None:
+    """A photographed page or a scan saved as a picture was refused ("upload the scan as a PDF")."""
+    extracted = extract(scanned_file(SCANNED[:1], kind), name)
+    assert (extracted.text, extracted.format, extracted.pages) == (f"{KEEPER} {LAMP}\n", "image", None)
+    assert extracted.fields == {"ocr_pages": 1}
+    assert extract(scanned_file(SCANNED[:1], kind), "no-suffix").format == "image"  # by its bytes
+
+
+def test_a_multi_page_tiff_is_a_page_a_frame_and_pictures_are_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fax = scanned_file(SCANNED, "TIFF")
+    extracted = extract(fax, "fax.tiff")
+    assert extracted.text == f"{KEEPER} {LAMP}\n{PAGE_BREAK}\nShips at anchor wait for the tide at dawn.\n"
+    assert (extracted.pages, extracted.fields["ocr_pages"]) == (2, 2)
+    from PIL import Image
+
+    huge = io.BytesIO()
+    Image.new("1", (13_000, 12_000), 1).save(huge, "PNG")  # 20 KB of PNG, 156 million pixels
+    with pytest.raises(CorruptFileError, match="13,000 x 12,000 pixels, more than the 150,000,000 read"):
+        extract(huge.getvalue(), "huge.png")
+    with pytest.raises(CorruptFileError, match=r"cut\.png: a damaged PNG picture"):
+        extract(scanned_file(SCANNED[:1], "PNG")[:4000], "cut.png")
+    with pytest.raises(NoTextError, match="OCR found no text in the picture"):
+        extract(scanned_file([[]], "PNG"), "white.png")
+    monkeypatch.setattr(ocr, "MAX_PAGES", 1)
+    with pytest.raises(CorruptFileError, match="a TIFF of 2 pages, more than the 1 OCR reads"):
+        extract(fax, "fax.tiff")
+
+
+def test_without_ocr_a_picture_is_refused_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(UnsupportedFormatError, match=r"scan\.png: an image; reading pictures of text needs"):
+        extract(scanned_file(SCANNED[:1], "PNG"), "scan.png")
 
 
 def test_slides_without_text_have_nothing_to_index() -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from index import SearchIndex
 from index.ingest import sources
+from index.ingest.extract import ocr
 from index.ingest.preparation import validate_documents
 from index.ingest.sources import (
     SourceError,
@@ -336,11 +337,18 @@ def test_bad_files_raise_errors_naming_the_file(
         count_documents(source)
 
 
-def test_missing_paths_and_unsupported_files_are_errors(tmp_path: Path) -> None:
+def test_missing_paths_and_unsupported_files_are_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(SourceError, match="no such file"):
         discover([tmp_path / "missing"])
-    with pytest.raises(SourceError, match=r"x\.png: an image; semsearch reads text, not pictures of it"):
-        discover([write(tmp_path / "x.png", b"\x89PNG")])
+    # A picture named by itself is read by OCR (index.ingest.extract.image); in a folder it is passed over.
+    picture = write(tmp_path / "x.png", b"\x89PNG")
+    assert [source.relative for source in discover([picture])] == ["x.png"]
+    with monkeypatch.context() as without_ocr:
+        without_ocr.setattr(ocr, "available", lambda: False)
+        with pytest.raises(SourceError, match=r"x\.png: an image; semsearch reads pictures of text uploaded"):
+            discover([picture])
     with pytest.raises(SourceError, match=r"x\.xyz: unsupported file type; semsearch reads \.adoc, .* code"):
         discover([write(tmp_path / "x.xyz", b"text")])
     # A ZIP or a mailbox named by itself is many documents (index.ingest.uploaded.read_source reads them);

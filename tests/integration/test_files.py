@@ -37,6 +37,7 @@ from tests.documents import (
     odt_document,
     print_pdfs,
     running,
+    scanned_file,
     scanned_pdf,
     site_page,
     two_column_html,
@@ -192,6 +193,17 @@ def test_a_scanned_pdf_is_read_by_ocr_and_found_on_its_page(server: httpx.Client
     assert "The lighthouse keeper asked for a new lamp." in hits[0]["text"]
     scanned = ok(server.get("/documents", params={"filter": '{"field": "ocr_pages", "gte": 1}'}))
     assert [d["id"] for d in scanned["documents"]] == ["minutes-scan.pdf"]
+
+
+def test_a_photographed_page_is_read_by_ocr(server: httpx.Client) -> None:
+    """A picture of text (a phone's photo of a notice, a scan saved as JPEG) was refused."""
+    notice = ["Notice: the ferry to the island is cancelled", "on Sunday while the pier is repaired."]
+    stored = ok(upload(server, [("notice.jpg", scanned_file([notice], "JPEG"))]))["documents"]
+    assert [(d["id"], d["status"]) for d in stored] == [("notice.jpg", "created")]
+    document = ok(server.get("/documents/notice.jpg"))
+    assert (document["metadata"]["format"], document["metadata"]["ocr_pages"]) == ("image", 1)
+    hits = ok(server.get("/search", params={"q": "no boat service this weekend", "k": 1}))["hits"]
+    assert hits[0]["doc_id"] == "notice.jpg"
 
 
 def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: httpx.Client) -> None:

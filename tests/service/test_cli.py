@@ -20,6 +20,7 @@ from index import IncompatibleIndexError, InvalidInputError, SearchIndex
 from index.storage.store import Store
 from service import runtime
 from service.cli import app
+from tests.documents import scanned_file
 from tests.fakes import FakeEmbedder
 
 runner = CliRunner()
@@ -910,6 +911,21 @@ def test_index_leaves_out_what_gitignore_excludes_unless_told_not_to(tmp_path: P
     result = run("index", str(project), "--data-dir", data, "--no-progress", "--json", "--no-ignore")
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert (summary["documents"], summary["created"], summary["ignored"]) == (4, 2, [])
+
+
+def test_index_reads_a_picture_named_by_itself_and_passes_over_those_in_a_folder(tmp_path: Path) -> None:
+    """A photographed page given by name is read by OCR; the pictures in a folder (icons, photographs
+    beside the text) are passed over, as before."""
+    folder = corpus(tmp_path)
+    (folder / "notice.png").write_bytes(scanned_file([["The ferry is cancelled on Sunday."]], "PNG"))
+    data = str(tmp_path / "data")
+    whole = run("index", str(folder), "--data-dir", data, "--no-progress", "--json")
+    assert json.loads(whole.stdout.strip().splitlines()[-1])["unsupported_files"] == {".png": 1}
+    named = run("index", str(folder / "notice.png"), "--data-dir", data, "--no-progress", "--json")
+    assert named.exit_code == 0, named.output
+    assert json.loads(named.stdout.strip().splitlines()[-1])["created"] == 1
+    stored = json.loads(run("get", "notice.png", "--data-dir", data, "--json").stdout)
+    assert (stored["text"], stored["metadata"]["format"]) == ("The ferry is cancelled on Sunday.\n", "image")
 
 
 def test_index_reads_a_zip_or_a_mailbox_named_by_itself_as_an_upload_does(tmp_path: Path) -> None:

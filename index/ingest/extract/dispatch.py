@@ -66,9 +66,11 @@ TEXT_FORMATS = {"text", "markdown", "csv", "html", "latex", "vtt", "srt", "ipynb
 BINARY = {"pdf", "docx", "pptx", "xlsx", "doc", "xls", "ppt", "msg", "epub", "odt", "ods", "odp"}
 # Files people have that semsearch does not read, by suffix, and what to do instead: a refusal that says
 # what the file is and how to get its text in, rather than only listing the formats read.
+# What an image is counted as in a folder or a ZIP, where images are passed over (an image sent on purpose
+# is read by OCR: index.ingest.extract.image).
 _IMAGE = (
-    "an image; semsearch reads text, not pictures of it (OCR reads scanned PDFs only): upload the text, or "
-    "the scan as a PDF"
+    "an image; semsearch reads pictures of text uploaded, or named by themselves, with its ocr extra "
+    "installed, and passes over those in folders and archives"
 )
 _ARCHIVE = (
     "an archive semsearch does not unpack (it unpacks ZIP); upload it as a .zip, or unpack it and upload the "
@@ -81,7 +83,8 @@ NOT_READ = {
     ".pages": "an Apple Pages document; export it as .docx or PDF first",
     ".numbers": "an Apple Numbers spreadsheet; export it as .xlsx or .csv first",
     ".key": "an Apple Keynote presentation; export it as .pptx or PDF first",
-    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp", ".heic", ".bmp"), _IMAGE),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp", ".bmp"), _IMAGE),
+    ".heic": "an HEIC photo (an iPhone's); save it as JPEG or PNG, which semsearch's ocr extra reads",
     **dict.fromkeys((".zip", ".7z", ".rar", ".tar", ".gz", ".tgz", ".bz2", ".xz"), _ARCHIVE),
     **dict.fromkeys((".mp3", ".wav", ".m4a", ".ogg", ".flac", ".mp4", ".mov", ".mkv", ".webm"), _MEDIA),
 }
@@ -120,6 +123,10 @@ def sniff(data: bytes, name: str) -> str:
     if claimed == "rtf" and not _is_zip_or_ole(data):  # a Word file named .rtf is read as what it is
         raise CorruptFileError(f"{name}: named as RTF but does not start as one ('{{\\rtf'); is it damaged?")
     suffix = PurePath(name).suffix.lower()
+    from index.ingest.extract.image import is_image
+
+    if is_image(data, name):  # read by OCR where it is installed, else refused with what to install
+        return "image"
     if suffix in NOT_READ and not _is_zip_or_ole(data):
         raise UnsupportedFormatError(f"{name}: {NOT_READ[suffix]}")
     if data.startswith(b"PK\x03\x04"):
@@ -298,6 +305,10 @@ def _extractor(fmt: str) -> Callable[[bytes, str], Extracted]:
         from index.ingest.extract.latex import extract_latex
 
         return extract_latex
+    if fmt == "image":
+        from index.ingest.extract.image import extract_image
+
+        return extract_image
     if fmt in ("eml", "msg"):
         from index.ingest.extract import mail
 

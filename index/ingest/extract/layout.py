@@ -38,6 +38,17 @@ _HYPHENATED_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]++-[^\W\d_]+")
 _STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(\[]?[A-Z0-9]")
 
 
+def pages_text(pages: Sequence[Sequence[str]], page_break: str) -> str:
+    """The text of rendered pages' lines (a PDF's text layer, or what OCR read): each page's furniture
+    dropped, words broken at line ends joined, lines made paragraphs; pages joined by ``page_break``."""
+    repeated = furniture(pages)
+    kept = [strip_furniture(page, repeated) for page in pages]
+    forms = hyphenated_forms("\n".join(line for page in kept for line in page))
+    kept = join_across_pages(kept, forms)
+    texts = ["\n\n".join(paragraphs(page, forms)) for page in kept]
+    return f"\n{page_break}\n".join(texts).replace(KEPT_HYPHEN, "-") + "\n"
+
+
 def furniture(pages: Sequence[Sequence[str]]) -> set[str]:
     """The normalised lines that repeat at the edges of at least half the pages (and of two at least)."""
     if len(pages) < 2:

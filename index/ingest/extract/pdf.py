@@ -57,12 +57,7 @@ def extract_pdf(data: bytes, name: str) -> Extracted:
                 "(ocrmypdf, say) first"
             )
         raise NoTextError(f"{name}: OCR found no text in the PDF's {len(scanned)} scanned page(s)")
-    repeated = layout.furniture(pages)
-    kept = [layout.strip_furniture(page, repeated) for page in pages]
-    forms = layout.hyphenated_forms("\n".join(line for page in kept for line in page))
-    kept = layout.join_across_pages(kept, forms)
-    texts = ["\n\n".join(layout.paragraphs(page, forms)) for page in kept]
-    text = f"\n{PAGE_BREAK}\n".join(texts).replace(layout.KEPT_HYPHEN, "-") + "\n"
+    text = layout.pages_text(pages, PAGE_BREAK)
     return Extracted(text=text, title=title, format="pdf", pages=len(pages), fields=fields)
 
 
