@@ -16,7 +16,8 @@ from functools import cache
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from index.ingest.extract import ExtractionError, dispatch, extract
+from index.ingest.extract import CorruptFileError, ExtractionError, dispatch, extract
+from index.ingest.extract.image import frames
 from tests.data.files.make import PAGES  # noqa: F401  (the sample files are made by this module)
 from tests.documents import (
     docx_bytes,
@@ -151,6 +152,48 @@ def test_a_damaged_file_is_read_or_refused_with_a_reason(
     assert refusal.startswith(name) if refusal else isinstance(text, str)
     # refused by a reader's own rule, not by extract's last resort for errors no rule foresaw
     assert not unforeseen.records, unforeseen.records[0].exc_info
+
+
+@cache
+def pictures() -> dict[str, bytes]:
+    """A small picture of text in each kind OCR is given, two pages where the kind holds pages."""
+    from PIL import Image, ImageDraw
+
+    pages = []
+    for text in ("First page.", "Second page."):
+        page = Image.new("L", (120, 40), 255)
+        ImageDraw.Draw(page).text((4, 12), text, fill=0)
+        pages.append(page)
+    made = {}
+    for kind, name in (
+        ("PNG", "a.png"),
+        ("JPEG", "a.jpg"),
+        ("GIF", "a.gif"),
+        ("WEBP", "a.webp"),
+        ("BMP", "a.bmp"),
+    ):
+        out = io.BytesIO()
+        pages[0].save(out, kind)
+        made[name] = out.getvalue()
+    out = io.BytesIO()
+    pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    made["a.tif"] = out.getvalue()
+    return made
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(pictures())), edits)
+def test_a_damaged_picture_is_decoded_or_refused_with_a_reason(
+    name: str, changes: list[tuple[str, float, bytes]]
+) -> None:
+    """The pictures OCR reads (index.ingest.extract.image) are decoded by Pillow, whose many readers raise
+    many kinds of error on damaged bytes: each must be a refusal naming the file. (Decoding only: reading
+    every damaged picture by OCR would take seconds each.)"""
+    try:
+        decoded, refusal = list(frames(damage(pictures()[name], changes), name)), ""
+    except CorruptFileError as error:  # anything else fails the test
+        decoded, refusal = [], str(error)
+    assert refusal.startswith(f"{name}: ") if refusal else all(frame.mode == "L" for frame in decoded)
 
 
 class Unforeseen(logging.Handler):

@@ -11,8 +11,11 @@ before. Without the extra an image is refused with what to install.
 from __future__ import annotations
 
 import io
+import itertools
 import warnings
+from collections.abc import Iterator
 from pathlib import PurePath
+from typing import Any
 
 from index.ingest.extract import layout, ocr
 from index.ingest.extract.base import (
@@ -52,34 +55,7 @@ def read_when_named(name: str) -> bool:
 def extract_image(data: bytes, name: str) -> Extracted:
     if not ocr.available():
         raise UnsupportedFormatError(f"{name}: {NOT_INSTALLED}")
-    from PIL import Image, ImageSequence, UnidentifiedImageError
-
-    pages: list[list[str]] = []
-    try:
-        with warnings.catch_warnings():  # Pillow's warning of a large picture: bounded here instead
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            picture = Image.open(io.BytesIO(data))
-        with picture:
-            width, height = picture.size
-            if width * height > MAX_PIXELS:
-                raise CorruptFileError(
-                    f"{name}: a picture of {width:,} x {height:,} pixels, more than the {MAX_PIXELS:,} read"
-                )
-            kind = picture.format or "image"
-            frames = getattr(picture, "n_frames", 1) if kind == "TIFF" else 1
-            if frames > ocr.MAX_PAGES:
-                raise CorruptFileError(
-                    f"{name}: a TIFF of {frames:,} pages, more than the {ocr.MAX_PAGES:,} OCR reads from one "
-                    "file (seconds a page); split it"
-                )
-            for frame in ImageSequence.Iterator(picture):
-                if len(pages) == frames:
-                    break
-                pages.append(ocr.page_lines(_for_reading(frame)))
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise CorruptFileError(f"{name}: not a readable picture ({error})") from None
-    except (OSError, ValueError, EOFError, SyntaxError) as error:  # Pillow's, for a damaged or cut file
-        raise CorruptFileError(f"{name}: a damaged {kind_of(name)} ({error})") from None
+    pages = [ocr.page_lines(frame) for frame in frames(data, name)]
     if not any(line.strip() for page in pages for line in page):
         raise NoTextError(f"{name}: OCR found no text in the picture")
     text = layout.pages_text(pages, PAGE_BREAK)
@@ -92,16 +68,46 @@ def extract_image(data: bytes, name: str) -> Extracted:
     )
 
 
-def _for_reading(frame: object) -> object:
-    """A frame as OCR reads it: in grey, and no larger than :data:`~index.ingest.extract.ocr.MAX_SIDE`."""
-    from PIL import Image
+def frames(data: bytes, name: str) -> Iterator[Any]:
+    """The pages of a picture as OCR reads them (PIL images in grey, no larger than
+    :data:`~index.ingest.extract.ocr.MAX_SIDE`), decoded one at a time: a TIFF's frames, another picture's
+    first. Raises :class:`CorruptFileError` for a picture too large, of too many pages, or that does not
+    decode."""
+    from PIL import Image, ImageSequence, UnidentifiedImageError
 
-    assert isinstance(frame, Image.Image)
-    grey = frame.convert("L")
-    scale = ocr.MAX_SIDE / max(grey.size)
-    if scale < 1:
-        grey = grey.resize((max(1, round(grey.width * scale)), max(1, round(grey.height * scale))))
-    return grey
+    try:
+        with warnings.catch_warnings():  # Pillow's warning of a large picture: bounded here instead
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            picture = Image.open(io.BytesIO(data))
+        with picture:
+            width, height = picture.size
+            if width * height > MAX_PIXELS:
+                raise CorruptFileError(
+                    f"{name}: a picture of {width:,} x {height:,} pixels, more than the {MAX_PIXELS:,} read"
+                )
+            count = getattr(picture, "n_frames", 1) if picture.format == "TIFF" else 1
+            if count > ocr.MAX_PAGES:
+                raise CorruptFileError(
+                    f"{name}: a TIFF of {count:,} pages, more than the {ocr.MAX_PAGES:,} OCR reads from one "
+                    "file (seconds a page); split it"
+                )
+            for frame in itertools.islice(ImageSequence.Iterator(picture), count):
+                grey = frame.convert("L")
+                scale = ocr.MAX_SIDE / max(grey.size)
+                if scale < 1:
+                    grey = grey.resize(
+                        (max(1, round(grey.width * scale)), max(1, round(grey.height * scale)))
+                    )
+                yield grey
+    except CorruptFileError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+        raise CorruptFileError(f"{name}: not a readable picture ({error})") from None
+    except Exception as error:
+        # Pillow's readers, on a damaged or cut file: OSError, ValueError, EOFError and SyntaxError, and
+        # for a damaged TIFF's tags KeyError and TypeError too (found by tests/index/test_extract_fuzz.py)
+        problem = f"{type(error).__name__}: {error}"
+        raise CorruptFileError(f"{name}: a damaged {kind_of(name)} ({problem})") from None
 
 
 def kind_of(name: str) -> str:
