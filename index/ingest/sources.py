@@ -300,8 +300,11 @@ def decoded_lines(stream: BinaryIO, name: str, encoding: str | None = None) -> I
     ``encoding`` such a line is refused, naming it). A line ends at "\\n" alone: a JSON string may hold
     U+2028 or U+0085 as they are (json.dumps with ensure_ascii=False writes them so), where
     str.splitlines would end the line too."""
-    wide = wide_text_codec(stream.read(4))
-    stream.seek(0)
+    if stream.seekable():
+        wide = wide_text_codec(stream.read(4))
+        stream.seek(0)
+    else:  # a pipe (standard input as it is): looked at without being read
+        wide = wide_text_codec(getattr(stream, "peek", lambda _: b"")(4)[:4])
     if wide is not None:
         yield from _wide_lines(stream, wide, name)
         return

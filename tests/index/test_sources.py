@@ -251,6 +251,19 @@ def test_lines_read_a_piece_at_a_time_are_the_lines_of_the_whole_text(
         assert list(decoded_lines(io.BytesIO(data), "x.jsonl")) == reference
 
 
+class _Pipe(io.RawIOBase):
+    """Bytes that can be read once, in order, as from a pipe."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self._data.readinto(buffer)
+
+
 def test_jsonl_is_read_a_line_at_a_time_in_any_encoding_it_says(tmp_path: Path) -> None:
     """A corpus of 265 MB took 1.1 GB to read whole (docs/benchmarks.md, "Reading a large JSON Lines
     corpus"); read a line at a time, the first document comes before the rest of the file is read."""
@@ -261,6 +274,10 @@ def test_jsonl_is_read_a_line_at_a_time_in_any_encoding_it_says(tmp_path: Path) 
     assert next(documents).id == "0"
     assert stream.tell() < len(data) / 100
     assert [d.id for d in documents] == [str(i) for i in range(1, 2000)]
+    # From a pipe (standard input as it is), which cannot be read twice, in UTF-16 as in UTF-8.
+    for codec in ("utf-8", "utf-16"):
+        piped = io.BufferedReader(_Pipe(data.decode().encode(codec)))
+        assert [d.id for d in jsonl_documents(piped, "standard input")] == [str(i) for i in range(2000)]
     # Saved as "Unicode" by Windows (UTF-16 with its byte order mark), with a UTF-8 one, and in UTF-32.
     for codec in ("utf-16", "utf-8-sig", "utf-32"):
         (source,) = discover([write(tmp_path / f"{codec}.jsonl", data.decode().encode(codec))])
