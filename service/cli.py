@@ -579,9 +579,10 @@ def index_files(
         list[Path],
         typer.Argument(
             help="Files and folders (.pdf .docx .pptx .xlsx .doc .xls .ppt .odt .ods .odp .rtf .tex .csv "
-            ".epub .html .eml .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py "
-            ".json .yaml...; a .zip or .mbox named by itself: its files or messages); - reads JSON Lines "
-            "from standard input (what export writes), or with --id one document."
+            ".epub .html .eml .msg .ipynb .vtt .srt .md .txt .log .jsonl; source code and configuration: .py "
+            ".json .yaml...; a .zip or .mbox named by itself: its files or messages; a picture named by "
+            "itself, .png .jpg .tif..., with the ocr extra); - reads JSON Lines from standard input (what "
+            "export writes), or with --id one document."
         ),
     ],
     data_dir: DataDir = None,
