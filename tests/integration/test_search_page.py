@@ -182,7 +182,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
             "Added 1 file(s); 1 could not be added", timeout=60_000
         )
         expect(uploaded).to_have_count(2)
-        expect(uploaded.first).to_contain_text("photo.png: an image")
+        expect(uploaded.first).to_contain_text("photo.png: not a readable picture")
         expect(uploaded.nth(1)).to_contain_text("notes.txt: created")
 
         # A text file in a legacy encoding is refused, showing what it reads as in Windows-1252, and goes in
@@ -250,6 +250,7 @@ def test_typing_a_query_shows_highlighted_results_and_the_document(tmp_path: Pat
         (folder / "~$port.docx").write_bytes(b"\x0bJohn Smith" + bytes(40))  # Word's owner file: not sent
         (folder / "node_modules" / "left-pad").mkdir(parents=True)  # a project's dependencies: not sent
         (folder / "node_modules" / "left-pad" / "index.js").write_text("module.exports = pad;\n")
+        (folder / "rooms" / "plan.png").write_bytes(b"\x89PNG\r\n\x1a\n")  # a picture in a folder: not sent
         # Files dropped on the page are chosen as picked ones are, a hidden one too when picked itself (a
         # synthetic drop: Chromium gives its items no file system entries, so this takes the page's path
         # for plain files).
