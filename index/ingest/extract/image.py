@@ -101,7 +101,11 @@ def frames(data: bytes, name: str) -> Iterator[Any]:
                 yield grey
     except CorruptFileError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
+    except UnidentifiedImageError:
+        raise CorruptFileError(
+            f"{name}: not a readable picture (it starts as one, but Pillow cannot make out its kind)"
+        ) from None
+    except Image.DecompressionBombError as error:
         raise CorruptFileError(f"{name}: not a readable picture ({error})") from None
     except Exception as error:
         # Pillow's readers, on a damaged or cut file: OSError, ValueError, EOFError and SyntaxError, and
