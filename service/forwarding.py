@@ -123,14 +123,14 @@ class ForwardToWriter:
             )
             await unavailable(scope, receive, send)
             return
+        passed = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
+        if response.headers.get("connection", "").lower() == "close":
+            # The writer ends its connection (a 408 for a body that stopped coming): so does this one, whose
+            # request body may not have been read to its end either. Kept open, the stalled client waited on
+            # it until its own timeout (a flaky test: which process took the connection decided it).
+            passed.append((b"connection", b"close"))
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP],
-                }
-            )
+            await send({"type": "http.response.start", "status": response.status_code, "headers": passed})
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
