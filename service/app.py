@@ -183,7 +183,12 @@ def create_app(
     app.add_middleware(HeadAsGet)  # HEAD is a GET without its body, to everything inside
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)  # sees every answer of this process
     if forwarder is not None:  # a replica: what it does not answer goes to the writer, which counts it
-        app.add_middleware(ForwardToWriter, forwarder=forwarder, ready=lambda: state.status == "ready")
+        app.add_middleware(
+            ForwardToWriter,
+            forwarder=forwarder,
+            ready=lambda: state.status == "ready",
+            body_timeout=settings.body_timeout_seconds,
+        )
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.file_reader = file_reader

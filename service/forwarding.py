@@ -7,11 +7,14 @@ loaded;
 every other request, and every request while it is still loading, is passed to the writer over a Unix
 socket as it came (method, path, headers, body streamed both ways) and the writer's answer is passed back
 as it goes. The writer authenticates, limits, counts and logs a forwarded request as if it had come to it
-directly, so the replica does none of that for it.
+directly, so the replica does none of that for it, but for one limit: a body that stops arriving is timed
+out here too (SEMSEARCH_BODY_TIMEOUT_SECONDS), as the writer's 408 cannot come back while the replica still
+waits to pass the body on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +22,8 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.limits import body_timeout_detail, refuse
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,14 @@ class _ClientGoneError(Exception):
     """The client disconnected while its request body was being passed on."""
 
 
+class _BodyStalledError(Exception):
+    """The client's request body stopped arriving while it was being passed on."""
+
+    def __init__(self, received: int) -> None:
+        super().__init__(received)
+        self.received = received
+
+
 class Forwarder:
     """The connection to the writer, shared by a replica's requests (opened on first use, closed at
     shutdown)."""
@@ -77,10 +90,16 @@ class Forwarder:
 class ForwardToWriter:
     """Outermost middleware of a replica's app: requests it does not answer go to the writer."""
 
-    def __init__(self, app: ASGIApp, forwarder: Forwarder, ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, app: ASGIApp, forwarder: Forwarder, ready: Callable[[], bool], body_timeout: float = 30.0
+    ) -> None:
         self.app = app
         self.forwarder = forwarder
         self.ready = ready
+        # The writer applies SEMSEARCH_BODY_TIMEOUT_SECONDS to what reaches it, but its 408 cannot reach the
+        # client while the body is still being passed on (httpx reads an answer only once it has sent the
+        # whole request), so the replica applies it to the body it reads too.
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self.ready() and answered_locally(scope["method"], scope["path"])):
@@ -95,11 +114,18 @@ class ForwardToWriter:
         )
 
         async def body() -> AsyncIterator[bytes]:
+            received = 0
             while True:
-                message = await receive()
+                try:
+                    async with asyncio.timeout(self.body_timeout):
+                        message = await receive()
+                except TimeoutError:
+                    raise _BodyStalledError(received) from None
                 if message["type"] == "http.disconnect":
                     raise _ClientGoneError
-                yield message.get("body", b"")
+                part = message.get("body", b"")
+                received += len(part)
+                yield part
                 if not message.get("more_body", False):
                     return
 
@@ -114,6 +140,9 @@ class ForwardToWriter:
             response = await client.send(request, stream=True)
         except _ClientGoneError:
             return
+        except _BodyStalledError as stalled:  # the writer's request is dropped unfinished: nothing changed
+            await refuse(send, 408, body_timeout_detail(self.body_timeout, stalled.received))
+            return
         except httpx.TransportError as error:
             log.warning("the writer process did not answer a forwarded request: %s", error)
             unavailable = JSONResponse(
@@ -125,9 +154,8 @@ class ForwardToWriter:
             return
         passed = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
         if response.headers.get("connection", "").lower() == "close":
-            # The writer ends its connection (a 408 for a body that stopped coming): so does this one, whose
-            # request body may not have been read to its end either. Kept open, the stalled client waited on
-            # it until its own timeout (a flaky test: which process took the connection decided it).
+            # The writer ends its connection (a 413 or 429 answered before the body was read): so does this
+            # one, whose request body may not have been read to its end either.
             passed.append((b"connection", b"close"))
         try:
             await send({"type": "http.response.start", "status": response.status_code, "headers": passed})

@@ -44,6 +44,14 @@ def body_limit_detail(limit: int, upload: bool, *, inflated: bool = False) -> st
     )
 
 
+def body_timeout_detail(timeout: float, received: int) -> str:
+    """What a 408 for a request body that stopped arriving after ``received`` bytes says."""
+    return (
+        f"the request body stopped arriving: nothing came for {timeout:g} s after {received} bytes "
+        "(SEMSEARCH_BODY_TIMEOUT_SECONDS); nothing changed"
+    )
+
+
 class BodyLimited:
     """An ASGI middleware that applies the body limits: ``max_bytes``, or ``max_upload_bytes`` to uploads."""
 
@@ -90,10 +98,7 @@ class BodySizeLimit(BodyLimited):
                     message = await receive()
             except TimeoutError:
                 raise HTTPException(
-                    408,
-                    f"the request body stopped arriving: nothing came for {self.timeout:g} s after "
-                    f"{received} bytes (SEMSEARCH_BODY_TIMEOUT_SECONDS); nothing changed",
-                    headers={"Connection": "close"},
+                    408, body_timeout_detail(self.timeout, received), headers={"Connection": "close"}
                 ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,9 +23,10 @@ import uvicorn
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from starlette.responses import PlainTextResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.forwarding import Forwarder, ForwardToWriter, answered_locally
+from service.limits import BodySizeLimit
 
 _SEGMENTS = ["search", "batch", "documents", "collections", "tasks", "reindex", "mcp", "metrics", "healthz"]
 _SEGMENTS += ["facets", "count", "fields", "update"]
@@ -126,20 +130,29 @@ async def _echo(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
 
 
-@pytest.fixture
-def writer_socket(tmp_path: Path) -> Iterator[str]:
-    """The echoing writer, served by uvicorn on a Unix socket (as `serve --workers` serves the writer)."""
-    path = str(tmp_path / "writer.sock")
-    server = uvicorn.Server(uvicorn.Config(_echo, uds=path, log_level="warning", lifespan="off"))
+@contextmanager
+def serving(app: ASGIApp, **where: Any) -> Iterator[uvicorn.Server]:
+    """``app`` served by uvicorn in a thread, at ``where`` (``uds=`` or ``host=``/``port=``)."""
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", **where))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    yield path
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def writer_socket(tmp_path: Path) -> Iterator[str]:
+    """The echoing writer, served by uvicorn on a Unix socket (as `serve --workers` serves the writer)."""
+    path = str(tmp_path / "writer.sock")
+    with serving(_echo, uds=path):
+        yield path
 
 
 def _replica(writer: str, ready: bool, answered: list[str]) -> tuple[ForwardToWriter, Forwarder]:
@@ -200,3 +213,26 @@ def test_a_writer_that_does_not_answer_is_a_503_to_retry(tmp_path: Path) -> None
     assert refused.status_code == 503
     assert refused.headers["retry-after"] == "1"
     assert "writer" in refused.json()["detail"]
+
+
+def test_a_body_that_stops_coming_through_a_replica_is_a_408_closing_its_connection(tmp_path: Path) -> None:
+    # The writer times out the body it is passed, as `serve` does; the replica must too: the writer's 408
+    # cannot reach a client whose body the replica is still waiting to pass on.
+    writer = str(tmp_path / "writer.sock")
+    replica = ForwardToWriter(_echo, Forwarder(writer), ready=lambda: True, body_timeout=0.5)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (
+        serving(BodySizeLimit(_echo, max_bytes=10_000, timeout=0.5), uds=writer),
+        serving(replica, host="127.0.0.1", port=port),
+        socket.create_connection(("127.0.0.1", port)) as stalled,
+    ):
+        stalled.sendall(b'POST /documents HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"documents"')
+        stalled.settimeout(10)
+        answer = b""
+        while part := stalled.recv(4096):  # until the replica closes the connection
+            answer += part
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"connection: close" in answer.lower()
+    assert b"after 12 bytes (SEMSEARCH_BODY_TIMEOUT_SECONDS)" in answer
