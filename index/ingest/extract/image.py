@@ -111,9 +111,9 @@ def frames(data: bytes, name: str) -> Iterator[Any]:
         # Pillow's readers, on a damaged or cut file: OSError, ValueError, EOFError and SyntaxError, and
         # for a damaged TIFF's tags KeyError and TypeError too (found by tests/index/test_extract_fuzz.py)
         problem = f"{type(error).__name__}: {error}"
-        raise CorruptFileError(f"{name}: a damaged {kind_of(name)} ({problem})") from None
+        raise CorruptFileError(f"{name}: a damaged {_kind_of(name)} ({problem})") from None
 
 
-def kind_of(name: str) -> str:
+def _kind_of(name: str) -> str:
     suffix = PurePath(name).suffix.lower().lstrip(".")
     return f"{suffix.upper()} picture" if suffix else "picture"
