@@ -20,6 +20,7 @@ parsers disagree on, is refused with a message that names it).
 from __future__ import annotations
 
 import json
+import sys
 import unicodedata
 from typing import Any
 
@@ -37,6 +38,28 @@ MAX_TITLE_LENGTH = 1_000
 
 # Characters that change the direction of the text after them: in an id they make it show as another.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def parse_json(text: str, what: str, *, if_invalid: str = "") -> Any:
+    """``text`` read as JSON, or :class:`InvalidInputError` naming ``what`` and why not: not JSON (and
+    then ``if_invalid``, what that may mean), nested past what Python's reader recurses into, or holding an
+    integer with more digits than Python converts (a ``ValueError`` and a ``RecursionError`` that escaped
+    every caller that expected only ``JSONDecodeError``: a 500 for an upload's metadata field)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(
+            f"{what} is not valid JSON ({error.msg}: character {error.pos}){if_invalid}"
+        ) from None
+    except RecursionError:
+        raise InvalidInputError(
+            f"{what} nests too deeply to read (arrays and objects, about 1,000 levels)"
+        ) from None
+    except ValueError:  # the only other: an integer past sys.get_int_max_str_digits()
+        raise InvalidInputError(
+            f"{what} holds a number of more than {sys.get_int_max_str_digits():,} digits, more than can be "
+            "read; send it as a string"
+        ) from None
 
 
 def is_blank(text: str) -> bool:

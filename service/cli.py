@@ -45,6 +45,7 @@ from index.ingest.sources import (
 )
 from index.storage.faults import storage_fault
 from index.types import FacetOrder, MetadataUpdate, SearchMode
+from index.validation import parse_json
 from service.settings import Settings, split_keys, unknown_variables
 
 if TYPE_CHECKING:
@@ -1320,9 +1321,9 @@ def _filter_option(filter_json: str | None) -> Any:
     if filter_json is None:
         return None
     try:
-        return json.loads(filter_json)
-    except json.JSONDecodeError as error:
-        _fail(f"--filter is not JSON ({error.msg} at character {error.pos}): {filter_json!r}")
+        return parse_json(filter_json, "--filter")
+    except InvalidInputError as error:
+        _fail(f"{error}: {filter_json[:200]!r}")
 
 
 IdsArgument = Annotated[
@@ -1632,9 +1633,9 @@ def update_documents(
     if metadata_json is None:
         _fail('give the change as --metadata JSON, a merge patch: \'{"status": "done"}\'')
     try:
-        patch = json.loads(metadata_json)
-    except json.JSONDecodeError as error:
-        _fail(f"--metadata is not JSON ({error.msg} at character {error.pos}): {metadata_json!r}")
+        patch = parse_json(metadata_json, "--metadata")
+    except InvalidInputError as error:
+        _fail(f"{error}: {metadata_json[:200]!r}")
     if not isinstance(patch, dict):
         _fail(f"--metadata must be a JSON object (a merge patch): {metadata_json!r}")
     where = (url, data_dir, model, collection)

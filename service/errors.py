@@ -6,6 +6,7 @@ import functools
 import json
 import re
 import sqlite3
+import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -128,6 +129,11 @@ def _template(template: str) -> re.Pattern[str]:
     return re.compile(_PARAMETER.sub(".+", re.escape(template)))
 
 
+def _too_many_digits(error: BaseException | None) -> bool:
+    """Whether ``error`` is Python's refusal of an integer written with more digits than it converts."""
+    return type(error) is ValueError and "for integer string conversion" in str(error)
+
+
 def install_error_handlers(app: FastAPI, max_files: int) -> None:
     """The app's answers to errors; ``max_files``: the files one upload may carry (the app's form limit)."""
 
@@ -150,6 +156,13 @@ def install_error_handlers(app: FastAPI, max_files: int) -> None:
         if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
             # FastAPI's "There was an error parsing the body" for JSON nested past Python's reader.
             message = "the body's JSON nests too deeply to read (arrays and objects, about 1,000 levels)"
+            return JSONResponse({"detail": message}, status_code=422)
+        if error.status_code == 400 and _too_many_digits(error.__cause__):
+            # FastAPI's "There was an error parsing the body" for an integer past Python's limit on digits.
+            message = (
+                f"a number in the body has more than {sys.get_int_max_str_digits():,} digits, more than can "
+                "be read; send it as a string"
+            )
             return JSONResponse({"detail": message}, status_code=422)
         if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
             # FastAPI's "There was an error parsing the body" for JSON in Latin-1 or Windows-1252, say.

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
-import json
 import os
 import unicodedata
 from collections import Counter
@@ -30,7 +29,14 @@ from index.ingest.extract.properties import clean
 from index.ingest.extract.text import not_utf8
 from index.ingest.ignore import IGNORE_FILE, Ignores, read_ignore_file, rules_above
 from index.types import Document
-from index.validation import MAX_TITLE_LENGTH, check_document, is_blank, storable_text, text_or_title
+from index.validation import (
+    MAX_TITLE_LENGTH,
+    check_document,
+    is_blank,
+    parse_json,
+    storable_text,
+    text_or_title,
+)
 
 # Files of many documents read when named by themselves (an upload reads them too: index.ingest.uploaded),
 # not in a folder: a ZIP beside the files it was made from would give each twice.
@@ -390,9 +396,9 @@ def json_lines_documents(
 
 def _json_object(line: str, where: str) -> dict[str, Any]:
     try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise SourceError(f"{where}: not valid JSON ({error.msg}): a truncated or damaged file?") from None
+        record = parse_json(line, where, if_invalid=": a truncated or damaged file?")
+    except InvalidInputError as error:
+        raise SourceError(str(error)) from None
     if not isinstance(record, dict):
         raise SourceError(f"{where}: each line must be a JSON object")
     return record

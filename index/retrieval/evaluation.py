@@ -9,7 +9,6 @@ search itself (``group_by="document"``: a document scores by its best chunk).
 from __future__ import annotations
 
 import csv
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -23,7 +22,7 @@ from index.ingest.preparation import batches
 from index.ingest.sources import jsonl_documents
 from index.search_index import SearchIndex
 from index.types import Document, SearchRequest, SearchResult
-from index.validation import is_blank, storable_text
+from index.validation import is_blank, parse_json, storable_text
 
 METRICS = ("ndcg_cut_10", "recall_100", "recip_rank")
 RUN_DEPTH = 100
@@ -85,10 +84,7 @@ def load_dataset(directory: Path, split: str = "test") -> Dataset:
 
 def _record(line: str, where: str) -> dict[str, Any]:
     """One line of a BEIR JSON Lines file: an object with an ``_id``."""
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"{where} is not JSON ({error.msg}): a truncated or damaged file?") from None
+    record = parse_json(line, where, if_invalid=": a truncated or damaged file?")
     if not isinstance(record, dict) or "_id" not in record:
         raise InvalidInputError(f"{where} is not a JSON object with an _id")
     return record

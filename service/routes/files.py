@@ -8,7 +8,6 @@ any cannot be, the answer names each bad file and nothing changes.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from typing import Annotated, Any
@@ -21,7 +20,7 @@ from index.ingest.archive import MemberTooLargeError
 from index.ingest.extract import ExtractionError, UnsupportedFormatError
 from index.ingest.extract.text import text_encoding
 from index.ingest.sources import describe_left_out, describe_unsupported, file_id
-from index.validation import check_id
+from index.validation import check_id, parse_json
 from service.deps import FileReaderDep, IndexDep, SettingsDep
 from service.errors import FilesRejectedError
 from service.file_reader import FileReader
@@ -116,10 +115,7 @@ def upload_files(
 def _metadata(raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {}
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"the form field metadata is not valid JSON ({error})") from None
+    value = parse_json(raw, "the form field metadata")
     if not isinstance(value, dict):
         raise InvalidInputError("the form field metadata must be a JSON object")
     return value

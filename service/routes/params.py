@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import json
 import re
 import urllib.parse
 from typing import Annotated, Any
@@ -11,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 
 from index.errors import InvalidInputError
+from index.validation import parse_json
 
 # The longest query a GET takes: a request line holds 64 KB in uvicorn (a longer one gets a bare 400), and
 # 4,000 characters percent-encode to 48 KB at most (12 bytes for a character of four UTF-8 bytes), leaving
@@ -38,12 +38,7 @@ FilterQuery = Annotated[
 
 def parse_filter(raw: str | None) -> dict[str, Any] | None:
     """A filter sent as JSON in a query parameter, or :class:`InvalidInputError` saying what is wrong."""
-    try:
-        parsed = None if raw is None else json.loads(raw)
-    except json.JSONDecodeError as error:
-        raise InvalidInputError(f"filter is not valid JSON: {error.msg} at position {error.pos}") from error
-    except (ValueError, RecursionError) as error:  # a number of over 4,300 digits; nesting past the stack
-        raise InvalidInputError(f"filter cannot be read: {str(error)[:200]}") from error
+    parsed = None if raw is None else parse_json(raw, "filter")
     if parsed is not None and not isinstance(parsed, dict):
         raise InvalidInputError('filter must be a JSON object, like {"field": "lang", "eq": "en"}')
     return parsed

@@ -336,7 +336,7 @@ def test_html_becomes_markdown_without_scripts(tmp_path: Path) -> None:
         ("latin1.txt", "café".encode("latin-1"), "not valid UTF-8"),
         ("empty.txt", b"  \n", "empty"),
         ("binary.txt", b"abc\x00def", "binary"),
-        ("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{broken\n', "bad.jsonl:2: not valid JSON"),
+        ("bad.jsonl", b'{"_id": "1", "text": "ok"}\n{broken\n', "bad.jsonl:2 is not valid JSON"),
         ("noid.jsonl", b'{"text": "ok"}\n', "needs an '_id'"),
         (
             "numbertext.jsonl",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from index.errors import InvalidInputError
 from index.ingest.preparation import validate_documents
 from index.types import Document
-from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, is_blank
+from index.validation import MAX_TITLE_LENGTH, check_id, check_metadata, is_blank, parse_json
 
 
 def accepted(check: Any, value: Any) -> bool:
@@ -196,3 +196,43 @@ def test_a_query_or_a_document_of_invisible_characters_is_refused_as_empty() -> 
             validate_documents([Document("d", text)])
     validate_request(SearchRequest("\u200bhello"))
     validate_documents([Document("d", "\ufeffhello")])
+
+
+# JSON text as clients get it wrong: valid documents, cut or mangled ones, deep nesting, long numbers.
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=10,
+)
+_json_texts = st.one_of(
+    _json_values.map(json.dumps),
+    st.tuples(_json_values.map(json.dumps), st.integers(0, 30)).map(lambda t: t[0][: t[1]]),
+    st.text(alphabet='[]{}",:0123456789.eE-+ \\tnulrfase', max_size=40),
+    st.integers(1, 3000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(4000, 4700).map(lambda digits: "-" * (digits % 2) + "7" * digits),
+)
+
+
+@settings(max_examples=400)
+@given(_json_texts)
+def test_parse_json_reads_what_json_reads_and_refuses_the_rest_as_invalid_input(text: str) -> None:
+    try:
+        expected: Any = json.loads(text)
+    except (ValueError, RecursionError):  # the reference: what Python's reader cannot read
+        with pytest.raises(InvalidInputError, match=r"^the field (is not valid JSON|nests|holds a number)"):
+            parse_json(text, "the field")
+        return
+    assert json.dumps(parse_json(text, "the field")) == json.dumps(expected)
+
+
+def test_parse_json_says_why_it_cannot_read() -> None:
+    with pytest.raises(
+        InvalidInputError, match=r"^x is not valid JSON \(Expecting value: character 1\): cut\?$"
+    ):
+        parse_json("[", "x", if_invalid=": cut?")
+    with pytest.raises(InvalidInputError, match="nests too deeply to read"):
+        parse_json("[" * 100_000, "x", if_invalid=": cut?")
+    with pytest.raises(
+        InvalidInputError, match="more than 4,300 digits, more than can be read; send it as a"
+    ):
+        parse_json("1" * 4301, "x")

@@ -411,6 +411,16 @@ BAD_REQUESTS = [
         422,
         "the body's JSON nests too deeply to read",
     ),
+    (
+        "post",
+        "/documents",
+        {
+            "content": b'{"documents": [{"id": "d", "text": "t", "metadata": {"n": 1' + b"0" * 5000 + b"}}]}",
+            "headers": {"content-type": "application/json"},
+        },
+        422,
+        "a number in the body has more than 4,300 digits, more than can be read; send it as a string",
+    ),
     ("post", "/search", {"json": {"query": "x", "unknown": 1}}, 422, None),
     (  # curl -F files=report.pdf: the name sent as text, without the @ that sends the file
         "post",

@@ -177,7 +177,7 @@ def test_search_with_a_metadata_filter_and_a_mode(tmp_path: Path) -> None:
 
     broken = run("search", "x", "--filter", "{field: tags}", "--data-dir", data)
     assert broken.exit_code == 2
-    assert "--filter is not JSON" in broken.stderr
+    assert "--filter is not valid JSON" in broken.stderr
     unknown = run("search", "x", "--filter", '{"field": "tags", "like": "o"}', "--data-dir", data)
     assert unknown.exit_code == 2
     assert "filter" in unknown.stderr
@@ -320,7 +320,7 @@ def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
     result = run("index", str(lines), "--data-dir", str(tmp_path / "data"), "--no-progress")
     assert result.exit_code == 2
     assert "skipped: " in result.stderr
-    assert "corpus.jsonl:2: not valid JSON" in result.stderr
+    assert "corpus.jsonl:2 is not valid JSON" in result.stderr
     assert "no documents to index: the 1 file(s) found were skipped, for the reasons above" in result.stderr
     assert "supported type" not in result.stderr
 
@@ -701,11 +701,13 @@ def test_get_delete_and_update_documents_by_id_or_filter(tmp_path: Path) -> None
     [
         (["delete"], "give document ids or --filter (exactly one of them)"),
         (["delete", "a", "--filter", '{"field": "k", "eq": 1}'], "give document ids or --filter"),
-        (["delete", "--filter", "{nope"], "--filter is not JSON"),
+        (["delete", "--filter", "{nope"], "--filter is not valid JSON"),
         (["delete", "--filter", "{}"], "filter: expected a non-empty object"),
         (["update", "a"], "give the change as --metadata JSON"),
         (["update", "a", "--metadata", "[1]"], "--metadata must be a JSON object"),
-        (["update", "a", "--metadata", "{"], "--metadata is not JSON"),
+        (["update", "a", "--metadata", "{"], "--metadata is not valid JSON"),
+        (["delete", "--filter", "[" * 5000 + "]" * 5000], "--filter nests too deeply to read"),
+        (["update", "a", "--metadata", '{"n": ' + "1" * 5000 + "}"], "--metadata holds a number of more"),
     ],
 )
 def test_a_refused_change_says_why_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:

@@ -227,5 +227,8 @@ def test_eval_stops_at_a_damaged_line_with_its_number(tmp_path: Path) -> None:
         corpus.write('\n{"_id": "d5", "text": "trunc')
     result = CliRunner().invoke(app, ["eval", str(folder), "--split", "dev", "--run-dir", str(tmp_path)])
     assert result.exit_code == 2
-    damaged = "corpus.jsonl:5: not valid JSON (Unterminated string starting at): a truncated or damaged file?"
+    damaged = (
+        "corpus.jsonl:5 is not valid JSON (Unterminated string starting at: character 22): a truncated or "
+        "damaged file?"
+    )
     assert damaged in result.stderr

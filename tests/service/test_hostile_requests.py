@@ -60,9 +60,15 @@ def test_filter_probes_answer_4xx_or_work_on_every_route(
     ],
     ids=["deeply nested arrays", "a 5,000-digit number", "an infinite number"],
 )
-def test_get_filters_that_cannot_be_read_are_422(client: TestClient, raw: str) -> None:
+def test_json_in_a_parameter_or_form_field_that_cannot_be_read_is_422(client: TestClient, raw: str) -> None:
     response = client.get("/search", params={"q": "rivers", "filter": raw})
     assert response.status_code == 422, response.text
+    # An upload's metadata field: the nesting and the digits answered 500.
+    files = {"files": ("note.txt", b"Rivers and lakes.", "text/plain")}
+    uploaded = client.post("/documents/files", files=files, data={"metadata": raw})
+    assert uploaded.status_code == 422, uploaded.text
+    assert "metadata" in uploaded.json()["detail"]
+    assert client.get("/stats").json()["documents"] == 0
     assert client.app.state.metrics.unhandled._value.get() == 0  # type: ignore[attr-defined]
 
 
