@@ -8,7 +8,12 @@ any cannot be, the answer names each bad file and nothing changes.
 
 from __future__ import annotations
 
+import email.errors
+import email.header
+import email.utils
+import re
 import time
+import urllib.parse
 from collections import Counter
 from typing import Annotated, Any
 
@@ -112,6 +117,32 @@ def upload_files(
     return answer
 
 
+# An RFC 5987 ``filename*`` parameter of a part's Content-Disposition (the parser reads only ``filename``).
+_EXTENDED_NAME = re.compile(r"""(?:^|;)\s*filename\*\s*=\s*("[^"]*"|[^;\s]*)""", re.IGNORECASE)
+
+
+def upload_name(upload: UploadFile) -> str:
+    """The name the client gave an uploaded file. RFC 7578 has it as it is in ``filename``, in UTF-8, and
+    browsers, curl, requests, Go and OkHttp send it so; but .NET's HttpClient and Spring send a name outside
+    ASCII as a MIME encoded word in ``filename`` (``=?utf-8?B?Y2Fmw6kudHh0?=``) and the name itself in an
+    RFC 5987 ``filename*``, which the multipart parser leaves out, as the RFC says: the document's id was the
+    encoded word. So ``filename*`` is read when a part has it, and an encoded word is decoded."""
+    name = upload.filename or ""
+    extended = _EXTENDED_NAME.search(upload.headers.get("content-disposition", ""))
+    if extended is not None:
+        charset, _, quoted = email.utils.decode_rfc2231(extended.group(1).strip('"'))
+        try:
+            return urllib.parse.unquote(quoted, encoding=charset or "utf-8", errors="strict")
+        except (LookupError, UnicodeDecodeError):  # an unknown charset, or bytes not in it
+            pass
+    if "=?" in name and "?=" in name:
+        try:
+            return str(email.header.make_header(email.header.decode_header(name)))
+        except (email.errors.HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+            pass
+    return name
+
+
 def _metadata(raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {}
@@ -165,7 +196,7 @@ def _documents(
         documents.append(document)
 
     for upload in files:
-        name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+        name = upload_name(upload).replace("\\", "/").rsplit("/", 1)[-1]
         if not name:
             refuse(upload.filename, 422, "a file without a name")
             continue

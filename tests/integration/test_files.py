@@ -213,6 +213,21 @@ def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: 
     assert ok(server.get("/documents/caf\u00e9 menu.txt"))["title"] == "caf\u00e9 menu"
 
 
+def test_a_name_sent_as_dotnet_and_spring_send_it_is_the_id(server: httpx.Client) -> None:
+    # HttpClient's MultipartFormDataContent: a MIME encoded word in filename, the name in filename*.
+    parts = [
+        'Content-Disposition: form-data; name=files; filename="=?utf-8?B?Y2Fmw6kgbGlzdC50eHQ=?="; '
+        "filename*=utf-8''caf%C3%A9%20list.txt\r\nContent-Type: text/plain\r\n\r\nEspresso and cortado.",
+        'Content-Disposition: form-data; name="files"; filename="=?UTF-8?Q?men=C3=BC.txt?="\r\n\r\n'
+        "Soup of the day.",
+    ]
+    body = "".join(f"--b0und\r\n{p}\r\n" for p in parts) + "--b0und--\r\n"
+    headers = {**WRITE, "content-type": "multipart/form-data; boundary=b0und"}
+    answer = ok(server.post("/documents/files", content=body.encode(), headers=headers))
+    assert [d["id"] for d in answer["documents"]] == ["caf\u00e9 list.txt", "men\u00fc.txt"]
+    assert ok(server.get("/documents/men\u00fc.txt"))["text"] == "Soup of the day."
+
+
 def test_one_bad_file_refuses_the_upload_and_names_each_bad_file(
     server: httpx.Client, pdfs: dict[str, bytes]
 ) -> None:
