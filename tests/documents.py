@@ -80,6 +80,112 @@ def encrypt_pdf(pdf: bytes, password: str) -> bytes:
     return out.getvalue()
 
 
+def form_pdf(pages: Sequence[tuple[str, Sequence[tuple[str, str, str]], Sequence[tuple[str, str]]]]) -> bytes:
+    """A PDF as a filled-in form leaves it, by pypdf: each page's printed line, then its text fields
+    ``(name, label for people or "", value)`` as widgets whose appearance shows the value, and annotations
+    ``(subtype, contents)`` (``/FreeText``: what Acrobat's "Fill & Sign" and typewriter tools write;
+    ``/Text``: a sticky note). Fields of one name on several pages are one field shown on each."""
+    from pypdf import PdfWriter
+    from pypdf.generic import (
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    def name(value: str) -> NameObject:
+        return NameObject(value)
+
+    def box(*corners: float) -> ArrayObject:
+        return ArrayObject([FloatObject(c) for c in corners])
+
+    writer = PdfWriter()
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                name("/Type"): name("/Font"),
+                name("/Subtype"): name("/Type1"),
+                name("/BaseFont"): name("/Helvetica"),
+            }
+        )
+    )
+    resources = DictionaryObject({name("/Font"): DictionaryObject({name("/F1"): font})})
+    fields: dict[str, DictionaryObject] = {}
+    kids: dict[str, ArrayObject] = {}
+    for printed, widgets, notes in pages:
+        page = writer.add_blank_page(612, 792)
+        page[name("/Resources")] = resources
+        content = DecodedStreamObject()
+        content.set_data(f"BT /F1 14 Tf 72 720 Td ({printed}) Tj ET".encode("latin-1"))
+        page[name("/Contents")] = writer._add_object(content)
+        annotations = ArrayObject()
+        y = 680.0
+        for field, label, value in widgets:
+            shown = DecodedStreamObject()
+            shown.set_data(f"/Tx BMC BT /F1 11 Tf 2 4 Td ({value}) Tj ET EMC".encode("latin-1"))
+            shown.update(
+                {
+                    name("/Type"): name("/XObject"),
+                    name("/Subtype"): name("/Form"),
+                    name("/BBox"): box(0, 0, 300, 18),
+                    name("/Resources"): resources,
+                }
+            )
+            widget = DictionaryObject(
+                {
+                    name("/Type"): name("/Annot"),
+                    name("/Subtype"): name("/Widget"),
+                    name("/Rect"): box(200, y - 4, 500, y + 14),
+                    name("/AP"): DictionaryObject({name("/N"): writer._add_object(shown)}),
+                    name("/P"): page.indirect_reference,
+                }
+            )
+            if field not in fields:  # the field itself, its widgets its kids
+                kids[field] = ArrayObject()
+                fields[field] = DictionaryObject(
+                    {
+                        name("/FT"): name("/Tx"),
+                        name("/T"): TextStringObject(field),
+                        name("/V"): TextStringObject(value),
+                        name("/DA"): TextStringObject("/F1 11 Tf 0 g"),
+                        name("/Kids"): kids[field],
+                    }
+                )
+                if label:
+                    fields[field][name("/TU")] = TextStringObject(label)
+                writer._add_object(fields[field])
+            widget[name("/Parent")] = fields[field].indirect_reference
+            reference = writer._add_object(widget)
+            kids[field].append(reference)
+            annotations.append(reference)
+            y -= 30
+        for subtype, contents in notes:
+            note = DictionaryObject(
+                {
+                    name("/Type"): name("/Annot"),
+                    name("/Subtype"): name(subtype),
+                    name("/Rect"): box(72, y - 4, 400, y + 14),
+                    name("/Contents"): TextStringObject(contents),
+                    name("/DA"): TextStringObject("/Helv 11 Tf 0 g"),
+                }
+            )
+            annotations.append(writer._add_object(note))
+            y -= 30
+        page[name("/Annots")] = annotations
+    writer._root_object[name("/AcroForm")] = DictionaryObject(
+        {
+            name("/Fields"): ArrayObject([f.indirect_reference for f in fields.values()]),
+            name("/DA"): TextStringObject("/F1 11 Tf 0 g"),
+            name("/DR"): resources,
+        }
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def image_only_pdf() -> bytes:
     """A one-page PDF holding an image and no text (what a scanner makes), by pypdf."""
     from pypdf import PdfWriter

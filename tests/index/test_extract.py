@@ -44,6 +44,7 @@ from tests.documents import (
     docx_bytes,
     encrypt_pdf,
     epub_bytes,
+    form_pdf,
     image_only_pdf,
     pptx_bytes,
     scanned_file,
@@ -686,6 +687,42 @@ def test_ocr_is_bounded_in_pages_and_in_pixels(monkeypatch: pytest.MonkeyPatch) 
     Image.new("L", (2000, 1000), 255).save(poster, "PDF", resolution=10)  # 200 x 100 inches
     image = pdf_extract._render(poster.getvalue(), 0)
     assert max(image.size) == ocr.MAX_SIDE
+
+
+def test_a_filled_in_pdf_form_is_read_with_its_values_and_what_was_written_on_it() -> None:
+    # PDFium's text layer holds what is printed; the values typed into the fields, a "Fill & Sign" box and
+    # a sticky note are annotations beside it, and were lost: the form read as its empty labels.
+    form = form_pdf(
+        [
+            (
+                "Harbour berth application",
+                [("applicant", "Full name:", "Marguerite Okonkwo"), ("vessel", "", "Sloop named Petrel")],
+                [("/FreeText", "Approved by the harbour board"), ("/Text", "Check the mooring   fee")],
+            ),
+            # The same field shown again, a popup (its note's text again) and an empty field.
+            ("Declaration", [("applicant", "Full name:", "Marguerite Okonkwo"), ("agent", "Agent", "")], []),
+        ]
+    )
+    extracted = extract(form, "berth.pdf")
+    assert extracted.pages == 2
+    first, second = extracted.text.split(PAGE_BREAK)
+    assert first.strip().split("\n\n") == [
+        "Harbour berth application",
+        "Full name: Marguerite Okonkwo",
+        "Sloop named Petrel",
+        "Approved by the harbour board",
+        "Check the mooring fee",
+    ]
+    assert second.strip() == "Declaration"
+    # Values alone are text too: a form whose page prints nothing is not "a PDF without text".
+    assert extract(form_pdf([("", [("a", "", "Tidal range")], [])]), "bare.pdf").text.strip() == "Tidal range"
+
+
+def test_the_annotations_read_from_one_pdf_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    notes = [("/Text", f"note {n}") for n in range(10)]
+    monkeypatch.setattr(pdf_extract, "MAX_PDF_ANNOTATIONS", 4)
+    text = extract(form_pdf([("Notes", [], notes), ("More", [], notes)]), "notes.pdf").text
+    assert re.findall(r"note \d", text) == ["note 0", "note 1", "note 2", "note 3"]
 
 
 def test_a_pdf_without_text_says_what_it_lacks_and_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,7 @@ from tests.documents import (
     docx_bytes,
     docx_of_empty_runs,
     encrypt_pdf,
+    form_pdf,
     image_only_pdf,
     msg_bytes,
     notebook_bytes,
@@ -211,6 +212,22 @@ def test_a_file_name_with_a_decomposed_accent_gives_the_id_a_user_types(server: 
     body = ok(upload(server, [("cafe\u0301 menu.txt", b"Espresso, cortado and flat white.")]))
     assert [d["id"] for d in body["documents"]] == ["caf\u00e9 menu.txt"]
     assert ok(server.get("/documents/caf\u00e9 menu.txt"))["title"] == "caf\u00e9 menu"
+
+
+def test_a_filled_in_form_is_found_by_what_was_typed_into_it(server: httpx.Client) -> None:
+    fields = [
+        ("owner", "Owner", "Ingrid Vasquez-Halloran"),
+        ("boat", "Vessel", "a wooden ketch called Kittiwake"),
+    ]
+    notes = [("/FreeText", "Winter storage in shed four until the thaw")]
+    ok(upload(server, [("berth-form.pdf", form_pdf([("Marina berth application", fields, notes)]))]))
+    for query, typed in [
+        ("Vasquez-Halloran", "Owner: Ingrid Vasquez-Halloran"),
+        ("the ketch named Kittiwake", "Vessel: a wooden ketch called Kittiwake"),
+        ("where is the boat kept over the winter", "Winter storage in shed four"),
+    ]:
+        hits = ok(server.get("/search", params={"q": query, "k": 1}))["hits"]
+        assert (hits[0]["doc_id"], typed in hits[0]["text"]) == ("berth-form.pdf", True), query
 
 
 def test_a_name_sent_as_dotnet_and_spring_send_it_is_the_id(server: httpx.Client) -> None:

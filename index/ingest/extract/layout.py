@@ -38,14 +38,16 @@ _HYPHENATED_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]++-[^\W\d_]+")
 _STARTS_SENTENCE = re.compile(r"^[\"'\u201c\u2018(\[]?[A-Z0-9]")
 
 
-def pages_text(pages: Sequence[Sequence[str]], page_break: str) -> str:
+def pages_text(pages: Sequence[Sequence[str]], page_break: str, written: Sequence[Sequence[str]] = ()) -> str:
     """The text of rendered pages' lines (a PDF's text layer, or what OCR read): each page's furniture
-    dropped, words broken at line ends joined, lines made paragraphs; pages joined by ``page_break``."""
+    dropped, words broken at line ends joined, lines made paragraphs; pages joined by ``page_break``.
+    ``written``: paragraphs to add at the end of each page as they are (what was filled in on a PDF page)."""
     repeated = furniture(pages)
     kept = [strip_furniture(page, repeated) for page in pages]
     forms = hyphenated_forms("\n".join(line for page in kept for line in page))
     kept = join_across_pages(kept, forms)
-    texts = ["\n\n".join(paragraphs(page, forms)) for page in kept]
+    added = [*written, *[()] * (len(kept) - len(written))]
+    texts = ["\n\n".join([*paragraphs(page, forms), *extra]) for page, extra in zip(kept, added, strict=True)]
     return f"\n{page_break}\n".join(texts).replace(KEPT_HYPHEN, "-") + "\n"
 
 
