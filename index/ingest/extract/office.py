@@ -10,6 +10,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from index.ingest.extract import wordml
 from index.ingest.extract.base import (
     DAMAGED_ZIP,
     PAGE_BREAK,
@@ -111,29 +112,54 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     document = _open(docx.Document, data, name, "DOCX")
     blocks: list[str] = []
     first_heading: str | None = None
-    for item in document.iter_inner_content():
-        if isinstance(item, Table):
-            rows = [[cell.text for cell in row.cells] for row in item.rows]
-            if rows:
-                blocks.append(markdown_table(rows, name).rstrip("\n"))
-            continue
-        assert isinstance(item, Paragraph)
-        text = item.text.strip()
-        if not text:
-            continue
-        style = _style_name(item)
-        level = _heading_level(style)
-        if level:
-            first_heading = first_heading or text
-            blocks.append("#" * level + " " + text)
-        elif style.startswith("List") or (item._p.pPr is not None and item._p.pPr.numPr is not None):
-            blocks.append("- " + text)
-        else:
-            blocks.append(text)
+
+    def cell_text(cell: Any) -> str:
+        """A table cell's paragraphs (those of its tables and text boxes too), a line each."""
+        lines: list[str] = []
+        for element in wordml.blocks(cell):
+            if element.tag == wordml.TABLE:
+                lines.extend(cell_text(tc) for row in Table(element, body).rows for tc in _cells(row))
+                continue
+            text, boxes = wordml.paragraph_text(element)
+            lines.extend([text.strip(), *(cell_text(box) for box in boxes)])
+        return "\n".join(line for line in lines if line)
+
+    def read(container: Any) -> None:
+        nonlocal first_heading
+        for element in wordml.blocks(container):
+            if element.tag == wordml.TABLE:
+                rows = [[cell_text(tc) for tc in _cells(row)] for row in Table(element, body).rows]
+                if rows:
+                    blocks.append(markdown_table(rows, name).rstrip("\n"))
+                continue
+            text, boxes = wordml.paragraph_text(element)
+            text = text.strip()
+            if text:
+                paragraph = Paragraph(element, body)
+                style = _style_name(paragraph)
+                level = _heading_level(style)
+                if level:
+                    first_heading = first_heading or text
+                    blocks.append("#" * level + " " + text)
+                elif style.startswith("List") or (element.pPr is not None and element.pPr.numPr is not None):
+                    blocks.append("- " + text)
+                else:
+                    blocks.append(text)
+            for box in boxes:
+                read(box)
+
+    body = document._body
+    read(document.element.body)
     core = _core(lambda: document.core_properties)
     title = _core_title(core) or first_heading
     fields = _core_fields(core, "author")
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx", fields=fields)
+
+
+def _cells(row: Any) -> list[Any]:
+    """A table row's cells (``w:tc``), a merged cell once per column it spans, as python-docx's
+    ``row.cells`` gives them."""
+    return [cell._tc for cell in row.cells]
 
 
 def extract_pptx(data: bytes, name: str) -> Extracted:

@@ -1,0 +1,183 @@
+"""A Word document's text as Word shows it (index.ingest.extract.wordml), against a reference that reads the
+same made-up markup tree: paragraphs nested in content controls, insertions, deletions, fields, smart tags
+and alternate content, in any order and depth."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from xml.sax.saxutils import escape
+
+import docx
+from docx.oxml import parse_xml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from index.ingest.extract import wordml
+from index.ingest.extract.office import extract_docx
+
+NAMESPACES = (
+    'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
+    'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+)
+# Inline wrappers Word writes around runs; "del" and "moveFrom" hide what they hold, "alt" is
+# mc:AlternateContent, its content in both mc:Choice and mc:Fallback.
+WRAPPERS = [
+    "r",
+    "hyperlink",
+    "ins",
+    "del",
+    "moveTo",
+    "moveFrom",
+    "sdt",
+    "smartTag",
+    "fldSimple",
+    "customXml",
+    "alt",
+]
+words = st.text(st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), max_size=6)
+leaves = st.one_of(
+    st.tuples(st.just("t"), words),
+    st.tuples(st.just("delText"), words),
+    st.tuples(st.just("instrText"), words),
+    st.tuples(st.sampled_from(["tab", "br", "cr", "noBreakHyphen"]), st.just("")),
+)
+inline = st.recursive(
+    leaves, lambda inner: st.tuples(st.sampled_from(WRAPPERS), st.lists(inner, max_size=4)), max_leaves=25
+)
+
+
+def markup(node: Any) -> str:
+    kind, content = node
+    if isinstance(content, str):
+        return f"<w:{kind}>{escape(content)}</w:{kind}>" if content else f"<w:{kind}/>"
+    inner = "".join(markup(child) for child in content)
+    if kind == "alt":
+        return (
+            f'<mc:AlternateContent><mc:Choice Requires="wps">{inner}</mc:Choice>'
+            f"<mc:Fallback>{inner}</mc:Fallback></mc:AlternateContent>"
+        )
+    if kind == "sdt":
+        return f'<w:sdt><w:sdtPr><w:alias w:val="a"/></w:sdtPr><w:sdtContent>{inner}</w:sdtContent></w:sdt>'
+    return f"<w:{kind}>{inner}</w:{kind}>"
+
+
+def shown(node: Any) -> str:
+    """The reference: what Word shows of ``node``."""
+    kind, content = node
+    if isinstance(content, str):
+        characters = {"t": content, "tab": "\t", "br": "\n", "cr": "\n", "noBreakHyphen": "-"}
+        return characters.get(kind, "")  # delText, instrText: not shown
+    if kind in ("del", "moveFrom"):
+        return ""
+    return "".join(shown(child) for child in content)
+
+
+@settings(max_examples=300)
+@given(st.lists(inline, max_size=5))
+def test_a_paragraph_reads_as_the_reference_shows_it(nodes: list[Any]) -> None:
+    paragraph = parse_xml(
+        f"<w:p {NAMESPACES}><w:pPr><w:tabs><w:tab/></w:tabs></w:pPr>{''.join(map(markup, nodes))}</w:p>"
+    )
+    text, boxes = wordml.paragraph_text(paragraph)
+    assert text == "".join(shown(node) for node in nodes)
+    assert boxes == []
+
+
+# Blocks: paragraphs (by a number), tables, and the wrappers Word puts around them.
+block_trees = st.recursive(
+    st.integers(0, 10**6),
+    lambda inner: st.tuples(
+        st.sampled_from(["sdt", "customXml", "ins", "moveTo", "alt", "tbl"]), st.lists(inner, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+def block_markup(node: Any) -> str:
+    if isinstance(node, int):
+        return f"<w:p><w:r><w:t>{node}</w:t></w:r></w:p>"
+    kind, children = node
+    if kind == "tbl":  # a table is a block of its own: what it holds is a cell's, not the body's
+        return f"<w:tbl><w:tr><w:tc>{''.join(map(block_markup, children))}<w:p/></w:tc></w:tr></w:tbl>"
+    return _wrap(kind, "".join(map(block_markup, children)))
+
+
+def _wrap(kind: str, inner: str) -> str:
+    if kind == "alt":
+        return (
+            f'<mc:AlternateContent><mc:Choice Requires="wps">{inner}</mc:Choice>'
+            f"<mc:Fallback>{inner}</mc:Fallback></mc:AlternateContent>"
+        )
+    if kind == "sdt":
+        return f"<w:sdt><w:sdtPr/><w:sdtContent>{inner}</w:sdtContent></w:sdt>"
+    return f"<w:{kind}>{inner}</w:{kind}>"
+
+
+def body_blocks(node: Any) -> list[str]:
+    """The reference: the body's blocks in order, a paragraph by its number, a table as "table"."""
+    if isinstance(node, int):
+        return [str(node)]
+    kind, children = node
+    if kind == "tbl":
+        return ["table"]
+    return [block for child in children for block in body_blocks(child)]
+
+
+@settings(max_examples=300)
+@given(st.lists(block_trees, max_size=5))
+def test_a_body_reads_its_blocks_as_the_reference_orders_them(nodes: list[Any]) -> None:
+    body = parse_xml(f"<w:body {NAMESPACES}>{''.join(map(block_markup, nodes))}<w:sectPr/></w:body>")
+    found = [
+        "table" if block.tag == wordml.TABLE else wordml.paragraph_text(block)[0]
+        for block in wordml.blocks(body)
+    ]
+    assert found == [block for node in nodes for block in body_blocks(node)]
+
+
+def test_a_word_document_reads_as_word_shows_it() -> None:
+    """Content controls, tracked changes, a field, a text box (in both its markups) and a table cell's
+    control: python-docx's paragraphs read "Inline:", "Before box", "Changed:" and "Field:" only."""
+    document = docx.Document()
+    document.add_heading("Berth form", 1)
+    body = document.element.body
+    applicant = "<w:p><w:r><w:t>Applicant: Marguerite Okonkwo</w:t></w:r></w:p>"
+    body.insert(
+        len(body) - 1, parse_xml(f"<w:sdt {NAMESPACES}><w:sdtContent>{applicant}</w:sdtContent></w:sdt>")
+    )
+    parts = {
+        "Inline: ": "<w:sdt><w:sdtContent><w:r><w:t>a sloop named Petrel</w:t></w:r></w:sdtContent></w:sdt>",
+        "Before box ": (
+            '<w:r><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing><w:txbxContent><w:p><w:r><w:t>'
+            "Moorings are inspected in March</w:t></w:r></w:p></w:txbxContent></w:drawing></mc:Choice>"
+            "<mc:Fallback><w:pict><w:txbxContent><w:p><w:r><w:t>Moorings are inspected in March</w:t></w:r>"
+            "</w:p></w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+        ),
+        "Changed: ": (
+            '<w:ins w:id="1" w:author="a"><w:r><w:t>fee waived</w:t></w:r></w:ins>'
+            '<w:del w:id="2" w:author="a">'
+            "<w:r><w:delText>fee due</w:delText></w:r></w:del>"
+        ),
+        "Field: ": '<w:fldSimple w:instr="MERGEFIELD harbour"><w:r><w:t>Port Ellen</w:t></w:r></w:fldSimple>',
+    }
+    for before, xml in parts.items():
+        paragraph = document.add_paragraph(before)
+        for element in parse_xml(f"<w:x {NAMESPACES}>{xml}</w:x>"):
+            paragraph._p.append(element)
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Length"
+    length = "<w:p><w:r><w:t>9.5 metres</w:t></w:r></w:p>"
+    control = f"<w:sdt {NAMESPACES}><w:sdtContent>{length}</w:sdtContent></w:sdt>"
+    table.cell(0, 1)._tc.append(parse_xml(control))
+    out = io.BytesIO()
+    document.save(out)
+    assert extract_docx(out.getvalue(), "berth.docx").text.split("\n\n") == [
+        "# Berth form",
+        "Applicant: Marguerite Okonkwo",
+        "Inline: a sloop named Petrel",
+        "Before box",
+        "Moorings are inspected in March",
+        "Changed: fee waived",
+        "Field: Port Ellen",
+        "| Length | 9.5 metres |\n| --- | --- |\n",
+    ]
