@@ -181,3 +181,43 @@ def test_a_word_document_reads_as_word_shows_it() -> None:
         "Field: Port Ellen",
         "| Length | 9.5 metres |\n| --- | --- |\n",
     ]
+
+
+def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators() -> None:
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    document = docx.Document()
+    document.add_paragraph("Tides at the harbour mouth run at four knots.")
+
+    def notes(kind: str, texts: list[str]) -> bytes:
+        separator = f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>'
+        items = "".join(
+            f'<w:{kind} w:id="{n}"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:{kind}>'
+            for n, text in enumerate(texts, 1)
+        )
+        return f"<w:{kind}s {NAMESPACES}>{separator}{items}</w:{kind}s>".encode()
+
+    package = document.part.package
+    for kind, reltype, texts in [
+        (
+            "footnote",
+            RELATIONSHIP_TYPE.FOOTNOTES,
+            ["Measured at spring tide in 1998.", "See the pilot book."],
+        ),
+        ("endnote", RELATIONSHIP_TYPE.ENDNOTES, ["Harbour board minutes, vol. 3."]),
+    ]:
+        content_type = f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"
+        part = Part(PackURI(f"/word/{kind}s.xml"), content_type, notes(kind, texts), package)
+        document.part.relate_to(part, reltype)
+    out = io.BytesIO()
+    document.save(out)
+    assert extract_docx(out.getvalue(), "tides.docx").text.split("\n\n") == [
+        "Tides at the harbour mouth run at four knots.",
+        "## Footnotes",
+        "Measured at spring tide in 1998.",
+        "See the pilot book.",
+        "## Endnotes",
+        "Harbour board minutes, vol. 3.\n",
+    ]

@@ -106,6 +106,7 @@ def _core_fields(core: object, author: str) -> dict[str, Any]:
 
 def extract_docx(data: bytes, name: str) -> Extracted:
     import docx
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
@@ -113,22 +114,22 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     blocks: list[str] = []
     first_heading: str | None = None
 
-    def cell_text(cell: Any) -> str:
-        """A table cell's paragraphs (those of its tables and text boxes too), a line each."""
+    def lines_of(cell: Any) -> str:
+        """The paragraphs of a table cell or a note (those of its tables and text boxes too), a line each."""
         lines: list[str] = []
         for element in wordml.blocks(cell):
             if element.tag == wordml.TABLE:
-                lines.extend(cell_text(tc) for row in Table(element, body).rows for tc in _cells(row))
+                lines.extend(lines_of(tc) for row in Table(element, body).rows for tc in _cells(row))
                 continue
             text, boxes = wordml.paragraph_text(element)
-            lines.extend([text.strip(), *(cell_text(box) for box in boxes)])
+            lines.extend([text.strip(), *(lines_of(box) for box in boxes)])
         return "\n".join(line for line in lines if line)
 
     def read(container: Any) -> None:
         nonlocal first_heading
         for element in wordml.blocks(container):
             if element.tag == wordml.TABLE:
-                rows = [[cell_text(tc) for tc in _cells(row)] for row in Table(element, body).rows]
+                rows = [[lines_of(tc) for tc in _cells(row)] for row in Table(element, body).rows]
                 if rows:
                     blocks.append(markdown_table(rows, name).rstrip("\n"))
                 continue
@@ -150,10 +151,27 @@ def extract_docx(data: bytes, name: str) -> Extracted:
 
     body = document._body
     read(document.element.body)
+    for heading, notes in (("Footnotes", RT.FOOTNOTES), ("Endnotes", RT.ENDNOTES)):
+        texts = [lines_of(note) for note in _notes(document, notes)]
+        if any(texts):
+            blocks.extend(["## " + heading, *(text for text in texts if text)])
     core = _core(lambda: document.core_properties)
     title = _core_title(core) or first_heading
     fields = _core_fields(core, "author")
     return Extracted(text=_text(blocks, name, "\n\n"), title=title, format="docx", fields=fields)
+
+
+def _notes(document: Any, relationship: str) -> list[Any]:
+    """The footnotes or endnotes (``w:footnote``, ``w:endnote``) of a Word document, without the separators
+    Word keeps among them; none if it has no such part or the part is damaged (the text is still read)."""
+    from docx.oxml import parse_xml
+
+    try:
+        root = parse_xml(document.part.part_related_by(relationship).blob)
+    except Exception:  # no such part (KeyError), or XML that does not parse
+        return []
+    separators = ("separator", "continuationSeparator", "continuationNotice")
+    return [note for note in root if note.get(wordml.W + "type") not in separators]
 
 
 def _cells(row: Any) -> list[Any]:
