@@ -82,6 +82,51 @@ def test_each_slide_is_a_page_with_its_title_as_heading() -> None:
     assert extracted.text.count("Keepers and their lamps") == 1
 
 
+def test_a_smartart_diagram_is_read_node_by_node() -> None:
+    # python-pptx sees a SmartArt diagram as a graphic frame without text: its text is in a part of its own.
+    import pptx
+    from pptx.opc.package import Part
+    from pptx.opc.packuri import PackURI
+    from pptx.oxml import parse_xml
+
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])
+    slide.shapes.title.text = "Keeping the light"
+    dgm = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
+    a = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    points = [
+        ("doc", ""),
+        ("node", "Trim the wick"),
+        ("parTrans", ""),
+        ("node", "Polish the lens"),
+        ("asst", "Log it"),
+    ]
+    model = "".join(
+        f'<dgm:pt modelId="{n}" type="{kind}"><dgm:t><a:p><a:r><a:t>{text}</a:t></a:r></a:p></dgm:t></dgm:pt>'
+        for n, (kind, text) in enumerate(points)
+    )
+    data = f'<dgm:dataModel xmlns:dgm="{dgm}" xmlns:a="{a}"><dgm:ptLst>{model}</dgm:ptLst></dgm:dataModel>'
+    content_type = "application/vnd.openxmlformats-officedocument.drawingml.diagramData+xml"
+    part = Part(PackURI("/ppt/diagrams/data1.xml"), content_type, presentation.part.package, data.encode())
+    relationship = slide.part.relate_to(
+        part, "http://schemas.openxmlformats.org/officeDocument/2006/relationships/diagramData"
+    )
+    frame = (
+        f'<p:graphicFrame xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="{a}" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<p:nvGraphicFramePr><p:cNvPr id="9" name="Diagram 1"/><p:cNvGraphicFramePr/><p:nvPr/>'
+        "</p:nvGraphicFramePr>"
+        '<p:xfrm><a:off x="0" y="0"/><a:ext cx="100" cy="100"/></p:xfrm>'
+        f'<a:graphic><a:graphicData uri="{dgm}"><dgm:relIds xmlns:dgm="{dgm}" r:dm="{relationship}" r:lo="" '
+        'r:qs="" r:cs=""/></a:graphicData></a:graphic></p:graphicFrame>'
+    )
+    slide.shapes._spTree.append(parse_xml(frame))
+    out = io.BytesIO()
+    presentation.save(out)
+    extracted = extract(out.getvalue(), "keeping.pptx")
+    assert extracted.text == "## Keeping the light\n\n- Trim the wick\n\n- Polish the lens\n\n- Log it\n"
+
+
 def test_a_workbook_becomes_one_table_per_sheet() -> None:
     data = xlsx_bytes(
         {"Stations": [["Name", "Range"], ["North Point", 20], ["Gull Rock", 14.5]], "Empty": []}

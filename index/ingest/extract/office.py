@@ -202,6 +202,8 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
             if getattr(shape, "has_table", False) and shape.has_table:
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
                 blocks.append(markdown_table(rows, name).rstrip("\n"))
+            elif diagram := _diagram_texts(slide.part, shape):
+                blocks.extend("- " + text for text in diagram)
             elif shape.has_text_frame:
                 for paragraph in shape.text_frame.paragraphs:
                     text = "".join(run.text for run in paragraph.runs).strip()
@@ -322,6 +324,36 @@ def _heading_level(style: str) -> int:
         if suffix.isdigit():
             return min(int(suffix), 6)
     return 0
+
+
+_DIAGRAM = "{http://schemas.openxmlformats.org/drawingml/2006/diagram}"
+_DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+
+
+def _diagram_texts(part: Any, shape: Any) -> list[str]:
+    """The text of a SmartArt diagram, node by node in the order of its data model: python-pptx sees a
+    diagram as a graphic frame without text, its text being in a part of its own (``dgm:dataModel``). None
+    for a shape that is not a diagram, or one whose data part is missing or damaged."""
+    from pptx.oxml import parse_xml
+
+    ids = next(shape._element.iter(_DIAGRAM + "relIds"), None)
+    if ids is None:
+        return []
+    try:
+        model = parse_xml(part.related_part(ids.get(_RELATIONSHIP + "dm")).blob)
+    except Exception:  # no such relationship (KeyError), or XML that does not parse
+        return []
+    texts = []
+    for point in model.iter(_DIAGRAM + "pt"):
+        if point.get("type", "node") not in ("node", "asst"):  # a node or an assistant: not the root, links
+            continue
+        for body in point.iter(_DIAGRAM + "t"):
+            for paragraph in body.iter(_DRAWING + "p"):
+                text = " ".join("".join(t.text or "" for t in paragraph.iter(_DRAWING + "t")).split())
+                if text:
+                    texts.append(text)
+    return texts
 
 
 def _shapes(shapes: Any) -> Iterator[Any]:
