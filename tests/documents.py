@@ -270,6 +270,35 @@ def pptx_bytes(slides: Sequence[tuple[str, Sequence[str]]]) -> bytes:
     return out.getvalue()
 
 
+DIAGRAM = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
+DIAGRAM_DATA = "application/vnd.openxmlformats-officedocument.drawingml.diagramData+xml"  # its content type
+RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def diagram_data(points: Sequence[tuple[str, str]]) -> bytes:
+    """A SmartArt diagram's data part (``dgm:dataModel``): its points ``(type, text)`` in order."""
+    a = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    model = "".join(
+        f'<dgm:pt modelId="{n}" type="{kind}"><dgm:t><a:p><a:r><a:t>{text}</a:t></a:r></a:p></dgm:t></dgm:pt>'
+        for n, (kind, text) in enumerate(points)
+    )
+    data = (
+        f'<dgm:dataModel xmlns:dgm="{DIAGRAM}" xmlns:a="{a}"><dgm:ptLst>{model}</dgm:ptLst></dgm:dataModel>'
+    )
+    return data.encode()
+
+
+def diagram_graphic(relationship: str) -> str:
+    """The ``a:graphic`` that places the diagram whose data part is ``relationship`` (in Word and PowerPoint
+    alike)."""
+    return (
+        '<a:graphic xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main">'
+        f'<a:graphicData uri="{DIAGRAM}"><dgm:relIds xmlns:dgm="{DIAGRAM}" xmlns:r="{RELATIONSHIPS}" '
+        f'r:dm="{relationship}" r:lo="" r:qs="" r:cs=""/>'
+        "</a:graphicData></a:graphic>"
+    )
+
+
 def xlsx_bytes(sheets: dict[str, Sequence[Sequence[object]]]) -> bytes:
     """A workbook with one sheet per name, rows as given."""
     import openpyxl

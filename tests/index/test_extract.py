@@ -41,6 +41,10 @@ from index.storage.store import chunk_pages
 from index.types import ChunkSpan
 from tests.data.files.make import PAGES
 from tests.documents import (
+    DIAGRAM_DATA,
+    RELATIONSHIPS,
+    diagram_data,
+    diagram_graphic,
     docx_bytes,
     encrypt_pdf,
     epub_bytes,
@@ -92,8 +96,6 @@ def test_a_smartart_diagram_is_read_node_by_node() -> None:
     presentation = pptx.Presentation()
     slide = presentation.slides.add_slide(presentation.slide_layouts[5])
     slide.shapes.title.text = "Keeping the light"
-    dgm = "http://schemas.openxmlformats.org/drawingml/2006/diagram"
-    a = "http://schemas.openxmlformats.org/drawingml/2006/main"
     points = [
         ("doc", ""),
         ("node", "Trim the wick"),
@@ -101,24 +103,16 @@ def test_a_smartart_diagram_is_read_node_by_node() -> None:
         ("node", "Polish the lens"),
         ("asst", "Log it"),
     ]
-    model = "".join(
-        f'<dgm:pt modelId="{n}" type="{kind}"><dgm:t><a:p><a:r><a:t>{text}</a:t></a:r></a:p></dgm:t></dgm:pt>'
-        for n, (kind, text) in enumerate(points)
+    part = Part(
+        PackURI("/ppt/diagrams/data1.xml"), DIAGRAM_DATA, presentation.part.package, diagram_data(points)
     )
-    data = f'<dgm:dataModel xmlns:dgm="{dgm}" xmlns:a="{a}"><dgm:ptLst>{model}</dgm:ptLst></dgm:dataModel>'
-    content_type = "application/vnd.openxmlformats-officedocument.drawingml.diagramData+xml"
-    part = Part(PackURI("/ppt/diagrams/data1.xml"), content_type, presentation.part.package, data.encode())
-    relationship = slide.part.relate_to(
-        part, "http://schemas.openxmlformats.org/officeDocument/2006/relationships/diagramData"
-    )
+    relationship = slide.part.relate_to(part, RELATIONSHIPS + "/diagramData")
     frame = (
-        f'<p:graphicFrame xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" xmlns:a="{a}" '
-        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        '<p:nvGraphicFramePr><p:cNvPr id="9" name="Diagram 1"/><p:cNvGraphicFramePr/><p:nvPr/>'
-        "</p:nvGraphicFramePr>"
-        '<p:xfrm><a:off x="0" y="0"/><a:ext cx="100" cy="100"/></p:xfrm>'
-        f'<a:graphic><a:graphicData uri="{dgm}"><dgm:relIds xmlns:dgm="{dgm}" r:dm="{relationship}" r:lo="" '
-        'r:qs="" r:cs=""/></a:graphicData></a:graphic></p:graphicFrame>'
+        '<p:graphicFrame xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><p:nvGraphicFramePr>'
+        '<p:cNvPr id="9" name="Diagram 1"/><p:cNvGraphicFramePr/><p:nvPr/></p:nvGraphicFramePr>'
+        f'<p:xfrm><a:off x="0" y="0"/><a:ext cx="100" cy="100"/></p:xfrm>{diagram_graphic(relationship)}'
+        "</p:graphicFrame>"
     )
     slide.shapes._spTree.append(parse_xml(frame))
     out = io.BytesIO()

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from index.ingest.extract import wordml
 from index.ingest.extract.office import extract_docx
+from tests.documents import DIAGRAM_DATA, RELATIONSHIPS, diagram_data, diagram_graphic
 
 NAMESPACES = (
     'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main" '
@@ -220,4 +221,29 @@ def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators
         "See the pilot book.",
         "## Endnotes",
         "Harbour board minutes, vol. 3.\n",
+    ]
+
+
+def test_a_smartart_diagram_in_a_word_document_is_read_node_by_node() -> None:
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+
+    document = docx.Document()
+    document.add_paragraph("How a berth is assigned:")
+    points = [("doc", ""), ("node", "Apply to the harbour master"), ("node", "Pay the deposit")]
+    part = Part(
+        PackURI("/word/diagrams/data1.xml"), DIAGRAM_DATA, diagram_data(points), document.part.package
+    )
+    relationship = document.part.relate_to(part, RELATIONSHIPS + "/diagramData")
+    drawing = (
+        f'<w:r {NAMESPACES}><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/'
+        f'wordprocessingDrawing">{diagram_graphic(relationship)}</wp:inline></w:drawing></w:r>'
+    )
+    document.add_paragraph()._p.append(parse_xml(drawing))
+    out = io.BytesIO()
+    document.save(out)
+    assert extract_docx(out.getvalue(), "berths.docx").text.split("\n\n") == [
+        "How a berth is assigned:",
+        "- Apply to the harbour master",
+        "- Pay the deposit\n",
     ]

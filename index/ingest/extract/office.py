@@ -148,6 +148,8 @@ def extract_docx(data: bytes, name: str) -> Extracted:
                     blocks.append(text)
             for box in boxes:
                 read(box)
+            diagrams = _diagram_texts(document.part.related_parts.__getitem__, element)
+            blocks.extend("- " + text for text in diagrams)
 
     body = document._body
     read(document.element.body)
@@ -202,7 +204,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
             if getattr(shape, "has_table", False) and shape.has_table:
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
                 blocks.append(markdown_table(rows, name).rstrip("\n"))
-            elif diagram := _diagram_texts(slide.part, shape):
+            elif diagram := _diagram_texts(slide.part.related_part, shape._element):
                 blocks.extend("- " + text for text in diagram)
             elif shape.has_text_frame:
                 for paragraph in shape.text_frame.paragraphs:
@@ -331,20 +333,26 @@ _DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _diagram_texts(part: Any, shape: Any) -> list[str]:
-    """The text of a SmartArt diagram, node by node in the order of its data model: python-pptx sees a
-    diagram as a graphic frame without text, its text being in a part of its own (``dgm:dataModel``). None
-    for a shape that is not a diagram, or one whose data part is missing or damaged."""
-    from pptx.oxml import parse_xml
+def _diagram_texts(related: Callable[[str], Any], element: Any) -> list[str]:
+    """The text of the SmartArt diagrams in ``element`` (a slide's graphic frame, a Word paragraph), node by
+    node in the order of their data models: python-pptx and python-docx see a diagram as a graphic without
+    text, its text being in a part of its own (``dgm:dataModel``), ``related(id)``. Nothing for an
+    element without a diagram, or a diagram whose data part is missing or damaged."""
+    from pptx.oxml import parse_xml  # lxml without entities, as python-docx's and python-pptx's parts
 
-    ids = next(shape._element.iter(_DIAGRAM + "relIds"), None)
-    if ids is None:
-        return []
-    try:
-        model = parse_xml(part.related_part(ids.get(_RELATIONSHIP + "dm")).blob)
-    except Exception:  # no such relationship (KeyError), or XML that does not parse
-        return []
-    texts = []
+    texts: list[str] = []
+    for ids in element.iter(_DIAGRAM + "relIds"):
+        try:
+            blob = related(ids.get(_RELATIONSHIP + "dm")).blob
+            model = parse_xml(blob)
+        except Exception:  # no such relationship (KeyError), or XML that does not parse
+            continue
+        texts.extend(_nodes(model))
+    return texts
+
+
+def _nodes(model: Any) -> Iterator[str]:
+    """The text of a diagram's data model (``dgm:dataModel``), a paragraph at a time."""
     for point in model.iter(_DIAGRAM + "pt"):
         if point.get("type", "node") not in ("node", "asst"):  # a node or an assistant: not the root, links
             continue
@@ -352,8 +360,7 @@ def _diagram_texts(part: Any, shape: Any) -> list[str]:
             for paragraph in body.iter(_DRAWING + "p"):
                 text = " ".join("".join(t.text or "" for t in paragraph.iter(_DRAWING + "t")).split())
                 if text:
-                    texts.append(text)
-    return texts
+                    yield text
 
 
 def _shapes(shapes: Any) -> Iterator[Any]:
