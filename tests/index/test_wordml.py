@@ -136,6 +136,13 @@ def test_a_body_reads_its_blocks_as_the_reference_orders_them(nodes: list[Any]) 
     assert found == [block for node in nodes for block in body_blocks(node)]
 
 
+def paragraphs(document: Any) -> list[str]:
+    """What semsearch reads of ``document`` (python-docx's), saved, a paragraph at a time."""
+    out = io.BytesIO()
+    document.save(out)
+    return extract_docx(out.getvalue(), "document.docx").text.split("\n\n")
+
+
 def test_a_word_document_reads_as_word_shows_it() -> None:
     """Content controls, tracked changes, a field, a text box (in both its markups) and a table cell's
     control: python-docx's paragraphs read "Inline:", "Before box", "Changed:" and "Field:" only."""
@@ -170,9 +177,7 @@ def test_a_word_document_reads_as_word_shows_it() -> None:
     length = "<w:p><w:r><w:t>9.5 metres</w:t></w:r></w:p>"
     control = f"<w:sdt {NAMESPACES}><w:sdtContent>{length}</w:sdtContent></w:sdt>"
     table.cell(0, 1)._tc.append(parse_xml(control))
-    out = io.BytesIO()
-    document.save(out)
-    assert extract_docx(out.getvalue(), "berth.docx").text.split("\n\n") == [
+    assert paragraphs(document) == [
         "# Berth form",
         "Applicant: Marguerite Okonkwo",
         "Inline: a sloop named Petrel",
@@ -212,9 +217,7 @@ def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators
         content_type = f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"
         part = Part(PackURI(f"/word/{kind}s.xml"), content_type, notes(kind, texts), package)
         document.part.relate_to(part, reltype)
-    out = io.BytesIO()
-    document.save(out)
-    assert extract_docx(out.getvalue(), "tides.docx").text.split("\n\n") == [
+    assert paragraphs(document) == [
         "Tides at the harbour mouth run at four knots.",
         "## Footnotes",
         "Measured at spring tide in 1998.",
@@ -240,9 +243,7 @@ def test_a_smartart_diagram_in_a_word_document_is_read_node_by_node() -> None:
         f'wordprocessingDrawing">{diagram_graphic(relationship)}</wp:inline></w:drawing></w:r>'
     )
     document.add_paragraph()._p.append(parse_xml(drawing))
-    out = io.BytesIO()
-    document.save(out)
-    assert extract_docx(out.getvalue(), "berths.docx").text.split("\n\n") == [
+    assert paragraphs(document) == [
         "How a berth is assigned:",
         "- Apply to the harbour master",
         "- Pay the deposit\n",
