@@ -13,7 +13,7 @@ from docx.oxml import parse_xml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from index.ingest.extract import wordml
+from index.ingest.extract import office, wordml
 from index.ingest.extract.office import extract_docx
 from tests.documents import DIAGRAM_DATA, RELATIONSHIPS, diagram_data, diagram_graphic
 
@@ -248,3 +248,25 @@ def test_a_smartart_diagram_in_a_word_document_is_read_node_by_node() -> None:
         "- Apply to the harbour master",
         "- Pay the deposit\n",
     ]
+
+
+def test_a_diagram_named_from_many_places_is_read_once() -> None:
+    """A file could name one large diagram part from every paragraph: it is parsed once, not each time."""
+    reads: list[str] = []
+
+    class DataPart:
+        partname = "/word/diagrams/data1.xml"
+
+        @property
+        def blob(self) -> bytes:
+            reads.append(self.partname)
+            return diagram_data([("node", "Read once")])
+
+    shown = f"<w:p><w:r><w:drawing>{diagram_graphic('rId1')}</w:drawing></w:r></w:p>"
+    body = parse_xml(f"<w:body {NAMESPACES}>{shown * 50}</w:body>")
+    diagrams = office._Diagrams()
+    texts = [
+        text for paragraph in body for text in diagrams.texts(paragraph, {"rId1": DataPart()}.__getitem__)
+    ]
+    assert texts == ["Read once"] * 50
+    assert reads == ["/word/diagrams/data1.xml"]

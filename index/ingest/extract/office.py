@@ -148,10 +148,12 @@ def extract_docx(data: bytes, name: str) -> Extracted:
                     blocks.append(text)
             for box in boxes:
                 read(box)
-            diagrams = _diagram_texts(document.part.related_parts.__getitem__, element)
-            blocks.extend("- " + text for text in diagrams)
+            blocks.extend(
+                "- " + text for text in diagrams.texts(element, document.part.related_parts.__getitem__)
+            )
 
     body = document._body
+    diagrams = _Diagrams()
     read(document.element.body)
     for heading, notes in (("Footnotes", RT.FOOTNOTES), ("Endnotes", RT.ENDNOTES)):
         texts = [lines_of(note) for note in _notes(document, notes)]
@@ -189,6 +191,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
     slides: list[str] = []
     core = _core(lambda: presentation.core_properties)
     title = _core_title(core)
+    diagrams = _Diagrams()
     for number, slide in enumerate(presentation.slides, start=1):
         blocks: list[str] = []
         if not hasattr(slide.element, "spTree"):  # a damaged slide part whose root is not a slide
@@ -204,7 +207,7 @@ def extract_pptx(data: bytes, name: str) -> Extracted:
             if getattr(shape, "has_table", False) and shape.has_table:
                 rows = [[cell.text for cell in row.cells] for row in shape.table.rows]
                 blocks.append(markdown_table(rows, name).rstrip("\n"))
-            elif diagram := _diagram_texts(slide.part.related_part, shape._element):
+            elif diagram := diagrams.texts(shape._element, slide.part.related_part):
                 blocks.extend("- " + text for text in diagram)
             elif shape.has_text_frame:
                 for paragraph in shape.text_frame.paragraphs:
@@ -333,22 +336,34 @@ _DRAWING = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _RELATIONSHIP = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _diagram_texts(related: Callable[[str], Any], element: Any) -> list[str]:
-    """The text of the SmartArt diagrams in ``element`` (a slide's graphic frame, a Word paragraph), node by
-    node in the order of their data models: python-pptx and python-docx see a diagram as a graphic without
-    text, its text being in a part of its own (``dgm:dataModel``), ``related(id)``. Nothing for an
-    element without a diagram, or a diagram whose data part is missing or damaged."""
-    from pptx.oxml import parse_xml  # lxml without entities, as python-docx's and python-pptx's parts
+class _Diagrams:
+    """The text of a file's SmartArt diagrams: python-pptx and python-docx see a diagram as a graphic without
+    text, its text being in a part of its own (``dgm:dataModel``). Each part is read once, however many
+    places show it (a file could name one large part from every paragraph or slide)."""
 
-    texts: list[str] = []
-    for ids in element.iter(_DIAGRAM + "relIds"):
-        try:
-            blob = related(ids.get(_RELATIONSHIP + "dm")).blob
-            model = parse_xml(blob)
-        except Exception:  # no such relationship (KeyError), or XML that does not parse
-            continue
-        texts.extend(_nodes(model))
-    return texts
+    def __init__(self) -> None:
+        self.read: dict[str, list[str]] = {}
+
+    def texts(self, element: Any, related: Callable[[str], Any]) -> list[str]:
+        """The text of the diagrams in ``element`` (a slide's graphic frame, a Word paragraph), node by node
+        in the order of their data models; ``related(id)``: the part of that id, from the slide's or the
+        document's relationships. Nothing for a diagram whose data part is missing or damaged."""
+        from pptx.oxml import parse_xml  # lxml without entities, as python-docx's and python-pptx's parts
+
+        texts: list[str] = []
+        for ids in element.iter(_DIAGRAM + "relIds"):
+            try:
+                part = related(ids.get(_RELATIONSHIP + "dm") or "")
+            except (KeyError, ValueError):  # no such relationship, or one to outside the file
+                continue
+            key = str(part.partname)
+            if key not in self.read:
+                try:
+                    self.read[key] = list(_nodes(parse_xml(part.blob)))
+                except Exception:  # XML that does not parse
+                    self.read[key] = []
+            texts.extend(self.read[key])
+        return texts
 
 
 def _nodes(model: Any) -> Iterator[str]:

@@ -4,6 +4,7 @@ docs/ingest.md). PDFium is not thread-safe, so one PDF is read at a time in a pr
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import threading
 from typing import Any
@@ -120,7 +121,10 @@ def _read(
             created=pdf_date(info.get("CreationDate")),
             modified=pdf_date(info.get("ModDate")),
         )
-        document.init_forms()  # before the pages are loaded, so that their form fields can be read
+        # Before the pages are loaded, so that their form fields can be read; a form PDFium cannot set up
+        # leaves its pages read without their fields.
+        with contextlib.suppress(pdfium.PdfiumError):
+            document.init_forms()
         if len(document) > MAX_PDF_PAGES:
             raise CorruptFileError(
                 f"{name}: the PDF has {len(document):,} pages, more than the {MAX_PDF_PAGES:,} read from one "
