@@ -40,6 +40,16 @@ MAX_TITLE_LENGTH = 1_000
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# What Python's JSON reader cannot read, said the same wherever JSON comes in (parse_json, and the service's
+# answer for a request body).
+JSON_TOO_DEEP = "nests too deeply to read (arrays and objects, about 1,000 levels)"
+
+
+def too_many_digits() -> str:
+    """What is wrong with an integer past Python's limit on digits (``sys.get_int_max_str_digits()``)."""
+    return f"more than {sys.get_int_max_str_digits():,} digits, more than can be read; send it as a string"
+
+
 def parse_json(text: str, what: str, *, if_invalid: str = "") -> Any:
     """``text`` read as JSON, or :class:`InvalidInputError` naming ``what`` and why not: not JSON (and
     then ``if_invalid``, what that may mean), nested past what Python's reader recurses into, or holding an
@@ -52,14 +62,9 @@ def parse_json(text: str, what: str, *, if_invalid: str = "") -> Any:
             f"{what} is not valid JSON ({error.msg}: character {error.pos}){if_invalid}"
         ) from None
     except RecursionError:
-        raise InvalidInputError(
-            f"{what} nests too deeply to read (arrays and objects, about 1,000 levels)"
-        ) from None
+        raise InvalidInputError(f"{what} {JSON_TOO_DEEP}") from None
     except ValueError:  # the only other: an integer past sys.get_int_max_str_digits()
-        raise InvalidInputError(
-            f"{what} holds a number of more than {sys.get_int_max_str_digits():,} digits, more than can be "
-            "read; send it as a string"
-        ) from None
+        raise InvalidInputError(f"{what} holds a number of {too_many_digits()}") from None
 
 
 def is_blank(text: str) -> bool:

@@ -6,7 +6,6 @@ import functools
 import json
 import re
 import sqlite3
-import sys
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +27,7 @@ from index.errors import (
 )
 from index.storage.faults import storage_fault
 from index.storage.tasks import IngestBusyError, QueueFullError, TaskNotFoundError
+from index.validation import JSON_TOO_DEEP, too_many_digits
 
 
 class NotReadyError(Exception):
@@ -155,15 +155,10 @@ def install_error_handlers(app: FastAPI, max_files: int) -> None:
             )
         if error.status_code == 400 and isinstance(error.__cause__, RecursionError):
             # FastAPI's "There was an error parsing the body" for JSON nested past Python's reader.
-            message = "the body's JSON nests too deeply to read (arrays and objects, about 1,000 levels)"
-            return JSONResponse({"detail": message}, status_code=422)
+            return JSONResponse({"detail": f"the body's JSON {JSON_TOO_DEEP}"}, status_code=422)
         if error.status_code == 400 and _too_many_digits(error.__cause__):
             # FastAPI's "There was an error parsing the body" for an integer past Python's limit on digits.
-            message = (
-                f"a number in the body has more than {sys.get_int_max_str_digits():,} digits, more than can "
-                "be read; send it as a string"
-            )
-            return JSONResponse({"detail": message}, status_code=422)
+            return JSONResponse({"detail": f"a number in the body has {too_many_digits()}"}, status_code=422)
         if error.status_code == 400 and isinstance(error.__cause__, UnicodeDecodeError):
             # FastAPI's "There was an error parsing the body" for JSON in Latin-1 or Windows-1252, say.
             detail = (

@@ -189,23 +189,32 @@ def test_a_word_document_reads_as_word_shows_it() -> None:
     ]
 
 
-def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators() -> None:
-    from docx.opc.constants import RELATIONSHIP_TYPE
+def attach(document: Any, partname: str, content_type: str, blob: bytes, relationship: str) -> str:
+    """A part added to ``document``'s package, related from its main part; the relationship's id."""
     from docx.opc.packuri import PackURI
     from docx.opc.part import Part
+
+    part = Part(PackURI(partname), content_type, blob, document.part.package)
+    return str(document.part.relate_to(part, relationship))
+
+
+def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators() -> None:
+    from docx.opc.constants import RELATIONSHIP_TYPE
 
     document = docx.Document()
     document.add_paragraph("Tides at the harbour mouth run at four knots.")
 
     def notes(kind: str, texts: list[str]) -> bytes:
         separator = f'<w:{kind} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{kind}>'
+        # What Word shows where a note runs on to the next page: not a note.
+        notice = "<w:p><w:r><w:t>(continued)</w:t></w:r></w:p>"
+        separator += f'<w:{kind} w:type="continuationNotice" w:id="0">{notice}</w:{kind}>'
         items = "".join(
             f'<w:{kind} w:id="{n}"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:{kind}>'
             for n, text in enumerate(texts, 1)
         )
         return f"<w:{kind}s {NAMESPACES}>{separator}{items}</w:{kind}s>".encode()
 
-    package = document.part.package
     for kind, reltype, texts in [
         (
             "footnote",
@@ -215,8 +224,7 @@ def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators
         ("endnote", RELATIONSHIP_TYPE.ENDNOTES, ["Harbour board minutes, vol. 3."]),
     ]:
         content_type = f"application/vnd.openxmlformats-officedocument.wordprocessingml.{kind}s+xml"
-        part = Part(PackURI(f"/word/{kind}s.xml"), content_type, notes(kind, texts), package)
-        document.part.relate_to(part, reltype)
+        attach(document, f"/word/{kind}s.xml", content_type, notes(kind, texts), reltype)
     assert paragraphs(document) == [
         "Tides at the harbour mouth run at four knots.",
         "## Footnotes",
@@ -228,16 +236,16 @@ def test_footnotes_and_endnotes_are_read_after_the_text_without_their_separators
 
 
 def test_a_smartart_diagram_in_a_word_document_is_read_node_by_node() -> None:
-    from docx.opc.packuri import PackURI
-    from docx.opc.part import Part
-
     document = docx.Document()
     document.add_paragraph("How a berth is assigned:")
     points = [("doc", ""), ("node", "Apply to the harbour master"), ("node", "Pay the deposit")]
-    part = Part(
-        PackURI("/word/diagrams/data1.xml"), DIAGRAM_DATA, diagram_data(points), document.part.package
+    relationship = attach(
+        document,
+        "/word/diagrams/data1.xml",
+        DIAGRAM_DATA,
+        diagram_data(points),
+        RELATIONSHIPS + "/diagramData",
     )
-    relationship = document.part.relate_to(part, RELATIONSHIPS + "/diagramData")
     drawing = (
         f'<w:r {NAMESPACES}><w:drawing><wp:inline xmlns:wp="http://schemas.openxmlformats.org/drawingml/2006/'
         f'wordprocessingDrawing">{diagram_graphic(relationship)}</wp:inline></w:drawing></w:r>'

@@ -46,7 +46,7 @@ def pages_text(pages: Sequence[Sequence[str]], page_break: str, written: Sequenc
     kept = [strip_furniture(page, repeated) for page in pages]
     forms = hyphenated_forms("\n".join(line for page in kept for line in page))
     kept = join_across_pages(kept, forms)
-    added = [*written, *[()] * (len(kept) - len(written))]
+    added = written or [()] * len(kept)
     texts = ["\n\n".join([*paragraphs(page, forms), *extra]) for page, extra in zip(kept, added, strict=True)]
     return f"\n{page_break}\n".join(texts).replace(KEPT_HYPHEN, "-") + "\n"
 

@@ -114,10 +114,10 @@ def extract_docx(data: bytes, name: str) -> Extracted:
     blocks: list[str] = []
     first_heading: str | None = None
 
-    def lines_of(cell: Any) -> str:
+    def lines_of(container: Any) -> str:
         """The paragraphs of a table cell or a note (those of its tables and text boxes too), a line each."""
         lines: list[str] = []
-        for element in wordml.blocks(cell):
+        for element in wordml.blocks(container):
             if element.tag == wordml.TABLE:
                 lines.extend(lines_of(tc) for row in Table(element, body).rows for tc in _cells(row))
                 continue

@@ -76,7 +76,7 @@ def paragraph_text(paragraph: Any) -> tuple[str, list[Any]]:
     while stack:
         for child in stack[-1]:
             tag = child.tag
-            if not isinstance(tag, str) or tag in _NOT_SHOWN:  # an XML comment or processing instruction
+            if not isinstance(tag, str) or tag in _NOT_SHOWN:  # (not a str: an XML comment or instruction)
                 continue
             if tag == W + "t":
                 parts.append(child.text or "")
