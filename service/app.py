@@ -9,7 +9,7 @@ import functools
 import gc
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -29,6 +29,7 @@ from service.errors import install_error_handlers
 from service.file_reader import FileReader
 from service.forwarding import Forwarder, ForwardToWriter
 from service.head import HeadAsGet
+from service.in_flight import CountInFlight, InFlight
 from service.limits import BodySizeLimit, ConcurrencyLimit
 from service.mcp_server import McpEndpoint, McpMiddleware
 from service.observability import REQUEST_ID_HEADER, Metrics, ObservabilityMiddleware
@@ -74,6 +75,7 @@ def create_app(
     index: ServedIndex | None = None,
     collections: CollectionSet | None = None,
     writer_socket: str | None = None,
+    in_flight: InFlight | None = None,
 ) -> FastAPI:
     """A new application. With ``index`` the app serves that index (the caller closes it) as the default
     collection, and the others of its data directory (``collections`` if given: the sharded ones of a
@@ -84,9 +86,12 @@ def create_app(
     with the demo corpus). At shutdown it closes the index.
 
     With ``writer_socket`` the app is a read replica of ``semsearch serve --workers`` (service.workers):
-    what it does not answer itself goes to the writer process listening on that Unix socket.
+    what it does not answer itself goes to the writer process listening on that Unix socket, and
+    ``in_flight`` counts the requests of all the server's processes, so that the model gives a query every
+    core only when it is alone in all of them (service.in_flight).
     """
     settings = settings or Settings()
+    in_flight = in_flight or InFlight()
     state = AppState()
     mcp = McpEndpoint(settings, lambda: app)
 
@@ -108,7 +113,7 @@ def create_app(
     async def serving(_: FastAPI) -> AsyncIterator[None]:
         if index is not None:
             state.index = index
-            state.collections = _collections(settings, index, state, collections)
+            state.collections = _collections(settings, index, state, collections, alone=in_flight.alone)
             state.set("ready")
             try:
                 yield
@@ -130,7 +135,10 @@ def create_app(
         )
         seed = settings.seed_demo and not settings.read_only and runtime.is_new_data_dir(settings)
         loader = threading.Thread(
-            target=_load, args=(state, settings, seed, metrics), name="semsearch-load", daemon=True
+            target=_load,
+            args=(state, settings, seed, metrics, in_flight),
+            name="semsearch-load",
+            daemon=True,
         )
         loader.start()
         try:
@@ -189,6 +197,7 @@ def create_app(
             ready=lambda: state.status == "ready",
             body_timeout=settings.body_timeout_seconds,
         )
+    app.add_middleware(CountInFlight, in_flight=in_flight)  # outermost: every request, forwarded ones too
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.file_reader = file_reader
@@ -219,14 +228,20 @@ def _watched(state: AppState, settings: Settings) -> dict[str, ServedIndex]:
 
 
 def _collections(
-    settings: Settings, index: ServedIndex, state: AppState, given: CollectionSet | None = None
+    settings: Settings,
+    index: ServedIndex,
+    state: AppState,
+    given: CollectionSet | None = None,
+    *,
+    alone: Callable[[], bool],
 ) -> CollectionSet | None:
     """The collections beside the default one (``given``, or those of the index's data directory), with
-    the reindexes a restart cut off resumed; none for an index of another kind given without them."""
+    the reindexes a restart cut off resumed; none for an index of another kind given without them.
+    ``alone``: for the models the collections load (:func:`service.runtime.load_model`)."""
     found = given
     if found is None and isinstance(index, SearchIndex):
         catalog = Catalog(index.data_dir, settings.default_collection)
-        found = CollectionSet(catalog, index, runtime.collection_opener(settings, index))
+        found = CollectionSet(catalog, index, runtime.collection_opener(settings, index, alone=alone))
     if found is None:
         return None
     if not found.read_only:
@@ -234,11 +249,13 @@ def _collections(
     return found
 
 
-def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics) -> None:
+def _load(state: AppState, settings: Settings, seed: bool, metrics: Metrics, in_flight: InFlight) -> None:
     """Load the model and the index, then seed the demo corpus; readiness says how far it got."""
     try:
-        state.index = runtime.open_index(settings, on_query_batch=metrics.batch_size.observe)
-        state.collections = _collections(settings, state.index, state)
+        state.index = runtime.open_index(
+            settings, on_query_batch=metrics.batch_size.observe, alone=in_flight.alone
+        )
+        state.collections = _collections(settings, state.index, state, alone=in_flight.alone)
         if seed and not state.stopping.is_set():
             state.set("loading", "indexing the demo corpus")
             runtime.seed_demo(state.index)

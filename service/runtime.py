@@ -28,14 +28,21 @@ DEMO_CORPUS = Path(__file__).parent / "demo_corpus"
 DEMO_PREFIX = "demo/"
 
 
-def load_model(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> BatchingEmbedder:
-    """The configured model, its queries micro-batched and cached as the settings say."""
+def load_model(
+    settings: Settings,
+    on_query_batch: Callable[[int], object] | None = None,
+    alone: Callable[[], bool] | None = None,
+) -> BatchingEmbedder:
+    """The configured model, its queries micro-batched and cached as the settings say. ``alone`` says
+    whether a model call may take every core (:class:`~index.encoders.onnx_encoder.OnnxEmbedder`; the
+    service: whether no other request is in flight, service.in_flight)."""
     model = load_embedder(
         settings.model,
         backend=settings.embed_backend,
         cache_dir=settings.resolved_model_cache_dir(),
         batch_size=settings.embed_batch_size,
         threads=settings.encode_threads,
+        alone=alone,
     )
     return BatchingEmbedder(
         model,
@@ -46,9 +53,15 @@ def load_model(settings: Settings, on_query_batch: Callable[[int], object] | Non
     )
 
 
-def open_index(settings: Settings, on_query_batch: Callable[[int], object] | None = None) -> SearchIndex:
-    """Load the configured model and open (or create) the index in the data directory."""
-    return _open_with(settings, load_model(settings, on_query_batch), settings.data_dir, settings.read_only)
+def open_index(
+    settings: Settings,
+    on_query_batch: Callable[[int], object] | None = None,
+    alone: Callable[[], bool] | None = None,
+) -> SearchIndex:
+    """Load the configured model (:func:`load_model`) and open (or create) the index in the data
+    directory."""
+    model = load_model(settings, on_query_batch, alone)
+    return _open_with(settings, model, settings.data_dir, settings.read_only)
 
 
 def open_all(
@@ -109,10 +122,13 @@ class ModelPool:
     """The models a service's collections embed with, each loaded once however many collections use it
     (the default collection's included: its model is given, owned by its index)."""
 
-    def __init__(self, settings: Settings, default: Embedder) -> None:
+    def __init__(
+        self, settings: Settings, default: Embedder, alone: Callable[[], bool] | None = None
+    ) -> None:
         self._models = {
             (settings.model, settings.embed_backend): SharedEmbedder(default, owned_elsewhere=True)
         }
+        self._alone = alone
         self._lock = threading.Lock()
 
     def lease(self, own: Settings) -> Lease:
@@ -121,16 +137,17 @@ class ModelPool:
         with self._lock:
             shared = self._models.get(key)
             if shared is None or (shared.leases == 0 and not shared.owned_elsewhere):
-                shared = self._models[key] = SharedEmbedder(load_model(own))  # (again, if it was closed)
+                loaded = load_model(own, alone=self._alone)  # (again, if it was closed)
+                shared = self._models[key] = SharedEmbedder(loaded)
             return shared.lease()
 
 
 def collection_opener(
-    settings: Settings, default: SearchIndex
+    settings: Settings, default: SearchIndex, *, alone: Callable[[], bool] | None = None
 ) -> Callable[[str, Path, CollectionSettings], SearchIndex]:
     """Opens collections as ``settings`` and each collection's own say; a model used by several collections
-    (the default's included) is loaded once."""
-    models = ModelPool(settings, default.embedder)
+    (the default's included) is loaded once (``alone``: see :func:`load_model`)."""
+    models = ModelPool(settings, default.embedder, alone)
 
     def open_collection(name: str, data_dir: Path, collection: CollectionSettings) -> SearchIndex:
         own = collection_settings(settings, collection).model_copy(update={"data_dir": data_dir})

@@ -58,8 +58,9 @@ class Settings(BaseSettings):
     encode_threads: int | None = Field(
         None,
         ge=1,
-        description="Threads per model call that runs alone (ONNX Runtime's or OpenVINO's); default: every "
-        "core, in each worker process of `semsearch serve`. Calls that overlap get one thread each.",
+        description="Threads per model call that runs alone, with no other request in flight in any of the "
+        "server's processes (ONNX Runtime's or OpenVINO's); default: every core. Calls beside other "
+        "requests get one thread each.",
     )
     query_batch_size: int = Field(
         64, ge=1, le=1024, description="Most queries encoded in one model call when requests arrive together."

@@ -36,6 +36,7 @@ from typing import Literal
 import httpx
 import uvicorn
 
+from service.in_flight import InFlight, shared_counters
 from service.settings import Settings
 
 log = logging.getLogger("semsearch.workers")
@@ -75,13 +76,16 @@ def _supervise(settings: Settings, graceful_seconds: int, private: Path) -> None
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     processes: dict[int, BaseProcess] = {}
+    in_flight = shared_counters(count)  # each worker's requests in flight, by slot (service.in_flight)
 
     # Every worker's model call that runs alone gets every core, as one process's does; overlapping calls
     # get one thread each. Against one thread a replica answered more requests and a lone query sooner on
     # an AVX2 machine (3.88x txtai's requests/s against 3.34x, p50 0.56x against 0.65x by the medians), for
     # about 100 MB more each: a second ONNX Runtime session (docs/benchmarks.md, "Threads per worker").
+    # A lone query's call gets them only while no worker answers another request.
     def start(slot: int) -> None:
         role: Role = "writer" if slot == 0 else "replica"
+        in_flight[slot] = 0  # a worker that ended mid-request left its count
         process = context.Process(
             target=_run,
             args=(
@@ -90,6 +94,7 @@ def _supervise(settings: Settings, graceful_seconds: int, private: Path) -> None
                 sockets if role == "writer" else sockets[:1],
                 writer_path,
                 graceful_seconds,
+                InFlight(in_flight, slot),
             ),
             name=f"semsearch-{role}-{slot}",
         )
@@ -171,7 +176,12 @@ def _wait_ready(writer_path: str, writer: BaseProcess, stopping: threading.Event
 
 
 def _run(
-    settings: Settings, role: Role, sockets: list[socket.socket], writer_path: str, graceful: int
+    settings: Settings,
+    role: Role,
+    sockets: list[socket.socket],
+    writer_path: str,
+    graceful: int,
+    in_flight: InFlight,
 ) -> None:
     """One worker process: the app as ``role``, served on ``sockets`` until SIGTERM."""
     from service.app import create_app
@@ -184,11 +194,10 @@ def _run(
     _quiet_http_client()
     _stop_with_parent()
     if role == "writer":
-        app = create_app(settings)
+        app = create_app(settings, in_flight=in_flight)
     else:
-        app = create_app(
-            settings.model_copy(update={"read_only": True, "seed_demo": False}), writer_socket=writer_path
-        )
+        replica = settings.model_copy(update={"read_only": True, "seed_demo": False})
+        app = create_app(replica, writer_socket=writer_path, in_flight=in_flight)
     config = uvicorn.Config(app, log_level=settings.log_level, timeout_graceful_shutdown=graceful)
     uvicorn.Server(config).run(sockets=sockets)
 

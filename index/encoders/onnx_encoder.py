@@ -44,11 +44,14 @@ class OnnxEmbedder:
     """An :class:`~index.encoders.base.Embedder` that runs an exported model with ONNX Runtime on the
     CPU.
 
-    ``threads`` is ONNX Runtime's intra-op thread count (default: every core) for a call that runs alone.
-    Calls that overlap run on a second, single-threaded session instead: on two cores, two queries encoded
-    side by side on one thread each get through 35% more than one after the other on two threads, while a
-    lone query still gets every core. Sessions are safe to call from several threads at once; the tokenizer
-    is never reconfigured after loading, so it is too.
+    ``threads`` is ONNX Runtime's intra-op thread count (default: every core) for a call that runs alone:
+    no other call of this encoder is running and, if ``alone`` is given, it says so too (the service: no
+    other request in flight in any of its processes, service.in_flight). That session's threads spin
+    between the model's steps and stop at the call's end, which answers a lone query sooner; spinning would
+    take the cores concurrent work needs, so only a call alone gets them. Calls that overlap run on a
+    second, single-threaded session instead: on two cores, two queries encoded side by side on one thread
+    each get through 35% more than one after the other on two threads. Sessions are safe to call from
+    several threads at once; the tokenizer is never reconfigured after loading, so it is too.
 
     ``int8=True`` runs a copy of the export with its weights quantised to 8 bits (dynamic quantisation,
     made once beside the export): faster, and lossy (the probe check then asks for cosine >=
@@ -65,6 +68,7 @@ class OnnxEmbedder:
         batch_size: int = 32,
         threads: int | None = None,
         int8: bool = False,
+        alone: Callable[[], bool] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -83,6 +87,7 @@ class OnnxEmbedder:
                     ) from error
         self._min_cosine = MIN_INT8_PROBE_COSINE if int8 else MIN_PROBE_COSINE
         self._threads = threads or usable_cores()
+        self._alone = alone
         self._running = 0
         self._running_lock = threading.Lock()
         self._batch_size = batch_size
@@ -157,7 +162,8 @@ class OnnxEmbedder:
     def _call(self, feeds: Feeds) -> NDArray[np.float32]:
         with self._running_lock:
             self._running += 1
-            run = self._wide if self._running == 1 else self._narrow
+            first = self._running == 1
+        run = self._wide if first and (self._alone is None or self._alone()) else self._narrow
         try:
             return run({name: feeds[name] for name in self._info.input_names})
         finally:
@@ -229,16 +235,28 @@ def _session(path: Path, threads: int) -> Runner:
     return run
 
 
-def _ort_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+def session_options(threads: int) -> onnxruntime.SessionOptions:
+    """ONNX Runtime's options for a session of ``threads`` threads. With more than one, the pool's threads
+    spin while a call runs, between the model's steps, and stop at its end (``force_spinning_stop``):
+    a lone query 0.9 ms sooner at one client, where a woken thread took that long in all to start each
+    step (docs/benchmarks.md, "A lone search on every core"). Only a call that runs alone gets such a
+    session (:meth:`OnnxEmbedder._call`): spinning beside concurrent work took the core a concurrent
+    query, FAISS or the HTTP server needed (12-30% fewer searches/s at 8 clients)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
-    # Idle pool threads sleep instead of spinning: spinning saves ~1 ms on a lone query but burns the core
-    # that a concurrent query, FAISS or the HTTP server needs (30% fewer queries/s at 8 clients here).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if threads > 1 else "0")
+    options.add_session_config_entry("session.force_spinning_stop", "1")
     options.inter_op_num_threads = 1
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+def _ort_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
+    import onnxruntime
+
+    options = session_options(threads)
     try:
         return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own exception types for unreadable graphs

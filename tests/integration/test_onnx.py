@@ -7,14 +7,16 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from index import Chunker, Embedder, ModelLoadError, SentenceTransformerEmbedder
 from index.encoders.base import DEFAULT_MODEL, resolve_model
-from index.encoders.onnx_encoder import OnnxEmbedder
+from index.encoders.onnx_encoder import OnnxEmbedder, session_options
 from index.encoders.onnx_export import model_cache_key
 
 pytestmark = pytest.mark.integration
@@ -217,3 +219,43 @@ def test_models_export_packed_where_they_can_and_whole_where_not(
     got = embedder.embed_queries(texts)
     assert got.shape == expected.shape
     assert np.min(np.sum(got * expected, axis=1)) >= 0.9999
+
+
+def test_a_call_takes_every_core_only_when_nothing_else_runs(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call runs on the session of every core only when it is the encoder's only call and ``alone`` (the
+    service's requests in flight) agrees; otherwise on the one-thread session. Both give the same vectors."""
+    others = [0]
+    embedder = OnnxEmbedder(DEFAULT_MODEL, model_cache, threads=2, alone=lambda: others[0] == 0)
+    ran: list[str] = []
+    wide, narrow = embedder._wide, embedder._narrow
+
+    def on_wide(feeds: dict[str, Any]) -> Any:
+        ran.append("wide")
+        if len(ran) == 1:  # a second call while this one runs: not alone
+            overlapping = threading.Thread(target=embedder.embed_queries, args=(["a second query"],))
+            overlapping.start()
+            overlapping.join(30)
+        return wide(feeds)
+
+    def on_narrow(feeds: dict[str, Any]) -> Any:
+        ran.append("narrow")
+        return narrow(feeds)
+
+    monkeypatch.setattr(embedder, "_wide", on_wide)
+    monkeypatch.setattr(embedder, "_narrow", on_narrow)
+    query = ["what do tidal barrages cost?"]
+    lone = embedder.embed_queries(query)
+    assert ran == ["wide", "narrow"]
+    others[0] = 1  # another request in flight
+    beside = embedder.embed_queries(query)
+    assert ran == ["wide", "narrow", "narrow"]
+    np.testing.assert_allclose(lone, beside, atol=1e-5)
+
+
+def test_only_a_session_of_several_threads_spins_and_never_past_a_call() -> None:
+    for threads, spins in ((1, "0"), (2, "1")):
+        options = session_options(threads)
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == spins
+        assert options.get_session_config_entry("session.force_spinning_stop") == "1"
