@@ -110,14 +110,21 @@ def stat_cpu(stat: Path) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes(pid: int) -> list[int]:
+    """The server's process and its children (the workers of `semsearch serve`)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [pid, *map(int, children)]
+
+
 def cpu_seconds(pid: int) -> float:
-    """CPU time of the process ``pid``, all its threads (ended ones too)."""
-    return stat_cpu(Path(f"/proc/{pid}/stat"))
+    """CPU time of the server ``pid`` and its worker processes, all their threads (ended ones too)."""
+    return sum(stat_cpu(Path(f"/proc/{p}/stat")) for p in processes(pid))
 
 
 def loop_cpu_seconds(pid: int) -> float:
-    """CPU time of the first thread of ``pid``: a uvicorn server's event loop."""
-    return stat_cpu(Path(f"/proc/{pid}/task/{pid}/stat"))
+    """CPU time of the first thread of the server ``pid`` and of each worker: their event loops (the
+    supervisor's first thread only waits)."""
+    return sum(stat_cpu(Path(f"/proc/{p}/task/{p}/stat")) for p in processes(pid))
 
 
 def machine_idle() -> tuple[int, int]:

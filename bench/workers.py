@@ -29,17 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
 from peer_comparison import free_port, load, serving  # noqa: E402
-from request_path import machine_idle, stat_cpu  # noqa: E402
-
-
-def processes(pid: int) -> list[int]:
-    """The server's process and its children (the workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return [pid, *map(int, children)]
-
-
-def tree_cpu(pid: int) -> float:
-    return sum(stat_cpu(Path(f"/proc/{p}/stat")) for p in processes(pid))
+from request_path import cpu_seconds, machine_idle, processes  # noqa: E402
 
 
 def resident_mb(pid: int) -> float:
@@ -84,10 +74,10 @@ def run(args: argparse.Namespace, spec: str) -> Run:
     with serving([str(ROOT / ".venv" / "bin" / "semsearch"), "serve"], env, url + "/readyz") as server:
         time.sleep(8)  # the replicas start once the writer is ready, then build their keyword index
         load(args.loadgen, url + "/search", args.queries, 2, 100, 20, "q")  # warm up
-        cpu, idle = tree_cpu(server.pid), machine_idle()
+        cpu, idle = cpu_seconds(server.pid), machine_idle()
         got = load(args.loadgen, url + "/search", args.queries, 8, args.requests, args.seconds, "q")
         idle_after = machine_idle()
-        used = tree_cpu(server.pid) - cpu
+        used = cpu_seconds(server.pid) - cpu
         memory = [resident_mb(p) for p in processes(server.pid)]
     answered = max(int(got["requests"]), 1)
     return Run(
