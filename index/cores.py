@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
 
 
 @functools.cache
@@ -25,3 +26,23 @@ def usable_cores() -> int:
 def machine_cores() -> int:
     """The machine's cores, whatever this process may use of them."""
     return os.cpu_count() or 1
+
+
+@functools.cache
+def cpu_flags() -> frozenset[str]:
+    """The CPU's features as Linux names them (``/proc/cpuinfo``'s flags: ``avx512f``, ``amx_bf16``...);
+    none where that file is not."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    return cpuinfo_flags(text)
+
+
+def cpuinfo_flags(text: str) -> frozenset[str]:
+    """The flags of the first processor listed in a ``/proc/cpuinfo`` text."""
+    for line in text.splitlines():
+        name, colon, value = line.partition(":")
+        if colon and name.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()

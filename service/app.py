@@ -21,6 +21,7 @@ from index import SearchIndex
 from index.collections import Catalog, CollectionSet
 from index.cores import machine_cores, usable_cores
 from index.encoders.base import model_id
+from index.encoders.factory import resolve_backend
 from index.protocol import ServedIndex
 from index.storage.layout import check_data_dir
 from service import openapi, runtime
@@ -166,7 +167,7 @@ def create_app(
         # read up to 1,000 and then answered 400 "Maximum number of files is 1000", not the real limit).
         form_limits={"max_files": settings.max_documents_per_request},
     )
-    metrics = Metrics(app.version, model_id(settings.model), settings.embed_backend)
+    metrics = Metrics(app.version, model_id(settings.model), resolve_backend(settings.embed_backend))
     metrics.watch(lambda: _watched(state, settings))
     app.add_middleware(McpMiddleware, endpoint=mcp)  # /mcp: the MCP tools, over this same API
     limits = {"max_bytes": settings.max_body_bytes, "max_upload_bytes": settings.max_upload_bytes}

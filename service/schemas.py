@@ -798,7 +798,7 @@ class CollectionIn(BaseModel):
     )
     # index.encoders.base.Backend's values, spelled out: importing that module would load numpy into
     # service.client, which imports these schemas and must stay light (tests/integration/test_client.py).
-    embed_backend: Literal["onnx", "onnx-int8", "openvino", "torch"] | None = None
+    embed_backend: Literal["auto", "onnx", "onnx-int8", "openvino", "torch"] | None = None
     chunking: ChunkingIn = Field(default_factory=ChunkingIn)
     index: IndexIn = Field(default_factory=IndexIn)
 

@@ -121,4 +121,4 @@ def resolve_model(name_or_path: str) -> tuple[str, str]:
     return name_or_path, name_or_path
 
 
-Backend = Literal["onnx", "onnx-int8", "openvino", "torch"]
+Backend = Literal["auto", "onnx", "onnx-int8", "openvino", "torch"]

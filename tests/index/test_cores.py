@@ -8,13 +8,13 @@ import os
 import subprocess
 import sys
 
-from index.cores import machine_cores, usable_cores
+from index.cores import cpu_flags, cpuinfo_flags, machine_cores, usable_cores
 
 # Run pinned to one core: what the library sizes by it.
 PINNED = """
 import json, os
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-from index.cores import machine_cores, usable_cores
+from index.cores import cpu_flags, cpuinfo_flags, machine_cores, usable_cores
 from index.encoders.batching import BatchingEmbedder
 from index.search_index import _DENSE_HELPERS
 from tests.fakes import FakeEmbedder
@@ -47,3 +47,14 @@ def test_a_process_pinned_to_one_core_sizes_its_pools_for_one() -> None:
         "query_workers": 1,
         "dense_helpers": 1,
     }
+
+
+def test_the_cpu_flags_are_those_of_the_first_processor_listed() -> None:
+    cpuinfo = (
+        "processor\t: 0\nmodel name\t: Intel(R) Xeon(R)\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"
+        "bugs\t\t: spectre_v1\n\nprocessor\t: 1\nflags\t\t: fpu\n"
+    )
+    assert cpuinfo_flags(cpuinfo) == {"fpu", "avx512f", "amx_bf16", "amx_tile"}
+    assert cpuinfo_flags("processor\t: 0\nFeatures\t: fp asimd\n") == frozenset()  # Arm names them so
+    assert cpuinfo_flags("") == frozenset()
+    assert isinstance(cpu_flags(), frozenset)

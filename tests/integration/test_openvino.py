@@ -4,6 +4,7 @@ calls overlap or not."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import subprocess
 import sys
@@ -13,9 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import Embedder, ModelLoadError
-from index.encoders import onnx_encoder
+from index import Embedder, ModelLoadError, load_embedder
+from index.encoders import factory, onnx_encoder
 from index.encoders.base import DEFAULT_MODEL
+from index.encoders.factory import resolve_backend
 from index.encoders.openvino_encoder import OpenVinoEmbedder
 
 pytestmark = pytest.mark.integration
@@ -91,3 +93,65 @@ def test_without_openvino_installed_the_backend_says_how_to_get_it(
     assert done.stdout.strip() == (
         "SEMSEARCH_EMBED_BACKEND=openvino needs the openvino package: pip install 'semsearch[openvino]'"
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "installed", "expected"),
+    [
+        ({"avx512f", "amx_bf16"}, True, "openvino"),
+        ({"avx512f", "amx_bf16"}, False, "onnx"),  # the image: no openvino
+        ({"avx512f", "avx512_bf16"}, True, "onnx"),  # bfloat16 arithmetic without AMX (AMD Zen 4 and 5)
+        (set(), True, "onnx"),
+    ],
+)
+def test_auto_is_openvino_on_a_cpu_with_amx_where_it_is_installed(
+    flags: set[str], installed: bool, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(factory, "cpu_flags", lambda: frozenset(flags))
+    found = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name: (found(name) if installed else None) if name == "openvino" else found(name),
+    )
+    assert resolve_backend("auto") == expected
+    for backend in ("onnx", "onnx-int8", "openvino", "torch"):
+        assert resolve_backend(backend) == backend
+
+
+def test_auto_runs_onnx_runtime_where_openvino_cannot_run_the_model_in_bfloat16(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``auto`` on an AMX machine: OpenVINO when it runs the model in bfloat16 within the probes' bound,
+    else ONNX Runtime (float32 on OpenVINO is no faster); a backend asked for by name is not replaced."""
+    monkeypatch.setattr(factory, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    chosen = load_embedder(backend="auto", cache_dir=model_cache)
+    assert type(chosen) is (OpenVinoEmbedder if _bfloat16_here() else onnx_encoder.OnnxEmbedder)
+    monkeypatch.setattr(onnx_encoder, "MIN_PROBE_COSINE", 0.999999)  # bfloat16 cannot meet it
+    with caplog.at_level(logging.INFO, logger="index.encoders.factory"):
+        assert type(load_embedder(backend="auto", cache_dir=model_cache)) is onnx_encoder.OnnxEmbedder
+    if _bfloat16_here():
+        assert "in float32 only here: running it with ONNX Runtime" in caplog.text
+    assert type(load_embedder(backend="openvino", cache_dir=model_cache)) is OpenVinoEmbedder
+
+
+def _bfloat16_here() -> bool:
+    import openvino
+
+    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def test_auto_runs_onnx_runtime_where_openvino_fails_to_load(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: object) -> None:
+        raise ModelLoadError("OpenVINO cannot compile the model in bf16 (a plugin error)")
+
+    monkeypatch.setattr(factory, "cpu_flags", lambda: frozenset({"amx_bf16"}))
+    monkeypatch.setattr(OpenVinoEmbedder, "_load", broken)
+    with caplog.at_level(logging.WARNING, logger="index.encoders.factory"):
+        assert type(load_embedder(backend="auto", cache_dir=model_cache)) is onnx_encoder.OnnxEmbedder
+    assert "OpenVINO cannot run" in caplog.text
+    assert "a plugin error" in caplog.text
+    with pytest.raises(ModelLoadError, match="a plugin error"):
+        load_embedder(backend="openvino", cache_dir=model_cache)
