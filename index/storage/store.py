@@ -158,7 +158,8 @@ class Store:
         self._pages = "c.page, c.page_end" if "page" in columns else "NULL, NULL"
 
     def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        with opening_database(self.path):  # SQLite may open the file here already
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         try:
             with opening_database(self.path):
                 connection.execute("PRAGMA schema_version").fetchone()  # SQLite opens the file on first use
