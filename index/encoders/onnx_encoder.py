@@ -237,11 +237,11 @@ def _session(path: Path, threads: int) -> Runner:
 
 def session_options(threads: int) -> onnxruntime.SessionOptions:
     """ONNX Runtime's options for a session of ``threads`` threads. With more than one, the pool's threads
-    spin while a call runs, between the model's steps, and stop at its end (``force_spinning_stop``):
-    a lone query 0.9 ms sooner at one client, where a woken thread took that long in all to start each
-    step (docs/benchmarks.md, "A lone search on every core"). Only a call that runs alone gets such a
-    session (:meth:`OnnxEmbedder._call`): spinning beside concurrent work took the core a concurrent
-    query, FAISS or the HTTP server needed (12-30% fewer searches/s at 8 clients)."""
+    spin while a call runs, between the model's steps, instead of sleeping until woken for each, and stop
+    at its end (``force_spinning_stop``): a lone query's encoding took 4.7 ms against 5.8 on two cores
+    (docs/benchmarks.md, "A lone search on every core"). Only a call that runs alone gets such a session
+    (:meth:`OnnxEmbedder._call`): spinning beside concurrent work took the core a concurrent query, FAISS
+    or the HTTP server needed (12-30% fewer searches/s at 8 clients)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
