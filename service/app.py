@@ -92,7 +92,7 @@ def create_app(
     core only when it is alone in all of them (service.in_flight).
     """
     settings = settings or Settings()
-    in_flight = in_flight or InFlight()
+    in_flight = in_flight if in_flight is not None else InFlight()
     state = AppState()
     mcp = McpEndpoint(settings, lambda: app)
 
