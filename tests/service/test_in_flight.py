@@ -81,9 +81,12 @@ def test_processes_sharing_the_counters_count_each_others_requests() -> None:
         other.join(30)
 
 
-def test_the_model_of_the_app_asks_the_apps_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app hands its count's ``alone`` to the model it loads: a query's call takes every core only while
-    no other request is in flight in any of the server's processes."""
+def test_the_app_counts_its_requests_and_its_model_asks_the_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request the app answers counts in the count it is given, and the app hands the count's
+    ``alone`` to the model it loads: a query's call takes every core only while no other request is in
+    flight in any of the server's processes."""
     given: dict[str, Any] = {}
 
     def load_embedder(*_: object, **options: Any) -> FakeEmbedder:
@@ -96,6 +99,16 @@ def test_the_model_of_the_app_asks_the_apps_count(tmp_path: Path, monkeypatch: p
     settings = Settings(data_dir=tmp_path / "data", seed_demo=False, model="fake/bag-of-words")
     with TestClient(create_app(settings, in_flight=in_flight)) as client:
         assert wait_ready(client)["status"] == "ready"
+        counted: list[int] = []
+        add = in_flight.add
+
+        def counting(delta: int) -> None:
+            counted.append(delta)
+            add(delta)
+
+        monkeypatch.setattr(in_flight, "add", counting)
+        assert client.get("/healthz").status_code == 200
+        assert counted == [1, -1]
         alone = given["alone"]
         assert alone()
         in_flight.add(1)  # a request of this process
