@@ -52,14 +52,20 @@ def test_an_alias_moves_to_a_rebuilt_collection_with_no_failed_search(tmp_path: 
         searchers = [threading.Thread(target=search) for _ in range(4)]
         for searcher in searchers:
             searcher.start()
-        for i in range(30):
-            ok(client.put("/aliases/news", json={"collection": "news-v2" if i % 2 == 0 else "news-v1"}))
+        # At least 30 switches, and on until 30 searches have been answered meanwhile: a replica's first
+        # search of a collection opens it, and a fixed number of switches could all end before that.
+        last = ""
+        for i in range(1000):
+            last = "news-v2" if i % 2 == 0 else "news-v1"
+            ok(client.put("/aliases/news", json={"collection": last}))
+            if i >= 29 and len(statuses) > 30:
+                break
         done.set()
         for searcher in searchers:
             searcher.join()
         assert len(statuses) > 30
         assert set(statuses) == {200}
-        assert ok(client.get("/collections/news"))["name"] == "news-v1"
+        assert ok(client.get("/collections/news"))["name"] == last
         ok(client.put("/aliases/news", json={"collection": "news-v2"}))  # switched in for good
 
     with running(command, port, env, tmp_path / "server.log") as client:
