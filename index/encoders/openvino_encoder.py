@@ -2,9 +2,10 @@
 
 The same export, tokenizer and probe check as :mod:`index.encoders.onnx_encoder`; only the runtime
 differs. On a CPU with native bfloat16 arithmetic (AVX512-BF16, AMX) OpenVINO runs the matrix
-multiplications in bfloat16: on this project's machine (AMX) SciFact abstracts embedded 3.2x faster than
-in ONNX Runtime, at 3.4x less CPU, and queries no faster (``bench/embed_throughput.py``,
-docs/benchmarks.md), at a cosine to torch of 0.99997. So it is the backend for indexing a large corpus,
+multiplications in bfloat16: on the AMX machines measured SciFact abstracts embedded 3.2-3.7x faster than
+in ONNX Runtime (``bench/embed_throughput.py``), and on the second one the service answered 22% more
+searches at 8 clients (``bench/peer_comparison.py``; docs/benchmarks.md, "The backend by machine"), at a
+cosine to torch of 0.99997. So it is what ``auto`` runs on a CPU with AMX (index.encoders.factory),
 installed with the ``openvino`` extra. The probes decide the arithmetic: if bfloat16 does not reproduce
 torch's embeddings to :data:`~index.encoders.onnx_encoder.MIN_PROBE_COSINE`, the model is compiled again
 in float32, and on a CPU without bfloat16 it is float32 from the start.

@@ -120,25 +120,23 @@ def test_auto_is_openvino_on_a_cpu_with_amx_where_it_is_installed(
 
 
 def test_auto_runs_onnx_runtime_where_openvino_cannot_run_the_model_in_bfloat16(
-    model_cache: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    model_cache: Path,
+    openvino_embedder: OpenVinoEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """``auto`` on an AMX machine: OpenVINO when it runs the model in bfloat16 within the probes' bound,
     else ONNX Runtime (float32 on OpenVINO is no faster); a backend asked for by name is not replaced."""
+    bfloat16_here = openvino_embedder.precision == "bf16"  # what the probes accepted on this CPU
     monkeypatch.setattr(factory, "cpu_flags", lambda: frozenset({"amx_bf16"}))
     chosen = load_embedder(backend="auto", cache_dir=model_cache)
-    assert type(chosen) is (OpenVinoEmbedder if _bfloat16_here() else onnx_encoder.OnnxEmbedder)
+    assert type(chosen) is (OpenVinoEmbedder if bfloat16_here else onnx_encoder.OnnxEmbedder)
     monkeypatch.setattr(onnx_encoder, "MIN_PROBE_COSINE", 0.999999)  # bfloat16 cannot meet it
     with caplog.at_level(logging.INFO, logger="index.encoders.factory"):
         assert type(load_embedder(backend="auto", cache_dir=model_cache)) is onnx_encoder.OnnxEmbedder
-    if _bfloat16_here():
+    if bfloat16_here:
         assert "in float32 only here: running it with ONNX Runtime" in caplog.text
     assert type(load_embedder(backend="openvino", cache_dir=model_cache)) is OpenVinoEmbedder
-
-
-def _bfloat16_here() -> bool:
-    import openvino
-
-    return "BF16" in openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
 
 
 def test_auto_runs_onnx_runtime_where_openvino_fails_to_load(
